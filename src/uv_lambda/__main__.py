@@ -1,0 +1,3 @@
+from uv_lambda.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,89 @@
+"""The command line: parse, dispatch to one module per command, turn errors into exit codes.
+
+Each module in this package that defines `register(subparsers)` is a command; `register`
+adds its parser and sets `handler` to a function `(args, reporter) -> int`. Command modules
+import their heavy dependencies inside the handler so that start-up stays light.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import logging
+import pkgutil
+import sys
+from collections.abc import Sequence
+
+from uv_lambda import __version__
+from uv_lambda.errors import ExitCode, UvLambdaError
+from uv_lambda.ui import Reporter
+
+log = logging.getLogger("uv_lambda")
+
+DESCRIPTION = """\
+Build, run locally and deploy a uv project as an AWS Lambda function.
+
+  uv-lambda build                 build dist/lambda/<function>/function.zip
+  uv-lambda invoke --event e.json  run the built function as Lambda would
+  uv-lambda deploy                create or update the function in AWS
+
+Run `uv-lambda COMMAND --help` for the options of a command."""
+
+
+def _command_modules() -> list[str]:
+    package = sys.modules[__name__]
+    return sorted(info.name for info in pkgutil.iter_modules(package.__path__) if not info.name.startswith("_"))
+
+
+def build_parser() -> argparse.ArgumentParser:
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("-v", "--verbose", action="store_true", help="show commands run, debug output and tracebacks")
+    common.add_argument("-q", "--quiet", action="store_true", help="print only warnings, errors and results")
+
+    parser = argparse.ArgumentParser(
+        prog="uv-lambda",
+        description=DESCRIPTION,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        parents=[common],
+    )
+    parser.add_argument("--version", action="version", version=f"uv-lambda {__version__}")
+    subparsers = parser.add_subparsers(title="commands", metavar="COMMAND")
+    modules = [importlib.import_module(f"{__name__}.{name}") for name in _command_modules()]
+    for module in sorted(modules, key=lambda m: getattr(m, "ORDER", 100)):
+        module.register(subparsers, common)
+    return parser
+
+
+def _configure_logging(verbose: bool) -> None:
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("debug: %(message)s"))
+    log.addHandler(handler)
+    log.setLevel(logging.DEBUG if verbose else logging.WARNING)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not hasattr(args, "handler"):
+        parser.print_help(sys.stderr)
+        return ExitCode.USAGE
+    _configure_logging(args.verbose)
+    reporter = Reporter(quiet=args.quiet)
+    try:
+        return int(args.handler(args, reporter))
+    except UvLambdaError as exc:
+        if args.verbose:
+            log.debug("traceback", exc_info=True)
+        print(f"error: {exc.message}", file=sys.stderr)
+        if exc.hint:
+            print(f"hint: {exc.hint}", file=sys.stderr)
+        return int(exc.exit_code)
+    except KeyboardInterrupt:
+        print("error: interrupted; nothing was written", file=sys.stderr)
+        return ExitCode.INTERRUPTED
+    except Exception as exc:  # a bug: say so, and show the traceback only when asked
+        if args.verbose:
+            raise
+        print(f"error: internal error: {type(exc).__name__}: {exc}", file=sys.stderr)
+        print("hint: run with -v for details, and report it", file=sys.stderr)
+        return ExitCode.FAILURE

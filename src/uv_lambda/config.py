@@ -1,0 +1,198 @@
+"""`[tool.uv-lambda]` settings: the schema, validation, and the CLI > config > default order.
+
+Layout in pyproject.toml:
+
+    [tool.uv-lambda]              # defaults for every function of the project
+    runtime = "python3.13"
+    [tool.uv-lambda.functions.api]  # one table per function (optional)
+    handler = "app.main.handler"
+
+Without a `functions` table the project is one function named after the project.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, fields, replace
+from pathlib import Path
+from typing import Any
+
+from uv_lambda.errors import ConfigError
+
+FORMATS = ("zip", "layer", "split", "image")
+
+
+@dataclass(frozen=True)
+class FunctionConfig:
+    """Everything configurable about one function; build, runner and deploy read it."""
+
+    name: str
+    handler: str | None = None
+    runtime: str | None = None
+    architecture: str = "x86_64"
+    package: str | None = None  # the workspace member that holds the function
+    python: str | None = None  # interpreter used to compile bytecode (default: found by uv)
+    format: str = "zip"
+    include: tuple[str, ...] = ()
+    exclude: tuple[str, ...] = ()
+    bytecode: bool = True
+    exclude_packages: tuple[str, ...] = ()
+    extras: tuple[str, ...] = ()
+    groups: tuple[str, ...] = ()
+    # Runner and deploy settings.
+    memory: int = 128
+    timeout: int = 3
+    environment: Mapping[str, str] = field(default_factory=dict)
+    ephemeral_storage: int = 512
+    description: str = ""
+    tags: Mapping[str, str] = field(default_factory=dict)
+    layers: tuple[str, ...] = ()  # extra layer ARNs, after the built layer
+    role: str | None = None
+    function_name: str | None = None  # the name in AWS (default: `name`)
+    s3_bucket: str | None = None
+    function_url: Mapping[str, Any] | None = None
+    alias: str | None = None
+    concurrency: int = 4  # local execution environments
+    image_repository: str | None = None
+
+    @property
+    def aws_name(self) -> str:
+        return self.function_name or self.name
+
+
+Validator = Callable[[str, Any], Any]
+
+
+def _string(key: str, value: Any) -> str:
+    if not isinstance(value, str):
+        raise TypeError("a string")
+    return value
+
+
+def _boolean(key: str, value: Any) -> bool:
+    if not isinstance(value, bool):
+        raise TypeError("true or false")
+    return value
+
+
+def _int_range(low: int, high: int) -> Validator:
+    def check(key: str, value: Any) -> int:
+        if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+            raise TypeError(f"a whole number from {low} to {high}")
+        return value
+
+    return check
+
+
+def _string_list(key: str, value: Any) -> tuple[str, ...]:
+    if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
+        raise TypeError("a list of strings")
+    return tuple(value)
+
+
+def _string_table(key: str, value: Any) -> dict[str, str]:
+    if not isinstance(value, dict) or not all(isinstance(v, str) for v in value.values()):
+        raise TypeError("a table of strings")
+    return dict(value)
+
+
+def _choice(*choices: str) -> Validator:
+    def check(key: str, value: Any) -> str:
+        if value not in choices:
+            raise TypeError("one of " + ", ".join(repr(choice) for choice in choices))
+        return str(value)
+
+    return check
+
+
+def _table(key: str, value: Any) -> dict[str, Any]:
+    if not isinstance(value, dict):
+        raise TypeError("a table")
+    return dict(value)
+
+
+# TOML key -> validator. The dataclass attribute is the key with "-" as "_".
+SCHEMA: dict[str, Validator] = {
+    "handler": _string,
+    "runtime": _string,
+    "architecture": _choice("x86_64", "arm64"),
+    "package": _string,
+    "python": _string,
+    "format": _choice(*FORMATS),
+    "include": _string_list,
+    "exclude": _string_list,
+    "bytecode": _boolean,
+    "exclude-packages": _string_list,
+    "extras": _string_list,
+    "groups": _string_list,
+    "memory": _int_range(128, 10240),
+    "timeout": _int_range(1, 900),
+    "environment": _string_table,
+    "ephemeral-storage": _int_range(512, 10240),
+    "description": _string,
+    "tags": _string_table,
+    "layers": _string_list,
+    "role": _string,
+    "function-name": _string,
+    "s3-bucket": _string,
+    "function-url": _table,
+    "alias": _string,
+    "concurrency": _int_range(1, 64),
+    "image-repository": _string,
+}
+
+_ATTRIBUTES = {f.name for f in fields(FunctionConfig)}
+assert all(key.replace("-", "_") in _ATTRIBUTES for key in SCHEMA)
+
+
+def _validate_table(table: Mapping[str, Any], where: str, source: Path) -> dict[str, Any]:
+    values: dict[str, Any] = {}
+    for key, value in table.items():
+        validator = SCHEMA.get(key)
+        if validator is None:
+            close = difflib.get_close_matches(key, SCHEMA, n=1)
+            hint = f"did you mean {close[0]!r}?" if close else "known keys: " + ", ".join(SCHEMA)
+            raise ConfigError(f"{source}: unknown key {key!r} in [{where}]", hint)
+        try:
+            values[key.replace("-", "_")] = validator(key, value)
+        except TypeError as exc:
+            raise ConfigError(
+                f"{source}: [{where}] {key} must be {exc}, not {value!r}",
+                f"fix {key!r} in {source.name}",
+            ) from None
+    return values
+
+
+def function_configs(
+    tool_table: Mapping[str, Any], default_name: str, source: Path
+) -> dict[str, FunctionConfig]:
+    """Validate `[tool.uv-lambda]` and return one FunctionConfig per function, by name."""
+    if not isinstance(tool_table, Mapping):
+        raise ConfigError(f"{source}: [tool.uv-lambda] must be a table", "see the README")
+    shared = dict(tool_table)
+    functions = shared.pop("functions", None)
+    defaults = _validate_table(shared, "tool.uv-lambda", source)
+    if functions is None:
+        return {default_name: FunctionConfig(name=default_name, **defaults)}
+    if not isinstance(functions, Mapping) or not functions:
+        raise ConfigError(
+            f"{source}: [tool.uv-lambda.functions] must hold one table per function",
+            'add e.g. [tool.uv-lambda.functions.api] with handler = "app.main.handler"',
+        )
+    configs: dict[str, FunctionConfig] = {}
+    for name, table in functions.items():
+        where = f"tool.uv-lambda.functions.{name}"
+        if not isinstance(table, Mapping):
+            raise ConfigError(f"{source}: [{where}] must be a table", "see the README")
+        configs[name] = FunctionConfig(name=name, **{**defaults, **_validate_table(table, where, source)})
+    return configs
+
+
+def with_overrides(config: FunctionConfig, **overrides: Any) -> FunctionConfig:
+    """Apply command-line values; None means "not given" and keeps the configured value."""
+    given = {key: value for key, value in overrides.items() if value is not None}
+    unknown = set(given) - _ATTRIBUTES
+    if unknown:
+        raise ValueError(f"not FunctionConfig fields: {sorted(unknown)}")
+    return replace(config, **given)

@@ -1,0 +1,120 @@
+"""The one place that runs subprocesses: logs the command, captures output, maps failures."""
+
+from __future__ import annotations
+
+import logging
+import os
+import shlex
+import subprocess
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from uv_lambda.errors import CommandError
+
+log = logging.getLogger(__name__)
+
+Command = Sequence[str | os.PathLike[str]]
+
+
+@dataclass(frozen=True)
+class Completed:
+    args: list[str]
+    returncode: int
+    stdout: str
+    stderr: str
+
+
+def _render(cmd: Command) -> list[str]:
+    return [os.fspath(part) for part in cmd]
+
+
+def _environment(env: Mapping[str, str] | None, extra_env: Mapping[str, str] | None) -> dict[str, str]:
+    base = dict(os.environ if env is None else env)
+    if extra_env:
+        base.update(extra_env)
+    return base
+
+
+def run(
+    cmd: Command,
+    *,
+    cwd: Path | None = None,
+    env: Mapping[str, str] | None = None,
+    extra_env: Mapping[str, str] | None = None,
+    check: bool = True,
+    input_text: str | None = None,
+    timeout: float | None = None,
+    what: str | None = None,
+    hint: str | None = None,
+) -> Completed:
+    """Run `cmd` to completion and capture its output.
+
+    With `check`, a non-zero exit raises CommandError whose message names `what`
+    (or the program) and carries the last lines of stderr, the part users need.
+    """
+    args = _render(cmd)
+    log.debug("run: %s%s", shlex.join(args), f"  (in {cwd})" if cwd else "")
+    try:
+        proc = subprocess.run(
+            args,
+            cwd=cwd,
+            env=_environment(env, extra_env),
+            input=input_text,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            check=False,
+        )
+    except FileNotFoundError as exc:
+        raise CommandError(f"{args[0]} was not found", hint) from exc
+    except subprocess.TimeoutExpired as exc:
+        raise CommandError(f"{what or args[0]} did not finish within {timeout:.0f} s", hint) from exc
+    if proc.stderr:
+        log.debug("stderr of %s:\n%s", Path(args[0]).name, proc.stderr.rstrip())
+    result = Completed(args, proc.returncode, proc.stdout, proc.stderr)
+    if check and proc.returncode != 0:
+        raise CommandError(
+            f"{what or Path(args[0]).name} failed (exit {proc.returncode}): {last_error_line(proc.stderr)}",
+            hint,
+            output=proc.stderr,
+        )
+    return result
+
+
+def spawn(
+    cmd: Command,
+    *,
+    cwd: Path | None = None,
+    env: Mapping[str, str] | None = None,
+    extra_env: Mapping[str, str] | None = None,
+    stdin: int | None = subprocess.DEVNULL,
+    stdout: int | None = None,
+    stderr: int | None = None,
+    new_session: bool = False,
+) -> subprocess.Popen[bytes]:
+    """Start a long-running process (a runtime worker, a server) and return its handle."""
+    args = _render(cmd)
+    log.debug("spawn: %s%s", shlex.join(args), f"  (in {cwd})" if cwd else "")
+    return subprocess.Popen(
+        args,
+        cwd=cwd,
+        env=_environment(env, extra_env),
+        stdin=stdin,
+        stdout=stdout,
+        stderr=stderr,
+        start_new_session=new_session,
+    )
+
+
+def last_error_line(stderr: str) -> str:
+    """The most telling line of a tool's stderr: uv puts the cause last, after `error:`."""
+    lines = [line.strip() for line in stderr.strip().splitlines() if line.strip()]
+    if not lines:
+        return "no output"
+    for line in lines:
+        if line.startswith("error:"):
+            # uv prints "error: X" then "Caused by: Y" lines; the first error line names it.
+            tail = [entry for entry in lines[lines.index(line) + 1 :] if entry.startswith(("Caused by", "╰─▶", "hint:"))]
+            return " ".join([line.removeprefix("error:").strip(), *tail[:1]])
+    return lines[-1]

@@ -1,0 +1,158 @@
+"""Find the uv project, its workspace and its functions on disk."""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from uv_lambda.config import FunctionConfig, function_configs
+from uv_lambda.errors import ConfigError
+
+
+def normalize_name(name: str) -> str:
+    """PEP 503 name normalisation: "My_Package" -> "my-package"."""
+    return re.sub(r"[-_.]+", "-", name).lower()
+
+
+@dataclass(frozen=True)
+class Package:
+    """One pyproject.toml with a [project] table: the root or a workspace member."""
+
+    name: str  # normalised
+    path: Path
+    pyproject: dict[str, Any]
+
+    @property
+    def has_build_system(self) -> bool:
+        # uv treats a project without [build-system] as virtual: never built, never exported.
+        return "build-system" in self.pyproject
+
+    @property
+    def requires_python(self) -> str | None:
+        value = self.pyproject["project"].get("requires-python")
+        return value if isinstance(value, str) else None
+
+
+@dataclass(frozen=True)
+class Project:
+    """The project a command works on: the package at PATH, inside its workspace."""
+
+    package: Package  # the pyproject.toml at PATH
+    workspace_root: Path  # where uv.lock lives (== package.path when not in a workspace)
+    members: dict[str, Package]  # every workspace package by name, the root included
+
+    @property
+    def root(self) -> Path:
+        return self.package.path
+
+    @property
+    def lock_path(self) -> Path:
+        return self.workspace_root / "uv.lock"
+
+    @property
+    def is_member(self) -> bool:
+        """PATH is a workspace member, not the workspace root."""
+        return self.package.path != self.workspace_root
+
+    def python_version_file(self) -> str | None:
+        """The minor version pinned by `.python-version` (PATH first, then the workspace root)."""
+        for folder in (self.root, self.workspace_root):
+            pin = folder / ".python-version"
+            if pin.is_file():
+                match = re.match(r"\s*(?:cpython-|python)?(3\.\d+)", pin.read_text())
+                if match:
+                    return match.group(1)
+        return None
+
+    def functions(self) -> dict[str, FunctionConfig]:
+        table = self.package.pyproject.get("tool", {}).get("uv-lambda", {})
+        configs = function_configs(table, self.package.name, self.root / "pyproject.toml")
+        if self.is_member:
+            # Run from a member's folder: the function lives in that member.
+            return {
+                name: config if config.package else _with_package(config, self.package.name)
+                for name, config in configs.items()
+            }
+        return configs
+
+    def member(self, name: str) -> Package:
+        key = normalize_name(name)
+        if key not in self.members:
+            known = ", ".join(sorted(self.members)) or "none"
+            raise ConfigError(
+                f"{name!r} is not a package of the workspace at {self.workspace_root}",
+                f"workspace packages: {known}",
+            )
+        return self.members[key]
+
+
+def _with_package(config: FunctionConfig, package: str) -> FunctionConfig:
+    from dataclasses import replace
+
+    return replace(config, package=package)
+
+
+def read_pyproject(path: Path) -> dict[str, Any]:
+    try:
+        with path.open("rb") as handle:
+            return tomllib.load(handle)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path} is not valid TOML: {exc}", "fix the syntax error it names") from None
+
+
+def _load_package(folder: Path) -> Package:
+    pyproject_path = folder / "pyproject.toml"
+    if not pyproject_path.is_file():
+        raise ConfigError(
+            f"no pyproject.toml in {folder}",
+            "run uv-lambda in a uv project, pass its folder, or create one with `uv init`",
+        )
+    data = read_pyproject(pyproject_path)
+    project = data.get("project")
+    if not isinstance(project, dict) or not isinstance(project.get("name"), str):
+        raise ConfigError(
+            f"{pyproject_path} has no [project] table with a name",
+            'add [project] with name = "..." (uv init writes one)',
+        )
+    return Package(normalize_name(project["name"]), folder, data)
+
+
+def _workspace_members(root: Path, data: dict[str, Any]) -> list[Path]:
+    workspace = data.get("tool", {}).get("uv", {}).get("workspace", {})
+    members: set[Path] = set()
+    for pattern in workspace.get("members", []):
+        members.update(path for path in root.glob(pattern) if (path / "pyproject.toml").is_file())
+    for pattern in workspace.get("exclude", []):
+        members.difference_update(root.glob(pattern))
+    return sorted(path.resolve() for path in members)
+
+
+def find_workspace_root(folder: Path) -> Path:
+    """The nearest folder at or above `folder` whose workspace lists it (uv's own rule)."""
+    for candidate in [folder, *folder.parents]:
+        pyproject = candidate / "pyproject.toml"
+        if not pyproject.is_file():
+            continue
+        data = read_pyproject(pyproject)
+        if "workspace" in data.get("tool", {}).get("uv", {}) and (
+            candidate == folder or folder in _workspace_members(candidate, data)
+        ):
+            return candidate
+    return folder
+
+
+def load_project(path: Path | None = None) -> Project:
+    folder = (path or Path.cwd()).resolve()
+    if not folder.is_dir():
+        raise ConfigError(f"{folder} is not a folder", "pass the folder that holds pyproject.toml")
+    package = _load_package(folder)
+    workspace_root = find_workspace_root(folder)
+    root_package = package if workspace_root == folder else _load_package(workspace_root)
+    members = {root_package.name: root_package}
+    for member_path in _workspace_members(workspace_root, root_package.pyproject):
+        member = _load_package(member_path)
+        members[member.name] = member
+    return Project(package=package, workspace_root=workspace_root, members=members)
