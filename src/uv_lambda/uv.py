@@ -1,0 +1,125 @@
+"""The one wrapper around the uv binary: finding it, checking its version, and the calls we make."""
+
+from __future__ import annotations
+
+import functools
+import os
+import re
+import shutil
+import tempfile
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from uv_lambda import proc
+from uv_lambda.errors import BuildError, CommandError, UsageError
+
+# The oldest uv the test suite runs against; older ones differ in export and platform flags.
+MINIMUM_VERSION = (0, 13, 9)
+_UPGRADE_HINT = "upgrade it with `pip install -U uv` (uv-lambda depends on the `uv` package) or `uv self update`"
+
+
+def _version_tuple(text: str) -> tuple[int, ...]:
+    match = re.search(r"(\d+)\.(\d+)\.(\d+)", text)
+    if not match:
+        raise UsageError(f"could not read uv's version from {text.strip()!r}", _UPGRADE_HINT)
+    return tuple(int(part) for part in match.groups())
+
+
+@dataclass(frozen=True)
+class Uv:
+    path: Path
+    version: str
+
+    def run(
+        self,
+        args: Sequence[str | os.PathLike[str]],
+        *,
+        cwd: Path | None = None,
+        what: str | None = None,
+        hint: str | None = None,
+        extra_env: Mapping[str, str] | None = None,
+        check: bool = True,
+    ) -> proc.Completed:
+        # No colour or progress bars in captured output; never download a Python behind the
+        # user's back (a build must use interpreters the user chose).
+        env = {"NO_COLOR": "1", "UV_NO_PROGRESS": "1", **(extra_env or {})}
+        return proc.run(
+            [self.path, *args], cwd=cwd, extra_env=env, what=what or f"uv {args[0]}", hint=hint, check=check
+        )
+
+    def find_python(self, version: str, explicit: str | None = None) -> Path:
+        """An interpreter of exactly `version` (e.g. "3.13"): `explicit` if given, else via uv."""
+        remedies = (
+            f"install one with `uv python install {version}`, pass `--python PATH` to a python{version} "
+            "interpreter, or build with `--no-bytecode`"
+        )
+        if explicit:
+            candidate = Path(explicit)
+            resolved = shutil.which(explicit) if not candidate.exists() else str(candidate)
+            if not resolved:
+                raise UsageError(f"interpreter {explicit} does not exist", remedies)
+            found = proc.run(
+                [resolved, "-c", "import sys; print('%d.%d' % sys.version_info[:2])"],
+                what=f"{explicit} --version",
+                check=False,
+            )
+            if found.returncode != 0 or found.stdout.strip() != version:
+                raise UsageError(
+                    f"{explicit} is Python {found.stdout.strip() or '?'}, but the runtime needs Python {version}",
+                    remedies,
+                )
+            return Path(resolved)
+        # Run from a neutral folder: inside a project uv would weigh its requires-python.
+        with tempfile.TemporaryDirectory() as neutral:
+            result = self.run(
+                ["python", "find", "--no-project", "--no-python-downloads", version],
+                cwd=Path(neutral),
+                check=False,
+            )
+        path = result.stdout.strip()
+        if result.returncode != 0 or not path:
+            raise UsageError(f"no Python {version} interpreter found", remedies)
+        return Path(path)
+
+
+def _candidates() -> list[str]:
+    found: list[str] = []
+    try:
+        # The `uv` package from PyPI, which uv-lambda depends on, ships the binary.
+        from uv import find_uv_bin
+
+        found.append(find_uv_bin())
+    except (ImportError, FileNotFoundError):
+        pass
+    on_path = shutil.which("uv")
+    if on_path:
+        found.append(on_path)
+    return found
+
+
+@functools.cache
+def find_uv() -> Uv:
+    """The bundled uv first, then uv on PATH; refuses one older than MINIMUM_VERSION."""
+    override = os.environ.get("UV_LAMBDA_UV")
+    candidates = [override] if override else _candidates()
+    if not candidates:
+        raise UsageError("uv was not found", "install it with `pip install uv` (or reinstall uv-lambda)")
+    path = Path(candidates[0])
+    try:
+        output = proc.run([path, "--version"], what="uv --version").stdout
+    except CommandError as exc:
+        raise UsageError(f"{path} does not run: {exc.message}", _UPGRADE_HINT) from None
+    version = _version_tuple(output)
+    if version < MINIMUM_VERSION:
+        minimum = ".".join(map(str, MINIMUM_VERSION))
+        raise UsageError(
+            f"uv {'.'.join(map(str, version))} at {path} is older than {minimum}, the oldest uv-lambda supports",
+            _UPGRADE_HINT,
+        )
+    return Uv(path, ".".join(map(str, version)))
+
+
+def ensure_success(result: proc.Completed, message: str, hint: str) -> None:
+    if result.returncode != 0:
+        raise BuildError(f"{message}: {proc.last_error_line(result.stderr)}", hint)
