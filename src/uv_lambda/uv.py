@@ -78,9 +78,19 @@ class Uv:
                 check=False,
             )
         path = result.stdout.strip()
-        if result.returncode != 0 or not path:
-            raise UsageError(f"no Python {version} interpreter found", remedies)
-        return Path(path)
+        if result.returncode == 0 and path:
+            return Path(path)
+        pyenv = _pyenv_interpreter(version)
+        if pyenv:
+            return pyenv
+        raise UsageError(f"no Python {version} interpreter found", remedies)
+
+
+def _pyenv_interpreter(version: str) -> Path | None:
+    """pyenv's real interpreters: uv's discovery stops at pyenv shims that are not activated."""
+    root = Path(os.environ.get("PYENV_ROOT", Path.home() / ".pyenv")) / "versions"
+    matches = sorted(root.glob(f"{version}.*/bin/python{version}"), key=lambda p: _version_tuple(p.parent.parent.name))
+    return matches[-1] if matches else None
 
 
 def _candidates() -> list[str]:
