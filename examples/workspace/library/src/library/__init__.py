@@ -1,0 +1,5 @@
+from greeting import exclaim
+
+
+def hello() -> str:
+    return exclaim("Hello from library")

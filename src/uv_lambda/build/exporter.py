@@ -1,0 +1,71 @@
+"""Turn uv.lock into what a function needs: pinned third-party requirements and local packages."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from uv_lambda.config import FunctionConfig
+from uv_lambda.errors import CommandError, ConfigError, UsageError
+from uv_lambda.project import Project, normalize_name
+from uv_lambda.uv import Uv
+
+_PIN = re.compile(r"^([A-Za-z0-9][A-Za-z0-9._-]*)(?:\[[^\]]*\])?==([^\s;\\]+)")
+
+
+@dataclass(frozen=True)
+class Exported:
+    requirements: str  # third-party requirements.txt, pinned, with hashes
+    pins: tuple[tuple[str, str], ...]  # (normalised name, version), sorted
+    local_packages: tuple[Path, ...]  # folders of workspace packages to build, sorted
+
+
+def _export_args(project: Project, config: FunctionConfig) -> list[str]:
+    args = ["export", "--locked", "--no-dev", "--no-editable", "--no-header", "--no-annotate"]
+    if config.package:
+        args += ["--package", project.member(config.package).name]
+    for extra in config.extras:
+        args += ["--extra", extra]
+    for group in config.groups:
+        args += ["--group", group]
+    for package in config.exclude_packages:
+        args += ["--no-emit-package", package]
+    return args
+
+
+def lock(uv: Uv, project: Project) -> None:
+    uv.run(["lock"], cwd=project.workspace_root, what="uv lock", hint="fix the dependency error uv reports")
+
+
+def export(uv: Uv, project: Project, config: FunctionConfig) -> Exported:
+    """Export the function's locked dependencies (no dev groups, nothing editable)."""
+    if not project.lock_path.is_file():
+        raise ConfigError(
+            f"{project.lock_path} does not exist",
+            "run `uv lock` (or pass --lock to let uv-lambda run it)",
+        )
+    args = _export_args(project, config)
+    try:
+        third_party = uv.run([*args, "--no-emit-workspace"], cwd=project.workspace_root).stdout
+        everything = uv.run([*args, "--no-hashes"], cwd=project.workspace_root).stdout
+    except CommandError as exc:
+        if "needs to be updated" in exc.output:
+            raise ConfigError(
+                f"{project.lock_path} is out of date with pyproject.toml",
+                "run `uv lock` (or pass --lock to let uv-lambda run it)",
+            ) from None
+        if "not found in workspace" in exc.output or "Could not find" in exc.output:
+            raise UsageError(exc.message, "check `package` and `extras`/`groups` in [tool.uv-lambda]") from None
+        raise
+    pins = sorted(
+        (normalize_name(match.group(1)), match.group(2))
+        for match in map(_PIN.match, third_party.splitlines())
+        if match
+    )
+    local = sorted(
+        (project.workspace_root / line.strip()).resolve()
+        for line in everything.splitlines()
+        if line.strip().startswith(".")
+    )
+    return Exported(third_party, tuple(pins), tuple(local))

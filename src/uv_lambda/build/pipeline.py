@@ -1,0 +1,308 @@
+"""The build pipeline: project -> exported lock -> staged trees -> verified, deterministic zips.
+
+Steps, in order (each named in progress output and in errors):
+  1. resolve settings (runtime, architecture, handler)     settings.py
+  2. export the lock (third-party pins, local packages)     exporter.py
+  3. third-party dependencies, from the cache or installed  dependencies.py
+  4. workspace packages, built from source every time       here
+  5. application code, selected by include/exclude          sources.py
+  6. verify (platform, glibc, ABI, build paths, handler)    verify.py, handler.py
+  7. bytecode for local code, with the target interpreter  bytecode.py
+  8. write archives to temporary names, then rename         archive.py
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+from uv_lambda import artifact as model
+from uv_lambda.build import archive, bytecode, dependencies, exporter, sources
+from uv_lambda.build.settings import BuildSettings, resolve
+from uv_lambda.config import FunctionConfig
+from uv_lambda.errors import BuildError, UsageError, VerificationError
+from uv_lambda.handler import check_handler
+from uv_lambda.project import Project, normalize_name
+from uv_lambda.runtimes import Architecture, Runtime
+from uv_lambda.ui import Reporter, human_size
+from uv_lambda.uv import Uv, find_uv
+from uv_lambda.verify import Target, check_tree
+
+ZIP_UPLOAD_LIMIT = 50 * 1024 * 1024  # larger zips must go through S3
+UNZIPPED_LIMIT = 250 * 1024 * 1024  # function + all layers, unzipped
+TASK_ROOT = "/var/task/"
+
+
+@dataclass(frozen=True)
+class StagedFunction:
+    """Everything a function's artifacts are made of, verified and compiled, on disk."""
+
+    settings: BuildSettings
+    dependencies: dependencies.CachedDependencies
+    workspace_dir: Path  # workspace packages, installed non-editable
+    app_dir: Path  # application code copied from the project
+    packages: tuple[model.PackageInfo, ...]
+    uv_version: str
+    warnings: tuple[str, ...]
+
+    @property
+    def runtime(self) -> Runtime:
+        return self.settings.runtime
+
+    @property
+    def architecture(self) -> Architecture:
+        return self.settings.architecture
+
+    @property
+    def handler(self) -> str | None:
+        return self.settings.handler
+
+    @property
+    def python_version(self) -> str:
+        return self.settings.runtime.python_version
+
+    @property
+    def dependencies_dir(self) -> Path:
+        return self.dependencies.site_packages
+
+    @property
+    def dependencies_hash(self) -> str:
+        return self.dependencies.key
+
+
+def _install_local_packages(uv: Uv, folders: tuple[Path, ...], settings: BuildSettings, target: Path, scratch: Path) -> list[model.PackageInfo]:
+    """Build each workspace package from source into a wheel, then install it non-editable."""
+    if not folders:
+        return []
+    wheels_dir = scratch / "wheels"
+    for folder in folders:
+        # `uv build` of a path always runs the backend on the current sources: no stale copy.
+        uv.run(
+            ["build", "--wheel", "--out-dir", wheels_dir, "--no-create-gitignore", folder],
+            what=f"building {folder.name}",
+            hint=f"fix the build of {folder} (try `uv build {folder}`)",
+        )
+    wheels = sorted(wheels_dir.glob("*.whl"))
+    uv.run(
+        [
+            "pip", "install", "--target", target, "--no-deps", "--no-sources", "--no-index",
+            "--python-platform", settings.runtime.uv_platform(settings.architecture),
+            "--python-version", settings.runtime.python_version,
+            "--no-installer-metadata", "--no-compile-bytecode", "--link-mode", "copy",
+            *wheels,
+        ],
+        what="installing workspace packages",
+    )
+    dependencies.remove_install_debris(target)
+    infos = []
+    for wheel in wheels:
+        name, version = wheel.name.split("-")[:2]
+        infos.append(model.PackageInfo(normalize_name(name), version, "workspace"))
+    return infos
+
+
+def _copy_app(settings: BuildSettings, target: Path, reporter: Reporter) -> tuple[list[str], list[str]]:
+    """Copy the application files; returns (archive names, warnings)."""
+    source = settings.source
+    config = settings.config
+    includes = list(config.include)
+    if not includes and not source.has_build_system:
+        includes = sources.default_includes(source.path)
+    selection = sources.select_files(source.path, includes, config.exclude)
+    warnings = [
+        f"left out {name}: it looks like a secret (add it to `exclude` to silence this)"
+        for name in selection.secrets_skipped
+    ]
+    for name, path in selection.files:
+        destination = target / name
+        destination.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(path, destination)
+        os.chmod(destination, archive.normalised_mode(path.stat().st_mode))
+    return [name for name, _ in selection.files], warnings
+
+
+@contextmanager
+def stage_function(
+    project: Project, config: FunctionConfig, *, reporter: Reporter, lock: bool = False
+) -> Iterator[StagedFunction]:
+    """Stage a function (steps 1-7) in a scratch folder that lives as long as the context."""
+    settings = resolve(project, config)
+    uv = find_uv()
+    warnings: list[str] = []
+    if settings.runtime.is_deprecated():
+        warnings.append(
+            f"{settings.runtime.name} reached end of support on {settings.runtime.deprecated_on}: "
+            "AWS no longer patches it; move to a newer runtime"
+        )
+    if lock:
+        with reporter.step("locking with uv"):
+            exporter.lock(uv, project)
+    exported = exporter.export(uv, project, config)
+    interpreter = uv.find_python(settings.runtime.python_version, config.python) if config.bytecode else None
+    build_paths = [project.workspace_root]
+    with reporter.step(f"dependencies for {settings.runtime.name} {settings.architecture.value}"):
+        deps, hit = dependencies.ensure(uv, exported.requirements, settings.runtime, settings.architecture, interpreter, build_paths)
+    if hit:
+        reporter.info(f"  dependencies: {len(exported.pins)} packages, from cache")
+    scratch = Path(tempfile.mkdtemp(prefix="uv-lambda-"))
+    try:
+        workspace_dir, app_dir = scratch / "workspace", scratch / "app"
+        workspace_dir.mkdir()
+        app_dir.mkdir()
+        with reporter.step("workspace packages and application code"):
+            local_infos = _install_local_packages(uv, exported.local_packages, settings, workspace_dir, scratch)
+            _, app_warnings = _copy_app(settings, app_dir, reporter)
+            warnings += app_warnings
+        target = Target(settings.runtime, settings.architecture)
+        check_tree(workspace_dir, target, [*build_paths, scratch])
+        check_tree(app_dir, target, [scratch])
+        if settings.handler:
+            check_handler(settings.handler, [app_dir, workspace_dir, deps.site_packages])
+        if interpreter is not None:
+            bytecode.compile_tree(interpreter, workspace_dir, runtime_prefix="", strict=True)
+            bytecode.compile_tree(interpreter, app_dir, runtime_prefix="", strict=True)
+        packages = [
+            model.PackageInfo(name, version, "registry", deps.package_sizes.get(name, 0))
+            for name, version in exported.pins
+        ]
+        if not settings.source.has_build_system:
+            version = str(settings.source.pyproject["project"].get("version", "0"))
+            packages.append(model.PackageInfo(settings.source.name, version, "project"))
+        packages += local_infos
+        yield StagedFunction(settings, deps, workspace_dir, app_dir, tuple(packages), uv.version, tuple(warnings))
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+
+
+def _local_entries(folder: Path, scratch: Path, tag: str) -> list[archive.Entry]:
+    files = sorted(p for p in folder.rglob("*") if p.is_file())
+    return archive.compress_files(
+        [archive.SourceFile(p.relative_to(folder).as_posix(), p) for p in files], scratch / f"{tag}.bin"
+    )
+
+
+def _prepare_out_dir(out_dir: Path) -> None:
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+        probe = out_dir / ".uv-lambda-write-test"
+        probe.write_bytes(b"")
+        probe.unlink()
+    except OSError as exc:
+        raise UsageError(
+            f"output folder {out_dir} is not writable ({exc.strerror})",
+            "choose another folder with --out DIR, or fix its permissions",
+        ) from None
+
+
+def _check_sizes(staged: StagedFunction, unzipped: int) -> None:
+    if unzipped <= UNZIPPED_LIMIT:
+        return
+    largest = sorted(staged.packages, key=lambda p: p.size, reverse=True)[:10]
+    listing = ", ".join(f"{p.name} {human_size(p.size)}" for p in largest if p.size)
+    raise VerificationError(
+        f"the function would be {human_size(unzipped)} unzipped, over Lambda's 250 MB limit (largest: {listing})",
+        "drop packages with exclude-packages, or build a container image (--format image)",
+    )
+
+
+def build_function(
+    project: Project,
+    config: FunctionConfig,
+    *,
+    out_dir: Path | None = None,
+    reporter: Reporter,
+    lock: bool = False,
+) -> model.FunctionBuild:
+    """Build `config`'s artifacts into out_dir (default dist/lambda/<name>/) and return them."""
+    out_dir = (out_dir or project.root / "dist" / "lambda" / config.name).resolve()
+    if config.format == "image":
+        raise UsageError("--format image is built by `uv-lambda build --format image`", "see docs/image.md")
+    _prepare_out_dir(out_dir)
+    with stage_function(project, config, reporter=reporter, lock=lock) as staged:
+        return write_artifacts(staged, out_dir, reporter)
+
+
+def write_artifacts(staged: StagedFunction, out_dir: Path, reporter: Reporter) -> model.FunctionBuild:
+    settings = staged.settings
+    layer_prefix = settings.runtime.site_packages + "/"
+    dependency_entries = archive.read_entries(staged.dependencies.archive)
+    scratch = Path(tempfile.mkdtemp(prefix="uv-lambda-zip-", dir=out_dir))
+    try:
+        local_entries = _local_entries(staged.workspace_dir, scratch, "workspace")
+        app_entries = _local_entries(staged.app_dir, scratch, "app")
+        plan: dict[str, list[archive.Entry]] = {}
+        if settings.format == "zip":
+            plan["function.zip"] = [*dependency_entries, *local_entries, *app_entries]
+        if settings.format in ("layer", "split"):
+            plan["layer.zip"] = archive.with_prefix(dependency_entries, layer_prefix)
+        if settings.format == "split":
+            plan["app.zip"] = [*local_entries, *app_entries]
+        unzipped = sum(entry.size for entries in plan.values() for entry in entries)
+        _check_sizes(staged, unzipped)
+        written: list[tuple[Path, Path, model.ArtifactMetadata]] = []
+        for name, entries in plan.items():
+            temporary = scratch / name
+            archive.write_archive(temporary, entries)
+            written.append((temporary, out_dir / name, _metadata(staged, name, temporary, entries)))
+        # Everything verified and written: only now replace the previous artifacts.
+        for temporary, final, metadata in written:
+            temporary.replace(final)
+            model.write_metadata(final, metadata)
+        for stale in set(model.ROLE_OF_FILE) - set(plan):
+            for path in (out_dir / stale, model.metadata_path(out_dir / stale)):
+                path.unlink(missing_ok=True)
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+    build = model.read_build(out_dir)
+    for artifact in build.artifacts:
+        if artifact.metadata.size > ZIP_UPLOAD_LIMIT:
+            reporter.warn(
+                f"{artifact.path.name} is {human_size(artifact.metadata.size)}, over the 50 MB direct upload "
+                "limit: deploy will upload it through S3"
+            )
+    for warning in staged.warnings:
+        reporter.warn(warning)
+    return build
+
+
+def _metadata(staged: StagedFunction, name: str, path: Path, entries: list[archive.Entry]) -> model.ArtifactMetadata:
+    settings = staged.settings
+    role = model.ROLE_OF_FILE[name]
+    sha256, code_sha256 = model.digests(path)
+    if role == "layer":
+        packages = tuple(p for p in staged.packages if p.source == "registry")
+    elif role == "app":
+        packages = tuple(p for p in staged.packages if p.source != "registry")
+    else:
+        packages = staged.packages
+    return model.ArtifactMetadata(
+        function=settings.config.name,
+        format=settings.format,
+        role=role,
+        file=name,
+        runtime=settings.runtime.name,
+        architecture=settings.architecture.value,
+        handler=None if role == "layer" else settings.handler,
+        python_version=settings.runtime.python_version,
+        platform=settings.runtime.uv_platform(settings.architecture),
+        uv_version=staged.uv_version,
+        sha256=sha256,
+        code_sha256=code_sha256,
+        size=path.stat().st_size,
+        unzipped_size=sum(entry.size for entry in entries),
+        file_count=len(entries),
+        bytecode=settings.config.bytecode,
+        packages=packages,
+        dependencies_hash=staged.dependencies.key,
+        warnings=staged.warnings,
+    )
+
+
+def fail_if_missing(path: Path) -> None:
+    if not path.exists():
+        raise BuildError(f"{path} does not exist", "run `uv-lambda build` first")
