@@ -90,11 +90,23 @@ def default_handler(source_root: Path) -> str:
     )
 
 
+def _binds(path: Path, name: str) -> bool:
+    try:
+        return defines(path.read_text(), name)
+    except SyntaxError:
+        return True
+
+
 def check_handler(handler: str, roots: Iterable[Path]) -> None:
     """Static check: the handler's module is in the artifact and binds the function name."""
     module, function = parse_handler(handler)
     roots = list(roots)
     path = module_file(module, roots)
+    if module_file(f"{module}.{function}", roots) and (path is None or not _binds(path, function)):
+        raise ConfigError(
+            f"handler {handler!r} names a module, not a function in it",
+            f"add the function name, e.g. {handler}.handler",
+        )
     if path is None:
         raise VerificationError(
             f"handler module {module!r} is not in the artifact",

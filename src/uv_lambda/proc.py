@@ -115,6 +115,10 @@ def last_error_line(stderr: str) -> str:
     for line in lines:
         if line.startswith("error:"):
             # uv prints "error: X" then "Caused by: Y" lines; the first error line names it.
-            tail = [entry for entry in lines[lines.index(line) + 1 :] if entry.startswith(("Caused by", "╰─▶", "hint:"))]
+            tail = [
+                entry
+                for entry in lines[lines.index(line) + 1 :]
+                if entry.startswith(("Caused by", "cause:", "╰─▶"))
+            ]
             return " ".join([line.removeprefix("error:").strip(), *tail[:1]])
     return lines[-1]

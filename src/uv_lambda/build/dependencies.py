@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import re
 import shutil
 import tempfile
 from dataclasses import dataclass
@@ -92,11 +93,27 @@ def _install(uv: Uv, requirements: Path, target: Path, runtime: Runtime, arch: A
             what="installing dependencies",
         )
     except CommandError as exc:
-        raise BuildError(
-            f"installing dependencies for {runtime.name} on {arch.value} failed: {exc.message.split(': ', 1)[-1]}",
-            f"a package without a {runtime.manylinux} {arch.machine} wheel needs a pin to a version that has "
-            "one, or a newer runtime; a package that does not exist must be fixed in pyproject.toml",
-        ) from None
+        raise explain_install_failure(exc, runtime, arch) from None
+
+
+_NO_WHEEL = re.compile(r"Because (?P<name>[A-Za-z0-9._-]+)(?:\{[^}]*\})?==(?P<version>\S+) has no (?:usable wheels|wheels with a matching)")
+
+
+def explain_install_failure(exc: CommandError, runtime: Runtime, arch: Architecture) -> BuildError:
+    """Name the package that has no wheel for the target, with the fixes that work."""
+    target = f"{runtime.name} on {arch.value} ({runtime.uv_platform(arch)})"
+    match = _NO_WHEEL.search(exc.output)
+    if match:
+        name, version = match.group("name"), match.group("version")
+        return BuildError(
+            f"{name} {version} has no wheel for {target}",
+            f"pin a {name} release that publishes a {runtime.manylinux} {arch.machine} wheel "
+            f"(uv add '{name}<{version}'), or use a newer runtime (python3.12+ allows manylinux_2_34)",
+        )
+    return BuildError(
+        f"installing dependencies for {target} failed: {exc.message.split(': ', 1)[-1]}",
+        "fix the requirement uv names in pyproject.toml, then run `uv lock`",
+    )
 
 
 def ensure(

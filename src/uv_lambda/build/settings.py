@@ -73,6 +73,6 @@ def resolve(project: Project, config: FunctionConfig) -> BuildSettings:
     architecture = get_architecture(config.architecture)
     handler: str | None = None
     if config.format != "layer":
-        handler = config.handler or default_handler(source.path)
+        handler = config.handler if config.handler is not None else default_handler(source.path)
         parse_handler(handler)
     return BuildSettings(config, source, runtime, architecture, handler, config.format)

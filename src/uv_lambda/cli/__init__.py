@@ -36,9 +36,17 @@ def _command_modules() -> list[str]:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    # -v/-q work before and after the command name; SUPPRESS keeps a subcommand's parser
+    # from resetting a flag given before it.
     common = argparse.ArgumentParser(add_help=False)
-    common.add_argument("-v", "--verbose", action="store_true", help="show commands run, debug output and tracebacks")
-    common.add_argument("-q", "--quiet", action="store_true", help="print only warnings, errors and results")
+    common.add_argument(
+        "-v", "--verbose", action="store_true", default=argparse.SUPPRESS,
+        help="show commands run, debug output and tracebacks",
+    )
+    common.add_argument(
+        "-q", "--quiet", action="store_true", default=argparse.SUPPRESS,
+        help="print only warnings, errors and results",
+    )
 
     parser = argparse.ArgumentParser(
         prog="uv-lambda",
@@ -64,6 +72,9 @@ def _configure_logging(verbose: bool) -> None:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    # Parents share action objects between parsers, so defaults are filled in here.
+    args.verbose = getattr(args, "verbose", False)
+    args.quiet = getattr(args, "quiet", False)
     if not hasattr(args, "handler"):
         parser.print_help(sys.stderr)
         return ExitCode.USAGE
