@@ -195,7 +195,7 @@ def test_ctrl_c_keeps_previous_artifact_and_leaves_no_partial_files(cli: CliRunn
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
     )
     deadline = time.monotonic() + 60
-    while not list((cache / "dependencies").glob(".*")) and time.monotonic() < deadline and process.poll() is None:
+    while not list((cache / "packages").glob(".install-*")) and time.monotonic() < deadline and process.poll() is None:
         time.sleep(0.01)
     process.send_signal(signal.SIGINT)
     _, stderr = process.communicate(timeout=60)
@@ -203,4 +203,4 @@ def test_ctrl_c_keeps_previous_artifact_and_leaves_no_partial_files(cli: CliRunn
     assert "interrupted" in stderr and "Traceback" not in stderr
     assert artifact(project).read_bytes() == previous
     assert not [p for p in artifact(project).parent.iterdir() if p.name not in {"function.zip", "function.zip.json"}]
-    assert not list((cache / "dependencies").glob(".*")), "no half-written cache entry"
+    assert not list(cache.glob("*/.*")), "no half-written cache entry"

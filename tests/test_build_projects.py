@@ -279,3 +279,15 @@ def test_built_function_imports_under_target_python_from_read_only_copy(cli: Cli
                          env={"PYTHONDONTWRITEBYTECODE": "1", "PATH": "/usr/bin:/bin"}, check=False)
     assert out.returncode == 0, out.stderr
     assert '"body": "\\"Hello, world!\\""' in out.stdout
+
+
+def test_lock_change_installs_only_the_changed_packages(cli: CliRunner, example) -> None:
+    project = example("fastapi-hello")
+    assert cli("build", project).returncode == 0
+    pyproject = project / "pyproject.toml"
+    pyproject.write_text(pyproject.read_text().replace('"mangum",', '"mangum",\n    "six",'))
+    result = cli("-v", "build", project, "--lock")
+    assert result.returncode == 0, result.stderr
+    assert "to install: ['six']" in result.stderr
+    entries = names(artifact(project))
+    assert "six.py" in entries and "__pycache__/six.cpython-313.pyc" in entries and "fastapi/__init__.py" in entries

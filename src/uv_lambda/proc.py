@@ -6,6 +6,7 @@ import logging
 import os
 import shlex
 import subprocess
+import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -55,6 +56,7 @@ def run(
     """
     args = _render(cmd)
     log.debug("run: %s%s", shlex.join(args), f"  (in {cwd})" if cwd else "")
+    started = time.monotonic()
     try:
         proc = subprocess.run(
             args,
@@ -70,6 +72,7 @@ def run(
         raise CommandError(f"{args[0]} was not found", hint) from exc
     except subprocess.TimeoutExpired as exc:
         raise CommandError(f"{what or args[0]} did not finish within {timeout:.0f} s", hint) from exc
+    log.debug("exit %d after %.2f s", proc.returncode, time.monotonic() - started)
     if proc.stderr:
         log.debug("stderr of %s:\n%s", Path(args[0]).name, proc.stderr.rstrip())
     result = Completed(args, proc.returncode, proc.stdout, proc.stderr)

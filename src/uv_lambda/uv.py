@@ -43,7 +43,7 @@ class Uv:
     ) -> proc.Completed:
         # No colour or progress bars in captured output; never download a Python behind the
         # user's back (a build must use interpreters the user chose).
-        env = {"NO_COLOR": "1", "UV_NO_PROGRESS": "1", **(extra_env or {})}
+        env = {"NO_COLOR": "1", "UV_NO_PROGRESS": "1", "UV_PYTHON_DOWNLOADS": "never", **(extra_env or {})}
         return proc.run(
             [self.path, *args], cwd=cwd, extra_env=env, what=what or f"uv {args[0]}", hint=hint, check=check
         )

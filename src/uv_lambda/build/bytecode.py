@@ -18,7 +18,7 @@ from uv_lambda.errors import BuildError
 # Runs under the target interpreter. Paths arrive as JSON on stdin; `strict` files (the
 # user's own code) must compile, dependency files may fail (some ship Python 2 tests).
 _COMPILER = r"""
-import concurrent.futures, json, os, py_compile, sys, importlib.util
+import concurrent.futures, importlib.util, json, multiprocessing, os, py_compile, sys
 job = json.load(sys.stdin)
 root, prefix, strict = job["root"], job["prefix"], set(job["strict"])
 def compile_one(rel):
@@ -34,9 +34,16 @@ def compile_one(rel):
         return None
     except py_compile.PyCompileError as exc:
         return {"file": rel, "error": exc.msg.strip().splitlines()[-1], "strict": rel in strict}
-with concurrent.futures.ThreadPoolExecutor(1) as pool:
-    failures = [f for f in map(compile_one, job["files"]) if f]
-json.dump(failures, sys.stdout)
+# compile() holds the GIL: use processes, one per core, when there is enough work.
+workers = min(os.cpu_count() or 1, 4) if len(job["files"]) > 50 else 1
+if workers > 1:
+    # fork: the workers need compile_one, which a -c script cannot export to a fresh process.
+    context = multiprocessing.get_context("fork")
+    with concurrent.futures.ProcessPoolExecutor(workers, mp_context=context) as pool:
+        results = list(pool.map(compile_one, job["files"], chunksize=16))
+else:
+    results = [compile_one(rel) for rel in job["files"]]
+json.dump([f for f in results if f], sys.stdout)
 """
 
 

@@ -1,9 +1,12 @@
-"""Third-party dependencies, installed for the target and cached by content.
+"""Third-party dependencies, installed for the target and cached by content, per package.
 
-The cache key covers everything that changes the installed bytes: the pinned, hashed
-requirements, runtime, platform, bytecode, uv's version and this module's layout version.
-An entry holds the installed tree and a deterministic zip of it, so a build that finds
-the entry neither runs `uv pip install` nor recompresses anything.
+Two levels:
+- a package entry per pinned requirement (its hashed requirement text, runtime, platform,
+  bytecode, uv version): the package's files and bytecode, verified, as a deterministic zip;
+- a set entry per whole requirements text: the package zips spliced into one archive.
+
+A build whose set is cached does no install and no compression. When the lock changes,
+only packages that are not cached yet are installed and compiled; the rest is spliced.
 """
 
 from __future__ import annotations
@@ -14,29 +17,88 @@ import logging
 import re
 import shutil
 import tempfile
+import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
 from uv_lambda.build import archive, bytecode
 from uv_lambda.cache import cache_root
 from uv_lambda.errors import BuildError, CommandError
+from uv_lambda.project import normalize_name
 from uv_lambda.runtimes import Architecture, Runtime
 from uv_lambda.uv import Uv
-from uv_lambda.verify import Target, check_tree, package_sizes
+from uv_lambda.verify import Target, check_tree
 
 log = logging.getLogger(__name__)
 
-LAYOUT_VERSION = "1"
+LAYOUT_VERSION = "2"
+_NAME = re.compile(r"^([A-Za-z0-9][A-Za-z0-9._-]*)")
+
+
+@dataclass(frozen=True)
+class Requirement:
+    name: str  # normalised
+    text: str  # the export's block for it: pin, marker, hashes
 
 
 @dataclass(frozen=True)
 class CachedDependencies:
     key: str
-    site_packages: Path
-    archive: Path  # deterministic zip of site_packages, names relative to it
+    folder: Path
     package_sizes: dict[str, int]
     file_count: int
     unzipped_size: int
+
+    @property
+    def archive(self) -> Path:
+        """Deterministic zip of the installed set, names relative to site-packages."""
+        return self.folder / "dependencies.zip"
+
+    @property
+    def site_packages(self) -> Path:
+        """The installed set as a folder (unpacked on first use; the zip is the truth)."""
+        target = self.folder / "site-packages"
+        if not target.is_dir():
+            scratch = Path(tempfile.mkdtemp(prefix=".unpack-", dir=self.folder))
+            with zipfile.ZipFile(self.archive) as handle:
+                handle.extractall(scratch)
+            try:
+                scratch.rename(target)
+            except OSError:  # unpacked by a concurrent build meanwhile
+                shutil.rmtree(scratch, ignore_errors=True)
+        return target
+
+
+def parse_requirements(text: str) -> list[Requirement]:
+    """Split an exported requirements.txt into one block per package."""
+    blocks: list[list[str]] = []
+    for line in text.splitlines():
+        if not line.strip() or line.lstrip().startswith("#"):
+            continue
+        if line[0].isspace() and blocks:
+            blocks[-1].append(line.strip())
+        else:
+            blocks.append([line.strip()])
+    requirements = []
+    for block in blocks:
+        match = _NAME.match(block[0])
+        if match:
+            requirements.append(Requirement(normalize_name(match.group(1)), "\n".join(block)))
+    return requirements
+
+
+def _target_material(runtime: Runtime, arch: Architecture, compile_bytecode: bool, uv: Uv) -> dict[str, object]:
+    return {
+        "layout": LAYOUT_VERSION,
+        "platform": runtime.uv_platform(arch),
+        "python": runtime.python_version,
+        "bytecode": compile_bytecode,
+        "uv": uv.version,
+    }
+
+
+def _digest(material: dict[str, object]) -> str:
+    return hashlib.sha256(json.dumps(material, sort_keys=True).encode()).hexdigest()[:32]
 
 
 def remove_install_debris(target: Path) -> None:
@@ -48,28 +110,25 @@ def remove_install_debris(target: Path) -> None:
         shutil.rmtree(cache_dir, ignore_errors=True)
 
 
-def cache_key(requirements: str, runtime: Runtime, arch: Architecture, compile_bytecode: bool, uv: Uv) -> str:
-    material = json.dumps(
-        {
-            "layout": LAYOUT_VERSION,
-            "requirements": requirements,
-            "platform": runtime.uv_platform(arch),
-            "python": runtime.python_version,
-            "bytecode": compile_bytecode,
-            "uv": uv.version,
-        },
-        sort_keys=True,
-    )
-    return hashlib.sha256(material.encode()).hexdigest()[:32]
+_NO_WHEEL = re.compile(
+    r"Because (?P<name>[A-Za-z0-9._-]+)(?:\{[^}]*\})?==(?P<version>\S+) has no (?:usable wheels|wheels with a matching)"
+)
 
 
-def _load(entry: Path, key: str) -> CachedDependencies | None:
-    info_path = entry / "info.json"
-    if not info_path.is_file():
-        return None
-    info = json.loads(info_path.read_text())
-    return CachedDependencies(
-        key, entry / "site-packages", entry / "dependencies.zip", info["package_sizes"], info["file_count"], info["unzipped_size"]
+def explain_install_failure(exc: CommandError, runtime: Runtime, arch: Architecture) -> BuildError:
+    """Name the package that has no wheel for the target, with the fixes that work."""
+    target = f"{runtime.name} on {arch.value} ({runtime.uv_platform(arch)})"
+    match = _NO_WHEEL.search(exc.output)
+    if match:
+        name, version = match.group("name"), match.group("version")
+        return BuildError(
+            f"{name} {version} has no wheel for {target}",
+            f"pin a {name} release that publishes a {runtime.manylinux} {arch.machine} wheel "
+            f"(uv add '{name}<{version}'), or use a newer runtime (python3.12+ allows manylinux_2_34)",
+        )
+    return BuildError(
+        f"installing dependencies for {target} failed: {exc.message.split(': ', 1)[-1]}",
+        "fix the requirement uv names in pyproject.toml, then run `uv lock`",
     )
 
 
@@ -96,24 +155,83 @@ def _install(uv: Uv, requirements: Path, target: Path, runtime: Runtime, arch: A
         raise explain_install_failure(exc, runtime, arch) from None
 
 
-_NO_WHEEL = re.compile(r"Because (?P<name>[A-Za-z0-9._-]+)(?:\{[^}]*\})?==(?P<version>\S+) has no (?:usable wheels|wheels with a matching)")
+def _files_by_package(site_packages: Path) -> dict[str, list[Path]]:
+    """Partition an installed tree by distribution, using each RECORD; bytecode follows its source."""
+    owner_of: dict[Path, str] = {}
+    for record in site_packages.glob("*.dist-info/RECORD"):
+        name = normalize_name(record.parent.name.removesuffix(".dist-info").rsplit("-", 1)[0])
+        for line in record.read_text(errors="replace").splitlines():
+            relative = line.rsplit(",", 2)[0] if line.count(",") >= 2 else line.split(",", 1)[0]
+            path = (site_packages / relative).resolve()
+            if path.is_relative_to(site_packages.resolve()):
+                owner_of[path] = name
+    files: dict[str, list[Path]] = {}
+    for path in sorted(p for p in site_packages.rglob("*") if p.is_file()):
+        resolved = path.resolve()
+        owner = owner_of.get(resolved)
+        if owner is None and path.parent.name == "__pycache__":
+            owner = owner_of.get(path.parent.parent.resolve() / (path.name.split(".", 1)[0] + ".py"))
+        if owner is not None:
+            files.setdefault(owner, []).append(path)
+    return files
 
 
-def explain_install_failure(exc: CommandError, runtime: Runtime, arch: Architecture) -> BuildError:
-    """Name the package that has no wheel for the target, with the fixes that work."""
-    target = f"{runtime.name} on {arch.value} ({runtime.uv_platform(arch)})"
-    match = _NO_WHEEL.search(exc.output)
-    if match:
-        name, version = match.group("name"), match.group("version")
-        return BuildError(
-            f"{name} {version} has no wheel for {target}",
-            f"pin a {name} release that publishes a {runtime.manylinux} {arch.machine} wheel "
-            f"(uv add '{name}<{version}'), or use a newer runtime (python3.12+ allows manylinux_2_34)",
-        )
-    return BuildError(
-        f"installing dependencies for {target} failed: {exc.message.split(': ', 1)[-1]}",
-        "fix the requirement uv names in pyproject.toml, then run `uv lock`",
-    )
+def _store_packages(
+    uv: Uv,
+    missing: list[Requirement],
+    keys: dict[str, str],
+    runtime: Runtime,
+    arch: Architecture,
+    interpreter: Path | None,
+    build_paths: list[Path],
+    packages_root: Path,
+) -> None:
+    """Install, verify, compile and store the packages that are not cached yet."""
+    scratch = Path(tempfile.mkdtemp(prefix=".install-", dir=packages_root))
+    try:
+        site_packages = scratch / "site-packages"
+        site_packages.mkdir()
+        requirements_file = scratch / "requirements.txt"
+        requirements_file.write_text("".join(requirement.text + "\n" for requirement in missing))
+        _install(uv, requirements_file, site_packages, runtime, arch)
+        remove_install_debris(site_packages)
+        check_tree(site_packages, Target(runtime, arch), [*build_paths, scratch])
+        if interpreter is not None:
+            bytecode.compile_tree(interpreter, site_packages, runtime_prefix="", strict=False)
+        by_package = _files_by_package(site_packages)
+        for requirement in missing:
+            files = by_package.get(requirement.name, [])
+            if not files:
+                raise BuildError(
+                    f"uv installed no files for {requirement.name}",
+                    "run with -v to see uv's output, and report it",
+                )
+            entry = scratch / keys[requirement.name]
+            entry.mkdir()
+            sources = [archive.SourceFile(p.relative_to(site_packages).as_posix(), p) for p in files]
+            entries = archive.compress_files(sources, scratch / "compressed.bin")
+            archive.write_archive(entry / "files.zip", entries)
+            info = {"name": requirement.name, "size": sum(e.size for e in entries), "file_count": len(entries)}
+            (entry / "info.json").write_text(json.dumps(info, sort_keys=True))
+            _publish(entry, packages_root / keys[requirement.name])
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+
+
+def _publish(scratch_entry: Path, final: Path) -> None:
+    """Move a finished cache entry into place; a concurrent build's identical entry wins."""
+    try:
+        scratch_entry.rename(final)
+    except OSError:
+        shutil.rmtree(scratch_entry, ignore_errors=True)
+
+
+def _load_set(folder: Path, key: str) -> CachedDependencies | None:
+    info_path = folder / "info.json"
+    if not info_path.is_file():
+        return None
+    info = json.loads(info_path.read_text())
+    return CachedDependencies(key, folder, info["package_sizes"], info["file_count"], info["unzipped_size"])
 
 
 def ensure(
@@ -124,50 +242,47 @@ def ensure(
     interpreter: Path | None,
     build_paths: list[Path],
 ) -> tuple[CachedDependencies, bool]:
-    """The cached dependency set for these inputs, installing it first when missing.
+    """The cached dependency set for these inputs, building what is missing first.
 
-    Returns (entry, hit). Verification runs before the entry is stored, so a cached entry
-    is always one that passed.
+    Returns (set, hit). Verification runs before anything is stored, so every cache entry
+    is one that passed for its target.
     """
-    key = cache_key(requirements, runtime, arch, interpreter is not None, uv)
-    root = cache_root() / "dependencies"
-    entry = root / key
-    cached = _load(entry, key)
+    material = _target_material(runtime, arch, interpreter is not None, uv)
+    set_key = _digest({**material, "requirements": requirements})
+    root = cache_root()
+    sets_root, packages_root = root / "sets", root / "packages"
+    cached = _load_set(sets_root / set_key, set_key)
     if cached:
-        log.debug("dependency cache hit: %s", entry)
+        log.debug("dependency cache hit: %s", sets_root / set_key)
         return cached, True
-    root.mkdir(parents=True, exist_ok=True)
-    scratch = Path(tempfile.mkdtemp(prefix=f".{key}-", dir=root))
+    sets_root.mkdir(parents=True, exist_ok=True)
+    packages_root.mkdir(parents=True, exist_ok=True)
+    requirements_list = parse_requirements(requirements)
+    keys = {r.name: _digest({**material, "requirement": r.text}) for r in requirements_list}
+    missing = [r for r in requirements_list if not (packages_root / keys[r.name] / "info.json").is_file()]
+    log.debug("packages cached: %d, to install: %s", len(requirements_list) - len(missing), [r.name for r in missing])
+    if missing:
+        _store_packages(uv, missing, keys, runtime, arch, interpreter, build_paths, packages_root)
+    scratch = Path(tempfile.mkdtemp(prefix=f".{set_key}-", dir=sets_root))
     try:
-        site_packages = scratch / "site-packages"
-        site_packages.mkdir()
-        requirements_file = scratch / "requirements.txt"
-        requirements_file.write_text(requirements)
-        if requirements.strip():
-            _install(uv, requirements_file, site_packages, runtime, arch)
-        remove_install_debris(site_packages)
-        check_tree(site_packages, Target(runtime, arch), [*build_paths, scratch])
-        if interpreter is not None:
-            bytecode.compile_tree(interpreter, site_packages, runtime_prefix="", strict=False)
-        files = sorted(p for p in site_packages.rglob("*") if p.is_file())
-        sources = [archive.SourceFile(p.relative_to(site_packages).as_posix(), p) for p in files]
-        entries = archive.compress_files(sources, scratch / "compressed.bin")
+        entries: list[archive.Entry] = []
+        sizes: dict[str, int] = {}
+        for requirement in requirements_list:
+            package_folder = packages_root / keys[requirement.name]
+            info = json.loads((package_folder / "info.json").read_text())
+            sizes[requirement.name] = info["size"]
+            entries += archive.read_entries(package_folder / "files.zip")
         archive.write_archive(scratch / "dependencies.zip", entries)
-        (scratch / "compressed.bin").unlink()
-        requirements_file.unlink()
-        info = {
-            "package_sizes": package_sizes(site_packages),
-            "file_count": len(files),
+        summary = {
+            "package_sizes": sizes,
+            "file_count": len(entries),
             "unzipped_size": sum(entry.size for entry in entries),
+            "packages": {r.name: keys[r.name] for r in requirements_list},
         }
-        (scratch / "info.json").write_text(json.dumps(info, sort_keys=True))
-        try:
-            scratch.rename(entry)
-        except OSError:  # another build stored the same entry first: use theirs
-            shutil.rmtree(scratch, ignore_errors=True)
-    except BaseException:
+        (scratch / "info.json").write_text(json.dumps(summary, sort_keys=True))
+        _publish(scratch, sets_root / set_key)
+    finally:
         shutil.rmtree(scratch, ignore_errors=True)
-        raise
-    loaded = _load(entry, key)
+    loaded = _load_set(sets_root / set_key, set_key)
     assert loaded is not None
     return loaded, False

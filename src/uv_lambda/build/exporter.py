@@ -34,18 +34,29 @@ def _export_args(project: Project, config: FunctionConfig) -> list[str]:
     return args
 
 
-def lock(uv: Uv, project: Project) -> None:
-    uv.run(["lock"], cwd=project.workspace_root, what="uv lock", hint="fix the dependency error uv reports")
+def _python_args(interpreter: Path | None) -> list[str]:
+    # uv checks the lock against requires-python with an interpreter; hand it ours so its
+    # own discovery (which trips over pyenv shims) is not needed.
+    return ["--python", str(interpreter)] if interpreter else []
 
 
-def export(uv: Uv, project: Project, config: FunctionConfig) -> Exported:
+def lock(uv: Uv, project: Project, interpreter: Path | None) -> None:
+    uv.run(
+        ["lock", *_python_args(interpreter)],
+        cwd=project.workspace_root,
+        what="uv lock",
+        hint="fix the dependency error uv reports",
+    )
+
+
+def export(uv: Uv, project: Project, config: FunctionConfig, interpreter: Path | None) -> Exported:
     """Export the function's locked dependencies (no dev groups, nothing editable)."""
     if not project.lock_path.is_file():
         raise ConfigError(
             f"{project.lock_path} does not exist",
             "run `uv lock` (or pass --lock to let uv-lambda run it)",
         )
-    args = _export_args(project, config)
+    args = [*_export_args(project, config), *_python_args(interpreter)]
     try:
         third_party = uv.run([*args, "--no-emit-workspace"], cwd=project.workspace_root).stdout
         everything = uv.run([*args, "--no-hashes"], cwd=project.workspace_root).stdout

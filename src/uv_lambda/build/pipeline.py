@@ -26,7 +26,7 @@ from uv_lambda.build import archive, bytecode, dependencies, exporter, sources
 from uv_lambda.build.settings import BuildSettings, resolve
 from uv_lambda.config import FunctionConfig
 from uv_lambda.errors import BuildError, UsageError, VerificationError
-from uv_lambda.handler import check_handler
+from uv_lambda.handler import check_handler, module_file, parse_handler
 from uv_lambda.project import Project, normalize_name
 from uv_lambda.runtimes import Architecture, Runtime
 from uv_lambda.ui import Reporter, human_size
@@ -126,6 +126,17 @@ def _copy_app(settings: BuildSettings, target: Path, reporter: Reporter) -> tupl
     return [name for name, _ in selection.files], warnings
 
 
+def _interpreter(uv: Uv, settings: BuildSettings, config: FunctionConfig) -> Path | None:
+    """The target's interpreter: required for bytecode, otherwise only a help to uv."""
+    version = settings.runtime.python_version
+    if config.bytecode:
+        return uv.find_python(version, config.python)
+    try:
+        return uv.find_python(version, config.python)
+    except UsageError:
+        return None
+
+
 @contextmanager
 def stage_function(
     project: Project, config: FunctionConfig, *, reporter: Reporter, lock: bool = False
@@ -139,11 +150,13 @@ def stage_function(
             f"{settings.runtime.name} reached end of support on {settings.runtime.deprecated_on}: "
             "AWS no longer patches it; move to a newer runtime"
         )
+    interpreter = _interpreter(uv, settings, config)
     if lock:
         with reporter.step("locking with uv"):
-            exporter.lock(uv, project)
-    exported = exporter.export(uv, project, config)
-    interpreter = uv.find_python(settings.runtime.python_version, config.python) if config.bytecode else None
+            exporter.lock(uv, project, interpreter)
+    exported = exporter.export(uv, project, config, interpreter)
+    if not config.bytecode:
+        interpreter = None
     build_paths = [project.workspace_root]
     with reporter.step(f"dependencies for {settings.runtime.name} {settings.architecture.value}"):
         deps, hit = dependencies.ensure(uv, exported.requirements, settings.runtime, settings.architecture, interpreter, build_paths)
@@ -162,7 +175,10 @@ def stage_function(
         check_tree(workspace_dir, target, [*build_paths, scratch])
         check_tree(app_dir, target, [scratch])
         if settings.handler:
-            check_handler(settings.handler, [app_dir, workspace_dir, deps.site_packages])
+            roots = [app_dir, workspace_dir]
+            if module_file(parse_handler(settings.handler)[0], roots) is None:
+                roots.append(deps.site_packages)  # a handler shipped by a dependency
+            check_handler(settings.handler, roots)
         if interpreter is not None:
             bytecode.compile_tree(interpreter, workspace_dir, runtime_prefix="", strict=True)
             bytecode.compile_tree(interpreter, app_dir, runtime_prefix="", strict=True)

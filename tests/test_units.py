@@ -1,0 +1,146 @@
+"""Pure logic: the runtime table, configuration, handlers, wheel-tag rules, archives."""
+
+from __future__ import annotations
+
+import shutil
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from uv_lambda.build import archive
+from uv_lambda.config import FunctionConfig, function_configs, with_overrides
+from uv_lambda.elf import read_elf
+from uv_lambda.errors import ConfigError, UsageError, VerificationError
+from uv_lambda.handler import check_handler, defines, parse_handler
+from uv_lambda.runtimes import RUNTIMES, Architecture, get_architecture, get_runtime
+from uv_lambda.verify import Target, check_binaries, check_no_build_paths, check_wheel_tags
+
+
+def test_runtime_table_platforms_and_images() -> None:
+    assert list(RUNTIMES) == ["python3.10", "python3.11", "python3.12", "python3.13", "python3.14"]
+    assert get_runtime("python3.11").uv_platform(Architecture.X86_64) == "x86_64-manylinux_2_17"
+    assert get_runtime("3.13").uv_platform(Architecture.ARM64) == "aarch64-manylinux_2_34"
+    assert get_runtime("python3.12").glibc == (2, 34) and get_runtime("python3.10").glibc == (2, 26)
+    assert get_runtime("python3.13").base_image(Architecture.X86_64) == "public.ecr.aws/lambda/python:3.13"
+    assert get_runtime("python3.13").base_image(Architecture.ARM64) == "public.ecr.aws/lambda/python:3.13-arm64"
+    assert get_runtime("python3.13").site_packages == "python/lib/python3.13/site-packages"
+    assert get_architecture("aarch64") is Architecture.ARM64
+    with pytest.raises(UsageError, match="deprecated"):
+        get_runtime("python3.9")
+    with pytest.raises(UsageError, match="unknown architecture"):
+        get_architecture("mips")
+
+
+def test_config_defaults_functions_and_overrides(tmp_path: Path) -> None:
+    source = tmp_path / "pyproject.toml"
+    configs = function_configs({"memory": 512, "functions": {"a": {"handler": "x.y"}, "b": {"memory": 1024}}}, "p", source)
+    assert configs["a"].memory == 512 and configs["a"].handler == "x.y" and configs["b"].memory == 1024
+    assert function_configs({}, "proj", source) == {"proj": FunctionConfig(name="proj")}
+    overridden = with_overrides(configs["a"], architecture="arm64", runtime=None)
+    assert overridden.architecture == "arm64" and overridden.runtime is None and overridden.memory == 512
+    with pytest.raises(ConfigError, match="memory must be a whole number from 128 to 10240"):
+        function_configs({"memory": 64}, "p", source)
+    with pytest.raises(ConfigError, match="environment must be a table of strings"):
+        function_configs({"environment": {"A": 1}}, "p", source)
+    with pytest.raises(ConfigError, match="functions] must hold one table"):
+        function_configs({"functions": {}}, "p", source)
+
+
+def test_handler_parsing_and_static_check(tmp_path: Path) -> None:
+    assert parse_handler("app/main.handler") == ("app.main", "handler")
+    for bad in ("handler", "a..b", "app.main.", "1app.main.h"):
+        with pytest.raises(ConfigError):
+            parse_handler(bad)
+    assert defines("from mangum import Mangum\nhandler = Mangum(app)\n", "handler")
+    assert defines("from x import handler\n", "handler")
+    assert defines("try:\n    from x import handler\nexcept ImportError:\n    pass\n", "handler")
+    assert defines("async def handler(e, c):\n    pass\n", "handler")
+    assert not defines("def other(e, c):\n    handler = 1\n", "handler")
+    (tmp_path / "pkg").mkdir()
+    (tmp_path / "pkg" / "__init__.py").write_text("def run(e, c):\n    return 1\n")
+    check_handler("pkg.run", [tmp_path])
+    with pytest.raises(VerificationError):
+        check_handler("pkg.missing", [tmp_path])
+
+
+def _wheel(root: Path, name: str, *tags: str) -> None:
+    info = root / f"{name}-1.0.dist-info"
+    info.mkdir(parents=True)
+    (info / "WHEEL").write_text("Wheel-Version: 1.0\n" + "".join(f"Tag: {tag}\n" for tag in tags))
+
+
+@pytest.mark.parametrize(
+    ("tags", "runtime", "arch", "ok"),
+    [
+        (["py3-none-any"], "python3.11", "x86_64", True),
+        (["cp313-cp313-manylinux_2_34_x86_64"], "python3.13", "x86_64", True),
+        (["cp313-cp313-manylinux_2_34_x86_64"], "python3.13", "arm64", False),
+        (["cp311-cp311-manylinux_2_28_x86_64"], "python3.11", "x86_64", False),  # glibc 2.26
+        (["cp311-cp311-manylinux_2_17_x86_64", "cp311-cp311-manylinux2014_x86_64"], "python3.11", "x86_64", True),
+        (["cp312-cp312-manylinux_2_17_aarch64"], "python3.13", "arm64", False),  # other CPython
+        (["cp39-abi3-manylinux_2_17_aarch64"], "python3.13", "arm64", True),
+        (["cp313-cp313-linux_x86_64"], "python3.13", "x86_64", False),
+        (["cp313-cp313-macosx_11_0_arm64"], "python3.13", "arm64", False),
+        (["cp313-cp313-musllinux_1_2_x86_64"], "python3.13", "x86_64", False),
+    ],
+)
+def test_wheel_tag_rules(tmp_path: Path, tags: list[str], runtime: str, arch: str, ok: bool) -> None:
+    _wheel(tmp_path, "pkg", *tags)
+    target = Target(get_runtime(runtime), get_architecture(arch))
+    if ok:
+        check_wheel_tags(tmp_path, target)
+    else:
+        with pytest.raises(VerificationError, match="pkg"):
+            check_wheel_tags(tmp_path, target)
+
+
+def test_real_host_binary_needs_newer_glibc_than_amazon_linux_2(tmp_path: Path) -> None:
+    # This machine's /bin/ls links against glibc 2.34+ (Debian 12): fine on AL2023, not on AL2.
+    binary = tmp_path / "tool" / "ls"
+    binary.parent.mkdir()
+    shutil.copy("/bin/ls", binary)
+    info = read_elf(binary)
+    assert info.machine == 62 and info.needed_glibc is not None and info.needed_glibc > (2, 26)
+    with pytest.raises(VerificationError, match=r"needs GLIBC_2\.\d+, but python3.11"):
+        check_binaries(tmp_path, Target(get_runtime("python3.11"), Architecture.X86_64))
+    with pytest.raises(VerificationError, match="built for x86_64, not aarch64"):
+        check_binaries(tmp_path, Target(get_runtime("python3.13"), Architecture.ARM64))
+
+
+def test_extension_for_another_python_is_refused(tmp_path: Path) -> None:
+    (tmp_path / "mod.cpython-312-x86_64-linux-gnu.so").write_bytes(b"\x7fELF")
+    with pytest.raises(VerificationError, match="another Python"):
+        check_binaries(tmp_path, Target(get_runtime("python3.13"), Architecture.X86_64))
+    (tmp_path / "mod.cpython-312-x86_64-linux-gnu.so").unlink()
+    (tmp_path / "mod.cpython-313-darwin.so").write_bytes(b"\xcf\xfa\xed\xfe")
+    with pytest.raises(VerificationError, match="macOS"):
+        check_binaries(tmp_path, Target(get_runtime("python3.13"), Architecture.X86_64))
+
+
+def test_editable_pth_is_refused(tmp_path: Path) -> None:
+    (tmp_path / "_library.pth").write_text("/home/me/project/library/src\n")
+    with pytest.raises(VerificationError, match="editable install"):
+        check_no_build_paths(tmp_path, [Path("/home/me/project")])
+
+
+def test_archive_splicing_is_byte_identical_to_direct_compression(tmp_path: Path) -> None:
+    tree = tmp_path / "tree"
+    (tree / "pkg").mkdir(parents=True)
+    (tree / "pkg" / "a.py").write_text("x = 1\n" * 500)
+    (tree / "pkg" / "blob.bin").write_bytes(bytes(range(256)) * 10)
+    (tree / "run.sh").write_text("#!/bin/sh\n")
+    (tree / "run.sh").chmod(0o700)
+    sources = [archive.SourceFile(p.relative_to(tree).as_posix(), p) for p in sorted(tree.rglob("*")) if p.is_file()]
+    direct = tmp_path / "direct.zip"
+    archive.write_archive(direct, archive.compress_files(sources, tmp_path / "scratch.bin"))
+    spliced = tmp_path / "spliced.zip"
+    archive.write_archive(spliced, archive.read_entries(direct))
+    assert direct.read_bytes() == spliced.read_bytes()
+    prefixed = tmp_path / "prefixed.zip"
+    archive.write_archive(prefixed, archive.with_prefix(archive.read_entries(direct), "python/"))
+    with zipfile.ZipFile(prefixed) as handle:
+        assert handle.testzip() is None
+        assert handle.read("python/pkg/a.py") == (tree / "pkg" / "a.py").read_bytes()
+        assert handle.getinfo("python/run.sh").external_attr >> 16 == 0o100755
+        assert handle.getinfo("python/pkg/a.py").external_attr >> 16 == 0o100644
