@@ -51,8 +51,12 @@ CliRunner = Callable[..., CliResult]
 def cli() -> CliRunner:
     """Run the real `uv-lambda` command in a subprocess."""
 
-    def run(*args: str | os.PathLike[str], cwd: Path | None = None, env: dict[str, str] | None = None,
-            timeout: float = 300) -> CliResult:
+    def run(
+        *args: str | os.PathLike[str],
+        cwd: Path | None = None,
+        env: dict[str, str] | None = None,
+        timeout: float = 300,
+    ) -> CliResult:
         completed = subprocess.run(
             [sys.executable, "-m", "uv_lambda", *map(str, args)],
             cwd=cwd,

@@ -11,7 +11,6 @@ import time
 from pathlib import Path
 
 import pytest
-
 from tests.build_helpers import artifact
 from tests.conftest import CliResult, CliRunner, write_project
 
@@ -106,8 +105,11 @@ def test_bad_handlers(cli: CliRunner, example, handler: str, code: int, needle: 
 
 
 def test_missing_handler_configuration(cli: CliRunner, tmp_path: Path) -> None:
-    project = write_project(tmp_path / "p", '[project]\nname = "p"\nversion = "0"\nrequires-python = ">=3.13"\n',
-                            {"lambda_function.py": "def lambda_handler(e, c):\n    return 1\n"})
+    project = write_project(
+        tmp_path / "p",
+        '[project]\nname = "p"\nversion = "0"\nrequires-python = ">=3.13"\n',
+        {"lambda_function.py": "def lambda_handler(e, c):\n    return 1\n"},
+    )
     assert_clean_error(cli("build", project), 2, "no handler configured", "handler =")
 
 
@@ -158,8 +160,9 @@ def test_target_interpreter_missing(cli: CliRunner, tmp_path: Path) -> None:
     if list(Path.home().glob(".pyenv/versions/3.14*")):
         pytest.skip("this machine has a Python 3.14")
     project = write_project(
-        tmp_path / "p14", '[project]\nname = "p14"\nversion = "0"\nrequires-python = ">=3.13"\n', {"app/__init__.py": "",
-        "app/main.py": "def handler(e, c):\n    return 1\n"},
+        tmp_path / "p14",
+        '[project]\nname = "p14"\nversion = "0"\nrequires-python = ">=3.13"\n',
+        {"app/__init__.py": "", "app/main.py": "def handler(e, c):\n    return 1\n"},
     )
     result = cli("build", project, "--runtime", "python3.14")
     assert_clean_error(result, 2, "no Python 3.14 interpreter found", "uv python install 3.14", "--no-bytecode")
@@ -180,7 +183,13 @@ def test_uv_missing_or_too_old(cli: CliRunner, example, tmp_path: Path) -> None:
     old = tmp_path / "old-uv"
     old.write_text("#!/bin/sh\necho 'uv 0.4.30'\n")
     old.chmod(0o755)
-    assert_clean_error(cli("build", project, env={"UV_LAMBDA_UV": str(old)}), 2, "uv 0.4.30", "older than", "pip install -U uv")
+    assert_clean_error(
+        cli("build", project, env={"UV_LAMBDA_UV": str(old)}),
+        2,
+        "uv 0.4.30",
+        "older than",
+        "pip install -U uv",
+    )
 
 
 def test_ctrl_c_keeps_previous_artifact_and_leaves_no_partial_files(cli: CliRunner, example, tmp_path: Path) -> None:
@@ -192,7 +201,9 @@ def test_ctrl_c_keeps_previous_artifact_and_leaves_no_partial_files(cli: CliRunn
     process = subprocess.Popen(
         [sys.executable, "-m", "uv_lambda", "build", str(project)],
         env={**os.environ, "UV_LAMBDA_CACHE_DIR": str(cache)},
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
     )
     deadline = time.monotonic() + 60
     while not list((cache / "packages").glob(".install-*")) and time.monotonic() < deadline and process.poll() is None:

@@ -11,7 +11,6 @@ import zipfile
 from pathlib import Path
 
 import pytest
-
 from tests.build_helpers import artifact, metadata, names, read
 from tests.conftest import CliRunner, write_project
 
@@ -176,9 +175,14 @@ handler = "handler.main"
 
 
 @pytest.mark.parametrize(("arch", "machine", "elf_machine"), [("x86_64", "x86_64", 62), ("arm64", "aarch64", 183)])
-def test_native_dependencies_for_each_architecture(cli: CliRunner, tmp_path: Path, arch: str, machine: str,
-                                                    elf_machine: int) -> None:
-    project = write_project(tmp_path / "native", NATIVE, {"handler.py": "import numpy\n\ndef main(e, c):\n    return 1\n"})
+def test_native_dependencies_for_each_architecture(
+    cli: CliRunner, tmp_path: Path, arch: str, machine: str, elf_machine: int
+) -> None:
+    project = write_project(
+        tmp_path / "native",
+        NATIVE,
+        {"handler.py": "import numpy\n\ndef main(e, c):\n    return 1\n"},
+    )
     result = cli("build", project, "--arch", arch, "--runtime", "python3.12")
     assert result.returncode == 0, result.stderr
     zip_path = artifact(project)
@@ -208,7 +212,8 @@ def test_function_in_a_workspace_member(cli: CliRunner, tmp_path: Path) -> None:
         },
     )
     (root / "services" / "api" / "pyproject.toml").write_text(
-        (root / "services" / "api" / "pyproject.toml").read_text() + '\n[tool.uv-lambda]\nhandler = "api.main.handler"\n'
+        (root / "services" / "api" / "pyproject.toml").read_text()
+        + '\n[tool.uv-lambda]\nhandler = "api.main.handler"\n'
     )
     from_member = cli("build", root / "services" / "api")
     assert from_member.returncode == 0, from_member.stderr
@@ -220,7 +225,7 @@ def test_build_from_root_with_package_option_and_function_tables(cli: CliRunner,
     root = write_project(
         tmp_path / "multi",
         '[project]\nname = "multi"\nversion = "0"\nrequires-python = ">=3.13"\ndependencies = ["idna"]\n\n'
-        "[tool.uv-lambda]\narchitecture = \"arm64\"\n\n"
+        '[tool.uv-lambda]\narchitecture = "arm64"\n\n'
         '[tool.uv-lambda.functions.ping]\nhandler = "fns.ping.handler"\n\n'
         '[tool.uv-lambda.functions.pong]\nhandler = "fns.pong.handler"\narchitecture = "x86_64"\n',
         {
@@ -260,8 +265,9 @@ def test_no_bytecode_and_explicit_interpreter(cli: CliRunner, example) -> None:
     assert wrong.returncode == 2 and "needs Python 3.13" in wrong.stderr
 
 
-def test_built_function_imports_under_target_python_from_read_only_copy(cli: CliRunner, example,
-                                                                          tmp_path: Path) -> None:
+def test_built_function_imports_under_target_python_from_read_only_copy(
+    cli: CliRunner, example, tmp_path: Path
+) -> None:
     project = example("fastapi-hello")
     assert cli("build", project).returncode == 0
     task_root = tmp_path / "task"
@@ -275,8 +281,14 @@ def test_built_function_imports_under_target_python_from_read_only_copy(cli: Cli
         "from app.main import handler;"
         "print(json.dumps(handler({'httpMethod':'GET','path':'/','requestContext':{},'version':'1.0'}, None)))"
     )
-    out = subprocess.run([python, "-I", "-c", code], cwd=task_root, capture_output=True, text=True,
-                         env={"PYTHONDONTWRITEBYTECODE": "1", "PATH": "/usr/bin:/bin"}, check=False)
+    out = subprocess.run(
+        [python, "-I", "-c", code],
+        cwd=task_root,
+        capture_output=True,
+        text=True,
+        env={"PYTHONDONTWRITEBYTECODE": "1", "PATH": "/usr/bin:/bin"},
+        check=False,
+    )
     assert out.returncode == 0, out.stderr
     assert '"body": "\\"Hello, world!\\""' in out.stdout
 

@@ -6,12 +6,21 @@ import subprocess
 import sys
 
 import pytest
+from tests.conftest import CliRunner
 
 from uv_lambda import __version__
 from uv_lambda.cli import build_parser
-from tests.conftest import CliRunner
 
-HEAVY_MODULES = ("boto3", "botocore", "httpx", "urllib3", "requests", "http.server", "zipfile", "awslambdaric")
+HEAVY_MODULES = (
+    "boto3",
+    "botocore",
+    "httpx",
+    "urllib3",
+    "requests",
+    "http.server",
+    "zipfile",
+    "awslambdaric",
+)
 
 
 def test_version_and_help(cli: CliRunner) -> None:
@@ -39,8 +48,16 @@ def test_every_command_explains_itself_with_an_example(cli: CliRunner, command: 
 
 def test_startup_imports_nothing_heavy() -> None:
     probe = subprocess.run(
-        [sys.executable, "-X", "importtime", "-c", "import uv_lambda.cli; uv_lambda.cli.build_parser()"],
-        capture_output=True, text=True, check=True,
+        [
+            sys.executable,
+            "-X",
+            "importtime",
+            "-c",
+            "import uv_lambda.cli; uv_lambda.cli.build_parser()",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
     )
     imported = {line.rsplit("|", 1)[-1].strip() for line in probe.stderr.splitlines() if "|" in line}
     heavy = sorted(name for name in imported if name.split(".")[0] in HEAVY_MODULES or name in HEAVY_MODULES)

@@ -34,7 +34,9 @@ def test_runtime_table_platforms_and_images() -> None:
 
 def test_config_defaults_functions_and_overrides(tmp_path: Path) -> None:
     source = tmp_path / "pyproject.toml"
-    configs = function_configs({"memory": 512, "functions": {"a": {"handler": "x.y"}, "b": {"memory": 1024}}}, "p", source)
+    configs = function_configs(
+        {"memory": 512, "functions": {"a": {"handler": "x.y"}, "b": {"memory": 1024}}}, "p", source
+    )
     assert configs["a"].memory == 512 and configs["a"].handler == "x.y" and configs["b"].memory == 1024
     assert function_configs({}, "proj", source) == {"proj": FunctionConfig(name="proj")}
     overridden = with_overrides(configs["a"], architecture="arm64", runtime=None)
@@ -77,7 +79,12 @@ def _wheel(root: Path, name: str, *tags: str) -> None:
         (["cp313-cp313-manylinux_2_34_x86_64"], "python3.13", "x86_64", True),
         (["cp313-cp313-manylinux_2_34_x86_64"], "python3.13", "arm64", False),
         (["cp311-cp311-manylinux_2_28_x86_64"], "python3.11", "x86_64", False),  # glibc 2.26
-        (["cp311-cp311-manylinux_2_17_x86_64", "cp311-cp311-manylinux2014_x86_64"], "python3.11", "x86_64", True),
+        (
+            ["cp311-cp311-manylinux_2_17_x86_64", "cp311-cp311-manylinux2014_x86_64"],
+            "python3.11",
+            "x86_64",
+            True,
+        ),
         (["cp312-cp312-manylinux_2_17_aarch64"], "python3.13", "arm64", False),  # other CPython
         (["cp39-abi3-manylinux_2_17_aarch64"], "python3.13", "arm64", True),
         (["cp313-cp313-linux_x86_64"], "python3.13", "x86_64", False),

@@ -164,9 +164,7 @@ def _validate_table(table: Mapping[str, Any], where: str, source: Path) -> dict[
     return values
 
 
-def function_configs(
-    tool_table: Mapping[str, Any], default_name: str, source: Path
-) -> dict[str, FunctionConfig]:
+def function_configs(tool_table: Mapping[str, Any], default_name: str, source: Path) -> dict[str, FunctionConfig]:
     """Validate `[tool.uv-lambda]` and return one FunctionConfig per function, by name."""
     if not isinstance(tool_table, Mapping):
         raise ConfigError(f"{source}: [tool.uv-lambda] must be a table", "see the README")

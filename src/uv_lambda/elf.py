@@ -14,7 +14,15 @@ from pathlib import Path
 
 ELF_MAGIC = b"\x7fELF"
 SHT_GNU_VERNEED = 0x6FFFFFFE
-MACHINE_NAMES = {3: "x86 (32-bit)", 62: "x86_64", 183: "aarch64", 40: "arm (32-bit)", 8: "mips", 20: "ppc", 21: "ppc64"}
+MACHINE_NAMES = {
+    3: "x86 (32-bit)",
+    62: "x86_64",
+    183: "aarch64",
+    40: "arm (32-bit)",
+    8: "mips",
+    20: "ppc",
+    21: "ppc64",
+}
 _GLIBC = re.compile(rb"^GLIBC_(\d+)\.(\d+)")
 
 
@@ -45,16 +53,16 @@ def read_elf(path: Path) -> ElfInfo:
     endian = "<" if data[5] == 1 else ">"
     machine = struct.unpack_from(endian + "H", data, 18)[0]
     if is64:
-        shoff, = struct.unpack_from(endian + "Q", data, 0x28)
+        (shoff,) = struct.unpack_from(endian + "Q", data, 0x28)
         shentsize, shnum = struct.unpack_from(endian + "HH", data, 0x3A)
         section = struct.Struct(endian + "IIQQQQIIQQ")
     else:
-        shoff, = struct.unpack_from(endian + "I", data, 0x20)
+        (shoff,) = struct.unpack_from(endian + "I", data, 0x20)
         shentsize, shnum = struct.unpack_from(endian + "HH", data, 0x2E)
         section = struct.Struct(endian + "IIIIIIIIII")
     sections = [section.unpack_from(data, shoff + index * shentsize) for index in range(shnum)]
     newest: tuple[int, int] | None = None
-    for _, sh_type, _, _, offset, size, link, info, _, _ in sections:
+    for _, sh_type, _, _, offset, _, link, info, _, _ in sections:
         if sh_type != SHT_GNU_VERNEED:
             continue
         strtab_offset = sections[link][4]

@@ -119,9 +119,7 @@ def last_error_line(stderr: str) -> str:
         if line.startswith("error:"):
             # uv prints "error: X" then "Caused by: Y" lines; the first error line names it.
             tail = [
-                entry
-                for entry in lines[lines.index(line) + 1 :]
-                if entry.startswith(("Caused by", "cause:", "╰─▶"))
+                entry for entry in lines[lines.index(line) + 1 :] if entry.startswith(("Caused by", "cause:", "╰─▶"))
             ]
             return " ".join([line.removeprefix("error:").strip(), *tail[:1]])
     return lines[-1]

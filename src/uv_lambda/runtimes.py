@@ -8,12 +8,12 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
-from enum import Enum
+from enum import StrEnum
 
 from uv_lambda.errors import UsageError
 
 
-class Architecture(str, Enum):
+class Architecture(StrEnum):
     X86_64 = "x86_64"
     ARM64 = "arm64"
 

@@ -43,9 +43,19 @@ class Uv:
     ) -> proc.Completed:
         # No colour or progress bars in captured output; never download a Python behind the
         # user's back (a build must use interpreters the user chose).
-        env = {"NO_COLOR": "1", "UV_NO_PROGRESS": "1", "UV_PYTHON_DOWNLOADS": "never", **(extra_env or {})}
+        env = {
+            "NO_COLOR": "1",
+            "UV_NO_PROGRESS": "1",
+            "UV_PYTHON_DOWNLOADS": "never",
+            **(extra_env or {}),
+        }
         return proc.run(
-            [self.path, *args], cwd=cwd, extra_env=env, what=what or f"uv {args[0]}", hint=hint, check=check
+            [self.path, *args],
+            cwd=cwd,
+            extra_env=env,
+            what=what or f"uv {args[0]}",
+            hint=hint,
+            check=check,
         )
 
     def find_python(self, version: str, explicit: str | None = None) -> Path:
@@ -89,7 +99,10 @@ class Uv:
 def _pyenv_interpreter(version: str) -> Path | None:
     """pyenv's real interpreters: uv's discovery stops at pyenv shims that are not activated."""
     root = Path(os.environ.get("PYENV_ROOT", Path.home() / ".pyenv")) / "versions"
-    matches = sorted(root.glob(f"{version}.*/bin/python{version}"), key=lambda p: _version_tuple(p.parent.parent.name))
+    matches = sorted(
+        root.glob(f"{version}.*/bin/python{version}"),
+        key=lambda p: _version_tuple(p.parent.parent.name),
+    )
     return matches[-1] if matches else None
 
 

@@ -80,7 +80,9 @@ def _python_fits(interpreter: str, abi: str, target: Target) -> bool:
 def check_wheel_tags(root: Path, target: Target) -> None:
     for wheel_file in sorted(root.glob("*.dist-info/WHEEL")):
         distribution = wheel_file.parent.name.rsplit("-", 1)[0]
-        tags = [line.split(":", 1)[1].strip() for line in wheel_file.read_text().splitlines() if line.startswith("Tag:")]
+        tags = [
+            line.split(":", 1)[1].strip() for line in wheel_file.read_text().splitlines() if line.startswith("Tag:")
+        ]
         fits = False
         for tag in tags:
             parts = tag.split("-")
@@ -99,7 +101,8 @@ def check_wheel_tags(root: Path, target: Target) -> None:
                 f"{target.architecture.machine}, or build it in an Amazon Linux image",
             )
         raise VerificationError(
-            f"{distribution} has no wheel for {target.runtime.name} on {target.architecture.value} (installed: {shown})",
+            f"{distribution} has no wheel for {target.runtime.name} on {target.architecture.value} "
+            f"(installed: {shown})",
             f"pin a version of {distribution} with a {target.runtime.manylinux} wheel, or choose another runtime",
         )
 
@@ -117,8 +120,7 @@ def check_binaries(root: Path, target: Target, owners: dict[str, str] | None = N
             )
         extension = _EXTENSION.search(name)
         if extension and (
-            extension.group(1) != target.runtime.python_tag
-            or extension.group(2) != target.architecture.machine
+            extension.group(1) != target.runtime.python_tag or extension.group(2) != target.architecture.machine
         ):
             raise VerificationError(
                 f"{path.relative_to(root)} ({_owner(root, path, owners)}) is an extension for another "

@@ -176,15 +176,29 @@ def write_archive(destination: Path, entries: Iterable[Entry]) -> None:
                     external = (mode << 16) | 0x10  # MS-DOS directory bit, as zip(1) sets it
                 else:
                     mode = stat.S_IFREG | entry.mode
-                    crc, size, method, length = entry.crc, entry.size, entry.method, entry.data_length
+                    crc, size, method, length = (
+                        entry.crc,
+                        entry.size,
+                        entry.method,
+                        entry.data_length,
+                    )
                     external = mode << 16
                 if out.tell() > _MAX_SIZE or size > _MAX_SIZE:
                     raise BuildError("the archive is larger than 4 GB", "Lambda accepts at most 250 MB unzipped")
                 offset = out.tell()
                 out.write(
                     _LOCAL_HEADER.pack(
-                        0x04034B50, _VERSION, flags, method, _DOS_TIME_MIDNIGHT,
-                        _DOS_DATE_1980_01_01, crc, length, size, len(encoded), 0,
+                        0x04034B50,
+                        _VERSION,
+                        flags,
+                        method,
+                        _DOS_TIME_MIDNIGHT,
+                        _DOS_DATE_1980_01_01,
+                        crc,
+                        length,
+                        size,
+                        len(encoded),
+                        0,
                     )
                 )
                 out.write(encoded)
@@ -195,9 +209,23 @@ def write_archive(destination: Path, entries: Iterable[Entry]) -> None:
                     source.seek(entry.data_offset)
                     _copy_range(source, out, length)
                 central += _CENTRAL_HEADER.pack(
-                    0x02014B50, (_CREATE_SYSTEM_UNIX << 8) | _VERSION, _VERSION, flags, method,
-                    _DOS_TIME_MIDNIGHT, _DOS_DATE_1980_01_01, crc, length, size, len(encoded),
-                    0, 0, 0, 0, external, offset,
+                    0x02014B50,
+                    (_CREATE_SYSTEM_UNIX << 8) | _VERSION,
+                    _VERSION,
+                    flags,
+                    method,
+                    _DOS_TIME_MIDNIGHT,
+                    _DOS_DATE_1980_01_01,
+                    crc,
+                    length,
+                    size,
+                    len(encoded),
+                    0,
+                    0,
+                    0,
+                    0,
+                    external,
+                    offset,
                 )
                 central += encoded
             start = out.tell()

@@ -68,7 +68,12 @@ def compile_tree(
     sources = python_sources(root) if files is None else files
     if not sources:
         return []
-    job = {"root": str(root), "prefix": runtime_prefix, "files": sources, "strict": sources if strict else []}
+    job = {
+        "root": str(root),
+        "prefix": runtime_prefix,
+        "files": sources,
+        "strict": sources if strict else [],
+    }
     result = proc.run(
         [interpreter, "-I", "-c", _COMPILER],
         input_text=json.dumps(job),

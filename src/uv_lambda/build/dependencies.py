@@ -136,18 +136,25 @@ def _install(uv: Uv, requirements: Path, target: Path, runtime: Runtime, arch: A
     try:
         uv.run(
             [
-                "pip", "install",
-                "--target", target,
-                "--requirements", requirements,
-                "--python-platform", runtime.uv_platform(arch),
-                "--python-version", runtime.python_version,
+                "pip",
+                "install",
+                "--target",
+                target,
+                "--requirements",
+                requirements,
+                "--python-platform",
+                runtime.uv_platform(arch),
+                "--python-version",
+                runtime.python_version,
                 # Wheels only: an sdist would be compiled for this machine, not for Lambda.
-                "--only-binary", ":all:",
+                "--only-binary",
+                ":all:",
                 "--no-deps",  # the export is the complete, locked set
                 "--no-sources",
                 "--no-installer-metadata",
                 "--no-compile-bytecode",
-                "--link-mode", "copy",
+                "--link-mode",
+                "copy",
             ],
             what="installing dependencies",
         )
@@ -211,7 +218,11 @@ def _store_packages(
             sources = [archive.SourceFile(p.relative_to(site_packages).as_posix(), p) for p in files]
             entries = archive.compress_files(sources, scratch / "compressed.bin")
             archive.write_archive(entry / "files.zip", entries)
-            info = {"name": requirement.name, "size": sum(e.size for e in entries), "file_count": len(entries)}
+            info = {
+                "name": requirement.name,
+                "size": sum(e.size for e in entries),
+                "file_count": len(entries),
+            }
             (entry / "info.json").write_text(json.dumps(info, sort_keys=True))
             _publish(entry, packages_root / keys[requirement.name])
     finally:
@@ -260,7 +271,11 @@ def ensure(
     requirements_list = parse_requirements(requirements)
     keys = {r.name: _digest({**material, "requirement": r.text}) for r in requirements_list}
     missing = [r for r in requirements_list if not (packages_root / keys[r.name] / "info.json").is_file()]
-    log.debug("packages cached: %d, to install: %s", len(requirements_list) - len(missing), [r.name for r in missing])
+    log.debug(
+        "packages cached: %d, to install: %s",
+        len(requirements_list) - len(missing),
+        [r.name for r in missing],
+    )
     if missing:
         _store_packages(uv, missing, keys, runtime, arch, interpreter, build_paths, packages_root)
     scratch = Path(tempfile.mkdtemp(prefix=f".{set_key}-", dir=sets_root))

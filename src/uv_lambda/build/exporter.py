@@ -70,9 +70,7 @@ def export(uv: Uv, project: Project, config: FunctionConfig, interpreter: Path |
             raise UsageError(exc.message, "check `package` and `extras`/`groups` in [tool.uv-lambda]") from None
         raise
     pins = sorted(
-        (normalize_name(match.group(1)), match.group(2))
-        for match in map(_PIN.match, third_party.splitlines())
-        if match
+        (normalize_name(match.group(1)), match.group(2)) for match in map(_PIN.match, third_party.splitlines()) if match
     )
     local = sorted(
         (project.workspace_root / line.strip()).resolve()

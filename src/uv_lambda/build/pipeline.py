@@ -75,7 +75,9 @@ class StagedFunction:
         return self.dependencies.key
 
 
-def _install_local_packages(uv: Uv, folders: tuple[Path, ...], settings: BuildSettings, target: Path, scratch: Path) -> list[model.PackageInfo]:
+def _install_local_packages(
+    uv: Uv, folders: tuple[Path, ...], settings: BuildSettings, target: Path, scratch: Path
+) -> list[model.PackageInfo]:
     """Build each workspace package from source into a wheel, then install it non-editable."""
     if not folders:
         return []
@@ -90,10 +92,21 @@ def _install_local_packages(uv: Uv, folders: tuple[Path, ...], settings: BuildSe
     wheels = sorted(wheels_dir.glob("*.whl"))
     uv.run(
         [
-            "pip", "install", "--target", target, "--no-deps", "--no-sources", "--no-index",
-            "--python-platform", settings.runtime.uv_platform(settings.architecture),
-            "--python-version", settings.runtime.python_version,
-            "--no-installer-metadata", "--no-compile-bytecode", "--link-mode", "copy",
+            "pip",
+            "install",
+            "--target",
+            target,
+            "--no-deps",
+            "--no-sources",
+            "--no-index",
+            "--python-platform",
+            settings.runtime.uv_platform(settings.architecture),
+            "--python-version",
+            settings.runtime.python_version,
+            "--no-installer-metadata",
+            "--no-compile-bytecode",
+            "--link-mode",
+            "copy",
             *wheels,
         ],
         what="installing workspace packages",
@@ -159,7 +172,14 @@ def stage_function(
         interpreter = None
     build_paths = [project.workspace_root]
     with reporter.step(f"dependencies for {settings.runtime.name} {settings.architecture.value}"):
-        deps, hit = dependencies.ensure(uv, exported.requirements, settings.runtime, settings.architecture, interpreter, build_paths)
+        deps, hit = dependencies.ensure(
+            uv,
+            exported.requirements,
+            settings.runtime,
+            settings.architecture,
+            interpreter,
+            build_paths,
+        )
     if hit:
         reporter.info(f"  dependencies: {len(exported.pins)} packages, from cache")
     scratch = Path(tempfile.mkdtemp(prefix="uv-lambda-"))
@@ -198,7 +218,8 @@ def stage_function(
 def _local_entries(folder: Path, scratch: Path, tag: str) -> list[archive.Entry]:
     files = sorted(p for p in folder.rglob("*") if p.is_file())
     return archive.compress_files(
-        [archive.SourceFile(p.relative_to(folder).as_posix(), p) for p in files], scratch / f"{tag}.bin"
+        [archive.SourceFile(p.relative_to(folder).as_posix(), p) for p in files],
+        scratch / f"{tag}.bin",
     )
 
 

@@ -37,8 +37,10 @@ def _specifier(package: Package) -> SpecifierSet | None:
 
 def _runtime_fits(runtime: Runtime, specifier: SpecifierSet | None) -> bool:
     # A runtime is "3.13.x": test with a patch version so ">=3.13" and "==3.13.*" both match.
-    return specifier is None or specifier.contains(f"{runtime.python_version}.99", prereleases=True) or specifier.contains(
-        f"{runtime.python_version}.0", prereleases=True
+    return (
+        specifier is None
+        or specifier.contains(f"{runtime.python_version}.99", prereleases=True)
+        or specifier.contains(f"{runtime.python_version}.0", prereleases=True)
     )
 
 

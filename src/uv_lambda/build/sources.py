@@ -8,15 +8,50 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
 # Never part of a function, whatever the globs say.
-NEVER_SHIPPED_DIRS = {"__pycache__", ".venv", "venv", ".git", ".hg", ".tox", ".nox", ".mypy_cache",
-                      ".pytest_cache", ".ruff_cache", "node_modules", ".aws", ".ssh"}
+NEVER_SHIPPED_DIRS = {
+    "__pycache__",
+    ".venv",
+    "venv",
+    ".git",
+    ".hg",
+    ".tox",
+    ".nox",
+    ".mypy_cache",
+    ".pytest_cache",
+    ".ruff_cache",
+    "node_modules",
+    ".aws",
+    ".ssh",
+}
 NEVER_SHIPPED_SUFFIXES = (".pyc", ".pyo")
 # Left out by default when no `include` is configured: not code a function runs.
-NOT_APPLICATION_DIRS = {"tests", "test", "docs", "doc", "examples", "build", "dist", "scripts", "bench",
-                        "benchmarks"}
+NOT_APPLICATION_DIRS = {
+    "tests",
+    "test",
+    "docs",
+    "doc",
+    "examples",
+    "build",
+    "dist",
+    "scripts",
+    "bench",
+    "benchmarks",
+}
 NOT_APPLICATION_FILES = {"setup.py", "conftest.py", "noxfile.py", "fabfile.py", "tasks.py"}
-SECRET_PATTERNS = (".env", ".env.*", "*.pem", "*.key", "id_rsa*", "id_ed25519*", "id_ecdsa*", "*.p12",
-                   "*.pfx", ".netrc", ".pypirc", "credentials")
+SECRET_PATTERNS = (
+    ".env",
+    ".env.*",
+    "*.pem",
+    "*.key",
+    "id_rsa*",
+    "id_ed25519*",
+    "id_ecdsa*",
+    "*.p12",
+    "*.pfx",
+    ".netrc",
+    ".pypirc",
+    "credentials",
+)
 
 
 @dataclass(frozen=True)
@@ -33,15 +68,18 @@ def default_includes(root: Path) -> list[str]:
     """Top-level packages (folders with __init__.py) and modules, minus tests, docs and tools."""
     includes = []
     for path in sorted(root.iterdir()):
-        if path.is_dir() and (path / "__init__.py").is_file() and path.name not in NOT_APPLICATION_DIRS:
-            includes.append(path.name)
-        elif path.is_file() and path.suffix == ".py" and path.name not in NOT_APPLICATION_FILES:
+        if (path.is_dir() and (path / "__init__.py").is_file() and path.name not in NOT_APPLICATION_DIRS) or (
+            path.is_file() and path.suffix == ".py" and path.name not in NOT_APPLICATION_FILES
+        ):
             includes.append(path.name)
     return includes
 
 
 def _excluded(relative: PurePosixPath, excludes: Iterable[str]) -> bool:
-    candidates = [relative.as_posix(), *(parent.as_posix() for parent in relative.parents if parent.parts)]
+    candidates = [
+        relative.as_posix(),
+        *(parent.as_posix() for parent in relative.parents if parent.parts),
+    ]
     return any(fnmatch.fnmatch(candidate, pattern) for pattern in excludes for candidate in candidates)
 
 

@@ -6,7 +6,12 @@ import argparse
 import json
 from pathlib import Path
 
-from uv_lambda.cli._common import HelpFormatter, add_project_arguments, default_out_dir, select_functions
+from uv_lambda.cli._common import (
+    HelpFormatter,
+    add_project_arguments,
+    default_out_dir,
+    select_functions,
+)
 from uv_lambda.config import with_overrides
 from uv_lambda.errors import UsageError
 from uv_lambda.ui import Reporter, human_size, result
@@ -33,13 +38,25 @@ examples:
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser], common: argparse.ArgumentParser) -> None:
     parser = subparsers.add_parser(
-        "build", parents=[common], help="build zip / layer / split artifacts", description=DESCRIPTION,
+        "build",
+        parents=[common],
+        help="build zip / layer / split artifacts",
+        description=DESCRIPTION,
         formatter_class=HelpFormatter,
     )
     add_project_arguments(parser)
     add_build_arguments(parser)
-    parser.add_argument("--out", type=Path, metavar="DIR", help="output folder (default: dist/lambda/<function>/; with --all, DIR/<function>/)")
-    parser.add_argument("--json", action="store_true", help="print the artifacts' metadata as one JSON document on stdout")
+    parser.add_argument(
+        "--out",
+        type=Path,
+        metavar="DIR",
+        help="output folder (default: dist/lambda/<function>/; with --all, DIR/<function>/)",
+    )
+    parser.add_argument(
+        "--json",
+        action="store_true",
+        help="print the artifacts' metadata as one JSON document on stdout",
+    )
     parser.set_defaults(handler=run)
 
 
@@ -48,11 +65,22 @@ def add_build_arguments(parser: argparse.ArgumentParser) -> None:
     group = parser.add_argument_group("build options (override [tool.uv-lambda])")
     group.add_argument("--format", choices=("zip", "layer", "split"), help="artifact format (default: zip)")
     group.add_argument("--arch", choices=("x86_64", "arm64"), help="target architecture (default: x86_64)")
-    group.add_argument("--runtime", metavar="python3.X", help="Lambda runtime, e.g. python3.13 (default: from requires-python / .python-version)")
     group.add_argument(
-        "--handler", dest="lambda_handler", metavar="MODULE.FUNCTION", help="handler, e.g. app.main.handler"
+        "--runtime",
+        metavar="python3.X",
+        help="Lambda runtime, e.g. python3.13 (default: from requires-python / .python-version)",
     )
-    group.add_argument("--python", metavar="PATH", help="interpreter of the runtime's Python version, to compile bytecode")
+    group.add_argument(
+        "--handler",
+        dest="lambda_handler",
+        metavar="MODULE.FUNCTION",
+        help="handler, e.g. app.main.handler",
+    )
+    group.add_argument(
+        "--python",
+        metavar="PATH",
+        help="interpreter of the runtime's Python version, to compile bytecode",
+    )
     group.add_argument("--no-bytecode", action="store_true", help="ship no .pyc files (slower cold starts)")
     group.add_argument("--lock", action="store_true", help="run `uv lock` first when uv.lock is missing or stale")
 
@@ -91,7 +119,11 @@ def run(args: argparse.Namespace, reporter: Reporter) -> int:
                 f"  {artifact.path}  {human_size(meta.size)} zipped, {human_size(meta.unzipped_size)} unzipped, "
                 f"{meta.file_count} files, {meta.runtime} {meta.architecture}"
             )
-        largest = sorted((p for p in build.artifacts[0].metadata.packages if p.size), key=lambda p: p.size, reverse=True)[:5]
+        largest = sorted(
+            (p for p in build.artifacts[0].metadata.packages if p.size),
+            key=lambda p: p.size,
+            reverse=True,
+        )[:5]
         if largest:
             reporter.info("  largest packages: " + ", ".join(f"{p.name} {human_size(p.size)}" for p in largest))
     if args.json:
