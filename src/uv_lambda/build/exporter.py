@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
+import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
 
+from uv_lambda.cache import cache_root
 from uv_lambda.config import FunctionConfig
 from uv_lambda.errors import CommandError, ConfigError, UsageError
 from uv_lambda.project import Project, normalize_name
@@ -49,14 +53,52 @@ def lock(uv: Uv, project: Project, interpreter: Path | None) -> None:
     )
 
 
+def _export_key(uv: Uv, project: Project, args: list[str]) -> str:
+    """Everything `uv export --locked` reads: the lock, every pyproject.toml, the arguments."""
+    digest = hashlib.sha256(json.dumps([uv.version, str(project.workspace_root), args]).encode())
+    digest.update(project.lock_path.read_bytes())
+    for package in sorted(project.members.values(), key=lambda member: member.name):
+        digest.update((package.path / "pyproject.toml").read_bytes())
+    return digest.hexdigest()[:32]
+
+
 def export(uv: Uv, project: Project, config: FunctionConfig, interpreter: Path | None) -> Exported:
-    """Export the function's locked dependencies (no dev groups, nothing editable)."""
+    """Export the function's locked dependencies (no dev groups, nothing editable).
+
+    The result is cached by the bytes of uv.lock and every pyproject.toml: while they are
+    unchanged, the lock is still up to date and the export is the same.
+    """
     if not project.lock_path.is_file():
         raise ConfigError(
             f"{project.lock_path} does not exist",
             "run `uv lock` (or pass --lock to let uv-lambda run it)",
         )
     args = [*_export_args(project, config), *_python_args(interpreter)]
+    cached = cache_root() / "exports" / f"{_export_key(uv, project, args)}.json"
+    if cached.is_file():
+        data = json.loads(cached.read_text())
+        return Exported(
+            data["requirements"],
+            tuple((name, version) for name, version in data["pins"]),
+            tuple(Path(path) for path in data["local_packages"]),
+        )
+    exported = _run_export(uv, project, args)
+    cached.parent.mkdir(parents=True, exist_ok=True)
+    temporary = cached.with_name(f".{cached.name}.{os.getpid()}")
+    temporary.write_text(
+        json.dumps(
+            {
+                "requirements": exported.requirements,
+                "pins": exported.pins,
+                "local_packages": [str(path) for path in exported.local_packages],
+            }
+        )
+    )
+    temporary.replace(cached)
+    return exported
+
+
+def _run_export(uv: Uv, project: Project, args: list[str]) -> Exported:
     try:
         third_party = uv.run([*args, "--no-emit-workspace"], cwd=project.workspace_root).stdout
         everything = uv.run([*args, "--no-hashes"], cwd=project.workspace_root).stdout

@@ -1,0 +1,148 @@
+"""Build benchmark: uv-lambda against the uv guide's hand-written zip commands, same run.
+
+    python bench/build_bench.py [--repeat 5]
+
+On a copy of examples/fastapi-hello, with a warm uv cache, it measures (medians):
+  baseline   the guide's sequence: uv export; uv pip install (its flags); zip -r twice
+  full       `uv-lambda build` (zip, bytecode on) with an empty uv-lambda cache
+  packages   `uv-lambda build` for a new dependency set whose packages are cached
+  rebuild    `uv-lambda build` after editing app/main.py
+  peak RSS   the largest process of a full build (wait4's ru_maxrss)
+  cold start `python3.13 -c "import app.main"` in each unpacked zip with
+             PYTHONDONTWRITEBYTECODE=1, as on Lambda's read-only /var/task
+and prints each as a ratio against the baseline.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import zipfile
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+PYENV = Path.home() / ".pyenv" / "versions"
+
+
+def environment(cache: Path) -> dict[str, str]:
+    interpreters = [str(p) for p in sorted(PYENV.glob("3.1[0-9]*/bin"), reverse=True)]
+    path = os.pathsep.join([str(Path(sys.executable).parent), *interpreters, os.environ["PATH"]])
+    return {**os.environ, "PATH": path, "UV_PYTHON_DOWNLOADS": "never", "UV_LAMBDA_CACHE_DIR": str(cache)}
+
+
+def timed(command: list[str] | str, cwd: Path, env: dict[str, str]) -> tuple[float, int]:
+    """Wall seconds and peak RSS (KiB) of one command."""
+    started = time.perf_counter()
+    process = subprocess.Popen(
+        command, cwd=cwd, env=env, shell=isinstance(command, str), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+    )
+    _, status, usage = os.wait4(process.pid, 0)
+    elapsed = time.perf_counter() - started
+    if os.waitstatus_to_exitcode(status) != 0:
+        raise SystemExit(f"failed: {command}\n{process.stderr.read().decode() if process.stderr else ''}")
+    return elapsed, usage.ru_maxrss
+
+
+GUIDE = (
+    "uv export --frozen --no-dev --no-editable -o requirements.txt -q && "
+    "rm -rf packages package.zip && "
+    "uv pip install -q --no-installer-metadata --no-compile-bytecode --python-platform x86_64-manylinux2014 "
+    "--python 3.13 --target packages -r requirements.txt && "
+    "cd packages && zip -qr ../package.zip . && cd .. && zip -qr package.zip app"
+)
+
+
+def median_of(repeat: int, run) -> float:  # type: ignore[no-untyped-def]
+    return statistics.median(run() for _ in range(repeat))
+
+
+def import_time(folder: Path, python: str, repeat: int) -> float:
+    env = {"PATH": "/usr/bin:/bin"}
+    code = "import sys; sys.path.insert(0, '.'); import app.main"
+    samples = []
+    for _ in range(repeat):
+        started = time.perf_counter()
+        # -B: write no bytecode (-I would imply -E, which ignores PYTHONDONTWRITEBYTECODE).
+        subprocess.run([python, "-B", "-E", "-s", "-c", code], cwd=folder, env=env, check=True)
+        samples.append(time.perf_counter() - started)
+    return statistics.median(samples)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--repeat", type=int, default=5)
+    args = parser.parse_args()
+    work = Path(tempfile.mkdtemp(prefix="uv-lambda-bench-"))
+    try:
+        project = work / "fastapi-hello"
+        shutil.copytree(REPO / "examples" / "fastapi-hello", project, ignore=shutil.ignore_patterns("dist"))
+        env = environment(work / "cache")
+        cli = [sys.executable, "-m", "uv_lambda", "-q", "build"]
+        timed(GUIDE, project, env)  # warm uv's cache for both sides
+
+        baseline = median_of(args.repeat, lambda: timed(GUIDE, project, env)[0])
+
+        peaks: list[int] = []
+
+        def full() -> float:
+            shutil.rmtree(work / "cache", ignore_errors=True)
+            seconds, peak = timed(cli, project, env)
+            peaks.append(peak)
+            return seconds
+
+        full_build = median_of(args.repeat, full)
+
+        def packages_warm() -> float:
+            shutil.rmtree(work / "cache" / "sets", ignore_errors=True)
+            return timed(cli, project, env)[0]
+
+        packages_build = median_of(args.repeat, packages_warm)
+        main_py = project / "app" / "main.py"
+        counter = iter(range(10_000))
+
+        def rebuild() -> float:
+            main_py.write_text(main_py.read_text() + f"\n# edit {next(counter)}\n")
+            return timed(cli, project, env)[0]
+
+        rebuild_build = median_of(args.repeat, rebuild)
+
+        python = shutil.which("python3.13", path=env["PATH"]) or "python3.13"
+        ours, guide = work / "ours", work / "guide"
+        with zipfile.ZipFile(next((project / "dist" / "lambda").glob("*/function.zip"))) as handle:
+            handle.extractall(ours)
+        with zipfile.ZipFile(project / "package.zip") as handle:
+            handle.extractall(guide)
+        cold_repeat = max(args.repeat * 4 + 1, 21)
+        ours_import = import_time(ours, python, cold_repeat)
+        guide_import = import_time(guide, python, cold_repeat)
+
+        print(
+            f"machine: {os.uname().machine}, {os.cpu_count()} cores; python {sys.version.split()[0]}; "
+            f"median of {args.repeat} (cold start: {cold_repeat})"
+        )
+        print(f"baseline (guide's commands)          {baseline * 1000:8.0f} ms")
+        print(f"full build, empty uv-lambda cache    {full_build * 1000:8.0f} ms  ratio {full_build / baseline:.2f}")
+        print(
+            f"new set, packages cached             {packages_build * 1000:8.0f} ms  "
+            f"ratio {packages_build / baseline:.2f}"
+        )
+        print(
+            f"rebuild after editing app/main.py    {rebuild_build * 1000:8.0f} ms  ratio {rebuild_build / baseline:.2f}"
+        )
+        print(f"peak RSS of a full build             {max(peaks) / 1024:8.1f} MB")
+        print(f"cold start import, guide's zip       {guide_import * 1000:8.0f} ms")
+        print(
+            f"cold start import, uv-lambda zip     {ours_import * 1000:8.0f} ms  ratio {ours_import / guide_import:.2f}"
+        )
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
