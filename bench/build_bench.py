@@ -126,20 +126,18 @@ def main() -> None:
             f"machine: {os.uname().machine}, {os.cpu_count()} cores; python {sys.version.split()[0]}; "
             f"median of {args.repeat} (cold start: {cold_repeat})"
         )
-        print(f"baseline (guide's commands)          {baseline * 1000:8.0f} ms")
-        print(f"full build, empty uv-lambda cache    {full_build * 1000:8.0f} ms  ratio {full_build / baseline:.2f}")
-        print(
-            f"new set, packages cached             {packages_build * 1000:8.0f} ms  "
-            f"ratio {packages_build / baseline:.2f}"
-        )
-        print(
-            f"rebuild after editing app/main.py    {rebuild_build * 1000:8.0f} ms  ratio {rebuild_build / baseline:.2f}"
-        )
-        print(f"peak RSS of a full build             {max(peaks) / 1024:8.1f} MB")
-        print(f"cold start import, guide's zip       {guide_import * 1000:8.0f} ms")
-        print(
-            f"cold start import, uv-lambda zip     {ours_import * 1000:8.0f} ms  ratio {ours_import / guide_import:.2f}"
-        )
+
+        def row(label: str, seconds: float, against: float | None = None) -> None:
+            ratio = f"  ratio {seconds / against:.2f}" if against else ""
+            print(f"{label:<38}{seconds * 1000:8.0f} ms{ratio}")
+
+        row("baseline (guide's commands)", baseline)
+        row("full build, empty uv-lambda cache", full_build, baseline)
+        row("new set, packages cached", packages_build, baseline)
+        row("rebuild after editing app/main.py", rebuild_build, baseline)
+        print(f"{'peak RSS of a full build':<38}{max(peaks) / 1024:8.1f} MB")
+        row("cold start import, guide's zip", guide_import)
+        row("cold start import, uv-lambda zip", ours_import, guide_import)
     finally:
         shutil.rmtree(work, ignore_errors=True)
 
