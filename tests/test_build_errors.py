@@ -28,8 +28,7 @@ def assert_clean_error(result: CliResult, code: int, *needles: str) -> None:
 
 
 def no_artifacts(project: Path) -> bool:
-    folder = project / "dist" / "lambda"
-    return not folder.exists() or not any(folder.rglob("*.zip"))
+    return not (project / "dist").exists()
 
 
 def test_no_pyproject(cli: CliRunner, tmp_path: Path) -> None:

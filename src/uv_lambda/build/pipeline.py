@@ -223,17 +223,20 @@ def _local_entries(folder: Path, scratch: Path, tag: str) -> list[archive.Entry]
     )
 
 
-def _prepare_out_dir(out_dir: Path) -> None:
-    try:
-        out_dir.mkdir(parents=True, exist_ok=True)
-        probe = out_dir / ".uv-lambda-write-test"
-        probe.write_bytes(b"")
-        probe.unlink()
-    except OSError as exc:
+def check_out_dir(out_dir: Path) -> None:
+    """Fail before any work when the output folder cannot be created or written.
+
+    Nothing is created here: a build that fails later leaves no empty folder behind.
+    """
+    existing = out_dir
+    while not existing.exists():
+        existing = existing.parent
+    if not existing.is_dir() or not os.access(existing, os.W_OK | os.X_OK):
+        reason = "is not a folder" if not existing.is_dir() else "is not writable"
         raise UsageError(
-            f"output folder {out_dir} is not writable ({exc.strerror})",
+            f"output folder {out_dir} is not writable ({existing} {reason})",
             "choose another folder with --out DIR, or fix its permissions",
-        ) from None
+        )
 
 
 def _check_sizes(staged: StagedFunction, unzipped: int) -> None:
@@ -259,7 +262,7 @@ def build_function(
     out_dir = (out_dir or project.root / "dist" / "lambda" / config.name).resolve()
     if config.format == "image":
         raise UsageError("--format image is built by `uv-lambda build --format image`", "see docs/image.md")
-    _prepare_out_dir(out_dir)
+    check_out_dir(out_dir)
     with stage_function(project, config, reporter=reporter, lock=lock) as staged:
         return write_artifacts(staged, out_dir, reporter)
 
@@ -268,7 +271,12 @@ def write_artifacts(staged: StagedFunction, out_dir: Path, reporter: Reporter) -
     settings = staged.settings
     layer_prefix = settings.runtime.site_packages + "/"
     dependency_entries = archive.read_entries(staged.dependencies.archive)
-    scratch = Path(tempfile.mkdtemp(prefix="uv-lambda-zip-", dir=out_dir))
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise UsageError(f"cannot create output folder {out_dir}: {exc.strerror}", "choose another --out DIR") from None
+    # Scratch inside the output folder: the final rename stays on one file system.
+    scratch = Path(tempfile.mkdtemp(prefix=".uv-lambda-", dir=out_dir))
     try:
         local_entries = _local_entries(staged.workspace_dir, scratch, "workspace")
         app_entries = _local_entries(staged.app_dir, scratch, "app")
