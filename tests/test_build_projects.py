@@ -219,6 +219,9 @@ def test_function_in_a_workspace_member(cli: CliRunner, tmp_path: Path) -> None:
     assert from_member.returncode == 0, from_member.stderr
     entries = names(artifact(root / "services" / "api"))
     assert "api/main.py" in entries and "idna/__init__.py" in entries
+    from_root = cli("build", root, "--package", "api", "--handler", "api.main.handler")
+    assert from_root.returncode == 0, from_root.stderr
+    assert names(artifact(root, function="mono")) == entries
 
 
 def test_build_from_root_with_package_option_and_function_tables(cli: CliRunner, tmp_path: Path) -> None:

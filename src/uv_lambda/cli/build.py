@@ -77,6 +77,11 @@ def add_build_arguments(parser: argparse.ArgumentParser) -> None:
         help="handler, e.g. app.main.handler",
     )
     group.add_argument(
+        "--package",
+        metavar="MEMBER",
+        help="the workspace member that holds the function (default: the project at PATH)",
+    )
+    group.add_argument(
         "--python",
         metavar="PATH",
         help="interpreter of the runtime's Python version, to compile bytecode",
@@ -92,6 +97,7 @@ def overrides(args: argparse.Namespace) -> dict[str, object]:
         "runtime": args.runtime,
         "handler": args.lambda_handler,
         "python": args.python,
+        "package": args.package,
         "bytecode": False if args.no_bytecode else None,
     }
 
