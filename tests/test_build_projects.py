@@ -306,3 +306,21 @@ def test_lock_change_installs_only_the_changed_packages(cli: CliRunner, example)
     assert "to install: ['six']" in result.stderr
     entries = names(artifact(project))
     assert "six.py" in entries and "__pycache__/six.cpython-313.pyc" in entries and "fastapi/__init__.py" in entries
+
+
+def test_unpacked_dependency_folder_keeps_modes(cli: CliRunner, example) -> None:
+    from uv_lambda.build import stage_function
+    from uv_lambda.project import load_project
+    from uv_lambda.ui import Reporter
+
+    project_dir = example("fastapi-hello")
+    project = load_project(project_dir)
+    config = next(iter(project.functions().values()))
+    with stage_function(project, config, reporter=Reporter(quiet=True)) as staged:
+        folder = staged.dependencies_dir
+        extension = next(folder.glob("pydantic_core/_pydantic_core*.so"))
+        assert stat.S_IMODE(extension.stat().st_mode) == stat.S_IMODE(
+            zipfile.ZipFile(staged.dependencies.archive).getinfo(extension.relative_to(folder).as_posix()).external_attr
+            >> 16
+        )
+        assert (folder / "fastapi" / "__init__.py").stat().st_mode & 0o777 == 0o644

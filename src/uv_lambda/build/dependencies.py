@@ -62,6 +62,11 @@ class CachedDependencies:
             scratch = Path(tempfile.mkdtemp(prefix=".unpack-", dir=self.folder))
             with zipfile.ZipFile(self.archive) as handle:
                 handle.extractall(scratch)
+                # extractall drops modes; executables (.so files, tools) must keep 0755.
+                for info in handle.infolist():
+                    mode = (info.external_attr >> 16) & 0o777
+                    if mode:
+                        (scratch / info.filename).chmod(mode)
             try:
                 scratch.rename(target)
             except OSError:  # unpacked by a concurrent build meanwhile

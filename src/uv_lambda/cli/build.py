@@ -12,8 +12,10 @@ from uv_lambda.cli._common import (
     default_out_dir,
     select_functions,
 )
-from uv_lambda.config import with_overrides
+from uv_lambda.config import FORMATS, FunctionConfig, with_overrides
 from uv_lambda.errors import UsageError
+from uv_lambda.image.command import add_image_options
+from uv_lambda.project import Project
 from uv_lambda.ui import Reporter, human_size, result
 
 ORDER = 10
@@ -28,24 +30,28 @@ formats:
   zip    function.zip: dependencies + workspace packages + application (default)
   layer  layer.zip: third-party dependencies under python/lib/python3.X/site-packages/
   split  layer.zip + app.zip (application + workspace packages)
+  image  a container image on the runtime's base image, built without Docker: pushed
+         (--push or image-repository) or written (--output; default an OCI layout)
 
 examples:
   uv-lambda build                          # dist/lambda/<project>/function.zip
   uv-lambda build --format split --arch arm64
   uv-lambda build --runtime python3.12 --out build/
-  uv-lambda build --all --json > artifacts.json"""
+  uv-lambda build --all --json > artifacts.json
+  uv-lambda build --format image --push 123456789012.dkr.ecr.eu-west-1.amazonaws.com/api:v1"""
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser], common: argparse.ArgumentParser) -> None:
     parser = subparsers.add_parser(
         "build",
         parents=[common],
-        help="build zip / layer / split artifacts",
+        help="build zip / layer / split artifacts or a container image",
         description=DESCRIPTION,
         formatter_class=HelpFormatter,
     )
     add_project_arguments(parser)
     add_build_arguments(parser)
+    add_image_options(parser)
     parser.add_argument(
         "--out",
         type=Path,
@@ -63,7 +69,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser], co
 def add_build_arguments(parser: argparse.ArgumentParser) -> None:
     """Options that change what is built; shared by commands that build before acting."""
     group = parser.add_argument_group("build options (override [tool.uv-lambda])")
-    group.add_argument("--format", choices=("zip", "layer", "split"), help="artifact format (default: zip)")
+    group.add_argument("--format", choices=FORMATS, help="artifact format (default: zip)")
     group.add_argument("--arch", choices=("x86_64", "arm64"), help="target architecture (default: x86_64)")
     group.add_argument(
         "--runtime",
@@ -103,35 +109,64 @@ def overrides(args: argparse.Namespace) -> dict[str, object]:
 
 
 def run(args: argparse.Namespace, reporter: Reporter) -> int:
-    from uv_lambda.build import build_function
-
     if args.json:
         reporter = Reporter(quiet=True)
     project, functions = select_functions(args)
-    documents = []
+    documents: list[dict[str, object]] = []
     for config in functions:
         config = with_overrides(config, **overrides(args))
-        if config.format == "image":
-            raise UsageError("format 'image' is not available in this version", "use zip, layer or split")
         out_dir = default_out_dir(project, config.name)
         if args.out:
             out_dir = args.out / config.name if len(functions) > 1 else args.out
         reporter.info(f"building {config.name} ({config.format})")
-        build = build_function(project, config, out_dir=out_dir, reporter=reporter, lock=args.lock)
-        for artifact in build.artifacts:
-            meta = artifact.metadata
-            documents.append({"path": str(artifact.path), **meta.to_json()})
-            reporter.info(
-                f"  {artifact.path}  {human_size(meta.size)} zipped, {human_size(meta.unzipped_size)} unzipped, "
-                f"{meta.file_count} files, {meta.runtime} {meta.architecture}"
-            )
-        largest = sorted(
-            (p for p in build.artifacts[0].metadata.packages if p.size),
-            key=lambda p: p.size,
-            reverse=True,
-        )[:5]
-        if largest:
-            reporter.info("  largest packages: " + ", ".join(f"{p.name} {human_size(p.size)}" for p in largest))
+        if config.format == "image":
+            documents.append(_build_image(args, project, config, out_dir, reporter))
+        else:
+            documents += _build_zips(args, project, config, out_dir, reporter)
     if args.json:
         result(json.dumps({"artifacts": documents}, indent=2, sort_keys=True))
     return 0
+
+
+def _build_zips(
+    args: argparse.Namespace, project: Project, config: FunctionConfig, out_dir: Path, reporter: Reporter
+) -> list[dict[str, object]]:
+    from uv_lambda.build import build_function
+
+    if args.push or args.output or args.base_image:
+        raise UsageError("--push, --output and --base-image apply to --format image", "add --format image")
+    build = build_function(project, config, out_dir=out_dir, reporter=reporter, lock=args.lock)
+    documents: list[dict[str, object]] = []
+    for artifact in build.artifacts:
+        meta = artifact.metadata
+        documents.append({"path": str(artifact.path), **meta.to_json()})
+        reporter.info(
+            f"  {artifact.path}  {human_size(meta.size)} zipped, {human_size(meta.unzipped_size)} unzipped, "
+            f"{meta.file_count} files, {meta.runtime} {meta.architecture}"
+        )
+    largest = sorted((p for p in build.artifacts[0].metadata.packages if p.size), key=lambda p: p.size, reverse=True)
+    if largest:
+        reporter.info("  largest packages: " + ", ".join(f"{p.name} {human_size(p.size)}" for p in largest[:5]))
+    return documents
+
+
+def _build_image(
+    args: argparse.Namespace, project: Project, config: FunctionConfig, out_dir: Path, reporter: Reporter
+) -> dict[str, object]:
+    from uv_lambda.build.pipeline import check_out_dir
+    from uv_lambda.image.command import build_function_image
+
+    check_out_dir(out_dir)
+    image = build_function_image(
+        project,
+        config,
+        out_dir=out_dir,
+        reporter=reporter,
+        push=args.push,
+        output=args.output,
+        base_image=args.base_image,
+        lock=args.lock,
+    )
+    where = image.pushed or image.output
+    reporter.info(f"  {where}  {image.digest}, {image.layer_count} layers, {human_size(image.bytes_uploaded)} uploaded")
+    return {"function": config.name, "format": "image", **image.to_json()}

@@ -1,0 +1,110 @@
+"""Run a pushed image here, without a container engine: its /var/task and /opt are unpacked
+and served by the local runner with an interpreter of the runtime's Python version.
+
+What differs from Lambda: the base image's own runtime (/var/runtime, /var/lang) is not
+used; the local runner supplies the runtime interface client and Python, as for zips.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from collections.abc import Mapping
+from pathlib import Path
+
+from uv_lambda.emulator.credentials import caller_credentials, caller_region
+from uv_lambda.emulator.environ import RESERVED
+from uv_lambda.emulator.function import LocalFunction, RunOptions, check_architecture
+from uv_lambda.emulator.layout import Layout
+from uv_lambda.emulator.runtime_folder import ensure_runtime_folder
+from uv_lambda.emulator.spec import FunctionSpec
+from uv_lambda.errors import UsageError
+from uv_lambda.image.auth import Credentials
+from uv_lambda.image.reader import pull_image, unpack
+from uv_lambda.runtimes import get_architecture, get_runtime
+from uv_lambda.uv import find_uv
+
+# Set by the base image for its own runtime, or by the local runner: never the function's.
+_SYSTEM_VARIABLES = RESERVED | {"PATH", "LD_LIBRARY_PATH", "LANG", "TZ", "PYTHONPATH"}
+
+
+def open_image(
+    reference: str,
+    *,
+    name: str,
+    runtime: str,
+    architecture: str = "x86_64",
+    handler: str | None = None,
+    memory_mb: int = 128,
+    timeout_seconds: int = 3,
+    environment: Mapping[str, str] | None = None,
+    options: RunOptions | None = None,
+    cache_dir: Path | None = None,
+    registry_credentials: Credentials | None = None,
+) -> LocalFunction:
+    """A LocalFunction serving the image; the handler is the image's Cmd unless given."""
+    get_runtime(runtime)  # an unknown runtime fails before any download
+    check_architecture(architecture)
+    image = pull_image(
+        reference,
+        get_architecture(architecture),
+        cache_dir=cache_dir,
+        registry_credentials=registry_credentials,
+    )
+    chosen = handler or (image.cmd[0] if image.cmd else None)
+    if not chosen:
+        raise UsageError(
+            f"image {reference} sets no handler (its Cmd is empty)",
+            "pass --handler MODULE.FUNCTION, or build the image with uv-lambda",
+        )
+    root = Path(tempfile.mkdtemp(prefix="uv-lambda-image-"))
+    layout = Layout(root, root / "var" / "task", root / "opt")
+    try:
+        unpack(image, root, ("var/task", "opt"))
+        layout.task_root.mkdir(parents=True, exist_ok=True)
+        layout.opt.mkdir(parents=True, exist_ok=True)
+        image_env = {k: v for k, v in image.env.items() if k not in _SYSTEM_VARIABLES}
+        return open_layout(
+            layout,
+            name=name,
+            runtime=runtime,
+            handler=chosen,
+            memory_mb=memory_mb,
+            timeout_seconds=timeout_seconds,
+            environment={**image_env, **(environment or {})},
+            options=options,
+        )
+    except BaseException:
+        layout.remove()
+        raise
+
+
+def open_layout(
+    layout: Layout,
+    *,
+    name: str,
+    runtime: str,
+    handler: str,
+    memory_mb: int = 128,
+    timeout_seconds: int = 3,
+    environment: Mapping[str, str] | None = None,
+    options: RunOptions | None = None,
+) -> LocalFunction:
+    """A LocalFunction over an unpacked /var/task (and /opt); closing it removes `layout`."""
+    options = options or RunOptions()
+    python_version = get_runtime(runtime).python_version
+    interpreter = find_uv().find_python(python_version, options.python)
+    runtime_folder = ensure_runtime_folder(python_version, interpreter, with_boto3=options.with_boto3)
+    spec = FunctionSpec(
+        name=name,
+        handler=handler,
+        python_version=python_version,
+        interpreter=interpreter,
+        layout=layout,
+        runtime_folder=runtime_folder,
+        memory_mb=memory_mb,
+        timeout_seconds=timeout_seconds,
+        environment=dict(environment or {}),
+        credentials=caller_credentials() if options.pass_credentials else {},
+        region=options.region or caller_region(),
+    )
+    return LocalFunction(spec, options.concurrency)
