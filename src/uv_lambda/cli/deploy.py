@@ -1,0 +1,168 @@
+"""`uv-lambda deploy`: build if needed, plan with read-only calls, show the plan, apply it."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from uv_lambda.cli._common import (
+    HelpFormatter,
+    add_project_arguments,
+    default_out_dir,
+    select_functions,
+)
+from uv_lambda.errors import UsageError
+from uv_lambda.ui import Reporter, result
+
+ORDER = 40
+
+DESCRIPTION = """\
+Create or update the function in AWS Lambda. The build runs first (incremental: quick when
+nothing changed); then deploy reads the current state with read-only calls, prints a plan
+(create / update / no change, with the reason) and applies only what differs: a code upload
+only when CodeSha256 differs, a layer version only when no version holds the same content,
+a configuration update with only the fields that changed. Running it again is always safe.
+
+Credentials and region come from boto3's usual chain (AWS_PROFILE, `aws configure`,
+`aws sso login`, environment variables) or --profile / --region.
+
+examples:
+  uv-lambda deploy                         # build, show the plan, confirm, apply
+  uv-lambda deploy --plan                  # show the plan; no write call is made
+  uv-lambda deploy --yes --json            # for CI: no prompt, JSON on stdout
+  uv-lambda deploy --alias live            # publish a version and point `live` at it
+  uv-lambda deploy --env LOG_LEVEL=debug --region eu-west-1
+  uv-lambda deploy --endpoint-url http://127.0.0.1:5000   # moto, LocalStack"""
+
+
+def add_aws_arguments(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group("AWS")
+    group.add_argument("--region", metavar="R", help="AWS region (default: AWS_REGION or the profile's)")
+    group.add_argument("--profile", metavar="P", help="AWS profile from ~/.aws/config")
+    group.add_argument(
+        "--endpoint-url",
+        metavar="URL",
+        help="send every call to this AWS-compatible endpoint (moto, LocalStack)",
+    )
+
+
+def _env_pair(text: str) -> tuple[str, str]:
+    key, sep, value = text.partition("=")
+    if not sep or not key:
+        raise argparse.ArgumentTypeError(f"expected KEY=VALUE, not {text!r}")
+    return key, value
+
+
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser], common: argparse.ArgumentParser) -> None:
+    from uv_lambda.cli.build import add_build_arguments
+
+    parser = subparsers.add_parser(
+        "deploy",
+        parents=[common],
+        help="create or update the function in AWS (plan first, change only what differs)",
+        description=DESCRIPTION,
+        formatter_class=HelpFormatter,
+    )
+    add_project_arguments(parser)
+    parser.add_argument("--plan", action="store_true", help="print the plan and exit without changing anything")
+    parser.add_argument("-y", "--yes", action="store_true", help="apply without asking (asked only on a terminal)")
+    parser.add_argument("--json", action="store_true", help="print plans and results as one JSON document")
+    parser.add_argument(
+        "--env",
+        action="append",
+        type=_env_pair,
+        default=[],
+        metavar="K=V",
+        help="set an environment variable",
+    )
+    parser.add_argument("--publish", action="store_true", help="publish a version when code or config changed")
+    parser.add_argument(
+        "--alias",
+        metavar="NAME",
+        help="point this alias at the published version (implies --publish)",
+    )
+    parser.add_argument(
+        "--prune-layers",
+        type=int,
+        metavar="N",
+        help="delete all but the newest N layer versions uv-lambda published",
+    )
+    parser.add_argument(
+        "--no-build",
+        action="store_true",
+        help="deploy the artifacts already in dist/lambda/<function>/ as they are",
+    )
+    add_aws_arguments(parser)
+    add_build_arguments(parser)
+    parser.set_defaults(handler=run)
+
+
+def confirm(question: str) -> bool:
+    """Ask on stderr and read the answer from a terminal (stdout may be carrying --json)."""
+    sys.stderr.write(f"{question} [y/N] ")
+    sys.stderr.flush()
+    answer = sys.stdin.readline()
+    return answer.strip().lower() in ("y", "yes")
+
+
+def run(args: argparse.Namespace, reporter: Reporter) -> int:
+    from uv_lambda.artifact import read_build
+    from uv_lambda.cli.build import overrides
+    from uv_lambda.config import with_overrides
+    from uv_lambda.deploy import render
+    from uv_lambda.deploy.aws import connect
+    from uv_lambda.deploy.desired import DeployOptions, desired_function
+    from uv_lambda.deploy.executor import execute
+    from uv_lambda.deploy.models import Outcome, Plan
+    from uv_lambda.deploy.planner import plan_deploy
+
+    if args.prune_layers is not None and args.prune_layers < 1:
+        raise UsageError("--prune-layers must be 1 or more", "it is the number of layer versions to keep")
+    people = Reporter(quiet=True) if args.json else reporter
+    project, functions = select_functions(args)
+    options = DeployOptions(
+        environment=dict(args.env),
+        publish=args.publish,
+        alias=args.alias,
+        prune_layers=args.prune_layers,
+    )
+    # Every local step (build, checks) runs for every function before the first AWS call.
+    wanted = []
+    for config in functions:
+        config = with_overrides(config, **overrides(args))
+        if config.format == "image":
+            raise UsageError(f"{config.name} is an image function", "image deploys are not available yet")
+        out_dir = default_out_dir(project, config.name)
+        if args.no_build:
+            build = read_build(out_dir)
+        else:
+            from uv_lambda.build import build_function
+
+            people.info(f"building {config.name} ({config.format})")
+            build = build_function(project, config, out_dir=out_dir, reporter=people, lock=args.lock)
+        wanted.append(desired_function(config, build, options))
+
+    aws = connect(region=args.region, profile=args.profile, endpoint_url=args.endpoint_url)
+    results: list[tuple[Plan, Outcome | None]] = []
+    for desired in wanted:
+        with people.step(f"reading the state of {desired.name}"):
+            plan = plan_deploy(desired, aws)
+        people.info(render.plan_table(plan))
+        if args.plan and plan.changes:
+            people.info("(--plan: nothing was changed)")
+        outcome = None
+        if not args.plan:
+            # Off a terminal (CI) there is nobody to ask: the command line is the decision.
+            if plan.changes and not args.yes and sys.stdin.isatty():
+                if people.quiet:  # -q / --json hid the plan: nobody says yes to an unseen plan
+                    print(render.plan_table(plan), file=sys.stderr)
+                if not confirm(f"apply to {desired.name}?"):
+                    raise UsageError(
+                        f"deploy of {desired.name} cancelled; nothing was changed", "pass --yes to skip the question"
+                    )
+            outcome = execute(plan, aws, people, alias=desired.alias)
+            people.info(render.outcome_text(outcome, "deploy"))
+        results.append((plan, outcome))
+    if args.json:
+        result(render.json_document(results))
+    return 0

@@ -1,0 +1,630 @@
+"""A typed facade over the boto3 clients deploy needs: reads return models, errors become one line.
+
+Every AWS call goes through `AwsClient._call`, which retries throttling (429), Lambda's
+ResourceConflictException (409, an update still in progress) and 5xx answers with backoff,
+and turns botocore exceptions into DeployError with a hint. botocore's own retries are off
+so that there is exactly one retry policy, and it is this one.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from functools import cached_property
+from typing import TYPE_CHECKING, Any, TypeVar, cast
+
+from botocore.exceptions import (
+    BotoCoreError,
+    ClientError,
+    EndpointConnectionError,
+    NoCredentialsError,
+    NoRegionError,
+    PartialCredentialsError,
+    ProfileNotFound,
+    SSOError,
+    TokenRetrievalError,
+    WaiterError,
+)
+
+from uv_lambda.deploy.errors import AwsError, DeployError
+from uv_lambda.deploy.models import (
+    ROLE_TAG,
+    TRUST_POLICY,
+    AliasState,
+    CodeSource,
+    FunctionState,
+    LayerVersionState,
+    RoleState,
+    UrlSpec,
+    UrlState,
+)
+from uv_lambda.errors import UsageError
+
+if TYPE_CHECKING:
+    from mypy_boto3_iam import IAMClient
+    from mypy_boto3_lambda import LambdaClient
+    from mypy_boto3_s3 import S3Client
+    from mypy_boto3_sts import STSClient
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+
+THROTTLING_CODES = frozenset(
+    {
+        "TooManyRequestsException",
+        "ThrottlingException",
+        "Throttling",
+        "RequestLimitExceeded",
+        "SlowDown",
+    }
+)
+DENIED_CODES = frozenset({"AccessDenied", "AccessDeniedException", "UnauthorizedOperation"})
+BAD_CREDENTIAL_CODES = frozenset(
+    {
+        "InvalidClientTokenId",
+        "UnrecognizedClientException",
+        "SignatureDoesNotMatch",
+        "ExpiredToken",
+        "ExpiredTokenException",
+        "InvalidAccessKeyId",
+    }
+)
+NOT_FOUND_CODES = frozenset({"ResourceNotFoundException", "NoSuchEntity", "404", "NoSuchKey", "NoSuchBucket"})
+# The IAM action behind an API operation, where the two are spelled differently.
+IAM_ACTIONS = {
+    ("s3", "HeadObject"): "s3:GetObject",
+    ("s3", "HeadBucket"): "s3:ListBucket",
+    ("lambda", "Invoke"): "lambda:InvokeFunction",
+}
+CREDENTIALS_HINT = (
+    "configure credentials the usual way: AWS_PROFILE / --profile, `aws configure`, "
+    "`aws sso login`, or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY"
+)
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    attempts: int = 8
+    base_delay: float = 0.25  # seconds before the first retry; doubles each time
+    max_delay: float = 10.0
+    # create_function right after create_role: IAM takes seconds to propagate to Lambda.
+    role_propagation_attempts: int = 12
+
+    def delay(self, attempt: int) -> float:
+        ceiling: float = min(self.max_delay, self.base_delay * 2**attempt)
+        # Jitter, so that parallel deploys hitting the same throttle spread out.
+        return ceiling / 2 + random.uniform(0, ceiling / 2)
+
+
+def _error_parts(exc: ClientError) -> tuple[str, int, str]:
+    error = exc.response.get("Error", {})
+    status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0)
+    return str(error.get("Code", "")), int(status), str(error.get("Message", ""))
+
+
+def is_retryable(code: str, status: int) -> bool:
+    return status == 429 or status >= 500 or code in THROTTLING_CODES or code == "ResourceConflictException"
+
+
+def is_role_propagation(code: str, message: str) -> bool:
+    """Lambda's answer when a just-created role is not yet visible to it."""
+    return code == "InvalidParameterValueException" and "cannot be assumed" in message
+
+
+def translate_client_error(exc: ClientError, service: str) -> AwsError:
+    code, status, message = _error_parts(exc)
+    operation = exc.operation_name
+    action = IAM_ACTIONS.get((service, operation), f"{service}:{operation}")
+    if code in DENIED_CODES or (status == 403 and code not in BAD_CREDENTIAL_CODES):
+        return AwsError(
+            f"access denied: {action} ({message or code})",
+            f"allow {action} for these credentials (docs/deploy.md lists the whole policy)",
+            code=code,
+            operation=operation,
+            status=status,
+        )
+    if code in BAD_CREDENTIAL_CODES:
+        return AwsError(
+            f"AWS rejected the credentials ({code}) on {action}",
+            "the keys are wrong or expired: " + CREDENTIALS_HINT,
+            code=code,
+            operation=operation,
+            status=status,
+        )
+    first_line = (message or code).strip().splitlines()[0] if (message or code).strip() else code
+    return AwsError(
+        f"{action} failed: {code}: {first_line}",
+        "run with -v for the full response" if status >= 500 else None,
+        code=code,
+        operation=operation,
+        status=status,
+    )
+
+
+def translate_botocore_error(exc: BotoCoreError, endpoint_url: str | None) -> DeployError:
+    if isinstance(exc, NoCredentialsError | PartialCredentialsError):
+        return DeployError("no usable AWS credentials found", CREDENTIALS_HINT)
+    if isinstance(exc, SSOError | TokenRetrievalError):
+        return DeployError(f"AWS SSO login needed: {exc}", "run `aws sso login` (with --profile if you use one)")
+    if isinstance(exc, EndpointConnectionError):
+        where = endpoint_url or "AWS"
+        return DeployError(f"cannot reach {where}: {exc}", "check the network, --region and --endpoint-url")
+    return DeployError(f"AWS call failed: {exc}", "run with -v for details")
+
+
+@dataclass(frozen=True)
+class Connection:
+    region: str
+    profile: str | None
+    endpoint_url: str | None
+
+
+def connect(
+    *,
+    region: str | None,
+    profile: str | None,
+    endpoint_url: str | None,
+    retry: RetryPolicy | None = None,
+) -> AwsClient:
+    """Create the clients through boto3's normal chain (env, profile, SSO, instance role)."""
+    import boto3
+    from botocore.config import Config
+
+    try:
+        session = boto3.session.Session(profile_name=profile, region_name=region)
+    except ProfileNotFound:
+        raise UsageError(
+            f"AWS profile {profile!r} not found", "list profiles with `aws configure list-profiles`"
+        ) from None
+    if not session.region_name:
+        raise UsageError(
+            "no AWS region set",
+            "pass --region, set AWS_REGION, or set a region in your AWS profile",
+        )
+    # Retries are ours (see RetryPolicy); botocore would otherwise retry the same errors again.
+    config = Config(retries={"total_max_attempts": 1}, connect_timeout=10, read_timeout=120)
+    s3_config = config.merge(Config(s3={"addressing_style": "path"})) if endpoint_url else config
+
+    def make_client(service: str) -> Any:
+        try:
+            return session.client(  # type: ignore[call-overload]
+                service, endpoint_url=endpoint_url, config=s3_config if service == "s3" else config
+            )
+        except NoRegionError:
+            raise UsageError("no AWS region set", "pass --region or set AWS_REGION") from None
+        except BotoCoreError as exc:
+            raise translate_botocore_error(exc, endpoint_url) from exc
+
+    connection = Connection(session.region_name, profile, endpoint_url)
+    return AwsClient(make_client, connection, retry or RetryPolicy())
+
+
+class AwsClient:
+    """Reads return models (None: it does not exist); writes return what later steps need."""
+
+    def __init__(
+        self,
+        make_client: Callable[[str], Any],
+        connection: Connection,
+        retry: RetryPolicy,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self._make_client = make_client
+        self.connection = connection
+        self.retry = retry
+        self._sleep = sleep
+        self._account: str | None = None
+
+    @property
+    def region(self) -> str:
+        return self.connection.region
+
+    # Clients are made on first use: each costs tens of milliseconds of model loading, and a
+    # deploy with nothing to change needs only Lambda and IAM.
+    @cached_property
+    def _lambda(self) -> LambdaClient:
+        return cast("LambdaClient", self._make_client("lambda"))
+
+    @cached_property
+    def _iam(self) -> IAMClient:
+        return cast("IAMClient", self._make_client("iam"))
+
+    @cached_property
+    def _s3(self) -> S3Client:
+        return cast("S3Client", self._make_client("s3"))
+
+    @cached_property
+    def _sts(self) -> STSClient:
+        return cast("STSClient", self._make_client("sts"))
+
+    # -- the one call path ------------------------------------------------------------------
+
+    def _call(
+        self,
+        service: str,
+        fn: Callable[[], T],
+        *,
+        extra_retry: Callable[[str, str], bool] | None = None,
+        attempts: int | None = None,
+        recheck: Callable[[], T | None] | None = None,
+    ) -> T:
+        """Call `fn`, retrying what can succeed later.
+
+        `recheck` runs before each retry of a call that is not idempotent: a 5xx can come
+        after AWS did the work, and the retry must not do it twice (a duplicate layer version).
+        """
+        limit = attempts or self.retry.attempts
+        attempt = 0
+        while True:
+            try:
+                if attempt and recheck is not None:
+                    done = recheck()
+                    if done is not None:
+                        return done
+                return fn()
+            except ClientError as exc:
+                code, status, message = _error_parts(exc)
+                # Transient errors get the policy's attempts; `extra_retry` ones up to `attempts`.
+                transient = is_retryable(code, status) and attempt + 1 < self.retry.attempts
+                extra = extra_retry is not None and extra_retry(code, message) and attempt + 1 < limit
+                if not (transient or extra):
+                    raise translate_client_error(exc, service) from exc
+                delay = self.retry.delay(attempt)
+                log.debug(
+                    "%s %s: %s (%s); retry in %.2f s",
+                    service,
+                    exc.operation_name,
+                    code,
+                    status,
+                    delay,
+                )
+                self._sleep(delay)
+            except BotoCoreError as exc:
+                raise translate_botocore_error(exc, self.connection.endpoint_url) from exc
+            attempt += 1
+
+    def _maybe(self, service: str, fn: Callable[[], T]) -> T | None:
+        """Like _call, but a not-found answer is None."""
+        try:
+            return self._call(service, fn)
+        except AwsError as exc:
+            if exc.code in NOT_FOUND_CODES or exc.status == 404:
+                return None
+            raise
+
+    # -- reads ------------------------------------------------------------------------------
+
+    def account_id(self) -> str:
+        if self._account is None:
+            self._account = self._call("sts", lambda: self._sts.get_caller_identity())["Account"]
+        return self._account
+
+    def get_function(self, name: str) -> FunctionState | None:
+        response = self._maybe("lambda", lambda: self._lambda.get_function(FunctionName=name))
+        if response is None:
+            return None
+        return function_state(dict(response["Configuration"]), response.get("Tags", {}))
+
+    def get_role(self, name: str) -> RoleState | None:
+        response = self._maybe("iam", lambda: self._iam.get_role(RoleName=name))
+        if response is None:
+            return None
+        role = response["Role"]
+        tags = {tag["Key"]: tag["Value"] for tag in role.get("Tags", [])}
+        paginator = self._iam.get_paginator("list_attached_role_policies")
+        policies: list[str] = []
+        for page in self._call("iam", lambda: list(paginator.paginate(RoleName=name))):
+            policies.extend(policy.get("PolicyArn", "") for policy in page["AttachedPolicies"])
+        return RoleState(role["RoleName"], role["Arn"], tags, tuple(policies))
+
+    def list_layer_versions(self, layer_name: str) -> list[LayerVersionState]:
+        paginator = self._lambda.get_paginator("list_layer_versions")
+        pages = self._maybe("lambda", lambda: list(paginator.paginate(LayerName=layer_name)))
+        versions = []
+        for page in pages or []:
+            for item in page["LayerVersions"]:
+                versions.append(
+                    LayerVersionState(
+                        arn=item["LayerVersionArn"],
+                        version=int(item["Version"]),
+                        description=item.get("Description", ""),
+                        architectures=tuple(item.get("CompatibleArchitectures", [])),
+                    )
+                )
+        return sorted(versions, key=lambda v: v.version)
+
+    def get_function_url(self, name: str) -> UrlState | None:
+        response = self._maybe("lambda", lambda: self._lambda.get_function_url_config(FunctionName=name))
+        if response is None:
+            return None
+        return UrlState(response["FunctionUrl"], response["AuthType"], dict(response.get("Cors", {})))
+
+    def policy_statement_ids(self, name: str) -> set[str]:
+        import json
+
+        response = self._maybe("lambda", lambda: self._lambda.get_policy(FunctionName=name))
+        if response is None:
+            return set()
+        statements = json.loads(response["Policy"]).get("Statement", [])
+        return {str(statement.get("Sid", "")) for statement in statements}
+
+    def list_versions(self, name: str) -> list[FunctionState]:
+        """Published versions (not $LATEST), oldest first."""
+        paginator = self._lambda.get_paginator("list_versions_by_function")
+        pages = self._maybe("lambda", lambda: list(paginator.paginate(FunctionName=name)))
+        versions = [
+            function_state(dict(item), {})
+            for page in pages or []
+            for item in page["Versions"]
+            if item.get("Version") != "$LATEST"
+        ]
+        return sorted(versions, key=lambda v: int(v.version))
+
+    def get_alias(self, name: str, alias: str) -> AliasState | None:
+        response = self._maybe("lambda", lambda: self._lambda.get_alias(FunctionName=name, Name=alias))
+        if response is None:
+            return None
+        return AliasState(response["Name"], response["AliasArn"], response["FunctionVersion"])
+
+    def list_aliases(self, name: str) -> list[AliasState]:
+        paginator = self._lambda.get_paginator("list_aliases")
+        pages = self._maybe("lambda", lambda: list(paginator.paginate(FunctionName=name)))
+        return [
+            AliasState(item["Name"], item["AliasArn"], item["FunctionVersion"])
+            for page in pages or []
+            for item in page["Aliases"]
+        ]
+
+    def bucket_exists(self, bucket: str) -> bool:
+        try:
+            self._call("s3", lambda: self._s3.head_bucket(Bucket=bucket))
+        except AwsError as exc:
+            if exc.status == 404 or exc.code in NOT_FOUND_CODES:
+                return False
+            if exc.status == 403:
+                raise DeployError(
+                    f"S3 bucket {bucket} exists but these credentials cannot use it",
+                    "set s3-bucket in [tool.uv-lambda] to a bucket you own",
+                ) from exc
+            raise
+        return True
+
+    def object_exists(self, bucket: str, key: str) -> bool:
+        return self._maybe("s3", lambda: self._s3.head_object(Bucket=bucket, Key=key)) is not None
+
+    # -- writes -----------------------------------------------------------------------------
+
+    def create_bucket(self, bucket: str) -> None:
+        params: dict[str, Any] = {"Bucket": bucket}
+        if self.region != "us-east-1":  # us-east-1 refuses its own name as a LocationConstraint
+            params["CreateBucketConfiguration"] = {"LocationConstraint": self.region}
+        try:
+            self._call("s3", lambda: self._s3.create_bucket(**params))
+        except AwsError as exc:
+            if exc.code != "BucketAlreadyOwnedByYou":  # an earlier, interrupted run made it
+                raise
+
+    def put_object(self, bucket: str, key: str, source: CodeSource) -> None:
+        def put() -> object:
+            with source.path.open("rb") as body:
+                return self._s3.put_object(Bucket=bucket, Key=key, Body=body)
+
+        self._call("s3", put)
+
+    def create_role(self, role_name: str, function_name: str) -> str:
+        try:
+            response = self._call(
+                "iam",
+                lambda: self._iam.create_role(
+                    RoleName=role_name,
+                    AssumeRolePolicyDocument=TRUST_POLICY,
+                    Description=f"Execution role of the Lambda function {function_name}",
+                    Tags=[{"Key": ROLE_TAG, "Value": function_name}],
+                ),
+            )
+            return response["Role"]["Arn"]
+        except AwsError as exc:
+            if exc.code != "EntityAlreadyExists":  # a retried call that had succeeded
+                raise
+            return self._call("iam", lambda: self._iam.get_role(RoleName=role_name))["Role"]["Arn"]
+
+    def attach_policy(self, role_name: str, policy_arn: str) -> None:
+        self._call("iam", lambda: self._iam.attach_role_policy(RoleName=role_name, PolicyArn=policy_arn))
+
+    def publish_layer(
+        self, layer_name: str, source: CodeSource, description: str, runtime: str, architecture: str
+    ) -> str:
+        def existing() -> str | None:
+            for version in reversed(self.list_layer_versions(layer_name)):
+                if version.description == description and architecture in version.architectures:
+                    return version.arn
+            return None
+
+        return self._call(
+            "lambda",
+            lambda: self._lambda.publish_layer_version(
+                LayerName=layer_name,
+                Description=description,
+                Content=source.api_parameters(),  # type: ignore[arg-type]
+                CompatibleRuntimes=[runtime],  # type: ignore[list-item]
+                CompatibleArchitectures=[architecture],  # type: ignore[list-item]
+            )["LayerVersionArn"],
+            recheck=existing,
+        )
+
+    def create_function(self, params: Mapping[str, Any]) -> FunctionState:
+        name = params["FunctionName"]
+        state = self._call(
+            "lambda",
+            lambda: function_state(dict(self._lambda.create_function(**params)), params.get("Tags", {})),
+            extra_retry=is_role_propagation,
+            attempts=self.retry.role_propagation_attempts,
+            recheck=lambda: self.get_function(name),
+        )
+        self.wait_active(name)
+        return state
+
+    def update_code(self, name: str, source: CodeSource, architecture: str) -> FunctionState:
+        params: dict[str, Any] = {"FunctionName": name, "Architectures": [architecture]}
+        params.update(source.api_parameters())
+        response = self._call("lambda", lambda: self._lambda.update_function_code(**params))
+        self.wait_updated(name)
+        return function_state(dict(response), {})
+
+    def update_configuration(self, name: str, fields: Mapping[str, object]) -> None:
+        self._call(
+            "lambda",
+            lambda: self._lambda.update_function_configuration(FunctionName=name, **fields),  # type: ignore[arg-type]
+            extra_retry=is_role_propagation,  # a role changed to a just-created one
+            attempts=self.retry.role_propagation_attempts,
+        )
+        self.wait_updated(name)
+
+    def tag(self, arn: str, tags: Mapping[str, str]) -> None:
+        self._call("lambda", lambda: self._lambda.tag_resource(Resource=arn, Tags=dict(tags)))
+
+    def untag(self, arn: str, keys: list[str]) -> None:
+        self._call("lambda", lambda: self._lambda.untag_resource(Resource=arn, TagKeys=keys))
+
+    def put_function_url(self, name: str, url: UrlSpec, *, exists: bool) -> str:
+        params: dict[str, Any] = {"FunctionName": name, "AuthType": url.auth_type}
+        params["Cors"] = url.cors.to_api() if url.cors else {}
+        if exists:
+            updated = self._call("lambda", lambda: self._lambda.update_function_url_config(**params))
+            return updated["FunctionUrl"]
+
+        def existing() -> str | None:  # a retried create whose first attempt went through
+            state = self.get_function_url(name)
+            return state.url if state else None
+
+        return self._call(
+            "lambda", lambda: self._lambda.create_function_url_config(**params)["FunctionUrl"], recheck=existing
+        )
+
+    def add_url_permission(self, name: str, statement_id: str) -> None:
+        # A 409 here is either "update in progress" or "statement exists" (a retry whose
+        # first attempt went through): the recheck tells them apart before each retry.
+        self._call(
+            "lambda",
+            lambda: self._lambda.add_permission(
+                FunctionName=name,
+                StatementId=statement_id,
+                Action="lambda:InvokeFunctionUrl",
+                Principal="*",
+                FunctionUrlAuthType="NONE",
+            ),
+            recheck=lambda: {} if statement_id in self.policy_statement_ids(name) else None,
+        )
+
+    def remove_permission(self, name: str, statement_id: str) -> None:
+        self._maybe(
+            "lambda",
+            lambda: self._lambda.remove_permission(FunctionName=name, StatementId=statement_id),
+        )
+
+    def publish_version(self, name: str) -> str:
+        return self._call("lambda", lambda: self._lambda.publish_version(FunctionName=name))["Version"]
+
+    def put_alias(self, name: str, alias: str, version: str, *, exists: bool) -> str:
+        if exists:
+            response = self._call(
+                "lambda",
+                lambda: self._lambda.update_alias(FunctionName=name, Name=alias, FunctionVersion=version),
+            )
+            return response["AliasArn"]
+
+        def existing() -> str | None:  # a retried create whose first attempt went through
+            state = self.get_alias(name, alias)
+            return state.arn if state and state.version == version else None
+
+        return self._call(
+            "lambda",
+            lambda: self._lambda.create_alias(FunctionName=name, Name=alias, FunctionVersion=version)["AliasArn"],
+            recheck=existing,
+        )
+
+    def delete_function(self, name: str) -> None:
+        self._maybe("lambda", lambda: self._lambda.delete_function(FunctionName=name))
+
+    def delete_function_url(self, name: str) -> None:
+        self._maybe("lambda", lambda: self._lambda.delete_function_url_config(FunctionName=name))
+
+    def delete_alias(self, name: str, alias: str) -> None:
+        self._maybe("lambda", lambda: self._lambda.delete_alias(FunctionName=name, Name=alias))
+
+    def delete_layer_version(self, layer_name: str, version: int) -> None:
+        self._maybe(
+            "lambda",
+            lambda: self._lambda.delete_layer_version(LayerName=layer_name, VersionNumber=version),
+        )
+
+    def delete_role(self, role_name: str, policy_arns: tuple[str, ...]) -> None:
+        for policy_arn in policy_arns:
+            self._detach(role_name, policy_arn)
+        self._maybe("iam", lambda: self._iam.delete_role(RoleName=role_name))
+
+    def _detach(self, role_name: str, policy_arn: str) -> None:
+        self._maybe("iam", lambda: self._iam.detach_role_policy(RoleName=role_name, PolicyArn=policy_arn))
+
+    # -- waiting and invoking ---------------------------------------------------------------
+
+    def _wait(self, waiter_name: str, name: str, what: str) -> None:
+        waiter = self._lambda.get_waiter(waiter_name)  # type: ignore[call-overload]
+        try:
+            self._call(
+                "lambda",
+                lambda: waiter.wait(FunctionName=name, WaiterConfig={"Delay": 1, "MaxAttempts": 600}),
+            )
+        except WaiterError as exc:
+            last: dict[str, Any] = dict(exc.last_response or {})
+            error = last.get("Error")
+            if error:
+                raise DeployError(f"waiting for {name}: {error.get('Code')}: {error.get('Message')}") from exc
+            configuration = last.get("Configuration", {})
+            reason = configuration.get("StateReason") or configuration.get("LastUpdateStatusReason") or str(exc)
+            raise DeployError(
+                f"function {name} did not become {what}: {reason}",
+                "look at the function in the Lambda console; run deploy again once it has settled",
+            ) from exc
+
+    def wait_active(self, name: str) -> None:
+        self._wait("function_active_v2", name, "Active")
+
+    def wait_updated(self, name: str) -> None:
+        self._wait("function_updated_v2", name, "updated (LastUpdateStatus=Successful)")
+
+    def invoke(self, name: str, payload: bytes, qualifier: str | None) -> tuple[bytes, str, str | None]:
+        import base64
+
+        params: dict[str, Any] = {"FunctionName": name, "Payload": payload, "LogType": "Tail"}
+        if qualifier:
+            params["Qualifier"] = qualifier
+        response = self._call("lambda", lambda: self._lambda.invoke(**params))
+        body = response["Payload"].read()
+        tail = base64.b64decode(response.get("LogResult", "") or "").decode("utf-8", "replace")
+        return body, tail, response.get("FunctionError")
+
+
+def function_state(configuration: dict[str, Any], tags: Mapping[str, str]) -> FunctionState:
+    environment = configuration.get("Environment") or {}
+    return FunctionState(
+        arn=configuration["FunctionArn"],
+        package_type=configuration.get("PackageType", "Zip"),
+        runtime=configuration.get("Runtime", ""),
+        handler=configuration.get("Handler", ""),
+        architecture=(configuration.get("Architectures") or ["x86_64"])[0],
+        memory=int(configuration.get("MemorySize", 128)),
+        timeout=int(configuration.get("Timeout", 3)),
+        environment=dict(environment.get("Variables") or {}),
+        ephemeral_storage=int((configuration.get("EphemeralStorage") or {}).get("Size", 512)),
+        description=configuration.get("Description", ""),
+        layers=tuple(layer["Arn"] for layer in configuration.get("Layers", [])),
+        role=configuration.get("Role", ""),
+        code_sha256=configuration.get("CodeSha256", ""),
+        tags=dict(tags),
+        version=str(configuration.get("Version", "$LATEST")),
+    )

@@ -1,0 +1,68 @@
+"""What a deploy wants: one DesiredFunction from the config, the build and the command line.
+
+All local checks run here, so a deploy that would be refused is refused before any AWS call.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from uv_lambda.artifact import FunctionBuild
+from uv_lambda.config import FunctionConfig
+from uv_lambda.deploy import checks
+from uv_lambda.deploy.errors import DeployError
+from uv_lambda.deploy.models import DesiredFunction
+
+
+@dataclass(frozen=True)
+class DeployOptions:
+    """Command-line choices that are not in the config."""
+
+    environment: Mapping[str, str]  # --env K=V, over the configured environment
+    publish: bool = False
+    alias: str | None = None  # --alias, over the configured alias
+    prune_layers: int | None = None
+
+
+def desired_function(config: FunctionConfig, build: FunctionBuild, options: DeployOptions) -> DesiredFunction:
+    if build.format == "layer":
+        raise DeployError(
+            f'the build of {config.name} is a layer only (format = "layer"): no function to deploy',
+            'use format = "split" (layer + app code) or "zip"',
+        )
+    code_artifact = build.code
+    if code_artifact is None:
+        raise DeployError(f"no function code in {build.folder}", "rebuild with `uv-lambda build`")
+    metadata = code_artifact.metadata
+    if not metadata.handler:
+        raise DeployError(f"{code_artifact.path.name} names no handler", "set handler in [tool.uv-lambda]")
+    code = checks.inspect_zip(code_artifact.path)
+    layer = checks.inspect_zip(build.layer.path) if build.layer else None
+    checks.check_unzipped_size(code, layer)
+    checks.check_layer_count(layer is not None, config.layers)
+    environment = {**config.environment, **options.environment}
+    checks.check_environment(environment)
+    alias = options.alias or config.alias
+    return DesiredFunction(
+        name=config.aws_name,
+        # The build is what runs: its metadata, not the config, says which runtime it was built for.
+        runtime=metadata.runtime,
+        handler=metadata.handler,
+        architecture=metadata.architecture,
+        memory=config.memory,
+        timeout=config.timeout,
+        environment=environment,
+        ephemeral_storage=config.ephemeral_storage,
+        description=config.description,
+        tags=dict(config.tags),
+        code=code,
+        layer=layer,
+        extra_layers=config.layers,
+        role=config.role,
+        s3_bucket=config.s3_bucket,
+        url=checks.url_spec(config.function_url),
+        publish=options.publish or alias is not None,
+        alias=alias,
+        prune_layers=options.prune_layers,
+    )

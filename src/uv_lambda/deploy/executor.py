@@ -1,0 +1,219 @@
+"""Run a plan: the only code that writes to AWS.
+
+Steps run in plan order; a `Ref` is resolved from the outputs of earlier steps. Each step is
+safe to repeat, so a deploy interrupted anywhere converges when run again: the planner then
+finds what was already done (a layer version with the same content hash, a created role).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, Protocol
+
+from uv_lambda.deploy.errors import DeployInterrupted
+from uv_lambda.deploy.models import (
+    URL_PERMISSION_SID,
+    AttachPolicies,
+    CodeSource,
+    CreateBucket,
+    CreateFunction,
+    CreateRole,
+    DeleteAlias,
+    DeleteFunction,
+    DeleteFunctionUrl,
+    DeleteLayerVersion,
+    DeleteRole,
+    FunctionState,
+    Outcome,
+    Plan,
+    PublishLayer,
+    PublishVersion,
+    PutAlias,
+    PutFunctionUrl,
+    PutObject,
+    Ref,
+    SetUrlPermission,
+    Step,
+    TagFunction,
+    UpdateCode,
+    UpdateConfiguration,
+    UrlSpec,
+    Value,
+    layer_description,
+)
+from uv_lambda.ui import Reporter
+
+
+class StateWriter(Protocol):
+    """The write calls the executor makes (AwsClient implements them)."""
+
+    def create_bucket(self, bucket: str) -> None: ...
+    def put_object(self, bucket: str, key: str, source: CodeSource) -> None: ...
+    def create_role(self, role_name: str, function_name: str) -> str: ...
+    def attach_policy(self, role_name: str, policy_arn: str) -> None: ...
+    def publish_layer(
+        self, layer_name: str, source: CodeSource, description: str, runtime: str, architecture: str
+    ) -> str: ...
+    def create_function(self, params: Mapping[str, Any]) -> FunctionState: ...
+    def update_code(self, name: str, source: CodeSource, architecture: str) -> FunctionState: ...
+    def update_configuration(self, name: str, fields: Mapping[str, object]) -> None: ...
+    def tag(self, arn: str, tags: Mapping[str, str]) -> None: ...
+    def untag(self, arn: str, keys: list[str]) -> None: ...
+    def put_function_url(self, name: str, url: UrlSpec, *, exists: bool) -> str: ...
+    def add_url_permission(self, name: str, statement_id: str) -> None: ...
+    def remove_permission(self, name: str, statement_id: str) -> None: ...
+    def publish_version(self, name: str) -> str: ...
+    def put_alias(self, name: str, alias: str, version: str, *, exists: bool) -> str: ...
+    def delete_function(self, name: str) -> None: ...
+    def delete_function_url(self, name: str) -> None: ...
+    def delete_alias(self, name: str, alias: str) -> None: ...
+    def delete_layer_version(self, layer_name: str, version: int) -> None: ...
+    def delete_role(self, role_name: str, policy_arns: tuple[str, ...]) -> None: ...
+    def wait_updated(self, name: str) -> None: ...
+
+
+class _Run:
+    def __init__(self, plan: Plan, aws: StateWriter) -> None:
+        self.plan = plan
+        self.aws = aws
+        self.outputs: dict[str, str] = {}
+        self.function_arn = plan.function_arn
+        self.url = plan.url
+        self.version = plan.version
+        self.alias: str | None = None
+        self.bytes_uploaded = 0
+        self._settled = False  # waited once for an in-progress update before the first change
+
+    def resolve(self, value: Value) -> str:
+        return self.outputs[value.name] if isinstance(value, Ref) else value
+
+    def _resolve_field(self, value: object) -> object:
+        if isinstance(value, Ref):
+            return self.resolve(value)
+        if isinstance(value, list):
+            return [self._resolve_field(item) for item in value]
+        return value
+
+    def _inline(self, source: CodeSource) -> None:
+        if not source.via_s3:
+            self.bytes_uploaded += source.size
+
+    def _settle(self, name: str) -> None:
+        # An earlier, interrupted deploy can leave an update running: wait instead of a 409.
+        if not self._settled:
+            self.aws.wait_updated(name)
+            self._settled = True
+
+    def run(self, step: Step) -> None:
+        action = step.action
+        aws = self.aws
+        match action:
+            case None:
+                return
+            case CreateBucket(bucket=bucket):
+                aws.create_bucket(bucket)
+            case PutObject(bucket=bucket, key=key, path=path, size=size):
+                aws.put_object(bucket, key, CodeSource(path, size))
+                self.bytes_uploaded += size
+            case CreateRole(role_name=role_name, function_name=function_name, policy_arns=policies):
+                self.outputs["role_arn"] = aws.create_role(role_name, function_name)
+                for policy in policies:
+                    aws.attach_policy(role_name, policy)
+            case AttachPolicies(role_name=role_name, policy_arns=policies):
+                for policy in policies:
+                    aws.attach_policy(role_name, policy)
+            case PublishLayer():
+                description = layer_description(action.sha256)
+                self.outputs["layer_arn"] = aws.publish_layer(
+                    action.layer_name,
+                    action.source,
+                    description,
+                    action.runtime,
+                    action.architecture,
+                )
+                self._inline(action.source)
+            case CreateFunction():
+                state = aws.create_function(self.create_parameters(action))
+                self._inline(action.source)
+                self.function_arn = state.arn
+                self._settled = True
+            case UpdateCode(function_name=name, source=source, architecture=architecture):
+                self._settle(name)
+                aws.update_code(name, source, architecture)
+                self._inline(source)
+            case UpdateConfiguration(function_name=name, fields=fields):
+                self._settle(name)
+                aws.update_configuration(name, {field: self._resolve_field(value) for field, value in fields})
+            case TagFunction(function_arn=arn, add=add, remove=remove):
+                if add:
+                    aws.tag(arn, dict(add))
+                if remove:
+                    aws.untag(arn, list(remove))
+            case PutFunctionUrl(function_name=name, url=url, exists=exists):
+                self.url = aws.put_function_url(name, url, exists=exists)
+            case SetUrlPermission(function_name=name, public=public):
+                if public:
+                    aws.add_url_permission(name, URL_PERMISSION_SID)
+                else:
+                    aws.remove_permission(name, URL_PERMISSION_SID)
+            case PublishVersion(function_name=name):
+                self.version = self.outputs["version"] = aws.publish_version(name)
+            case PutAlias(function_name=name, alias=alias, version=version, exists=exists):
+                aws.put_alias(name, alias, self.resolve(version), exists=exists)
+                self.alias = alias
+            case DeleteAlias(function_name=name, alias=alias):
+                aws.delete_alias(name, alias)
+            case DeleteFunctionUrl(function_name=name):
+                aws.delete_function_url(name)
+            case DeleteFunction(function_name=name):
+                aws.delete_function(name)
+            case DeleteLayerVersion(layer_name=layer_name, version=version):
+                aws.delete_layer_version(layer_name, version)
+            case DeleteRole(role_name=role_name, policy_arns=policies):
+                aws.delete_role(role_name, policies)
+
+    def create_parameters(self, action: CreateFunction) -> dict[str, Any]:
+        function = action.function
+        params: dict[str, Any] = {
+            "FunctionName": function.name,
+            "Role": self.resolve(action.role),
+            "PackageType": "Zip",
+            "Code": action.source.api_parameters(),
+            "Runtime": function.runtime,
+            "Handler": function.handler,
+            "Architectures": [function.architecture],
+            "Layers": [self.resolve(layer) for layer in action.layers],
+            "Environment": {"Variables": dict(function.environment)},
+            "Timeout": function.timeout,
+            "MemorySize": function.memory,
+            "EphemeralStorage": {"Size": function.ephemeral_storage},
+            "Description": function.description,
+        }
+        if function.tags:
+            params["Tags"] = dict(function.tags)
+        return params
+
+
+def execute(plan: Plan, aws: StateWriter, reporter: Reporter, *, alias: str | None = None) -> Outcome:
+    """Run every step that writes; return the summary of what the function is now."""
+    run = _Run(plan, aws)
+    changed: list[Step] = []
+    for number, step in enumerate(plan.changes, start=1):
+        try:
+            with reporter.step(f"{step.kind} {step.resource} {step.target}"):
+                run.run(step)
+        except KeyboardInterrupt:
+            raise DeployInterrupted(
+                f"{plan.operation} of {plan.function} interrupted at step {number} of {len(plan.changes)}",
+                f"run `uv-lambda {plan.operation}` again: it picks up from what AWS has now",
+            ) from None
+        changed.append(step)
+    return Outcome(
+        function=plan.function,
+        function_arn=None if plan.operation == "destroy" else run.function_arn,
+        version=run.version,
+        alias=run.alias or alias,
+        url=None if plan.operation == "destroy" else run.url,
+        changed=tuple(changed),
+        bytes_uploaded=run.bytes_uploaded,
+    )

@@ -1,0 +1,417 @@
+"""The deploy plan as inert data: what is wanted, what AWS has, and the steps between them.
+
+Nothing here talks to AWS. The planner turns (desired function, current state) into a Plan;
+the executor is the only code that turns a Plan into write calls; the renderer prints one.
+A value only known once an earlier step ran (the ARN of a role being created, the version
+being published) is a `Ref`, resolved by the executor.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+
+StepKind = Literal["create", "update", "no-change", "delete"]
+Resource = Literal[
+    "bucket", "upload", "role", "layer", "function", "code", "configuration", "tags",
+    "url", "permission", "version", "alias",
+]  # fmt: skip
+
+# Lambda's trust policy for execution roles and the managed policy that lets a function log.
+TRUST_POLICY = (
+    '{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":'
+    '{"Service":"lambda.amazonaws.com"},"Action":"sts:AssumeRole"}]}'
+)
+BASIC_EXECUTION_POLICY = "arn:aws:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole"
+# Tag on roles uv-lambda created: destroy deletes a role only when it carries it.
+ROLE_TAG = "uv-lambda:function"
+# Layer version descriptions start with this, followed by the hex sha256 of the layer zip.
+LAYER_DESCRIPTION_PREFIX = "uv-lambda sha256:"
+# The resource-policy statement that makes an auth NONE Function URL public.
+URL_PERMISSION_SID = "uv-lambda-function-url"
+# Zips above this size cannot be sent inline in the API call and go through S3.
+INLINE_UPLOAD_LIMIT = 50 * 1024 * 1024
+# Function code plus all its layers, unzipped.
+UNZIPPED_LIMIT = 250 * 1024 * 1024
+MAX_LAYERS = 5
+
+
+@dataclass(frozen=True)
+class Ref:
+    """A value produced by an earlier step of the same plan."""
+
+    name: Literal["role_arn", "layer_arn", "version"]
+
+
+Value = str | Ref
+
+
+def layer_description(sha256_hex: str) -> str:
+    return LAYER_DESCRIPTION_PREFIX + sha256_hex
+
+
+def role_name_for(function_name: str) -> str:
+    return f"uv-lambda-{function_name}"[:64]
+
+
+def layer_name_for(function_name: str) -> str:
+    return f"{function_name}-dependencies"
+
+
+# ---------------------------------------------------------------------------------------------
+# What the user wants (built from the config, the build and the command line).
+
+
+@dataclass(frozen=True)
+class ZipArtifact:
+    path: Path
+    sha256: str  # hex: the content key for layers and S3 objects
+    code_sha256: str  # base64: what Lambda reports as CodeSha256
+    size: int
+    unzipped_size: int
+
+
+@dataclass(frozen=True)
+class Cors:
+    allow_origins: tuple[str, ...] = ()
+    allow_methods: tuple[str, ...] = ()
+    allow_headers: tuple[str, ...] = ()
+    expose_headers: tuple[str, ...] = ()
+    allow_credentials: bool = False
+    max_age: int = 0
+
+    def to_api(self) -> dict[str, object]:
+        return {
+            "AllowOrigins": list(self.allow_origins),
+            "AllowMethods": list(self.allow_methods),
+            "AllowHeaders": list(self.allow_headers),
+            "ExposeHeaders": list(self.expose_headers),
+            "AllowCredentials": self.allow_credentials,
+            "MaxAge": self.max_age,
+        }
+
+
+@dataclass(frozen=True)
+class UrlSpec:
+    auth_type: Literal["NONE", "AWS_IAM"]
+    cors: Cors | None = None
+
+
+@dataclass(frozen=True)
+class DesiredFunction:
+    name: str  # the function's name in AWS
+    runtime: str
+    handler: str
+    architecture: str
+    memory: int
+    timeout: int
+    environment: Mapping[str, str]
+    ephemeral_storage: int
+    description: str
+    tags: Mapping[str, str]
+    code: ZipArtifact
+    layer: ZipArtifact | None  # the built dependency layer (format split)
+    extra_layers: tuple[str, ...]  # layer ARNs from the config, after the built layer
+    role: str | None  # a configured role ARN; None: uv-lambda manages one
+    s3_bucket: str | None  # where zips over the inline limit go; None: a bucket per account+region
+    url: UrlSpec | None
+    publish: bool
+    alias: str | None
+    prune_layers: int | None = None  # keep only the newest N uv-lambda layer versions
+
+    @property
+    def role_name(self) -> str:
+        return role_name_for(self.name)
+
+    @property
+    def layer_name(self) -> str:
+        return layer_name_for(self.name)
+
+
+# ---------------------------------------------------------------------------------------------
+# What AWS has (read by the planner with read-only calls).
+
+
+@dataclass(frozen=True)
+class FunctionState:
+    arn: str
+    package_type: str
+    runtime: str
+    handler: str
+    architecture: str
+    memory: int
+    timeout: int
+    environment: Mapping[str, str]
+    ephemeral_storage: int
+    description: str
+    layers: tuple[str, ...]
+    role: str
+    code_sha256: str
+    tags: Mapping[str, str] = field(default_factory=dict)
+    version: str = "$LATEST"
+
+
+@dataclass(frozen=True)
+class RoleState:
+    name: str
+    arn: str
+    tags: Mapping[str, str]
+    attached_policies: tuple[str, ...]
+
+    @property
+    def created_by_uv_lambda(self) -> bool:
+        return ROLE_TAG in self.tags
+
+
+@dataclass(frozen=True)
+class LayerVersionState:
+    arn: str
+    version: int
+    description: str
+    architectures: tuple[str, ...]
+
+    @property
+    def content_sha256(self) -> str | None:
+        if self.description.startswith(LAYER_DESCRIPTION_PREFIX):
+            return self.description.removeprefix(LAYER_DESCRIPTION_PREFIX)
+        return None
+
+
+@dataclass(frozen=True)
+class UrlState:
+    url: str
+    auth_type: str
+    cors: Mapping[str, object]
+
+
+@dataclass(frozen=True)
+class AliasState:
+    name: str
+    arn: str
+    version: str
+
+
+# ---------------------------------------------------------------------------------------------
+# Actions: the write calls a step stands for. The executor dispatches on the type.
+
+
+@dataclass(frozen=True)
+class CodeSource:
+    """Where Lambda gets a zip from: inline bytes of `path`, or an S3 object."""
+
+    path: Path
+    size: int
+    bucket: str | None = None
+    key: str | None = None
+
+    @property
+    def via_s3(self) -> bool:
+        return self.bucket is not None
+
+    def api_parameters(self) -> dict[str, object]:
+        """Lambda's `Code` / `Content` parameters (reads the zip when it goes inline)."""
+        if self.via_s3:
+            return {"S3Bucket": self.bucket, "S3Key": self.key}
+        return {"ZipFile": self.path.read_bytes()}
+
+
+@dataclass(frozen=True)
+class CreateBucket:
+    bucket: str
+    region: str
+
+
+@dataclass(frozen=True)
+class PutObject:
+    bucket: str
+    key: str
+    path: Path
+    size: int
+
+
+@dataclass(frozen=True)
+class CreateRole:
+    role_name: str
+    function_name: str
+    policy_arns: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class AttachPolicies:
+    role_name: str
+    policy_arns: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class PublishLayer:
+    layer_name: str
+    source: CodeSource
+    sha256: str
+    runtime: str
+    architecture: str
+
+
+@dataclass(frozen=True)
+class CreateFunction:
+    function: DesiredFunction
+    role: Value
+    layers: tuple[Value, ...]
+    source: CodeSource
+
+
+@dataclass(frozen=True)
+class UpdateCode:
+    function_name: str
+    source: CodeSource
+    architecture: str
+
+
+@dataclass(frozen=True)
+class UpdateConfiguration:
+    function_name: str
+    # Only the fields that differ, in the API's spelling (MemorySize, Layers, ...).
+    fields: tuple[tuple[str, object], ...]
+
+
+@dataclass(frozen=True)
+class TagFunction:
+    function_arn: str
+    add: tuple[tuple[str, str], ...]
+    remove: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class PutFunctionUrl:
+    function_name: str
+    url: UrlSpec
+    exists: bool  # update the existing config rather than create one
+
+
+@dataclass(frozen=True)
+class SetUrlPermission:
+    function_name: str
+    public: bool  # add the statement (auth NONE) or remove it
+
+
+@dataclass(frozen=True)
+class PublishVersion:
+    function_name: str
+
+
+@dataclass(frozen=True)
+class PutAlias:
+    function_name: str
+    alias: str
+    version: Value
+    exists: bool
+
+
+@dataclass(frozen=True)
+class DeleteFunction:
+    function_name: str
+
+
+@dataclass(frozen=True)
+class DeleteFunctionUrl:
+    function_name: str
+
+
+@dataclass(frozen=True)
+class DeleteAlias:
+    function_name: str
+    alias: str
+
+
+@dataclass(frozen=True)
+class DeleteLayerVersion:
+    layer_name: str
+    version: int
+
+
+@dataclass(frozen=True)
+class DeleteRole:
+    role_name: str
+    policy_arns: tuple[str, ...]  # detached first
+
+
+Action = (
+    CreateBucket | PutObject | CreateRole | AttachPolicies | PublishLayer | CreateFunction
+    | UpdateCode | UpdateConfiguration | TagFunction | PutFunctionUrl | SetUrlPermission
+    | PublishVersion | PutAlias | DeleteFunction | DeleteFunctionUrl | DeleteAlias
+    | DeleteLayerVersion | DeleteRole
+)  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Step:
+    resource: Resource
+    target: str  # the thing's name as a user knows it
+    kind: StepKind
+    reason: str
+    action: Action | None = None  # None for no-change
+
+    @property
+    def writes(self) -> bool:
+        return self.action is not None
+
+    def to_json(self) -> dict[str, str]:
+        return {
+            "resource": self.resource,
+            "target": self.target,
+            "kind": self.kind,
+            "reason": self.reason,
+        }
+
+
+@dataclass(frozen=True)
+class Plan:
+    operation: Literal["deploy", "destroy"]
+    function: str
+    region: str
+    steps: tuple[Step, ...]
+    # Known before executing: filled from the current state (the executor adds new values).
+    function_arn: str | None = None
+    url: str | None = None
+    version: str | None = None
+
+    @property
+    def changes(self) -> tuple[Step, ...]:
+        return tuple(step for step in self.steps if step.writes)
+
+    @property
+    def is_noop(self) -> bool:
+        return not self.changes
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "operation": self.operation,
+            "function": self.function,
+            "region": self.region,
+            "steps": [step.to_json() for step in self.steps],
+        }
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What an executed plan left behind: the summary a user or a script reads."""
+
+    function: str
+    function_arn: str | None
+    version: str | None
+    alias: str | None
+    url: str | None
+    changed: tuple[Step, ...]  # the steps that wrote
+    bytes_uploaded: int
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "function": self.function,
+            "function_arn": self.function_arn,
+            "version": self.version,
+            "alias": self.alias,
+            "url": self.url,
+            "changed": [step.to_json() for step in self.changed],
+            "bytes_uploaded": self.bytes_uploaded,
+        }

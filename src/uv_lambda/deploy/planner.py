@@ -1,0 +1,480 @@
+"""Read what AWS has (read-only calls only) and compute the steps that make it what is wanted.
+
+The planner never writes. Every step says what it will do and why; a step whose thing is
+already right is kept as a `no-change` step so the printed plan shows what was compared.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Protocol
+
+from uv_lambda.deploy.errors import DeployError
+from uv_lambda.deploy.models import (
+    BASIC_EXECUTION_POLICY,
+    INLINE_UPLOAD_LIMIT,
+    URL_PERMISSION_SID,
+    AliasState,
+    AttachPolicies,
+    CodeSource,
+    CreateBucket,
+    CreateFunction,
+    CreateRole,
+    DeleteLayerVersion,
+    DesiredFunction,
+    FunctionState,
+    LayerVersionState,
+    Plan,
+    PublishLayer,
+    PublishVersion,
+    PutAlias,
+    PutFunctionUrl,
+    PutObject,
+    Ref,
+    RoleState,
+    SetUrlPermission,
+    Step,
+    TagFunction,
+    UpdateCode,
+    UpdateConfiguration,
+    UrlSpec,
+    UrlState,
+    Value,
+    ZipArtifact,
+)
+from uv_lambda.ui import human_size
+
+
+class StateReader(Protocol):
+    """The read-only calls the planner needs (AwsClient implements them)."""
+
+    @property
+    def region(self) -> str: ...
+    def account_id(self) -> str: ...
+    def get_function(self, name: str) -> FunctionState | None: ...
+    def get_role(self, name: str) -> RoleState | None: ...
+    def list_layer_versions(self, layer_name: str) -> list[LayerVersionState]: ...
+    def get_function_url(self, name: str) -> UrlState | None: ...
+    def policy_statement_ids(self, name: str) -> set[str]: ...
+    def list_versions(self, name: str) -> list[FunctionState]: ...
+    def get_alias(self, name: str, alias: str) -> AliasState | None: ...
+    def list_aliases(self, name: str) -> list[AliasState]: ...
+    def bucket_exists(self, bucket: str) -> bool: ...
+    def object_exists(self, bucket: str, key: str) -> bool: ...
+
+
+def short(digest: str) -> str:
+    return digest[:10] + "…" if len(digest) > 10 else digest
+
+
+def default_bucket(account: str, region: str) -> str:
+    return f"uv-lambda-{account}-{region}"
+
+
+class _Uploads:
+    """Decides how each zip reaches Lambda; adds bucket and upload steps only when S3 is needed."""
+
+    def __init__(self, desired: DesiredFunction, reader: StateReader, steps: list[Step]) -> None:
+        self._desired = desired
+        self._reader = reader
+        self._steps = steps
+        self._bucket: str | None = None
+
+    def source(self, artifact: ZipArtifact) -> CodeSource:
+        if artifact.size <= INLINE_UPLOAD_LIMIT:
+            return CodeSource(artifact.path, artifact.size)
+        bucket = self._ensure_bucket()
+        key = f"uv-lambda/{artifact.sha256}.zip"  # content-addressed: an upload is never repeated
+        if self._reader.object_exists(bucket, key):
+            self._steps.append(Step("upload", f"s3://{bucket}/{key}", "no-change", "already uploaded"))
+        else:
+            reason = f"{artifact.path.name} is over {INLINE_UPLOAD_LIMIT // 2**20} MB: upload through S3"
+            self._steps.append(
+                Step(
+                    "upload",
+                    f"s3://{bucket}/{key}",
+                    "create",
+                    reason,
+                    PutObject(bucket, key, artifact.path, artifact.size),
+                )
+            )
+        return CodeSource(artifact.path, artifact.size, bucket, key)
+
+    def _ensure_bucket(self) -> str:
+        if self._bucket is not None:
+            return self._bucket
+        bucket = self._desired.s3_bucket or default_bucket(self._reader.account_id(), self._reader.region)
+        if not self._reader.bucket_exists(bucket):
+            if self._desired.s3_bucket:
+                raise DeployError(
+                    f"the configured S3 bucket {bucket} does not exist",
+                    "create it, or drop s3-bucket: uv-lambda then makes one per account and region",
+                )
+            self._steps.append(
+                Step(
+                    "bucket",
+                    bucket,
+                    "create",
+                    "for zips over 50 MB",
+                    CreateBucket(bucket, self._reader.region),
+                )
+            )
+        self._bucket = bucket
+        return bucket
+
+
+def plan_deploy(desired: DesiredFunction, reader: StateReader) -> Plan:
+    steps: list[Step] = []
+    current = reader.get_function(desired.name)
+    if current is not None and current.package_type != "Zip":
+        raise DeployError(
+            f"function {desired.name} exists with package type {current.package_type}, not Zip",
+            "Lambda cannot change a function's package type: destroy it first or set function-name",
+        )
+    uploads = _Uploads(desired, reader, steps)
+    role = _plan_role(desired, reader, steps)
+    layers: tuple[Value, ...] = desired.extra_layers
+    versions: list[LayerVersionState] = []
+    if desired.layer is not None:
+        versions = reader.list_layer_versions(desired.layer_name)
+        layers = (_plan_layer(desired, desired.layer, versions, uploads, steps), *layers)
+
+    if current is None:
+        source = uploads.source(desired.code)
+        reason = (
+            f"new function ({desired.runtime}, {desired.architecture}, {desired.memory} MB memory; "
+            f"code {human_size(desired.code.size)})"
+        )
+        steps.append(
+            Step(
+                "function",
+                desired.name,
+                "create",
+                reason,
+                CreateFunction(desired, role, layers, source),
+            )
+        )
+    else:
+        _plan_updates(desired, current, role, layers, uploads, steps)
+
+    url = _plan_url(desired, current, reader, steps)
+    version = _plan_version_and_alias(desired, current, role, layers, reader, steps)
+    if desired.prune_layers is not None and desired.layer is not None:
+        in_use = {layer for layer in layers if isinstance(layer, str)}
+        _plan_prune(desired, versions, in_use, steps)
+    return Plan(
+        operation="deploy",
+        function=desired.name,
+        region=reader.region,
+        steps=tuple(steps),
+        function_arn=current.arn if current else None,
+        url=url,
+        version=version,
+    )
+
+
+def _plan_role(desired: DesiredFunction, reader: StateReader, steps: list[Step]) -> Value:
+    if desired.role is not None:
+        if desired.role.startswith("arn:"):
+            steps.append(Step("role", desired.role, "no-change", "configured role (not managed by uv-lambda)"))
+            return desired.role
+        named = reader.get_role(desired.role)
+        if named is None:
+            raise DeployError(
+                f"the configured role {desired.role} does not exist",
+                "set role to an existing role ARN",
+            )
+        steps.append(Step("role", named.arn, "no-change", "configured role (not managed by uv-lambda)"))
+        return named.arn
+    role = reader.get_role(desired.role_name)
+    if role is None:
+        reason = "execution role: Lambda trust policy + AWSLambdaBasicExecutionRole"
+        action = CreateRole(desired.role_name, desired.name, (BASIC_EXECUTION_POLICY,))
+        steps.append(Step("role", desired.role_name, "create", reason, action))
+        return Ref("role_arn")
+    if not role.created_by_uv_lambda:
+        raise DeployError(
+            f"IAM role {role.name} exists but was not created by uv-lambda",
+            'set role = "<its ARN>" in [tool.uv-lambda] to use it, or pick another function-name',
+        )
+    if BASIC_EXECUTION_POLICY not in role.attached_policies:
+        attach = AttachPolicies(role.name, (BASIC_EXECUTION_POLICY,))
+        steps.append(Step("role", role.name, "update", "attach AWSLambdaBasicExecutionRole", attach))
+    else:
+        steps.append(Step("role", role.name, "no-change", "exists with AWSLambdaBasicExecutionRole"))
+    return role.arn
+
+
+def _plan_layer(
+    desired: DesiredFunction,
+    layer: ZipArtifact,
+    versions: list[LayerVersionState],
+    uploads: _Uploads,
+    steps: list[Step],
+) -> Value:
+    for version in reversed(versions):
+        compatible = not version.architectures or desired.architecture in version.architectures
+        if version.content_sha256 == layer.sha256 and compatible:
+            reason = f"version {version.version} holds the same content (sha256 {short(layer.sha256)})"
+            steps.append(Step("layer", desired.layer_name, "no-change", reason))
+            return version.arn
+    source = uploads.source(layer)
+    reason = f"new layer version ({human_size(layer.size)}, content sha256 {short(layer.sha256)})"
+    action = PublishLayer(desired.layer_name, source, layer.sha256, desired.runtime, desired.architecture)
+    steps.append(Step("layer", desired.layer_name, "create", reason, action))
+    return Ref("layer_arn")
+
+
+def _describe_value(value: Value) -> str:
+    if isinstance(value, Ref):
+        return {
+            "role_arn": "the new role",
+            "layer_arn": "the new layer version",
+            "version": "the new version",
+        }[value.name]
+    return value.rsplit(":", 2)[-2] + ":" + value.rsplit(":", 1)[-1] if value.count(":") >= 2 else value
+
+
+def _environment_change(old: Mapping[str, str], new: Mapping[str, str]) -> str:
+    # Names only: values may be secrets and plans end up in CI logs.
+    added = [f"+{key}" for key in new if key not in old]
+    removed = [f"-{key}" for key in old if key not in new]
+    changed = [f"~{key}" for key in new if key in old and old[key] != new[key]]
+    return "environment " + " ".join(added + removed + changed)
+
+
+def configuration_changes(
+    desired: DesiredFunction, current: FunctionState, role: Value, layers: tuple[Value, ...]
+) -> list[tuple[str, object, str]]:
+    """(API field, new value, human reason) for every configuration field that differs."""
+    changes: list[tuple[str, object, str]] = []
+
+    def compare(field: str, old: object, new: object, label: str) -> None:
+        if old != new:
+            changes.append((field, new, f"{label} {old} -> {new}"))
+
+    compare("Runtime", current.runtime, desired.runtime, "runtime")
+    compare("Handler", current.handler, desired.handler, "handler")
+    compare("MemorySize", current.memory, desired.memory, "memory")
+    compare("Timeout", current.timeout, desired.timeout, "timeout")
+    if dict(current.environment) != dict(desired.environment):
+        reason = _environment_change(current.environment, desired.environment)
+        changes.append(("Environment", {"Variables": dict(desired.environment)}, reason))
+    if current.ephemeral_storage != desired.ephemeral_storage:
+        reason = f"ephemeral storage {current.ephemeral_storage} -> {desired.ephemeral_storage}"
+        changes.append(("EphemeralStorage", {"Size": desired.ephemeral_storage}, reason))
+    if current.description != desired.description:
+        changes.append(("Description", desired.description, "description"))
+    if current.role != role:
+        changes.append(("Role", role, f"role -> {_describe_value(role)}"))
+    if current.layers != layers:
+        if any(isinstance(layer, Ref) for layer in layers):
+            reason = "layers: new layer version"
+        else:
+            old = ", ".join(_describe_value(layer) for layer in current.layers) or "none"
+            reason = f"layers {old} -> " + (", ".join(_describe_value(layer) for layer in layers) or "none")
+        changes.append(("Layers", list(layers), reason))
+    return changes
+
+
+def _plan_updates(
+    desired: DesiredFunction,
+    current: FunctionState,
+    role: Value,
+    layers: tuple[Value, ...],
+    uploads: _Uploads,
+    steps: list[Step],
+) -> None:
+    name = desired.name
+    reasons = []
+    if current.code_sha256 != desired.code.code_sha256:
+        reasons.append(
+            f"code sha256 {short(current.code_sha256)} -> {short(desired.code.code_sha256)} "
+            f"({human_size(desired.code.size)})"
+        )
+    if current.architecture != desired.architecture:
+        # Architectures is a parameter of UpdateFunctionCode, not of the configuration.
+        reasons.append(f"architecture {current.architecture} -> {desired.architecture}")
+    if reasons:
+        action = UpdateCode(name, uploads.source(desired.code), desired.architecture)
+        steps.append(Step("code", name, "update", ", ".join(reasons), action))
+    else:
+        steps.append(
+            Step(
+                "code",
+                name,
+                "no-change",
+                f"CodeSha256 {short(current.code_sha256)} matches the build",
+            )
+        )
+
+    changes = configuration_changes(desired, current, role, layers)
+    if changes:
+        fields = tuple((field, value) for field, value, _ in changes)
+        reason = "; ".join(reason for _, _, reason in changes)
+        steps.append(Step("configuration", name, "update", reason, UpdateConfiguration(name, fields)))
+    else:
+        steps.append(Step("configuration", name, "no-change", "every compared field matches"))
+
+    # Tags AWS sets itself ("aws:...") cannot be changed and are not ours to compare.
+    current_tags = {key: value for key, value in current.tags.items() if not key.startswith("aws:")}
+    add = tuple(sorted((key, value) for key, value in desired.tags.items() if current_tags.get(key) != value))
+    remove = tuple(sorted(key for key in current_tags if key not in desired.tags))
+    if add or remove:
+        reason = " ".join([f"+{key}" for key, _ in add] + [f"-{key}" for key in remove])
+        steps.append(Step("tags", name, "update", f"tags {reason}", TagFunction(current.arn, add, remove)))
+
+
+def _cors_matches(current: Mapping[str, object], wanted: UrlSpec) -> bool:
+    desired = wanted.cors.to_api() if wanted.cors else {}
+    for key in (
+        "AllowOrigins",
+        "AllowMethods",
+        "AllowHeaders",
+        "ExposeHeaders",
+        "AllowCredentials",
+        "MaxAge",
+    ):
+        old, new = current.get(key), desired.get(key)
+        if isinstance(old, list) or isinstance(new, list):
+            if sorted(old or []) != sorted(new or []):  # type: ignore[call-overload]
+                return False
+        elif (old or None) != (new or None):  # absent, False, 0 and empty all mean "not set"
+            return False
+    return True
+
+
+def _plan_url(
+    desired: DesiredFunction, current: FunctionState | None, reader: StateReader, steps: list[Step]
+) -> str | None:
+    if desired.url is None:
+        return None  # not configured: an existing URL is left alone
+    wanted = desired.url
+    state = reader.get_function_url(desired.name) if current is not None else None
+    if state is None:
+        action = PutFunctionUrl(desired.name, wanted, exists=False)
+        steps.append(Step("url", desired.name, "create", f"Function URL, auth {wanted.auth_type}", action))
+    elif state.auth_type != wanted.auth_type or not _cors_matches(state.cors, wanted):
+        reason = f"auth {state.auth_type} -> {wanted.auth_type}" if state.auth_type != wanted.auth_type else "cors"
+        steps.append(
+            Step(
+                "url",
+                desired.name,
+                "update",
+                reason,
+                PutFunctionUrl(desired.name, wanted, exists=True),
+            )
+        )
+    else:
+        steps.append(Step("url", desired.name, "no-change", f"{state.url} (auth {state.auth_type})"))
+
+    statements = reader.policy_statement_ids(desired.name) if current is not None else set()
+    public = URL_PERMISSION_SID in statements
+    if wanted.auth_type == "NONE" and not public:
+        reason = "allow anyone to call the URL (auth NONE)"
+        steps.append(
+            Step(
+                "permission",
+                URL_PERMISSION_SID,
+                "create",
+                reason,
+                SetUrlPermission(desired.name, True),
+            )
+        )
+    elif wanted.auth_type == "AWS_IAM" and public:
+        reason = "the URL is no longer public (auth AWS_IAM)"
+        steps.append(
+            Step(
+                "permission",
+                URL_PERMISSION_SID,
+                "delete",
+                reason,
+                SetUrlPermission(desired.name, False),
+            )
+        )
+    return state.url if state else None
+
+
+def _plan_version_and_alias(
+    desired: DesiredFunction,
+    current: FunctionState | None,
+    role: Value,
+    layers: tuple[Value, ...],
+    reader: StateReader,
+    steps: list[Step],
+) -> str | None:
+    if not desired.publish and desired.alias is None:  # an alias needs a version to point at
+        return None
+    function_changes = any(step.writes and step.resource in ("function", "code", "configuration") for step in steps)
+    versions = reader.list_versions(desired.name) if current is not None else []
+    latest = versions[-1] if versions else None
+    version: Value
+    publish = PublishVersion(desired.name)
+    if function_changes:
+        steps.append(Step("version", desired.name, "create", "code or configuration changed", publish))
+        version = Ref("version")
+    elif latest is None:
+        steps.append(Step("version", desired.name, "create", "no published version yet", publish))
+        version = Ref("version")
+    else:
+        stale = [reason for _, _, reason in configuration_changes(desired, latest, role, layers)]
+        if latest.code_sha256 != desired.code.code_sha256:
+            stale.insert(0, "code")
+        if stale:
+            reason = f"version {latest.version} differs: " + "; ".join(stale)
+            steps.append(Step("version", desired.name, "create", reason, publish))
+            version = Ref("version")
+        else:
+            steps.append(Step("version", desired.name, "no-change", f"version {latest.version} is current"))
+            version = latest.version
+
+    if desired.alias is not None:
+        alias = reader.get_alias(desired.name, desired.alias) if current is not None else None
+        target = f"{desired.name}:{desired.alias}"
+        shown = _describe_value(version) if isinstance(version, Ref) else f"version {version}"
+        if alias is None:
+            steps.append(
+                Step(
+                    "alias",
+                    target,
+                    "create",
+                    f"-> {shown}",
+                    PutAlias(desired.name, desired.alias, version, exists=False),
+                )
+            )
+        elif alias.version != version:
+            steps.append(
+                Step(
+                    "alias",
+                    target,
+                    "update",
+                    f"version {alias.version} -> {shown}",
+                    PutAlias(desired.name, desired.alias, version, exists=True),
+                )
+            )
+        else:
+            steps.append(Step("alias", target, "no-change", f"-> version {alias.version}"))
+    return version if isinstance(version, str) else None
+
+
+def _plan_prune(
+    desired: DesiredFunction, versions: list[LayerVersionState], in_use: set[str], steps: list[Step]
+) -> None:
+    keep = desired.prune_layers or 0
+    ours = [version for version in versions if version.content_sha256 is not None]
+    # A version being published now counts as the newest one kept.
+    newest_kept = keep - (1 if any(step.resource == "layer" and step.writes for step in steps) else 0)
+    old = ours[: max(0, len(ours) - max(newest_kept, 0))]
+    for version in old:
+        if version.arn in in_use:
+            continue
+        reason = f"older than the newest {keep} (--prune-layers)"
+        steps.append(
+            Step(
+                "layer",
+                f"{desired.layer_name}:{version.version}",
+                "delete",
+                reason,
+                DeleteLayerVersion(desired.layer_name, version.version),
+            )
+        )
