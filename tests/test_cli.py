@@ -12,6 +12,13 @@ from uv_lambda import __version__
 from uv_lambda.cli import build_parser
 
 HEAVY_MODULES = (
+    "http.client",
+    "tarfile",
+    "gzip",
+    "ssl",
+    "uv_lambda.image.pipeline",
+    "uv_lambda.deploy.aws",
+    "uv_lambda.emulator.pool",
     "boto3",
     "botocore",
     "httpx",

@@ -1,12 +1,7 @@
 """Container images without a Docker daemon: read a base image, add layers, push or save.
 
-`build_image` is the entry point; `dockerfile` renders the uv guide's Dockerfile for people
-who build with Docker instead.
+`build_image` (in `pipeline`) is the entry point; `dockerfile` renders the uv guide's
+Dockerfile for people who build with Docker instead. Nothing is imported here: the CLI
+reaches `image.command` at start-up, and the builder (HTTP client, tar, gzip) must load only
+when an image is built.
 """
-
-from __future__ import annotations
-
-from uv_lambda.image.auth import Credentials
-from uv_lambda.image.pipeline import ImageResult, StagedFunction, build_image
-
-__all__ = ["Credentials", "ImageResult", "StagedFunction", "build_image"]
