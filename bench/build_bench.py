@@ -33,7 +33,10 @@ PYENV = Path.home() / ".pyenv" / "versions"
 def environment(cache: Path) -> dict[str, str]:
     interpreters = [str(p) for p in sorted(PYENV.glob("3.1[0-9]*/bin"), reverse=True)]
     path = os.pathsep.join([str(Path(sys.executable).parent), *interpreters, os.environ["PATH"]])
-    return {**os.environ, "PATH": path, "UV_PYTHON_DOWNLOADS": "never", "UV_LAMBDA_CACHE_DIR": str(cache)}
+    env = {**os.environ, "PATH": path, "UV_PYTHON_DOWNLOADS": "never", "UV_LAMBDA_CACHE_DIR": str(cache)}
+    # Let uv-lambda's own modules keep their bytecode, as a pip-installed copy does.
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
+    return env
 
 
 def timed(command: list[str] | str, cwd: Path, env: dict[str, str]) -> tuple[float, int]:

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from uv_lambda import proc
+from uv_lambda.cache import remembered
 from uv_lambda.errors import BuildError, CommandError, UsageError
 
 # The oldest uv the test suite runs against; older ones differ in export and platform flags.
@@ -80,6 +81,15 @@ class Uv:
                     remedies,
                 )
             return Path(resolved)
+        # Remembered per PATH: the lookup is a subprocess on every build otherwise.
+        key = [self.version, version, os.environ.get("PATH"), os.environ.get("PYENV_ROOT"), os.environ.get("UV_PYTHON")]
+        found_path = remembered("python", key, lambda: self._discover_python(version), os.path.exists)
+        if not found_path:
+            raise UsageError(f"no Python {version} interpreter found", remedies)
+        return Path(found_path)
+
+    def _discover_python(self, version: str) -> str:
+        """uv's discovery, then pyenv's real folders; "" when there is none."""
         # Run from a neutral folder: inside a project uv would weigh its requires-python.
         with tempfile.TemporaryDirectory() as neutral:
             result = self.run(
@@ -89,11 +99,9 @@ class Uv:
             )
         path = result.stdout.strip()
         if result.returncode == 0 and path:
-            return Path(path)
+            return path
         pyenv = _pyenv_interpreter(version)
-        if pyenv:
-            return pyenv
-        raise UsageError(f"no Python {version} interpreter found", remedies)
+        return str(pyenv) if pyenv else ""
 
 
 def _pyenv_interpreter(version: str) -> Path | None:
@@ -129,10 +137,20 @@ def find_uv() -> Uv:
     if not candidates:
         raise UsageError("uv was not found", "install it with `pip install uv` (or reinstall uv-lambda)")
     path = Path(candidates[0])
+
+    def ask_version() -> str:
+        try:
+            return proc.run([path, "--version"], what="uv --version").stdout
+        except CommandError as exc:
+            raise UsageError(f"{path} does not run: {exc.message}", _UPGRADE_HINT) from None
+
     try:
-        output = proc.run([path, "--version"], what="uv --version").stdout
-    except CommandError as exc:
-        raise UsageError(f"{path} does not run: {exc.message}", _UPGRADE_HINT) from None
+        stat = path.stat()
+        identity = [str(path.resolve()), stat.st_size, stat.st_mtime_ns]
+    except OSError:
+        identity = []
+    # The same binary (path, size, mtime) always prints the same version: ask it once.
+    output = remembered("uv-version", identity, ask_version, lambda _: bool(identity)) if identity else ask_version()
     version = _version_tuple(output)
     if version < MINIMUM_VERSION:
         minimum = ".".join(map(str, MINIMUM_VERSION))

@@ -101,15 +101,17 @@ def compress_files(sources: Iterable[SourceFile], scratch: Path, workers: int = 
 
 
 def read_entries(archive: Path) -> list[Entry]:
-    """The entries of a zip written by this module, pointing at their compressed bytes."""
+    """The entries of a zip written by this module, pointing at their compressed bytes.
+
+    Only for archives this module wrote: their local headers carry no extra field, so the
+    data starts right after the name, without reading each local header.
+    """
     entries = []
-    with zipfile.ZipFile(archive) as handle, archive.open("rb") as raw:
+    with zipfile.ZipFile(archive) as handle:
         for info in handle.infolist():
             if info.is_dir():
                 continue
-            raw.seek(info.header_offset)
-            header = _LOCAL_HEADER.unpack(raw.read(_LOCAL_HEADER.size))
-            name_length, extra_length = header[9], header[10]
+            name_length = len(info.orig_filename.encode("utf-8"))
             entries.append(
                 Entry(
                     name=info.filename,
@@ -118,7 +120,7 @@ def read_entries(archive: Path) -> list[Entry]:
                     size=info.file_size,
                     method=info.compress_type,
                     data_source=archive,
-                    data_offset=info.header_offset + _LOCAL_HEADER.size + name_length + extra_length,
+                    data_offset=info.header_offset + _LOCAL_HEADER.size + name_length,
                     data_length=info.compress_size,
                 )
             )
@@ -150,87 +152,112 @@ def _copy_range(source: BinaryIO, destination: BinaryIO, length: int) -> None:
         remaining -= len(chunk)
 
 
-def write_archive(destination: Path, entries: Iterable[Entry]) -> None:
+class _Writer:
+    """Writes local entries to `out` and collects their central directory records."""
+
+    def __init__(self, out: BinaryIO) -> None:
+        self.out = out
+        self.central = bytearray()
+        self.count = 0
+        self._sources: dict[Path, BinaryIO] = {}
+
+    def add(self, name: str, entry: Entry | None) -> None:
+        """Write `entry` under `name`; None writes a 0755 folder entry."""
+        encoded = name.encode("utf-8")
+        flags = 0 if encoded.isascii() else _UTF8_FLAG
+        if entry is None:
+            mode, crc, size, method, length = stat.S_IFDIR | DIRECTORY_MODE, 0, 0, 0, 0
+            external = (mode << 16) | 0x10  # MS-DOS directory bit, as zip(1) sets it
+        else:
+            mode = stat.S_IFREG | entry.mode
+            crc, size, method, length = entry.crc, entry.size, entry.method, entry.data_length
+            external = mode << 16
+        offset = self.out.tell()
+        if offset > _MAX_SIZE or size > _MAX_SIZE:
+            raise BuildError("the archive is larger than 4 GB", "Lambda accepts at most 250 MB unzipped")
+        # fmt: off
+        self.out.write(_LOCAL_HEADER.pack(
+            0x04034B50, _VERSION, flags, method, _DOS_TIME_MIDNIGHT, _DOS_DATE_1980_01_01,
+            crc, length, size, len(encoded), 0,
+        ))
+        # fmt: on
+        self.out.write(encoded)
+        if entry is not None:
+            source = self._sources.get(entry.data_source)
+            if source is None:
+                source = self._sources[entry.data_source] = entry.data_source.open("rb")
+            source.seek(entry.data_offset)
+            _copy_range(source, self.out, length)
+        # fmt: off
+        self.central += _CENTRAL_HEADER.pack(
+            0x02014B50, (_CREATE_SYSTEM_UNIX << 8) | _VERSION, _VERSION, flags, method,
+            _DOS_TIME_MIDNIGHT, _DOS_DATE_1980_01_01, crc, length, size, len(encoded),
+            0, 0, 0, 0, external, offset,
+        )
+        # fmt: on
+        self.central += encoded
+        self.count += 1
+
+    def finish(self, previous_central: bytes = b"", previous_count: int = 0) -> None:
+        """Write the central directory (records of a copied base first) and the end record."""
+        start = self.out.tell()
+        self.out.write(previous_central)
+        self.out.write(self.central)
+        total = previous_count + self.count
+        if total > _MAX_ENTRIES:
+            raise BuildError(
+                f"the archive would hold {total} entries, more than a zip without ZIP64 can",
+                "exclude packages or files you do not need (exclude / exclude-packages)",
+            )
+        size = len(previous_central) + len(self.central)
+        self.out.write(_END_RECORD.pack(0x06054B50, 0, 0, total, total, size, start, 0))
+
+    def close(self) -> None:
+        for handle in self._sources.values():
+            handle.close()
+
+
+def _end_record(base: Path) -> tuple[int, int, int]:
+    """(entry count, central directory size, central directory offset) of our own archive."""
+    with base.open("rb") as handle:
+        handle.seek(-_END_RECORD.size, os.SEEK_END)
+        signature, _, _, _, count, size, offset, comment = _END_RECORD.unpack(handle.read(_END_RECORD.size))
+    if signature != 0x06054B50 or comment:
+        raise BuildError(f"{base} is not an archive uv-lambda wrote", "remove the uv-lambda cache and build again")
+    return count, size, offset
+
+
+def write_archive(destination: Path, entries: Iterable[Entry], *, base: Path | None = None) -> None:
     """Write `entries` (plus a 0755 entry for every folder) sorted by name to `destination`.
 
-    Later entries with the same name replace earlier ones, so callers list the layers
-    that should win last.
+    With `base` (an archive this module wrote), the base's bytes come first, copied as they
+    are: its local entries and central directory records stay valid because they keep their
+    offsets. This is what makes a rebuild after an application edit cheap. When an entry
+    has a name the base already holds, the archives are merged entry by entry instead, and
+    the later entry wins (callers list what should win last).
     """
     by_name = {entry.name: entry for entry in entries}
-    names = sorted(set(by_name) | _directories(by_name))
-    if len(names) > _MAX_ENTRIES:
-        raise BuildError(
-            f"the archive would hold {len(names)} entries, more than a zip without ZIP64 can",
-            "exclude packages or files you do not need (exclude / exclude-packages)",
-        )
-    central = bytearray()
-    open_sources: dict[Path, BinaryIO] = {}
-    try:
-        with destination.open("wb") as out:
+    base_names: set[str] = set()
+    if base is not None:
+        with zipfile.ZipFile(base) as handle:
+            base_names = set(handle.namelist())
+        if base_names.intersection(by_name):
+            merged = {entry.name: entry for entry in read_entries(base)}
+            merged.update(by_name)
+            write_archive(destination, merged.values())
+            return
+    names = sorted((set(by_name) | _directories(by_name)) - base_names)
+    with destination.open("wb") as out:
+        writer = _Writer(out)
+        try:
+            previous_central, previous_count = b"", 0
+            if base is not None:
+                previous_count, central_size, central_offset = _end_record(base)
+                with base.open("rb") as source:
+                    _copy_range(source, out, central_offset)
+                    previous_central = source.read(central_size)
             for name in names:
-                entry = by_name.get(name)
-                encoded = name.encode("utf-8")
-                flags = 0 if encoded.isascii() else _UTF8_FLAG
-                if entry is None:
-                    mode, crc, size, method, length = stat.S_IFDIR | DIRECTORY_MODE, 0, 0, 0, 0
-                    external = (mode << 16) | 0x10  # MS-DOS directory bit, as zip(1) sets it
-                else:
-                    mode = stat.S_IFREG | entry.mode
-                    crc, size, method, length = (
-                        entry.crc,
-                        entry.size,
-                        entry.method,
-                        entry.data_length,
-                    )
-                    external = mode << 16
-                if out.tell() > _MAX_SIZE or size > _MAX_SIZE:
-                    raise BuildError("the archive is larger than 4 GB", "Lambda accepts at most 250 MB unzipped")
-                offset = out.tell()
-                out.write(
-                    _LOCAL_HEADER.pack(
-                        0x04034B50,
-                        _VERSION,
-                        flags,
-                        method,
-                        _DOS_TIME_MIDNIGHT,
-                        _DOS_DATE_1980_01_01,
-                        crc,
-                        length,
-                        size,
-                        len(encoded),
-                        0,
-                    )
-                )
-                out.write(encoded)
-                if entry is not None:
-                    source = open_sources.get(entry.data_source)
-                    if source is None:
-                        source = open_sources[entry.data_source] = entry.data_source.open("rb")
-                    source.seek(entry.data_offset)
-                    _copy_range(source, out, length)
-                central += _CENTRAL_HEADER.pack(
-                    0x02014B50,
-                    (_CREATE_SYSTEM_UNIX << 8) | _VERSION,
-                    _VERSION,
-                    flags,
-                    method,
-                    _DOS_TIME_MIDNIGHT,
-                    _DOS_DATE_1980_01_01,
-                    crc,
-                    length,
-                    size,
-                    len(encoded),
-                    0,
-                    0,
-                    0,
-                    0,
-                    external,
-                    offset,
-                )
-                central += encoded
-            start = out.tell()
-            out.write(central)
-            out.write(_END_RECORD.pack(0x06054B50, 0, 0, len(names), len(names), len(central), start, 0))
-    finally:
-        for handle in open_sources.values():
-            handle.close()
+                writer.add(name, by_name.get(name))
+            writer.finish(previous_central, previous_count)
+        finally:
+            writer.close()

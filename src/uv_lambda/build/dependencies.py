@@ -14,6 +14,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import os
 import re
 import shutil
 import tempfile
@@ -53,6 +54,15 @@ class CachedDependencies:
     def archive(self) -> Path:
         """Deterministic zip of the installed set, names relative to site-packages."""
         return self.folder / "dependencies.zip"
+
+    def layer_archive(self, prefix: str) -> Path:
+        """The set as a layer zip, every name under `prefix`; made once per set and prefix."""
+        target = self.folder / f"layer-{hashlib.sha256(prefix.encode()).hexdigest()[:16]}.zip"
+        if not target.is_file():
+            temporary = target.with_name(f".{target.name}.{os.getpid()}")
+            archive.write_archive(temporary, archive.with_prefix(archive.read_entries(self.archive), prefix))
+            temporary.replace(target)
+        return target
 
     @property
     def site_packages(self) -> Path:

@@ -269,8 +269,7 @@ def build_function(
 
 def write_artifacts(staged: StagedFunction, out_dir: Path, reporter: Reporter) -> model.FunctionBuild:
     settings = staged.settings
-    layer_prefix = settings.runtime.site_packages + "/"
-    dependency_entries = archive.read_entries(staged.dependencies.archive)
+    deps = staged.dependencies
     try:
         out_dir.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
@@ -280,20 +279,24 @@ def write_artifacts(staged: StagedFunction, out_dir: Path, reporter: Reporter) -
     try:
         local_entries = _local_entries(staged.workspace_dir, scratch, "workspace")
         app_entries = _local_entries(staged.app_dir, scratch, "app")
-        plan: dict[str, list[archive.Entry]] = {}
+        local = [*local_entries, *app_entries]
+        local_files, local_size = len(local), sum(entry.size for entry in local)
+        # name -> (base archive copied as it is, entries after it, file count, unzipped size)
+        plan: dict[str, tuple[Path | None, list[archive.Entry], int, int]] = {}
         if settings.format == "zip":
-            plan["function.zip"] = [*dependency_entries, *local_entries, *app_entries]
+            plan["function.zip"] = (deps.archive, local, deps.file_count + local_files, deps.unzipped_size + local_size)
         if settings.format in ("layer", "split"):
-            plan["layer.zip"] = archive.with_prefix(dependency_entries, layer_prefix)
+            layer = deps.layer_archive(settings.runtime.site_packages + "/")
+            plan["layer.zip"] = (layer, [], deps.file_count, deps.unzipped_size)
         if settings.format == "split":
-            plan["app.zip"] = [*local_entries, *app_entries]
-        unzipped = sum(entry.size for entries in plan.values() for entry in entries)
-        _check_sizes(staged, unzipped)
+            plan["app.zip"] = (None, local, local_files, local_size)
+        _check_sizes(staged, sum(size for _, _, _, size in plan.values()))
         written: list[tuple[Path, Path, model.ArtifactMetadata]] = []
-        for name, entries in plan.items():
+        for name, (base, entries, file_count, unzipped_size) in plan.items():
             temporary = scratch / name
-            archive.write_archive(temporary, entries)
-            written.append((temporary, out_dir / name, _metadata(staged, name, temporary, entries)))
+            archive.write_archive(temporary, entries, base=base)
+            metadata = _metadata(staged, name, temporary, file_count, unzipped_size)
+            written.append((temporary, out_dir / name, metadata))
         # Everything verified and written: only now replace the previous artifacts.
         for temporary, final, metadata in written:
             temporary.replace(final)
@@ -315,7 +318,9 @@ def write_artifacts(staged: StagedFunction, out_dir: Path, reporter: Reporter) -
     return build
 
 
-def _metadata(staged: StagedFunction, name: str, path: Path, entries: list[archive.Entry]) -> model.ArtifactMetadata:
+def _metadata(
+    staged: StagedFunction, name: str, path: Path, file_count: int, unzipped_size: int
+) -> model.ArtifactMetadata:
     settings = staged.settings
     role = model.ROLE_OF_FILE[name]
     sha256, code_sha256 = model.digests(path)
@@ -339,8 +344,8 @@ def _metadata(staged: StagedFunction, name: str, path: Path, entries: list[archi
         sha256=sha256,
         code_sha256=code_sha256,
         size=path.stat().st_size,
-        unzipped_size=sum(entry.size for entry in entries),
-        file_count=len(entries),
+        unzipped_size=unzipped_size,
+        file_count=file_count,
         bytecode=settings.config.bytecode,
         packages=packages,
         dependencies_hash=staged.dependencies.key,
