@@ -53,7 +53,7 @@ LAMBDA_ROUTES: list[tuple[str, str, str]] = [
     ("GET", r"^/2017-03-31/tags/.+$", "ListTags"),
 ]
 S3_ROUTES = {"HEAD": "Head", "GET": "Get", "PUT": "Put", "DELETE": "Delete"}
-READ_PREFIXES = ("Get", "List", "Head")
+READ_PREFIXES = ("Get", "List", "Head", "Describe")
 REGION = "us-east-1"  # every deploy test runs in this region
 
 
@@ -84,6 +84,9 @@ class Fault:
 
 
 def operation_of(method: str, path: str, headers: dict[str, str], body: bytes) -> str:
+    target = headers.get("x-amz-target")
+    if target:  # JSON-protocol services (ECR): "AmazonEC2ContainerRegistry_V20150921.CreateRepository"
+        return target.rsplit(".", 1)[-1]
     content_type = headers.get("content-type", "")
     if method == "POST" and "x-www-form-urlencoded" in content_type:
         action = parse_qs(body.decode("utf-8", "replace")).get("Action")
@@ -358,3 +361,54 @@ def write_zip_build(
     write_zip(folder / "function.zip", files or {"app.py": APP}, compress=compress)
     write_artifact(folder / "function.zip", function=name, format="zip", role="function", handler="app.handler")
     return folder
+
+
+def write_image_layout(root: Path, name: str = "hello", *, app: str = APP, architecture: str = "amd64") -> str:
+    """dist/lambda/<name>/image: a small OCI image layout as the image build writes it; returns its digest."""
+    import gzip
+    import hashlib
+    import io
+    import tarfile
+
+    layout = root / "dist" / "lambda" / name / "image"
+    blobs = layout / "blobs" / "sha256"
+    blobs.mkdir(parents=True, exist_ok=True)
+
+    def blob(data: bytes) -> dict[str, object]:
+        digest = hashlib.sha256(data).hexdigest()
+        (blobs / digest).write_bytes(data)
+        return {"digest": f"sha256:{digest}", "size": len(data)}
+
+    tar_bytes = io.BytesIO()
+    with tarfile.open(fileobj=tar_bytes, mode="w") as tar:
+        content = app.encode()
+        info = tarfile.TarInfo("var/task/app.py")
+        info.size = len(content)
+        tar.addfile(info, io.BytesIO(content))
+    raw = tar_bytes.getvalue()
+    layer = blob(gzip.compress(raw, mtime=0))
+    config = blob(
+        json.dumps(
+            {
+                "architecture": architecture,
+                "os": "linux",
+                "config": {"Cmd": ["app.handler"], "WorkingDir": "/var/task"},
+                "rootfs": {"type": "layers", "diff_ids": ["sha256:" + hashlib.sha256(raw).hexdigest()]},
+            }
+        ).encode()
+    )
+    manifest_type = "application/vnd.oci.image.manifest.v1+json"
+    manifest = blob(
+        json.dumps(
+            {
+                "schemaVersion": 2,
+                "mediaType": manifest_type,
+                "config": {"mediaType": "application/vnd.oci.image.config.v1+json", **config},
+                "layers": [{"mediaType": "application/vnd.oci.image.layer.v1.tar+gzip", **layer}],
+            }
+        ).encode()
+    )
+    (layout / "oci-layout").write_text('{"imageLayoutVersion":"1.0.0"}')
+    index = {"schemaVersion": 2, "manifests": [{"mediaType": manifest_type, **manifest}]}
+    (layout / "index.json").write_text(json.dumps(index))
+    return str(manifest["digest"])

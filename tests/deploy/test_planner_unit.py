@@ -21,6 +21,7 @@ from uv_lambda.deploy.models import (
     FunctionState,
     LayerVersionState,
     Ref,
+    RepositoryState,
     RoleState,
     UpdateConfiguration,
     UrlSpec,
@@ -45,6 +46,7 @@ class MemoryState:
     function: FunctionState | None = None
     roles: dict[str, RoleState] = field(default_factory=dict)
     layer_versions: list[LayerVersionState] = field(default_factory=list)
+    repositories: dict[str, RepositoryState] = field(default_factory=dict)
     region: str = "us-east-1"
 
     def account_id(self) -> str:
@@ -55,6 +57,9 @@ class MemoryState:
 
     def get_role(self, name: str) -> RoleState | None:
         return self.roles.get(name)
+
+    def get_repository(self, name: str) -> RepositoryState | None:
+        return self.repositories.get(name)
 
     def list_layer_versions(self, layer_name: str) -> list[LayerVersionState]:
         return self.layer_versions

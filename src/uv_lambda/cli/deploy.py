@@ -23,6 +23,11 @@ nothing changed); then deploy reads the current state with read-only calls, prin
 only when CodeSha256 differs, a layer version only when no version holds the same content,
 a configuration update with only the fields that changed. Running it again is always safe.
 
+With format = "image" (or --format image) the image is built without a Docker daemon and
+pushed to `image-repository` (--image-repository), or to an ECR repository named after the
+function (created when missing); the function runs it by digest (PackageType=Image). Only the
+layers the registry lacks are uploaded, and nothing when the deployed digest is the same.
+
 Credentials and region come from boto3's usual chain (AWS_PROFILE, `aws configure`,
 `aws sso login`, environment variables) or --profile / --region.
 
@@ -32,6 +37,7 @@ examples:
   uv-lambda deploy --yes --json            # for CI: no prompt, JSON on stdout
   uv-lambda deploy --alias live            # publish a version and point `live` at it
   uv-lambda deploy --env LOG_LEVEL=debug --region eu-west-1
+  uv-lambda deploy --format image          # container image, pushed to ECR
   uv-lambda deploy --endpoint-url http://127.0.0.1:5000   # moto, LocalStack"""
 
 
@@ -94,6 +100,17 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser], co
     )
     add_aws_arguments(parser)
     add_build_arguments(parser)
+    image = parser.add_argument_group("image options (--format image)")
+    image.add_argument(
+        "--image-repository",
+        metavar="REGISTRY/REPO[:TAG]",
+        help="push the image here (default: image-repository, else an ECR repository named after the function)",
+    )
+    image.add_argument(
+        "--base-image",
+        metavar="REF",
+        help="the image to build on (default: public.ecr.aws/lambda/python:3.X[-arm64] for the runtime)",
+    )
     parser.set_defaults(handler=run)
 
 
@@ -111,8 +128,9 @@ def run(args: argparse.Namespace, reporter: Reporter) -> int:
     from uv_lambda.config import with_overrides
     from uv_lambda.deploy import render
     from uv_lambda.deploy.aws import connect
-    from uv_lambda.deploy.desired import DeployOptions, desired_function
+    from uv_lambda.deploy.desired import DeployOptions, desired_function, desired_image_function
     from uv_lambda.deploy.executor import execute
+    from uv_lambda.deploy.images import LAYOUT_FOLDER, build_image_artifact, read_layout
     from uv_lambda.deploy.models import Outcome, Plan
     from uv_lambda.deploy.planner import plan_deploy
 
@@ -125,14 +143,31 @@ def run(args: argparse.Namespace, reporter: Reporter) -> int:
         publish=args.publish,
         alias=args.alias,
         prune_layers=args.prune_layers,
+        image_repository=args.image_repository,
     )
     # Every local step (build, checks) runs for every function before the first AWS call.
     wanted = []
     for config in functions:
         config = with_overrides(config, **overrides(args))
-        if config.format == "image":
-            raise UsageError(f"{config.name} is an image function", "image deploys are not available yet")
         out_dir = default_out_dir(project, config.name)
+        if config.format == "image":
+            if args.no_build:
+                image = read_layout(out_dir / LAYOUT_FOLDER)
+            else:
+                people.info(f"building {config.name} (image)")
+                image = build_image_artifact(
+                    project,
+                    config,
+                    out_dir=out_dir,
+                    reporter=people,
+                    base_image=args.base_image,
+                    image_repository=args.image_repository or config.image_repository,
+                    lock=args.lock,
+                )
+            wanted.append(desired_image_function(config, image, options))
+            continue
+        if args.image_repository or args.base_image:
+            raise UsageError("--image-repository and --base-image apply to image functions", "add --format image")
         if args.no_build:
             build = read_build(out_dir)
         else:

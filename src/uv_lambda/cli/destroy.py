@@ -13,7 +13,8 @@ ORDER = 45
 
 DESCRIPTION = """\
 Remove the function (with its versions, aliases and Function URL), the layer versions
-uv-lambda published for it, and the execution role if uv-lambda created it. A role set with
+uv-lambda published for it, and the execution role (and, for an image function, the ECR
+repository with its images) if uv-lambda created it. A role set with
 `role = "arn:..."` and S3 uploads are left alone. The plan is shown first; on a terminal you
 are asked to confirm, elsewhere --yes is required.
 
@@ -54,7 +55,13 @@ def run(args: argparse.Namespace, reporter: Reporter) -> int:
     aws = connect(region=args.region, profile=args.profile, endpoint_url=args.endpoint_url)
     results: list[tuple[Plan, Outcome | None]] = []
     for config in functions:
-        plan = plan_destroy(config.aws_name, aws, configured_role=config.role)
+        plan = plan_destroy(
+            config.aws_name,
+            aws,
+            configured_role=config.role,
+            image=config.format == "image",
+            image_repository=config.image_repository,
+        )
         people.info(render.plan_table(plan))
         outcome = None
         if not args.plan and plan.changes:

@@ -36,7 +36,9 @@ from uv_lambda.deploy.models import (
     AliasState,
     CodeSource,
     FunctionState,
+    ImageSource,
     LayerVersionState,
+    RepositoryState,
     RoleState,
     UrlSpec,
     UrlState,
@@ -44,6 +46,7 @@ from uv_lambda.deploy.models import (
 from uv_lambda.errors import UsageError
 
 if TYPE_CHECKING:
+    from mypy_boto3_ecr import ECRClient
     from mypy_boto3_iam import IAMClient
     from mypy_boto3_lambda import LambdaClient
     from mypy_boto3_s3 import S3Client
@@ -73,7 +76,9 @@ BAD_CREDENTIAL_CODES = frozenset(
         "InvalidAccessKeyId",
     }
 )
-NOT_FOUND_CODES = frozenset({"ResourceNotFoundException", "NoSuchEntity", "404", "NoSuchKey", "NoSuchBucket"})
+NOT_FOUND_CODES = frozenset(
+    {"ResourceNotFoundException", "NoSuchEntity", "404", "NoSuchKey", "NoSuchBucket", "RepositoryNotFoundException"}
+)
 # The IAM action behind an API operation, where the two are spelled differently.
 IAM_ACTIONS = {
     ("s3", "HeadObject"): "s3:GetObject",
@@ -241,6 +246,10 @@ class AwsClient:
     def _sts(self) -> STSClient:
         return cast("STSClient", self._make_client("sts"))
 
+    @cached_property
+    def _ecr(self) -> ECRClient:
+        return cast("ECRClient", self._make_client("ecr"))
+
     # -- the one call path ------------------------------------------------------------------
 
     def _call(
@@ -307,7 +316,17 @@ class AwsClient:
         response = self._maybe("lambda", lambda: self._lambda.get_function(FunctionName=name))
         if response is None:
             return None
-        return function_state(dict(response["Configuration"]), response.get("Tags", {}))
+        return function_state(dict(response["Configuration"]), response.get("Tags", {}), dict(response.get("Code", {})))
+
+    def get_repository(self, name: str) -> RepositoryState | None:
+        response = self._maybe("ecr", lambda: self._ecr.describe_repositories(repositoryNames=[name]))
+        if response is None or not response["repositories"]:
+            return None
+        repository = response["repositories"][0]
+        arn = repository["repositoryArn"]
+        listed = self._call("ecr", lambda: self._ecr.list_tags_for_resource(resourceArn=arn))
+        tags = {tag["Key"]: tag["Value"] for tag in listed.get("tags", [])}
+        return RepositoryState(repository["repositoryName"], repository["repositoryUri"], arn, tags)
 
     def get_role(self, name: str) -> RoleState | None:
         response = self._maybe("iam", lambda: self._iam.get_role(RoleName=name))
@@ -432,6 +451,38 @@ class AwsClient:
                 raise
             return self._call("iam", lambda: self._iam.get_role(RoleName=role_name))["Role"]["Arn"]
 
+    def create_repository(self, name: str, function_name: str) -> str:
+        """Create an ECR repository tagged as uv-lambda's; return its URI (REGISTRY/NAME)."""
+        try:
+            response = self._call(
+                "ecr",
+                lambda: self._ecr.create_repository(
+                    repositoryName=name, tags=[{"Key": ROLE_TAG, "Value": function_name}]
+                ),
+            )
+            return response["repository"]["repositoryUri"]
+        except AwsError as exc:
+            if exc.code != "RepositoryAlreadyExistsException":  # a retried call that had succeeded
+                raise
+        state = self.get_repository(name)
+        assert state is not None, name
+        return state.uri
+
+    def registry_login(self, registry: str) -> tuple[str, str]:
+        """ECR's docker login: (user, password) from GetAuthorizationToken, valid 12 hours."""
+        import base64
+
+        account = registry.split(".", 1)[0]
+        params: dict[str, Any] = {"registryIds": [account]} if account.isdigit() else {}
+        response = self._call("ecr", lambda: self._ecr.get_authorization_token(**params))
+        token = response["authorizationData"][0]["authorizationToken"]
+        username, _, password = base64.b64decode(token).decode().partition(":")
+        return username, password
+
+    def delete_repository(self, name: str) -> None:
+        # force: the images go with it (they were pushed for this function only).
+        self._maybe("ecr", lambda: self._ecr.delete_repository(repositoryName=name, force=True))
+
     def attach_policy(self, role_name: str, policy_arn: str) -> None:
         self._call("iam", lambda: self._iam.attach_role_policy(RoleName=role_name, PolicyArn=policy_arn))
 
@@ -468,7 +519,7 @@ class AwsClient:
         self.wait_active(name)
         return state
 
-    def update_code(self, name: str, source: CodeSource, architecture: str) -> FunctionState:
+    def update_code(self, name: str, source: CodeSource | ImageSource, architecture: str) -> FunctionState:
         params: dict[str, Any] = {"FunctionName": name, "Architectures": [architecture]}
         params.update(source.api_parameters())
         response = self._call("lambda", lambda: self._lambda.update_function_code(**params))
@@ -609,13 +660,24 @@ class AwsClient:
         return body, tail, response.get("FunctionError")
 
 
-def function_state(configuration: dict[str, Any], tags: Mapping[str, str]) -> FunctionState:
+def deployed_image(code: Mapping[str, Any]) -> str:
+    """REGISTRY/REPO@sha256:... of an image function, from GetFunction's Code."""
+    image_uri = str(code.get("ImageUri") or "")
+    if "@sha256:" in image_uri:  # deployed by digest: exactly what was asked for
+        return image_uri
+    # Deployed by tag (not by uv-lambda): the digest the tag pointed at then.
+    return str(code.get("ResolvedImageUri") or image_uri)
+
+
+def function_state(
+    configuration: dict[str, Any], tags: Mapping[str, str], code: Mapping[str, Any] | None = None
+) -> FunctionState:
     environment = configuration.get("Environment") or {}
     return FunctionState(
         arn=configuration["FunctionArn"],
         package_type=configuration.get("PackageType", "Zip"),
-        runtime=configuration.get("Runtime", ""),
-        handler=configuration.get("Handler", ""),
+        runtime=configuration.get("Runtime") or "",  # image functions have neither
+        handler=configuration.get("Handler") or "",
         architecture=(configuration.get("Architectures") or ["x86_64"])[0],
         memory=int(configuration.get("MemorySize", 128)),
         timeout=int(configuration.get("Timeout", 3)),
@@ -627,4 +689,5 @@ def function_state(configuration: dict[str, Any], tags: Mapping[str, str]) -> Fu
         code_sha256=configuration.get("CodeSha256", ""),
         tags=dict(tags),
         version=str(configuration.get("Version", "$LATEST")),
+        image_uri=deployed_image(code or {}),
     )

@@ -12,7 +12,7 @@ from uv_lambda.artifact import FunctionBuild
 from uv_lambda.config import FunctionConfig
 from uv_lambda.deploy import checks
 from uv_lambda.deploy.errors import DeployError
-from uv_lambda.deploy.models import DesiredFunction
+from uv_lambda.deploy.models import DesiredFunction, ImageArtifact
 
 
 @dataclass(frozen=True)
@@ -23,6 +23,7 @@ class DeployOptions:
     publish: bool = False
     alias: str | None = None  # --alias, over the configured alias
     prune_layers: int | None = None
+    image_repository: str | None = None  # --image-repository, over the configured one
 
 
 def desired_function(config: FunctionConfig, build: FunctionBuild, options: DeployOptions) -> DesiredFunction:
@@ -65,4 +66,40 @@ def desired_function(config: FunctionConfig, build: FunctionBuild, options: Depl
         publish=options.publish or alias is not None,
         alias=alias,
         prune_layers=options.prune_layers,
+    )
+
+
+def desired_image_function(config: FunctionConfig, image: ImageArtifact, options: DeployOptions) -> DesiredFunction:
+    """An image function: the handler is the image's Cmd and the runtime its base image's."""
+    if config.layers:
+        raise DeployError(
+            f"{config.name} is an image function, and Lambda does not attach layers to images",
+            "remove `layers` from its configuration: an image carries everything it needs",
+        )
+    if options.prune_layers is not None:
+        raise DeployError("--prune-layers applies to zip functions", "drop --prune-layers for an image function")
+    environment = {**config.environment, **options.environment}
+    checks.check_environment(environment)
+    alias = options.alias or config.alias
+    return DesiredFunction(
+        name=config.aws_name,
+        runtime=config.runtime or "",  # unused: an image function has no Runtime setting
+        handler=config.handler or "",
+        architecture=image.architecture,
+        memory=config.memory,
+        timeout=config.timeout,
+        environment=environment,
+        ephemeral_storage=config.ephemeral_storage,
+        description=config.description,
+        tags=dict(config.tags),
+        code=None,
+        layer=None,
+        extra_layers=(),
+        role=config.role,
+        s3_bucket=None,
+        url=checks.url_spec(config.function_url),
+        publish=options.publish or alias is not None,
+        alias=alias,
+        image=image,
+        image_repository=options.image_repository or config.image_repository,
     )

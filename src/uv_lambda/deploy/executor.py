@@ -17,17 +17,21 @@ from uv_lambda.deploy.models import (
     CodeSource,
     CreateBucket,
     CreateFunction,
+    CreateRepository,
     CreateRole,
     DeleteAlias,
     DeleteFunction,
     DeleteFunctionUrl,
     DeleteLayerVersion,
+    DeleteRepository,
     DeleteRole,
     FunctionState,
+    ImageSource,
     Outcome,
     Plan,
     PublishLayer,
     PublishVersion,
+    PushImage,
     PutAlias,
     PutFunctionUrl,
     PutObject,
@@ -48,6 +52,9 @@ class StateWriter(Protocol):
     """The write calls the executor makes (AwsClient implements them)."""
 
     def create_bucket(self, bucket: str) -> None: ...
+    def create_repository(self, name: str, function_name: str) -> str: ...
+    def registry_login(self, registry: str) -> tuple[str, str]: ...
+    def delete_repository(self, name: str) -> None: ...
     def put_object(self, bucket: str, key: str, source: CodeSource) -> None: ...
     def create_role(self, role_name: str, function_name: str) -> str: ...
     def attach_policy(self, role_name: str, policy_arn: str) -> None: ...
@@ -55,7 +62,7 @@ class StateWriter(Protocol):
         self, layer_name: str, source: CodeSource, description: str, runtime: str, architecture: str
     ) -> str: ...
     def create_function(self, params: Mapping[str, Any]) -> FunctionState: ...
-    def update_code(self, name: str, source: CodeSource, architecture: str) -> FunctionState: ...
+    def update_code(self, name: str, source: CodeSource | ImageSource, architecture: str) -> FunctionState: ...
     def update_configuration(self, name: str, fields: Mapping[str, object]) -> None: ...
     def tag(self, arn: str, tags: Mapping[str, str]) -> None: ...
     def untag(self, arn: str, keys: list[str]) -> None: ...
@@ -83,6 +90,7 @@ class _Run:
         self.alias: str | None = None
         self.bytes_uploaded = 0
         self._settled = False  # waited once for an in-progress update before the first change
+        self.registry_logins: dict[str, Any] = {}  # registry host -> Credentials or None
 
     def resolve(self, value: Value) -> str:
         return self.outputs[value.name] if isinstance(value, Ref) else value
@@ -94,9 +102,26 @@ class _Run:
             return [self._resolve_field(item) for item in value]
         return value
 
-    def _inline(self, source: CodeSource) -> None:
-        if not source.via_s3:
+    def _inline(self, source: CodeSource | ImageSource) -> None:
+        # An image was counted when pushed; Lambda only gets its URI.
+        if isinstance(source, CodeSource) and not source.via_s3:
             self.bytes_uploaded += source.size
+
+    def _push(self, action: PushImage) -> None:
+        from uv_lambda.deploy.images import push_layout, registry_credentials
+        from uv_lambda.image.auth import Credentials
+
+        registry = action.target.split("/", 1)[0]
+        credentials: Credentials | None
+        if registry in self.registry_logins:
+            credentials = self.registry_logins[registry]
+        elif action.ecr:
+            # The ECR token comes through the same AWS session (profile, endpoint) as the rest.
+            credentials = Credentials(*self.aws.registry_login(registry))
+        else:
+            credentials = registry_credentials(registry)
+        self.registry_logins[registry] = credentials
+        self.bytes_uploaded += push_layout(action.layout, action.target, action.digest, credentials)
 
     def _settle(self, name: str) -> None:
         # An earlier, interrupted deploy can leave an update running: wait instead of a 409.
@@ -112,6 +137,12 @@ class _Run:
                 return
             case CreateBucket(bucket=bucket):
                 aws.create_bucket(bucket)
+            case CreateRepository(name=name, function_name=function_name):
+                aws.create_repository(name, function_name)
+            case PushImage():
+                self._push(action)
+            case DeleteRepository(name=name):
+                aws.delete_repository(name)
             case PutObject(bucket=bucket, key=key, path=path, size=size):
                 aws.put_object(bucket, key, CodeSource(path, size))
                 self.bytes_uploaded += size
@@ -177,18 +208,19 @@ class _Run:
         params: dict[str, Any] = {
             "FunctionName": function.name,
             "Role": self.resolve(action.role),
-            "PackageType": "Zip",
+            "PackageType": function.package_type,
             "Code": action.source.api_parameters(),
-            "Runtime": function.runtime,
-            "Handler": function.handler,
             "Architectures": [function.architecture],
-            "Layers": [self.resolve(layer) for layer in action.layers],
             "Environment": {"Variables": dict(function.environment)},
             "Timeout": function.timeout,
             "MemorySize": function.memory,
             "EphemeralStorage": {"Size": function.ephemeral_storage},
             "Description": function.description,
         }
+        if function.package_type == "Zip":  # an image has its runtime and handler in it, and no layers
+            params["Runtime"] = function.runtime
+            params["Handler"] = function.handler
+            params["Layers"] = [self.resolve(layer) for layer in action.layers]
         if function.tags:
             params["Tags"] = dict(function.tags)
         return params

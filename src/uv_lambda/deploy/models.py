@@ -15,9 +15,10 @@ from typing import Literal
 
 StepKind = Literal["create", "update", "no-change", "delete"]
 Resource = Literal[
-    "bucket", "upload", "role", "layer", "function", "code", "configuration", "tags",
-    "url", "permission", "version", "alias",
+    "bucket", "upload", "repository", "image", "role", "layer", "function", "code",
+    "configuration", "tags", "url", "permission", "version", "alias",
 ]  # fmt: skip
+PackageType = Literal["Zip", "Image"]
 
 # Lambda's trust policy for execution roles and the managed policy that lets a function log.
 TRUST_POLICY = (
@@ -25,7 +26,7 @@ TRUST_POLICY = (
     '{"Service":"lambda.amazonaws.com"},"Action":"sts:AssumeRole"}]}'
 )
 BASIC_EXECUTION_POLICY = "arn:aws:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole"
-# Tag on roles uv-lambda created: destroy deletes a role only when it carries it.
+# Tag on roles (and ECR repositories) uv-lambda created: destroy deletes one only when it carries it.
 ROLE_TAG = "uv-lambda:function"
 # Layer version descriptions start with this, followed by the hex sha256 of the layer zip.
 LAYER_DESCRIPTION_PREFIX = "uv-lambda sha256:"
@@ -60,6 +61,12 @@ def layer_name_for(function_name: str) -> str:
     return f"{function_name}-dependencies"
 
 
+def repository_name_for(function_name: str) -> str:
+    """The ECR repository an image function gets when `image-repository` is not set."""
+    # ECR names are lower case; function names may not be.
+    return function_name.lower()
+
+
 # ---------------------------------------------------------------------------------------------
 # What the user wants (built from the config, the build and the command line).
 
@@ -71,6 +78,16 @@ class ZipArtifact:
     code_sha256: str  # base64: what Lambda reports as CodeSha256
     size: int
     unzipped_size: int
+
+
+@dataclass(frozen=True)
+class ImageArtifact:
+    """A built image in a local OCI layout, not yet pushed: its digest does not depend on where it goes."""
+
+    layout: Path  # an OCI image layout folder (dist/lambda/<function>/image)
+    digest: str  # sha256:<hex> of the manifest: what ImageUri pins
+    architecture: str  # x86_64 or arm64, from the image's config
+    size: int  # bytes of the manifest, config and layers
 
 
 @dataclass(frozen=True)
@@ -111,7 +128,7 @@ class DesiredFunction:
     ephemeral_storage: int
     description: str
     tags: Mapping[str, str]
-    code: ZipArtifact
+    code: ZipArtifact | None  # the function or app zip; None for an image function
     layer: ZipArtifact | None  # the built dependency layer (format split)
     extra_layers: tuple[str, ...]  # layer ARNs from the config, after the built layer
     role: str | None  # a configured role ARN; None: uv-lambda manages one
@@ -120,6 +137,14 @@ class DesiredFunction:
     publish: bool
     alias: str | None
     prune_layers: int | None = None  # keep only the newest N uv-lambda layer versions
+    image: ImageArtifact | None = None  # format image: the image to push and deploy
+    # format image: `image-repository` as configured (REGISTRY/REPO[:TAG]); None: an ECR
+    # repository named after the function, created when missing.
+    image_repository: str | None = None
+
+    @property
+    def package_type(self) -> PackageType:
+        return "Image" if self.image is not None else "Zip"
 
     @property
     def role_name(self) -> str:
@@ -151,6 +176,9 @@ class FunctionState:
     code_sha256: str
     tags: Mapping[str, str] = field(default_factory=dict)
     version: str = "$LATEST"
+    # Image functions: the deployed image as REGISTRY/REPO@sha256:... ("" when not known:
+    # ListVersionsByFunction does not report it).
+    image_uri: str = ""
 
 
 @dataclass(frozen=True)
@@ -177,6 +205,17 @@ class LayerVersionState:
         if self.description.startswith(LAYER_DESCRIPTION_PREFIX):
             return self.description.removeprefix(LAYER_DESCRIPTION_PREFIX)
         return None
+
+
+@dataclass(frozen=True)
+class RepositoryState:
+    name: str
+    uri: str  # REGISTRY/NAME, as pushes and ImageUri spell it
+    arn: str
+    tags: Mapping[str, str]
+
+    def created_for(self, function_name: str) -> bool:
+        return self.tags.get(ROLE_TAG) == function_name
 
 
 @dataclass(frozen=True)
@@ -215,6 +254,33 @@ class CodeSource:
         if self.via_s3:
             return {"S3Bucket": self.bucket, "S3Key": self.key}
         return {"ZipFile": self.path.read_bytes()}
+
+
+@dataclass(frozen=True)
+class ImageSource:
+    """Where Lambda gets an image from: a digest reference in a registry."""
+
+    uri: str  # REGISTRY/REPO@sha256:...
+
+    def api_parameters(self) -> dict[str, object]:
+        return {"ImageUri": self.uri}
+
+
+@dataclass(frozen=True)
+class CreateRepository:
+    name: str
+    function_name: str  # recorded in the ROLE_TAG tag: destroy removes only what it made
+
+
+@dataclass(frozen=True)
+class PushImage:
+    layout: Path  # the OCI layout holding the image
+    target: str  # REGISTRY/REPO:TAG
+    digest: str
+    size: int
+    # An ECR repository (found or created through the ECR API): log in with an ECR token
+    # from the deploy's own AWS session, even where the host does not look like ECR's.
+    ecr: bool = False
 
 
 @dataclass(frozen=True)
@@ -258,13 +324,13 @@ class CreateFunction:
     function: DesiredFunction
     role: Value
     layers: tuple[Value, ...]
-    source: CodeSource
+    source: CodeSource | ImageSource
 
 
 @dataclass(frozen=True)
 class UpdateCode:
     function_name: str
-    source: CodeSource
+    source: CodeSource | ImageSource
     architecture: str
 
 
@@ -336,11 +402,16 @@ class DeleteRole:
     policy_arns: tuple[str, ...]  # detached first
 
 
+@dataclass(frozen=True)
+class DeleteRepository:
+    name: str  # with the images in it
+
+
 Action = (
-    CreateBucket | PutObject | CreateRole | AttachPolicies | PublishLayer | CreateFunction
-    | UpdateCode | UpdateConfiguration | TagFunction | PutFunctionUrl | SetUrlPermission
-    | PublishVersion | PutAlias | DeleteFunction | DeleteFunctionUrl | DeleteAlias
-    | DeleteLayerVersion | DeleteRole
+    CreateBucket | PutObject | CreateRepository | PushImage | CreateRole | AttachPolicies
+    | PublishLayer | CreateFunction | UpdateCode | UpdateConfiguration | TagFunction
+    | PutFunctionUrl | SetUrlPermission | PublishVersion | PutAlias | DeleteFunction
+    | DeleteFunctionUrl | DeleteAlias | DeleteLayerVersion | DeleteRole | DeleteRepository
 )  # fmt: skip
 
 

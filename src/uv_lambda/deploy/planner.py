@@ -19,18 +19,23 @@ from uv_lambda.deploy.models import (
     CodeSource,
     CreateBucket,
     CreateFunction,
+    CreateRepository,
     CreateRole,
     DeleteLayerVersion,
     DesiredFunction,
     FunctionState,
+    ImageArtifact,
+    ImageSource,
     LayerVersionState,
     Plan,
     PublishLayer,
     PublishVersion,
+    PushImage,
     PutAlias,
     PutFunctionUrl,
     PutObject,
     Ref,
+    RepositoryState,
     RoleState,
     SetUrlPermission,
     Step,
@@ -41,6 +46,7 @@ from uv_lambda.deploy.models import (
     UrlState,
     Value,
     ZipArtifact,
+    repository_name_for,
 )
 from uv_lambda.ui import human_size
 
@@ -52,6 +58,7 @@ class StateReader(Protocol):
     def region(self) -> str: ...
     def account_id(self) -> str: ...
     def get_function(self, name: str) -> FunctionState | None: ...
+    def get_repository(self, name: str) -> RepositoryState | None: ...
     def get_role(self, name: str) -> RoleState | None: ...
     def list_layer_versions(self, layer_name: str) -> list[LayerVersionState]: ...
     def get_function_url(self, name: str) -> UrlState | None: ...
@@ -126,12 +133,16 @@ class _Uploads:
 def plan_deploy(desired: DesiredFunction, reader: StateReader) -> Plan:
     steps: list[Step] = []
     current = reader.get_function(desired.name)
-    if current is not None and current.package_type != "Zip":
+    if current is not None and current.package_type != desired.package_type:
         raise DeployError(
-            f"function {desired.name} exists with package type {current.package_type}, not Zip",
-            "Lambda cannot change a function's package type: destroy it first or set function-name",
+            f"function {desired.name} exists with package type {current.package_type}, "
+            f"not {desired.package_type} (Lambda cannot change it in place)",
+            "run `uv-lambda destroy` first, or set function-name to deploy it under another name",
         )
     uploads = _Uploads(desired, reader, steps)
+    image: _ImageTarget | None = None
+    if desired.image is not None:
+        image = _plan_repository(desired, desired.image, reader, steps)
     role = _plan_role(desired, reader, steps)
     layers: tuple[Value, ...] = desired.extra_layers
     versions: list[LayerVersionState] = []
@@ -140,10 +151,18 @@ def plan_deploy(desired: DesiredFunction, reader: StateReader) -> Plan:
         layers = (_plan_layer(desired, desired.layer, versions, uploads, steps), *layers)
 
     if current is None:
-        source = uploads.source(desired.code)
+        source: CodeSource | ImageSource
+        if image is not None:
+            source = image.push(steps, "new function")
+            size = image.artifact.size
+        else:
+            source = uploads.source(_zip(desired))
+            size = _zip(desired).size
         reason = (
-            f"new function ({desired.runtime}, {desired.architecture}, {desired.memory} MB memory; "
-            f"code {human_size(desired.code.size)})"
+            f"new {desired.package_type.lower()} function ("
+            + (f"{desired.runtime}, " if image is None else "")
+            + f"{desired.architecture}, {desired.memory} MB memory; "
+            + f"{'image' if image is not None else 'code'} {human_size(size)})"
         )
         steps.append(
             Step(
@@ -155,10 +174,10 @@ def plan_deploy(desired: DesiredFunction, reader: StateReader) -> Plan:
             )
         )
     else:
-        _plan_updates(desired, current, role, layers, uploads, steps)
+        _plan_updates(desired, current, role, layers, uploads, image, steps)
 
     url = _plan_url(desired, current, reader, steps)
-    version = _plan_version_and_alias(desired, current, role, layers, reader, steps)
+    version = _plan_version_and_alias(desired, current, role, layers, reader, image, steps)
     if desired.prune_layers is not None and desired.layer is not None:
         in_use = {layer for layer in layers if isinstance(layer, str)}
         _plan_prune(desired, versions, in_use, steps)
@@ -171,6 +190,99 @@ def plan_deploy(desired: DesiredFunction, reader: StateReader) -> Plan:
         url=url,
         version=version,
     )
+
+
+def _zip(desired: DesiredFunction) -> ZipArtifact:
+    assert desired.code is not None, "a zip function without code: desired_function refuses it"
+    return desired.code
+
+
+class _ImageTarget:
+    """Where an image function's image goes, and the step that pushes it (added once, if needed)."""
+
+    def __init__(self, artifact: ImageArtifact, repository_uri: str, tag: str, *, ecr: bool) -> None:
+        self.artifact = artifact
+        self.repository_uri = repository_uri  # REGISTRY/REPO
+        self.tag = tag
+        self.ecr = ecr
+        self._pushed = False
+
+    @property
+    def uri(self) -> str:
+        """What ImageUri is set to: the repository pinned to the built digest."""
+        return f"{self.repository_uri}@{self.artifact.digest}"
+
+    def push(self, steps: list[Step], why: str) -> ImageSource:
+        if not self._pushed:
+            target = f"{self.repository_uri}:{self.tag}"
+            reason = f"{why}: push {short(self.artifact.digest.removeprefix('sha256:'))} (only blobs it lacks)"
+            action = PushImage(self.artifact.layout, target, self.artifact.digest, self.artifact.size, ecr=self.ecr)
+            steps.append(Step("image", target, "create", reason, action))
+            self._pushed = True
+        return ImageSource(self.uri)
+
+
+def split_repository(reference: str) -> tuple[str, str, str]:
+    """`REGISTRY/PATH[:TAG]` -> (registry, path, tag); the tag defaults to `latest`."""
+    if "@" in reference:
+        raise DeployError(
+            f"image-repository {reference} names a digest",
+            "set it to REGISTRY/REPOSITORY[:TAG]; deploy pins the digest it builds",
+        )
+    registry, slash, path = reference.partition("/")
+    if not slash or not path or not ("." in registry or ":" in registry or registry == "localhost"):
+        raise DeployError(
+            f"image-repository {reference} names no registry",
+            "write it as REGISTRY/REPOSITORY, e.g. 123456789012.dkr.ecr.eu-west-1.amazonaws.com/api",
+        )
+    tag = "latest"
+    if ":" in path.rsplit("/", 1)[-1]:
+        path, tag = path.rsplit(":", 1)
+    return registry, path, tag
+
+
+def ecr_registry_host(account: str, region: str) -> str:
+    return f"{account}.dkr.ecr.{region}.amazonaws.com"
+
+
+def _plan_repository(
+    desired: DesiredFunction, artifact: ImageArtifact, reader: StateReader, steps: list[Step]
+) -> _ImageTarget:
+    from uv_lambda.deploy.images import is_ecr
+    from uv_lambda.image.credentials import ecr_region
+
+    tag = "latest"
+    if desired.image_repository is not None:
+        registry, path, tag = split_repository(desired.image_repository)
+        if not is_ecr(registry):
+            target = f"{registry}/{path}"
+            steps.append(Step("repository", target, "no-change", "configured registry (not managed by uv-lambda)"))
+            return _ImageTarget(artifact, target, tag, ecr=False)
+        region = ecr_region(registry)
+        if region != reader.region:
+            raise DeployError(
+                f"image-repository {desired.image_repository} is in {region}, the function in {reader.region}",
+                "Lambda runs images from ECR in the function's own region: use a repository there",
+            )
+        name = path
+    else:
+        name = repository_name_for(desired.name)
+    state = reader.get_repository(name)
+    if state is not None:
+        if state.created_for(desired.name):
+            reason = "ECR repository created by uv-lambda for this function"
+        else:
+            reason = "ECR repository (not created by uv-lambda: destroy leaves it)"
+        steps.append(Step("repository", state.uri, "no-change", reason))
+        return _ImageTarget(artifact, state.uri, tag, ecr=True)
+    if desired.image_repository is not None:
+        uri = f"{split_repository(desired.image_repository)[0]}/{name}"
+    else:
+        uri = f"{ecr_registry_host(reader.account_id(), reader.region)}/{name}"
+    steps.append(
+        Step("repository", uri, "create", "ECR repository for the image", CreateRepository(name, desired.name))
+    )
+    return _ImageTarget(artifact, uri, tag, ecr=True)
 
 
 def _plan_role(desired: DesiredFunction, reader: StateReader, steps: list[Step]) -> Value:
@@ -253,8 +365,9 @@ def configuration_changes(
         if old != new:
             changes.append((field, new, f"{label} {old} -> {new}"))
 
-    compare("Runtime", current.runtime, desired.runtime, "runtime")
-    compare("Handler", current.handler, desired.handler, "handler")
+    if desired.image is None:  # an image carries its runtime and handler (Cmd) itself
+        compare("Runtime", current.runtime, desired.runtime, "runtime")
+        compare("Handler", current.handler, desired.handler, "handler")
     compare("MemorySize", current.memory, desired.memory, "memory")
     compare("Timeout", current.timeout, desired.timeout, "timeout")
     if dict(current.environment) != dict(desired.environment):
@@ -267,7 +380,7 @@ def configuration_changes(
         changes.append(("Description", desired.description, "description"))
     if current.role != role:
         changes.append(("Role", role, f"role -> {_describe_value(role)}"))
-    if current.layers != layers:
+    if current.layers != layers and desired.image is None:
         if any(isinstance(layer, Ref) for layer in layers):
             reason = "layers: new layer version"
         else:
@@ -283,21 +396,30 @@ def _plan_updates(
     role: Value,
     layers: tuple[Value, ...],
     uploads: _Uploads,
+    image: _ImageTarget | None,
     steps: list[Step],
 ) -> None:
     name = desired.name
     reasons = []
-    if current.code_sha256 != desired.code.code_sha256:
+    if image is not None:
+        if current.image_uri != image.uri:
+            reasons.append(f"image {_describe_image(current.image_uri)} -> {_describe_image(image.uri)}")
+    elif current.code_sha256 != _zip(desired).code_sha256:
         reasons.append(
-            f"code sha256 {short(current.code_sha256)} -> {short(desired.code.code_sha256)} "
-            f"({human_size(desired.code.size)})"
+            f"code sha256 {short(current.code_sha256)} -> {short(_zip(desired).code_sha256)} "
+            f"({human_size(_zip(desired).size)})"
         )
     if current.architecture != desired.architecture:
         # Architectures is a parameter of UpdateFunctionCode, not of the configuration.
         reasons.append(f"architecture {current.architecture} -> {desired.architecture}")
     if reasons:
-        action = UpdateCode(name, uploads.source(desired.code), desired.architecture)
+        source = image.push(steps, "new image") if image is not None else uploads.source(_zip(desired))
+        action = UpdateCode(name, source, desired.architecture)
         steps.append(Step("code", name, "update", ", ".join(reasons), action))
+    elif image is not None:
+        steps.append(
+            Step("code", name, "no-change", f"ImageUri {_describe_image(current.image_uri)} matches the build")
+        )
     else:
         steps.append(
             Step(
@@ -323,6 +445,14 @@ def _plan_updates(
     if add or remove:
         reason = " ".join([f"+{key}" for key, _ in add] + [f"-{key}" for key in remove])
         steps.append(Step("tags", name, "update", f"tags {reason}", TagFunction(current.arn, add, remove)))
+
+
+def _describe_image(uri: str) -> str:
+    """`REGISTRY/REPO@sha256:abc…` shortened to `REPO@abc…` for the plan table."""
+    if not uri:
+        return "unknown"
+    repository, _, digest = uri.partition("@")
+    return f"{repository.rsplit('/', 1)[-1]}@{short(digest.removeprefix('sha256:'))}" if digest else uri
 
 
 def _cors_matches(current: Mapping[str, object], wanted: UrlSpec) -> bool:
@@ -401,6 +531,7 @@ def _plan_version_and_alias(
     role: Value,
     layers: tuple[Value, ...],
     reader: StateReader,
+    image: _ImageTarget | None,
     steps: list[Step],
 ) -> str | None:
     if not desired.publish and desired.alias is None:  # an alias needs a version to point at
@@ -418,7 +549,13 @@ def _plan_version_and_alias(
         version = Ref("version")
     else:
         stale = [reason for _, _, reason in configuration_changes(desired, latest, role, layers)]
-        if latest.code_sha256 != desired.code.code_sha256:
+        if image is not None:
+            # Versions are listed without their ImageUri; $LATEST runs the wanted image here
+            # (no code step wrote), so the same CodeSha256 means the same image.
+            assert current is not None
+            if latest.code_sha256 != current.code_sha256:
+                stale.insert(0, "image")
+        elif latest.code_sha256 != _zip(desired).code_sha256:
             stale.insert(0, "code")
         if stale:
             reason = f"version {latest.version} differs: " + "; ".join(stale)

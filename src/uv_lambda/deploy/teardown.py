@@ -1,7 +1,8 @@
 """Plan a destroy: what deploy created for a function, found with read-only calls.
 
 Only what uv-lambda made is removed: layer versions whose description carries its content
-hash, and the role only when its `uv-lambda:function` tag names this function.
+hash, and the role and (for image functions) the ECR repository only when their
+`uv-lambda:function` tag names this function.
 """
 
 from __future__ import annotations
@@ -12,16 +13,27 @@ from uv_lambda.deploy.models import (
     DeleteFunction,
     DeleteFunctionUrl,
     DeleteLayerVersion,
+    DeleteRepository,
     DeleteRole,
     Plan,
     Step,
     layer_name_for,
+    repository_name_for,
     role_name_for,
 )
-from uv_lambda.deploy.planner import StateReader
+from uv_lambda.deploy.planner import StateReader, split_repository
 
 
-def plan_destroy(function_name: str, reader: StateReader, *, configured_role: str | None = None) -> Plan:
+def plan_destroy(
+    function_name: str,
+    reader: StateReader,
+    *,
+    configured_role: str | None = None,
+    image: bool = False,
+    image_repository: str | None = None,
+) -> Plan:
+    """`image`: the function is deployed as an image (to `image_repository`, or the ECR
+    repository named after it)."""
     steps: list[Step] = []
     current = reader.get_function(function_name)
     if current is None:
@@ -64,6 +76,9 @@ def plan_destroy(function_name: str, reader: StateReader, *, configured_role: st
             )
         )
 
+    if image:
+        _plan_repository(function_name, image_repository, reader, steps)
+
     if configured_role is not None:
         steps.append(Step("role", configured_role, "no-change", "configured role: left alone"))
     else:
@@ -85,3 +100,30 @@ def plan_destroy(function_name: str, reader: StateReader, *, configured_role: st
         steps=tuple(steps),
         function_arn=current.arn if current else None,
     )
+
+
+def _plan_repository(function_name: str, configured: str | None, reader: StateReader, steps: list[Step]) -> None:
+    from uv_lambda.deploy.images import is_ecr
+
+    if configured is not None:
+        registry, name, _ = split_repository(configured)
+        if not is_ecr(registry):
+            steps.append(Step("repository", f"{registry}/{name}", "no-change", "configured registry: left alone"))
+            return
+    else:
+        name = repository_name_for(function_name)
+    repository = reader.get_repository(name)
+    if repository is None:
+        return
+    if repository.created_for(function_name):
+        steps.append(
+            Step(
+                "repository",
+                repository.uri,
+                "delete",
+                "created by uv-lambda for this function (with its images)",
+                DeleteRepository(repository.name),
+            )
+        )
+    else:
+        steps.append(Step("repository", repository.uri, "no-change", "not created by uv-lambda: left alone"))
