@@ -1,0 +1,192 @@
+"""`uv-lambda init`: a new project that builds and invokes with no edits."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import shutil
+import tempfile
+from pathlib import Path
+
+from uv_lambda.cli._common import HelpFormatter
+from uv_lambda.errors import UsageError
+from uv_lambda.ui import Reporter
+
+ORDER = 5
+TEMPLATES = ("fastapi", "handler", "workspace")
+PYTHON = "3.13"
+
+DESCRIPTION = """\
+Create a project in DIR (default: the current folder, which must be empty) from a
+template, with an event.json to invoke it with, and lock it with uv.
+
+templates:
+  fastapi    the uv guide's FastAPI app behind Mangum (app/main.py)       [default]
+  handler    a plain handler function, no dependencies
+  workspace  the guide's FastAPI app calling a workspace member, `library`
+
+examples:
+  uv-lambda init hello && cd hello && uv-lambda invoke --event event.json
+  uv-lambda init api --template workspace"""
+
+# The uv guide's event: an API Gateway REST (payload 1.0) GET of "/".
+GUIDE_EVENT = {"httpMethod": "GET", "path": "/", "requestContext": {}, "version": "1.0"}
+
+FASTAPI_MAIN = """\
+import logging
+
+from fastapi import FastAPI
+from mangum import Mangum
+{import_line}
+logger = logging.getLogger()
+logger.setLevel(logging.INFO)
+
+app = FastAPI()
+handler = Mangum(app)
+
+
+@app.get("/")
+async def root() -> str:
+    return {greeting}
+"""
+
+HANDLER_MAIN = '''\
+import json
+
+
+def handler(event, context):
+    """Answer an API Gateway / Function URL request, or any other event."""
+    name = (event.get("queryStringParameters") or {}).get("name", "world")
+    return {
+        "statusCode": 200,
+        "headers": {"content-type": "application/json"},
+        "body": json.dumps({"message": f"Hello, {name}!", "request_id": context.aws_request_id}),
+    }
+'''
+
+LIBRARY_INIT = """\
+def hello() -> str:
+    return "Hello from library!"
+"""
+
+
+def _pyproject(name: str, dependencies: list[tuple[str, str]], extra: str = "", dev: bool = True) -> str:
+    deps = "".join(f"    # {comment}\n    {json.dumps(dep)},\n" for dep, comment in dependencies)
+    text = f'[project]\nname = "{name}"\nversion = "0.1.0"\nrequires-python = ">={PYTHON}"\n'
+    text += f"dependencies = [\n{deps}]\n" if deps else "dependencies = []\n"
+    if dev:
+        text += (
+            "\n[dependency-groups]\ndev = [\n"
+            "    # In development mode, include the FastAPI development server.\n"
+            '    "fastapi[standard]>=0.115",\n]\n'
+        )
+    text += f'\n[tool.uv-lambda]\nruntime = "python{PYTHON}"\nhandler = "app.main.handler"\n'
+    return text + extra
+
+
+FASTAPI_DEPS = [
+    ("fastapi", "FastAPI is a modern web framework for building APIs with Python."),
+    ("mangum", "Mangum is a library that adapts ASGI applications to AWS Lambda and API Gateway."),
+]
+
+
+def template_files(template: str, name: str) -> dict[str, str]:
+    """The files of `template` for a project called `name` (pure)."""
+    event = json.dumps(GUIDE_EVENT, indent=2) + "\n"
+    common = {
+        ".python-version": f"{PYTHON}\n",
+        ".gitignore": "dist/\n.venv/\n__pycache__/\n",
+        "event.json": event,
+        "app/__init__.py": "",
+    }
+    if template == "fastapi":
+        return {
+            **common,
+            "pyproject.toml": _pyproject(name, FASTAPI_DEPS),
+            "app/main.py": FASTAPI_MAIN.format(import_line="", greeting='"Hello, world!"'),
+        }
+    if template == "handler":
+        return {**common, "pyproject.toml": _pyproject(name, [], dev=False), "app/main.py": HANDLER_MAIN}
+    workspace = '\n[tool.uv.workspace]\nmembers = ["library"]\n\n[tool.uv.sources]\nlibrary = { workspace = true }\n'
+    deps = [FASTAPI_DEPS[0], ("library", "A local library."), FASTAPI_DEPS[1]]
+    return {
+        **common,
+        "pyproject.toml": _pyproject(name, deps, workspace),
+        "app/main.py": FASTAPI_MAIN.format(import_line="\nfrom library import hello\n", greeting="hello()"),
+        "library/pyproject.toml": (
+            '[project]\nname = "library"\nversion = "0.1.0"\n'
+            f'requires-python = ">={PYTHON}"\ndependencies = []\n\n'
+            '[build-system]\nrequires = ["uv_build>=0.13.9,<0.14.0"]\nbuild-backend = "uv_build"\n'
+        ),
+        "library/README.md": "",
+        "library/src/library/__init__.py": LIBRARY_INIT,
+        "library/src/library/py.typed": "",
+    }
+
+
+def project_name(folder: Path) -> str:
+    name = re.sub(r"[^A-Za-z0-9._-]+", "-", folder.resolve().name).strip("-._").lower()
+    return name or "lambda-app"
+
+
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser], common: argparse.ArgumentParser) -> None:
+    p = subparsers.add_parser(
+        "init",
+        parents=[common],
+        help="create a new Lambda project from a template",
+        description=DESCRIPTION,
+        formatter_class=HelpFormatter,
+    )
+    p.add_argument("dir", nargs="?", type=Path, default=Path("."), metavar="DIR", help="where (default: .)")
+    p.add_argument("--template", choices=TEMPLATES, default="fastapi", help="what to create (default fastapi)")
+    p.add_argument("--name", help="the project name (default: the folder's name)")
+    p.add_argument("--no-lock", action="store_true", help="do not run `uv lock` (offline)")
+    p.set_defaults(handler=run)
+
+
+def _check_target(target: Path) -> None:
+    if target.exists() and not target.is_dir():
+        raise UsageError(f"{target} exists and is not a folder", "pass a new or empty folder")
+    if target.is_dir() and any(entry.name != ".git" for entry in target.iterdir()):
+        raise UsageError(f"{target} is not empty", "pass a new or empty folder, e.g. `uv-lambda init my-function`")
+
+
+def run(args: argparse.Namespace, reporter: Reporter) -> int:
+    from uv_lambda.uv import find_uv
+
+    target: Path = args.dir
+    _check_target(target)
+    name = args.name or project_name(target)
+    # Written and locked in a scratch folder (inside an existing empty target, else beside it),
+    # then moved into place: a failed lock leaves nothing behind.
+    home = target.resolve() if target.is_dir() else target.resolve().parent
+    home.mkdir(parents=True, exist_ok=True)
+    scratch = Path(tempfile.mkdtemp(prefix=f".{name}.", dir=home))
+    try:
+        for relative, text in template_files(args.template, name).items():
+            path = scratch / relative
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(text)
+        if not args.no_lock:
+            with reporter.step("locking with uv"):
+                find_uv().run(
+                    ["lock", "--quiet"],
+                    cwd=scratch,
+                    what="uv lock",
+                    hint="it resolves from PyPI: check the network, or pass --no-lock",
+                )
+        scratch.chmod(0o755)  # mkdtemp made it private; a project folder is not
+        if target.is_dir():
+            for entry in scratch.iterdir():
+                entry.rename(target / entry.name)
+            scratch.rmdir()
+        else:
+            scratch.rename(target)
+    finally:
+        if scratch.exists():
+            shutil.rmtree(scratch, ignore_errors=True)
+    reporter.info(f"created {args.template} project {name} in {target}")
+    enter = "" if target.resolve() == Path.cwd() else f"cd {target} && "
+    reporter.info(f"next: {enter}uv-lambda invoke --event event.json")
+    return 0

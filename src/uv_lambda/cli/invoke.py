@@ -1,0 +1,176 @@
+"""`uv-lambda invoke`: run the built function once, locally, as Lambda runs it."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from uv_lambda.cli._common import HelpFormatter, add_project_arguments
+from uv_lambda.errors import ExitCode, UsageError
+from uv_lambda.ui import Reporter
+
+if TYPE_CHECKING:
+    from uv_lambda.emulator.function import LocalFunction
+
+ORDER = 30
+
+DESCRIPTION = """\
+Run the function once, locally, the way AWS Lambda runs it: the built artifact unpacked
+as /var/task (and its layers as /opt), driven by the real awslambdaric in a python3.X
+process. Builds first when the sources changed (unless --artifact is given).
+
+stdout gets exactly what `aws lambda invoke` writes to its output file (the function's
+result, or Lambda's error JSON); stderr gets the function's log with START/END/REPORT.
+Exit code 0 on success, 1 on a function error.
+
+examples:
+  uv-lambda invoke --event event.json
+  echo '{"name": "x"}' | uv-lambda invoke --event -
+  uv-lambda invoke --artifact dist/lambda/api --layer extra-layer.zip
+  uv-lambda invoke --artifact code.zip --handler app.handler --runtime python3.13"""
+
+
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser], common: argparse.ArgumentParser) -> None:
+    p = subparsers.add_parser(
+        "invoke",
+        parents=[common],
+        help="run the built function locally with an event",
+        description=DESCRIPTION,
+        formatter_class=HelpFormatter,
+    )
+    add_project_arguments(p, allow_all=False)
+    add_run_arguments(p)
+    p.add_argument("-e", "--event", metavar="FILE", help="the event: a JSON file, or - for stdin (default: {})")
+    p.set_defaults(handler=run)
+
+
+def add_run_arguments(p: argparse.ArgumentParser) -> None:
+    """Options shared by `invoke` and `serve`."""
+    p.add_argument(
+        "--artifact",
+        type=Path,
+        metavar="PATH",
+        help="run this build folder or zip instead of building the project",
+    )
+    p.add_argument(
+        "--layer",
+        type=Path,
+        action="append",
+        default=[],
+        metavar="ZIP",
+        help="an extra layer zip, unpacked into /opt after the built layer (repeatable)",
+    )
+    p.add_argument("--handler", dest="handler_name", metavar="MODULE.FUNCTION", help="override the handler")
+    p.add_argument("--runtime", metavar="python3.X", help="the runtime of an artifact without metadata")
+    p.add_argument("--timeout", type=int, metavar="SECONDS", help="override the timeout (1-900)")
+    p.add_argument("--memory", type=int, metavar="MB", help="override the memory size (128-10240)")
+    p.add_argument("--python", metavar="PATH", help="the interpreter to run (default: found by uv)")
+    p.add_argument(
+        "--no-boto3",
+        action="store_true",
+        help="leave boto3 out of the runtime folder (Lambda's runtime ships it)",
+    )
+    p.add_argument(
+        "--no-credentials",
+        action="store_true",
+        help="do not pass your AWS credentials to the function",
+    )
+
+
+def read_event(source: str | None) -> bytes:
+    if source is None:
+        return b"{}"
+    if source == "-":
+        data = sys.stdin.buffer.read()
+    else:
+        path = Path(source)
+        if not path.is_file():
+            raise UsageError(f"event file {source} does not exist", "pass a JSON file, or - to read stdin")
+        data = path.read_bytes()
+    # An empty payload is an empty event, as for `aws lambda invoke` without --payload.
+    return data if data.strip() else b"{}"
+
+
+def _check_range(value: int | None, low: int, high: int, flag: str) -> None:
+    if value is not None and not low <= value <= high:
+        raise UsageError(f"{flag} {value} is out of range", f"Lambda allows {low} to {high}")
+
+
+def open_function(args: argparse.Namespace, reporter: Reporter, *, concurrency: int | None = None) -> LocalFunction:
+    """The LocalFunction that args describe: a built project function or --artifact."""
+    from uv_lambda.emulator.artifacts import check_layers, settings_from_path
+    from uv_lambda.emulator.function import LocalFunction, RunOptions, settings_from_build
+
+    _check_range(args.timeout, 1, 900, "--timeout")
+    _check_range(args.memory, 128, 10240, "--memory")
+    extra_layers = check_layers(args.layer)
+    configured_concurrency = 4
+    if args.artifact is not None:
+        settings, code, layers = settings_from_path(
+            args.artifact,
+            handler=args.handler_name,
+            runtime=args.runtime,
+            memory_mb=args.memory or 128,
+            timeout_seconds=args.timeout or 3,
+        )
+    else:
+        from uv_lambda.build import build_function
+        from uv_lambda.cli._common import select_functions
+
+        project, [config] = select_functions(args)
+        with reporter.step(f"building {config.name}"):
+            build = build_function(project, config, reporter=reporter)
+        settings, code, layers = settings_from_build(
+            build,
+            name=config.aws_name,
+            handler=args.handler_name,
+            memory_mb=args.memory or config.memory,
+            timeout_seconds=args.timeout or config.timeout,
+            environment=config.environment,
+        )
+        configured_concurrency = config.concurrency
+    options = RunOptions(
+        concurrency=concurrency or configured_concurrency,
+        with_boto3=not args.no_boto3,
+        pass_credentials=not args.no_credentials,
+        python=args.python,
+    )
+    return LocalFunction.open(settings, code, [*layers, *extra_layers], options)
+
+
+def run(args: argparse.Namespace, reporter: Reporter) -> int:
+    payload = read_event(args.event)
+    # ------------------------------------------------------------------------------------------
+    # Dispatch point for a later `--remote` flag (not implemented here): it would hand the same
+    # payload to the deploy module's invoke of the deployed function and print what comes back
+    # with print_result(), so that local and remote invokes share one output contract.
+    # ------------------------------------------------------------------------------------------
+    return _invoke_locally(args, payload, reporter)
+
+
+def _invoke_locally(args: argparse.Namespace, payload: bytes, reporter: Reporter) -> int:
+    from uv_lambda.emulator.function import check_payload
+
+    check_payload(payload)
+    with open_function(args, reporter, concurrency=1) as function:
+        result = function.invoke(payload)
+    failure = (result.error_type or "an error") if result.function_error else None
+    return print_result(result.payload, result.log, failure)
+
+
+def print_result(payload: bytes, log: str, function_error: str | None) -> int:
+    """The output contract of `invoke`: the log on stderr; on stdout exactly what `aws lambda
+    invoke` writes to its output file; exit 1 (and one `error:` line) on a function error."""
+    sys.stderr.write(log)
+    sys.stderr.flush()
+    sys.stdout.buffer.write(payload)
+    if sys.stdout.isatty():
+        sys.stdout.buffer.write(b"\n")
+    sys.stdout.flush()
+    if function_error is not None:
+        # One line that says what failed, after the log; Lambda's error JSON is on stdout.
+        sys.stderr.write(f"error: the function failed with {function_error}\n")
+        return int(ExitCode.FAILURE)
+    return int(ExitCode.OK)

@@ -1,0 +1,181 @@
+"""A built function made runnable here: unpacked artifacts + runtime folder + a pool.
+
+This is the entry point the `invoke` and `serve` commands use.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from uv_lambda.artifact import FunctionBuild
+from uv_lambda.emulator.credentials import caller_credentials, caller_region
+from uv_lambda.emulator.environment import InvocationResult
+from uv_lambda.emulator.invocation import Invocation
+from uv_lambda.emulator.layout import Layout, unpack
+from uv_lambda.emulator.limits import MAX_SYNC_PAYLOAD
+from uv_lambda.emulator.pool import Pool
+from uv_lambda.emulator.runtime_folder import ensure_runtime_folder, host_machine
+from uv_lambda.emulator.spec import FunctionSpec
+from uv_lambda.errors import UsageError
+from uv_lambda.runtimes import get_architecture, get_runtime
+from uv_lambda.uv import find_uv
+
+log = logging.getLogger(__name__)
+
+
+class PayloadError(UsageError):
+    """The event cannot be sent to Lambda: not JSON, or over the payload limit."""
+
+
+@dataclass(frozen=True)
+class RunOptions:
+    """How to run the function locally, beyond what its configuration says."""
+
+    concurrency: int = 1
+    with_boto3: bool = True  # the runtime folder holds boto3, as Lambda's /var/runtime does
+    pass_credentials: bool = True
+    python: str | None = None  # an explicit interpreter of the runtime's Python version
+    region: str | None = None
+
+
+@dataclass(frozen=True)
+class FunctionSettings:
+    """What the function is: from its build metadata and its [tool.uv-lambda] settings."""
+
+    name: str
+    handler: str
+    runtime: str  # "python3.13"
+    architecture: str = "x86_64"
+    memory_mb: int = 128
+    timeout_seconds: int = 3
+    environment: Mapping[str, str] = field(default_factory=dict)
+
+
+def check_payload(payload: bytes, limit: int = MAX_SYNC_PAYLOAD, *, parse: bool = True) -> None:
+    """Lambda's checks of an event: at most `limit` bytes, and JSON (unless we made it)."""
+    if len(payload) > limit:
+        raise PayloadError(
+            f"the event is {len(payload):,} bytes, over Lambda's limit of {limit:,} bytes",
+            "send a smaller event (large data belongs in S3, passed by reference)",
+        )
+    if not parse:
+        return
+    try:
+        json.loads(payload or b"null")
+    except ValueError as exc:
+        raise PayloadError(f"the event is not JSON: {exc}", "Lambda only accepts JSON events") from None
+
+
+def check_architecture(architecture: str) -> None:
+    wanted = get_architecture(architecture).machine
+    host = host_machine()
+    if wanted != host:
+        raise UsageError(
+            f"the function is built for {architecture} ({wanted}) and this machine is {host}: it cannot run here",
+            f"build it for {'x86_64' if host == 'x86_64' else 'arm64'} to run it locally "
+            "(architecture in [tool.uv-lambda]), and keep the other architecture for deploys",
+        )
+
+
+class LocalFunction:
+    def __init__(self, spec: FunctionSpec, concurrency: int) -> None:
+        self.spec = spec
+        self.pool = Pool(spec, concurrency)
+
+    @classmethod
+    def open(
+        cls,
+        settings: FunctionSettings,
+        code: Path,
+        layers: Sequence[Path] = (),
+        options: RunOptions | None = None,
+    ) -> LocalFunction:
+        options = options or RunOptions()
+        runtime = get_runtime(settings.runtime)
+        check_architecture(settings.architecture)
+        try:
+            interpreter = find_uv().find_python(runtime.python_version, options.python)
+        except UsageError as exc:
+            raise UsageError(
+                f"{exc.message}: {runtime.name} functions run locally with Python {runtime.python_version}",
+                f"install it with `uv python install {runtime.python_version}`, or pass "
+                f"--python PATH to a python{runtime.python_version} interpreter",
+            ) from None
+        runtime_folder = ensure_runtime_folder(runtime.python_version, interpreter, with_boto3=options.with_boto3)
+        layout: Layout = unpack(code, layers)
+        spec = FunctionSpec(
+            name=settings.name,
+            handler=settings.handler,
+            python_version=runtime.python_version,
+            interpreter=interpreter,
+            layout=layout,
+            runtime_folder=runtime_folder,
+            memory_mb=settings.memory_mb,
+            timeout_seconds=settings.timeout_seconds,
+            environment=dict(settings.environment),
+            credentials=caller_credentials() if options.pass_credentials else {},
+            region=options.region or caller_region(),
+        )
+        return cls(spec, options.concurrency)
+
+    def invoke(
+        self,
+        payload: bytes,
+        *,
+        client_context: str | None = None,
+        request_id: str | None = None,
+        checked: bool = False,
+    ) -> InvocationResult:
+        """Run one event; `checked`: the caller already knows it is JSON (only the size is checked)."""
+        check_payload(payload, parse=not checked)
+        invocation = Invocation(payload, client_context=client_context)
+        if request_id:
+            invocation.request_id = request_id
+        return self.pool.invoke(invocation)
+
+    def close(self) -> None:
+        self.pool.close()
+        self.spec.layout.remove()
+
+    def __enter__(self) -> LocalFunction:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def settings_from_build(
+    build: FunctionBuild,
+    *,
+    name: str | None = None,
+    handler: str | None = None,
+    memory_mb: int = 128,
+    timeout_seconds: int = 3,
+    environment: Mapping[str, str] | None = None,
+) -> tuple[FunctionSettings, Path, list[Path]]:
+    """Settings, code zip and layer zips of a build (the built layer comes first)."""
+    code = build.code
+    if code is None:
+        raise UsageError(
+            f"{build.folder} holds only a layer ({build.format} build): there is no code to run",
+            "build the function with format zip or split",
+        )
+    meta = code.metadata
+    chosen_handler = handler or meta.handler
+    if not chosen_handler:
+        raise UsageError(f"{code.path} names no handler", "set handler in [tool.uv-lambda]")
+    settings = FunctionSettings(
+        name=name or meta.function,
+        handler=chosen_handler,
+        runtime=meta.runtime,
+        architecture=meta.architecture,
+        memory_mb=memory_mb,
+        timeout_seconds=timeout_seconds,
+        environment=dict(environment or {}),
+    )
+    layers = [build.layer.path] if build.layer is not None else []
+    return settings, code.path, layers

@@ -1,0 +1,110 @@
+"""What an API Gateway, a Function URL or an ALB makes of a function's result (pure).
+
+`serve` turns an HTTP request into an event with `events`, invokes the function, and
+turns the result into an HTTP response here, with each service's rules for malformed
+results and function errors.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from dataclasses import dataclass
+from http import HTTPStatus
+from typing import Any
+
+# Headers the service sets itself; a function's values for them are dropped.
+_HOP_BY_HOP = frozenset({"content-length", "transfer-encoding", "connection", "keep-alive"})
+
+
+@dataclass(frozen=True)
+class HttpResponse:
+    status: int
+    headers: tuple[tuple[str, str], ...]
+    body: bytes
+    reason: str | None = None  # ALB's statusDescription
+
+
+def _json_error(status: int, message: str) -> HttpResponse:
+    body = json.dumps({"message": message}).encode()
+    return HttpResponse(status, (("content-type", "application/json"),), body)
+
+
+def service_error(event_format: str) -> HttpResponse:
+    """The answer each service gives when the function fails or returns garbage."""
+    if event_format == "alb":
+        body = (
+            b"<html>\r\n<head><title>502 Bad Gateway</title></head>\r\n<body>\r\n"
+            b"<center><h1>502 Bad Gateway</h1></center>\r\n</body>\r\n</html>\r\n"
+        )
+        return HttpResponse(502, (("content-type", "text/html"),), body)
+    if event_format == "function-url":
+        return HttpResponse(502, (("content-type", "text/plain"),), b"Internal Server Error")
+    return _json_error(502, "Internal server error")
+
+
+def _text(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
+def _structured(event_format: str, result: dict[str, Any], alb_multi_value: bool) -> HttpResponse:
+    status = result.get("statusCode")
+    if isinstance(status, str) and status.isdigit():
+        status = int(status)
+    if not isinstance(status, int) or isinstance(status, bool) or not 100 <= status <= 599:
+        raise ValueError("statusCode must be an HTTP status")
+    headers: list[tuple[str, str]] = []
+    single = result.get("headers") or {}
+    multi = result.get("multiValueHeaders") or {}
+    if not isinstance(single, dict) or not isinstance(multi, dict):
+        raise ValueError("headers must be objects")
+    if event_format == "alb":
+        # An ALB reads only multiValueHeaders when multi-value headers are enabled on the
+        # target group, and only headers when they are not.
+        single, multi = ({}, multi) if alb_multi_value else (single, {})
+    for name, value in single.items():
+        if str(name).lower() not in _HOP_BY_HOP and name not in multi:
+            headers.append((str(name), _text(value)))
+    for name, values in multi.items():
+        if str(name).lower() in _HOP_BY_HOP:
+            continue
+        for value in values if isinstance(values, list) else [values]:
+            headers.append((str(name), _text(value)))
+    if event_format in ("apigw-v2", "function-url"):
+        for cookie in result.get("cookies") or []:
+            headers.append(("set-cookie", _text(cookie)))
+    body_value = result.get("body")
+    if body_value is None:
+        body = b""
+    elif not isinstance(body_value, str):
+        raise ValueError("body must be a string")
+    elif result.get("isBase64Encoded"):
+        body = base64.b64decode(body_value, validate=True)
+    else:
+        body = body_value.encode()
+    reason = result.get("statusDescription") if event_format == "alb" else None
+    if isinstance(reason, str):
+        reason = reason.partition(" ")[2] or None
+    return HttpResponse(status, tuple(headers), body, reason if isinstance(reason, str) else None)
+
+
+def to_http(event_format: str, payload: bytes, function_error: bool, *, alb_multi_value: bool = False) -> HttpResponse:
+    """The HTTP response for a function's result under `event_format`."""
+    if function_error:
+        return service_error(event_format)
+    try:
+        result = json.loads(payload) if payload else None
+    except ValueError:
+        return service_error(event_format)
+    if isinstance(result, dict) and "statusCode" in result:
+        try:
+            return _structured(event_format, result, alb_multi_value)
+        except (ValueError, TypeError, binascii.Error):
+            return service_error(event_format)
+    if event_format in ("apigw-v2", "function-url") and payload:
+        # Payload 2.0: a result without statusCode is a 200 with the result as JSON body.
+        return HttpResponse(HTTPStatus.OK, (("content-type", "application/json"),), payload)
+    return service_error(event_format)

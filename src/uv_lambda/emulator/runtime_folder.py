@@ -1,0 +1,98 @@
+"""The cached folder that plays Lambda's /var/runtime: the real awslambdaric, and boto3.
+
+One folder per (Python version, host machine, requirement set), installed by uv for that
+interpreter, under `$UV_LAMBDA_CACHE_DIR/runtimes/` (default `$XDG_CACHE_HOME/uv-lambda`
+or `~/.cache/uv-lambda`). It is written to a temporary folder and renamed into place, so a
+half-installed runtime is never used and concurrent runs do not step on each other.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import platform
+import shutil
+import tempfile
+from pathlib import Path
+
+from uv_lambda.errors import UsageError
+from uv_lambda.uv import find_uv
+
+# The runtime interface client Lambda's Python base images ship, pinned so that every run
+# uses the same client; changing the pin installs a fresh folder.
+AWSLAMBDARIC = "awslambdaric==4.2.2"
+BOTO3 = "boto3"
+_COMPLETE_MARKER = ".uv-lambda-runtime"
+
+
+def cache_root() -> Path:
+    override = os.environ.get("UV_LAMBDA_CACHE_DIR")
+    if override:
+        return Path(override)
+    xdg = os.environ.get("XDG_CACHE_HOME")
+    base = Path(xdg) if xdg else Path.home() / ".cache"
+    return base / "uv-lambda"
+
+
+def requirements(with_boto3: bool) -> list[str]:
+    return [AWSLAMBDARIC, BOTO3] if with_boto3 else [AWSLAMBDARIC]
+
+
+# Part of the folder's key: a change in how it is installed makes a fresh folder.
+_INSTALL_LAYOUT = "bytecode-1"
+
+
+def folder_name(python_version: str, machine: str, with_boto3: bool) -> str:
+    key = hashlib.sha256("\n".join([_INSTALL_LAYOUT, *requirements(with_boto3)]).encode()).hexdigest()[:12]
+    return f"python{python_version}-{machine}-{key}"
+
+
+def host_machine() -> str:
+    """The host's machine as wheel tags spell it (x86_64, aarch64)."""
+    machine = platform.machine().lower()
+    return {"amd64": "x86_64", "arm64": "aarch64"}.get(machine, machine)
+
+
+def ensure_runtime_folder(python_version: str, interpreter: Path, *, with_boto3: bool = True) -> Path:
+    """The runtime folder for `python_version` on this machine, installing it on first use."""
+    root = cache_root() / "runtimes"
+    target = root / folder_name(python_version, host_machine(), with_boto3)
+    if (target / _COMPLETE_MARKER).is_file():
+        return target
+    root.mkdir(parents=True, exist_ok=True)
+    scratch = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=root))
+    try:
+        find_uv().run(
+            [
+                "pip",
+                "install",
+                "--quiet",
+                "--target",
+                str(scratch),
+                "--python",
+                str(interpreter),
+                # Only wheels: the runtime client must not be compiled against this machine.
+                "--only-binary",
+                ":all:",
+                # Lambda's /var/runtime ships compiled: awslambdaric's import costs ~60 ms more
+                # without bytecode (the function runs with PYTHONDONTWRITEBYTECODE).
+                "--compile-bytecode",
+                *requirements(with_boto3),
+            ],
+            what="installing the local Lambda runtime (awslambdaric)",
+            hint="it is installed from PyPI once per Python version; check the network or proxy",
+        )
+        (scratch / _COMPLETE_MARKER).write_text("\n".join(requirements(with_boto3)) + "\n")
+        try:
+            scratch.rename(target)
+        except OSError:
+            # Another run finished first: its folder is as good as ours.
+            if not (target / _COMPLETE_MARKER).is_file():
+                raise UsageError(
+                    f"could not create the runtime folder {target}",
+                    f"remove {target} and retry",
+                ) from None
+    finally:
+        if scratch.exists():
+            shutil.rmtree(scratch, ignore_errors=True)
+    return target

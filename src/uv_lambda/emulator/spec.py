@@ -1,0 +1,35 @@
+"""Everything an execution environment needs to know about the function it runs."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from uv_lambda.emulator.layout import Layout
+from uv_lambda.emulator.limits import DEFAULT_REGION, DEFAULT_VERSION, LOCAL_ACCOUNT_ID
+
+
+@dataclass(frozen=True)
+class FunctionSpec:
+    name: str
+    handler: str
+    python_version: str  # "3.13"
+    interpreter: Path  # a python3.13 executable
+    layout: Layout
+    runtime_folder: Path
+    memory_mb: int = 128
+    timeout_seconds: int = 3
+    environment: Mapping[str, str] = field(default_factory=dict)  # the function's configuration
+    credentials: Mapping[str, str] = field(default_factory=dict)  # AWS_ACCESS_KEY_ID, ...
+    region: str = DEFAULT_REGION
+    version: str = DEFAULT_VERSION
+    account_id: str = LOCAL_ACCOUNT_ID
+
+    @property
+    def arn(self) -> str:
+        return f"arn:aws:lambda:{self.region}:{self.account_id}:function:{self.name}"
+
+    @property
+    def runtime_name(self) -> str:
+        return f"python{self.python_version}"
