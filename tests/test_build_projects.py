@@ -300,12 +300,13 @@ def test_built_function_imports_under_target_python_from_read_only_copy(
     assert '"body": "\\"Hello, world!\\""' in out.stdout
 
 
-def test_lock_change_installs_only_the_changed_packages(cli: CliRunner, example) -> None:
+def test_lock_change_installs_only_the_changed_packages(cli: CliRunner, example, tmp_path: Path) -> None:
     project = example("fastapi-hello")
-    assert cli("build", project).returncode == 0
+    own_cache = {"UV_LAMBDA_CACHE_DIR": str(tmp_path / "own-cache")}  # other tests may have cached six
+    assert cli("build", project, env=own_cache).returncode == 0
     pyproject = project / "pyproject.toml"
     pyproject.write_text(pyproject.read_text().replace('"mangum",', '"mangum",\n    "six",'))
-    result = cli("-v", "build", project, "--lock")
+    result = cli("-v", "build", project, "--lock", env=own_cache)
     assert result.returncode == 0, result.stderr
     assert "to install: ['six']" in result.stderr
     entries = names(artifact(project))
