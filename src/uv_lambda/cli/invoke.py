@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from uv_lambda.cli._common import HelpFormatter, add_project_arguments
+from uv_lambda.cli.deploy import add_aws_arguments
 from uv_lambda.errors import ExitCode, UsageError
 from uv_lambda.ui import Reporter
 
@@ -25,11 +26,16 @@ stdout gets exactly what `aws lambda invoke` writes to its output file (the func
 result, or Lambda's error JSON); stderr gets the function's log with START/END/REPORT.
 Exit code 0 on success, 1 on a function error.
 
+--image REF runs a pushed container image the same way (its /var/task and /opt, its Cmd as
+the handler, its Env). --remote invokes the deployed function instead, with the same output.
+
 examples:
   uv-lambda invoke --event event.json
   echo '{"name": "x"}' | uv-lambda invoke --event -
   uv-lambda invoke --artifact dist/lambda/api --layer extra-layer.zip
-  uv-lambda invoke --artifact code.zip --handler app.handler --runtime python3.13"""
+  uv-lambda invoke --artifact code.zip --handler app.handler --runtime python3.13
+  uv-lambda invoke --image 123456789012.dkr.ecr.eu-west-1.amazonaws.com/api:latest
+  uv-lambda invoke --remote --event event.json --region eu-west-1"""
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser], common: argparse.ArgumentParser) -> None:
@@ -43,6 +49,12 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser], co
     add_project_arguments(p, allow_all=False)
     add_run_arguments(p)
     p.add_argument("-e", "--event", metavar="FILE", help="the event: a JSON file, or - for stdin (default: {})")
+    p.add_argument(
+        "--remote",
+        action="store_true",
+        help="invoke the deployed function on AWS (its alias, when configured) instead of running it here",
+    )
+    add_aws_arguments(p)
     p.set_defaults(handler=run)
 
 
@@ -53,6 +65,11 @@ def add_run_arguments(p: argparse.ArgumentParser) -> None:
         type=Path,
         metavar="PATH",
         help="run this build folder or zip instead of building the project",
+    )
+    p.add_argument(
+        "--image",
+        metavar="REF",
+        help="run this container image (REGISTRY/REPO:TAG or @sha256:...) instead of building the project",
     )
     p.add_argument(
         "--layer",
@@ -99,12 +116,14 @@ def _check_range(value: int | None, low: int, high: int, flag: str) -> None:
 
 
 def open_function(args: argparse.Namespace, reporter: Reporter, *, concurrency: int | None = None) -> LocalFunction:
-    """The LocalFunction that args describe: a built project function or --artifact."""
+    """The LocalFunction that args describe: a built project function, --artifact or --image."""
     from uv_lambda.emulator.artifacts import check_layers, settings_from_path
     from uv_lambda.emulator.function import LocalFunction, RunOptions, settings_from_build
 
     _check_range(args.timeout, 1, 900, "--timeout")
     _check_range(args.memory, 128, 10240, "--memory")
+    if args.image is not None:
+        return _open_image(args, reporter, concurrency=concurrency)
     extra_layers = check_layers(args.layer)
     configured_concurrency = 4
     if args.artifact is not None:
@@ -140,14 +159,101 @@ def open_function(args: argparse.Namespace, reporter: Reporter, *, concurrency: 
     return LocalFunction.open(settings, code, [*layers, *extra_layers], options)
 
 
+def _open_image(args: argparse.Namespace, reporter: Reporter, *, concurrency: int | None) -> LocalFunction:
+    """The LocalFunction of `--image REF`: pulled, its /var/task and /opt unpacked here."""
+    from uv_lambda.emulator.function import RunOptions
+    from uv_lambda.emulator.runtime_folder import host_machine
+    from uv_lambda.image.local import open_image
+    from uv_lambda.image.reference import parse_reference
+
+    if args.artifact is not None or args.layer:
+        flag = "--artifact" if args.artifact is not None else "--layer"
+        raise UsageError(f"--image cannot be combined with {flag}", "the image holds the code and its layers")
+    repository = parse_reference(args.image).repository
+    options = RunOptions(
+        concurrency=concurrency or 4,
+        with_boto3=not args.no_boto3,
+        pass_credentials=not args.no_credentials,
+        python=args.python,
+    )
+    with reporter.step(f"pulling {args.image}"):
+        return open_image(
+            args.image,
+            name=repository.rpartition("/")[2],
+            runtime=args.runtime,
+            # The platform this machine runs: an image index offers both.
+            architecture="arm64" if host_machine() == "aarch64" else "x86_64",
+            handler=args.handler_name,
+            memory_mb=args.memory or 128,
+            timeout_seconds=args.timeout or 3,
+            options=options,
+        )
+
+
+# Flags that only mean something for a run on this machine (dest, flag).
+_LOCAL_ONLY = (
+    ("artifact", "--artifact"),
+    ("layer", "--layer"),
+    ("image", "--image"),
+    ("handler_name", "--handler"),
+    ("runtime", "--runtime"),
+    ("timeout", "--timeout"),
+    ("memory", "--memory"),
+    ("python", "--python"),
+    ("no_boto3", "--no-boto3"),
+    ("no_credentials", "--no-credentials"),
+)
+_AWS_ONLY = (("region", "--region"), ("profile", "--profile"), ("endpoint_url", "--endpoint-url"))
+
+
+def check_target_flags(args: argparse.Namespace) -> None:
+    """Refuse flags that do not apply to where the function runs (here, or on AWS with --remote)."""
+    if args.remote:
+        for dest, flag in _LOCAL_ONLY:
+            if getattr(args, dest):
+                raise UsageError(
+                    f"--remote invokes the deployed function: {flag} only applies to a local run",
+                    f"drop {flag}, or drop --remote to run it here",
+                )
+        return
+    for dest, flag in _AWS_ONLY:
+        if getattr(args, dest):
+            raise UsageError(f"{flag} only applies with --remote", f"add --remote, or drop {flag}")
+
+
 def run(args: argparse.Namespace, reporter: Reporter) -> int:
+    check_target_flags(args)
     payload = read_event(args.event)
-    # ------------------------------------------------------------------------------------------
-    # Dispatch point for a later `--remote` flag (not implemented here): it would hand the same
-    # payload to the deploy module's invoke of the deployed function and print what comes back
-    # with print_result(), so that local and remote invokes share one output contract.
-    # ------------------------------------------------------------------------------------------
+    if args.remote:
+        return _invoke_remotely(args, payload, reporter)
     return _invoke_locally(args, payload, reporter)
+
+
+def _invoke_remotely(args: argparse.Namespace, payload: bytes, reporter: Reporter) -> int:
+    from uv_lambda.cli._common import select_functions
+    from uv_lambda.deploy.remote import invoke_remote
+    from uv_lambda.emulator.function import check_payload
+
+    check_payload(payload)  # refused here with the same message as locally, not by AWS
+    _, [config] = select_functions(args)
+    with reporter.step(f"invoking {config.aws_name}" + (f":{config.alias}" if config.alias else "")):
+        body, log, function_error = invoke_remote(
+            config, payload, region=args.region, profile=args.profile, endpoint_url=args.endpoint_url
+        )
+    failure = (_error_type(body) or function_error) if function_error is not None else None
+    return print_result(body, log, failure)
+
+
+def _error_type(body: bytes) -> str | None:
+    """errorType of Lambda's error JSON, when the body is one."""
+    import json
+
+    try:
+        document = json.loads(body)
+    except ValueError:
+        return None
+    error_type = document.get("errorType") if isinstance(document, dict) else None
+    return error_type if isinstance(error_type, str) and error_type else None
 
 
 def _invoke_locally(args: argparse.Namespace, payload: bytes, reporter: Reporter) -> int:

@@ -32,7 +32,8 @@ examples:
   curl http://127.0.0.1:8000/items?page=2
   aws lambda invoke --endpoint-url http://127.0.0.1:8000 --function-name NAME \\
       --payload file://event.json --cli-binary-format raw-in-base64-out out.json
-  uv-lambda serve --event-format alb --port 9000 --concurrency 2"""
+  uv-lambda serve --event-format alb --port 9000 --concurrency 2
+  uv-lambda serve --image 123456789012.dkr.ecr.eu-west-1.amazonaws.com/api:latest"""
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser], common: argparse.ArgumentParser) -> None:
@@ -81,8 +82,9 @@ def run(args: argparse.Namespace, reporter: Reporter) -> int:
             sys.stderr.write(result.log)
             sys.stderr.flush()
 
-    if args.watch and args.artifact is not None:
-        raise UsageError("--watch rebuilds the project: it cannot watch an --artifact", "drop one of them")
+    if args.watch and (args.artifact is not None or args.image is not None):
+        flag = "an --artifact" if args.artifact is not None else "an --image"
+        raise UsageError(f"--watch rebuilds the project: it cannot watch {flag}", "drop one of them")
     function = SwappableFunction(open_function(args, reporter, concurrency=args.concurrency))
     name = function.current.spec.name
     try:

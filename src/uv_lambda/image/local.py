@@ -31,7 +31,7 @@ def open_image(
     reference: str,
     *,
     name: str,
-    runtime: str,
+    runtime: str | None = None,
     architecture: str = "x86_64",
     handler: str | None = None,
     memory_mb: int = 128,
@@ -41,8 +41,13 @@ def open_image(
     cache_dir: Path | None = None,
     registry_credentials: Credentials | None = None,
 ) -> LocalFunction:
-    """A LocalFunction serving the image; the handler is the image's Cmd unless given."""
-    get_runtime(runtime)  # an unknown runtime fails before any download
+    """A LocalFunction serving the image; the handler is the image's Cmd unless given.
+
+    Without `runtime`, the Python version is read from the image's bytecode (uv-lambda
+    compiles the dependencies it puts into /var/task): the image config does not name it.
+    """
+    if runtime is not None:
+        get_runtime(runtime)  # an unknown runtime fails before any download
     check_architecture(architecture)
     image = pull_image(
         reference,
@@ -66,7 +71,7 @@ def open_image(
         return open_layout(
             layout,
             name=name,
-            runtime=runtime,
+            runtime=runtime or _runtime_from_bytecode(layout, reference),
             handler=chosen,
             memory_mb=memory_mb,
             timeout_seconds=timeout_seconds,
@@ -108,3 +113,18 @@ def open_layout(
         region=options.region or caller_region(),
     )
     return LocalFunction(spec, options.concurrency)
+
+
+def _runtime_from_bytecode(layout: Layout, reference: str) -> str:
+    """python3.X from the tag of the first compiled module found (`mod.cpython-313.pyc`)."""
+    for folder in (layout.task_root, layout.opt):
+        for compiled in folder.rglob("__pycache__/*.cpython-3*.pyc"):
+            minor = compiled.name.rpartition(".cpython-3")[2].partition(".")[0]
+            if minor.isdigit():
+                runtime = f"python3.{minor}"
+                get_runtime(runtime)  # a Python version Lambda does not offer is refused here
+                return runtime
+    raise UsageError(
+        f"cannot tell the Python version of image {reference}: it holds no compiled modules",
+        "pass --runtime python3.X",
+    )
