@@ -18,7 +18,7 @@ from uv_lambda.errors import BuildError
 # Runs under the target interpreter. Paths arrive as JSON on stdin; `strict` files (the
 # user's own code) must compile, dependency files may fail (some ship Python 2 tests).
 _COMPILER = r"""
-import concurrent.futures, importlib.util, json, multiprocessing, os, py_compile, sys
+import importlib.util, json, os, py_compile, sys
 job = json.load(sys.stdin)
 root, prefix, strict = job["root"], job["prefix"], set(job["strict"])
 def compile_one(rel):
@@ -37,6 +37,7 @@ def compile_one(rel):
 # compile() holds the GIL: use processes, one per core, when there is enough work.
 workers = min(os.cpu_count() or 1, 4) if len(job["files"]) > 50 else 1
 if workers > 1:
+    import concurrent.futures, multiprocessing  # only for large trees: they cost start-up time
     # fork: the workers need compile_one, which a -c script cannot export to a fresh process.
     context = multiprocessing.get_context("fork")
     with concurrent.futures.ProcessPoolExecutor(workers, mp_context=context) as pool:

@@ -35,7 +35,14 @@ def _command_modules() -> list[str]:
     return sorted(info.name for info in pkgutil.iter_modules(package.__path__) if not info.name.startswith("_"))
 
 
-def build_parser() -> argparse.ArgumentParser:
+def _requested_command(argv: Sequence[str], names: list[str]) -> str | None:
+    """The command named on the command line, if any (top-level options take no values)."""
+    first = next((arg for arg in argv if not arg.startswith("-")), None)
+    return first if first in names else None
+
+
+def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
+    """The parser; with `argv` naming a command, only that command's module is imported."""
     # -v/-q work before and after the command name; SUPPRESS keeps a subcommand's parser
     # from resetting a flag given before it.
     common = argparse.ArgumentParser(add_help=False)
@@ -62,7 +69,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"uv-lambda {__version__}")
     subparsers = parser.add_subparsers(title="commands", metavar="COMMAND")
-    modules = [importlib.import_module(f"{__name__}.{name}") for name in _command_modules()]
+    names = _command_modules()
+    requested = _requested_command(argv, names) if argv is not None else None
+    modules = [importlib.import_module(f"{__name__}.{name}") for name in ([requested] if requested else names)]
     for module in sorted(modules, key=lambda m: getattr(m, "ORDER", 100)):
         module.register(subparsers, common)
     return parser
@@ -76,8 +85,9 @@ def _configure_logging(verbose: bool) -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
-    args = parser.parse_args(argv)
+    arguments = sys.argv[1:] if argv is None else list(argv)
+    parser = build_parser(arguments)
+    args = parser.parse_args(arguments)
     # Parents share action objects between parsers, so defaults are filled in here.
     args.verbose = getattr(args, "verbose", False)
     args.quiet = getattr(args, "quiet", False)
