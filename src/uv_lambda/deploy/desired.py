@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from uv_lambda.artifact import FunctionBuild
 from uv_lambda.config import FunctionConfig
@@ -26,6 +27,26 @@ class DeployOptions:
     image_repository: str | None = None  # --image-repository, over the configured one
 
 
+def _settings(config: FunctionConfig, options: DeployOptions) -> dict[str, Any]:
+    """The fields every function has, zip or image: configuration and command-line choices."""
+    environment = {**config.environment, **options.environment}
+    checks.check_environment(environment)
+    alias = options.alias or config.alias
+    return {
+        "name": config.aws_name,
+        "memory": config.memory,
+        "timeout": config.timeout,
+        "environment": environment,
+        "ephemeral_storage": config.ephemeral_storage,
+        "description": config.description,
+        "tags": dict(config.tags),
+        "role": config.role,
+        "url": checks.url_spec(config.function_url),
+        "publish": options.publish or alias is not None,
+        "alias": alias,
+    }
+
+
 def desired_function(config: FunctionConfig, build: FunctionBuild, options: DeployOptions) -> DesiredFunction:
     if build.format == "layer":
         raise DeployError(
@@ -42,30 +63,17 @@ def desired_function(config: FunctionConfig, build: FunctionBuild, options: Depl
     layer = checks.inspect_zip(build.layer.path) if build.layer else None
     checks.check_unzipped_size(code, layer)
     checks.check_layer_count(layer is not None, config.layers)
-    environment = {**config.environment, **options.environment}
-    checks.check_environment(environment)
-    alias = options.alias or config.alias
     return DesiredFunction(
-        name=config.aws_name,
         # The build is what runs: its metadata, not the config, says which runtime it was built for.
         runtime=metadata.runtime,
         handler=metadata.handler,
         architecture=metadata.architecture,
-        memory=config.memory,
-        timeout=config.timeout,
-        environment=environment,
-        ephemeral_storage=config.ephemeral_storage,
-        description=config.description,
-        tags=dict(config.tags),
         code=code,
         layer=layer,
         extra_layers=config.layers,
-        role=config.role,
         s3_bucket=config.s3_bucket,
-        url=checks.url_spec(config.function_url),
-        publish=options.publish or alias is not None,
-        alias=alias,
         prune_layers=options.prune_layers,
+        **_settings(config, options),
     )
 
 
@@ -78,28 +86,15 @@ def desired_image_function(config: FunctionConfig, image: ImageArtifact, options
         )
     if options.prune_layers is not None:
         raise DeployError("--prune-layers applies to zip functions", "drop --prune-layers for an image function")
-    environment = {**config.environment, **options.environment}
-    checks.check_environment(environment)
-    alias = options.alias or config.alias
     return DesiredFunction(
-        name=config.aws_name,
         runtime=config.runtime or "",  # unused: an image function has no Runtime setting
         handler=config.handler or "",
         architecture=image.architecture,
-        memory=config.memory,
-        timeout=config.timeout,
-        environment=environment,
-        ephemeral_storage=config.ephemeral_storage,
-        description=config.description,
-        tags=dict(config.tags),
         code=None,
         layer=None,
         extra_layers=(),
-        role=config.role,
         s3_bucket=None,
-        url=checks.url_spec(config.function_url),
-        publish=options.publish or alias is not None,
-        alias=alias,
         image=image,
         image_repository=options.image_repository or config.image_repository,
+        **_settings(config, options),
     )
