@@ -13,7 +13,7 @@ from pathlib import Path
 
 from uv_lambda import proc
 from uv_lambda.cache import remembered
-from uv_lambda.errors import BuildError, CommandError, UsageError
+from uv_lambda.errors import CommandError, UsageError
 
 # The oldest uv the test suite runs against; older ones differ in export and platform flags.
 MINIMUM_VERSION = (0, 13, 9)
@@ -159,8 +159,3 @@ def find_uv() -> Uv:
             _UPGRADE_HINT,
         )
     return Uv(path, ".".join(map(str, version)))
-
-
-def ensure_success(result: proc.Completed, message: str, hint: str) -> None:
-    if result.returncode != 0:
-        raise BuildError(f"{message}: {proc.last_error_line(result.stderr)}", hint)

@@ -25,7 +25,7 @@ from uv_lambda import artifact as model
 from uv_lambda.build import archive, bytecode, dependencies, exporter, sources
 from uv_lambda.build.settings import BuildSettings, resolve
 from uv_lambda.config import FunctionConfig
-from uv_lambda.errors import BuildError, UsageError, VerificationError
+from uv_lambda.errors import UsageError, VerificationError
 from uv_lambda.handler import check_handler, module_file, parse_handler
 from uv_lambda.project import Project, normalize_name
 from uv_lambda.runtimes import Architecture, Runtime
@@ -351,8 +351,3 @@ def _metadata(
         dependencies_hash=staged.dependencies.key,
         warnings=staged.warnings,
     )
-
-
-def fail_if_missing(path: Path) -> None:
-    if not path.exists():
-        raise BuildError(f"{path} does not exist", "run `uv-lambda build` first")

@@ -9,12 +9,12 @@ half-installed runtime is never used and concurrent runs do not step on each oth
 from __future__ import annotations
 
 import hashlib
-import os
 import platform
 import shutil
 import tempfile
 from pathlib import Path
 
+from uv_lambda.cache import cache_root
 from uv_lambda.errors import UsageError
 from uv_lambda.uv import find_uv
 
@@ -23,15 +23,6 @@ from uv_lambda.uv import find_uv
 AWSLAMBDARIC = "awslambdaric==4.2.2"
 BOTO3 = "boto3"
 _COMPLETE_MARKER = ".uv-lambda-runtime"
-
-
-def cache_root() -> Path:
-    override = os.environ.get("UV_LAMBDA_CACHE_DIR")
-    if override:
-        return Path(override)
-    xdg = os.environ.get("XDG_CACHE_HOME")
-    base = Path(xdg) if xdg else Path.home() / ".cache"
-    return base / "uv-lambda"
 
 
 def requirements(with_boto3: bool) -> list[str]:
