@@ -85,25 +85,28 @@ class ExecutionEnvironment:
         self._server = RuntimeApiServer(self, spec.arn)
         env = function_environment(spec, self._server.address, host_path=os.environ.get("PATH"))
         self._started = time.monotonic()
-        # `-S`: no site-packages of the interpreter leak in (Lambda's sys.path has only the
-        # task root, /opt and the runtime); PYTHONPATH puts those in Lambda's order.
-        try:
-            self._process = proc.spawn(
-                [str(spec.interpreter), "-S", "-m", "awslambdaric", spec.handler],
-                cwd=spec.layout.task_root,
-                env=env,
-                stdout=subprocess.PIPE,
-                stderr=subprocess.STDOUT,
-                new_session=True,  # its own process group: a kill takes its children too
-            )
-        except OSError as exc:
-            self._server.close()
-            raise UsageError(
-                f"cannot start {spec.interpreter}: {exc.strerror}", "pass --python PATH to a working interpreter"
-            ) from None
-        assert self._process.stdout is not None
-        self._output = OutputCollector(self._process.stdout)
-        self._memory = ProcessMemory(self._process.pid)
+        # Held until the process's output and memory readers exist: the runtime may reach
+        # `next` (which reads them) before this thread runs again.
+        with self._lock:
+            # `-S`: no site-packages of the interpreter leak in (Lambda's sys.path has only the
+            # task root, /opt and the runtime); PYTHONPATH puts those in Lambda's order.
+            try:
+                self._process = proc.spawn(
+                    [str(spec.interpreter), "-S", "-m", "awslambdaric", spec.handler],
+                    cwd=spec.layout.task_root,
+                    env=env,
+                    stdout=subprocess.PIPE,
+                    stderr=subprocess.STDOUT,
+                    new_session=True,  # its own process group: a kill takes its children too
+                )
+            except OSError as exc:
+                self._server.close()
+                raise UsageError(
+                    f"cannot start {spec.interpreter}: {exc.strerror}", "pass --python PATH to a working interpreter"
+                ) from None
+            assert self._process.stdout is not None
+            self._output = OutputCollector(self._process.stdout)
+            self._memory = ProcessMemory(self._process.pid)
         self._watcher = threading.Thread(target=self._watch_exit, name="runtime-exit", daemon=True)
         self._watcher.start()
 
