@@ -5,88 +5,181 @@ makes every timestamp-based pyc look stale, so Python would recompile (in memory
 cold start. Unchecked-hash pycs are used as they are and are reproducible, because they
 hold no timestamp. The build machine's Python cannot write them for another version (the
 magic number differs), so the compiler runs under the target's interpreter.
+
+The compiler is a process started early (`Compiler.start`) and given its files later, so
+its start-up overlaps the build's other work: on a rebuild it is most of the cost.
 """
 
 from __future__ import annotations
 
-import json
+import contextlib
+import subprocess
+from dataclasses import dataclass
 from pathlib import Path
+from typing import IO
 
 from uv_lambda import proc
-from uv_lambda.errors import BuildError
+from uv_lambda.errors import BuildError, CommandError
 
-# Runs under the target interpreter. Paths arrive as JSON on stdin; `strict` files (the
-# user's own code) must compile, dependency files may fail (some ship Python 2 tests).
+# Runs under the target interpreter with -I -S. It imports nothing beyond what the
+# interpreter has loaded at start-up (py_compile and json would double its start-up time),
+# and writes exactly what py_compile writes for UNCHECKED_HASH: magic, flags=1, the source
+# hash, the marshalled code compiled with the relative name as its file name.
+# Job on stdin: the number of roots, the roots, then "<root index>\t<relative path>" lines.
+# Output: "<root index>\t<relative path>\t<error>" for each file that did not compile.
 _COMPILER = r"""
-import importlib.util, json, os, py_compile, sys
-job = json.load(sys.stdin)
-root, prefix, strict = job["root"], job["prefix"], set(job["strict"])
-def compile_one(rel):
-    source = os.path.join(root, rel)
+import marshal, os, sys, _imp
+from _frozen_importlib_external import MAGIC_NUMBER, _RAW_MAGIC_NUMBER, cache_from_source
+lines = sys.stdin.read().split("\n")
+roots = lines[1 : 1 + int(lines[0])]
+jobs = [line.split("\t", 1) for line in lines[1 + len(roots) :] if line]
+def compile_one(index, rel):
+    source = os.path.join(roots[int(index)], rel)
+    with open(source, "rb") as handle:
+        data = handle.read()
     try:
-        py_compile.compile(
-            source,
-            cfile=importlib.util.cache_from_source(source),
-            dfile=prefix + rel,
-            doraise=True,
-            invalidation_mode=py_compile.PycInvalidationMode.UNCHECKED_HASH,
-        )
-        return None
-    except py_compile.PyCompileError as exc:
-        return {"file": rel, "error": exc.msg.strip().splitlines()[-1], "strict": rel in strict}
-# compile() holds the GIL: use processes, one per core, when there is enough work.
-workers = min(os.cpu_count() or 1, 4) if len(job["files"]) > 50 else 1
-if workers > 1:
-    import concurrent.futures, multiprocessing  # only for large trees: they cost start-up time
-    # fork: the workers need compile_one, which a -c script cannot export to a fresh process.
-    context = multiprocessing.get_context("fork")
-    with concurrent.futures.ProcessPoolExecutor(workers, mp_context=context) as pool:
-        results = list(pool.map(compile_one, job["files"], chunksize=16))
-else:
-    results = [compile_one(rel) for rel in job["files"]]
-json.dump([f for f in results if f], sys.stdout)
+        code = compile(data, rel, "exec", dont_inherit=True)
+    except (SyntaxError, ValueError) as exc:
+        detail = exc.msg if isinstance(exc, SyntaxError) else str(exc)
+        line = f" (line {exc.lineno})" if isinstance(exc, SyntaxError) and exc.lineno else ""
+        return f"{index}\t{rel}\t{type(exc).__name__}: {detail}{line}".replace("\n", " ") + "\n"
+    pyc = bytearray(MAGIC_NUMBER)
+    pyc += (1).to_bytes(4, "little")
+    pyc += _imp.source_hash(_RAW_MAGIC_NUMBER, data)
+    pyc += marshal.dumps(code)
+    target = cache_from_source(source)
+    os.makedirs(os.path.dirname(target), exist_ok=True)
+    # A new file, renamed into place: never write through a link into uv's cache.
+    temporary = f"{target}.{os.getpid()}.tmp"
+    with open(temporary, "wb") as handle:
+        handle.write(pyc)
+    os.replace(temporary, target)
+    return ""
+def compile_all(chunk):
+    return "".join(compile_one(index, rel) for index, rel in chunk)
+# compile() holds the GIL: large trees are split by size over forked workers, one per core.
+workers = min(os.cpu_count() or 1, 4) if len(jobs) > 50 else 1
+chunks, loads = [[] for _ in range(workers)], [0] * workers
+for job in sorted(jobs, key=lambda job: -os.path.getsize(os.path.join(roots[int(job[0])], job[1]))):
+    lightest = loads.index(min(loads))
+    chunks[lightest].append(job)
+    loads[lightest] += os.path.getsize(os.path.join(roots[int(job[0])], job[1]))
+children = []
+for chunk in chunks[1:]:
+    read_end, write_end = os.pipe()
+    pid = os.fork()
+    if pid == 0:
+        os.close(read_end)
+        with os.fdopen(write_end, "w") as out:
+            out.write(compile_all(chunk))
+        os._exit(0)
+    os.close(write_end)
+    children.append((pid, read_end))
+failures = [compile_all(chunks[0])]
+for pid, read_end in children:
+    with os.fdopen(read_end) as result:
+        failures.append(result.read())
+    if os.waitpid(pid, 0)[1] != 0:
+        sys.exit("a compiler worker failed")
+sys.stdout.write("".join(failures))
 """
+
+
+@dataclass(frozen=True)
+class Failure:
+    root: Path
+    file: str  # relative to root
+    error: str
 
 
 def python_sources(root: Path) -> list[str]:
     return sorted(path.relative_to(root).as_posix() for path in root.rglob("*.py") if path.is_file())
 
 
-def compile_tree(
-    interpreter: Path,
-    root: Path,
-    *,
-    runtime_prefix: str,
-    strict: bool,
-    files: list[str] | None = None,
-) -> list[str]:
-    """Compile every .py under `root`; returns the relative paths that did not compile.
+def pyc_name(source: str, python_version: str) -> str:
+    """Where the compiler writes the pyc of `source` (a relative path) for CPython X.Y."""
+    folder, _, file = source.rpartition("/")
+    tag = "cpython-" + python_version.replace(".", "")
+    return f"{folder}/__pycache__/{file[:-3]}.{tag}.pyc".lstrip("/")
 
-    `runtime_prefix` is where the tree will live on Lambda (e.g. "/var/task/"): it is the
-    file name recorded in the pyc, so tracebacks name the real path and no build-machine
-    path ends up in the artifact. With `strict`, a syntax error fails the build.
-    """
-    sources = python_sources(root) if files is None else files
-    if not sources:
-        return []
-    job = {
-        "root": str(root),
-        "prefix": runtime_prefix,
-        "files": sources,
-        "strict": sources if strict else [],
-    }
-    result = proc.run(
-        [interpreter, "-I", "-c", _COMPILER],
-        input_text=json.dumps(job),
-        what=f"compiling bytecode with {interpreter}",
-        hint="build with --no-bytecode to skip bytecode compilation",
-        extra_env={"PYTHONDONTWRITEBYTECODE": "1"},
-    )
-    failures: list[dict[str, object]] = json.loads(result.stdout or "[]")
-    for failure in failures:
-        if failure["strict"]:
-            raise BuildError(
-                f"{failure['file']} does not compile for the target Python: {failure['error']}",
-                "fix the syntax error (Lambda would fail with Runtime.UserCodeSyntaxError)",
+
+class Compiler:
+    """One compile job in the target interpreter: start it early, give it files, then wait."""
+
+    def __init__(self, interpreter: Path) -> None:
+        self.interpreter = interpreter
+        self._roots: list[Path] = []
+        try:
+            self._process: subprocess.Popen[bytes] = proc.spawn(
+                [interpreter, "-I", "-S", "-c", _COMPILER],
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
             )
-    return [str(failure["file"]) for failure in failures]
+        except OSError as exc:
+            raise BuildError(
+                f"cannot start {interpreter} to compile bytecode: {exc.strerror}",
+                "pass another interpreter with --python PATH, or build with --no-bytecode",
+            ) from None
+
+    def submit(self, trees: list[tuple[Path, list[str]]]) -> None:
+        """Send the job: for each root, the relative paths of the .py files to compile."""
+        header = [str(len(trees)), *(str(root) for root, _ in trees)]
+        lines = [f"{index}\t{rel}" for index, (_, files) in enumerate(trees) for rel in files]
+        if any("\n" in line for line in [*header, *lines]):
+            raise BuildError("a file or folder name contains a line break", "rename it: Lambda cannot load it anyway")
+        self._roots = [root for root, _ in trees]
+        with contextlib.suppress(BrokenPipeError):  # the process died: wait() reports how
+            self._stdin().write("\n".join([*header, *lines, ""]).encode())
+        self._close_stdin()
+
+    def _stdin(self) -> IO[bytes]:
+        assert self._process.stdin is not None
+        return self._process.stdin
+
+    def _close_stdin(self) -> None:
+        """Close stdin and forget it: communicate() would flush a closed pipe otherwise."""
+        if self._process.stdin is not None:
+            with contextlib.suppress(BrokenPipeError):
+                self._process.stdin.close()
+            self._process.stdin = None
+
+    def wait(self) -> list[Failure]:
+        """The files that did not compile. A crashed compiler is a CommandError."""
+        self._close_stdin()  # if never submitted: let the process end
+        stdout, stderr = self._process.communicate()
+        if self._process.returncode != 0:
+            lines = stderr.decode(errors="replace").strip().splitlines() or ["no output"]
+            raise CommandError(
+                f"compiling bytecode with {self.interpreter} failed (exit {self._process.returncode}): {lines[-1]}",
+                "build with --no-bytecode to skip bytecode compilation",
+                output=stderr.decode(errors="replace"),
+            )
+        failures = []
+        for line in stdout.decode(errors="replace").splitlines():
+            index, file, error = line.split("\t", 2)
+            failures.append(Failure(self._roots[int(index)], file, error))
+        return failures
+
+    def __enter__(self) -> Compiler:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.cancel()
+
+    def cancel(self) -> None:
+        """Stop the process when the build ends early (an error before submit or wait)."""
+        if self._process.returncode is None:
+            self._process.kill()
+            self._close_stdin()
+            self._process.communicate()
+
+
+def raise_for_strict(failures: list[Failure]) -> None:
+    """The user's own code must compile: a syntax error there would fail on Lambda too."""
+    if failures:
+        failure = failures[0]
+        raise BuildError(
+            f"{failure.file} does not compile for the target Python: {failure.error}",
+            "fix the syntax error (Lambda would fail with Runtime.UserCodeSyntaxError)",
+        )

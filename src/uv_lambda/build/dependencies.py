@@ -15,6 +15,7 @@ import hashlib
 import json
 import logging
 import os
+import posixpath
 import re
 import shutil
 import tempfile
@@ -168,8 +169,8 @@ def _install(uv: Uv, requirements: Path, target: Path, runtime: Runtime, arch: A
                 "--no-sources",
                 "--no-installer-metadata",
                 "--no-compile-bytecode",
-                "--link-mode",
-                "copy",
+                # uv's default link mode (hardlinks from its cache on Linux) is safe here:
+                # nothing writes into installed files, the compiler only adds new pycs.
             ],
             what="installing dependencies",
         )
@@ -177,25 +178,39 @@ def _install(uv: Uv, requirements: Path, target: Path, runtime: Runtime, arch: A
         raise explain_install_failure(exc, runtime, arch) from None
 
 
-def _files_by_package(site_packages: Path) -> dict[str, list[Path]]:
-    """Partition an installed tree by distribution, using each RECORD; bytecode follows its source."""
-    owner_of: dict[Path, str] = {}
+def _files_by_package(site_packages: Path) -> dict[str, list[str]]:
+    """Partition an installed tree by distribution (relative paths), using each RECORD."""
+    owner_of: dict[str, str] = {}
     for record in site_packages.glob("*.dist-info/RECORD"):
         name = normalize_name(record.parent.name.removesuffix(".dist-info").rsplit("-", 1)[0])
         for line in record.read_text(errors="replace").splitlines():
             relative = line.rsplit(",", 2)[0] if line.count(",") >= 2 else line.split(",", 1)[0]
-            path = (site_packages / relative).resolve()
-            if path.is_relative_to(site_packages.resolve()):
-                owner_of[path] = name
-    files: dict[str, list[Path]] = {}
-    for path in sorted(p for p in site_packages.rglob("*") if p.is_file()):
-        resolved = path.resolve()
-        owner = owner_of.get(resolved)
-        if owner is None and path.parent.name == "__pycache__":
-            owner = owner_of.get(path.parent.parent.resolve() / (path.name.split(".", 1)[0] + ".py"))
-        if owner is not None:
-            files.setdefault(owner, []).append(path)
+            # RECORD paths are relative to site-packages; normpath folds "a/../b". Paths that
+            # leave the folder (scripts in ../../bin) are not installed under --target.
+            normal = posixpath.normpath(relative)
+            if not normal.startswith("../") and not normal.startswith("/"):
+                owner_of[normal] = name
+    files: dict[str, list[str]] = {}
+    for folder, _, names in os.walk(site_packages):
+        prefix = Path(folder).relative_to(site_packages).as_posix()
+        for file in names:
+            relative = file if prefix == "." else f"{prefix}/{file}"
+            owner = owner_of.get(relative)
+            if owner is not None:
+                files.setdefault(owner, []).append(relative)
     return files
+
+
+def _compress_by_package(
+    site_packages: Path, by_package: dict[str, list[str]], scratch: Path
+) -> dict[str, list[archive.Entry]]:
+    """Compress every package's files in one parallel pass; the entries, by package."""
+    owners = [(owner, name) for owner, names in by_package.items() for name in names]
+    compressed = archive.compress_files([archive.SourceFile(name, site_packages / name) for _, name in owners], scratch)
+    entries: dict[str, list[archive.Entry]] = {owner: [] for owner in by_package}
+    for (owner, _), entry in zip(owners, compressed, strict=True):
+        entries[owner].append(entry)
+    return entries
 
 
 def _store_packages(
@@ -208,8 +223,14 @@ def _store_packages(
     build_paths: list[Path],
     packages_root: Path,
 ) -> None:
-    """Install, verify, compile and store the packages that are not cached yet."""
+    """Install, verify, compile and store the packages that are not cached yet.
+
+    Compression of the installed files runs in this process while the target interpreter
+    compiles their bytecode: the two are the bulk of a first build's CPU time.
+    """
     scratch = Path(tempfile.mkdtemp(prefix=".install-", dir=packages_root))
+    # Started before the install so that its start-up is not on the critical path.
+    compiler = bytecode.Compiler(interpreter) if interpreter is not None else None
     try:
         site_packages = scratch / "site-packages"
         site_packages.mkdir()
@@ -218,29 +239,44 @@ def _store_packages(
         _install(uv, requirements_file, site_packages, runtime, arch)
         remove_install_debris(site_packages)
         check_tree(site_packages, Target(runtime, arch), [*build_paths, scratch])
-        if interpreter is not None:
-            bytecode.compile_tree(interpreter, site_packages, runtime_prefix="", strict=False)
         by_package = _files_by_package(site_packages)
+        sources = sorted(name for files in by_package.values() for name in files if name.endswith(".py"))
+        if compiler is not None:
+            compiler.submit([(site_packages, sources)])
+        entries = _compress_by_package(site_packages, by_package, scratch / "files.bin")
+        if compiler is not None:
+            # Some packages ship files that do not compile (Python 2 tests, templates): they
+            # simply get no pyc, as with pip's compileall.
+            failed = {failure.file for failure in compiler.wait()}
+            pycs = {
+                owner: [
+                    bytecode.pyc_name(name, runtime.python_version)
+                    for name in files
+                    if name.endswith(".py") and name not in failed
+                ]
+                for owner, files in by_package.items()
+            }
+            for owner, pyc_entries in _compress_by_package(site_packages, pycs, scratch / "pycs.bin").items():
+                entries[owner] += pyc_entries
         for requirement in missing:
-            files = by_package.get(requirement.name, [])
-            if not files:
+            if not by_package.get(requirement.name):
                 raise BuildError(
                     f"uv installed no files for {requirement.name}",
                     "run with -v to see uv's output, and report it",
                 )
             entry = scratch / keys[requirement.name]
             entry.mkdir()
-            sources = [archive.SourceFile(p.relative_to(site_packages).as_posix(), p) for p in files]
-            entries = archive.compress_files(sources, scratch / "compressed.bin")
-            archive.write_archive(entry / "files.zip", entries)
+            archive.write_archive(entry / "files.zip", entries[requirement.name])
             info = {
                 "name": requirement.name,
-                "size": sum(e.size for e in entries),
-                "file_count": len(entries),
+                "size": sum(e.size for e in entries[requirement.name]),
+                "file_count": len(entries[requirement.name]),
             }
             (entry / "info.json").write_text(json.dumps(info, sort_keys=True))
             _publish(entry, packages_root / keys[requirement.name])
     finally:
+        if compiler is not None:
+            compiler.cancel()
         shutil.rmtree(scratch, ignore_errors=True)
 
 

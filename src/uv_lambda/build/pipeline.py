@@ -17,7 +17,7 @@ import os
 import shutil
 import tempfile
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -164,6 +164,25 @@ def stage_function(
             "AWS no longer patches it; move to a newer runtime"
         )
     interpreter = _interpreter(uv, settings, config)
+    with ExitStack() as cleanup:
+        # The compiler for local code starts now; its start-up overlaps the steps below.
+        local_compiler = None
+        if config.bytecode and interpreter is not None:
+            local_compiler = cleanup.enter_context(bytecode.Compiler(interpreter))
+        yield from _stage(project, config, settings, uv, interpreter, local_compiler, warnings, reporter, lock)
+
+
+def _stage(
+    project: Project,
+    config: FunctionConfig,
+    settings: BuildSettings,
+    uv: Uv,
+    interpreter: Path | None,
+    local_compiler: bytecode.Compiler | None,
+    warnings: list[str],
+    reporter: Reporter,
+    lock: bool,
+) -> Iterator[StagedFunction]:
     if lock:
         with reporter.step("locking with uv"):
             exporter.lock(uv, project, interpreter)
@@ -199,9 +218,10 @@ def stage_function(
             if module_file(parse_handler(settings.handler)[0], roots) is None:
                 roots.append(deps.site_packages)  # a handler shipped by a dependency
             check_handler(settings.handler, roots)
-        if interpreter is not None:
-            bytecode.compile_tree(interpreter, workspace_dir, runtime_prefix="", strict=True)
-            bytecode.compile_tree(interpreter, app_dir, runtime_prefix="", strict=True)
+        if local_compiler is not None:
+            trees = [(folder, bytecode.python_sources(folder)) for folder in (workspace_dir, app_dir)]
+            local_compiler.submit(trees)
+            bytecode.raise_for_strict(local_compiler.wait())
         packages = [
             model.PackageInfo(name, version, "registry", deps.package_sizes.get(name, 0))
             for name, version in exported.pins
