@@ -36,7 +36,7 @@ import urllib.request
 from pathlib import Path
 
 from uv_lambda import proc
-from uv_lambda.build import stage_function
+from uv_lambda.build.pipeline import stage_function
 from uv_lambda.image.pipeline import build_image
 from uv_lambda.project import load_project
 from uv_lambda.ui import Reporter

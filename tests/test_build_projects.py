@@ -314,7 +314,7 @@ def test_lock_change_installs_only_the_changed_packages(cli: CliRunner, example,
 
 
 def test_unpacked_dependency_folder_keeps_modes(cli: CliRunner, example) -> None:
-    from uv_lambda.build import stage_function
+    from uv_lambda.build.pipeline import stage_function
     from uv_lambda.project import load_project
     from uv_lambda.ui import Reporter
 

@@ -7,8 +7,8 @@ import subprocess
 from pathlib import Path
 
 import pytest
-
 from tests.conftest import PYENV_VERSIONS
+
 from uv_lambda.build import bytecode
 from uv_lambda.errors import BuildError
 
@@ -33,7 +33,9 @@ def _tree(root: Path, count: int) -> list[str]:
     for index in range(count):
         path = root / f"pkg{index % 3}" / f"module_{index}.py"
         path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(f"'''Module {index}.'''\nVALUE = {index}\n\ndef f(x):\n    return [x * i for i in range({index})]\n")
+        path.write_text(
+            f"'''Module {index}.'''\nVALUE = {index}\n\ndef f(x):\n    return [x * i for i in range({index})]\n"
+        )
         files.append(path.relative_to(root).as_posix())
     (root / "top.py").write_text("import os\nprint(os.sep)\n")
     return sorted([*files, "top.py"])

@@ -11,14 +11,17 @@ The local runner, deploy and the image build read artifacts only through this mo
 
 from __future__ import annotations
 
-import base64
-import hashlib
 import json
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
 from uv_lambda.errors import UsageError
+
+# digests and metadata_path are part of this module's interface, kept in a lighter module.
+from uv_lambda.metadata_file import digests as digests
+from uv_lambda.metadata_file import metadata_path as metadata_path
+from uv_lambda.metadata_file import write_document
 
 SCHEMA_VERSION = 1
 
@@ -79,19 +82,6 @@ class ArtifactMetadata:
         return cls(**values)
 
 
-def metadata_path(artifact: Path) -> Path:
-    return artifact.with_name(artifact.name + ".json")
-
-
-def digests(path: Path) -> tuple[str, str]:
-    """(hex sha256, base64 sha256) of a file: the second is Lambda's CodeSha256."""
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for chunk in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest(), base64.b64encode(digest.digest()).decode("ascii")
-
-
 @dataclass(frozen=True)
 class Artifact:
     path: Path
@@ -145,7 +135,4 @@ def read_build(folder: Path) -> FunctionBuild:
 
 def write_metadata(artifact_path: Path, metadata: ArtifactMetadata) -> None:
     """Write the metadata atomically, beside its artifact."""
-    target = metadata_path(artifact_path)
-    temporary = target.with_name(f".{target.name}.tmp")
-    temporary.write_text(json.dumps(metadata.to_json(), indent=2, sort_keys=True) + "\n")
-    temporary.replace(target)
+    write_document(artifact_path, metadata.to_json())

@@ -2,24 +2,30 @@
 
 from __future__ import annotations
 
-import logging
 import os
 import shlex
 import subprocess
+import sys
 import time
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 from uv_lambda.errors import CommandError
 
-log = logging.getLogger(__name__)
+
+def _debug(message: str, *args: object) -> None:
+    """Log at debug level, if anything set up logging (the CLI does, for every command but
+    an app-only rebuild, which skips importing logging to start faster: build/incremental.py)."""
+    logging = sys.modules.get("logging")
+    if logging is not None:
+        logging.getLogger(__name__).debug(message, *args)
+
 
 Command = Sequence[str | os.PathLike[str]]
 
 
-@dataclass(frozen=True)
-class Completed:
+class Completed(NamedTuple):  # not a dataclass: this module is on a rebuild's start-up path
     args: list[str]
     returncode: int
     stdout: str
@@ -55,7 +61,7 @@ def run(
     (or the program) and carries the last lines of stderr, the part users need.
     """
     args = _render(cmd)
-    log.debug("run: %s%s", shlex.join(args), f"  (in {cwd})" if cwd else "")
+    _debug("run: %s%s", shlex.join(args), f"  (in {cwd})" if cwd else "")
     started = time.monotonic()
     try:
         proc = subprocess.run(
@@ -72,9 +78,9 @@ def run(
         raise CommandError(f"{args[0]} was not found", hint) from exc
     except subprocess.TimeoutExpired as exc:
         raise CommandError(f"{what or args[0]} did not finish within {timeout:.0f} s", hint) from exc
-    log.debug("exit %d after %.2f s", proc.returncode, time.monotonic() - started)
+    _debug("exit %d after %.2f s", proc.returncode, time.monotonic() - started)
     if proc.stderr:
-        log.debug("stderr of %s:\n%s", Path(args[0]).name, proc.stderr.rstrip())
+        _debug("stderr of %s:\n%s", Path(args[0]).name, proc.stderr.rstrip())
     result = Completed(args, proc.returncode, proc.stdout, proc.stderr)
     if check and proc.returncode != 0:
         raise CommandError(
@@ -98,7 +104,7 @@ def spawn(
 ) -> subprocess.Popen[bytes]:
     """Start a long-running process (a runtime worker, a server) and return its handle."""
     args = _render(cmd)
-    log.debug("spawn: %s%s", shlex.join(args), f"  (in {cwd})" if cwd else "")
+    _debug("spawn: %s%s", shlex.join(args), f"  (in {cwd})" if cwd else "")
     return subprocess.Popen(
         args,
         cwd=cwd,

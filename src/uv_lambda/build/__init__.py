@@ -1,5 +1,5 @@
-"""Turn a uv project into Lambda artifacts; see docs/build.md."""
+"""Building Lambda artifacts: the pipeline (pipeline.py) and its steps, one module each.
 
-from uv_lambda.build.pipeline import StagedFunction, build_function, stage_function
-
-__all__ = ["StagedFunction", "build_function", "stage_function"]
+Import what you need from the modules themselves: this package imports nothing, so that
+a rebuild (incremental.py) does not load the whole pipeline.
+"""

@@ -12,16 +12,14 @@ after an application edit fast: the dependency archive in the cache is spliced i
 
 from __future__ import annotations
 
+import hashlib
 import os
 import stat
 import struct
-import zipfile
 import zlib
-from collections.abc import Iterable
-from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from collections.abc import Iterable, Iterator
 from pathlib import Path
-from typing import BinaryIO
+from typing import BinaryIO, NamedTuple
 
 from uv_lambda.errors import BuildError
 
@@ -33,6 +31,7 @@ _UTF8_FLAG = 0x800
 _LOCAL_HEADER = struct.Struct("<IHHHHHIIIHH")
 _CENTRAL_HEADER = struct.Struct("<IHHHHHHIIIHHHHHII")
 _END_RECORD = struct.Struct("<IHHHHIIH")
+_STORED, _DEFLATED = 0, 8
 _MAX_ENTRIES = 0xFFFF
 _MAX_SIZE = 0xFFFFFFFF
 COMPRESS_LEVEL = 6  # what `zip -r` uses: the same size as the hand-written guide's archive
@@ -47,8 +46,9 @@ def normalised_mode(path_mode: int) -> int:
     return EXECUTABLE_MODE if path_mode & stat.S_IXUSR else FILE_MODE
 
 
-@dataclass(frozen=True)
-class Entry:
+# NamedTuples rather than dataclasses: this module is on a rebuild's start-up path, and
+# dataclasses import inspect (several milliseconds).
+class Entry(NamedTuple):
     """One file of an archive, already compressed (data is the compressed stream)."""
 
     name: str
@@ -61,8 +61,7 @@ class Entry:
     data_length: int
 
 
-@dataclass(frozen=True)
-class SourceFile:
+class SourceFile(NamedTuple):
     """A file on disk to be stored under `name`."""
 
     name: str
@@ -74,9 +73,9 @@ def _compress(path: Path) -> tuple[bytes, int, int, int, int]:
     raw = path.read_bytes()
     compressor = zlib.compressobj(COMPRESS_LEVEL, zlib.DEFLATED, -15)
     packed = compressor.compress(raw) + compressor.flush()
-    method = zipfile.ZIP_DEFLATED
+    method = _DEFLATED
     if len(packed) >= len(raw):  # already-compressed data: store it as it is
-        packed, method = raw, zipfile.ZIP_STORED
+        packed, method = raw, _STORED
     return packed, method, zlib.crc32(raw), len(raw), normalised_mode(path.stat().st_mode)
 
 
@@ -86,9 +85,18 @@ def compress_files(sources: Iterable[SourceFile], scratch: Path, workers: int = 
     Files are submitted in bounded windows so memory stays flat however large the tree.
     """
     items = list(sources)
+    entries: list[Entry] = []
+    if len(items) < 8:  # a rebuild's few edited files: a thread pool costs more than it saves
+        with scratch.open("wb") as out:
+            for item in items:
+                packed, method, crc, size, mode = _compress(item.path)
+                entries.append(Entry(item.name, mode, crc, size, method, scratch, out.tell(), len(packed)))
+                out.write(packed)
+        return entries
+    from concurrent.futures import ThreadPoolExecutor
+
     workers = workers or min(4, os.cpu_count() or 1)
     window = workers * 16
-    entries: list[Entry] = []
     with ThreadPoolExecutor(max_workers=workers) as pool, scratch.open("wb") as out:
         for start in range(0, len(items), window):
             batch = items[start : start + window]
@@ -100,37 +108,49 @@ def compress_files(sources: Iterable[SourceFile], scratch: Path, workers: int = 
     return entries
 
 
-def read_entries(archive: Path) -> list[Entry]:
-    """The entries of a zip written by this module, pointing at their compressed bytes.
+def _central_records(archive: Path) -> Iterator[tuple[str, tuple[int, ...]]]:
+    """(name, central header fields) of each entry of a zip this module wrote, folders too.
 
-    Only for archives this module wrote: their local headers carry no extra field, so the
-    data starts right after the name, without reading each local header.
+    Such zips have no ZIP64 records, no comment and no extra fields, so the central
+    directory is read directly (zipfile would cost more to import than this whole read).
     """
+    count, size, offset = _end_record(archive)
+    with archive.open("rb") as handle:
+        handle.seek(offset)
+        directory = handle.read(size)
+    position = 0
+    for _ in range(count):
+        fields = _CENTRAL_HEADER.unpack_from(directory, position)
+        start = position + _CENTRAL_HEADER.size
+        name_length = fields[10]
+        encoding = "utf-8" if fields[3] & _UTF8_FLAG else "cp437"
+        yield directory[start : start + name_length].decode(encoding), fields
+        position = start + name_length + fields[11] + fields[12]
+
+
+def read_entries(archive: Path) -> list[Entry]:
+    """The file entries of a zip written by this module, pointing at their compressed bytes."""
     entries = []
-    with zipfile.ZipFile(archive) as handle:
-        for info in handle.infolist():
-            if info.is_dir():
-                continue
-            name_length = len(info.orig_filename.encode("utf-8"))
-            entries.append(
-                Entry(
-                    name=info.filename,
-                    mode=(info.external_attr >> 16) & 0o7777,
-                    crc=info.CRC,
-                    size=info.file_size,
-                    method=info.compress_type,
-                    data_source=archive,
-                    data_offset=info.header_offset + _LOCAL_HEADER.size + name_length,
-                    data_length=info.compress_size,
-                )
-            )
+    for name, fields in _central_records(archive):
+        if name.endswith("/"):
+            continue
+        method, crc, length, size, name_length, external, header_offset = (
+            fields[4],
+            fields[7],
+            fields[8],
+            fields[9],
+            fields[10],
+            fields[15],
+            fields[16],
+        )
+        # No extra field in our local headers: the data starts right after the name.
+        data_offset = header_offset + _LOCAL_HEADER.size + name_length
+        entries.append(Entry(name, (external >> 16) & 0o7777, crc, size, method, archive, data_offset, length))
     return entries
 
 
 def with_prefix(entries: Iterable[Entry], prefix: str) -> list[Entry]:
-    from dataclasses import replace
-
-    return [replace(entry, name=prefix + entry.name) for entry in entries]
+    return [entry._replace(name=prefix + entry.name) for entry in entries]
 
 
 def _directories(names: Iterable[str]) -> set[str]:
@@ -142,7 +162,7 @@ def _directories(names: Iterable[str]) -> set[str]:
     return folders
 
 
-def _copy_range(source: BinaryIO, destination: BinaryIO, length: int) -> None:
+def _copy_range(source: BinaryIO, destination: BinaryIO | _HashingFile, length: int) -> None:
     remaining = length
     while remaining:
         chunk = source.read(min(remaining, 1 << 20))
@@ -155,7 +175,7 @@ def _copy_range(source: BinaryIO, destination: BinaryIO, length: int) -> None:
 class _Writer:
     """Writes local entries to `out` and collects their central directory records."""
 
-    def __init__(self, out: BinaryIO) -> None:
+    def __init__(self, out: _HashingFile) -> None:
         self.out = out
         self.central = bytearray()
         self.count = 0
@@ -227,37 +247,80 @@ def _end_record(base: Path) -> tuple[int, int, int]:
     return count, size, offset
 
 
-def write_archive(destination: Path, entries: Iterable[Entry], *, base: Path | None = None) -> None:
-    """Write `entries` (plus a 0755 entry for every folder) sorted by name to `destination`.
+class _HashingFile:
+    """A file opened for writing that hashes what goes through it: no second read for the digest."""
 
-    With `base` (an archive this module wrote), the base's bytes come first, copied as they
-    are: its local entries and central directory records stay valid because they keep their
-    offsets. This is what makes a rebuild after an application edit cheap. When an entry
-    has a name the base already holds, the archives are merged entry by entry instead, and
-    the later entry wins (callers list what should win last).
+    def __init__(self, path: Path) -> None:
+        self._file = path.open("wb")
+        self._position = 0
+        self.sha256 = hashlib.sha256()
+
+    def write(self, data: bytes | bytearray) -> int:
+        self.sha256.update(data)
+        self._position += len(data)
+        return self._file.write(data)
+
+    def tell(self) -> int:
+        return self._position
+
+    def close(self) -> None:
+        self._file.close()
+
+
+class ArchiveOutput:
+    """An archive written in two steps, so that the first can overlap other work.
+
+    The constructor copies the base archive's entries (the big, unchanging part: the
+    dependencies); `finish` adds the other entries and the central directory. With `base`
+    (an archive this module wrote), the base's bytes come first, copied as they are: its
+    local entries and central directory records stay valid because they keep their offsets.
+    When an entry to come has a name the base already holds, the archives are merged entry
+    by entry instead, and the later entry wins. `names` are the names of the entries to come.
     """
-    by_name = {entry.name: entry for entry in entries}
-    base_names: set[str] = set()
-    if base is not None:
-        with zipfile.ZipFile(base) as handle:
-            base_names = set(handle.namelist())
-        if base_names.intersection(by_name):
-            merged = {entry.name: entry for entry in read_entries(base)}
-            merged.update(by_name)
-            write_archive(destination, merged.values())
-            return
-    names = sorted((set(by_name) | _directories(by_name)) - base_names)
-    with destination.open("wb") as out:
-        writer = _Writer(out)
+
+    def __init__(self, destination: Path, base: Path | None, names: Iterable[str]) -> None:
+        self._destination = destination
+        self._merge_base: Path | None = None
+        self._base_names: set[str] = set()
+        self._previous_central, self._previous_count = b"", 0
+        if base is not None:
+            self._base_names = {name for name, _ in _central_records(base)}
+            if self._base_names.intersection(names):
+                self._merge_base, self._base_names = base, set()
+        self._out = _HashingFile(destination)
         try:
-            previous_central, previous_count = b"", 0
-            if base is not None:
-                previous_count, central_size, central_offset = _end_record(base)
+            if base is not None and self._merge_base is None:
+                self._previous_count, central_size, central_offset = _end_record(base)
                 with base.open("rb") as source:
-                    _copy_range(source, out, central_offset)
-                    previous_central = source.read(central_size)
-            for name in names:
+                    _copy_range(source, self._out, central_offset)
+                    self._previous_central = source.read(central_size)
+        except BaseException:
+            self._out.close()
+            raise
+
+    def close(self) -> None:
+        """Close the output (finish does); for an archive abandoned half-way."""
+        self._out.close()
+
+    def finish(self, entries: Iterable[Entry]) -> bytes:
+        """Write `entries` (plus a 0755 entry for every folder) sorted by name; the archive's sha256."""
+        by_name = {entry.name: entry for entry in entries}
+        if self._merge_base is not None:
+            merged = {entry.name: entry for entry in read_entries(self._merge_base)}
+            merged.update(by_name)
+            by_name = merged
+        writer = _Writer(self._out)
+        try:
+            for name in sorted((set(by_name) | _directories(by_name)) - self._base_names):
                 writer.add(name, by_name.get(name))
-            writer.finish(previous_central, previous_count)
+            writer.finish(self._previous_central, self._previous_count)
         finally:
             writer.close()
+            self._out.close()
+        return self._out.sha256.digest()
+
+
+def write_archive(destination: Path, entries: Iterable[Entry], *, base: Path | None = None) -> bytes:
+    """Write `entries` sorted by name after `base`'s (see ArchiveOutput); the archive's sha256."""
+    entries = list(entries)
+    return ArchiveOutput(destination, base, [entry.name for entry in entries]).finish(entries)

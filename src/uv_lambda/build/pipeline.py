@@ -22,11 +22,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from uv_lambda import artifact as model
-from uv_lambda.build import archive, bytecode, dependencies, exporter, sources
+from uv_lambda.build import archive, bytecode, dependencies, exporter, incremental, sources
 from uv_lambda.build.settings import BuildSettings, resolve
 from uv_lambda.config import FunctionConfig
 from uv_lambda.errors import UsageError, VerificationError
 from uv_lambda.handler import check_handler, module_file, parse_handler
+from uv_lambda.metadata_file import formatted
 from uv_lambda.project import Project, normalize_name
 from uv_lambda.runtimes import Architecture, Runtime
 from uv_lambda.ui import Reporter, human_size
@@ -49,6 +50,7 @@ class StagedFunction:
     packages: tuple[model.PackageInfo, ...]
     uv_version: str
     warnings: tuple[str, ...]
+    recipe: incremental.Recipe | None = None  # set when an app-only rebuild can skip the pipeline
 
     @property
     def runtime(self) -> Runtime:
@@ -119,8 +121,10 @@ def _install_local_packages(
     return infos
 
 
-def _copy_app(settings: BuildSettings, target: Path, reporter: Reporter) -> tuple[list[str], list[str]]:
-    """Copy the application files; returns (archive names, warnings)."""
+def _copy_app(
+    settings: BuildSettings, target: Path, reporter: Reporter
+) -> tuple[sources.Selection, list[str], list[str]]:
+    """Copy the application files; returns (the selection, the include globs used, warnings)."""
     source = settings.source
     config = settings.config
     includes = list(config.include)
@@ -136,7 +140,39 @@ def _copy_app(settings: BuildSettings, target: Path, reporter: Reporter) -> tupl
         destination.parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(path, destination)
         os.chmod(destination, archive.normalised_mode(path.stat().st_mode))
-    return [name for name, _ in selection.files], warnings
+    return selection, includes, warnings
+
+
+def _recipe(
+    project: Project,
+    settings: BuildSettings,
+    uv: Uv,
+    interpreter: Path | None,
+    selection: sources.Selection,
+    includes: list[str],
+) -> incremental.Recipe | None:
+    """What a later rebuild of only the application code needs, when this build allows one."""
+    folders = incremental.walked_folders(settings.source.path, includes)
+    if folders is None or any(path.is_symlink() for _, path in selection.files):
+        return None
+    inputs = [
+        project.lock_path,
+        project.workspace_root / "uv.toml",
+        *(folder / ".python-version" for folder in {project.root, project.workspace_root}),
+        *(package.path / "pyproject.toml" for package in project.members.values()),
+        project.root / "pyproject.toml",
+    ]
+    return incremental.Recipe(
+        inputs=tuple(sorted(set(inputs))),
+        tools=tuple(tool for tool in (uv.path, interpreter) if tool is not None),
+        folders=tuple(folders),
+        files=tuple(incremental.LocalFile(name, path) for name, path in selection.files),
+        interpreter=interpreter if settings.config.bytecode else None,
+        python_version=settings.runtime.python_version,
+        runtime=settings.runtime.name,
+        architecture=settings.architecture.value,
+        handler=settings.handler,
+    )
 
 
 def _interpreter(uv: Uv, settings: BuildSettings, config: FunctionConfig) -> Path | None:
@@ -208,7 +244,7 @@ def _stage(
         app_dir.mkdir()
         with reporter.step("workspace packages and application code"):
             local_infos = _install_local_packages(uv, exported.local_packages, settings, workspace_dir, scratch)
-            _, app_warnings = _copy_app(settings, app_dir, reporter)
+            selection, includes, app_warnings = _copy_app(settings, app_dir, reporter)
             warnings += app_warnings
         target = Target(settings.runtime, settings.architecture)
         check_tree(workspace_dir, target, [*build_paths, scratch])
@@ -230,7 +266,11 @@ def _stage(
             version = str(settings.source.pyproject["project"].get("version", "0"))
             packages.append(model.PackageInfo(settings.source.name, version, "project"))
         packages += local_infos
-        yield StagedFunction(settings, deps, workspace_dir, app_dir, tuple(packages), uv.version, tuple(warnings))
+        # Workspace packages are built by their build backends: only a full build sees their edits.
+        recipe = None if local_infos else _recipe(project, settings, uv, interpreter, selection, includes)
+        yield StagedFunction(
+            settings, deps, workspace_dir, app_dir, tuple(packages), uv.version, tuple(warnings), recipe
+        )
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
 
@@ -277,17 +317,23 @@ def build_function(
     out_dir: Path | None = None,
     reporter: Reporter,
     lock: bool = False,
+    record: Path | None = None,
 ) -> model.FunctionBuild:
-    """Build `config`'s artifacts into out_dir (default dist/lambda/<name>/) and return them."""
+    """Build `config`'s artifacts into out_dir (default dist/lambda/<name>/) and return them.
+
+    With `record` (see incremental.py), the build leaves what an app-only rebuild needs there.
+    """
     out_dir = (out_dir or project.root / "dist" / "lambda" / config.name).resolve()
     if config.format == "image":
         raise UsageError("--format image is built by `uv-lambda build --format image`", "see docs/image.md")
     check_out_dir(out_dir)
     with stage_function(project, config, reporter=reporter, lock=lock) as staged:
-        return write_artifacts(staged, out_dir, reporter)
+        return write_artifacts(staged, out_dir, reporter, record)
 
 
-def write_artifacts(staged: StagedFunction, out_dir: Path, reporter: Reporter) -> model.FunctionBuild:
+def write_artifacts(
+    staged: StagedFunction, out_dir: Path, reporter: Reporter, record: Path | None = None
+) -> model.FunctionBuild:
     settings = staged.settings
     deps = staged.dependencies
     try:
@@ -314,8 +360,8 @@ def write_artifacts(staged: StagedFunction, out_dir: Path, reporter: Reporter) -
         written: list[tuple[Path, Path, model.ArtifactMetadata]] = []
         for name, (base, entries, file_count, unzipped_size) in plan.items():
             temporary = scratch / name
-            archive.write_archive(temporary, entries, base=base)
-            metadata = _metadata(staged, name, temporary, file_count, unzipped_size)
+            sha256 = archive.write_archive(temporary, entries, base=base)
+            metadata = _metadata(staged, name, temporary, sha256, file_count, unzipped_size)
             written.append((temporary, out_dir / name, metadata))
         # Everything verified and written: only now replace the previous artifacts.
         for temporary, final, metadata in written:
@@ -324,6 +370,12 @@ def write_artifacts(staged: StagedFunction, out_dir: Path, reporter: Reporter) -
         for stale in set(model.ROLE_OF_FILE) - set(plan):
             for path in (out_dir / stale, model.metadata_path(out_dir / stale)):
                 path.unlink(missing_ok=True)
+        if record is not None:
+            if staged.recipe is None:
+                incremental.forget(record)
+            else:
+                artifacts = [(out_dir / name, base, entries is local) for name, (base, entries, _, _) in plan.items()]
+                incremental.record(record, staged.recipe, local, artifacts, staged.warnings)
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
     build = model.read_build(out_dir)
@@ -339,11 +391,11 @@ def write_artifacts(staged: StagedFunction, out_dir: Path, reporter: Reporter) -
 
 
 def _metadata(
-    staged: StagedFunction, name: str, path: Path, file_count: int, unzipped_size: int
+    staged: StagedFunction, name: str, path: Path, sha256: bytes, file_count: int, unzipped_size: int
 ) -> model.ArtifactMetadata:
     settings = staged.settings
     role = model.ROLE_OF_FILE[name]
-    sha256, code_sha256 = model.digests(path)
+    hex_digest, code_sha256 = formatted(sha256)
     if role == "layer":
         packages = tuple(p for p in staged.packages if p.source == "registry")
     elif role == "app":
@@ -361,7 +413,7 @@ def _metadata(
         python_version=settings.runtime.python_version,
         platform=settings.runtime.uv_platform(settings.architecture),
         uv_version=staged.uv_version,
-        sha256=sha256,
+        sha256=hex_digest,
         code_sha256=code_sha256,
         size=path.stat().st_size,
         unzipped_size=unzipped_size,

@@ -7,23 +7,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
-# Never part of a function, whatever the globs say.
-NEVER_SHIPPED_DIRS = {
-    "__pycache__",
-    ".venv",
-    "venv",
-    ".git",
-    ".hg",
-    ".tox",
-    ".nox",
-    ".mypy_cache",
-    ".pytest_cache",
-    ".ruff_cache",
-    "node_modules",
-    ".aws",
-    ".ssh",
-}
-NEVER_SHIPPED_SUFFIXES = (".pyc", ".pyo")
+from uv_lambda.build.never_shipped import NEVER_SHIPPED_DIRS, NEVER_SHIPPED_SUFFIXES
+
 # Left out by default when no `include` is configured: not code a function runs.
 NOT_APPLICATION_DIRS = {
     "tests",

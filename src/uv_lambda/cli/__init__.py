@@ -1,24 +1,25 @@
 """The command line: parse, dispatch to one module per command, turn errors into exit codes.
 
-Each module in this package that defines `register(subparsers)` is a command; `register`
-adds its parser and sets `handler` to a function `(args, reporter) -> int`. Command modules
-import their heavy dependencies inside the handler so that start-up stays light.
+Each module named in COMMANDS defines `register(subparsers, common)`, which adds its parser
+and sets `handler` to a function `(args, reporter) -> int`. Command modules import their
+heavy dependencies inside the handler so that start-up stays light; argparse and logging
+themselves are imported only once `main` knows it needs them (see cli/_rebuild.py).
 """
 
 from __future__ import annotations
 
-import argparse
-import importlib
-import logging
-import pkgutil
 import sys
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from uv_lambda import __version__
 from uv_lambda.errors import ExitCode, UvLambdaError
 from uv_lambda.ui import Reporter
 
-log = logging.getLogger("uv_lambda")
+if TYPE_CHECKING:
+    import argparse
+
+COMMANDS = ("build", "deploy", "destroy", "dockerfile", "event", "init", "invoke", "serve")
 
 DESCRIPTION = """\
 Build, run locally and deploy a uv project as an AWS Lambda function.
@@ -30,11 +31,6 @@ Build, run locally and deploy a uv project as an AWS Lambda function.
 Run `uv-lambda COMMAND --help` for the options of a command."""
 
 
-def _command_modules() -> list[str]:
-    package = sys.modules[__name__]
-    return sorted(info.name for info in pkgutil.iter_modules(package.__path__) if not info.name.startswith("_"))
-
-
 def _requested_command(argv: Sequence[str], names: list[str]) -> str | None:
     """The command named on the command line, if any (top-level options take no values)."""
     first = next((arg for arg in argv if not arg.startswith("-")), None)
@@ -43,6 +39,9 @@ def _requested_command(argv: Sequence[str], names: list[str]) -> str | None:
 
 def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
     """The parser; with `argv` naming a command, only that command's module is imported."""
+    import argparse
+    import importlib
+
     # -v/-q work before and after the command name; SUPPRESS keeps a subcommand's parser
     # from resetting a flag given before it.
     common = argparse.ArgumentParser(add_help=False)
@@ -69,15 +68,17 @@ def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"uv-lambda {__version__}")
     subparsers = parser.add_subparsers(title="commands", metavar="COMMAND")
-    names = _command_modules()
-    requested = _requested_command(argv, names) if argv is not None else None
-    modules = [importlib.import_module(f"{__name__}.{name}") for name in ([requested] if requested else names)]
+    requested = _requested_command(argv, list(COMMANDS)) if argv is not None else None
+    modules = [importlib.import_module(f"{__name__}.{name}") for name in ([requested] if requested else COMMANDS)]
     for module in sorted(modules, key=lambda m: getattr(m, "ORDER", 100)):
         module.register(subparsers, common)
     return parser
 
 
 def _configure_logging(verbose: bool) -> None:
+    import logging
+
+    log = logging.getLogger("uv_lambda")
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(logging.Formatter("debug: %(message)s"))
     log.addHandler(handler)
@@ -86,11 +87,18 @@ def _configure_logging(verbose: bool) -> None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     arguments = sys.argv[1:] if argv is None else list(argv)
+    if _requested_command(arguments, list(COMMANDS)) == "build":
+        from uv_lambda.cli._rebuild import try_rebuild
+
+        code = try_rebuild(arguments)
+        if code is not None:
+            return code
     parser = build_parser(arguments)
     args = parser.parse_args(arguments)
     # Parents share action objects between parsers, so defaults are filled in here.
     args.verbose = getattr(args, "verbose", False)
     args.quiet = getattr(args, "quiet", False)
+    args.argv = arguments  # as typed: a rebuild record is keyed by it
     if not hasattr(args, "handler"):
         parser.print_help(sys.stderr)
         return ExitCode.USAGE
@@ -100,7 +108,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return int(args.handler(args, reporter))
     except UvLambdaError as exc:
         if args.verbose:
-            log.debug("traceback", exc_info=True)
+            import logging
+
+            logging.getLogger("uv_lambda").debug("traceback", exc_info=True)
         print(f"error: {exc.message}", file=sys.stderr)
         if exc.hint:
             print(f"hint: {exc.hint}", file=sys.stderr)

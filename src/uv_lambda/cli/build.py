@@ -6,6 +6,7 @@ import argparse
 import json
 from pathlib import Path
 
+from uv_lambda.cli._build_output import report_artifacts
 from uv_lambda.cli._common import (
     HelpFormatter,
     add_project_arguments,
@@ -111,7 +112,15 @@ def overrides(args: argparse.Namespace) -> dict[str, object]:
 def run(args: argparse.Namespace, reporter: Reporter) -> int:
     if args.json:
         reporter = Reporter(quiet=True)
+    record = None
+    if args.format != "image":
+        from uv_lambda.build import incremental
+
+        # main() tried an app-only rebuild already; this build leaves the record for the next.
+        record = incremental.record_path(args.argv)
     project, functions = select_functions(args)
+    if len(functions) != 1:
+        record = None  # a record describes one function's build
     documents: list[dict[str, object]] = []
     for config in functions:
         config = with_overrides(config, **overrides(args))
@@ -122,31 +131,29 @@ def run(args: argparse.Namespace, reporter: Reporter) -> int:
         if config.format == "image":
             documents.append(_build_image(args, project, config, out_dir, reporter))
         else:
-            documents += _build_zips(args, project, config, out_dir, reporter)
+            documents += _build_zips(args, project, config, out_dir, reporter, record)
     if args.json:
         result(json.dumps({"artifacts": documents}, indent=2, sort_keys=True))
     return 0
 
 
 def _build_zips(
-    args: argparse.Namespace, project: Project, config: FunctionConfig, out_dir: Path, reporter: Reporter
+    args: argparse.Namespace,
+    project: Project,
+    config: FunctionConfig,
+    out_dir: Path,
+    reporter: Reporter,
+    record: Path | None,
 ) -> list[dict[str, object]]:
-    from uv_lambda.build import build_function
+    from uv_lambda.build.pipeline import build_function
 
     if args.push or args.output or args.base_image:
         raise UsageError("--push, --output and --base-image apply to --format image", "add --format image")
-    build = build_function(project, config, out_dir=out_dir, reporter=reporter, lock=args.lock)
-    documents: list[dict[str, object]] = []
-    for artifact in build.artifacts:
-        meta = artifact.metadata
-        documents.append({"path": str(artifact.path), **meta.to_json()})
-        reporter.info(
-            f"  {artifact.path}  {human_size(meta.size)} zipped, {human_size(meta.unzipped_size)} unzipped, "
-            f"{meta.file_count} files, {meta.runtime} {meta.architecture}"
-        )
-    largest = sorted((p for p in build.artifacts[0].metadata.packages if p.size), key=lambda p: p.size, reverse=True)
-    if largest:
-        reporter.info("  largest packages: " + ", ".join(f"{p.name} {human_size(p.size)}" for p in largest[:5]))
+    build = build_function(project, config, out_dir=out_dir, reporter=reporter, lock=args.lock, record=record)
+    documents: list[dict[str, object]] = [
+        {"path": str(artifact.path), **artifact.metadata.to_json()} for artifact in build.artifacts
+    ]
+    report_artifacts(documents, reporter)
     return documents
 
 

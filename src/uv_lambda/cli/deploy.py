@@ -171,7 +171,7 @@ def run(args: argparse.Namespace, reporter: Reporter) -> int:
         if args.no_build:
             build = read_build(out_dir)
         else:
-            from uv_lambda.build import build_function
+            from uv_lambda.build.pipeline import build_function
 
             people.info(f"building {config.name} ({config.format})")
             build = build_function(project, config, out_dir=out_dir, reporter=people, lock=args.lock)

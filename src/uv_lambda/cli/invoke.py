@@ -135,7 +135,7 @@ def open_function(args: argparse.Namespace, reporter: Reporter, *, concurrency: 
             timeout_seconds=args.timeout or 3,
         )
     else:
-        from uv_lambda.build import build_function
+        from uv_lambda.build.pipeline import build_function
         from uv_lambda.cli._common import select_functions
 
         project, [config] = select_functions(args)

@@ -41,7 +41,7 @@ def build_image_artifact(
 
     The same staging and dependency cache as `uv-lambda build --format image`.
     """
-    from uv_lambda.build import stage_function
+    from uv_lambda.build.pipeline import stage_function
     from uv_lambda.image import credentials
     from uv_lambda.image.pipeline import build_image
     from uv_lambda.image.reference import parse_reference

@@ -63,7 +63,7 @@ def build_function_image(
     lock: bool = False,
 ) -> ImageResult:
     """Stage the function (shared dependency cache, as for zips) and build its image."""
-    from uv_lambda.build import stage_function
+    from uv_lambda.build.pipeline import stage_function
     from uv_lambda.image.pipeline import build_image
 
     target = push_target(config, push)

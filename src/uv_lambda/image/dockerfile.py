@@ -14,7 +14,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
-from uv_lambda.build.sources import NEVER_SHIPPED_DIRS, SECRET_PATTERNS, default_includes
+from uv_lambda.build.never_shipped import NEVER_SHIPPED_DIRS
+from uv_lambda.build.sources import SECRET_PATTERNS, default_includes
 from uv_lambda.config import FunctionConfig
 from uv_lambda.errors import ConfigError, UsageError
 from uv_lambda.project import Project

@@ -1,0 +1,263 @@
+"""Rebuilds after an application-code edit, without running the whole pipeline.
+
+A full build of a zip, layer or split artifact leaves a *build record* in the cache, keyed
+by the command line, the folder it ran in and the UV_* settings: the project's
+configuration files (by content), the application files (by content) and the listings of
+the folders they were chosen from, the interpreter and uv used, the archives spliced in,
+and the application's compressed entries. The next `uv-lambda build` with the same command
+line checks the record before loading anything else:
+
+- nothing changed: the artifacts are up to date and nothing is written;
+- only the contents of recorded application files changed: those files are verified,
+  compiled and compressed again and spliced with the cached dependency archive. Because
+  archives are deterministic, the bytes are the ones a full build writes (tested);
+- anything else (a file added or removed, pyproject.toml, uv.lock or .python-version
+  edited, an artifact touched, workspace packages, globs in `include`, another uv-lambda):
+  the full pipeline runs and writes a new record.
+
+This module imports only what such a rebuild needs: it runs before the CLI loads the
+configuration machinery, which is most of a rebuild's start-up otherwise.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from typing import Any, NamedTuple
+
+from uv_lambda import __version__
+from uv_lambda.build import archive, bytecode
+from uv_lambda.build.never_shipped import NEVER_SHIPPED_DIRS, NEVER_SHIPPED_SUFFIXES
+from uv_lambda.cache import cache_root
+from uv_lambda.metadata_file import formatted, read_document, write_document
+
+RECORD_VERSION = 1
+_GLOB_CHARACTERS = set("*?[")
+
+
+def _sha256(path: Path) -> str | None:
+    try:
+        return hashlib.sha256(path.read_bytes()).hexdigest()
+    except FileNotFoundError:
+        return None
+
+
+def _stat(path: Path) -> list[int] | None:
+    try:
+        status = path.stat()
+    except FileNotFoundError:
+        return None
+    return [status.st_size, status.st_mtime_ns]
+
+
+def listing(folder: Path) -> list[str]:
+    """What the file selection can see in `folder`: caches and bytecode do not count."""
+    try:
+        names = os.listdir(folder)
+    except (FileNotFoundError, NotADirectoryError):
+        return []
+    return sorted(n for n in names if n not in NEVER_SHIPPED_DIRS and not n.endswith(NEVER_SHIPPED_SUFFIXES))
+
+
+def walked_folders(root: Path, includes: Iterable[str]) -> list[Path] | None:
+    """The folders whose listings decide the selection, or None when globs make that unknowable."""
+    folders = [root]
+    for name in includes:
+        if _GLOB_CHARACTERS.intersection(name):
+            return None
+        top = root / name
+        if top.is_dir():
+            for folder, subfolders, _ in os.walk(top):
+                subfolders[:] = sorted(s for s in subfolders if s not in NEVER_SHIPPED_DIRS)
+                folders.append(Path(folder))
+    return folders
+
+
+def record_path(argv: Sequence[str], cwd: Path | None = None) -> Path:
+    """Where the record of `uv-lambda <argv>` run in `cwd` lives."""
+    settings = sorted((k, v) for k, v in os.environ.items() if k.startswith(("UV_", "VIRTUAL_ENV")) or k == "PATH")
+    key = json.dumps([__version__, str((cwd or Path.cwd()).resolve()), list(argv), settings])
+    return cache_root() / "rebuild" / (hashlib.sha256(key.encode()).hexdigest()[:32] + ".json")
+
+
+# NamedTuples, not dataclasses: dataclasses import inspect, a sizeable part of a rebuild.
+class LocalFile(NamedTuple):
+    name: str  # archive name, e.g. app/main.py
+    path: Path  # where it is in the project
+
+
+class Recipe(NamedTuple):
+    """What the pipeline knows at the end of a build and a rebuild needs (see `record`)."""
+
+    inputs: tuple[Path, ...]  # configuration files that decide the build (absent ones too)
+    tools: tuple[Path, ...]  # uv and the target interpreter
+    folders: tuple[Path, ...]  # folders whose listings decide the file selection
+    files: tuple[LocalFile, ...]  # the application files
+    interpreter: Path | None  # for bytecode; None with --no-bytecode
+    python_version: str
+    runtime: str
+    architecture: str
+    handler: str | None
+
+
+def record(
+    destination: Path,
+    recipe: Recipe,
+    local_entries: list[archive.Entry],
+    artifacts: list[tuple[Path, Path | None, bool]],
+    warnings: Sequence[str],
+) -> None:
+    """Write the record of a finished build. `artifacts`: (path, base archive, holds local entries)."""
+    destination.parent.mkdir(parents=True, exist_ok=True)
+    local_archive = destination.with_suffix(".zip")
+    temporary_archive = local_archive.with_name(f".{local_archive.name}.{os.getpid()}")
+    archive.write_archive(temporary_archive, local_entries)
+    document = {
+        "version": RECORD_VERSION,
+        "inputs": {str(path): _sha256(path) for path in recipe.inputs},
+        "tools": {str(path): _stat(path) for path in recipe.tools},
+        "folders": {str(folder): listing(folder) for folder in recipe.folders},
+        "files": [[f.name, str(f.path), _sha256(f.path)] for f in recipe.files],
+        "interpreter": str(recipe.interpreter) if recipe.interpreter else None,
+        "python_version": recipe.python_version,
+        "runtime": recipe.runtime,
+        "architecture": recipe.architecture,
+        "handler": recipe.handler,
+        "artifacts": [[str(path), str(base) if base else None, local, _stat(path)] for path, base, local in artifacts],
+        "warnings": list(warnings),
+    }
+    temporary = destination.with_name(f".{destination.name}.{os.getpid()}")
+    temporary.write_text(json.dumps(document, sort_keys=True))
+    temporary_archive.replace(local_archive)
+    temporary.replace(destination)
+
+
+def forget(destination: Path) -> None:
+    destination.unlink(missing_ok=True)
+    destination.with_suffix(".zip").unlink(missing_ok=True)
+
+
+class Rebuilt(NamedTuple):
+    documents: list[dict[str, Any]]  # {"path": artifact, **its metadata}, as `build --json` prints them
+    changed: list[str]  # archive names of the application files that changed
+    warnings: list[str]
+
+
+def _documents(paths: Iterable[Path]) -> list[dict[str, Any]]:
+    return [{"path": str(path), **read_document(path)} for path in paths]
+
+
+def _load(path: Path) -> dict[str, Any] | None:
+    try:
+        document: dict[str, Any] = json.loads(path.read_text())
+    except (FileNotFoundError, ValueError):
+        return None
+    return document if document.get("version") == RECORD_VERSION else None
+
+
+def _still_valid(document: dict[str, Any]) -> bool:
+    """Everything but the application files' contents is as it was."""
+    if any(_sha256(Path(path)) != digest for path, digest in document["inputs"].items()):
+        return False
+    if any(_stat(Path(path)) != status for path, status in document["tools"].items()):
+        return False
+    if any(listing(Path(folder)) != names for folder, names in document["folders"].items()):
+        return False
+    for path, base, _, status in document["artifacts"]:
+        # Our own artifact, untouched, and the cached archive it was spliced from.
+        if _stat(Path(path)) != status or (base and not Path(base).is_file()):
+            return False
+    return Path(document["_local_archive"]).is_file()
+
+
+def rebuild(record_file: Path) -> Rebuilt | None:
+    """Bring the recorded build up to date; None when it needs the full pipeline."""
+    document = _load(record_file)
+    if document is None:
+        return None
+    document["_local_archive"] = str(record_file.with_suffix(".zip"))
+    if not _still_valid(document):
+        return None
+    changed = [(name, Path(path)) for name, path, digest in document["files"] if _sha256(Path(path)) != digest]
+    if not changed:
+        return Rebuilt(_documents(Path(a[0]) for a in document["artifacts"]), [], document["warnings"])
+    interpreter = Path(document["interpreter"]) if document["interpreter"] else None
+    # Started first: its start-up overlaps the copying and checking below.
+    compiler = bytecode.Compiler(interpreter) if interpreter else None
+    scratch = record_file.with_name(f".{record_file.stem}.{os.getpid()}")
+    outputs: list[archive.ArchiveOutput] = []
+    try:
+        shutil.rmtree(scratch, ignore_errors=True)  # left by a killed run with the same pid
+        scratch.mkdir()
+        staged = scratch / "app"
+        for name, path in changed:
+            (staged / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(path, staged / name)
+            os.chmod(staged / name, archive.normalised_mode(path.stat().st_mode))
+        names = [name for name, _ in changed]
+        _verify(document, staged, names, scratch)
+        if compiler is not None:
+            compiler.submit([(staged, [name for name in names if name.endswith(".py")])])
+            names += [bytecode.pyc_name(name, document["python_version"]) for name in names if name.endswith(".py")]
+        entries = {entry.name: entry for entry in archive.read_entries(Path(document["_local_archive"]))}
+        # While the compiler works: copy the dependencies into each new artifact.
+        targets = [
+            (Path(path), Path(base) if base else None) for path, base, local, _ in document["artifacts"] if local
+        ]
+        outputs = [archive.ArchiveOutput(scratch / final.name, base, entries) for final, base in targets]
+        if compiler is not None:
+            bytecode.raise_for_strict(compiler.wait())
+        fresh = archive.compress_files([archive.SourceFile(name, staged / name) for name in names], scratch / "new.bin")
+        old_size = sum(entry.size for entry in entries.values())
+        entries.update({entry.name: entry for entry in fresh})
+        size_change = sum(entry.size for entry in entries.values()) - old_size
+        finished = []
+        for (final, _), output in zip(targets, outputs, strict=True):
+            metadata = read_document(final)
+            metadata["sha256"], metadata["code_sha256"] = formatted(output.finish(entries.values()))
+            metadata["size"] = (scratch / final.name).stat().st_size
+            metadata["unzipped_size"] += size_change
+            finished.append((scratch / final.name, final, metadata))
+        local_archive = scratch / "local.zip"
+        archive.write_archive(local_archive, entries.values())
+        # The build is complete: put every file in place, then the record of it.
+        for temporary, final, metadata in finished:
+            temporary.replace(final)
+            write_document(final, metadata)
+        local_archive.replace(Path(document["_local_archive"]))
+        for item in document["artifacts"]:
+            item[3] = _stat(Path(item[0]))
+        for item in document["files"]:
+            item[2] = _sha256(Path(item[1]))
+        del document["_local_archive"]
+        record_file.write_text(json.dumps(document, sort_keys=True))
+        return Rebuilt(_documents(Path(a[0]) for a in document["artifacts"]), [n for n, _ in changed], [])
+    finally:
+        for output in outputs:
+            output.close()
+        if compiler is not None:
+            compiler.cancel()
+        shutil.rmtree(scratch, ignore_errors=True)
+
+
+def _verify(document: dict[str, Any], staged: Path, names: list[str], scratch: Path) -> None:
+    """The pipeline's checks, on the changed files (the others passed them already)."""
+    # The tree checks look at binaries, wheel metadata and installer files: an edited .py
+    # file is none of those (its syntax is checked by compiling it), so they run only when
+    # something else changed.
+    if any(not name.endswith(".py") for name in names):
+        from uv_lambda.runtimes import get_architecture, get_runtime
+        from uv_lambda.verify import Target, check_tree
+
+        target = Target(get_runtime(document["runtime"]), get_architecture(document["architecture"]))
+        check_tree(staged, target, [scratch])
+    handler = document["handler"]
+    if handler:
+        from uv_lambda.handler import check_handler, module_file, parse_handler
+
+        if module_file(parse_handler(handler)[0], [staged]) is not None:
+            check_handler(handler, [staged])

@@ -1,0 +1,57 @@
+"""`uv-lambda build` when only application code changed: checked before anything else loads.
+
+The CLI's parser and the configuration machinery take longer to import than such a rebuild
+takes to run, so `main` asks this module first. It works from the raw command line: a build
+record exists only for a command line that parsed and built successfully before (the record
+is keyed by it), so only the flags that change the output need reading here.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Sequence
+
+from uv_lambda.errors import ExitCode, UvLambdaError
+from uv_lambda.ui import Reporter, result
+
+_OUTPUT_FLAGS = {"-q": "quiet", "--quiet": "quiet", "--json": "json"}
+
+
+def try_rebuild(argv: Sequence[str]) -> int | None:
+    """The exit code of an app-only rebuild, or None when the full command must run."""
+    options = [arg for arg in argv if arg.startswith("-")]
+    # -v wants the full pipeline's debug output; combined short flags (-qv) are left to argparse.
+    if any(arg in ("-v", "--verbose", "-h", "--help") or (len(arg) > 2 and arg[1] != "-") for arg in options):
+        return None
+    from uv_lambda.build import incremental
+
+    flags = {_OUTPUT_FLAGS[arg] for arg in options if arg in _OUTPUT_FLAGS}
+    reporter = Reporter(quiet=bool(flags))
+    try:
+        rebuilt = incremental.rebuild(incremental.record_path(argv))
+    except UvLambdaError as exc:
+        print(f"error: {exc.message}", file=sys.stderr)
+        if exc.hint:
+            print(f"hint: {exc.hint}", file=sys.stderr)
+        return int(exc.exit_code)
+    except KeyboardInterrupt:  # every file is written to a temporary name first
+        print("error: interrupted; nothing was written", file=sys.stderr)
+        return int(ExitCode.INTERRUPTED)
+    if rebuilt is None:
+        return None
+    from uv_lambda.cli._build_output import report_artifacts
+
+    first = rebuilt.documents[0]
+    if rebuilt.changed:
+        more = f" and {len(rebuilt.changed) - 3} more" if len(rebuilt.changed) > 3 else ""
+        changed = ", ".join(rebuilt.changed[:3]) + more
+        reporter.info(f"building {first['function']} ({first['format']}): {changed} changed, the rest reused")
+    else:
+        reporter.info(f"{first['function']} ({first['format']}) is up to date")
+    report_artifacts(rebuilt.documents, reporter)
+    for warning in rebuilt.warnings:
+        reporter.warn(warning)
+    if "json" in flags:
+        result(json.dumps({"artifacts": rebuilt.documents}, indent=2, sort_keys=True))
+    return 0

@@ -1,0 +1,44 @@
+"""The metadata file beside an artifact, as JSON: where it is, how it is written, digests.
+
+Kept apart from artifact.py (the typed model) because an app-only rebuild updates these
+files without loading the model: see build/incremental.py.
+"""
+
+from __future__ import annotations
+
+import binascii
+import hashlib
+import json
+from pathlib import Path
+from typing import Any
+
+
+def metadata_path(artifact: Path) -> Path:
+    return artifact.with_name(artifact.name + ".json")
+
+
+def digests(path: Path) -> tuple[str, str]:
+    """(hex sha256, base64 sha256) of a file: the second is Lambda's CodeSha256."""
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for chunk in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(chunk)
+    return formatted(digest.digest())
+
+
+def formatted(sha256: bytes) -> tuple[str, str]:
+    """A raw sha256 as (hex, base64): how the metadata and AWS's CodeSha256 spell it."""
+    return sha256.hex(), binascii.b2a_base64(sha256, newline=False).decode("ascii")
+
+
+def read_document(artifact: Path) -> dict[str, Any]:
+    document: dict[str, Any] = json.loads(metadata_path(artifact).read_text())
+    return document
+
+
+def write_document(artifact: Path, document: dict[str, Any]) -> None:
+    """Write the metadata atomically, beside its artifact."""
+    target = metadata_path(artifact)
+    temporary = target.with_name(f".{target.name}.tmp")
+    temporary.write_text(json.dumps(document, indent=2, sort_keys=True) + "\n")
+    temporary.replace(target)

@@ -1,0 +1,151 @@
+"""App-only rebuilds (build/incremental.py): same bytes as a full build, and the full
+pipeline whenever anything but the application files' contents changed."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+from tests.build_helpers import artifact, names
+from tests.conftest import CliRunner, write_project
+
+from uv_lambda.build.incremental import walked_folders
+
+pytestmark = pytest.mark.slow
+
+PYPROJECT = """\
+[project]
+name = "orders"
+version = "0.1.0"
+requires-python = ">=3.13"
+dependencies = ["six==1.17.0"]
+"""
+HANDLER = "import six\n\ndef handler(event, context):\n    return {'six': six.__version__}\n"
+FAST = "the rest reused"
+FULL = "building orders ("
+
+
+@pytest.fixture
+def project(tmp_path: Path, cli: CliRunner) -> Path:
+    root = write_project(
+        tmp_path / "orders",
+        PYPROJECT,
+        {"app/__init__.py": "", "app/main.py": HANDLER, "app/util.py": "X = 1\n"},
+    )
+    first = cli("build", root)
+    assert first.returncode == 0 and FULL in first.stderr, first.stderr
+    return root
+
+
+def _full_build_bytes(cli: CliRunner, project: Path, tmp_path: Path, *args: str) -> dict[str, bytes]:
+    """What a build from scratch (no record, no previous artifact) writes for the same sources."""
+    fresh = tmp_path / "fresh"
+    shutil.copytree(project, fresh, ignore=shutil.ignore_patterns("dist"))
+    result = cli("build", fresh, *args, "--out", project.parent / "fresh-out")
+    assert result.returncode == 0 and FULL in result.stderr, result.stderr
+    out = project.parent / "fresh-out"
+    return {p.name: p.read_bytes() for p in sorted(out.iterdir()) if p.suffix == ".zip"}
+
+
+def test_app_edit_rebuilds_only_the_app_and_matches_a_full_build(cli: CliRunner, project: Path, tmp_path: Path) -> None:
+    (project / "app" / "main.py").write_text(HANDLER.replace("'six'", "'version'"))
+    result = cli("build", project)
+    assert result.returncode == 0, result.stderr
+    assert "app/main.py changed, the rest reused" in result.stderr
+    zip_path = artifact(project)
+    assert "app/__pycache__/main.cpython-313.pyc" in names(zip_path) and "six.py" in names(zip_path)
+    # The same bytes and the same metadata as a build from scratch of the edited project.
+    fresh = _full_build_bytes(cli, project, tmp_path)
+    assert zip_path.read_bytes() == fresh["function.zip"]
+    fresh_meta = json.loads((project.parent / "fresh-out" / "function.zip.json").read_text())
+    assert json.loads(zip_path.with_name("function.zip.json").read_text()) == fresh_meta
+
+
+def test_json_output_of_a_rebuild(cli: CliRunner, project: Path) -> None:
+    assert cli("build", project, "--json").returncode == 0  # records this command line
+    (project / "app" / "util.py").write_text("X = 3\n")
+    result = cli("build", project, "--json")
+    assert result.returncode == 0 and result.stderr == ""
+    zip_path = artifact(project)
+    [document] = json.loads(result.stdout)["artifacts"]
+    assert document == {"path": str(zip_path), **json.loads(zip_path.with_name("function.zip.json").read_text())}
+
+
+def test_nothing_changed_writes_nothing(cli: CliRunner, project: Path) -> None:
+    zip_path = artifact(project)
+    before = zip_path.stat().st_mtime_ns
+    result = cli("build", project)
+    assert result.returncode == 0 and "orders (zip) is up to date" in result.stderr
+    assert zip_path.stat().st_mtime_ns == before
+
+
+def test_split_format_leaves_the_layer_alone(cli: CliRunner, project: Path, tmp_path: Path) -> None:
+    assert cli("build", project, "--format", "split").returncode == 0
+    layer = project / "dist" / "lambda" / "orders" / "layer.zip"
+    layer_mtime = layer.stat().st_mtime_ns
+    (project / "app" / "util.py").write_text("X = 2\n")
+    result = cli("build", project, "--format", "split")
+    assert result.returncode == 0 and "app/util.py changed" in result.stderr, result.stderr
+    assert layer.stat().st_mtime_ns == layer_mtime
+    fresh = _full_build_bytes(cli, project, tmp_path, "--format", "split")
+    assert (project / "dist" / "lambda" / "orders" / "app.zip").read_bytes() == fresh["app.zip"]
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        "new file",
+        "deleted file",
+        "pyproject edit",
+        "artifact touched",
+        "other arguments",
+    ],
+)
+def test_anything_else_takes_the_full_pipeline(cli: CliRunner, project: Path, change: str) -> None:
+    args: list[str | Path] = ["build", project]
+    if change == "new file":
+        (project / "app" / "extra.py").write_text("Y = 1\n")
+    elif change == "deleted file":
+        (project / "app" / "util.py").unlink()
+    elif change == "pyproject edit":
+        (project / "pyproject.toml").write_text(PYPROJECT + '\n[tool.uv-lambda]\nexclude = ["app/util.py"]\n')
+    elif change == "artifact touched":
+        artifact(project).write_bytes(b"not a zip")
+    else:
+        args += ["--no-bytecode"]
+    (project / "app" / "main.py").write_text(HANDLER + "# edited\n")
+    result = cli(*args)
+    assert result.returncode == 0 and FULL in result.stderr and FAST not in result.stderr, result.stderr
+    entries = names(artifact(project))
+    assert ("app/extra.py" in entries) == (change == "new file")
+    assert ("app/util.py" in entries) == (change not in ("deleted file", "pyproject edit"))
+
+
+def test_a_syntax_error_fails_and_keeps_the_previous_artifact(cli: CliRunner, project: Path) -> None:
+    before = artifact(project).read_bytes()
+    (project / "app" / "main.py").write_text("def handler(event, context):\n    return (\n")
+    result = cli("build", project)
+    assert result.returncode == 1
+    assert "error: app/main.py does not compile for the target Python: SyntaxError" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert artifact(project).read_bytes() == before
+    # Fixed again: the rebuild still works from the same record.
+    (project / "app" / "main.py").write_text(HANDLER)
+    assert cli("build", project).returncode == 0
+
+
+def test_a_removed_handler_is_caught(cli: CliRunner, project: Path) -> None:
+    (project / "app" / "main.py").write_text("import six\n\ndef other(event, context):\n    return 1\n")
+    result = cli("build", project)
+    assert result.returncode != 0
+    assert "handler" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_globs_in_include_leave_the_selection_unknowable(tmp_path: Path) -> None:
+    (tmp_path / "app").mkdir()
+    (tmp_path / "app" / "sub").mkdir()
+    (tmp_path / "app" / "__pycache__").mkdir()
+    assert walked_folders(tmp_path, ["app/*.py"]) is None
+    assert walked_folders(tmp_path, ["app", "main.py"]) == [tmp_path, tmp_path / "app", tmp_path / "app" / "sub"]
