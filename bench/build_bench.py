@@ -6,7 +6,9 @@ On a copy of examples/fastapi-hello, with a warm uv cache, it measures (medians)
   baseline   the guide's sequence: uv export; uv pip install (its flags); zip -r twice
   full       `uv-lambda build` (zip, bytecode on) with an empty uv-lambda cache
   packages   `uv-lambda build` for a new dependency set whose packages are cached
-  rebuild    `uv-lambda build` after editing app/main.py
+  rebuild    `uv-lambda build` after editing app/main.py (the same command line as the
+             build before it, so its build record applies: docs/build.md)
+  no-op      `uv-lambda build` again with nothing changed
   peak RSS   the largest process of a full build (wait4's ru_maxrss)
   cold start `python3.13 -c "import app.main"` in each unpacked zip with
              PYTHONDONTWRITEBYTECODE=1, as on Lambda's read-only /var/task
@@ -114,6 +116,7 @@ def main() -> None:
             return timed(cli, project, env)[0]
 
         rebuild_build = median_of(args.repeat, rebuild)
+        noop_build = median_of(args.repeat, lambda: timed(cli, project, env)[0])
 
         python = shutil.which("python3.13", path=env["PATH"]) or "python3.13"
         ours, guide = work / "ours", work / "guide"
@@ -138,6 +141,7 @@ def main() -> None:
         row("full build, empty uv-lambda cache", full_build, baseline)
         row("new set, packages cached", packages_build, baseline)
         row("rebuild after editing app/main.py", rebuild_build, baseline)
+        row("build with nothing changed", noop_build, baseline)
         print(f"{'peak RSS of a full build':<38}{max(peaks) / 1024:8.1f} MB")
         row("cold start import, guide's zip", guide_import)
         row("cold start import, uv-lambda zip", ours_import, guide_import)
