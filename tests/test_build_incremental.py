@@ -11,7 +11,7 @@ import pytest
 from tests.build_helpers import artifact, names
 from tests.conftest import CliRunner, write_project
 
-from uv_lambda.build.incremental import walked_folders
+from uv_lambda.build.incremental import selection_snapshot
 
 pytestmark = pytest.mark.slow
 
@@ -143,9 +143,24 @@ def test_a_removed_handler_is_caught(cli: CliRunner, project: Path) -> None:
     assert "handler" in result.stderr and "Traceback" not in result.stderr
 
 
-def test_globs_in_include_leave_the_selection_unknowable(tmp_path: Path) -> None:
-    (tmp_path / "app").mkdir()
-    (tmp_path / "app" / "sub").mkdir()
+def test_selection_snapshot(tmp_path: Path) -> None:
+    (tmp_path / "app" / "sub").mkdir(parents=True)
+    (tmp_path / "app" / "__init__.py").write_text("")
     (tmp_path / "app" / "__pycache__").mkdir()
-    assert walked_folders(tmp_path, ["app/*.py"]) is None
-    assert walked_folders(tmp_path, ["app", "main.py"]) == [tmp_path, tmp_path / "app", tmp_path / "app" / "sub"]
+    (tmp_path / "app" / "__pycache__" / "x.cpython-313.pyc").write_text("")
+    (tmp_path / "dist").mkdir()
+    assert selection_snapshot(tmp_path, ["app/*.py"]) is None  # globs: unknowable
+    default = selection_snapshot(tmp_path, None)
+    assert default == {
+        str(tmp_path): ["app"],
+        str(tmp_path / "app"): ["__init__.py", "sub"],
+        str(tmp_path / "app" / "sub"): [],
+    }
+    # Output folders, caches and bytecode do not change it; a new module does.
+    (tmp_path / "dist" / "function.zip").write_text("")
+    (tmp_path / "app" / "__pycache__" / "y.cpython-313.pyc").write_text("")
+    assert selection_snapshot(tmp_path, None) == default
+    (tmp_path / "handler.py").write_text("")
+    assert selection_snapshot(tmp_path, None) != default
+    named = selection_snapshot(tmp_path, ["app", "main.py"])
+    assert named is not None and named[str(tmp_path)] == ["app:folder", "main.py:missing"]

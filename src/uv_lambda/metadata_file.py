@@ -26,6 +26,14 @@ def digests(path: Path) -> tuple[str, str]:
     return formatted(digest.digest())
 
 
+def file_sha256(path: Path) -> str | None:
+    """Hex sha256 of a file's bytes, None when it does not exist."""
+    try:
+        return hashlib.sha256(path.read_bytes()).hexdigest()
+    except FileNotFoundError:
+        return None
+
+
 def formatted(sha256: bytes) -> tuple[str, str]:
     """A raw sha256 as (hex, base64): how the metadata and AWS's CodeSha256 spell it."""
     return sha256.hex(), binascii.b2a_base64(sha256, newline=False).decode("ascii")

@@ -298,6 +298,11 @@ class ArchiveOutput:
             self._out.close()
             raise
 
+    @property
+    def size(self) -> int:
+        """Bytes written so far: the archive's size once finished."""
+        return self._out.tell()
+
     def close(self) -> None:
         """Close the output (finish does); for an archive abandoned half-way."""
         self._out.close()

@@ -32,18 +32,12 @@ from typing import Any, NamedTuple
 from uv_lambda import __version__
 from uv_lambda.build import archive, bytecode
 from uv_lambda.build.never_shipped import NEVER_SHIPPED_DIRS, NEVER_SHIPPED_SUFFIXES
+from uv_lambda.build.sources import default_includes
 from uv_lambda.cache import cache_root
-from uv_lambda.metadata_file import formatted, read_document, write_document
+from uv_lambda.metadata_file import file_sha256, formatted, read_document, write_document
 
-RECORD_VERSION = 1
+RECORD_VERSION = 2
 _GLOB_CHARACTERS = set("*?[")
-
-
-def _sha256(path: Path) -> str | None:
-    try:
-        return hashlib.sha256(path.read_bytes()).hexdigest()
-    except FileNotFoundError:
-        return None
 
 
 def _stat(path: Path) -> list[int] | None:
@@ -63,18 +57,33 @@ def listing(folder: Path) -> list[str]:
     return sorted(n for n in names if n not in NEVER_SHIPPED_DIRS and not n.endswith(NEVER_SHIPPED_SUFFIXES))
 
 
-def walked_folders(root: Path, includes: Iterable[str]) -> list[Path] | None:
-    """The folders whose listings decide the selection, or None when globs make that unknowable."""
-    folders = [root]
-    for name in includes:
-        if _GLOB_CHARACTERS.intersection(name):
-            return None
+def _kind(path: Path) -> str:
+    return "folder" if path.is_dir() else "file" if path.exists() else "missing"
+
+
+def selection_snapshot(root: Path, includes: Sequence[str] | None) -> dict[str, list[str]] | None:
+    """What decides which application files are chosen, or None when globs make that unknowable.
+
+    `includes` None means the default (top-level packages and modules): the snapshot holds
+    what that default picks at the root. Otherwise it holds what each named path is. Each
+    included folder adds its listing and its subfolders' (caches and bytecode do not count).
+    The same snapshot later means the same files are chosen.
+    """
+    if includes is None:
+        chosen = default_includes(root)
+        snapshot = {str(root): chosen}
+    elif any(_GLOB_CHARACTERS.intersection(name) for name in includes):
+        return None
+    else:
+        chosen = list(includes)
+        snapshot = {str(root): [f"{name}:{_kind(root / name)}" for name in includes]}
+    for name in chosen:
         top = root / name
         if top.is_dir():
             for folder, subfolders, _ in os.walk(top):
                 subfolders[:] = sorted(s for s in subfolders if s not in NEVER_SHIPPED_DIRS)
-                folders.append(Path(folder))
-    return folders
+                snapshot[folder] = listing(Path(folder))
+    return snapshot
 
 
 def record_path(argv: Sequence[str], cwd: Path | None = None) -> Path:
@@ -88,14 +97,27 @@ def record_path(argv: Sequence[str], cwd: Path | None = None) -> Path:
 class LocalFile(NamedTuple):
     name: str  # archive name, e.g. app/main.py
     path: Path  # where it is in the project
+    sha256: str | None  # of the bytes that were built (the staged copy), not of the file now
+
+
+class Inputs(NamedTuple):
+    """The build's configuration files (sha256, None when absent) and tools (size, mtime)."""
+
+    files: dict[str, str | None]
+    tools: dict[str, list[int] | None]
+
+    @classmethod
+    def of(cls, files: Iterable[Path], tools: Iterable[Path]) -> Inputs:
+        return cls({str(f): file_sha256(f) for f in files}, {str(t): _stat(t) for t in tools})
 
 
 class Recipe(NamedTuple):
     """What the pipeline knows at the end of a build and a rebuild needs (see `record`)."""
 
-    inputs: tuple[Path, ...]  # configuration files that decide the build (absent ones too)
-    tools: tuple[Path, ...]  # uv and the target interpreter
-    folders: tuple[Path, ...]  # folders whose listings decide the file selection
+    inputs: Inputs
+    root: Path  # the folder application files are chosen from
+    includes: list[str] | None  # the include names; None for the default
+    selection: dict[str, list[str]]  # selection_snapshot(root, includes), taken before choosing
     files: tuple[LocalFile, ...]  # the application files
     interpreter: Path | None  # for bytecode; None with --no-bytecode
     python_version: str
@@ -118,10 +140,12 @@ def record(
     archive.write_archive(temporary_archive, local_entries)
     document = {
         "version": RECORD_VERSION,
-        "inputs": {str(path): _sha256(path) for path in recipe.inputs},
-        "tools": {str(path): _stat(path) for path in recipe.tools},
-        "folders": {str(folder): listing(folder) for folder in recipe.folders},
-        "files": [[f.name, str(f.path), _sha256(f.path)] for f in recipe.files],
+        "inputs": recipe.inputs.files,
+        "tools": recipe.inputs.tools,
+        "root": str(recipe.root),
+        "includes": recipe.includes,
+        "selection": recipe.selection,
+        "files": [[f.name, str(f.path), f.sha256] for f in recipe.files],
         "interpreter": str(recipe.interpreter) if recipe.interpreter else None,
         "python_version": recipe.python_version,
         "runtime": recipe.runtime,
@@ -161,17 +185,17 @@ def _load(path: Path) -> dict[str, Any] | None:
 
 def _still_valid(document: dict[str, Any]) -> bool:
     """Everything but the application files' contents is as it was."""
-    if any(_sha256(Path(path)) != digest for path, digest in document["inputs"].items()):
+    if any(file_sha256(Path(path)) != digest for path, digest in document["inputs"].items()):
         return False
     if any(_stat(Path(path)) != status for path, status in document["tools"].items()):
         return False
-    if any(listing(Path(folder)) != names for folder, names in document["folders"].items()):
+    if selection_snapshot(Path(document["root"]), document["includes"]) != document["selection"]:
         return False
     for path, base, _, status in document["artifacts"]:
         # Our own artifact, untouched, and the cached archive it was spliced from.
         if _stat(Path(path)) != status or (base and not Path(base).is_file()):
             return False
-    return Path(document["_local_archive"]).is_file()
+    return True
 
 
 def rebuild(record_file: Path) -> Rebuilt | None:
@@ -179,69 +203,92 @@ def rebuild(record_file: Path) -> Rebuilt | None:
     document = _load(record_file)
     if document is None:
         return None
-    document["_local_archive"] = str(record_file.with_suffix(".zip"))
-    if not _still_valid(document):
+    local_archive = record_file.with_suffix(".zip")
+    if not local_archive.is_file() or not _still_valid(document):
         return None
-    changed = [(name, Path(path)) for name, path, digest in document["files"] if _sha256(Path(path)) != digest]
+    changed = {name: Path(path) for name, path, digest in document["files"] if file_sha256(Path(path)) != digest}
     if not changed:
         return Rebuilt(_documents(Path(a[0]) for a in document["artifacts"]), [], document["warnings"])
     interpreter = Path(document["interpreter"]) if document["interpreter"] else None
     # Started first: its start-up overlaps the copying and checking below.
     compiler = bytecode.Compiler(interpreter) if interpreter else None
     scratch = record_file.with_name(f".{record_file.stem}.{os.getpid()}")
-    outputs: list[archive.ArchiveOutput] = []
+    outputs: list[tuple[Path, archive.ArchiveOutput]] = []
     try:
         shutil.rmtree(scratch, ignore_errors=True)  # left by a killed run with the same pid
-        scratch.mkdir()
         staged = scratch / "app"
-        for name, path in changed:
-            (staged / name).parent.mkdir(parents=True, exist_ok=True)
-            shutil.copyfile(path, staged / name)
-            os.chmod(staged / name, archive.normalised_mode(path.stat().st_mode))
-        names = [name for name, _ in changed]
+        digests = _stage(changed, staged)
+        names = list(changed)
         _verify(document, staged, names, scratch)
         if compiler is not None:
             compiler.submit([(staged, [name for name in names if name.endswith(".py")])])
             names += [bytecode.pyc_name(name, document["python_version"]) for name in names if name.endswith(".py")]
-        entries = {entry.name: entry for entry in archive.read_entries(Path(document["_local_archive"]))}
-        # While the compiler works: copy the dependencies into each new artifact.
-        targets = [
-            (Path(path), Path(base) if base else None) for path, base, local, _ in document["artifacts"] if local
-        ]
-        outputs = [archive.ArchiveOutput(scratch / final.name, base, entries) for final, base in targets]
+        entries = {entry.name: entry for entry in archive.read_entries(local_archive)}
+        # While the compiler works: copy the dependencies into each artifact that holds code.
+        for path, base, holds_local, _ in document["artifacts"]:
+            if holds_local:
+                final = Path(path)
+                output = archive.ArchiveOutput(scratch / final.name, Path(base) if base else None, entries)
+                outputs.append((final, output))
         if compiler is not None:
             bytecode.raise_for_strict(compiler.wait())
-        fresh = archive.compress_files([archive.SourceFile(name, staged / name) for name in names], scratch / "new.bin")
         old_size = sum(entry.size for entry in entries.values())
+        fresh = archive.compress_files([archive.SourceFile(name, staged / name) for name in names], scratch / "new.bin")
         entries.update({entry.name: entry for entry in fresh})
         size_change = sum(entry.size for entry in entries.values()) - old_size
-        finished = []
-        for (final, _), output in zip(targets, outputs, strict=True):
-            metadata = read_document(final)
-            metadata["sha256"], metadata["code_sha256"] = formatted(output.finish(entries.values()))
-            metadata["size"] = (scratch / final.name).stat().st_size
-            metadata["unzipped_size"] += size_change
-            finished.append((scratch / final.name, final, metadata))
-        local_archive = scratch / "local.zip"
-        archive.write_archive(local_archive, entries.values())
+        finished = [(final, _finish(final, output, entries.values(), size_change)) for final, output in outputs]
+        archive.write_archive(scratch / "local.zip", entries.values())
         # The build is complete: put every file in place, then the record of it.
-        for temporary, final, metadata in finished:
-            temporary.replace(final)
+        for final, metadata in finished:
+            (scratch / final.name).replace(final)
             write_document(final, metadata)
-        local_archive.replace(Path(document["_local_archive"]))
-        for item in document["artifacts"]:
-            item[3] = _stat(Path(item[0]))
-        for item in document["files"]:
-            item[2] = _sha256(Path(item[1]))
-        del document["_local_archive"]
-        record_file.write_text(json.dumps(document, sort_keys=True))
-        return Rebuilt(_documents(Path(a[0]) for a in document["artifacts"]), [n for n, _ in changed], [])
+        (scratch / "local.zip").replace(local_archive)
+        _update_record(record_file, document, digests)
+        return Rebuilt(_documents(Path(a[0]) for a in document["artifacts"]), list(changed), document["warnings"])
     finally:
-        for output in outputs:
+        for _, output in outputs:
             output.close()
         if compiler is not None:
             compiler.cancel()
         shutil.rmtree(scratch, ignore_errors=True)
+
+
+def _stage(changed: dict[str, Path], staged: Path) -> dict[str, str]:
+    """Copy the changed files into `staged`; the sha256 of what was copied, by name.
+
+    One read per file: the record must describe the bytes that were built, even when the
+    file is edited again while this runs.
+    """
+    digests = {}
+    for name, path in changed.items():
+        data = path.read_bytes()
+        target = staged / name
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(data)
+        os.chmod(target, archive.normalised_mode(path.stat().st_mode))
+        digests[name] = hashlib.sha256(data).hexdigest()
+    return digests
+
+
+def _finish(
+    final: Path, output: archive.ArchiveOutput, entries: Iterable[archive.Entry], size_change: int
+) -> dict[str, Any]:
+    """Complete one artifact in scratch; its metadata, updated from the previous build's."""
+    metadata = read_document(final)
+    metadata["sha256"], metadata["code_sha256"] = formatted(output.finish(entries))
+    metadata["size"] = output.size
+    metadata["unzipped_size"] += size_change
+    return metadata
+
+
+def _update_record(record_file: Path, document: dict[str, Any], digests: dict[str, str]) -> None:
+    for item in document["artifacts"]:
+        item[3] = _stat(Path(item[0]))
+    for item in document["files"]:
+        item[2] = digests.get(item[0], item[2])
+    temporary = record_file.with_name(f".{record_file.name}.{os.getpid()}")
+    temporary.write_text(json.dumps(document, sort_keys=True))
+    temporary.replace(record_file)
 
 
 def _verify(document: dict[str, Any], staged: Path, names: list[str], scratch: Path) -> None:

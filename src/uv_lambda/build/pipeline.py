@@ -27,7 +27,7 @@ from uv_lambda.build.settings import BuildSettings, resolve
 from uv_lambda.config import FunctionConfig
 from uv_lambda.errors import UsageError, VerificationError
 from uv_lambda.handler import check_handler, module_file, parse_handler
-from uv_lambda.metadata_file import formatted
+from uv_lambda.metadata_file import file_sha256, formatted
 from uv_lambda.project import Project, normalize_name
 from uv_lambda.runtimes import Architecture, Runtime
 from uv_lambda.ui import Reporter, human_size
@@ -121,15 +121,25 @@ def _install_local_packages(
     return infos
 
 
+def _include_names(settings: BuildSettings) -> list[str] | None:
+    """The configured `include`; None when the default applies (top-level packages and
+    modules of a project without a build system)."""
+    if not settings.config.include and not settings.source.has_build_system:
+        return None
+    return list(settings.config.include)
+
+
 def _copy_app(
     settings: BuildSettings, target: Path, reporter: Reporter
-) -> tuple[sources.Selection, list[str], list[str]]:
-    """Copy the application files; returns (the selection, the include globs used, warnings)."""
+) -> tuple[sources.Selection, dict[str, list[str]] | None, list[str]]:
+    """Copy the application files; returns (the selection, its snapshot (see incremental.py),
+    or None when globs make one unknowable, and warnings)."""
     source = settings.source
     config = settings.config
-    includes = list(config.include)
-    if not includes and not source.has_build_system:
-        includes = sources.default_includes(source.path)
+    names = _include_names(settings)
+    # Taken before choosing: a file added meanwhile makes the next build a full one.
+    snapshot = incremental.selection_snapshot(source.path, names)
+    includes = sources.default_includes(source.path) if names is None else names
     selection = sources.select_files(source.path, includes, config.exclude)
     warnings = [
         f"left out {name}: it looks like a secret (add it to `exclude` to silence this)"
@@ -140,33 +150,39 @@ def _copy_app(
         destination.parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(path, destination)
         os.chmod(destination, archive.normalised_mode(path.stat().st_mode))
-    return selection, includes, warnings
+    return selection, snapshot, warnings
 
 
-def _recipe(
-    project: Project,
-    settings: BuildSettings,
-    uv: Uv,
-    interpreter: Path | None,
-    selection: sources.Selection,
-    includes: list[str],
-) -> incremental.Recipe | None:
-    """What a later rebuild of only the application code needs, when this build allows one."""
-    folders = incremental.walked_folders(settings.source.path, includes)
-    if folders is None or any(path.is_symlink() for _, path in selection.files):
-        return None
-    inputs = [
+def _inputs(project: Project, uv: Uv, interpreter: Path | None) -> incremental.Inputs:
+    """The files that configure a build and the tools it runs, taken before the build reads
+    or runs them: a record may then be older than they are, never newer (incremental.py)."""
+    files = [
         project.lock_path,
         project.workspace_root / "uv.toml",
         *(folder / ".python-version" for folder in {project.root, project.workspace_root}),
         *(package.path / "pyproject.toml" for package in project.members.values()),
         project.root / "pyproject.toml",
     ]
+    return incremental.Inputs.of(sorted(set(files)), [tool for tool in (uv.path, interpreter) if tool])
+
+
+def _recipe(
+    settings: BuildSettings,
+    interpreter: Path | None,
+    selection: sources.Selection,
+    snapshot: dict[str, list[str]] | None,
+    app_dir: Path,
+    inputs: incremental.Inputs,
+) -> incremental.Recipe | None:
+    """What a later rebuild of only the application code needs, when this build allows one."""
+    if snapshot is None or any(path.is_symlink() for _, path in selection.files):
+        return None
     return incremental.Recipe(
-        inputs=tuple(sorted(set(inputs))),
-        tools=tuple(tool for tool in (uv.path, interpreter) if tool is not None),
-        folders=tuple(folders),
-        files=tuple(incremental.LocalFile(name, path) for name, path in selection.files),
+        inputs=inputs,
+        root=settings.source.path,
+        includes=_include_names(settings),
+        selection=snapshot,
+        files=tuple(incremental.LocalFile(name, path, file_sha256(app_dir / name)) for name, path in selection.files),
         interpreter=interpreter if settings.config.bytecode else None,
         python_version=settings.runtime.python_version,
         runtime=settings.runtime.name,
@@ -200,12 +216,13 @@ def stage_function(
             "AWS no longer patches it; move to a newer runtime"
         )
     interpreter = _interpreter(uv, settings, config)
+    inputs = _inputs(project, uv, interpreter)
     with ExitStack() as cleanup:
         # The compiler for local code starts now; its start-up overlaps the steps below.
         local_compiler = None
         if config.bytecode and interpreter is not None:
             local_compiler = cleanup.enter_context(bytecode.Compiler(interpreter))
-        yield from _stage(project, config, settings, uv, interpreter, local_compiler, warnings, reporter, lock)
+        yield from _stage(project, config, settings, uv, interpreter, local_compiler, warnings, reporter, lock, inputs)
 
 
 def _stage(
@@ -218,6 +235,7 @@ def _stage(
     warnings: list[str],
     reporter: Reporter,
     lock: bool,
+    inputs: incremental.Inputs,
 ) -> Iterator[StagedFunction]:
     if lock:
         with reporter.step("locking with uv"):
@@ -244,7 +262,7 @@ def _stage(
         app_dir.mkdir()
         with reporter.step("workspace packages and application code"):
             local_infos = _install_local_packages(uv, exported.local_packages, settings, workspace_dir, scratch)
-            selection, includes, app_warnings = _copy_app(settings, app_dir, reporter)
+            selection, snapshot, app_warnings = _copy_app(settings, app_dir, reporter)
             warnings += app_warnings
         target = Target(settings.runtime, settings.architecture)
         check_tree(workspace_dir, target, [*build_paths, scratch])
@@ -267,7 +285,7 @@ def _stage(
             packages.append(model.PackageInfo(settings.source.name, version, "project"))
         packages += local_infos
         # Workspace packages are built by their build backends: only a full build sees their edits.
-        recipe = None if local_infos else _recipe(project, settings, uv, interpreter, selection, includes)
+        recipe = None if local_infos else _recipe(settings, interpreter, selection, snapshot, app_dir, inputs)
         yield StagedFunction(
             settings, deps, workspace_dir, app_dir, tuple(packages), uv.version, tuple(warnings), recipe
         )

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import fnmatch
 from collections.abc import Iterable
-from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
+from typing import NamedTuple
 
 from uv_lambda.build.never_shipped import NEVER_SHIPPED_DIRS, NEVER_SHIPPED_SUFFIXES
 
@@ -39,8 +39,7 @@ SECRET_PATTERNS = (
 )
 
 
-@dataclass(frozen=True)
-class Selection:
+class Selection(NamedTuple):  # not a dataclass: incremental.py imports this module
     files: tuple[tuple[str, Path], ...]  # (archive name, path), sorted
     secrets_skipped: tuple[str, ...]
 
