@@ -24,17 +24,20 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import shutil
 from collections.abc import Iterable, Sequence
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from uv_lambda import __version__
-from uv_lambda.build import archive, bytecode
+from uv_lambda.build import bytecode
 from uv_lambda.build.never_shipped import NEVER_SHIPPED_DIRS, NEVER_SHIPPED_SUFFIXES
-from uv_lambda.build.sources import default_includes
 from uv_lambda.cache import cache_root
 from uv_lambda.metadata_file import file_sha256, formatted, read_document, write_document
+
+# What a rebuild needs only once its compiler runs is imported inside the functions:
+# see rebuild().
+if TYPE_CHECKING:
+    from uv_lambda.build import archive
 
 RECORD_VERSION = 2
 _GLOB_CHARACTERS = set("*?[")
@@ -69,6 +72,8 @@ def selection_snapshot(root: Path, includes: Sequence[str] | None) -> dict[str, 
     included folder adds its listing and its subfolders' (caches and bytecode do not count).
     The same snapshot later means the same files are chosen.
     """
+    from uv_lambda.build.sources import default_includes
+
     if includes is None:
         chosen = default_includes(root)
         snapshot = {str(root): chosen}
@@ -134,6 +139,8 @@ def record(
     warnings: Sequence[str],
 ) -> None:
     """Write the record of a finished build. `artifacts`: (path, base archive, holds local entries)."""
+    from uv_lambda.build import archive
+
     destination.parent.mkdir(parents=True, exist_ok=True)
     local_archive = destination.with_suffix(".zip")
     temporary_archive = local_archive.with_name(f".{local_archive.name}.{os.getpid()}")
@@ -203,15 +210,31 @@ def rebuild(record_file: Path) -> Rebuilt | None:
     document = _load(record_file)
     if document is None:
         return None
-    local_archive = record_file.with_suffix(".zip")
-    if not local_archive.is_file() or not _still_valid(document):
-        return None
     changed = {name: Path(path) for name, path, digest in document["files"] if file_sha256(Path(path)) != digest}
-    if not changed:
-        return Rebuilt(_documents(Path(a[0]) for a in document["artifacts"]), [], document["warnings"])
     interpreter = Path(document["interpreter"]) if document["interpreter"] else None
-    # Started first: its start-up overlaps the copying and checking below.
-    compiler = bytecode.Compiler(interpreter) if interpreter else None
+    # The compiler starts before the record is checked and before the rest of the work is
+    # even imported: its start-up is the longest part of an app-only rebuild. A record
+    # that turns out stale cancels it.
+    compiler = bytecode.Compiler(interpreter) if changed and interpreter else None
+    try:
+        if not record_file.with_suffix(".zip").is_file() or not _still_valid(document):
+            return None
+        if not changed:
+            return Rebuilt(_documents(Path(a[0]) for a in document["artifacts"]), [], document["warnings"])
+        return _rebuild(record_file, document, changed, compiler)
+    finally:
+        if compiler is not None:
+            compiler.cancel()
+
+
+def _rebuild(
+    record_file: Path, document: dict[str, Any], changed: dict[str, Path], compiler: bytecode.Compiler | None
+) -> Rebuilt:
+    import shutil
+
+    from uv_lambda.build import archive
+
+    local_archive = record_file.with_suffix(".zip")
     scratch = record_file.with_name(f".{record_file.stem}.{os.getpid()}")
     outputs: list[tuple[Path, archive.ArchiveOutput]] = []
     try:
@@ -248,8 +271,6 @@ def rebuild(record_file: Path) -> Rebuilt | None:
     finally:
         for _, output in outputs:
             output.close()
-        if compiler is not None:
-            compiler.cancel()
         shutil.rmtree(scratch, ignore_errors=True)
 
 
@@ -259,6 +280,8 @@ def _stage(changed: dict[str, Path], staged: Path) -> dict[str, str]:
     One read per file: the record must describe the bytes that were built, even when the
     file is edited again while this runs.
     """
+    from uv_lambda.build import archive
+
     digests = {}
     for name, path in changed.items():
         data = path.read_bytes()
