@@ -227,10 +227,16 @@ def serve_overhead(env: dict[str, str], project: Path, work: Path, count: int) -
     return duration
 
 
-def cpu_seconds(pid: int) -> float:
-    """User + system CPU of one process (from /proc/<pid>/stat)."""
+def cpu_times(pid: int) -> tuple[float, float]:
+    """(user, system) CPU seconds of one process, all its threads (from /proc/<pid>/stat)."""
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    tick = os.sysconf("SC_CLK_TCK")
+    return int(fields[11]) / tick, int(fields[12]) / tick
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU of one process."""
+    return sum(cpu_times(pid))
 
 
 def children(pid: int) -> list[int]:
@@ -285,10 +291,12 @@ def load(env: dict[str, str], project: Path, work: Path, seconds: int, duration_
         seen = set(server.durations())
         workers = children(server.process.pid)
         before = [cpu_seconds(pid) for pid in [server.process.pid, *workers]]
+        serve_before = cpu_times(server.process.pid)
         started = time.monotonic()
         served = wrk(server.port, seconds)
         elapsed = time.monotonic() - started
         after = [cpu_seconds(pid) for pid in [server.process.pid, *workers]]
+        serve_after = cpu_times(server.process.pid)
         time.sleep(0.3)
         loaded = [ms for request_id, ms in server.durations().items() if request_id not in seen]
     finally:
@@ -296,9 +304,10 @@ def load(env: dict[str, str], project: Path, work: Path, seconds: int, duration_
     requests = served * elapsed
     serve_cpu = (after[0] - before[0]) / requests * 1000
     function_cpu = sum(a - b for a, b in zip(after[1:], before[1:], strict=True)) / requests * 1000
+    user, system = ((a - b) / requests * 1000 for a, b in zip(serve_after, serve_before, strict=True))
     print(
-        f"[load] CPU per request: serve process {serve_cpu:.3f} ms, function processes {function_cpu:.3f} ms "
-        f"({len(workers)} environments); 2 cores"
+        f"[load] CPU per request: serve process {serve_cpu:.3f} ms (user {user:.3f}, system {system:.3f}), "
+        f"function processes {function_cpu:.3f} ms ({len(workers)} environments); {os.cpu_count()} cores"
     )
     bound = 2 * 1000 / duration_ms
     print(f"[load] serve, 2 environments: {served:.0f} req/s; bound 2 / {duration_ms:.3f} ms = {bound:.0f} req/s")

@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import signal
 import sys
-import threading
 from typing import TYPE_CHECKING
 
 from uv_lambda.cli._common import HelpFormatter, add_project_arguments
@@ -14,7 +13,9 @@ from uv_lambda.emulator.event_types import HTTP_FORMATS
 from uv_lambda.ui import Reporter
 
 if TYPE_CHECKING:
+    from uv_lambda.emulator.function import LocalFunction
     from uv_lambda.emulator.hot_swap import SwappableFunction
+    from uv_lambda.emulator.pool import ResultCallback
     from uv_lambda.emulator.watch import Watcher
 
 ORDER = 31
@@ -73,12 +74,9 @@ def run(args: argparse.Namespace, reporter: Reporter) -> int:
         raise UsageError(f"--concurrency {args.concurrency} is out of range", "use 1 to 64")
     if not 0 <= args.port <= 65535:
         raise UsageError(f"--port {args.port} is not a port number", "use 1 to 65535, or 0 for any free port")
-    output_lock = threading.Lock()
 
     def report(result: InvocationResult) -> None:
-        if reporter.quiet:
-            return
-        with output_lock:
+        if not reporter.quiet:
             sys.stderr.write(result.log)
             sys.stderr.flush()
 
@@ -87,12 +85,18 @@ def run(args: argparse.Namespace, reporter: Reporter) -> int:
         raise UsageError(f"--watch rebuilds the project: it cannot watch {flag}", "drop one of them")
     function = SwappableFunction(open_function(args, reporter, concurrency=args.concurrency))
     name = function.current.spec.name
+    # Without --watch nothing is ever swapped: events skip the swap's bookkeeping.
+    runner: SwappableFunction | LocalFunction = function if args.watch else function.current
+
+    def submit(payload: bytes, client_context: str | None, on_done: ResultCallback) -> None:
+        # Both callers (the Invoke API and the gateway) hand over JSON they checked or made.
+        runner.submit(payload, on_done, client_context=client_context, checked=True)
+
     try:
         server = LambdaHttpServer(
             args.port,
             name,
-            # Both callers (the Invoke API and the gateway) hand over JSON they checked or made.
-            lambda payload, context: function.invoke(payload, context, checked=True),
+            submit,
             event_format=args.event_format,
             alb_multi_value=args.alb_multi_value,
             report=report,
@@ -105,23 +109,24 @@ def run(args: argparse.Namespace, reporter: Reporter) -> int:
         raise KeyboardInterrupt  # SIGTERM stops the server as Ctrl-C does: environments cleaned up
 
     signal.signal(signal.SIGTERM, stop)
-    # Hand the GIL over sooner: each request crosses two threads (the client's connection, which
-    # invokes, and the runtime's connection); the default 5 ms switch interval delays the
-    # wake-ups under load (~+8% req/s measured).
-    sys.setswitchinterval(0.0005)
-    url = f"http://127.0.0.1:{server.port}"
-    # Always printed (also with -q): scripts and tests read the port from it.
-    print(f"serving {name} on {url} ({args.event_format} events)", file=sys.stderr, flush=True)
-    reporter.info(f"Invoke API: POST {url}/2015-03-31/functions/{name}/invocations")
-    watcher = _start_watching(args, reporter, function) if args.watch else None
+    watcher: Watcher | None = None
     try:
-        server.serve_forever(poll_interval=0.2)
+        # The server, the environments and their Runtime APIs all run on the event loop's
+        # thread; this one only waits for Ctrl-C or SIGTERM.
+        server.start()
+        url = f"http://127.0.0.1:{server.port}"
+        # Always printed (also with -q): scripts and tests read the port from it.
+        print(f"serving {name} on {url} ({args.event_format} events)", file=sys.stderr, flush=True)
+        reporter.info(f"Invoke API: POST {url}/2015-03-31/functions/{name}/invocations")
+        watcher = _start_watching(args, reporter, function) if args.watch else None
+        while True:
+            signal.pause()
     except KeyboardInterrupt:
         reporter.info("stopping")
     finally:
         if watcher is not None:
             watcher.stop()
-        server.server_close()
+        server.close()
         function.close()
     return 0
 

@@ -1,20 +1,26 @@
 """One execution environment: a runtime process, its Runtime API, and its lifecycle.
 
 Cold start: the process starts, imports the handler (the init phase) and long-polls `next`.
-Each `invoke` hands it one event and waits for the answer, the deadline, or the process's
-end. An environment that timed out, crashed, ran out of memory or failed to initialise is
-dead and is never used again; the pool starts a fresh one.
+Each `invoke` hands it one event; the answer, the deadline or the process's end calls back
+with the result. An environment that timed out, crashed, ran out of memory or failed to
+initialise is dead and is never used again; the pool starts a fresh one.
+
+Everything here runs on the event loop's thread (`loop.py`), except the small thread that
+waits for the process to exit and reports it to the loop.
 """
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
+import math
 import os
 import signal
 import subprocess
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -31,18 +37,9 @@ from uv_lambda.errors import UsageError
 
 log = logging.getLogger(__name__)
 
-# How often a running invocation's memory is checked against the configured limit.
-_MEMORY_POLL_SECONDS = 0.02
-
-
-class _WaitingPoll:
-    """A runtime blocked in `next`, which the invoking thread may answer directly."""
-
-    def __init__(self, poll: Poll) -> None:
-        self.poll = poll
-        self.taken = False  # an invoker is sending an event on it
-        self.done = False
-        self.kept_open = True
+# How often the pool ticks: a running invocation's memory is checked against the configured
+# limit, and the runtime's output collected, so that a chatty function does not fill its pipe.
+TICK_SECONDS = 0.02
 
 
 @dataclass(frozen=True)
@@ -56,6 +53,10 @@ class InvocationResult:
     cold_start: bool
 
 
+# Called once per invocation with its result, or None when it never reached the runtime.
+Done = Callable[[InvocationResult | None], None]
+
+
 def _readable(output: bytes) -> str:
     # awslambdaric joins a multi-line record (a traceback) with \r so that CloudWatch keeps it
     # in one event; the console shows it on separate lines, and so do we.
@@ -67,12 +68,17 @@ def _timestamp() -> str:
 
 
 class ExecutionEnvironment:
-    def __init__(self, spec: FunctionSpec) -> None:
+    def __init__(self, spec: FunctionSpec, loop: asyncio.AbstractEventLoop) -> None:
+        """Start the runtime process (call on the loop's thread)."""
         self.spec = spec
-        self._lock = threading.Condition()
+        self._loop = loop
+        self._poll: Poll | None = None  # the runtime's long-poll, while it waits for an event
         self._pending: Invocation | None = None  # handed over, not yet taken by `next`
-        self._waiting: _WaitingPoll | None = None  # the runtime's long-poll, when it waits
         self._current: Invocation | None = None
+        self._on_done: Done | None = None
+        self._cold = False
+        self._deadline = math.inf  # time.monotonic() by which the current invocation must end
+        self._deadline_timer: asyncio.TimerHandle | None = None  # set when the deadline is near
         self._initialized = False
         self._closing = False
         self._oom = False
@@ -82,32 +88,30 @@ class ExecutionEnvironment:
         self.invocations = 0
         self.returncode: int | None = None
         self._peak_kb = 0
-        self._server = RuntimeApiServer(self, spec.arn)
+        self._server = RuntimeApiServer(loop, self, spec.arn)
         env = function_environment(spec, self._server.address, host_path=os.environ.get("PATH"))
         self._started = time.monotonic()
-        # Held until the process's output and memory readers exist: the runtime may reach
-        # `next` (which reads them) before this thread runs again.
-        with self._lock:
-            # `-S`: no site-packages of the interpreter leak in (Lambda's sys.path has only the
-            # task root, /opt and the runtime); PYTHONPATH puts those in Lambda's order.
-            try:
-                self._process = proc.spawn(
-                    [str(spec.interpreter), "-S", "-m", "awslambdaric", spec.handler],
-                    cwd=spec.layout.task_root,
-                    env=env,
-                    stdout=subprocess.PIPE,
-                    stderr=subprocess.STDOUT,
-                    new_session=True,  # its own process group: a kill takes its children too
-                )
-            except OSError as exc:
-                self._server.close()
-                raise UsageError(
-                    f"cannot start {spec.interpreter}: {exc.strerror}", "pass --python PATH to a working interpreter"
-                ) from None
-            assert self._process.stdout is not None
-            self._output = OutputCollector(self._process.stdout)
-            self._memory = ProcessMemory(self._process.pid)
-        self._watcher = threading.Thread(target=self._watch_exit, name="runtime-exit", daemon=True)
+        # `-S`: no site-packages of the interpreter leak in (Lambda's sys.path has only the
+        # task root, /opt and the runtime); PYTHONPATH puts those in Lambda's order.
+        try:
+            self._process = proc.spawn(
+                [str(spec.interpreter), "-S", "-m", "awslambdaric", spec.handler],
+                cwd=spec.layout.task_root,
+                env=env,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.STDOUT,
+                new_session=True,  # its own process group: a kill takes its children too
+            )
+        except OSError as exc:
+            self._server.close()
+            raise UsageError(
+                f"cannot start {spec.interpreter}: {exc.strerror}", "pass --python PATH to a working interpreter"
+            ) from None
+        assert self._process.stdout is not None
+        self._output = OutputCollector(self._process.stdout)
+        self._memory = ProcessMemory(self._process.pid)
+        # Exits are rare: a thread blocked in waitpid costs nothing per invocation.
+        self._watcher = threading.Thread(target=self._wait_for_exit, name="runtime-exit", daemon=True)
         self._watcher.start()
 
     # --- lifecycle -----------------------------------------------------------------------
@@ -122,103 +126,102 @@ class ExecutionEnvironment:
         return self.returncode is None and not self._closing and self._init_error is None
 
     def kill(self) -> None:
-        if self.returncode is not None:
+        if self._process.returncode is not None:
             return  # reaped: its process group id may belong to someone else by now
         with contextlib.suppress(ProcessLookupError, PermissionError):
             os.killpg(self._process.pid, signal.SIGKILL)
 
     def close(self) -> None:
-        """Stop the process and the Runtime API; safe to call more than once."""
-        with self._lock:
-            self._closing = True
-            self._lock.notify_all()
-            self._memory.close()
+        """Stop the process and the Runtime API; safe to call more than once.
+
+        An invocation still in flight is answered when the process's end is seen.
+        """
+        self._closing = True
+        self._poll = None
         self.kill()
         self._server.close()
-        try:
-            self._process.wait(timeout=5)
-        except subprocess.TimeoutExpired:
+
+    def wait_closed(self, timeout: float) -> None:
+        """Wait for the process to be reaped (from a thread other than the loop's)."""
+        self._watcher.join(timeout)
+        if self._watcher.is_alive():
             log.debug("runtime process %d did not exit after SIGKILL", self._process.pid)
 
-    def _watch_exit(self) -> None:
+    def _wait_for_exit(self) -> None:
         returncode = self._process.wait()
-        # Collect the last words (a traceback, "Segmentation fault") before answering.
-        self._output.wait_closed(0.2)
-        with self._lock:
-            self.returncode = returncode
-            invocation = self._current
-            self._lock.notify_all()
-        if invocation is None or invocation.finished:
-            return
-        request_id = invocation.request_id
-        if self._oom:
-            invocation.finish(
-                Outcome.FUNCTION_ERROR,
-                lambda_errors.out_of_memory(request_id),
-                error_type=lambda_errors.OUT_OF_MEMORY,
-                status="error",
-            )
-        elif self._init_error is not None:
-            body, error_type = self._init_error
-            invocation.finish(Outcome.FUNCTION_ERROR, body, error_type=error_type, status="error")
-        elif invocation.delivered or not self._initialized:
-            # Died while handling the event, or during init (os._exit or a crash on import).
-            invocation.finish(
-                Outcome.FUNCTION_ERROR,
-                lambda_errors.exited(request_id, returncode),
-                error_type=lambda_errors.EXIT_ERROR,
-                status="error",
-            )
-        else:
-            # Died while idle in its long-poll: the event never reached it; it goes elsewhere.
-            invocation.finish(Outcome.UNDELIVERED)
+        with contextlib.suppress(RuntimeError):  # the loop is closed: this process is ending
+            self._loop.call_soon_threadsafe(self._exited, returncode)
+
+    def _exited(self, returncode: int) -> None:
+        self.returncode = returncode
+        self._poll = None
+        # Its last words (a traceback) are all in the pipe now that it is gone.
+        self._output.collect()
+        invocation = self._current
+        if invocation is not None and not invocation.finished:
+            request_id = invocation.request_id
+            if self._oom:
+                self._finish(
+                    Outcome.FUNCTION_ERROR,
+                    lambda_errors.out_of_memory(request_id),
+                    error_type=lambda_errors.OUT_OF_MEMORY,
+                    status="error",
+                )
+            elif self._init_error is not None:
+                body, error_type = self._init_error
+                self._finish(Outcome.FUNCTION_ERROR, body, error_type=error_type, status="error")
+            elif invocation.delivered or not self._initialized:
+                # Died while handling the event, or during init (os._exit or a crash on import).
+                self._finish(
+                    Outcome.FUNCTION_ERROR,
+                    lambda_errors.exited(request_id, returncode),
+                    error_type=lambda_errors.EXIT_ERROR,
+                    status="error",
+                )
+            else:
+                # Died while idle in its long-poll: the event never reached it; it goes elsewhere.
+                self._finish(Outcome.UNDELIVERED)
+        self._output.close()
+        self._memory.close()
 
     # --- the Runtime API backend -----------------------------------------------------------
 
-    def next_invocation(self, poll: Poll) -> bool:
-        """Answer the runtime's long-poll: True once the event was sent on it, False to hang up.
+    def next_invocation(self, poll: Poll) -> None:
+        """The runtime's long-poll: answered now if an event waits, else when one comes."""
+        if not self._initialized:
+            self._initialized = True
+            self.init_duration_ms = (time.monotonic() - self._started) * 1000
+            self._init_log = self._output.drain()
+            self._sample_memory_peak()
+        if self._closing or self.returncode is not None:
+            poll.hang_up()
+            return
+        invocation, self._pending = self._pending, None
+        if invocation is None:
+            if self._current is not None and self._current.finished:
+                self._current = None
+            self._poll = poll
+            return
+        self._deliver(invocation, poll)
 
-        When the runtime is already waiting, the invoking thread sends the event itself
-        (`invoke`), which saves a thread hand-off on every warm invocation.
-        """
-        with self._lock:
-            if not self._initialized:
-                self._initialized = True
-                self.init_duration_ms = (time.monotonic() - self._started) * 1000
-                self._init_log = self._output.drain()
-                self._sample_memory_peak()
-            self._current = None
-            if self._pending is None:
-                waiting = _WaitingPoll(poll)
-                self._waiting = waiting
-                while not waiting.done and (
-                    waiting.taken or (self._pending is None and not self._closing and self.returncode is None)
-                ):
-                    self._lock.wait()
-                if waiting.taken:
-                    return waiting.kept_open
-                self._waiting = None
-            invocation, self._pending = self._pending, None
-            if invocation is None:
-                return False
-            self._current = invocation
-        return self._deliver(invocation, poll)
+    def poll_lost(self, poll: Poll) -> None:
+        if self._poll is poll:
+            # The runtime's end of its long-poll is gone: it has died (or will); no event is
+            # sent to it any more.
+            self._poll = None
+            self._closing = True
+            self.kill()
 
-    def _deliver(self, invocation: Invocation, poll: Poll) -> bool:
+    def _deliver(self, invocation: Invocation, poll: Poll) -> None:
         if not poll.peer_alive():
             # The runtime's end of this long-poll is gone: it never sees the event.
-            invocation.finish(Outcome.UNDELIVERED)
             self._closing = True
-            return False
-        if not invocation.mark_delivered(self.spec.timeout_seconds):
-            return False
-        try:
-            poll.send(invocation)
-        except OSError:
-            invocation.finish(Outcome.UNDELIVERED)
-            self._closing = True
-            return False
-        return True
+            poll.hang_up()
+            self._finish(Outcome.UNDELIVERED)
+            return
+        invocation.mark_delivered(self.spec.timeout_seconds)
+        self._deadline = time.monotonic() + self.spec.timeout_seconds
+        poll.send(invocation)
 
     def _matching(self, request_id: str) -> Invocation | None:
         current = self._current
@@ -234,9 +237,9 @@ class ExecutionEnvironment:
         elif invocation.finished:
             reply(403, f"invocation {request_id} was already answered")
         else:
-            # Acknowledge first: the runtime goes back to `next` while the caller is woken.
+            # Acknowledge first: the runtime heads back to `next` while the caller is answered.
             reply(202, "")
-            invocation.finish(Outcome.SUCCESS, body)
+            self._finish(Outcome.SUCCESS, body)
 
     def post_error(self, request_id: str, body: bytes, error_type: str | None, reply: Reply) -> None:
         invocation = self._matching(request_id)
@@ -247,22 +250,20 @@ class ExecutionEnvironment:
         else:
             reply(202, "")
             kind = lambda_errors.error_type_of(body) or error_type or lambda_errors.UNKNOWN
-            invocation.finish(Outcome.FUNCTION_ERROR, body, error_type=kind)
+            self._finish(Outcome.FUNCTION_ERROR, body, error_type=kind)
 
     def post_init_error(self, body: bytes, error_type: str | None) -> tuple[int, str]:
         kind = error_type or lambda_errors.error_type_of(body) or lambda_errors.UNKNOWN
-        with self._lock:
-            if self._initialized:
-                return 403, "the init phase is over"
-            self._init_error = (body, kind)
-        # The runtime exits right after this; the watcher answers the waiting event then,
-        # once the init log (awslambdaric prints the error) has been collected.
+        if self._initialized:
+            return 403, "the init phase is over"
+        self._init_error = (body, kind)
+        # The runtime exits right after this; its exit answers the waiting event, with the
+        # init log (awslambdaric prints the error) collected by then.
         return 202, ""
 
     def response_too_large(self, request_id: str) -> None:
-        invocation = self._matching(request_id)
-        if invocation is not None:
-            invocation.finish(
+        if self._matching(request_id) is not None:
+            self._finish(
                 Outcome.FUNCTION_ERROR,
                 lambda_errors.response_too_large(MAX_SYNC_PAYLOAD),
                 error_type=lambda_errors.RESPONSE_TOO_LARGE,
@@ -270,74 +271,117 @@ class ExecutionEnvironment:
 
     # --- invoking ------------------------------------------------------------------------
 
-    def _sample_memory(self) -> bool:
-        """Track the peak; kill the process and return False when it is over its memory."""
-        rss = self._memory.rss_kb()
-        peak = self._memory.peak_rss_kb()
-        if peak:
-            self._peak_kb = max(self._peak_kb, peak)
-        if rss is not None and rss > self.spec.memory_mb * 1024:
-            self._oom = True
-            self.kill()
-            return False
-        return True
-
-    def invoke(self, invocation: Invocation) -> InvocationResult | None:
-        """Run one event to its answer; None when it never reached the runtime (retry it).
+    def invoke(self, invocation: Invocation, on_done: Done) -> None:
+        """Run one event; `on_done` gets its result, or None when it never reached the runtime.
 
         The environment may be dead afterwards (timeout, crash, init error): check `alive`.
         """
-        cold = self.invocations == 0
+        self._cold = self.invocations == 0
         self.invocations += 1
-        with self._lock:
-            if self.returncode is not None or self._closing:
-                # Died (or was shut down) between the pool's check and now: not delivered.
-                invocation.finish(Outcome.UNDELIVERED)
-                return None
-            self._current = invocation
-            waiting, self._waiting = self._waiting, None
-            if waiting is None:
-                self._pending = invocation  # the runtime's next long-poll picks it up
-                self._lock.notify_all()
-            else:
-                waiting.taken = True
-        if waiting is not None:
-            kept_open = self._deliver(invocation, waiting.poll)
-            with self._lock:
-                waiting.done, waiting.kept_open = True, kept_open
-                self._lock.notify_all()
+        self._current = invocation
+        self._on_done = on_done
+        if not self.alive:
+            self._finish(Outcome.UNDELIVERED)
+            return
         timeout = float(self.spec.timeout_seconds)
         # A cold environment may spend the init phase (10 s) before it polls; a warm one must
         # come back to `next` within the function's timeout.
         if self._initialized:
-            delivery_deadline = time.monotonic() + timeout
+            self._deadline = time.monotonic() + timeout
         else:
-            delivery_deadline = self._started + INIT_TIMEOUT_SECONDS + timeout
-        if not invocation.wait(delivery_deadline, for_delivery=True):
-            self._time_out(invocation, timeout)
-        if not invocation.finished and invocation.delivered_at is not None:
-            deadline = invocation.delivered_at + timeout
-            while not invocation.finished:
-                now = time.monotonic()
-                if now >= deadline:
-                    self._time_out(invocation, timeout)
-                    break
-                if invocation.wait(min(deadline, now + _MEMORY_POLL_SECONDS)):
-                    break
-                if not self._sample_memory():
-                    invocation.wait(time.monotonic() + 5)  # the watcher reports the OOM
-        invocation.wait(time.monotonic() + 5)
-        if not invocation.finished:  # the process ignored SIGKILL: give up on it
-            invocation.finish(
-                Outcome.FUNCTION_ERROR,
-                lambda_errors.document(lambda_errors.UNKNOWN, "the runtime did not answer"),
-                error_type=lambda_errors.UNKNOWN,
-                status="error",
-            )
-        if invocation.outcome is Outcome.UNDELIVERED:
-            return None
+            self._deadline = self._started + INIT_TIMEOUT_SECONDS + timeout
+        poll, self._poll = self._poll, None
+        if poll is None:
+            self._pending = invocation  # the runtime's next long-poll picks it up
+        else:
+            self._deliver(invocation, poll)
+
+    @property
+    def busy(self) -> bool:
+        """An invocation is in flight (handed over, not answered yet)."""
+        return self._current is not None and not self._current.finished
+
+    def tick(self, now: float) -> None:
+        """The pool's periodic check of the invocation in flight: deadline, memory, output.
+
+        A pool-wide tick instead of a timer per invocation: a warm invocation (about a
+        millisecond) then costs no timer at all. A deadline due before the next tick gets
+        a timer of its own, so timeouts stay exact.
+        """
+        invocation = self._current
+        if invocation is None or invocation.finished:
+            return
+        self._output.collect()
+        if now >= self._deadline:
+            self._time_out(invocation)
+            return
+        if invocation.delivered and not self._sample_memory(invocation):
+            return
+        if self._deadline - now < TICK_SECONDS and self._deadline_timer is None:
+            # The loop's clock is time.monotonic(), the clock of every deadline here.
+            self._deadline_timer = self._loop.call_at(self._deadline, self._check_deadline)
+
+    def _check_deadline(self) -> None:
+        self._deadline_timer = None
+        invocation = self._current
+        if invocation is None or invocation.finished:
+            return
+        now = time.monotonic()
+        if now >= self._deadline:
+            self._time_out(invocation)
+        else:  # delivered meanwhile: its deadline moved
+            self.tick(now)
+
+    def _sample_memory(self, invocation: Invocation) -> bool:
+        """Track the peak; kill the process and answer OOM when it is over its memory."""
+        rss, peak = self._memory.sample()
+        if peak:
+            self._peak_kb = max(self._peak_kb, peak)
+        if rss is None or rss <= self.spec.memory_mb * 1024:
+            return True
+        self._oom = True
+        self._closing = True
+        self.kill()
+        self._finish(
+            Outcome.FUNCTION_ERROR,
+            lambda_errors.out_of_memory(invocation.request_id),
+            error_type=lambda_errors.OUT_OF_MEMORY,
+            status="error",
+        )
+        return False
+
+    def _time_out(self, invocation: Invocation) -> None:
+        self._closing = True
+        self.kill()
+        self._finish(
+            Outcome.FUNCTION_ERROR,
+            lambda_errors.timeout(invocation.request_id, float(self.spec.timeout_seconds)),
+            error_type=lambda_errors.TIMEOUT,
+            status="timeout",
+        )
+
+    def _finish(
+        self, outcome: Outcome, body: bytes = b"", *, error_type: str | None = None, status: str | None = None
+    ) -> None:
+        """Answer the current invocation (only the first answer counts) and call back with it."""
+        invocation = self._current
+        if invocation is None or not invocation.finish(outcome, body, error_type=error_type, status=status):
+            return
+        if self._pending is invocation:
+            self._pending = None
+        if self._deadline_timer is not None:
+            self._deadline_timer.cancel()
+            self._deadline_timer = None
+        on_done, self._on_done = self._on_done, None
+        if on_done is None:
+            return
+        if outcome is Outcome.UNDELIVERED:
+            # From a fresh callback: the pool retries, and may close this environment, while
+            # this one's caller is still on the stack.
+            self._loop.call_soon(on_done, None)
+            return
         self._check_peak_memory(invocation)
-        return self._result(invocation, cold)
+        on_done(self._result(invocation, self._cold))
 
     def _check_peak_memory(self, invocation: Invocation) -> None:
         """An invocation whose peak went over the memory size between two samples is an OOM too.
@@ -359,20 +403,8 @@ class ExecutionEnvironment:
                 status="error",
             )
 
-    def _time_out(self, invocation: Invocation, timeout: float) -> None:
-        if invocation.finish(
-            Outcome.FUNCTION_ERROR,
-            lambda_errors.timeout(invocation.request_id, timeout),
-            error_type=lambda_errors.TIMEOUT,
-            status="timeout",
-        ):
-            self._closing = True
-            self.kill()
-
     def _result(self, invocation: Invocation, cold_start: bool) -> InvocationResult:
         """The caller's view of a finished invocation: payload, error flag, log and REPORT."""
-        if self.returncode is not None:
-            self._output.wait_closed(0.2)
         # (the peak memory was sampled by _check_peak_memory just before)
         output = self._output.drain()
         delivered = invocation.delivered_at or invocation.finished_at or time.monotonic()

@@ -1,6 +1,7 @@
 """A built function made runnable here: unpacked artifacts + runtime folder + a pool.
 
-This is the entry point the `invoke` and `serve` commands use.
+This is the entry point the `invoke` and `serve` commands use: `invoke` blocks its thread,
+`submit` runs on the event loop (`serve`).
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from uv_lambda.emulator.environment import InvocationResult
 from uv_lambda.emulator.invocation import Invocation
 from uv_lambda.emulator.layout import Layout, unpack
 from uv_lambda.emulator.limits import MAX_SYNC_PAYLOAD
-from uv_lambda.emulator.pool import Pool
+from uv_lambda.emulator.pool import Pool, ResultCallback
 from uv_lambda.emulator.runtime_folder import ensure_runtime_folder, host_machine
 from uv_lambda.emulator.spec import FunctionSpec
 from uv_lambda.errors import UsageError
@@ -122,6 +123,22 @@ class LocalFunction:
         )
         return cls(spec, options.concurrency)
 
+    def submit(
+        self,
+        payload: bytes,
+        on_done: ResultCallback,
+        *,
+        client_context: str | None = None,
+        checked: bool = False,
+    ) -> None:
+        """Start one event on the event loop's thread; `on_done` gets its result there.
+
+        Raises PayloadError (and PoolClosed) at once; `checked`: the caller already knows
+        it is JSON (only the size is checked).
+        """
+        check_payload(payload, parse=not checked)
+        self.pool.submit(Invocation(payload, client_context=client_context), on_done)
+
     def invoke(
         self,
         payload: bytes,
@@ -130,7 +147,7 @@ class LocalFunction:
         request_id: str | None = None,
         checked: bool = False,
     ) -> InvocationResult:
-        """Run one event; `checked`: the caller already knows it is JSON (only the size is checked)."""
+        """Run one event and wait for it (from any thread but the event loop's)."""
         check_payload(payload, parse=not checked)
         invocation = Invocation(payload, client_context=client_context)
         if request_id:

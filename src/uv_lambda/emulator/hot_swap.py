@@ -2,6 +2,7 @@
 
 Requests in flight finish on the function they started on; the old function is closed
 (its environments stopped, its unpacked files removed) only once its last request is done.
+Events are submitted on the event loop's thread; `swap` comes from the source watcher's.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ import threading
 
 from uv_lambda.emulator.environment import InvocationResult
 from uv_lambda.emulator.function import LocalFunction
+from uv_lambda.emulator.pool import ResultCallback
 
 
 class SwappableFunction:
@@ -23,14 +25,23 @@ class SwappableFunction:
     def current(self) -> LocalFunction:
         return self._current
 
-    def invoke(self, payload: bytes, client_context: str | None = None, checked: bool = False) -> InvocationResult:
+    def submit(
+        self, payload: bytes, on_done: ResultCallback, *, client_context: str | None = None, checked: bool = False
+    ) -> None:
+        """Start one event on the current function (on the event loop's thread)."""
         with self._lock:
             function = self._current
             self._users[id(function)] += 1
-        try:
-            return function.invoke(payload, client_context=client_context, checked=checked)
-        finally:
+
+        def done(outcome: InvocationResult | BaseException) -> None:
             self._done_with(function)
+            on_done(outcome)
+
+        try:
+            function.submit(payload, done, client_context=client_context, checked=checked)
+        except BaseException:
+            self._done_with(function)
+            raise
 
     def _done_with(self, function: LocalFunction) -> None:
         with self._lock:
@@ -40,7 +51,8 @@ class SwappableFunction:
                 del self._retired[id(function)]
                 del self._users[id(function)]
         if idle:
-            function.close()
+            # Closing removes its files and waits for its processes: not on the event loop.
+            threading.Thread(target=function.close, name="retire-function", daemon=True).start()
 
     def swap(self, replacement: LocalFunction) -> None:
         with self._lock:

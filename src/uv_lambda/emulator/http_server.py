@@ -2,65 +2,116 @@
 
 Every request is an event of the chosen format (API Gateway REST or HTTP API, Function
 URL, ALB) except `POST /2015-03-31/functions/{name}/invocations`, which is the Lambda
-Invoke API. Only 127.0.0.1 is ever bound.
+Invoke API. Only 127.0.0.1 is ever bound. It runs on the event loop that also serves the
+environments' Runtime APIs, so a request, its event and its answer never change threads.
 """
 
 from __future__ import annotations
 
+import asyncio
 import errno
 import json
 import logging
-import socketserver
-import threading
+import socket
 from collections.abc import Callable
-from http.server import ThreadingHTTPServer
 from urllib.parse import parse_qs, unquote, urlsplit
 
 from uv_lambda.emulator import events, gateway, http11
+from uv_lambda.emulator import loop as event_loop
 from uv_lambda.emulator.environment import InvocationResult
 from uv_lambda.emulator.function import PayloadError
 from uv_lambda.emulator.invoke_api import PATH as INVOKE_PATH
-from uv_lambda.emulator.invoke_api import ApiResponse, InvokeApi
-from uv_lambda.emulator.invoke_api import error as invoke_error
+from uv_lambda.emulator.invoke_api import ApiResponse, InvokeApi, Submitter
 from uv_lambda.emulator.pool import PoolClosed
 from uv_lambda.errors import UsageError
 
 log = logging.getLogger(__name__)
 
-Invoker = Callable[[bytes, str | None], InvocationResult]
-
 # A bigger body than this is refused before it is read (API Gateway's own limit is 10 MB).
 _MAX_REQUEST_BODY = 10 * 1024 * 1024
+_BACKLOG = 256  # load generators open many connections at once
 _JSON = (("content-type", "application/json"),)
 
 
-class _Handler(socketserver.StreamRequestHandler):
-    disable_nagle_algorithm = True
-    server: LambdaHttpServer
+class _Connection(asyncio.Protocol):
+    """One client connection: its requests are answered one at a time, in order."""
 
-    def handle(self) -> None:
+    def __init__(self, server: LambdaHttpServer) -> None:
+        self._server = server
+        self._transport: asyncio.Transport | None = None
+        self._reader = http11.RequestReader(_MAX_REQUEST_BODY, self._write)
+        self._client_ip = "127.0.0.1"
+        self._busy = False  # a request is being answered: the next ones wait in the reader
+        self._serving = False  # inside _serve, which goes on with the next request itself
+        self._eof = False
+        self._closed = False
+
+    # --- asyncio callbacks -----------------------------------------------------------------
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        assert isinstance(transport, asyncio.Transport)
+        self._transport = transport
+        peer = transport.get_extra_info("peername")
+        if peer:
+            self._client_ip = str(peer[0])
+        self._server.connections.add(self)
+
+    def data_received(self, data: bytes) -> None:
+        self._reader.feed(data)
+        if not self._busy:
+            self._serve()
+
+    def eof_received(self) -> bool:
+        # A client that half-closes after its request still gets the answer, then we close.
+        self._eof = True
+        return self._busy
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._closed = True
+        self._server.connections.discard(self)
+
+    # --- requests ----------------------------------------------------------------------------
+
+    def close(self) -> None:
+        self._closed = True
+        if self._transport is not None:
+            self._transport.close()
+
+    def _write(self, data: bytes) -> None:
+        if self._transport is not None and not self._closed:
+            self._transport.write(data)
+
+    def _serve(self) -> None:
+        self._serving = True
         try:
-            while True:
-                request = http11.read_head(self.rfile)
-                if request is None:
-                    return
-                close = not request.keep_alive
+            while not self._busy and not self._closed:
                 try:
-                    body = http11.read_body(self.rfile, request, _MAX_REQUEST_BODY, self.wfile.write)
-                except http11.BodyTooLarge:
-                    self._send(request, 413, _JSON, b'{"message":"Request Too Long"}', close=True)
+                    request = self._reader.next_request()
+                except http11.BodyTooLarge as exc:
+                    self.answer(exc.request, 413, _JSON, b'{"message":"Request Too Long"}', close=True)
                     return
-                request.body = body
-                self._dispatch(request, close)
-                if close:
+                except http11.BadRequest as exc:
+                    log.debug("serve: bad request: %s", exc)
+                    self.answer(None, 400, _JSON, b'{"message":"Bad Request"}', close=True)
                     return
-        except http11.BadRequest as exc:
-            log.debug("serve: bad request: %s", exc)
-            self._send(None, 400, _JSON, b'{"message":"Bad Request"}', close=True)
-        except (ConnectionError, TimeoutError):
-            pass  # the client went away
+                if request is None:
+                    if self._eof:
+                        self.close()
+                    return
+                self._busy = True
+                try:
+                    self._server.dispatch(request, self)
+                except Exception:
+                    log.exception("serve: request failed")
+                    self.answer(request, 500, _JSON, b'{"message":"Internal Server Error"}', close=True)
+        finally:
+            self._serving = False
 
-    def _send(
+    @property
+    def client_ip(self) -> str:
+        return self._client_ip
+
+    def answer(
         self,
         request: http11.Request | None,
         status: int,
@@ -70,71 +121,42 @@ class _Handler(socketserver.StreamRequestHandler):
         reason: str | None = None,
         close: bool = False,
     ) -> None:
+        """Send the response to the request being answered (once), then go on to the next."""
+        if self._closed:
+            return
+        close = close or request is None or not request.keep_alive
         head_only = request is not None and request.method == "HEAD"
-        self.wfile.write(http11.response_bytes(status, headers, body, reason=reason, close=close, head_only=head_only))
-
-    def _dispatch(self, request: http11.Request, close: bool) -> None:
-        split = urlsplit(request.target)
-        match = INVOKE_PATH.match(split.path) if request.method == "POST" else None
-        if match:
-            lowered = {name.lower(): value for name, value in request.headers}
-            try:
-                qualifier = parse_qs(split.query).get("Qualifier", [None])[0]
-                answer: ApiResponse = self.server.invoke_api.handle(match["name"], lowered, request.body, qualifier)
-            except PoolClosed:
-                answer = invoke_error(503, "ServiceException", "the function is shutting down")
-            self._send(request, answer.status, answer.headers, answer.body, close=close)
+        self._write(http11.response_bytes(status, headers, body, reason=reason, close=close, head_only=head_only))
+        if close:
+            self.close()
             return
-        event_request = events.HttpRequest(
-            method=request.method,
-            path=unquote(split.path) or "/",
-            raw_query=split.query,
-            headers=tuple(request.headers),
-            body=request.body,
-            source_ip=self.client_address[0],
-            protocol=request.version,
-        )
-        event_format = self.server.event_format
-        if event_format == "alb":
-            event = events.alb(event_request, multi_value=self.server.alb_multi_value)
-        else:
-            event = events.HTTP_EVENT_BUILDERS[event_format](event_request)
-        try:
-            result = self.server.invoke(json.dumps(event).encode(), None)
-        except PayloadError:
-            self._send(request, 413, _JSON, b'{"message":"Request Too Long"}', close=close)
-            return
-        except PoolClosed:
-            self._send(request, 503, _JSON, b'{"message":"Service Unavailable"}', close=True)
-            return
-        self.server.report(result)
-        response = gateway.to_http(
-            event_format, result.payload, result.function_error, alb_multi_value=self.server.alb_multi_value
-        )
-        self._send(request, response.status, response.headers, response.body, reason=response.reason, close=close)
+        self._busy = False
+        if not self._serving and self._reader.buffered:
+            self._serve()
 
 
-class LambdaHttpServer(ThreadingHTTPServer):
-    daemon_threads = True
-    request_queue_size = 256  # load generators open many connections at once
-
+class LambdaHttpServer:
     def __init__(
         self,
         port: int,
         function_name: str,
-        invoke: Invoker,
+        submit: Submitter,
         *,
         event_format: str = "apigw-v2",
         alb_multi_value: bool = False,
         report: Callable[[InvocationResult], None] | None = None,
+        loop_thread: event_loop.LoopThread | None = None,
     ) -> None:
         self.event_format = event_format
         self.alb_multi_value = alb_multi_value
-        self.invoke = invoke
+        self.submit = submit
         self.report = report or (lambda result: None)
-        self.invoke_api = InvokeApi(function_name, invoke, on_result=self.report)
+        self.invoke_api = InvokeApi(function_name, submit, on_result=self.report)
+        self.connections: set[_Connection] = set()
+        self._loop_thread = loop_thread or event_loop.shared()
+        self._server: asyncio.AbstractServer | None = None
         try:
-            super().__init__(("127.0.0.1", port), _Handler)
+            self._socket = socket.create_server(("127.0.0.1", port), backlog=_BACKLOG)
         except OSError as exc:
             if exc.errno == errno.EADDRINUSE:
                 raise UsageError(
@@ -145,9 +167,81 @@ class LambdaHttpServer(ThreadingHTTPServer):
 
     @property
     def port(self) -> int:
-        return int(self.server_address[1])
+        return int(self._socket.getsockname()[1])
 
-    def start(self) -> threading.Thread:
-        thread = threading.Thread(target=self.serve_forever, kwargs={"poll_interval": 0.1}, daemon=True)
-        thread.start()
-        return thread
+    def start(self) -> None:
+        """Serve on the event loop (call from another thread)."""
+
+        async def start() -> asyncio.AbstractServer:
+            loop = asyncio.get_running_loop()
+            return await loop.create_server(lambda: _Connection(self), sock=self._socket, backlog=_BACKLOG)
+
+        self._server = self._loop_thread.run(start())
+
+    def close(self) -> None:
+        """Stop listening and drop the open connections (call from another thread)."""
+
+        def close() -> None:
+            if self._server is not None:
+                self._server.close()
+            self._socket.close()
+            for connection in list(self.connections):
+                connection.close()
+
+        self._loop_thread.call(close)
+
+    # --- on the loop -------------------------------------------------------------------------
+
+    def dispatch(self, request: http11.Request, connection: _Connection) -> None:
+        """Answer one request: the Invoke API, or the function behind the gateway."""
+        split = urlsplit(request.target)
+        match = INVOKE_PATH.match(split.path) if request.method == "POST" else None
+        if match:
+            lowered = {name.lower(): value for name, value in request.headers}
+            qualifier = parse_qs(split.query).get("Qualifier", [None])[0]
+
+            def respond(answer: ApiResponse) -> None:
+                connection.answer(request, answer.status, answer.headers, answer.body)
+
+            self.invoke_api.handle(match["name"], lowered, request.body, qualifier, respond)
+            return
+        event_request = events.HttpRequest(
+            method=request.method,
+            path=unquote(split.path) or "/",
+            raw_query=split.query,
+            headers=tuple(request.headers),
+            body=request.body,
+            source_ip=connection.client_ip,
+            protocol=request.version,
+        )
+        if self.event_format == "alb":
+            event = events.alb(event_request, multi_value=self.alb_multi_value)
+        else:
+            event = events.HTTP_EVENT_BUILDERS[self.event_format](event_request)
+
+        def done(outcome: InvocationResult | BaseException) -> None:
+            self._answer_gateway(request, connection, outcome)
+
+        try:
+            self.submit(json.dumps(event).encode(), None, done)
+        except Exception as exc:
+            done(exc)
+
+    def _answer_gateway(
+        self, request: http11.Request, connection: _Connection, outcome: InvocationResult | BaseException
+    ) -> None:
+        if isinstance(outcome, PayloadError):
+            connection.answer(request, 413, _JSON, b'{"message":"Request Too Long"}')
+            return
+        if isinstance(outcome, PoolClosed):
+            connection.answer(request, 503, _JSON, b'{"message":"Service Unavailable"}', close=True)
+            return
+        if isinstance(outcome, BaseException):
+            log.error("serve: invocation failed: %s", outcome, exc_info=outcome)
+            connection.answer(request, 500, _JSON, b'{"message":"Internal Server Error"}', close=True)
+            return
+        self.report(outcome)
+        response = gateway.to_http(
+            self.event_format, outcome.payload, outcome.function_error, alb_multi_value=self.alb_multi_value
+        )
+        connection.answer(request, response.status, response.headers, response.body, reason=response.reason)

@@ -13,7 +13,6 @@ import binascii
 import json
 import logging
 import re
-import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from urllib.parse import unquote
@@ -25,6 +24,7 @@ from uv_lambda.emulator.limits import (
     MAX_ASYNC_PAYLOAD,
     MAX_SYNC_PAYLOAD,
 )
+from uv_lambda.emulator.pool import PoolClosed, ResultCallback
 
 log = logging.getLogger(__name__)
 
@@ -39,6 +39,9 @@ class ApiResponse:
     status: int
     headers: tuple[tuple[str, str], ...]
     body: bytes
+
+
+_VERSION = (("X-Amz-Executed-Version", DEFAULT_VERSION),)
 
 
 def error(status: int, error_type: str, message: str) -> ApiResponse:
@@ -62,78 +65,109 @@ def log_tail(log_text: str) -> str:
     return base64.b64encode(log_text.encode()[-LOG_TAIL_BYTES:]).decode("ascii")
 
 
-Invoker = Callable[[bytes, str | None], InvocationResult]
+# Starts one event on the event loop: (payload, client context, callback); raises PoolClosed
+# when the function is shutting down.
+Submitter = Callable[[bytes, str | None, ResultCallback], None]
+Respond = Callable[[ApiResponse], None]
 
 
 class InvokeApi:
+    """Answers Invoke calls on the event loop: `respond` is called once per call."""
+
     def __init__(
         self,
         function_name: str,
-        invoke: Invoker,
+        submit: Submitter,
         *,
         on_result: Callable[[InvocationResult], None] | None = None,
     ) -> None:
         self.function_name = function_name
-        self._invoke = invoke
+        self._submit = submit
         self._on_result = on_result or (lambda result: None)
-        self._background: set[threading.Thread] = set()
 
     def _not_found(self, name: str, qualifier: str | None) -> ApiResponse:
         shown = f"{name}:{qualifier}" if qualifier else name
         return error(404, "ResourceNotFoundException", f"Function not found: {shown}")
 
     def handle(
-        self, raw_name: str, headers: Mapping[str, str], body: bytes, query_qualifier: str | None = None
-    ) -> ApiResponse:
+        self,
+        raw_name: str,
+        headers: Mapping[str, str],
+        body: bytes,
+        query_qualifier: str | None,
+        respond: Respond,
+    ) -> None:
         """Answer one Invoke call; `query_qualifier` is the `?Qualifier=` boto3 sends."""
         name, qualifier = parse_function_name(raw_name)
         qualifier = qualifier or query_qualifier
         if name not in (self.function_name, GENERIC_NAME) or qualifier not in (None, DEFAULT_VERSION):
-            return self._not_found(name, qualifier)
+            respond(self._not_found(name, qualifier))
+            return
         invocation_type = headers.get("x-amz-invocation-type") or "RequestResponse"
         if invocation_type not in ("RequestResponse", "Event", "DryRun"):
-            return error(
-                400,
-                "InvalidParameterValueException",
-                f"Unsupported invocation type {invocation_type}",
-            )
+            respond(error(400, "InvalidParameterValueException", f"Unsupported invocation type {invocation_type}"))
+            return
         limit = MAX_ASYNC_PAYLOAD if invocation_type == "Event" else MAX_SYNC_PAYLOAD
         if len(body) > limit:
-            return error(
-                413,
-                "RequestEntityTooLargeException",
-                f"Request must be smaller than {limit} bytes for the InvokeFunction operation",
+            respond(
+                error(
+                    413,
+                    "RequestEntityTooLargeException",
+                    f"Request must be smaller than {limit} bytes for the InvokeFunction operation",
+                )
             )
+            return
         try:
             json.loads(body or b"null")
         except ValueError as exc:
-            return error(400, "InvalidRequestContentException", f"Could not parse request body into json: {exc}")
+            respond(error(400, "InvalidRequestContentException", f"Could not parse request body into json: {exc}"))
+            return
         try:
             client_context = self._client_context(headers.get("x-amz-client-context"))
         except ValueError:
-            return error(
-                400,
-                "InvalidRequestContentException",
-                "Client context must be a valid Base64-encoded JSON object.",
+            respond(
+                error(
+                    400, "InvalidRequestContentException", "Client context must be a valid Base64-encoded JSON object."
+                )
             )
-        version = (("X-Amz-Executed-Version", DEFAULT_VERSION),)
+            return
         if invocation_type == "DryRun":
-            return ApiResponse(204, version, b"")
+            respond(ApiResponse(204, _VERSION, b""))
+            return
         if invocation_type == "Event":
-            self._start_background(body or b"{}", client_context)
-            return ApiResponse(202, version, b"")
-        result = self._invoke(body or b"{}", client_context)
-        self._on_result(result)
-        response_headers = [
-            ("Content-Type", "application/json"),
-            ("X-Amzn-RequestId", result.request_id),
-            *version,
-        ]
-        if result.function_error:
+            self._start(body or b"{}", client_context, self._event_done)
+            respond(ApiResponse(202, _VERSION, b""))
+            return
+        tail = (headers.get("x-amz-log-type") or "").lower() == "tail"
+        self._start(body or b"{}", client_context, lambda outcome: respond(self._answer(outcome, tail)))
+
+    def _start(self, body: bytes, client_context: str | None, on_done: ResultCallback) -> None:
+        try:
+            self._submit(body, client_context, on_done)
+        except Exception as exc:  # shutting down: answered like a failure that came later
+            on_done(exc)
+
+    def _answer(self, outcome: InvocationResult | BaseException, tail: bool) -> ApiResponse:
+        if isinstance(outcome, PoolClosed):
+            return error(503, "ServiceException", "the function is shutting down")
+        if isinstance(outcome, BaseException):
+            log.error("invocation failed: %s", outcome, exc_info=outcome)
+            return error(500, "ServiceException", str(outcome))
+        self._on_result(outcome)
+        response_headers = [("Content-Type", "application/json"), ("X-Amzn-RequestId", outcome.request_id), *_VERSION]
+        if outcome.function_error:
             response_headers.append(("X-Amz-Function-Error", "Unhandled"))
-        if (headers.get("x-amz-log-type") or "").lower() == "tail":
-            response_headers.append(("X-Amz-Log-Result", log_tail(result.log)))
-        return ApiResponse(200, tuple(response_headers), result.payload)
+        if tail:
+            response_headers.append(("X-Amz-Log-Result", log_tail(outcome.log)))
+        return ApiResponse(200, tuple(response_headers), outcome.payload)
+
+    def _event_done(self, outcome: InvocationResult | BaseException) -> None:
+        if isinstance(outcome, PoolClosed):  # shutting down: an async event has no caller to tell
+            log.debug("asynchronous invocation dropped: %s", outcome)
+        elif isinstance(outcome, BaseException):  # an async invocation has no caller to tell
+            log.error("asynchronous invocation failed: %s", outcome, exc_info=outcome)
+        else:
+            self._on_result(outcome)
 
     @staticmethod
     def _client_context(value: str | None) -> str | None:
@@ -146,22 +180,3 @@ class InvokeApi:
         except (binascii.Error, UnicodeDecodeError) as exc:
             raise ValueError(str(exc)) from None
         return text
-
-    def _start_background(self, body: bytes, client_context: str | None) -> None:
-        def run() -> None:
-            try:
-                self._on_result(self._invoke(body, client_context))
-            except RuntimeError as exc:  # shutting down: an async event has no caller to tell
-                log.debug("asynchronous invocation dropped: %s", exc)
-            except Exception:  # an async invocation has no caller to tell
-                log.exception("asynchronous invocation failed")
-            finally:
-                self._background.discard(thread)
-
-        thread = threading.Thread(target=run, name="event-invocation", daemon=True)
-        self._background.add(thread)
-        thread.start()
-
-    def wait_background(self, timeout: float) -> None:
-        for thread in list(self._background):
-            thread.join(timeout)

@@ -16,28 +16,36 @@ class ProcessMemory:
         except OSError:
             self._fd = None
 
-    def _kilobytes(self, field: bytes) -> int | None:
+    def _status(self) -> bytes:
         if self._fd is None:
-            return None
+            return b""
         try:
-            data = os.pread(self._fd, 16384, 0)  # the kernel regenerates the text at offset 0
+            return os.pread(self._fd, 16384, 0)  # the kernel regenerates the text at offset 0
         except OSError:  # the process is gone
-            return None
-        start = data.find(b"\n" + field + b":")
+            return b""
+
+    @staticmethod
+    def _kilobytes(status: bytes, field: bytes) -> int | None:
+        start = status.find(b"\n" + field + b":")
         if start < 0:
             return None
-        end = data.find(b"kB", start)
+        end = status.find(b"kB", start)
         try:
-            return int(data[start + len(field) + 2 : end])
+            return int(status[start + len(field) + 2 : end])
         except ValueError:
             return None
 
     def peak_rss_kb(self) -> int | None:
         """The peak resident set (VmHWM): what Lambda reports as Max Memory Used."""
-        return self._kilobytes(b"VmHWM")
+        return self._kilobytes(self._status(), b"VmHWM")
 
     def rss_kb(self) -> int | None:
-        return self._kilobytes(b"VmRSS")
+        return self._kilobytes(self._status(), b"VmRSS")
+
+    def sample(self) -> tuple[int | None, int | None]:
+        """(current, peak) resident set in kB, from one read."""
+        status = self._status()
+        return self._kilobytes(status, b"VmRSS"), self._kilobytes(status, b"VmHWM")
 
     def close(self) -> None:
         if self._fd is not None:

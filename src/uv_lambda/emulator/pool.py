@@ -2,17 +2,27 @@
 
 An environment handles one event at a time. Warm environments are reused (most recently
 used first, as Lambda tends to); dead ones (timed out, crashed, init failed) are discarded
-and replaced on demand. An event that never reached its environment (it died while idle)
-is retried on a fresh one, so no event is lost and none is answered twice.
+and replaced on demand; events wait in order while all N are busy. An event that never
+reached its environment (it died while idle) is retried on a fresh one, so no event is
+lost and none is answered twice.
+
+The pool lives on the event loop (`submit` is called there); `invoke` and `close` are for
+other threads.
 """
 
 from __future__ import annotations
 
+import asyncio
+import collections
+import concurrent.futures
 import logging
-import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
 
 from uv_lambda.emulator import lambda_errors, log_lines
-from uv_lambda.emulator.environment import ExecutionEnvironment, InvocationResult
+from uv_lambda.emulator import loop as event_loop
+from uv_lambda.emulator.environment import TICK_SECONDS, ExecutionEnvironment, InvocationResult
 from uv_lambda.emulator.invocation import Invocation
 from uv_lambda.emulator.spec import FunctionSpec
 
@@ -20,81 +30,117 @@ log = logging.getLogger(__name__)
 
 # An event whose environment keeps dying before it is received is answered with an error.
 _MAX_DELIVERY_ATTEMPTS = 5
+# How long `close` waits for each runtime process to be reaped after SIGKILL.
+_CLOSE_WAIT_SECONDS = 5.0
+
+# Called once per submitted event: its result, or the exception that stopped it (PoolClosed,
+# a runtime that cannot be started).
+ResultCallback = Callable[[InvocationResult | BaseException], None]
 
 
 class PoolClosed(RuntimeError):
     """The function is shutting down: no new event is accepted."""
 
 
+@dataclass
+class _Job:
+    invocation: Invocation
+    on_done: ResultCallback
+    attempt: int = 0
+
+
 class Pool:
-    def __init__(self, spec: FunctionSpec, size: int = 1) -> None:
+    def __init__(self, spec: FunctionSpec, size: int = 1, loop_thread: event_loop.LoopThread | None = None) -> None:
         if size < 1:
             raise ValueError("a pool needs at least one environment")
         self.spec = spec
         self.size = size
-        self._lock = threading.Condition()
+        self._loop_thread = loop_thread or event_loop.shared()
         self._idle: list[ExecutionEnvironment] = []
-        self._count = 0  # environments in existence: idle + busy + starting
+        self._waiting: collections.deque[_Job] = collections.deque()
+        self._environments: set[ExecutionEnvironment] = set()  # idle + busy + starting
         self._closed = False
+        self._ticker: asyncio.TimerHandle | None = None  # runs while an event is in flight
         self.environments_started = 0
         self.redeliveries = 0  # events re-sent because their environment died before taking them
 
-    def _acquire(self) -> ExecutionEnvironment:
-        with self._lock:
-            while True:
-                if self._closed:
-                    raise PoolClosed("the function is shutting down")
-                while self._idle:
-                    environment = self._idle.pop()
-                    if environment.alive:
-                        return environment
-                    self._count -= 1
-                    threading.Thread(target=environment.close, daemon=True).start()
-                if self._count < self.size:
-                    self._count += 1
-                    break
-                self._lock.wait()
-        try:
-            environment = ExecutionEnvironment(self.spec)
-        except BaseException:
-            with self._lock:
-                self._count -= 1
-                self._lock.notify()
-            raise
-        self.environments_started += 1
-        return environment
+    # --- on the loop ---------------------------------------------------------------------
+
+    def submit(self, invocation: Invocation, on_done: ResultCallback) -> None:
+        """Run one event (call on the loop's thread); `on_done` gets its result."""
+        if self._closed:
+            raise PoolClosed("the function is shutting down")
+        self._dispatch(_Job(invocation, on_done))
+
+    def _dispatch(self, job: _Job) -> None:
+        environment = self._take_idle()
+        if environment is None:
+            if len(self._environments) >= self.size:
+                self._waiting.append(job)  # the next environment released takes it
+                return
+            try:
+                environment = ExecutionEnvironment(self.spec, self._loop_thread.loop)
+            except Exception as exc:
+                job.on_done(exc)
+                return
+            self._environments.add(environment)
+            self.environments_started += 1
+        self._run(job, environment)
+
+    def _take_idle(self) -> ExecutionEnvironment | None:
+        while self._idle:
+            environment = self._idle.pop()
+            if environment.alive:
+                return environment
+            self._discard(environment)
+        return None
+
+    def _run(self, job: _Job, environment: ExecutionEnvironment) -> None:
+        environment.invoke(job.invocation, lambda result: self._finished(job, environment, result))
+        if self._ticker is None:
+            self._ticker = self._loop_thread.loop.call_later(TICK_SECONDS, self._tick)
+
+    def _tick(self) -> None:
+        """Deadlines, memory and output of the events in flight (see ExecutionEnvironment.tick)."""
+        self._ticker = None
+        now = time.monotonic()
+        for environment in list(self._environments):
+            environment.tick(now)
+        if not self._closed and any(environment.busy for environment in self._environments):
+            self._ticker = self._loop_thread.loop.call_later(TICK_SECONDS, self._tick)
+
+    def _discard(self, environment: ExecutionEnvironment) -> None:
+        self._environments.discard(environment)
+        environment.close()
+
+    def _finished(self, job: _Job, environment: ExecutionEnvironment, result: InvocationResult | None) -> None:
+        self._release(environment)
+        if result is not None:
+            job.on_done(result)
+            return
+        log.debug("event %s did not reach its environment; retrying", job.invocation.request_id)
+        job.attempt += 1
+        if self._closed:
+            job.on_done(PoolClosed("the function is shutting down"))
+        elif job.attempt < _MAX_DELIVERY_ATTEMPTS:
+            self.redeliveries += 1
+            job.invocation = job.invocation.retry()  # the same event, afresh
+            self._dispatch(job)
+        else:
+            job.on_done(self._undeliverable(job.invocation))
 
     def _release(self, environment: ExecutionEnvironment) -> None:
-        with self._lock:
-            if environment.alive and not self._closed:
+        if environment.alive and not self._closed:
+            if self._waiting:
+                self._run(self._waiting.popleft(), environment)
+            else:
                 self._idle.append(environment)
-                self._lock.notify()
-                return
-            self._count -= 1
-            self._lock.notify()
-        # Tear it down off the caller's path: the answer should not wait for the cleanup.
-        threading.Thread(target=environment.close, daemon=True).start()
+            return
+        self._discard(environment)
+        if self._waiting and not self._closed:
+            self._dispatch(self._waiting.popleft())  # on a fresh environment, in its place
 
-    def invoke(self, invocation: Invocation) -> InvocationResult:
-        attempt = invocation
-        for number in range(_MAX_DELIVERY_ATTEMPTS):
-            if number:  # the last attempt was answered "undelivered": the same event, afresh
-                self.redeliveries += 1
-                attempt = Invocation(
-                    invocation.payload,
-                    request_id=invocation.request_id,
-                    client_context=invocation.client_context,
-                    cognito_identity=invocation.cognito_identity,
-                    trace_id=invocation.trace_id,
-                )
-            environment = self._acquire()
-            try:
-                result = environment.invoke(attempt)
-            finally:
-                self._release(environment)
-            if result is not None:
-                return result
-            log.debug("event %s did not reach its environment; retrying", invocation.request_id)
+    def _undeliverable(self, invocation: Invocation) -> InvocationResult:
         body = lambda_errors.document(
             lambda_errors.UNKNOWN, f"RequestId: {invocation.request_id} Error: no runtime took the event"
         )
@@ -103,13 +149,50 @@ class Pool:
             invocation.request_id, body, True, lambda_errors.UNKNOWN, report.line() + "\n", report, False
         )
 
+    def _close(self) -> list[ExecutionEnvironment]:
+        self._closed = True
+        if self._ticker is not None:
+            self._ticker.cancel()
+            self._ticker = None
+        waiting, self._waiting = list(self._waiting), collections.deque()
+        for job in waiting:
+            job.on_done(PoolClosed("the function is shutting down"))
+        environments = list(self._environments)
+        self._environments.clear()
+        self._idle.clear()
+        for environment in environments:
+            environment.close()  # an event in flight is answered when its runtime's end is seen
+        return environments
+
+    # --- from other threads --------------------------------------------------------------
+
+    def invoke(self, invocation: Invocation) -> InvocationResult:
+        """Run one event and wait for its result (from any thread but the loop's)."""
+        if self._loop_thread.in_loop():
+            raise RuntimeError("Pool.invoke would block the event loop: use submit")
+        future: concurrent.futures.Future[InvocationResult] = concurrent.futures.Future()
+
+        def done(outcome: InvocationResult | BaseException) -> None:
+            if isinstance(outcome, BaseException):
+                future.set_exception(outcome)
+            else:
+                future.set_result(outcome)
+
+        def start() -> None:
+            try:
+                self.submit(invocation, done)
+            except BaseException as exc:
+                future.set_exception(exc)
+
+        self._loop_thread.loop.call_soon_threadsafe(start)
+        return future.result()
+
     def close(self) -> None:
-        with self._lock:
-            self._closed = True
-            idle, self._idle = self._idle, []
-            self._lock.notify_all()
-        for environment in idle:
-            environment.close()
+        """Stop every environment; from another thread, wait until their processes are gone."""
+        environments = self._loop_thread.call(self._close)
+        if not self._loop_thread.in_loop():
+            for environment in environments:
+                environment.wait_closed(_CLOSE_WAIT_SECONDS)
 
     def __enter__(self) -> Pool:
         return self

@@ -1,19 +1,20 @@
 """The Lambda Runtime API (2018-06-01) that one execution environment's runtime talks to.
 
 awslambdaric long-polls `next`, then posts the handler's result to `response` or `error`
-(or, when the handler cannot be imported, to `init/error`). Keep-alive connections with
-TCP_NODELAY: without it Nagle's algorithm and delayed ACKs add ~40-90 ms to every call.
+(or, when the handler cannot be imported, to `init/error`). Served on the event loop:
+a `next` is held open until the environment has an event for it, without a thread.
+Keep-alive connections with TCP_NODELAY (asyncio sets it): without it Nagle's algorithm
+and delayed ACKs add ~40-90 ms to every call.
 """
 
 from __future__ import annotations
 
-import contextlib
+import asyncio
 import json
 import logging
 import re
 import select
 import socket
-import threading
 from collections.abc import Callable
 from typing import Protocol
 
@@ -24,8 +25,15 @@ from uv_lambda.emulator.limits import MAX_RUNTIME_RESPONSE
 log = logging.getLogger(__name__)
 
 PREFIX = "/2018-06-01/runtime"
+_NEXT_PATH = f"{PREFIX}/invocation/next"
+_INIT_ERROR_PATH = f"{PREFIX}/init/error"
 _INVOCATION_PATH = re.compile(rf"^{PREFIX}/invocation/(?P<id>[^/]+)/(?P<kind>response|error)$")
 ERROR_TYPE_HEADER = "Lambda-Runtime-Function-Error-Type"
+_JSON = (("Content-Type", "application/json"),)
+# The answer to every accepted response: the same bytes each time.
+_ACCEPTED = http11.response_bytes(202, _JSON, b'{"status": "OK"}')
+# The peer closed its end, or the connection broke.
+_GONE = select.POLLRDHUP | select.POLLHUP | select.POLLERR
 
 
 class Poll(Protocol):
@@ -35,15 +43,19 @@ class Poll(Protocol):
 
     def send(self, invocation: Invocation) -> None: ...
 
+    def hang_up(self) -> None: ...
+
 
 # Sends the answer to a runtime's POST: (status, message).
 Reply = Callable[[int, str], None]
 
 
 class Backend(Protocol):
-    """What the server asks of its execution environment."""
+    """What the server asks of its execution environment (on the event loop)."""
 
-    def next_invocation(self, poll: Poll) -> bool: ...
+    def next_invocation(self, poll: Poll) -> None: ...
+
+    def poll_lost(self, poll: Poll) -> None: ...
 
     def post_response(self, request_id: str, body: bytes, reply: Reply) -> None: ...
 
@@ -83,128 +95,152 @@ def _status_document(status: int, message: str) -> bytes:
     return json.dumps({"errorMessage": message, "errorType": kinds.get(status, "Error")}).encode()
 
 
-class _Connection:
-    """One keep-alive connection from the runtime, served on its own thread."""
+class _Connection(asyncio.Protocol):
+    """One keep-alive connection from the runtime."""
 
-    def __init__(self, sock: socket.socket, backend: Backend, function_arn: str) -> None:
-        self.sock = sock
-        self.backend = backend
-        self.function_arn = function_arn
-        self.rfile = sock.makefile("rb")
+    def __init__(self, server: RuntimeApiServer) -> None:
+        self._server = server
+        self._backend = server.backend
+        self._transport: asyncio.Transport | None = None
+        self._probe: select.poll | None = None
+        self._reader = http11.RequestReader(MAX_RUNTIME_RESPONSE, self._write)
+        self._polling = False  # a `next` is waiting for its event: no other request is read
+        self._keep_alive = True
+        self._closed = False
+
+    # --- asyncio callbacks -----------------------------------------------------------------
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        assert isinstance(transport, asyncio.Transport)
+        self._transport = transport
+        if self._server.closed:
+            transport.abort()
+            return
+        self._server.connections.add(self)
+        # Asks the kernel, without reading, whether the runtime's end is still there.
+        self._probe = select.poll()
+        self._probe.register(transport.get_extra_info("socket").fileno(), _GONE)
+
+    def data_received(self, data: bytes) -> None:
+        self._reader.feed(data)
+        if not self._polling:
+            self._serve()
+
+    def eof_received(self) -> bool:
+        return False  # the runtime is gone (or hung up): close our end too
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._closed = True
+        self._server.connections.discard(self)
+        self._probe = None
+        if self._polling:
+            self._polling = False
+            self._backend.poll_lost(self)
+
+    # --- Poll --------------------------------------------------------------------------------
 
     def peer_alive(self) -> bool:
         """False when the runtime's end of the long-poll is gone (its process died)."""
-        try:
-            readable, _, _ = select.select([self.sock], [], [], 0)
-            if not readable:
-                return True
-            return bool(self.sock.recv(1, socket.MSG_PEEK))
-        except OSError:
+        if self._closed or self._probe is None:
             return False
+        # The loop may not have seen a hang-up that is already there: ask now (no events: idle).
+        return not any(events & _GONE for _, events in self._probe.poll(0))
 
     def send(self, invocation: Invocation) -> None:
         """Answer this connection's `next` with the event."""
-        headers = next_headers(invocation, self.function_arn)
-        self.sock.sendall(http11.response_bytes(200, headers, invocation.payload))
+        self._polling = False
+        self._write(http11.response_bytes(200, next_headers(invocation, self._server.function_arn), invocation.payload))
+        if not self._keep_alive:
+            self.hang_up()
+        elif self._reader.buffered:  # (a runtime does not pipeline; just in case)
+            asyncio.get_running_loop().call_soon(self._serve)
 
-    def serve(self) -> None:
-        while True:
-            request = http11.read_head(self.rfile)
-            if request is None:
-                return
-            if request.method == "GET" and request.target == f"{PREFIX}/invocation/next":
-                # Answered by the environment (possibly from the invoking thread); False: hang up.
-                if not self.backend.next_invocation(self) or not request.keep_alive:
+    def hang_up(self) -> None:
+        self._polling = False
+        self._closed = True
+        if self._transport is not None:
+            self._transport.close()
+
+    # --- requests ----------------------------------------------------------------------------
+
+    def _write(self, data: bytes) -> None:
+        if self._transport is not None and not self._closed:
+            self._transport.write(data)
+
+    def _serve(self) -> None:
+        """Answer the buffered requests, up to a `next` (answered when an event comes)."""
+        try:
+            while not self._polling and not self._closed:
+                request = self._reader.next_request()
+                if request is None:
                     return
-                continue
-            if not self.answer(request):
-                return
+                if request.method == "GET" and request.target == _NEXT_PATH:
+                    self._polling, self._keep_alive = True, request.keep_alive
+                    self._backend.next_invocation(self)
+                elif not self._answer(request):
+                    self.hang_up()
+        except http11.BodyTooLarge as exc:
+            match = _INVOCATION_PATH.match(exc.request.target)
+            if match:
+                self._backend.response_too_large(match["id"])
+            self._reply(413, "Response payload too large", False)
+            self.hang_up()  # an unread body is left behind
+        except http11.BadRequest as exc:
+            # The runtime spoke garbage: its environment deals with what follows.
+            log.debug("runtime api connection ended: %s", exc)
+            self.hang_up()
 
     def _reply(self, status: int, message: str, keep_alive: bool) -> bool:
-        close = not keep_alive or status == 413  # an unread body is left behind: hang up
-        headers = [("Content-Type", "application/json")]
-        self.sock.sendall(http11.response_bytes(status, headers, _status_document(status, message), close=close))
-        return not close
+        if status == 202 and keep_alive:
+            self._write(_ACCEPTED)
+            return True
+        self._write(http11.response_bytes(status, _JSON, _status_document(status, message), close=not keep_alive))
+        return keep_alive
 
-    def answer(self, request: http11.Request) -> bool:
+    def _answer(self, request: http11.Request) -> bool:
         """Answer one request other than `next`; False when the connection must close."""
         keep_alive = request.keep_alive
         if request.method != "POST":
             return self._reply(404, f"unknown path {request.target}", keep_alive)
-        match = _INVOCATION_PATH.match(request.target)
-        if request.target != f"{PREFIX}/init/error" and not match:
-            return self._reply(404, f"unknown path {request.target}", keep_alive)
-        try:
-            payload = http11.read_body(self.rfile, request, MAX_RUNTIME_RESPONSE, self.sock.sendall)
-        except http11.BodyTooLarge:
-            if match:
-                self.backend.response_too_large(match["id"])
-            return self._reply(413, "Response payload too large", keep_alive)
         error_type = request.header(ERROR_TYPE_HEADER)
-        if match is None:
-            status, message = self.backend.post_init_error(payload, error_type)
+        if request.target == _INIT_ERROR_PATH:
+            status, message = self._backend.post_init_error(request.body, error_type)
             return self._reply(status, message, keep_alive)
+        match = _INVOCATION_PATH.match(request.target)
+        if not match:
+            return self._reply(404, f"unknown path {request.target}", keep_alive)
         replied: list[bool] = []
 
         def reply(status: int, message: str) -> None:
-            replied.append(self._reply(status, message, keep_alive))
+            replied.append(self._reply(status, message, keep_alive and status != 413))
 
         if match["kind"] == "response":
-            self.backend.post_response(match["id"], payload, reply)
+            self._backend.post_response(match["id"], request.body, reply)
         else:
-            self.backend.post_error(match["id"], payload, error_type, reply)
+            self._backend.post_error(match["id"], request.body, error_type, reply)
         return all(replied)
 
 
 class RuntimeApiServer:
-    """A Runtime API on 127.0.0.1 (a free port) for one execution environment."""
+    """A Runtime API on 127.0.0.1 (a free port) for one execution environment (on the loop)."""
 
-    def __init__(self, backend: Backend, function_arn: str) -> None:
-        self._backend = backend
-        self._function_arn = function_arn
+    def __init__(self, loop: asyncio.AbstractEventLoop, backend: Backend, function_arn: str) -> None:
+        self.backend = backend
+        self.function_arn = function_arn
+        self.connections: set[_Connection] = set()
+        self.closed = False
+        # Bound and listening now, so the runtime can connect as soon as it starts: its
+        # connection waits in the backlog until the loop serves the socket.
         self._listener = socket.create_server(("127.0.0.1", 0))
         self.address = f"127.0.0.1:{self._listener.getsockname()[1]}"
-        self._connections: set[socket.socket] = set()
-        self._lock = threading.Lock()
-        self._closed = False
-        self._thread = threading.Thread(target=self._accept_loop, name=f"runtime-api-{self.address}", daemon=True)
-        self._thread.start()
-
-    def _accept_loop(self) -> None:
-        while True:
-            try:
-                connection, peer = self._listener.accept()
-            except OSError:
-                return  # closed
-            with self._lock:
-                if self._closed:
-                    connection.close()
-                    return
-                self._connections.add(connection)
-            threading.Thread(target=self._serve, args=(connection, peer), daemon=True).start()
-
-    def _serve(self, connection: socket.socket, peer: tuple[str, int]) -> None:
-        try:
-            connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-            runtime = _Connection(connection, self._backend, self._function_arn)
-            try:
-                runtime.serve()
-            finally:
-                runtime.rfile.close()
-        except (OSError, ValueError, http11.BadRequest) as exc:
-            # The runtime went away mid-request (or spoke garbage): its environment deals with that.
-            log.debug("runtime api connection ended: %s", exc)
-        finally:
-            with self._lock:
-                self._connections.discard(connection)
-            with contextlib.suppress(OSError):
-                connection.close()
+        self._starting = loop.create_task(loop.create_server(lambda: _Connection(self), sock=self._listener))
 
     def close(self) -> None:
-        with self._lock:
-            self._closed = True
-            connections = list(self._connections)
-        for sock in [self._listener, *connections]:
-            with contextlib.suppress(OSError):
-                sock.shutdown(socket.SHUT_RDWR)
+        self.closed = True
+        if not self._starting.done():
+            self._starting.cancel()
+        elif not self._starting.cancelled() and self._starting.exception() is None:
+            self._starting.result().close()
         self._listener.close()
+        for connection in list(self.connections):
+            connection.hang_up()
