@@ -24,6 +24,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import time
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple
@@ -206,72 +207,88 @@ def _still_valid(document: dict[str, Any]) -> bool:
 
 
 def rebuild(record_file: Path) -> Rebuilt | None:
-    """Bring the recorded build up to date; None when it needs the full pipeline."""
+    """Bring the recorded build up to date; None when it needs the full pipeline.
+
+    Ordered for speed: the compiler's start-up is the longest step of an app-only rebuild,
+    so it starts first and gets the edited files before the record is even checked (a
+    stale record cancels it); the dependency archives are copied while it compiles.
+    """
     document = _load(record_file)
-    if document is None:
+    local_archive = record_file.with_suffix(".zip")
+    if document is None or not local_archive.is_file():
         return None
-    changed = {name: Path(path) for name, path, digest in document["files"] if file_sha256(Path(path)) != digest}
-    interpreter = Path(document["interpreter"]) if document["interpreter"] else None
-    # The compiler starts before the record is checked and before the rest of the work is
-    # even imported: its start-up is the longest part of an app-only rebuild. A record
-    # that turns out stale cancels it.
-    compiler = bytecode.Compiler(interpreter) if changed and interpreter else None
-    try:
-        if not record_file.with_suffix(".zip").is_file() or not _still_valid(document):
+    current = {name: (Path(path), file_sha256(Path(path)), digest) for name, path, digest in document["files"]}
+    if any(now is None for _, now, _ in current.values()):
+        return None  # a file was removed: the selection changed
+    changed = {name: path for name, (path, now, then) in current.items() if now != then}
+    if not changed:
+        if not _still_valid(document):
             return None
-        if not changed:
-            return Rebuilt(_documents(Path(a[0]) for a in document["artifacts"]), [], document["warnings"])
-        return _rebuild(record_file, document, changed, compiler)
+        return Rebuilt(_documents(Path(a[0]) for a in document["artifacts"]), [], document["warnings"])
+    interpreter = Path(document["interpreter"]) if document["interpreter"] else None
+    compiler = bytecode.Compiler(interpreter) if interpreter else None
+    scratch = record_file.with_name(f".{record_file.stem}.{os.getpid()}.{time.time_ns()}")
+    try:
+        staged = scratch / "app"
+        digests = _stage(changed, staged)
+        if compiler is not None:
+            compiler.submit([(staged, [name for name in changed if name.endswith(".py")])])
+        if not _still_valid(document):
+            return None
+        return _rebuild(record_file, document, changed, digests, compiler, scratch)
     finally:
         if compiler is not None:
             compiler.cancel()
+        _remove_tree(scratch)
+
+
+def _remove_tree(folder: Path) -> None:
+    """shutil.rmtree for our own small scratch folder (shutil costs a rebuild 3 ms to import)."""
+    for parent, folders, files in os.walk(folder, topdown=False):
+        for name in files:
+            os.unlink(os.path.join(parent, name))
+        for name in folders:
+            os.rmdir(os.path.join(parent, name))
+    if folder.is_dir():
+        folder.rmdir()
 
 
 def _rebuild(
-    record_file: Path, document: dict[str, Any], changed: dict[str, Path], compiler: bytecode.Compiler | None
+    record_file: Path,
+    document: dict[str, Any],
+    changed: dict[str, Path],
+    digests: dict[str, str],
+    compiler: bytecode.Compiler | None,
+    scratch: Path,
 ) -> Rebuilt:
-    import shutil
-
     from uv_lambda.build import archive
 
-    local_archive = record_file.with_suffix(".zip")
-    scratch = record_file.with_name(f".{record_file.stem}.{os.getpid()}")
-    outputs: list[tuple[Path, archive.ArchiveOutput]] = []
-    try:
-        shutil.rmtree(scratch, ignore_errors=True)  # left by a killed run with the same pid
-        staged = scratch / "app"
-        digests = _stage(changed, staged)
-        names = list(changed)
-        _verify(document, staged, names, scratch)
-        if compiler is not None:
-            compiler.submit([(staged, [name for name in names if name.endswith(".py")])])
-            names += [bytecode.pyc_name(name, document["python_version"]) for name in names if name.endswith(".py")]
-        entries = {entry.name: entry for entry in archive.read_entries(local_archive)}
-        # While the compiler works: copy the dependencies into each artifact that holds code.
-        for path, base, holds_local, _ in document["artifacts"]:
-            if holds_local:
-                final = Path(path)
-                output = archive.ArchiveOutput(scratch / final.name, Path(base) if base else None, entries)
-                outputs.append((final, output))
-        if compiler is not None:
-            bytecode.raise_for_strict(compiler.wait())
-        old_size = sum(entry.size for entry in entries.values())
-        fresh = archive.compress_files([archive.SourceFile(name, staged / name) for name in names], scratch / "new.bin")
-        entries.update({entry.name: entry for entry in fresh})
-        size_change = sum(entry.size for entry in entries.values()) - old_size
-        finished = [(final, _finish(final, output, entries.values(), size_change)) for final, output in outputs]
-        archive.write_archive(scratch / "local.zip", entries.values())
-        # The build is complete: put every file in place, then the record of it.
-        for final, metadata in finished:
-            (scratch / final.name).replace(final)
-            write_document(final, metadata)
-        (scratch / "local.zip").replace(local_archive)
-        _update_record(record_file, document, digests)
-        return Rebuilt(_documents(Path(a[0]) for a in document["artifacts"]), list(changed), document["warnings"])
-    finally:
-        for _, output in outputs:
-            output.close()
-        shutil.rmtree(scratch, ignore_errors=True)
+    staged = scratch / "app"
+    names = list(changed)
+    _verify(document, staged, names, scratch)
+    entries = {entry.name: entry for entry in archive.read_entries(record_file.with_suffix(".zip"))}
+    # While the compiler works: copy the dependencies into each artifact that holds code.
+    outputs = [
+        (Path(path), archive.ArchiveOutput(scratch / Path(path).name, Path(base) if base else None, entries))
+        for path, base, holds_local, _ in document["artifacts"]
+        if holds_local
+    ]
+    if compiler is not None:
+        bytecode.raise_for_strict(compiler.wait())
+        names += [bytecode.pyc_name(name, document["python_version"]) for name in names if name.endswith(".py")]
+    old_size = sum(entry.size for entry in entries.values())
+    fresh = archive.compress_files([archive.SourceFile(name, staged / name) for name in names], scratch / "new.bin")
+    entries.update({entry.name: entry for entry in fresh})
+    size_change = sum(entry.size for entry in entries.values()) - old_size
+    finished = [(final, _finish(final, output, entries.values(), size_change)) for final, output in outputs]
+    archive.write_archive(scratch / "local.zip", entries.values())
+    # The build is complete: put every file in place, then the record of it.
+    for final, metadata in finished:
+        (scratch / final.name).replace(final)
+        write_document(final, metadata)
+    (scratch / "local.zip").replace(record_file.with_suffix(".zip"))
+    _update_record(record_file, document, digests)
+    return Rebuilt(_documents(Path(a[0]) for a in document["artifacts"]), list(changed), document["warnings"])
 
 
 def _stage(changed: dict[str, Path], staged: Path) -> dict[str, str]:
