@@ -13,7 +13,8 @@ Everything is measured in one run, on a copy of examples/fastapi-hello built wit
   cold start       time to first response of a fresh environment minus the time of
                    `python3.13 -S -c "import app.main"` on the same unpacked artifact
   serve overhead   HTTP GET round trip p50 (apigw-v2 events) minus REPORT Duration p50
-  load             wrk -t1 -c4 against serve with 2 environments, against the bound the
+  load             wrk -t1 -c4 against serve with 2 environments (then 1, which leaves a
+                   core to serve and wrk), against the bound the
                    function sets (2 / warm Duration), and against uvicorn (1 worker)
                    serving the same FastAPI app from the same unpacked files
 """
@@ -25,6 +26,7 @@ import http.client
 import json
 import os
 import re
+import resource
 import shutil
 import signal
 import statistics
@@ -284,17 +286,30 @@ def load(env: dict[str, str], project: Path, work: Path, seconds: int, duration_
     if not shutil.which("wrk"):
         print("[load] wrk is not installed (apt-get install wrk): skipped")
         return
+    served = load_with(env, project, work, seconds, duration_ms, 2)
+    # One environment leaves a core to serve and wrk: what the serve path allows when CPU is free.
+    load_with(env, project, work, seconds, duration_ms, 1)
+    uvicorn(env, work, seconds, task, served)
+
+
+def load_with(
+    env: dict[str, str], project: Path, work: Path, seconds: int, duration_ms: float, environments: int
+) -> float:
+    """wrk -t1 -c4 against serve with `environments`; prints throughput, its bounds and CPU per request."""
+    log = work / f"serve-load-{environments}.log"
     # Logs on (to a file): the REPORT lines give the function's Duration under this load.
-    server = Serve(["--concurrency", "2", "--event-format", "apigw-v2"], env, work / "serve-load.log", cwd=project)
+    server = Serve(["--concurrency", str(environments), "--event-format", "apigw-v2"], env, log, cwd=project)
     try:
-        wrk(server.port, 1)  # warm both environments
+        wrk(server.port, 1)  # warm every environment
         seen = set(server.durations())
         workers = children(server.process.pid)
         before = [cpu_seconds(pid) for pid in [server.process.pid, *workers]]
         serve_before = cpu_times(server.process.pid)
+        wrk_before = resource.getrusage(resource.RUSAGE_CHILDREN)
         started = time.monotonic()
         served = wrk(server.port, seconds)
         elapsed = time.monotonic() - started
+        wrk_after = resource.getrusage(resource.RUSAGE_CHILDREN)
         after = [cpu_seconds(pid) for pid in [server.process.pid, *workers]]
         serve_after = cpu_times(server.process.pid)
         time.sleep(0.3)
@@ -305,20 +320,31 @@ def load(env: dict[str, str], project: Path, work: Path, seconds: int, duration_
     serve_cpu = (after[0] - before[0]) / requests * 1000
     function_cpu = sum(a - b for a, b in zip(after[1:], before[1:], strict=True)) / requests * 1000
     user, system = ((a - b) / requests * 1000 for a, b in zip(serve_after, serve_before, strict=True))
+    wrk_seconds = wrk_after.ru_utime + wrk_after.ru_stime - wrk_before.ru_utime - wrk_before.ru_stime
+    wrk_cpu = wrk_seconds / requests * 1000
+    label = f"[load, {environments} env]"
     print(
-        f"[load] CPU per request: serve process {serve_cpu:.3f} ms (user {user:.3f}, system {system:.3f}), "
-        f"function processes {function_cpu:.3f} ms ({len(workers)} environments); {os.cpu_count()} cores"
+        f"{label} CPU per request: serve process {serve_cpu:.3f} ms (user {user:.3f}, system {system:.3f}), "
+        f"function processes {function_cpu:.3f} ms, wrk {wrk_cpu:.3f} ms; {os.cpu_count()} cores"
     )
-    bound = 2 * 1000 / duration_ms
-    print(f"[load] serve, 2 environments: {served:.0f} req/s; bound 2 / {duration_ms:.3f} ms = {bound:.0f} req/s")
-    print(f"[load]   ratio to the bound: {served / bound:.2f}x")
+    bound = environments * 1000 / duration_ms
+    print(f"{label} {served:.0f} req/s; bound {environments} / {duration_ms:.3f} ms = {bound:.0f} req/s")
+    print(f"{label}   ratio to the bound: {served / bound:.2f}x")
     loaded_duration = statistics.median(loaded)
-    loaded_bound = 2 * 1000 / loaded_duration
+    loaded_bound = environments * 1000 / loaded_duration
     print(
-        f"[load]   REPORT Duration under this load: p50 {loaded_duration:.3f} ms; bound 2 / that = "
-        f"{loaded_bound:.0f} req/s; ratio {served / loaded_bound:.2f}x"
+        f"{label}   REPORT Duration under this load: p50 {loaded_duration:.3f} ms; "
+        f"bound {environments} / that = {loaded_bound:.0f} req/s; ratio {served / loaded_bound:.2f}x"
     )
-    # uvicorn, one worker, the same app from the same unpacked files.
+    # What this machine's cores allow at these CPU costs, whatever the server does.
+    per_request = serve_cpu + function_cpu + wrk_cpu
+    ceiling = (os.cpu_count() or 1) * 1000 / per_request
+    print(f"{label}   CPU ceiling: {os.cpu_count()} cores / {per_request:.3f} ms = {ceiling:.0f} req/s")
+    return served
+
+
+def uvicorn(env: dict[str, str], work: Path, seconds: int, task: Path, served: float) -> None:
+    """uvicorn, one worker, the same app from the same unpacked files, the same wrk."""
     uvicorn_dir = work / "uvicorn"
     from uv_lambda.uv import find_uv
 
