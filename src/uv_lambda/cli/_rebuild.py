@@ -8,6 +8,7 @@ is keyed by it), so only the flags that change the output need reading here.
 
 from __future__ import annotations
 
+import gc
 import json
 import sys
 from collections.abc import Sequence
@@ -56,4 +57,8 @@ def try_rebuild(argv: Sequence[str]) -> int | None:
         reporter.warn(warning)
     if "json" in flags:
         result(json.dumps({"artifacts": rebuilt.documents}, indent=2, sort_keys=True))
+    # The process ends next. Its final garbage collection would walk every object of every
+    # module loaded (~8 ms, a tenth of a rebuild); frozen objects are skipped. Safe here:
+    # this path closes its files and reaps its compiler itself.
+    gc.freeze()
     return 0
