@@ -164,3 +164,14 @@ def test_selection_snapshot(tmp_path: Path) -> None:
     assert selection_snapshot(tmp_path, None) != default
     named = selection_snapshot(tmp_path, ["app", "main.py"])
     assert named is not None and named[str(tmp_path)] == ["app:folder", "main.py:missing"]
+
+
+def test_invoke_sees_each_edit(cli: CliRunner, project: Path) -> None:
+    # invoke keeps its own build record: the second call rebuilds only app/main.py.
+    event = project / "event.json"
+    event.write_text("{}")
+    first = cli("invoke", project, "--event", event)
+    assert first.returncode == 0 and json.loads(first.stdout) == {"six": "1.17.0"}, first.stderr
+    (project / "app" / "main.py").write_text(HANDLER.replace("'six'", "'edited'"))
+    second = cli("invoke", project, "--event", event)
+    assert second.returncode == 0 and json.loads(second.stdout) == {"edited": "1.17.0"}, second.stderr
