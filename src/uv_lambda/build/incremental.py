@@ -1,11 +1,13 @@
 """Rebuilds after an application-code edit, without running the whole pipeline.
 
 A full build of a zip, layer or split artifact leaves a *build record* in the cache, keyed
-by the command line, the folder it ran in and the UV_* settings: the project's
-configuration files (by content), the application files (by content) and the listings of
-the folders they were chosen from, the interpreter and uv used, the archives spliced in,
-and the application's compressed entries. The next `uv-lambda build` with the same command
-line checks the record before loading anything else:
+by the command line, the folder it ran in, PATH and the UV_* settings: the project's
+configuration files (by content) and tools (uv, the interpreter), taken before the build
+reads them; a snapshot of what decides the file selection, taken before files are chosen;
+the application files (by the content that was built); the artifacts written and the
+archives spliced into them; and the application's compressed entries. The next
+`uv-lambda build` with the same command line checks the record before loading the rest
+of the CLI:
 
 - nothing changed: the artifacts are up to date and nothing is written;
 - only the contents of recorded application files changed: those files are verified,
@@ -15,8 +17,8 @@ line checks the record before loading anything else:
   edited, an artifact touched, workspace packages, globs in `include`, another uv-lambda):
   the full pipeline runs and writes a new record.
 
-This module imports only what such a rebuild needs: it runs before the CLI loads the
-configuration machinery, which is most of a rebuild's start-up otherwise.
+A record can be older than the project's files, never newer, so the worst a race can
+cause is one full build more. This module imports only what such a rebuild needs.
 """
 
 from __future__ import annotations
