@@ -228,10 +228,11 @@ def _store_packages(
     Compression of the installed files runs in this process while the target interpreter
     compiles their bytecode: the two are the bulk of a first build's CPU time.
     """
+    compiler = None
     scratch = Path(tempfile.mkdtemp(prefix=".install-", dir=packages_root))
-    # Started before the install so that its start-up is not on the critical path.
-    compiler = bytecode.Compiler(interpreter) if interpreter is not None else None
     try:
+        # Started before the install so that its start-up is not on the critical path.
+        compiler = bytecode.Compiler(interpreter) if interpreter is not None else None
         site_packages = scratch / "site-packages"
         site_packages.mkdir()
         requirements_file = scratch / "requirements.txt"
