@@ -109,7 +109,9 @@ class Compiler:
         self._roots: list[Path] = []
         try:
             self._process: subprocess.Popen[bytes] = proc.spawn(
-                [interpreter, "-I", "-S", "-c", _COMPILER],
+                # frozen_modules=on: the start-up modules from the copies built into the
+                # interpreter, not from disk (~1 ms less with pyenv's 3.13); 3.10 ignores it.
+                [interpreter, "-I", "-S", "-X", "frozen_modules=on", "-c", _COMPILER],
                 stdin=subprocess.PIPE,
                 stdout=subprocess.PIPE,
                 stderr=subprocess.PIPE,
