@@ -6,16 +6,29 @@ import hashlib
 import json
 import os
 from collections.abc import Callable
-from pathlib import Path
+
+TYPE_CHECKING = False  # mypy treats this name as True; see cache_dir
+if TYPE_CHECKING:
+    from pathlib import Path
+
+
+def cache_dir() -> str:
+    """UV_LAMBDA_CACHE_DIR, else $XDG_CACHE_HOME/uv-lambda, else ~/.cache/uv-lambda.
+
+    A string, computed without pathlib: an app-only rebuild needs it before it imports
+    anything it can do without (build/record_file.py).
+    """
+    override = os.environ.get("UV_LAMBDA_CACHE_DIR")
+    if override:
+        return override
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return os.path.join(base, "uv-lambda")
 
 
 def cache_root() -> Path:
-    """UV_LAMBDA_CACHE_DIR, else $XDG_CACHE_HOME/uv-lambda, else ~/.cache/uv-lambda."""
-    override = os.environ.get("UV_LAMBDA_CACHE_DIR")
-    if override:
-        return Path(override)
-    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(base) / "uv-lambda"
+    from pathlib import Path
+
+    return Path(cache_dir())
 
 
 def remembered(kind: str, key: object, compute: Callable[[], str], still_valid: Callable[[str], bool]) -> str:

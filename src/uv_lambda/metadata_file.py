@@ -9,8 +9,12 @@ from __future__ import annotations
 import binascii
 import hashlib
 import json
-from pathlib import Path
-from typing import Any
+import os
+
+TYPE_CHECKING = False  # mypy treats this name as True; a rebuild imports this module early
+if TYPE_CHECKING:
+    from pathlib import Path
+    from typing import Any
 
 
 def metadata_path(artifact: Path) -> Path:
@@ -26,10 +30,11 @@ def digests(path: Path) -> tuple[str, str]:
     return formatted(digest.digest())
 
 
-def file_sha256(path: Path) -> str | None:
+def file_sha256(path: str | os.PathLike[str]) -> str | None:
     """Hex sha256 of a file's bytes, None when it does not exist."""
     try:
-        return hashlib.sha256(path.read_bytes()).hexdigest()
+        with open(path, "rb") as handle:
+            return hashlib.sha256(handle.read()).hexdigest()
     except FileNotFoundError:
         return None
 

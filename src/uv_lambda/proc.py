@@ -8,10 +8,14 @@ import subprocess
 import sys
 import time
 from collections.abc import Mapping, Sequence
-from pathlib import Path
-from typing import NamedTuple
 
 from uv_lambda.errors import CommandError
+
+# Annotations only: an app-only rebuild starts its compiler through this module before it
+# imports pathlib or typing (build/record_file.py). mypy treats this name as True.
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from pathlib import Path
 
 
 def _debug(message: str, *args: object) -> None:
@@ -25,11 +29,16 @@ def _debug(message: str, *args: object) -> None:
 Command = Sequence[str | os.PathLike[str]]
 
 
-class Completed(NamedTuple):  # not a dataclass: this module is on a rebuild's start-up path
-    args: list[str]
-    returncode: int
-    stdout: str
-    stderr: str
+class Completed:
+    """A finished command (a plain class: see TYPE_CHECKING above)."""
+
+    __slots__ = ("args", "returncode", "stderr", "stdout")
+
+    def __init__(self, args: list[str], returncode: int, stdout: str, stderr: str) -> None:
+        self.args = args
+        self.returncode = returncode
+        self.stdout = stdout
+        self.stderr = stderr
 
 
 def _render(cmd: Command) -> list[str]:
@@ -80,11 +89,11 @@ def run(
         raise CommandError(f"{what or args[0]} did not finish within {timeout:.0f} s", hint) from exc
     _debug("exit %d after %.2f s", proc.returncode, time.monotonic() - started)
     if proc.stderr:
-        _debug("stderr of %s:\n%s", Path(args[0]).name, proc.stderr.rstrip())
+        _debug("stderr of %s:\n%s", os.path.basename(args[0]), proc.stderr.rstrip())
     result = Completed(args, proc.returncode, proc.stdout, proc.stderr)
     if check and proc.returncode != 0:
         raise CommandError(
-            f"{what or Path(args[0]).name} failed (exit {proc.returncode}): {last_error_line(proc.stderr)}",
+            f"{what or os.path.basename(args[0])} failed (exit {proc.returncode}): {last_error_line(proc.stderr)}",
             hint,
             output=proc.stderr,
         )

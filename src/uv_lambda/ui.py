@@ -12,7 +12,10 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import TextIO
+
+TYPE_CHECKING = False  # mypy treats this name as True; typing itself costs start-up time
+if TYPE_CHECKING:
+    from typing import TextIO
 
 
 class Reporter:

@@ -13,12 +13,18 @@ its start-up overlaps the build's other work: on a rebuild it is most of the cos
 from __future__ import annotations
 
 import contextlib
+import os
 import subprocess
-from pathlib import Path
-from typing import IO, NamedTuple
 
 from uv_lambda import proc
 from uv_lambda.errors import BuildError, CommandError
+
+# Annotations only: this module starts a rebuild's compiler before pathlib and typing are
+# imported (build/record_file.py). mypy treats this name as True.
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from pathlib import Path
+    from typing import IO
 
 # Runs under the target interpreter with -I -S. It imports nothing beyond what the
 # interpreter has loaded at start-up (py_compile and json would double its start-up time),
@@ -84,10 +90,28 @@ sys.stdout.write("".join(failures))
 """
 
 
-class Failure(NamedTuple):  # not a dataclass: dataclasses cost a rebuild's start-up time
-    root: Path
-    file: str  # relative to root
-    error: str
+class Failure:
+    """A file that did not compile (a plain class: see TYPE_CHECKING above)."""
+
+    __slots__ = ("error", "file", "root")
+
+    def __init__(self, root: Path, file: str, error: str) -> None:
+        self.root = root
+        self.file = file  # relative to root
+        self.error = error
+
+    def __repr__(self) -> str:
+        return f"Failure({self.root!r}, {self.file!r}, {self.error!r})"
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Failure) and (self.root, self.file, self.error) == (
+            other.root,
+            other.file,
+            other.error,
+        )
+
+    def __hash__(self) -> int:
+        return hash((self.root, self.file, self.error))
 
 
 def python_sources(root: Path) -> list[str]:
@@ -104,7 +128,7 @@ def pyc_name(source: str, python_version: str) -> str:
 class Compiler:
     """One compile job in the target interpreter: start it early, give it files, then wait."""
 
-    def __init__(self, interpreter: Path) -> None:
+    def __init__(self, interpreter: str | os.PathLike[str]) -> None:
         self.interpreter = interpreter
         self._roots: list[Path] = []
         try:

@@ -31,10 +31,8 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple
 
-from uv_lambda import __version__
-from uv_lambda.build import bytecode
+from uv_lambda.build import bytecode, record_file
 from uv_lambda.build.never_shipped import NEVER_SHIPPED_DIRS, NEVER_SHIPPED_SUFFIXES
-from uv_lambda.cache import cache_root
 from uv_lambda.metadata_file import file_sha256, formatted, read_document, write_document
 
 # What a rebuild needs only once its compiler runs is imported inside the functions:
@@ -42,7 +40,6 @@ from uv_lambda.metadata_file import file_sha256, formatted, read_document, write
 if TYPE_CHECKING:
     from uv_lambda.build import archive
 
-RECORD_VERSION = 2
 _GLOB_CHARACTERS = set("*?[")
 
 
@@ -96,9 +93,7 @@ def selection_snapshot(root: Path, includes: Sequence[str] | None) -> dict[str, 
 
 def record_path(argv: Sequence[str], cwd: Path | None = None) -> Path:
     """Where the record of `uv-lambda <argv>` run in `cwd` lives."""
-    settings = sorted((k, v) for k, v in os.environ.items() if k.startswith(("UV_", "VIRTUAL_ENV")) or k == "PATH")
-    key = json.dumps([__version__, str((cwd or Path.cwd()).resolve()), list(argv), settings])
-    return cache_root() / "rebuild" / (hashlib.sha256(key.encode()).hexdigest()[:32] + ".json")
+    return Path(record_file.location(argv, cwd))
 
 
 # NamedTuples, not dataclasses: dataclasses import inspect, a sizeable part of a rebuild.
@@ -149,7 +144,7 @@ def record(
     temporary_archive = local_archive.with_name(f".{local_archive.name}.{os.getpid()}")
     archive.write_archive(temporary_archive, local_entries)
     document = {
-        "version": RECORD_VERSION,
+        "version": record_file.RECORD_VERSION,
         "inputs": recipe.inputs.files,
         "tools": recipe.inputs.tools,
         "root": str(recipe.root),
@@ -185,14 +180,6 @@ def _documents(paths: Iterable[Path]) -> list[dict[str, Any]]:
     return [{"path": str(path), **read_document(path)} for path in paths]
 
 
-def _load(path: Path) -> dict[str, Any] | None:
-    try:
-        document: dict[str, Any] = json.loads(path.read_text())
-    except (FileNotFoundError, ValueError):
-        return None
-    return document if document.get("version") == RECORD_VERSION else None
-
-
 def _still_valid(document: dict[str, Any]) -> bool:
     """Everything but the application files' contents is as it was."""
     if any(file_sha256(Path(path)) != digest for path, digest in document["inputs"].items()):
@@ -208,36 +195,35 @@ def _still_valid(document: dict[str, Any]) -> bool:
     return True
 
 
-def rebuild(record_file: Path) -> Rebuilt | None:
-    """Bring the recorded build up to date; None when it needs the full pipeline.
+def rebuild_at(record: Path) -> Rebuilt | None:
+    """Bring the build recorded at `record` up to date; None when it needs the full pipeline."""
+    started = record_file.start(str(record))
+    return None if started is None else rebuild(started)
+
+
+def rebuild(started: record_file.Started) -> Rebuilt | None:
+    """Finish what record_file.start began; None when the record is stale (full pipeline).
 
     Ordered for speed: the compiler's start-up is the longest step of an app-only rebuild,
-    so it starts first and gets the edited files before the record is even checked (a
+    so it started first and gets the edited files before the record is even checked (a
     stale record cancels it); the dependency archives are copied while it compiles.
     """
-    document = _load(record_file)
-    local_archive = record_file.with_suffix(".zip")
-    if document is None or not local_archive.is_file():
-        return None
-    current = {name: (Path(path), file_sha256(Path(path)), digest) for name, path, digest in document["files"]}
-    if any(now is None for _, now, _ in current.values()):
-        return None  # a file was removed: the selection changed
-    changed = {name: path for name, (path, now, then) in current.items() if now != then}
-    if not changed:
-        if not _still_valid(document):
-            return None
-        return Rebuilt(_documents(Path(a[0]) for a in document["artifacts"]), [], document["warnings"])
-    interpreter = Path(document["interpreter"]) if document["interpreter"] else None
-    compiler = bytecode.Compiler(interpreter) if interpreter else None
-    scratch = record_file.with_name(f".{record_file.stem}.{os.getpid()}.{time.time_ns()}")
+    document, compiler = started.document, started.compiler
+    record = Path(started.record)
+    changed = {name: Path(path) for name, path in started.changed.items()}
+    scratch = record.with_name(f".{record.stem}.{os.getpid()}.{time.time_ns()}")
     try:
+        if not changed:
+            if not _still_valid(document):
+                return None
+            return Rebuilt(_documents(Path(a[0]) for a in document["artifacts"]), [], document["warnings"])
         staged = scratch / "app"
         digests = _stage(changed, staged)
         if compiler is not None:
             compiler.submit([(staged, [name for name in changed if name.endswith(".py")])])
         if not _still_valid(document):
             return None
-        return _rebuild(record_file, document, changed, digests, compiler, scratch)
+        return _rebuild(record, document, changed, digests, compiler, scratch)
     finally:
         if compiler is not None:
             compiler.cancel()
@@ -256,7 +242,7 @@ def _remove_tree(folder: Path) -> None:
 
 
 def _rebuild(
-    record_file: Path,
+    record: Path,
     document: dict[str, Any],
     changed: dict[str, Path],
     digests: dict[str, str],
@@ -268,7 +254,7 @@ def _rebuild(
     staged = scratch / "app"
     names = list(changed)
     _verify(document, staged, names, scratch)
-    entries = {entry.name: entry for entry in archive.read_entries(record_file.with_suffix(".zip"))}
+    entries = {entry.name: entry for entry in archive.read_entries(record.with_suffix(".zip"))}
     # While the compiler works: copy the dependencies into each artifact that holds code.
     outputs = [
         (Path(path), archive.ArchiveOutput(scratch / Path(path).name, Path(base) if base else None, entries))
@@ -288,8 +274,8 @@ def _rebuild(
     for final, metadata in finished:
         (scratch / final.name).replace(final)
         write_document(final, metadata)
-    (scratch / "local.zip").replace(record_file.with_suffix(".zip"))
-    _update_record(record_file, document, digests)
+    (scratch / "local.zip").replace(record.with_suffix(".zip"))
+    _update_record(record, document, digests)
     return Rebuilt(_documents(Path(a[0]) for a in document["artifacts"]), list(changed), document["warnings"])
 
 
@@ -323,14 +309,14 @@ def _finish(
     return metadata
 
 
-def _update_record(record_file: Path, document: dict[str, Any], digests: dict[str, str]) -> None:
+def _update_record(record: Path, document: dict[str, Any], digests: dict[str, str]) -> None:
     for item in document["artifacts"]:
         item[3] = _stat(Path(item[0]))
     for item in document["files"]:
         item[2] = digests.get(item[0], item[2])
-    temporary = record_file.with_name(f".{record_file.name}.{os.getpid()}")
+    temporary = record.with_name(f".{record.name}.{os.getpid()}")
     temporary.write_text(json.dumps(document, sort_keys=True))
-    temporary.replace(record_file)
+    temporary.replace(record)
 
 
 def _verify(document: dict[str, Any], staged: Path, names: list[str], scratch: Path) -> None:

@@ -10,12 +10,12 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
 
 from uv_lambda import __version__
 from uv_lambda.errors import ExitCode, UvLambdaError
 from uv_lambda.ui import Reporter
 
+TYPE_CHECKING = False  # mypy treats this name as True; typing itself costs start-up time
 if TYPE_CHECKING:
     import argparse
 

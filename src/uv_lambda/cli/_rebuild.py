@@ -25,12 +25,18 @@ def try_rebuild(argv: Sequence[str]) -> int | None:
     # -v wants the full pipeline's debug output; combined short flags (-qv) are left to argparse.
     if any(arg in ("-v", "--verbose", "-h", "--help") or (len(arg) > 2 and arg[1] != "-") for arg in options):
         return None
-    from uv_lambda.build import incremental
+    from uv_lambda.build import record_file
 
     flags = {_OUTPUT_FLAGS[arg] for arg in options if arg in _OUTPUT_FLAGS}
     reporter = Reporter(quiet=bool(flags))
     try:
-        rebuilt = incremental.rebuild(incremental.record_path(argv))
+        # The compiler starts here, before the rest of the rebuild is even imported.
+        started = record_file.start(record_file.location(argv))
+        if started is None:
+            return None
+        from uv_lambda.build import incremental
+
+        rebuilt = incremental.rebuild(started)
     except UvLambdaError as exc:
         print(f"error: {exc.message}", file=sys.stderr)
         if exc.hint:

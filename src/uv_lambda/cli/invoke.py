@@ -145,7 +145,7 @@ def open_function(args: argparse.Namespace, reporter: Reporter, *, concurrency: 
         # two invocations rebuilds only the edited files.
         record = incremental.record_path(["invoke", "--function", config.name], cwd=project.root)
         with reporter.step(f"building {config.name}"):
-            if incremental.rebuild(record) is not None:
+            if incremental.rebuild_at(record) is not None:
                 build = read_build(default_out_dir(project, config.name))
             else:
                 build = build_function(project, config, reporter=reporter, record=record)
