@@ -339,16 +339,20 @@ class ExecutionEnvironment:
             self._peak_kb = max(self._peak_kb, peak)
         if rss is None or rss <= self.spec.memory_mb * 1024:
             return True
+        self._stop_over_memory(invocation, self._finish)
+        return False
+
+    def _stop_over_memory(self, invocation: Invocation, answer: Callable[..., object]) -> None:
+        """Stop the runtime, as Lambda does one over its memory size; `answer` records the error."""
         self._oom = True
         self._closing = True
         self.kill()
-        self._finish(
+        answer(
             Outcome.FUNCTION_ERROR,
             lambda_errors.out_of_memory(invocation.request_id),
             error_type=lambda_errors.OUT_OF_MEMORY,
             status="error",
         )
-        return False
 
     def _time_out(self, invocation: Invocation) -> None:
         self._closing = True
@@ -393,15 +397,7 @@ class ExecutionEnvironment:
         self._sample_memory_peak()
         # A timeout or a crash is what Lambda saw first: it stays the answer.
         if invocation.status is None and self._peak_kb > self.spec.memory_mb * 1024:
-            self._oom = True
-            self._closing = True
-            self.kill()
-            invocation.replace_answer(
-                Outcome.FUNCTION_ERROR,
-                lambda_errors.out_of_memory(invocation.request_id),
-                error_type=lambda_errors.OUT_OF_MEMORY,
-                status="error",
-            )
+            self._stop_over_memory(invocation, invocation.replace_answer)
 
     def _result(self, invocation: Invocation, cold_start: bool) -> InvocationResult:
         """The caller's view of a finished invocation: payload, error flag, log and REPORT."""
