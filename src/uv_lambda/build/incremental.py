@@ -140,7 +140,7 @@ def record(
     from uv_lambda.build import archive
 
     destination.parent.mkdir(parents=True, exist_ok=True)
-    local_archive = destination.with_suffix(".zip")
+    local_archive = Path(record_file.local_archive(str(destination)))
     temporary_archive = local_archive.with_name(f".{local_archive.name}.{os.getpid()}")
     archive.write_archive(temporary_archive, local_entries)
     document = {
@@ -176,8 +176,10 @@ class Rebuilt(NamedTuple):
     warnings: list[str]
 
 
-def _documents(paths: Iterable[Path]) -> list[dict[str, Any]]:
-    return [{"path": str(path), **read_document(path)} for path in paths]
+def _documents(document: dict[str, Any], written: dict[str, dict[str, Any]] | None = None) -> list[dict[str, Any]]:
+    """{"path": artifact, **metadata} for each recorded artifact; `written` metadata needs no re-read."""
+    written = written or {}
+    return [{"path": path, **(written.get(path) or read_document(Path(path)))} for path, *_ in document["artifacts"]]
 
 
 def _still_valid(document: dict[str, Any]) -> bool:
@@ -216,7 +218,7 @@ def rebuild(started: record_file.Started) -> Rebuilt | None:
         if not changed:
             if not _still_valid(document):
                 return None
-            return Rebuilt(_documents(Path(a[0]) for a in document["artifacts"]), [], document["warnings"])
+            return Rebuilt(_documents(document), [], document["warnings"])
         staged = scratch / "app"
         digests = _stage(changed, staged)
         if compiler is not None:
@@ -254,7 +256,8 @@ def _rebuild(
     staged = scratch / "app"
     names = list(changed)
     _verify(document, staged, names, scratch)
-    entries = {entry.name: entry for entry in archive.read_entries(record.with_suffix(".zip"))}
+    local_archive = Path(record_file.local_archive(str(record)))
+    entries = {entry.name: entry for entry in archive.read_entries(local_archive)}
     # While the compiler works: copy the dependencies into each artifact that holds code.
     outputs = [
         (Path(path), archive.ArchiveOutput(scratch / Path(path).name, Path(base) if base else None, entries))
@@ -274,9 +277,10 @@ def _rebuild(
     for final, metadata in finished:
         (scratch / final.name).replace(final)
         write_document(final, metadata)
-    (scratch / "local.zip").replace(record.with_suffix(".zip"))
+    (scratch / "local.zip").replace(local_archive)
     _update_record(record, document, digests)
-    return Rebuilt(_documents(Path(a[0]) for a in document["artifacts"]), list(changed), document["warnings"])
+    written = {str(final): metadata for final, metadata in finished}
+    return Rebuilt(_documents(document, written), list(changed), document["warnings"])
 
 
 def _stage(changed: dict[str, Path], staged: Path) -> dict[str, str]:
