@@ -167,7 +167,7 @@ def record(
 
 def forget(destination: Path) -> None:
     destination.unlink(missing_ok=True)
-    destination.with_suffix(".zip").unlink(missing_ok=True)
+    Path(record_file.local_archive(str(destination))).unlink(missing_ok=True)
 
 
 class Rebuilt(NamedTuple):

@@ -6,7 +6,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from uv_lambda.artifact import metadata_path, read_artifact, read_build
-from uv_lambda.emulator.function import FunctionSettings, settings_from_build
+from uv_lambda.emulator.function import FunctionSettings, settings_from_build, settings_from_metadata
 from uv_lambda.errors import UsageError
 
 
@@ -47,18 +47,15 @@ def settings_from_path(
             return from_build(artifact.parent)
         if found.metadata.role == "layer":
             raise UsageError(f"{artifact} is a layer: there is no code to run", "pass the function or app zip")
-        meta = found.metadata
-        chosen = handler or meta.handler
-        if not chosen:
-            raise UsageError(f"{artifact} names no handler", "pass --handler module.function")
-        settings = FunctionSettings(
-            name=name or meta.function,
-            handler=chosen,
-            runtime=runtime or meta.runtime,
-            architecture=meta.architecture,
+        settings = settings_from_metadata(
+            found,
+            name=name,
+            handler=handler,
+            runtime=runtime,
             memory_mb=memory_mb,
             timeout_seconds=timeout_seconds,
-            environment=dict(environment or {}),
+            environment=environment,
+            handler_hint="pass --handler module.function",
         )
         return settings, artifact, []
     if not handler or not runtime:

@@ -12,7 +12,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from uv_lambda.artifact import FunctionBuild
+from uv_lambda.artifact import Artifact, FunctionBuild
 from uv_lambda.emulator.credentials import caller_credentials, caller_region
 from uv_lambda.emulator.environment import InvocationResult
 from uv_lambda.emulator.invocation import Invocation
@@ -181,18 +181,41 @@ def settings_from_build(
             f"{build.folder} holds only a layer ({build.format} build): there is no code to run",
             "build the function with format zip or split",
         )
+    settings = settings_from_metadata(
+        code,
+        name=name,
+        handler=handler,
+        memory_mb=memory_mb,
+        timeout_seconds=timeout_seconds,
+        environment=environment,
+        handler_hint="set handler in [tool.uv-lambda]",
+    )
+    layers = [build.layer.path] if build.layer is not None else []
+    return settings, code.path, layers
+
+
+def settings_from_metadata(
+    code: Artifact,
+    *,
+    name: str | None,
+    handler: str | None,
+    memory_mb: int,
+    timeout_seconds: int,
+    environment: Mapping[str, str] | None,
+    handler_hint: str,
+    runtime: str | None = None,
+) -> FunctionSettings:
+    """A code zip's settings from its metadata; arguments given override it."""
     meta = code.metadata
     chosen_handler = handler or meta.handler
     if not chosen_handler:
-        raise UsageError(f"{code.path} names no handler", "set handler in [tool.uv-lambda]")
-    settings = FunctionSettings(
+        raise UsageError(f"{code.path} names no handler", handler_hint)
+    return FunctionSettings(
         name=name or meta.function,
         handler=chosen_handler,
-        runtime=meta.runtime,
+        runtime=runtime or meta.runtime,
         architecture=meta.architecture,
         memory_mb=memory_mb,
         timeout_seconds=timeout_seconds,
         environment=dict(environment or {}),
     )
-    layers = [build.layer.path] if build.layer is not None else []
-    return settings, code.path, layers
