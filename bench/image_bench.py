@@ -36,8 +36,8 @@ import urllib.request
 from pathlib import Path
 
 from uv_lambda import proc
-from uv_lambda.build.pipeline import stage_function
-from uv_lambda.image.pipeline import build_image
+from uv_lambda.build.pipeline import StagedFunction, stage_function
+from uv_lambda.image.pipeline import ImageResult, build_image
 from uv_lambda.project import load_project
 from uv_lambda.ui import Reporter
 
@@ -123,6 +123,15 @@ def push_synthetic_base(layout: Path, reference: str) -> None:
     )
 
 
+def timed_push(
+    staged: StagedFunction, base: str, target: str, cache: Path, reporter: Reporter
+) -> tuple[float, ImageResult]:
+    """Seconds to build `staged` on `base` and push it to `target`, and the result."""
+    started = time.perf_counter()
+    result = build_image(staged, base_image=base, push=target, output=None, reporter=reporter, cache_dir=cache)
+    return time.perf_counter() - started, result
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--runs", type=int, default=3)
@@ -151,29 +160,13 @@ def main() -> None:
             with stage_function(project, config, reporter=quiet) as staged:
                 cache = scratch / f"cache-{run}"
                 target = f"{private}/bench/run{run}:latest"
-                started = time.perf_counter()
-                full = build_image(
-                    staged,
-                    base_image=base,
-                    push=target,
-                    output=None,
-                    reporter=quiet,
-                    cache_dir=cache,
-                )
-                full_times.append(time.perf_counter() - started)
+                seconds, full = timed_push(staged, base, target, cache, quiet)
+                full_times.append(seconds)
                 full_bytes.append(full.bytes_uploaded)
                 main_py = staged.app_dir / "app" / "main.py"
                 main_py.write_text(main_py.read_text() + f"\n# edit {run}\n")
-                started = time.perf_counter()
-                again = build_image(
-                    staged,
-                    base_image=base,
-                    push=target,
-                    output=None,
-                    reporter=quiet,
-                    cache_dir=cache,
-                )
-                app_times.append(time.perf_counter() - started)
+                seconds, again = timed_push(staged, base, target, cache, quiet)
+                app_times.append(seconds)
                 app_bytes.append(again.bytes_uploaded)
                 app_layer = again.layers[-1]
                 manifest_size = _manifest_size(private, target)
