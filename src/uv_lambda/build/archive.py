@@ -13,6 +13,7 @@ after an application edit fast: the dependency archive in the cache is spliced i
 from __future__ import annotations
 
 import hashlib
+import itertools
 import os
 import stat
 import struct
@@ -85,26 +86,29 @@ def compress_files(sources: Iterable[SourceFile], scratch: Path, workers: int = 
     Files are submitted in bounded windows so memory stays flat however large the tree.
     """
     items = list(sources)
-    entries: list[Entry] = []
     if len(items) < 8:  # a rebuild's few edited files: a thread pool costs more than it saves
-        with scratch.open("wb") as out:
-            for item in items:
-                packed, method, crc, size, mode = _compress(item.path)
-                entries.append(Entry(item.name, mode, crc, size, method, scratch, out.tell(), len(packed)))
-                out.write(packed)
-        return entries
+        return _write_compressed(items, map(_compress, [item.path for item in items]), scratch)
     from concurrent.futures import ThreadPoolExecutor
 
     workers = workers or min(4, os.cpu_count() or 1)
     window = workers * 16
-    with ThreadPoolExecutor(max_workers=workers) as pool, scratch.open("wb") as out:
-        for start in range(0, len(items), window):
-            batch = items[start : start + window]
-            for source, (packed, method, crc, size, mode) in zip(
-                batch, pool.map(_compress, [item.path for item in batch]), strict=True
-            ):
-                entries.append(Entry(source.name, mode, crc, size, method, scratch, out.tell(), len(packed)))
-                out.write(packed)
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        # A window is submitted only once the one before it is being written.
+        compressed = itertools.chain.from_iterable(
+            pool.map(_compress, [item.path for item in items[start : start + window]])
+            for start in range(0, len(items), window)
+        )
+        return _write_compressed(items, compressed, scratch)
+
+
+def _write_compressed(
+    items: list[SourceFile], compressed: Iterable[tuple[bytes, int, int, int, int]], scratch: Path
+) -> list[Entry]:
+    entries = []
+    with scratch.open("wb") as out:
+        for item, (packed, method, crc, size, mode) in zip(items, compressed, strict=True):
+            entries.append(Entry(item.name, mode, crc, size, method, scratch, out.tell(), len(packed)))
+            out.write(packed)
     return entries
 
 
