@@ -23,7 +23,7 @@ import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from uv_lambda.build import archive, bytecode
+from uv_lambda.build import archive, bytecode, markers
 from uv_lambda.cache import cache_root
 from uv_lambda.errors import BuildError, CommandError
 from uv_lambda.project import normalize_name
@@ -261,9 +261,13 @@ def _store_packages(
                 entries[owner] += pyc_entries
         for requirement in missing:
             if not by_package.get(requirement.name):
+                # Requirements whose markers are false on the target were dropped before the
+                # install (markers.py): uv skipped one that applies.
                 raise BuildError(
-                    f"uv installed no files for {requirement.name}",
-                    "run with -v to see uv's output, and report it",
+                    f"uv installed no files for {markers.requirement_line(requirement.text)} "
+                    f"({runtime.name} on {arch.value})",
+                    "uv-lambda reads this requirement as needed on the target, but uv skipped it: "
+                    "run with -v to see uv's output, and report it with that output",
                 )
             entry = scratch / keys[requirement.name]
             entry.mkdir()

@@ -13,6 +13,7 @@ Steps, in order (each named in progress output and in errors):
 
 from __future__ import annotations
 
+import logging
 import os
 import shutil
 import tempfile
@@ -33,6 +34,8 @@ from uv_lambda.runtimes import Architecture, Runtime
 from uv_lambda.ui import Reporter, human_size
 from uv_lambda.uv import Uv, find_uv
 from uv_lambda.verify import Target, check_tree
+
+log = logging.getLogger(__name__)
 
 ZIP_UPLOAD_LIMIT = 50 * 1024 * 1024  # larger zips must go through S3
 UNZIPPED_LIMIT = 250 * 1024 * 1024  # function + all layers, unzipped
@@ -240,7 +243,11 @@ def _stage(
     if lock:
         with reporter.step("locking with uv"):
             exporter.lock(uv, project, interpreter)
-    exported = exporter.export(uv, project, config, interpreter)
+    exported = exporter.for_target(
+        exporter.export(uv, project, config, interpreter), settings.runtime, settings.architecture
+    )
+    for requirement in exported.dropped:
+        log.debug("not for %s %s: %s", settings.runtime.name, settings.architecture.value, requirement)
     if not config.bytecode:
         interpreter = None
     build_paths = [project.workspace_root]
