@@ -128,3 +128,53 @@ def test_pydantic_core_and_orjson_from_older_maturin_build_for_python311(cli: Cl
     assert "Tag: cp311-cp311-manylinux_2_17_x86_64.manylinux2014_x86_64" in wheel
     packages = {package["name"] for package in metadata(zip_path)["packages"]}
     assert {"pydantic-core", "orjson"} <= packages
+
+
+def _real_elf() -> bytes:
+    import sys
+
+    return Path(sys.executable).resolve().read_bytes()
+
+
+@pytest.mark.parametrize(
+    ("cut", "reason"),
+    [
+        (10, "truncated: 10 bytes, shorter than an ELF header"),
+        (200, "truncated: its headers point past the end of the file (200 bytes)"),
+        (-1, "its header names no known ELF class and byte order"),
+    ],
+)
+def test_truncated_or_garbage_elf_is_a_verification_error_naming_the_file(
+    tmp_path: Path, cut: int, reason: str
+) -> None:
+    data = _real_elf()
+    broken = data[:cut] if cut > 0 else b"\x7fELF\x09\x09" + bytes(range(200))
+    package = tmp_path / "fastlib"
+    package.mkdir()
+    (package / "_speed.so").write_bytes(broken)
+    info = tmp_path / "fastlib-1.0.dist-info"
+    info.mkdir()
+    (info / "RECORD").write_text("fastlib/_speed.so,,\n")
+    with pytest.raises(VerificationError) as error:
+        check_binaries(tmp_path, _target("python3.13"))
+    assert error.value.message == f"fastlib/_speed.so (fastlib) is not a valid ELF file: {reason}"
+    assert error.value.hint == "reinstall fastlib: clear its cached copy with `uv cache clean fastlib` and build again"
+
+
+def test_broken_elf_in_application_code_has_the_project_hint(tmp_path: Path) -> None:
+    (tmp_path / "tool").write_bytes(_real_elf()[:100])
+    (tmp_path / "tool").chmod(0o755)
+    with pytest.raises(VerificationError) as error:
+        check_binaries(tmp_path, _target("python3.13"))
+    assert error.value.message.startswith("tool (tool) is not a valid ELF file: truncated")
+    assert error.value.hint == "the file is part of the project: replace it with a complete copy, or exclude it"
+
+
+def test_sections_pointing_nowhere_are_reported(tmp_path: Path) -> None:
+    import struct
+
+    data = bytearray(_real_elf())
+    struct.pack_into("<Q", data, 0x28, len(data) - 8)  # section table past the end
+    (tmp_path / "x.so").write_bytes(bytes(data))
+    with pytest.raises(VerificationError, match="x.so .* is not a valid ELF file: truncated"):
+        check_binaries(tmp_path, _target("python3.13"))

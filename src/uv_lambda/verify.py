@@ -20,7 +20,7 @@ from pathlib import Path
 from packaging.tags import Tag, compatible_tags, cpython_tags, parse_tag
 from packaging.utils import canonicalize_name
 
-from uv_lambda.elf import NotElf, is_elf, read_elf
+from uv_lambda.elf import BadElf, NotElf, is_elf, read_elf
 from uv_lambda.errors import VerificationError
 from uv_lambda.runtimes import Architecture, Runtime
 
@@ -134,6 +134,12 @@ def check_wheel_tags(root: Path, target: Target) -> None:
         )
 
 
+def _bad_file_hint(owner: str, owners: dict[str, str]) -> str:
+    if owner in owners.values():  # installed by a distribution
+        return f"reinstall {owner}: clear its cached copy with `uv cache clean {owner}` and build again"
+    return "the file is part of the project: replace it with a complete copy, or exclude it"
+
+
 def check_binaries(root: Path, target: Target, owners: dict[str, str] | None = None) -> None:
     owners = owners if owners is not None else distribution_of_files(root)
     for path in sorted(root.rglob("*")):
@@ -160,11 +166,16 @@ def check_binaries(root: Path, target: Target, owners: dict[str, str] | None = N
             continue
         if not is_elf(path):
             continue
+        owner = _owner(root, path, owners)
         try:
             info = read_elf(path)
-        except (NotElf, ValueError, IndexError):
+        except NotElf:
             continue
-        owner = _owner(root, path, owners)
+        except BadElf as exc:
+            raise VerificationError(
+                f"{path.relative_to(root)} ({owner}) is not a valid ELF file: {exc.reason}",
+                _bad_file_hint(owner, owners),
+            ) from None
         if info.machine != target.architecture.elf_machine:
             raise VerificationError(
                 f"{path.relative_to(root)} ({owner}) is built for {info.machine_name}, "
