@@ -176,5 +176,5 @@ def test_sections_pointing_nowhere_are_reported(tmp_path: Path) -> None:
     data = bytearray(_real_elf())
     struct.pack_into("<Q", data, 0x28, len(data) - 8)  # section table past the end
     (tmp_path / "x.so").write_bytes(bytes(data))
-    with pytest.raises(VerificationError, match="x.so .* is not a valid ELF file: truncated"):
+    with pytest.raises(VerificationError, match=r"^x\.so \(x\.so\) is not a valid ELF file: truncated"):
         check_binaries(tmp_path, _target("python3.13"))
