@@ -65,7 +65,9 @@ def _blocks(text: str) -> list[list[str]]:
 
 
 def _export_args(project: Project, config: FunctionConfig) -> list[str]:
-    args = ["export", "--locked", "--no-dev", "--no-editable", "--no-header", "--no-annotate"]
+    # No group ships unless `groups` names it: `--no-default-groups` also drops
+    # `[tool.uv] default-groups` (dev, test, ...), which `--no-dev` alone would keep.
+    args = ["export", "--locked", "--no-default-groups", "--no-editable", "--no-header", "--no-annotate"]
     if config.package:
         args += ["--package", project.member(config.package).name]
     for extra in config.extras:

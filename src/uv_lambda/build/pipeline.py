@@ -259,6 +259,7 @@ def _stage(
             settings.architecture,
             interpreter,
             build_paths,
+            project.workspace_root,
         )
     if hit:
         reporter.info(f"  dependencies: {len(exported.pins)} packages, from cache")
