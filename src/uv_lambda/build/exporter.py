@@ -20,13 +20,22 @@ from uv_lambda.uv import Uv
 _PIN = re.compile(r"^([A-Za-z0-9][A-Za-z0-9._-]*)(?:\[[^\]]*\])?==([^\s;\\]+)")
 
 
+# Part of the export cache's key: a change in what an entry holds makes fresh entries.
+_FORMAT = "3"
+
+
 @dataclass(frozen=True)
 class Exported:
     requirements: str  # third-party requirements.txt, pinned, with hashes
     pins: tuple[tuple[str, str], ...]  # (normalised name, version), sorted
-    local_packages: tuple[Path, ...]  # folders of workspace packages to build, sorted
+    # Local packages, sorted: workspace members and path dependencies (folders, sdists,
+    # wheels), each shipped non-editable; with the marker of its export line ("" if none).
+    local_packages: tuple[Path, ...]
+    local_markers: tuple[str, ...] = ()
     # Requirements whose markers are false on the target ("colorama ; sys_platform == 'win32'")
     dropped: tuple[str, ...] = ()
+    # Third-party packages the lock knows no wheel of: built from source
+    source_only: tuple[str, ...] = ()
 
 
 def _pins(lines: list[str]) -> tuple[tuple[str, str], ...]:
@@ -48,7 +57,22 @@ def for_target(exported: Exported, runtime: Runtime, arch: Architecture) -> Expo
             dropped.append(markers.requirement_line(block[0]))
     requirements = "".join(line + "\n" for line in kept)
     firsts = [line for line in kept if line and not line[0].isspace()]
-    return Exported(requirements, _pins(firsts), exported.local_packages, tuple(dropped))
+    local_markers = exported.local_markers or ("",) * len(exported.local_packages)
+    local = [
+        path
+        for path, marker in zip(exported.local_packages, local_markers, strict=True)
+        if not marker or markers.evaluate(f"x ; {marker}", environment).applies
+    ]
+    pins = _pins(firsts)
+    kept_names = {name for name, _ in pins}
+    return Exported(
+        requirements,
+        pins,
+        tuple(local),
+        (),
+        tuple(dropped),
+        tuple(name for name in exported.source_only if name in kept_names),
+    )
 
 
 def _blocks(text: str) -> list[list[str]]:
@@ -96,7 +120,7 @@ def lock(uv: Uv, project: Project, interpreter: Path | None) -> None:
 
 def _export_key(uv: Uv, project: Project, args: list[str]) -> str:
     """Everything `uv export --locked` reads: the lock, every pyproject.toml, the arguments."""
-    digest = hashlib.sha256(json.dumps([uv.version, str(project.workspace_root), args]).encode())
+    digest = hashlib.sha256(json.dumps([_FORMAT, uv.version, str(project.workspace_root), args]).encode())
     digest.update(project.lock_path.read_bytes())
     for package in sorted(project.members.values(), key=lambda member: member.name):
         digest.update((package.path / "pyproject.toml").read_bytes())
@@ -122,6 +146,9 @@ def export(uv: Uv, project: Project, config: FunctionConfig, interpreter: Path |
             data["requirements"],
             tuple((name, version) for name, version in data["pins"]),
             tuple(Path(path) for path in data["local_packages"]),
+            tuple(data["local_markers"]),
+            (),
+            tuple(data["source_only"]),
         )
     exported = _run_export(uv, project, args)
     cached.parent.mkdir(parents=True, exist_ok=True)
@@ -132,6 +159,8 @@ def export(uv: Uv, project: Project, config: FunctionConfig, interpreter: Path |
                 "requirements": exported.requirements,
                 "pins": exported.pins,
                 "local_packages": [str(path) for path in exported.local_packages],
+                "local_markers": list(exported.local_markers),
+                "source_only": list(exported.source_only),
             }
         )
     )
@@ -152,10 +181,48 @@ def _run_export(uv: Uv, project: Project, args: list[str]) -> Exported:
         if "not found in workspace" in exc.output or "Could not find" in exc.output:
             raise UsageError(exc.message, "check `package` and `extras`/`groups` in [tool.uv-lambda]") from None
         raise
-    pins = _pins(third_party.splitlines())
-    local = sorted(
-        (project.workspace_root / line.strip()).resolve()
-        for line in everything.splitlines()
-        if line.strip().startswith(".")
+    local: dict[Path, str] = {}
+    for line in everything.splitlines():
+        path, marker = _local_line(line)
+        if path is not None:
+            local[(project.workspace_root / path).resolve()] = marker
+    # Path dependencies outside the workspace appear in the third-party export too: they
+    # are built and installed as local packages, never from an index.
+    third_party = "".join(
+        line + "\n" for block in _blocks(third_party) if _local_line(block[0])[0] is None for line in block
     )
-    return Exported(third_party, pins, tuple(local))
+    ordered = sorted(local)
+    return Exported(
+        third_party,
+        _pins(third_party.splitlines()),
+        tuple(ordered),
+        tuple(local[path] for path in ordered),
+        (),
+        source_only(project.lock_path),
+    )
+
+
+def _local_line(line: str) -> tuple[str | None, str]:
+    """(path, marker) of an export line that names a local package; (None, "") otherwise."""
+    requirement = markers.requirement_line(line).strip()
+    if not requirement.startswith((".", "/")):
+        return None, ""
+    path, _, marker = requirement.partition(" ; ")
+    return path.strip(), marker.strip()
+
+
+def source_only(lock_path: Path) -> tuple[str, ...]:
+    """Registry packages of the lock with a source distribution and no wheel at all."""
+    import tomllib
+
+    with lock_path.open("rb") as handle:
+        packages = tomllib.load(handle).get("package", [])
+    return tuple(
+        sorted(
+            {
+                normalize_name(package["name"])
+                for package in packages
+                if "registry" in package.get("source", {}) and "sdist" in package and not package.get("wheels")
+            }
+        )
+    )

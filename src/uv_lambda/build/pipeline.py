@@ -22,6 +22,8 @@ from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+from packaging.utils import parse_wheel_filename
+
 from uv_lambda import artifact as model
 from uv_lambda.build import archive, bytecode, dependencies, exporter, incremental, sources
 from uv_lambda.build.settings import BuildSettings, resolve
@@ -29,7 +31,7 @@ from uv_lambda.config import FunctionConfig
 from uv_lambda.errors import UsageError, VerificationError
 from uv_lambda.handler import check_handler, module_file, parse_handler
 from uv_lambda.metadata_file import file_sha256, formatted
-from uv_lambda.project import Project, normalize_name
+from uv_lambda.project import Project
 from uv_lambda.runtimes import Architecture, Runtime
 from uv_lambda.ui import Reporter, human_size
 from uv_lambda.uv import Uv, find_uv
@@ -80,21 +82,32 @@ class StagedFunction:
         return self.dependencies.key
 
 
+def _local_wheels(uv: Uv, folders: tuple[Path, ...], wheels_dir: Path, cwd: Path) -> list[Path]:
+    """A wheel for every local package: built from a folder or an sdist, taken as it is
+    when the dependency is a wheel file (`uv add ./vendor/x-1.0-py3-none-any.whl`)."""
+    wheels_dir.mkdir(parents=True, exist_ok=True)
+    for source in folders:
+        if source.suffix == ".whl":
+            shutil.copyfile(source, wheels_dir / source.name)
+            continue
+        # `uv build` of a path always runs the backend on the current sources: no stale copy.
+        # An sdist is built into a wheel the same way (any PEP 517 backend).
+        uv.run(
+            ["build", "--wheel", "--out-dir", wheels_dir, "--no-create-gitignore", source],
+            cwd=cwd,
+            what=f"building {source.name}",
+            hint=f"fix the build of {source} (try `uv build --wheel {source}`)",
+        )
+    return sorted(wheels_dir.glob("*.whl"))
+
+
 def _install_local_packages(
-    uv: Uv, folders: tuple[Path, ...], settings: BuildSettings, target: Path, scratch: Path
+    uv: Uv, folders: tuple[Path, ...], settings: BuildSettings, target: Path, scratch: Path, cwd: Path
 ) -> list[model.PackageInfo]:
-    """Build each workspace package from source into a wheel, then install it non-editable."""
+    """Install every local package (workspace members, path dependencies) non-editable."""
     if not folders:
         return []
-    wheels_dir = scratch / "wheels"
-    for folder in folders:
-        # `uv build` of a path always runs the backend on the current sources: no stale copy.
-        uv.run(
-            ["build", "--wheel", "--out-dir", wheels_dir, "--no-create-gitignore", folder],
-            what=f"building {folder.name}",
-            hint=f"fix the build of {folder} (try `uv build {folder}`)",
-        )
-    wheels = sorted(wheels_dir.glob("*.whl"))
+    wheels = _local_wheels(uv, folders, scratch / "wheels", cwd)
     uv.run(
         [
             "pip",
@@ -114,13 +127,15 @@ def _install_local_packages(
             "copy",
             *wheels,
         ],
-        what="installing workspace packages",
+        cwd=cwd,
+        what="installing local packages",
+        hint="a local wheel must fit the target: check its platform tag against the runtime and architecture",
     )
     dependencies.remove_install_debris(target)
     infos = []
     for wheel in wheels:
-        name, version = wheel.name.split("-")[:2]
-        infos.append(model.PackageInfo(normalize_name(name), version, "workspace"))
+        name, version, _, _ = parse_wheel_filename(wheel.name)
+        infos.append(model.PackageInfo(str(name), str(version), "workspace"))
     return infos
 
 
@@ -269,7 +284,9 @@ def _stage(
         workspace_dir.mkdir()
         app_dir.mkdir()
         with reporter.step("workspace packages and application code"):
-            local_infos = _install_local_packages(uv, exported.local_packages, settings, workspace_dir, scratch)
+            local_infos = _install_local_packages(
+                uv, exported.local_packages, settings, workspace_dir, scratch, project.workspace_root
+            )
             selection, snapshot, app_warnings = _copy_app(settings, app_dir, reporter)
             warnings += app_warnings
         target = Target(settings.runtime, settings.architecture)
