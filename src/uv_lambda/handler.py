@@ -146,11 +146,13 @@ def _binds(path: Path, name: str) -> bool:
         return True  # the bytecode step reports the error precisely
 
 
-def check_handler(handler: str, roots: Iterable[Path], project_root: Path | None = None) -> None:
+def check_handler(
+    handler: str, roots: Iterable[Path], project_root: Path | None = None, includes: Iterable[str] = ()
+) -> None:
     """Static check: the handler's module is in the artifact and binds the function name.
 
-    `project_root`: where the application's files come from, to name the `include` that
-    would ship a module that exists there but was left out.
+    `project_root` and `includes`: where the application's files come from and the
+    configured `include`, to name the include that ships a module the project has.
     """
     module, function = parse_handler(handler)
     roots = list(roots)
@@ -161,8 +163,17 @@ def check_handler(handler: str, roots: Iterable[Path], project_root: Path | None
             f"add the function name, e.g. {handler}.handler",
         )
     if path is None:
-        hint = _missing_hint(handler, project_root)
-        raise VerificationError(f"handler module {module!r} is not in the artifact", hint)
+        entry = project_entry(module, project_root)
+        if entry is not None:
+            fixed = ", ".join(f'"{name}"' for name in [*includes, entry])
+            raise ConfigError(
+                f"handler module {module!r} is in the project ({entry}) but not in the artifact",
+                f"ship it: include = [{fixed}] in [tool.uv-lambda] (and keep it out of exclude)",
+            )
+        raise VerificationError(
+            f"handler module {module!r} is not in the artifact",
+            f"no {module.replace('.', '/')}.py in the project: check the handler {handler!r} and the include globs",
+        )
     try:
         found = defines(read_source(path), function)
     except (SyntaxError, ValueError):
@@ -174,11 +185,9 @@ def check_handler(handler: str, roots: Iterable[Path], project_root: Path | None
         )
 
 
-def _missing_hint(handler: str, project_root: Path | None) -> str:
-    module = parse_handler(handler)[0]
-    found = module_file(module, [project_root]) if project_root else None
-    if project_root is not None and found is not None:
-        top = module.split(".")[0]
-        entry = top if (project_root / top).is_dir() else f"{top}.py"
-        return f'{entry} is not shipped: add it to include in [tool.uv-lambda] (include = ["{entry}", ...])'
-    return f"no {module.replace('.', '/')}.py in the project: check the handler {handler!r} and the include globs"
+def project_entry(module: str, project_root: Path | None) -> str | None:
+    """The top-level entry of the project that holds `module`, if its file is there."""
+    if project_root is None or module_file(module, [project_root]) is None:
+        return None
+    top = module.split(".")[0]
+    return top if (project_root / top).is_dir() else f"{top}.py"

@@ -17,7 +17,7 @@ from typing import NamedTuple
 
 from uv_lambda.build.never_shipped import NEVER_SHIPPED_DIRS
 from uv_lambda.build.sources import default_includes
-from uv_lambda.handler import module_file
+from uv_lambda.handler import project_entry
 
 # Top-level entries that are never application files: not worth naming as left out.
 _NOT_REPORTED = (
@@ -43,20 +43,12 @@ class Application(NamedTuple):
     beyond_default: bool  # the handler's folder or module was added to the default
 
 
-def handler_entry(root: Path, handler_module: str) -> str | None:
-    """The top-level entry of the project that holds `handler_module`, if its file exists."""
-    if module_file(handler_module, [root]) is None:
-        return None
-    top = handler_module.split(".")[0]
-    return top if (root / top).is_dir() else f"{top}.py"
-
-
 def default_application(root: Path, handler_module: str | None, provided: Iterable[str]) -> Application:
     """What ships by default from `root`; `provided`: top-level names installed from wheels."""
     installed = set(provided)
     defaults = default_includes(root)
     includes = [name for name in defaults if name not in installed]
-    entry = handler_entry(root, handler_module) if handler_module else None
+    entry = project_entry(handler_module, root) if handler_module else None
     if entry is not None and entry not in includes and entry not in installed:
         includes = sorted([*includes, entry])
     return Application(includes, includes != defaults)

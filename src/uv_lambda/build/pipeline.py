@@ -288,7 +288,7 @@ def _stage(
             roots = [app_dir, workspace_dir]
             if module_file(parse_handler(settings.handler)[0], roots) is None:
                 roots.append(deps.site_packages)  # a handler shipped by a dependency
-            check_handler(settings.handler, roots, settings.source.path)
+            check_handler(settings.handler, roots, settings.source.path, settings.config.include)
         if local_compiler is not None:
             trees = [(folder, bytecode.python_sources(folder)) for folder in (workspace_dir, app_dir)]
             local_compiler.submit(trees)
