@@ -124,6 +124,7 @@ def _export_key(uv: Uv, project: Project, args: list[str]) -> str:
     digest.update(project.lock_path.read_bytes())
     for package in sorted(project.members.values(), key=lambda member: member.name):
         digest.update((package.path / "pyproject.toml").read_bytes())
+    digest.update((project.workspace_root / "pyproject.toml").read_bytes())  # a virtual root is no member
     return digest.hexdigest()[:32]
 
 
