@@ -40,6 +40,8 @@ class FunctionConfig:
     exclude_packages: tuple[str, ...] = ()
     extras: tuple[str, ...] = ()
     groups: tuple[str, ...] = ()
+    # Let uv build dependencies that publish only a source distribution (docs/build.md).
+    source_builds: bool = True
     # Runner and deploy settings.
     memory: int = 128
     timeout: int = 3
@@ -126,6 +128,7 @@ SCHEMA: dict[str, Validator] = {
     "exclude-packages": _string_list,
     "extras": _string_list,
     "groups": _string_list,
+    "source-builds": _boolean,
     "memory": _int_range(128, 10240),
     "timeout": _int_range(1, 900),
     "environment": _string_table,

@@ -88,7 +88,7 @@ def dist_info_name(folder: str) -> str:
     return canonicalize_name(name)
 
 
-def _wheel_tags(wheel_file: Path) -> tuple[list[str], set[Tag]]:
+def wheel_tags(wheel_file: Path) -> tuple[list[str], set[Tag]]:
     """The `Tag:` lines of a WHEEL file as written, and every tag they stand for: one line
     may hold a compressed set (`cp313-cp313-manylinux_2_17_x86_64.manylinux2014_x86_64`)."""
     lines = [
@@ -109,7 +109,7 @@ def check_wheel_tags(root: Path, target: Target) -> None:
     supported = supported_tags(target)
     for wheel_file in sorted(root.glob("*.dist-info/WHEEL")):
         distribution = dist_info_name(wheel_file.parent.name)
-        lines, tags = _wheel_tags(wheel_file)
+        lines, tags = wheel_tags(wheel_file)
         if not lines or tags & supported:
             continue
         shown = ", ".join(lines)

@@ -23,7 +23,7 @@ import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from uv_lambda.build import archive, bytecode, markers
+from uv_lambda.build import archive, bytecode, markers, source_builds
 from uv_lambda.cache import cache_root
 from uv_lambda.errors import BuildError, CommandError
 from uv_lambda.project import normalize_name
@@ -148,7 +148,19 @@ def explain_install_failure(exc: CommandError, runtime: Runtime, arch: Architect
     )
 
 
-def _install(uv: Uv, requirements: Path, target: Path, runtime: Runtime, arch: Architecture, project: Path) -> None:
+def _install(
+    uv: Uv,
+    requirements: Path,
+    target: Path,
+    runtime: Runtime,
+    arch: Architecture,
+    project: Path,
+    build_python: Path | None = None,
+) -> None:
+    """Install wheels only; with `build_python`, the requirements are packages that publish
+    only an sdist, and uv builds them with that interpreter (source_builds.py)."""
+    # Wheels only: an sdist with C code would be compiled for this machine, not for Lambda.
+    build = ["--python", build_python] if build_python is not None else ["--only-binary", ":all:"]
     try:
         uv.run(
             [
@@ -162,9 +174,7 @@ def _install(uv: Uv, requirements: Path, target: Path, runtime: Runtime, arch: A
                 runtime.uv_platform(arch),
                 "--python-version",
                 runtime.python_version,
-                # Wheels only: an sdist would be compiled for this machine, not for Lambda.
-                "--only-binary",
-                ":all:",
+                *build,
                 "--no-deps",  # the export is the complete, locked set
                 "--no-sources",
                 "--no-installer-metadata",
@@ -178,6 +188,9 @@ def _install(uv: Uv, requirements: Path, target: Path, runtime: Runtime, arch: A
             what="installing dependencies",
         )
     except CommandError as exc:
+        if build_python is not None:
+            names = [requirement.name for requirement in parse_requirements(requirements.read_text())]
+            raise source_builds.explain_failure(exc, names, runtime, arch) from None
         raise explain_install_failure(exc, runtime, arch) from None
 
 
@@ -226,6 +239,8 @@ def _store_packages(
     build_paths: list[Path],
     packages_root: Path,
     project: Path,
+    source_only: frozenset[str],
+    build_python: Path | None,
 ) -> None:
     """Install, verify, compile and store the packages that are not cached yet.
 
@@ -239,9 +254,14 @@ def _store_packages(
         compiler = bytecode.Compiler(interpreter) if interpreter is not None else None
         site_packages = scratch / "site-packages"
         site_packages.mkdir()
-        requirements_file = scratch / "requirements.txt"
-        requirements_file.write_text("".join(requirement.text + "\n" for requirement in missing))
-        _install(uv, requirements_file, site_packages, runtime, arch, project)
+        from_wheels = [requirement for requirement in missing if requirement.name not in source_only]
+        from_source = [requirement for requirement in missing if requirement.name in source_only]
+        for requirements, python in ((from_wheels, None), (from_source, build_python)):
+            if requirements:
+                requirements_file = scratch / ("sources.txt" if python else "requirements.txt")
+                requirements_file.write_text("".join(requirement.text + "\n" for requirement in requirements))
+                _install(uv, requirements_file, site_packages, runtime, arch, project, python)
+        source_builds.check_built(site_packages, [requirement.name for requirement in from_source], runtime, arch)
         remove_install_debris(site_packages)
         check_tree(site_packages, Target(runtime, arch), [*build_paths, scratch])
         by_package = _files_by_package(site_packages)
@@ -313,12 +333,19 @@ def ensure(
     interpreter: Path | None,
     build_paths: list[Path],
     project: Path,
+    *,
+    source_only: tuple[str, ...] = (),
+    source_builds_allowed: bool = True,
+    build_python: Path | None = None,
 ) -> tuple[CachedDependencies, bool]:
     """The cached dependency set for these inputs, building what is missing first.
 
     Returns (set, hit). Verification runs before anything is stored, so every cache entry
-    is one that passed for its target.
+    is one that passed for its target. `source_only` packages (no wheel in the lock) are
+    built by uv with `build_python`, unless `source_builds_allowed` is false.
     """
+    if source_only and not source_builds_allowed:
+        raise source_builds.refused(list(source_only), runtime)
     material = _target_material(runtime, arch, interpreter is not None, uv)
     set_key = _digest({**material, "requirements": requirements})
     root = cache_root()
@@ -337,8 +364,23 @@ def ensure(
         len(requirements_list) - len(missing),
         [r.name for r in missing],
     )
+    needs_build = sorted(r.name for r in missing if r.name in source_only)
+    if needs_build and build_python is None:
+        raise source_builds.no_interpreter(needs_build, runtime)
     if missing:
-        _store_packages(uv, missing, keys, runtime, arch, interpreter, build_paths, packages_root, project)
+        _store_packages(
+            uv,
+            missing,
+            keys,
+            runtime,
+            arch,
+            interpreter,
+            build_paths,
+            packages_root,
+            project,
+            frozenset(source_only),
+            build_python,
+        )
     scratch = Path(tempfile.mkdtemp(prefix=f".{set_key}-", dir=sets_root))
     try:
         entries: list[archive.Entry] = []

@@ -273,6 +273,7 @@ def _stage(
     if lock:
         with reporter.step("locking with uv"):
             exporter.lock(uv, project, interpreter)
+    build_python = interpreter  # also builds the packages that publish only an sdist
     exported = exporter.for_target(
         exporter.export(uv, project, config, interpreter), settings.runtime, settings.architecture
     )
@@ -290,6 +291,9 @@ def _stage(
             interpreter,
             build_paths,
             project.workspace_root,
+            source_only=exported.source_only,
+            source_builds_allowed=config.source_builds,
+            build_python=build_python,
         )
     if hit:
         reporter.info(f"  dependencies: {len(exported.pins)} packages, from cache")
