@@ -42,6 +42,8 @@ class FunctionConfig:
     groups: tuple[str, ...] = ()
     # Let uv build dependencies that publish only a source distribution (docs/build.md).
     source_builds: bool = True
+    # Names that may be shipped by two owners (build/collisions.py); the application's copy wins.
+    allow_collisions: tuple[str, ...] = ()
     # Runner and deploy settings.
     memory: int = 128
     timeout: int = 3
@@ -129,6 +131,7 @@ SCHEMA: dict[str, Validator] = {
     "extras": _string_list,
     "groups": _string_list,
     "source-builds": _boolean,
+    "allow-collisions": _string_list,
     "memory": _int_range(128, 10240),
     "timeout": _int_range(1, 900),
     "environment": _string_table,

@@ -23,17 +23,17 @@ import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from uv_lambda.build import archive, bytecode, markers, source_builds
+from uv_lambda.build import archive, bytecode, collisions, markers, source_builds
 from uv_lambda.cache import cache_root
 from uv_lambda.errors import BuildError, CommandError
 from uv_lambda.project import normalize_name
 from uv_lambda.runtimes import Architecture, Runtime
 from uv_lambda.uv import Uv
-from uv_lambda.verify import Target, check_tree
+from uv_lambda.verify import Target, check_tree, dist_info_name
 
 log = logging.getLogger(__name__)
 
-LAYOUT_VERSION = "2"
+LAYOUT_VERSION = "3"
 _NAME = re.compile(r"^([A-Za-z0-9][A-Za-z0-9._-]*)")
 
 
@@ -50,6 +50,7 @@ class CachedDependencies:
     package_sizes: dict[str, int]
     file_count: int
     unzipped_size: int
+    top_levels: dict[str, list[tuple[str, bool]]]  # top-level name -> (package, regular) per owner
 
     @property
     def archive(self) -> Path:
@@ -194,18 +195,27 @@ def _install(
         raise explain_install_failure(exc, runtime, arch) from None
 
 
-def _files_by_package(site_packages: Path) -> dict[str, list[str]]:
-    """Partition an installed tree by distribution (relative paths), using each RECORD."""
-    owner_of: dict[str, str] = {}
-    for record in site_packages.glob("*.dist-info/RECORD"):
-        name = normalize_name(record.parent.name.removesuffix(".dist-info").rsplit("-", 1)[0])
+def files_by_package(site_packages: Path, allow_collisions: tuple[str, ...] = ()) -> dict[str, list[str]]:
+    """Partition an installed tree by distribution (relative paths), using each RECORD.
+
+    A path two RECORDs list with different hashes was overwritten by the later install:
+    a collision (collisions.py), unless allowed.
+    """
+    owner_of: dict[str, tuple[str, str]] = {}
+    for record in sorted(site_packages.glob("*.dist-info/RECORD")):
+        name = dist_info_name(record.parent.name)
         for line in record.read_text(errors="replace").splitlines():
-            relative = line.rsplit(",", 2)[0] if line.count(",") >= 2 else line.split(",", 1)[0]
+            relative, digest = line.rsplit(",", 2)[:2] if line.count(",") >= 2 else (line.split(",", 1)[0], "")
             # RECORD paths are relative to site-packages; normpath folds "a/../b". Paths that
             # leave the folder (scripts in ../../bin) are not installed under --target.
             normal = posixpath.normpath(relative)
-            if not normal.startswith("../") and not normal.startswith("/"):
-                owner_of[normal] = name
+            if normal.startswith("../") or normal.startswith("/"):
+                continue
+            previous = owner_of.get(normal)
+            overwritten = previous and previous[0] != name and previous[1] != digest
+            if previous and overwritten and not collisions.allowed(normal, allow_collisions):
+                raise collisions.between_packages(normal, previous[0], name)
+            owner_of[normal] = (name, digest)
     files: dict[str, list[str]] = {}
     for folder, _, names in os.walk(site_packages):
         prefix = Path(folder).relative_to(site_packages).as_posix()
@@ -213,7 +223,7 @@ def _files_by_package(site_packages: Path) -> dict[str, list[str]]:
             relative = file if prefix == "." else f"{prefix}/{file}"
             owner = owner_of.get(relative)
             if owner is not None:
-                files.setdefault(owner, []).append(relative)
+                files.setdefault(owner[0], []).append(relative)
     return files
 
 
@@ -241,6 +251,7 @@ def _store_packages(
     project: Path,
     source_only: frozenset[str],
     build_python: Path | None,
+    allow_collisions: tuple[str, ...],
 ) -> None:
     """Install, verify, compile and store the packages that are not cached yet.
 
@@ -264,7 +275,7 @@ def _store_packages(
         source_builds.check_built(site_packages, [requirement.name for requirement in from_source], runtime, arch)
         remove_install_debris(site_packages)
         check_tree(site_packages, Target(runtime, arch), [*build_paths, scratch])
-        by_package = _files_by_package(site_packages)
+        by_package = files_by_package(site_packages, allow_collisions)
         sources = sorted(name for files in by_package.values() for name in files if name.endswith(".py"))
         if compiler is not None:
             compiler.submit([(site_packages, sources)])
@@ -322,7 +333,8 @@ def _load_set(folder: Path, key: str) -> CachedDependencies | None:
     if not info_path.is_file():
         return None
     info = json.loads(info_path.read_text())
-    return CachedDependencies(key, folder, info["package_sizes"], info["file_count"], info["unzipped_size"])
+    tops = {top: [(owner, regular) for owner, regular in owners] for top, owners in info["top_levels"].items()}
+    return CachedDependencies(key, folder, info["package_sizes"], info["file_count"], info["unzipped_size"], tops)
 
 
 def ensure(
@@ -337,6 +349,7 @@ def ensure(
     source_only: tuple[str, ...] = (),
     source_builds_allowed: bool = True,
     build_python: Path | None = None,
+    allow_collisions: tuple[str, ...] = (),
 ) -> tuple[CachedDependencies, bool]:
     """The cached dependency set for these inputs, building what is missing first.
 
@@ -347,7 +360,10 @@ def ensure(
     if source_only and not source_builds_allowed:
         raise source_builds.refused(list(source_only), runtime)
     material = _target_material(runtime, arch, interpreter is not None, uv)
-    set_key = _digest({**material, "requirements": requirements})
+    set_material: dict[str, object] = {**material, "requirements": requirements}
+    if allow_collisions:  # a set stored under an allowance is not one for a build without it
+        set_material["allow_collisions"] = sorted(allow_collisions)
+    set_key = _digest(set_material)
     root = cache_root()
     sets_root, packages_root = root / "sets", root / "packages"
     cached = _load_set(sets_root / set_key, set_key)
@@ -380,22 +396,38 @@ def ensure(
             project,
             frozenset(source_only),
             build_python,
+            allow_collisions,
         )
     scratch = Path(tempfile.mkdtemp(prefix=f".{set_key}-", dir=sets_root))
     try:
         entries: list[archive.Entry] = []
         sizes: dict[str, int] = {}
+        # Packages stored by separate installs meet here first: the same name twice.
+        seen: dict[str, tuple[str, int, int]] = {}
+        owner_files: dict[str, list[str]] = {}
         for requirement in requirements_list:
             package_folder = packages_root / keys[requirement.name]
             info = json.loads((package_folder / "info.json").read_text())
             sizes[requirement.name] = info["size"]
-            entries += archive.read_entries(package_folder / "files.zip")
+            package_entries = archive.read_entries(package_folder / "files.zip")
+            for entry in package_entries:
+                previous = seen.get(entry.name)
+                differs = previous and previous[0] != requirement.name and previous[1:] != (entry.crc, entry.size)
+                if previous and differs and not collisions.allowed(entry.name, allow_collisions):
+                    raise collisions.between_packages(entry.name, previous[0], requirement.name)
+                seen[entry.name] = (requirement.name, entry.crc, entry.size)
+            owner_files[requirement.name] = [entry.name for entry in package_entries]
+            entries += package_entries
         archive.write_archive(scratch / "dependencies.zip", entries)
         summary = {
             "package_sizes": sizes,
             "file_count": len(entries),
             "unzipped_size": sum(entry.size for entry in entries),
             "packages": {r.name: keys[r.name] for r in requirements_list},
+            "top_levels": {
+                top: [[level.owner, level.regular] for level in levels]
+                for top, levels in collisions.top_levels(owner_files).items()
+            },
         }
         (scratch / "info.json").write_text(json.dumps(summary, sort_keys=True))
         _publish(scratch, sets_root / set_key)

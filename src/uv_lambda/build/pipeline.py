@@ -25,7 +25,7 @@ from pathlib import Path
 from packaging.utils import parse_wheel_filename
 
 from uv_lambda import artifact as model
-from uv_lambda.build import app_files, archive, bytecode, dependencies, exporter, incremental, sources
+from uv_lambda.build import app_files, archive, bytecode, collisions, dependencies, exporter, incremental, sources
 from uv_lambda.build.settings import BuildSettings, resolve
 from uv_lambda.config import FunctionConfig
 from uv_lambda.errors import UsageError, VerificationError
@@ -294,6 +294,7 @@ def _stage(
             source_only=exported.source_only,
             source_builds_allowed=config.source_builds,
             build_python=build_python,
+            allow_collisions=config.allow_collisions,
         )
     if hit:
         reporter.info(f"  dependencies: {len(exported.pins)} packages, from cache")
@@ -310,6 +311,17 @@ def _stage(
             selection, snapshot, app_warnings = _copy_app(settings, app_dir, provided)
             warnings += app_warnings
         _report_application(settings, selection, local_infos, reporter)
+        shipped_tops = {name.split("/", 1)[0] for name, _ in selection.files}
+        collisions.check_function(
+            [name for name, _ in selection.files],
+            dependencies.files_by_package(workspace_dir, config.allow_collisions),
+            deps.top_levels,
+            config.allow_collisions,
+            project=settings.source.name,
+            left_to_packages=[]
+            if config.include
+            else [name for name in sources.default_includes(settings.source.path) if name not in shipped_tops],
+        )
         target = Target(settings.runtime, settings.architecture)
         check_tree(workspace_dir, target, [*build_paths, scratch])
         check_tree(app_dir, target, [scratch])
