@@ -116,8 +116,8 @@ def check_wheel_tags(root: Path, target: Target) -> None:
         if any(tag.platform in ("linux_x86_64", "linux_aarch64") for tag in tags):
             raise VerificationError(
                 f"{distribution} was built on this machine ({shown}) and may not load on {target.runtime.name}",
-                f"use a version of {distribution} that publishes a manylinux wheel for "
-                f"{target.architecture.machine}, or build it in an Amazon Linux image",
+                f"depend on a {distribution} release with a manylinux {target.architecture.machine} wheel, or "
+                "build its wheel in a manylinux or Amazon Linux container and depend on that file",
             )
         if any(tag.abi.endswith("t") and tag.abi.startswith("cp") for tag in tags):
             raise VerificationError(
@@ -134,61 +134,90 @@ def check_wheel_tags(root: Path, target: Target) -> None:
         )
 
 
-def _bad_file_hint(owner: str, owners: dict[str, str]) -> str:
-    if owner in owners.values():  # installed by a distribution
-        return f"reinstall {owner}: clear its cached copy with `uv cache clean {owner}` and build again"
-    return "the file is part of the project: replace it with a complete copy, or exclude it"
+def _hint(owner: str, owners: dict[str, str], for_package: str, for_project: str) -> str:
+    """The remedy for a file installed by a distribution, or for one of the project's own."""
+    return for_package if owner in owners.values() else for_project
+
+
+_PROJECT_BINARY = "the file is part of the project: leave it out with `exclude`, or "
 
 
 def check_binaries(root: Path, target: Target, owners: dict[str, str] | None = None) -> None:
     owners = owners if owners is not None else distribution_of_files(root)
+    machine = target.architecture.machine
+    python = f"CPython {target.runtime.python_version}"
     for path in sorted(root.rglob("*")):
         if not path.is_file() or path.is_symlink():
             continue
         name = path.name
+        owner = _owner(root, path, owners)
+        where = f"{path.relative_to(root)} ({owner})"
         if name.endswith((".pyd", ".dylib")) or "-darwin.so" in name:
             raise VerificationError(
-                f"{path.relative_to(root)} ({_owner(root, path, owners)}) is a Windows/macOS binary",
-                "remove it, or depend on a package with Linux wheels",
+                f"{where} is a Windows/macOS binary",
+                _hint(
+                    owner,
+                    owners,
+                    f"{owner}'s wheel ships it: pin a {owner} release whose Linux wheel has none, "
+                    "or report it to its maintainers",
+                    _PROJECT_BINARY + f"replace it with a Linux {machine} build",
+                ),
             )
         extension = _EXTENSION.search(name)
         if extension and (
-            extension.group(1) != target.runtime.python_tag
-            or extension.group(2)
-            or extension.group(3) != target.architecture.machine
+            extension.group(1) != target.runtime.python_tag or extension.group(2) or extension.group(3) != machine
         ):
             raise VerificationError(
-                f"{path.relative_to(root)} ({_owner(root, path, owners)}) is an extension for another "
-                f"Python or machine, not CPython {target.runtime.python_version} on {target.architecture.machine}",
-                "rebuild; if it comes from your own code, do not commit compiled files",
+                f"{where} is an extension for another Python or machine, not {python} on {machine}",
+                _hint(
+                    owner,
+                    owners,
+                    f"{owner}'s wheel is mislabelled: pin another {owner} release, or report it to its maintainers",
+                    _PROJECT_BINARY + f"build it for {python} on {machine}",
+                ),
             )
         if not (name.endswith(".so") or ".so." in name or path.stat().st_mode & 0o111):
             continue
         if not is_elf(path):
             continue
-        owner = _owner(root, path, owners)
         try:
             info = read_elf(path)
         except NotElf:
             continue
         except BadElf as exc:
             raise VerificationError(
-                f"{path.relative_to(root)} ({owner}) is not a valid ELF file: {exc.reason}",
-                _bad_file_hint(owner, owners),
+                f"{where} is not a valid ELF file: {exc.reason}",
+                _hint(
+                    owner,
+                    owners,
+                    f"reinstall {owner}: clear its cached copy with `uv cache clean {owner}` and build again",
+                    "the file is part of the project: replace it with a complete copy, or exclude it",
+                ),
             ) from None
         if info.machine != target.architecture.elf_machine:
             raise VerificationError(
-                f"{path.relative_to(root)} ({owner}) is built for {info.machine_name}, "
-                f"not {target.architecture.machine}",
-                f"install {owner} for {target.architecture.value} (check exclude/include and committed binaries)",
+                f"{where} is built for {info.machine_name}, not {machine}",
+                _hint(
+                    owner,
+                    owners,
+                    f"{owner}'s wheel is mislabelled: pin another {owner} release, or report it to its maintainers",
+                    _PROJECT_BINARY + f"replace it with a build for {machine}",
+                ),
             )
         if info.needed_glibc and info.needed_glibc > target.runtime.glibc:
             needed = ".".join(map(str, info.needed_glibc))
             have = ".".join(map(str, target.runtime.glibc))
+            newer = ", or use python3.12 or newer (glibc 2.34)" if target.runtime.glibc < (2, 34) else ""
             raise VerificationError(
-                f"{path.relative_to(root)} ({owner}) needs GLIBC_{needed}, but {target.runtime.name} "
-                f"({target.runtime.os_name}) has glibc {have}",
-                f"pin an older {owner} with a manylinux wheel for glibc {have}, or use python3.12 or newer",
+                f"{where} needs GLIBC_{needed}, but {target.runtime.name} ({target.runtime.os_name}) has glibc {have}",
+                _hint(
+                    owner,
+                    owners,
+                    f"pin a {owner} release whose manylinux wheel needs glibc {have} or older{newer}",
+                    _PROJECT_BINARY
+                    + f"build it against glibc {have} (in a manylinux or Amazon Linux container)"
+                    + newer,
+                ),
             )
 
 

@@ -128,24 +128,66 @@ def remove_install_debris(target: Path) -> None:
 
 
 _NO_WHEEL = re.compile(
-    r"Because (?P<name>[A-Za-z0-9._-]+)(?:\{[^}]*\})?==(?P<version>\S+) has no (?:usable wheels|wheels with a matching)"
+    r"Because (?P<name>[A-Za-z0-9._-]+)(?:\{[^}]*\})?==(?P<version>\S+) has no "
+    r"(?:usable wheels|wheels with a matching (?P<kind>platform|Python ABI|Python implementation|Python) tag)"
+)
+_NO_VERSION = re.compile(
+    r"Because there is no version of (?P<name>[A-Za-z0-9._-]+)(?:\{[^}]*\})?==(?P<version>[^\s,]+)"
+)
+_PLATFORMS = re.compile(r"on the following platforms: (?P<platforms>.+)$", re.MULTILINE)
+_NETWORK = re.compile(
+    r"dns error|error sending request|failed to lookup address|Connection (?:refused|reset)|timed out|"
+    r"Failed to fetch|Could not connect",
+    re.IGNORECASE,
 )
 
 
+def _no_wheel_hint(name: str, kind: str | None, runtime: Runtime, arch: Architecture) -> str:
+    python = f"CPython {runtime.python_version}"
+    if kind != "platform":  # no wheel for this Python at all (ABI, implementation)
+        return (
+            f"pin a {name} release that publishes wheels for {python}, or choose a runtime that {name} has wheels for"
+        )
+    glibc = ".".join(map(str, runtime.glibc))
+    if runtime.glibc < (2, 34):  # Amazon Linux 2: a newer runtime takes newer manylinux wheels
+        return (
+            f"pin a {name} release with a {runtime.manylinux} {arch.machine} wheel for {python}, "
+            "or use python3.12 or newer (Amazon Linux 2023 takes manylinux_2_34 wheels)"
+        )
+    return f"pin a {name} release with a manylinux {arch.machine} wheel for {python} that needs glibc {glibc} or older"
+
+
 def explain_install_failure(exc: CommandError, runtime: Runtime, arch: Architecture) -> BuildError:
-    """Name the package that has no wheel for the target, with the fixes that work."""
+    """What uv's failure to install the locked set means, with the fixes that apply."""
     target = f"{runtime.name} on {arch.value} ({runtime.uv_platform(arch)})"
     match = _NO_WHEEL.search(exc.output)
     if match:
         name, version = match.group("name"), match.group("version")
+        platforms = _PLATFORMS.search(exc.output)
+        elsewhere = f" (its wheels are for {platforms.group('platforms').strip()})" if platforms else ""
         return BuildError(
-            f"{name} {version} has no wheel for {target}",
-            f"pin a {name} release that publishes a {runtime.manylinux} {arch.machine} wheel "
-            f"(uv add '{name}<{version}'), or use a newer runtime (python3.12+ allows manylinux_2_34)",
+            f"{name} {version} has no wheel for {target}{elsewhere}",
+            _no_wheel_hint(name, match.group("kind"), runtime, arch),
+        )
+    missing = _NO_VERSION.search(exc.output)
+    if missing:
+        name, version = missing.group("name"), missing.group("version")
+        return BuildError(
+            f"{name} {version}, pinned by uv.lock, is not offered by the project's package index",
+            "the lock was made with other settings: check `exclude-newer` and the indexes in [tool.uv] "
+            "(pyproject.toml or uv.toml), then run `uv lock`",
+        )
+    reason = exc.message.split(": ", 1)[-1]
+    if _NETWORK.search(exc.output):
+        return BuildError(
+            f"installing dependencies for {target} failed: {reason}",
+            "uv could not reach the package index: check the network, the proxy (HTTPS_PROXY) "
+            "and the indexes in [tool.uv]",
         )
     return BuildError(
-        f"installing dependencies for {target} failed: {exc.message.split(': ', 1)[-1]}",
-        "fix the requirement uv names in pyproject.toml, then run `uv lock`",
+        f"installing dependencies for {target} failed: {reason}",
+        "run with -v to see uv's whole output; if a requirement is at fault, fix it in pyproject.toml "
+        "and run `uv lock`",
     )
 
 
