@@ -129,7 +129,10 @@ def _install_local_packages(
         ],
         cwd=cwd,
         what="installing local packages",
-        hint="a local wheel must fit the target: check its platform tag against the runtime and architecture",
+        hint=(
+            f"every local package must install on {settings.runtime.uv_platform(settings.architecture)}: one with "
+            "compiled code needs a manylinux wheel built for the target, depended on as a file"
+        ),
     )
     dependencies.remove_install_debris(target)
     infos = []
