@@ -4,7 +4,12 @@
 
 On a copy of examples/fastapi-hello, with a warm uv cache, it measures (medians):
   baseline   the guide's sequence: uv export; uv pip install (its flags); zip -r twice
-  full       `uv-lambda build` (zip, bytecode on) with an empty uv-lambda cache
+  baseline+  the same with `--compile-bytecode` (the target interpreter compiles): the
+             same work as a build with bytecode
+  full       `uv-lambda build` (zip, bytecode on) with an empty uv-lambda cache, against
+             baseline+
+  no-bytecode `uv-lambda build --no-bytecode`, empty cache, against the baseline
+  large      both of the above pairs on a numpy + pandas project (--no-large to skip)
   packages   `uv-lambda build` for a new dependency set whose packages are cached
   rebuild    `uv-lambda build` after editing app/main.py (the same command line as the
              build before it, so its build record applies: docs/build.md)
@@ -61,6 +66,51 @@ GUIDE = (
     "--python 3.13 --target packages -r requirements.txt && "
     "cd packages && zip -qr ../package.zip . && cd .. && zip -qr package.zip app"
 )
+# The guide's sequence doing what a build with bytecode does: uv compiles with python3.13.
+GUIDE_BYTECODE = GUIDE.replace("--no-compile-bytecode", "--compile-bytecode")
+
+LARGE = """\
+[project]
+name = "large"
+version = "0.1.0"
+requires-python = ">=3.13"
+dependencies = ["numpy==2.2.6", "pandas==2.2.3"]
+
+[tool.uv]
+exclude-newer = "2025-06-01T00:00:00Z"
+
+[tool.uv-lambda]
+handler = "app.main.handler"
+"""
+
+
+def large_project(work: Path, env: dict[str, str]) -> Path:
+    project = work / "large"
+    (project / "app").mkdir(parents=True)
+    (project / "pyproject.toml").write_text(LARGE)
+    (project / "app" / "__init__.py").write_text("")
+    (project / "app" / "main.py").write_text(
+        "import pandas as pd\n\ndef handler(event, context):\n    return int(pd.Series([1, 2]).sum())\n"
+    )
+    subprocess.run(["uv", "lock", "-q"], cwd=project, env=env, check=True)
+    return project
+
+
+def equal_work(project: Path, env: dict[str, str], repeat: int) -> dict[str, float]:
+    """Medians of each side of the two equal-work pairs, each build with an empty cache."""
+    cache = Path(env["UV_LAMBDA_CACHE_DIR"])
+    timed(GUIDE_BYTECODE, project, env)  # warm uv's cache, and the interpreter's files
+
+    def build(*flags: str) -> float:
+        shutil.rmtree(cache, ignore_errors=True)
+        return timed([sys.executable, "-m", "uv_lambda", "-q", "build", *flags], project, env)[0]
+
+    return {
+        "guide": median_of(repeat, lambda: timed(GUIDE, project, env)[0]),
+        "guide+bytecode": median_of(repeat, lambda: timed(GUIDE_BYTECODE, project, env)[0]),
+        "full": median_of(repeat, build),
+        "no-bytecode": median_of(repeat, lambda: build("--no-bytecode")),
+    }
 
 
 def median_of(repeat: int, run) -> float:  # type: ignore[no-untyped-def]
@@ -85,6 +135,7 @@ def import_time(folder: Path, python: str, repeat: int) -> float:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--repeat", type=int, default=5)
+    parser.add_argument("--no-large", action="store_true", help="skip the numpy + pandas project")
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="uv-lambda-bench-"))
     try:
@@ -121,6 +172,11 @@ def main() -> None:
         rebuild_build = median_of(args.repeat, rebuild)
         noop_build = median_of(args.repeat, lambda: timed(cli, project, env)[0])
 
+        pairs = {"fastapi-hello": equal_work(project, env, args.repeat)}
+        if not args.no_large:
+            pairs["numpy + pandas"] = equal_work(large_project(work, env), env, args.repeat)
+        timed(cli, project, env)  # the artifact the cold start below unpacks, with bytecode
+
         python = shutil.which("python3.13", path=env["PATH"]) or "python3.13"
         ours, guide = work / "ours", work / "guide"
         with zipfile.ZipFile(next((project / "dist" / "lambda").glob("*/function.zip"))) as handle:
@@ -146,6 +202,12 @@ def main() -> None:
         row("rebuild after editing app/main.py", rebuild_build, baseline)
         row("build with nothing changed", noop_build, baseline)
         print(f"{'peak RSS of a full build':<38}{max(peaks) / 1024:8.1f} MB")
+        for name, pair in pairs.items():
+            print(f"equal work, {name}:")
+            row("  guide with --compile-bytecode", pair["guide+bytecode"])
+            row("  full build, empty cache", pair["full"], pair["guide+bytecode"])
+            row("  guide's own commands", pair["guide"])
+            row("  build --no-bytecode, empty cache", pair["no-bytecode"], pair["guide"])
         row("cold start import, guide's zip", guide_import)
         row("cold start import, uv-lambda zip", ours_import, guide_import)
     finally:

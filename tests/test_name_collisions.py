@@ -143,17 +143,28 @@ def test_path_dependency_with_its_own_app_package(cli: CliRunner, tmp_path: Path
     assert error == "app is shipped twice: by the application and by applib"
 
 
-@pytest.mark.slow
-def test_two_dependencies_installing_one_package(cli: CliRunner, tmp_path: Path) -> None:
-    # PyJWT and jwt both install a top-level `jwt/` package with different files.
-    project = write_project(
-        tmp_path / "jwts",
-        '[project]\nname = "jwts"\nversion = "0.1.0"\nrequires-python = ">=3.12"\n'
-        'dependencies = ["PyJWT==2.10.1", "jwt==1.3.1"]\n\n[tool.uv]\nexclude-newer = "2025-06-01T00:00:00Z"\n\n'
-        '[tool.uv-lambda]\nhandler = "main.handler"\n',
+def _jwt_project(root: Path, *deps: str) -> Path:
+    listed = ", ".join(f'"{dep}"' for dep in deps)
+    return write_project(
+        root,
+        f'[project]\nname = "jwts"\nversion = "0.1.0"\nrequires-python = ">=3.12"\ndependencies = [{listed}]\n\n'
+        '[tool.uv]\nexclude-newer = "2025-06-01T00:00:00Z"\n\n[tool.uv-lambda]\nhandler = "main.handler"\n',
         {"main.py": "def handler(event, context):\n    return 1\n"},
     )
-    result = cli("build", project, "--no-bytecode")
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("installed", ["together", "separately"])
+def test_two_dependencies_installing_one_package(cli: CliRunner, tmp_path: Path, installed: str) -> None:
+    # PyJWT and jwt both install a top-level `jwt/` package with different files. Installed
+    # in one uv call, the later overwrites the earlier (seen in the RECORDs); installed by
+    # separate builds, they meet when the cached packages are spliced into one set.
+    env = {"UV_LAMBDA_CACHE_DIR": str(tmp_path / "cache")}
+    if installed == "separately":
+        first = _jwt_project(tmp_path / "first", "PyJWT==2.10.1")
+        assert cli("build", first, "--no-bytecode", env=env).returncode == 0
+    project = _jwt_project(tmp_path / "jwts", "PyJWT==2.10.1", "jwt==1.3.1")
+    result = cli("build", project, "--no-bytecode", env=env)
     assert result.returncode == 1, result.stderr
     error, hint = _error(result)
     assert error.startswith("jwt/") and "is installed by both" in error
@@ -163,6 +174,15 @@ def test_two_dependencies_installing_one_package(cli: CliRunner, tmp_path: Path)
     shutil.copytree(project, copy)
     pyproject = copy / "pyproject.toml"
     pyproject.write_text(pyproject.read_text() + 'allow-collisions = ["jwt"]\n')
-    result = cli("build", copy, "--no-bytecode")
+    result = cli("build", copy, "--no-bytecode", env=env)
     assert result.returncode == 0, result.stderr
     assert "jwt/__init__.py" in names(copy / "dist" / "lambda" / "jwts" / "function.zip")
+
+
+def test_legacy_namespace_init_files_may_differ() -> None:
+    assert collisions.is_namespace_init(
+        "backports/__init__.py", b"__path__ = __import__('pkgutil').extend_path(__path__, __name__)\n"
+    )
+    assert collisions.is_namespace_init("zope/__init__.py", b"__import__('pkg_resources').declare_namespace(__name__)")
+    assert not collisions.is_namespace_init("jwt/__init__.py", b"from .api_jwt import encode\n")
+    assert not collisions.is_namespace_init("extend_path.py", b"extend_path")

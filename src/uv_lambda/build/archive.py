@@ -153,6 +153,14 @@ def read_entries(archive: Path) -> list[Entry]:
     return entries
 
 
+def entry_bytes(entry: Entry) -> bytes:
+    """The uncompressed contents of an entry (stored or deflated)."""
+    with entry.data_source.open("rb") as handle:
+        handle.seek(entry.data_offset)
+        raw = handle.read(entry.data_length)
+    return zlib.decompress(raw, -15) if entry.method == 8 else raw
+
+
 def with_prefix(entries: Iterable[Entry], prefix: str) -> list[Entry]:
     return [entry._replace(name=prefix + entry.name) for entry in entries]
 

@@ -7,8 +7,8 @@ fails on Lambda; a dependency's own top-level `app/` is merged file by file with
 application's. Each such name is an error that names both owners.
 
 Rules:
-- two packages may install the same path only with identical contents (legacy namespace
-  `__init__.py` files are the common case);
+- two packages may install the same path only with identical contents, or when it is a
+  legacy namespace `__init__.py` (`pkgutil.extend_path`, `pkg_resources.declare_namespace`);
 - the application may not ship a top-level name that a package installs, unless both are
   namespace folders (no `__init__.py`) that share no file;
 - `allow-collisions` (fnmatch patterns matched against the path and its top-level name)
@@ -24,6 +24,13 @@ from dataclasses import dataclass
 from uv_lambda.errors import VerificationError
 
 APPLICATION = "the application"
+_NAMESPACE_MARKERS = (b"declare_namespace", b"extend_path")
+
+
+def is_namespace_init(path: str, data: bytes) -> bool:
+    """A legacy namespace `__init__.py` (pkg_resources or pkgutil style): packages that share
+    the namespace each ship one, worded a little differently, and any one of them works."""
+    return path.endswith("/__init__.py") and any(marker in data for marker in _NAMESPACE_MARKERS)
 
 
 def allowed(path: str, patterns: Iterable[str]) -> bool:

@@ -256,7 +256,9 @@ def files_by_package(site_packages: Path, allow_collisions: tuple[str, ...] = ()
             previous = owner_of.get(normal)
             overwritten = previous and previous[0] != name and previous[1] != digest
             if previous and overwritten and not collisions.allowed(normal, allow_collisions):
-                raise collisions.between_packages(normal, previous[0], name)
+                survivor = site_packages / normal
+                if not (survivor.is_file() and collisions.is_namespace_init(normal, survivor.read_bytes())):
+                    raise collisions.between_packages(normal, previous[0], name)
             owner_of[normal] = (name, digest)
     files: dict[str, list[str]] = {}
     for folder, _, names in os.walk(site_packages):
@@ -370,6 +372,13 @@ def _publish(scratch_entry: Path, final: Path) -> None:
         shutil.rmtree(scratch_entry, ignore_errors=True)
 
 
+def _collide(first: archive.Entry, second: archive.Entry, allow_collisions: tuple[str, ...]) -> bool:
+    """Two packages' entries of one name that may not both ship (see collisions.py)."""
+    if (first.crc, first.size) == (second.crc, second.size) or collisions.allowed(first.name, allow_collisions):
+        return False
+    return not all(collisions.is_namespace_init(e.name, archive.entry_bytes(e)) for e in (first, second))
+
+
 def _load_set(folder: Path, key: str) -> CachedDependencies | None:
     info_path = folder / "info.json"
     if not info_path.is_file():
@@ -445,7 +454,7 @@ def ensure(
         entries: list[archive.Entry] = []
         sizes: dict[str, int] = {}
         # Packages stored by separate installs meet here first: the same name twice.
-        seen: dict[str, tuple[str, int, int]] = {}
+        seen: dict[str, tuple[str, archive.Entry]] = {}
         owner_files: dict[str, list[str]] = {}
         for requirement in requirements_list:
             package_folder = packages_root / keys[requirement.name]
@@ -454,10 +463,9 @@ def ensure(
             package_entries = archive.read_entries(package_folder / "files.zip")
             for entry in package_entries:
                 previous = seen.get(entry.name)
-                differs = previous and previous[0] != requirement.name and previous[1:] != (entry.crc, entry.size)
-                if previous and differs and not collisions.allowed(entry.name, allow_collisions):
+                if previous and _collide(previous[1], entry, allow_collisions):
                     raise collisions.between_packages(entry.name, previous[0], requirement.name)
-                seen[entry.name] = (requirement.name, entry.crc, entry.size)
+                seen[entry.name] = (requirement.name, entry)
             owner_files[requirement.name] = [entry.name for entry in package_entries]
             entries += package_entries
         archive.write_archive(scratch / "dependencies.zip", entries)
