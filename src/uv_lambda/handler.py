@@ -75,12 +75,27 @@ def defines_in_block(source: str, name: str) -> bool:
     return False
 
 
+def read_source(path: Path) -> str:
+    """A Python file's text, decoded as Python decodes it: UTF-8 unless a coding line (PEP 263)
+    says otherwise. Undecodable source raises SyntaxError, as Python's own compiler does, so
+    it is reported like any other syntax error (by the bytecode step, with the line)."""
+    import io
+    import tokenize
+
+    data = path.read_bytes()
+    try:
+        encoding, _ = tokenize.detect_encoding(io.BytesIO(data).readline)
+        return data.decode(encoding)
+    except (UnicodeDecodeError, LookupError) as exc:
+        raise SyntaxError(f"{path} is not valid source text: {exc}") from None
+
+
 def default_handler(source_root: Path) -> str:
     """`app.main.handler` when app/main.py defines `handler`; otherwise ask for one."""
     candidate = source_root / "app" / "main.py"
     if candidate.is_file():
         try:
-            if defines(candidate.read_text(), "handler"):
+            if defines(read_source(candidate), "handler"):
                 return DEFAULT_HANDLER
         except SyntaxError:
             return DEFAULT_HANDLER  # the bytecode step reports the syntax error precisely
@@ -92,7 +107,7 @@ def default_handler(source_root: Path) -> str:
 
 def _binds(path: Path, name: str) -> bool:
     try:
-        return defines(path.read_text(), name)
+        return defines(read_source(path), name)
     except SyntaxError:
         return True
 
@@ -113,7 +128,7 @@ def check_handler(handler: str, roots: Iterable[Path]) -> None:
             f"check the handler {handler!r} and the include globs in [tool.uv-lambda]",
         )
     try:
-        found = defines(path.read_text(), function)
+        found = defines(read_source(path), function)
     except SyntaxError:
         return  # reported by bytecode compilation, with the line
     if not found:
