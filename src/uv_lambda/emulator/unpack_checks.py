@@ -9,8 +9,8 @@ entry, what would otherwise fail half-way through with an OSError or fill the di
   gigabytes in a few KB);
 - more entries than FILE_LIMIT (a bomb of empty entries exhausts inodes and time instead);
 - entries that cannot be placed: an entry under a file (`a` and `a/b`), a file where a
-  folder is (or the reverse, also across layers), a name with a NUL byte or a part longer
-  than a file system allows, a file entry whose name is only `/`, `.` or `..` parts.
+  folder is (or the reverse, also across layers), a name with a part longer than a file
+  system allows, a file entry whose name is only `/`, `.` or `..` parts.
 
 The sizes checked are the ones the zip's central directory declares: zipfile never writes
 more than an entry declares (a longer stream fails its CRC check), so they bound the bytes
@@ -109,9 +109,7 @@ class UnpackChecks:
 
 
 def _checked_path(info: ZipInfo, archive: Path, what: str) -> str:
-    name = info.filename
-    if "\0" in name:
-        raise UsageError(f"{what} {archive} has an entry with a NUL byte in its name ({name!r})", _HINT)
+    name = info.filename  # (zipfile cuts a name at a NUL byte)
     path = member_path(name)
     if not path and not info.is_dir():
         raise UsageError(f"{what} {archive} has a file entry {name!r} that names no file", _HINT)
