@@ -18,6 +18,8 @@ _MAX_HEADERS = 200
 _MAX_HEAD = 256 * 1024  # request line and headers
 _CONTINUE = b"HTTP/1.1 100 Continue\r\n\r\n"
 _TOKEN = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")  # RFC 9110 5.6.2: a field name or method
+_METHODS = frozenset({"GET", "POST", "PUT", "DELETE", "PATCH", "HEAD", "OPTIONS"})  # known tokens
+_FIELD_LINES = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+:[^\n]*(?:\n[!#$%&'*+.^_`|~0-9A-Za-z-]+:[^\n]*)*")
 _DIGITS = re.compile(r"[0-9]+")
 _HEX = re.compile(rb"[0-9A-Fa-f]+")
 REASONS = {status.value: status.phrase for status in HTTPStatus}
@@ -55,28 +57,35 @@ def _parse_head(head: str) -> tuple[Request, int]:
     Framing follows RFC 9112: anything that two parsers could read differently (a request
     smuggling vector) is refused, not guessed at.
     """
-    lines = head.split("\n")
-    request_line = lines[0].removesuffix("\r")
+    if "\r" in head:
+        head = head.replace("\r\n", "\n")
+        if "\r" in head:
+            raise BadRequest("a bare CR in the request head")
+    if "\0" in head:
+        raise BadRequest("a NUL in the request head")
+    request_line, _, fields_text = head.partition("\n")
     parts = request_line.split()
-    if len(parts) != 3 or not parts[2].startswith("HTTP/1.") or not _TOKEN.fullmatch(parts[0]):
+    if (
+        len(parts) != 3
+        or not parts[2].startswith("HTTP/1.")
+        or (parts[0] not in _METHODS and not _TOKEN.fullmatch(parts[0]))
+    ):
         raise BadRequest(f"bad request line {request_line[:80]!r}")
-    if len(lines) > _MAX_HEADERS + 1:
+    # Every line is `token:value`, checked in one pass: this refuses a space before the colon
+    # and obs-fold (a line that starts with a space or tab), as RFC 9112 5 says.
+    if fields_text and not _FIELD_LINES.fullmatch(fields_text):
+        bad = next(line for line in fields_text.split("\n") if not _FIELD_LINES.fullmatch(line))
+        raise BadRequest(f"bad header line {bad[:80]!r}")
+    lines = fields_text.split("\n") if fields_text else []
+    if len(lines) > _MAX_HEADERS:
         raise BadRequest("too many headers")
     headers: list[tuple[str, str]] = []
     fields: dict[str, str] = {}
     lengths: list[str] = []
     codings: list[str] = []
-    for line in lines[1:]:
-        if line.endswith("\r"):
-            line = line[:-1]
-        name, colon, value = line.partition(":")
-        # The name is a token: this refuses a space before the colon and obs-fold (a line
-        # that starts with a space or tab, continuing the one before), as RFC 9112 5 says.
-        if not colon or not _TOKEN.fullmatch(name):
-            raise BadRequest(f"bad header line {line[:80]!r}")
+    for line in lines:
+        name, _, value = line.partition(":")
         value = value.strip(" \t")
-        if "\r" in value or "\0" in value:
-            raise BadRequest(f"bad character in header {name}")
         headers.append((name, value))
         lowered = name.lower()
         fields.setdefault(lowered, value)
@@ -85,16 +94,25 @@ def _parse_head(head: str) -> tuple[Request, int]:
         elif lowered == "transfer-encoding":
             codings += value.split(",")
     version = parts[2]
-    connection = {token.strip().lower() for token in fields.get("connection", "").split(",")}
-    keep_alive = "keep-alive" in connection if version == "HTTP/1.0" else "close" not in connection
+    connection = fields.get("connection")
+    if connection is None:
+        keep_alive = version != "HTTP/1.0"
+    else:
+        tokens = {token.strip().lower() for token in connection.split(",")}
+        keep_alive = "keep-alive" in tokens if version == "HTTP/1.0" else "close" not in tokens
     request = Request(parts[0], parts[1], version, headers, fields, keep_alive)
+    if not codings and len(lengths) == 1:
+        declared = lengths[0].strip(" \t")
+        # ASCII digits only: str.isdigit() also takes "\u00b2" and "\u0661", which int() refuses or reads.
+        if declared.isascii() and declared.isdigit() and len(declared) <= 18:
+            return request, int(declared)
     return request, _body_length(request, lengths, codings)
 
 
 def _body_length(request: Request, lengths: list[str], codings: list[str]) -> int:
     """Content-Length, or -1 for a chunked body (RFC 9112 6.1-6.3)."""
     if codings:
-        if [coding.strip().lower() for coding in codings] != ["chunked"]:
+        if [coding.strip(" \t").lower() for coding in codings] != ["chunked"]:
             # Only `chunked` is decoded here; anything else, or chunked twice or not last,
             # leaves the body's end unknown.
             raise BadRequest(f"unsupported Transfer-Encoding {', '.join(codings)!r}")
@@ -109,7 +127,6 @@ def _body_length(request: Request, lengths: list[str], codings: list[str]) -> in
     if len(values) != 1:
         raise BadRequest(f"conflicting Content-Length values {sorted(values)!r}")
     (declared,) = values
-    # ASCII digits only: str.isdigit() also takes "\u00b2" and "\u0661", which int() refuses or reads.
     if not _DIGITS.fullmatch(declared):
         raise BadRequest(f"bad Content-Length {declared[:40]!r}")
     significant = declared.lstrip("0")
@@ -198,10 +215,7 @@ class RequestReader:
         # The head ends at the first empty line; a line ends with "\r\n" (or a bare "\n").
         end = buffer.find(b"\r\n\r\n")
         bare = buffer.find(b"\n\n", 0, len(buffer) if end < 0 else end)
-        mixed = buffer.find(b"\n\r\n", 0, len(buffer) if end < 0 else end)
-        if mixed >= 0 and (bare < 0 or mixed < bare):
-            end, body_start = mixed, mixed + 3
-        elif bare >= 0:
+        if bare >= 0:
             end, body_start = bare, bare + 2
         elif end >= 0:
             body_start = end + 4
