@@ -147,7 +147,7 @@ def _build_zips(
 ) -> list[dict[str, object]]:
     from uv_lambda.build.pipeline import build_function
 
-    if args.push or args.output or args.base_image:
+    if args.push is not None or args.output is not None or args.base_image is not None:
         raise UsageError("--push, --output and --base-image apply to --format image", "add --format image")
     build = build_function(project, config, out_dir=out_dir, reporter=reporter, lock=args.lock, record=record)
     documents: list[dict[str, object]] = [

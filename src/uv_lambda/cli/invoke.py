@@ -97,15 +97,38 @@ def add_run_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def read_event(source: str | None) -> bytes:
+    """The event's bytes: read up to one byte over Lambda's payload limit, so a huge file or
+    stream is refused without being read whole (check_payload says by how much)."""
+    from uv_lambda.emulator.limits import MAX_SYNC_PAYLOAD
+
     if source is None:
         return b"{}"
+    limit = MAX_SYNC_PAYLOAD + 1
     if source == "-":
-        data = sys.stdin.buffer.read()
+        data = sys.stdin.buffer.read(limit)
     else:
         path = Path(source)
-        if not path.is_file():
+        if path.is_dir():
+            raise UsageError(f"event file {source} is a folder", "pass a JSON file, or - to read stdin")
+        if not path.exists():
             raise UsageError(f"event file {source} does not exist", "pass a JSON file, or - to read stdin")
-        data = path.read_bytes()
+        try:
+            size = path.stat().st_size if path.is_file() else 0  # pipes (`<(...)`) have no size
+            if size > limit:
+                raise UsageError(
+                    f"the event file {source} is {size:,} bytes, over Lambda's limit of {MAX_SYNC_PAYLOAD:,} bytes",
+                    "send a smaller event (large data belongs in S3, passed by reference)",
+                )
+            with path.open("rb") as handle:
+                data = handle.read(limit)
+        except OSError as exc:
+            raise UsageError(f"cannot read event file {source}: {exc.strerror}", "check its permissions") from None
+    if len(data) >= limit:
+        where = "stdin" if source == "-" else source
+        raise UsageError(
+            f"the event from {where} is over Lambda's limit of {MAX_SYNC_PAYLOAD:,} bytes",
+            "send a smaller event (large data belongs in S3, passed by reference)",
+        )
     # An empty payload is an empty event, as for `aws lambda invoke` without --payload.
     return data if data.strip() else b"{}"
 

@@ -67,6 +67,11 @@ def check_payload(payload: bytes, limit: int = MAX_SYNC_PAYLOAD, *, parse: bool 
         return
     try:
         json.loads(payload or b"null")
+    except UnicodeDecodeError as exc:
+        raise PayloadError(
+            f"the event is not UTF-8 (byte 0x{payload[exc.start]:02x} at offset {exc.start})",
+            "Lambda only accepts JSON events in UTF-8: save the file as UTF-8",
+        ) from None
     except ValueError as exc:
         raise PayloadError(f"the event is not JSON: {exc}", "Lambda only accepts JSON events") from None
 

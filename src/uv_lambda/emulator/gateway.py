@@ -10,12 +10,14 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import re
 from dataclasses import dataclass
 from http import HTTPStatus
 from typing import Any
 
 # Headers the service sets itself; a function's values for them are dropped.
 _HOP_BY_HOP = frozenset({"content-length", "transfer-encoding", "connection", "keep-alive"})
+_TOKEN = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")  # what a header name may hold (RFC 9110 5.6.2)
 
 
 @dataclass(frozen=True)
@@ -47,7 +49,18 @@ def service_error(event_format: str) -> HttpResponse:
 def _text(value: Any) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
-    return str(value)
+    text = str(value)
+    if "\r" in text or "\n" in text or "\0" in text:
+        # Written out as is, it would end the header early and start another (or a body).
+        raise ValueError("a header value with a line break")
+    return text
+
+
+def _name(name: Any) -> str:
+    text = str(name)
+    if not _TOKEN.fullmatch(text):
+        raise ValueError(f"bad header name {text[:40]!r}")
+    return text
 
 
 def _structured(event_format: str, result: dict[str, Any], alb_multi_value: bool) -> HttpResponse:
@@ -67,12 +80,12 @@ def _structured(event_format: str, result: dict[str, Any], alb_multi_value: bool
         single, multi = ({}, multi) if alb_multi_value else (single, {})
     for name, value in single.items():
         if str(name).lower() not in _HOP_BY_HOP and name not in multi:
-            headers.append((str(name), _text(value)))
+            headers.append((_name(name), _text(value)))
     for name, values in multi.items():
         if str(name).lower() in _HOP_BY_HOP:
             continue
         for value in values if isinstance(values, list) else [values]:
-            headers.append((str(name), _text(value)))
+            headers.append((_name(name), _text(value)))
     if event_format in ("apigw-v2", "function-url"):
         for cookie in result.get("cookies") or []:
             headers.append(("set-cookie", _text(cookie)))

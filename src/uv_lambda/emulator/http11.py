@@ -8,6 +8,7 @@ overhead; these servers only need the request line, the headers in order, and th
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from http import HTTPStatus
@@ -16,6 +17,11 @@ _MAX_LINE = 65536  # a chunk-size line
 _MAX_HEADERS = 200
 _MAX_HEAD = 256 * 1024  # request line and headers
 _CONTINUE = b"HTTP/1.1 100 Continue\r\n\r\n"
+_TOKEN = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")  # RFC 9110 5.6.2: a field name or method
+_METHODS = frozenset({"GET", "POST", "PUT", "DELETE", "PATCH", "HEAD", "OPTIONS"})  # known tokens
+_FIELD_LINES = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+:[^\n]*(?:\n[!#$%&'*+.^_`|~0-9A-Za-z-]+:[^\n]*)*")
+_DIGITS = re.compile(r"[0-9]+")
+_HEX = re.compile(rb"[0-9A-Fa-f]+")
 REASONS = {status.value: status.phrase for status in HTTPStatus}
 
 
@@ -45,26 +51,98 @@ class Request:
         return self.fields.get(name.lower())
 
 
-def _parse_head(head: str) -> Request:
-    lines = head.split("\n")
-    parts = lines[0].split()
-    if len(parts) != 3 or not parts[2].startswith("HTTP/1."):
-        raise BadRequest(f"bad request line {lines[0][:80]!r}")
-    if len(lines) > _MAX_HEADERS + 1:
+def _parse_head(head: str) -> tuple[Request, int]:
+    """The request of a head (without its final empty line), and its body's length (-1: chunked).
+
+    Framing follows RFC 9112: anything that two parsers could read differently (a request
+    smuggling vector) is refused, not guessed at.
+    """
+    if "\r" in head:
+        head = head.replace("\r\n", "\n")
+        if "\r" in head:
+            raise BadRequest("a bare CR in the request head")
+    if "\0" in head:
+        raise BadRequest("a NUL in the request head")
+    request_line, _, fields_text = head.partition("\n")
+    parts = request_line.split()
+    if (
+        len(parts) != 3
+        or not parts[2].startswith("HTTP/1.")
+        or (parts[0] not in _METHODS and not _TOKEN.fullmatch(parts[0]))
+    ):
+        raise BadRequest(f"bad request line {request_line[:80]!r}")
+    # Every line is `token:value`, checked in one pass: this refuses a space before the colon
+    # and obs-fold (a line that starts with a space or tab), as RFC 9112 5 says.
+    if fields_text and not _FIELD_LINES.fullmatch(fields_text):
+        bad = next(line for line in fields_text.split("\n") if not _FIELD_LINES.fullmatch(line))
+        raise BadRequest(f"bad header line {bad[:80]!r}")
+    lines = fields_text.split("\n") if fields_text else []
+    if len(lines) > _MAX_HEADERS:
         raise BadRequest("too many headers")
     headers: list[tuple[str, str]] = []
     fields: dict[str, str] = {}
-    for line in lines[1:]:
-        name, colon, value = line.partition(":")
-        if not colon:
-            raise BadRequest(f"bad header line {line[:80]!r}")
-        name, value = name.strip(), value.strip()
+    lengths: list[str] = []
+    codings: list[str] = []
+    for line in lines:
+        name, _, value = line.partition(":")
+        value = value.strip(" \t")
         headers.append((name, value))
-        fields.setdefault(name.lower(), value)
-    connection = fields.get("connection", "").lower()
+        lowered = name.lower()
+        fields.setdefault(lowered, value)
+        if lowered == "content-length":
+            lengths += value.split(",")
+        elif lowered == "transfer-encoding":
+            codings += value.split(",")
     version = parts[2]
-    keep_alive = connection == "keep-alive" if version == "HTTP/1.0" else connection != "close"
-    return Request(parts[0], parts[1], version, headers, fields, keep_alive)
+    connection = fields.get("connection")
+    if connection is None:
+        keep_alive = version != "HTTP/1.0"
+    else:
+        tokens = {token.strip().lower() for token in connection.split(",")}
+        keep_alive = "keep-alive" in tokens if version == "HTTP/1.0" else "close" not in tokens
+    request = Request(parts[0], parts[1], version, headers, fields, keep_alive)
+    if not codings and len(lengths) == 1:
+        declared = lengths[0].strip(" \t")
+        # ASCII digits only: str.isdigit() also takes "\u00b2" and "\u0661", which int() refuses or reads.
+        if declared.isascii() and declared.isdigit() and len(declared) <= 18:
+            return request, int(declared)
+    return request, _body_length(request, lengths, codings)
+
+
+def _body_length(request: Request, lengths: list[str], codings: list[str]) -> int:
+    """Content-Length, or -1 for a chunked body (RFC 9112 6.1-6.3)."""
+    if codings:
+        if [coding.strip(" \t").lower() for coding in codings] != ["chunked"]:
+            # Only `chunked` is decoded here; anything else, or chunked twice or not last,
+            # leaves the body's end unknown.
+            raise BadRequest(f"unsupported Transfer-Encoding {', '.join(codings)!r}")
+        if lengths:
+            raise BadRequest("both Transfer-Encoding and Content-Length")
+        if request.version == "HTTP/1.0":
+            raise BadRequest("Transfer-Encoding in an HTTP/1.0 request")
+        return -1
+    if not lengths:
+        return 0
+    values = {value.strip(" \t") for value in lengths}
+    if len(values) != 1:
+        raise BadRequest(f"conflicting Content-Length values {sorted(values)!r}")
+    (declared,) = values
+    if not _DIGITS.fullmatch(declared):
+        raise BadRequest(f"bad Content-Length {declared[:40]!r}")
+    significant = declared.lstrip("0")
+    if len(significant) > 18:  # over any limit; int() of thousands of digits is slow or refused
+        raise BodyTooLarge(request)
+    return int(significant or "0")
+
+
+def _chunk_size(line: bytes | bytearray) -> int:
+    """The size of a chunk-size line (without its line end): hex digits, then extensions."""
+    size = line.partition(b";")[0].strip(b" \t")
+    if not _HEX.fullmatch(size):
+        raise BadRequest(f"bad chunk size {bytes(line[:40])!r}")
+    if len(size) > 15:
+        raise BadRequest("chunk size too large")
+    return int(size, 16)
 
 
 class RequestReader:
@@ -80,6 +158,11 @@ class RequestReader:
         self._buffer = bytearray()
         self._head: Request | None = None  # parsed, its body not complete yet
         self._length = 0  # the body's Content-Length, or -1 for a chunked body
+        # A chunked body in progress: the data so far, and the bytes left of the current
+        # chunk (-1: a size line comes next, -2: the trailers). Kept between calls, so each
+        # byte is parsed once however the body is split into packets.
+        self._chunks = bytearray()
+        self._chunk_left = -1
 
     def feed(self, data: bytes) -> None:
         self._buffer += data
@@ -87,6 +170,11 @@ class RequestReader:
     @property
     def buffered(self) -> bool:
         return bool(self._buffer)
+
+    @property
+    def pending(self) -> bool:
+        """A request has started arriving but is not complete."""
+        return self._head is not None or bool(self._buffer.strip(b"\r\n"))
 
     def next_request(self) -> Request | None:
         """The next complete request, or None until more bytes arrive.
@@ -139,57 +227,61 @@ class RequestReader:
             raise BadRequest("request head too long")
         head = buffer[:end].decode("latin-1")
         del buffer[:body_start]
-        request = _parse_head(head.replace("\r", "") if "\r" in head else head)
-        fields = request.fields
-        if "transfer-encoding" in fields and fields["transfer-encoding"].lower() == "chunked":
-            self._length = -1
-        else:
-            declared = fields.get("content-length", "0")
-            if not declared.isdigit():
-                raise BadRequest("bad Content-Length")
-            self._length = int(declared)
-            if self._length > self._limit:
-                raise BodyTooLarge(request)
-        if "expect" in fields and fields["expect"].lower() == "100-continue":
+        request, self._length = _parse_head(head)
+        if self._length > self._limit:
+            raise BodyTooLarge(request)
+        if self._length < 0:
+            self._chunks = bytearray()
+            self._chunk_left = -1
+        if "expect" in request.fields and request.fields["expect"].lower() == "100-continue":
             self._send(_CONTINUE)
         return request
 
     def _read_chunked(self, request: Request) -> bytes | None:
-        """The whole chunked body once it has arrived (scanned from the start each time)."""
+        """The whole chunked body once it has arrived, else None (the bytes so far are kept)."""
         buffer = self._buffer
         position = 0
-        spans: list[tuple[int, int]] = []
-        size = 0
-        while True:
-            end = buffer.find(b"\n", position)
-            if end < 0:
-                if len(buffer) - position > _MAX_LINE:
-                    raise BadRequest("chunk size line too long")
-                return None
-            try:
-                length = int(bytes(buffer[position:end]).split(b";")[0].strip() or b"0", 16)
-            except ValueError:
-                raise BadRequest("bad chunk size") from None
-            position = end + 1
-            if length == 0:
-                while True:  # trailers, up to an empty line
-                    end = buffer.find(b"\n", position)
-                    if end < 0:
+        try:
+            while True:
+                left = self._chunk_left
+                if left >= 0:  # a chunk's data, then its line end
+                    end = position + left
+                    if len(buffer) < end + 1 or (buffer[end] == 13 and len(buffer) < end + 2):
                         return None
-                    line = bytes(buffer[position:end])
-                    position = end + 1
-                    if line in (b"", b"\r"):
-                        body = b"".join(bytes(buffer[a:b]) for a, b in spans)
-                        del buffer[:position]
+                    if buffer[end] == 13:
+                        if buffer[end + 1] != 10:
+                            raise BadRequest("chunk data not followed by a line end")
+                        after = end + 2
+                    elif buffer[end] == 10:
+                        after = end + 1
+                    else:
+                        raise BadRequest("chunk data longer than its size")
+                    self._chunks += buffer[position:end]
+                    position, self._chunk_left = after, -1
+                    continue
+                end = buffer.find(b"\n", position)
+                if end < 0:
+                    if len(buffer) - position > _MAX_LINE:
+                        raise BadRequest("chunk size line too long")
+                    return None
+                line = buffer[position : end - 1 if end > position and buffer[end - 1] == 13 else end]
+                position = end + 1
+                if left == -2:  # trailers (ignored), up to an empty line
+                    if not line:
+                        body = bytes(self._chunks)
+                        self._chunks = bytearray()
+                        self._chunk_left = -1
                         return body
-            size += length
-            if size > self._limit:
-                raise BodyTooLarge(request)
-            end = buffer.find(b"\n", position + length)  # the line end after the chunk's data
-            if end < 0:
-                return None
-            spans.append((position, position + length))
-            position = end + 1
+                    continue
+                length = _chunk_size(line)
+                if length == 0:
+                    self._chunk_left = -2
+                    continue
+                if len(self._chunks) + length > self._limit:
+                    raise BodyTooLarge(request)
+                self._chunk_left = length
+        finally:
+            del buffer[:position]
 
 
 def response_bytes(
@@ -199,13 +291,21 @@ def response_bytes(
     *,
     reason: str | None = None,
     close: bool = False,
+    keep_alive: bool = False,
     head_only: bool = False,
 ) -> bytes:
-    """A whole response in one buffer, so it leaves in one write."""
+    """A whole response in one buffer, so it leaves in one write.
+
+    `keep_alive` says `Connection: keep-alive`, which an HTTP/1.0 client needs to hear to
+    reuse the connection (without it, `ab -k` waits for the server to close).
+    """
     lines = [f"HTTP/1.1 {status} {reason or REASONS.get(status, '')}\r\n"]
     lines += [f"{name}: {value}\r\n" for name, value in headers]
-    lines.append(
-        f"Content-Length: {len(body)}\r\nConnection: close\r\n\r\n" if close else f"Content-Length: {len(body)}\r\n\r\n"
-    )
+    if close:
+        lines.append(f"Content-Length: {len(body)}\r\nConnection: close\r\n\r\n")
+    elif keep_alive:
+        lines.append(f"Content-Length: {len(body)}\r\nConnection: keep-alive\r\n\r\n")
+    else:
+        lines.append(f"Content-Length: {len(body)}\r\n\r\n")
     head = "".join(lines).encode("latin-1", "replace")
     return head if head_only else head + body

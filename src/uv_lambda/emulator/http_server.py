@@ -30,6 +30,12 @@ log = logging.getLogger(__name__)
 # A bigger body than this is refused before it is read (API Gateway's own limit is 10 MB).
 _MAX_REQUEST_BODY = 10 * 1024 * 1024
 _BACKLOG = 256  # load generators open many connections at once
+# A connection with no request in progress is closed after this long, as Node's and
+# uvicorn's servers do by default (5 s): idle clients do not hold file descriptors forever.
+IDLE_TIMEOUT = 5.0
+# A request must arrive whole (head and body) this long after its first byte (Node's
+# headersTimeout); a client that trickles bytes (slowloris) gets a 408.
+REQUEST_TIMEOUT = 60.0
 _JSON = (("content-type", "application/json"),)
 
 
@@ -45,6 +51,8 @@ class _Connection(asyncio.Protocol):
         self._serving = False  # inside _serve, which goes on with the next request itself
         self._eof = False
         self._closed = False
+        self._timer: asyncio.TimerHandle | None = None
+        self._timing_request = False  # the timer is REQUEST_TIMEOUT's, not IDLE_TIMEOUT's
 
     # --- asyncio callbacks -----------------------------------------------------------------
 
@@ -55,6 +63,7 @@ class _Connection(asyncio.Protocol):
         if peer:
             self._client_ip = str(peer[0])
         self._server.connections.add(self)
+        self._wait(request=False)
 
     def data_received(self, data: bytes) -> None:
         self._reader.feed(data)
@@ -68,7 +77,35 @@ class _Connection(asyncio.Protocol):
 
     def connection_lost(self, exc: Exception | None) -> None:
         self._closed = True
+        self._stop_timer()
         self._server.connections.discard(self)
+
+    # --- timeouts ----------------------------------------------------------------------------
+
+    def _wait(self, *, request: bool) -> None:
+        """Start the idle timer, or (a request has begun) the request timer if not running."""
+        if self._closed or (request and self._timing_request and self._timer is not None):
+            return
+        self._stop_timer()
+        loop = asyncio.get_running_loop()
+        delay = self._server.request_timeout if request else self._server.idle_timeout
+        self._timer = loop.call_later(delay, self._timed_out)
+        self._timing_request = request
+
+    def _stop_timer(self) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+
+    def _timed_out(self) -> None:
+        self._timer = None
+        if self._busy or self._closed:
+            return
+        if self._timing_request:
+            log.debug("serve: request from %s not complete after %.0f s", self._client_ip, self._server.request_timeout)
+            self.answer(None, 408, _JSON, b'{"message":"Request Timeout"}', close=True)
+        else:
+            self.close()
 
     # --- requests ----------------------------------------------------------------------------
 
@@ -91,14 +128,17 @@ class _Connection(asyncio.Protocol):
                     self.answer(exc.request, 413, _JSON, b'{"message":"Request Too Long"}', close=True)
                     return
                 except http11.BadRequest as exc:
-                    log.debug("serve: bad request: %s", exc)
+                    log.debug("serve: bad request from %s: %s", self._client_ip, exc)
                     self.answer(None, 400, _JSON, b'{"message":"Bad Request"}', close=True)
                     return
                 if request is None:
                     if self._eof:
                         self.close()
+                    else:
+                        self._wait(request=self._reader.pending)
                     return
                 self._busy = True
+                self._stop_timer()
                 try:
                     self._server.dispatch(request, self)
                 except Exception:
@@ -126,13 +166,22 @@ class _Connection(asyncio.Protocol):
             return
         close = close or request is None or not request.keep_alive
         head_only = request is not None and request.method == "HEAD"
-        self._write(http11.response_bytes(status, headers, body, reason=reason, close=close, head_only=head_only))
+        # An HTTP/1.0 client keeps the connection only when told so (RFC 9112 9.3).
+        keep_alive = not close and request is not None and request.version == "HTTP/1.0"
+        self._write(
+            http11.response_bytes(
+                status, headers, body, reason=reason, close=close, keep_alive=keep_alive, head_only=head_only
+            )
+        )
         if close:
             self.close()
             return
         self._busy = False
-        if not self._serving and self._reader.buffered:
-            self._serve()
+        if not self._serving:
+            if self._reader.buffered:
+                self._serve()
+            else:
+                self._wait(request=False)
 
 
 class LambdaHttpServer:
@@ -146,8 +195,12 @@ class LambdaHttpServer:
         alb_multi_value: bool = False,
         report: Callable[[InvocationResult], None] | None = None,
         loop_thread: event_loop.LoopThread | None = None,
+        idle_timeout: float = IDLE_TIMEOUT,
+        request_timeout: float = REQUEST_TIMEOUT,
     ) -> None:
         self.event_format = event_format
+        self.idle_timeout = idle_timeout
+        self.request_timeout = request_timeout
         self.alb_multi_value = alb_multi_value
         self.submit = submit
         self.report = report or (lambda result: None)
@@ -194,7 +247,11 @@ class LambdaHttpServer:
 
     def dispatch(self, request: http11.Request, connection: _Connection) -> None:
         """Answer one request: the Invoke API, or the function behind the gateway."""
-        split = urlsplit(request.target)
+        try:
+            split = urlsplit(request.target)
+        except ValueError:  # e.g. `http://[::1/`: an unclosed IPv6 address
+            connection.answer(request, 400, _JSON, b'{"message":"Bad Request"}', close=True)
+            return
         match = INVOKE_PATH.match(split.path) if request.method == "POST" else None
         if match:
             lowered = {name.lower(): value for name, value in request.headers}

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from uv_lambda.config import FunctionConfig
+from uv_lambda.errors import UsageError
 from uv_lambda.project import Project
 from uv_lambda.ui import Reporter
 
@@ -41,6 +42,29 @@ def add_image_options(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def check_image_options(push: str | None, output: str | None, base_image: str | None) -> None:
+    """Refuse bad --push, --output and --base-image values before any work is done.
+
+    An empty value is most often an unset variable (`--push "$IMAGE"` in CI): it is an
+    error, not "no push", so a pipeline never succeeds having pushed nothing.
+    """
+    from uv_lambda.image.output import parse_output
+    from uv_lambda.image.reference import parse_reference
+
+    for flag, value in (("--push", push), ("--output", output), ("--base-image", base_image)):
+        if value is not None and not value.strip():
+            raise UsageError(
+                f"{flag} is empty",
+                f"pass a value (is the variable it comes from unset?), or leave {flag} out",
+            )
+    if push is not None and parse_reference(push).digest:
+        raise UsageError(f"cannot push to {push}: a digest names an image, not a place", "push to REPOSITORY:TAG")
+    if output is not None:
+        parse_output(output)
+    if base_image is not None:
+        parse_reference(base_image)
+
+
 def push_target(config: FunctionConfig, push: str | None) -> str | None:
     """--push, else `image-repository` (tagged `latest` when it names no tag)."""
     if push:
@@ -66,6 +90,7 @@ def build_function_image(
     from uv_lambda.build.pipeline import stage_function
     from uv_lambda.image.pipeline import build_image
 
+    check_image_options(push, output, base_image)
     target = push_target(config, push)
     if target is None and output is None:
         output = f"oci-layout:{out_dir / 'image'}"

@@ -13,6 +13,10 @@ _REPOSITORY = re.compile(r"^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*(?:/[a-z0-9]+(?
 _TAG = re.compile(r"^[\w][\w.-]{0,127}$")
 _DIGEST = re.compile(r"^sha256:[0-9a-f]{64}$")
 _LOOPBACK_HOSTS = {"localhost", "127.0.0.1", "[::1]"}
+# A registry is host[:port]: a DNS name or IPv4 address, or an IPv6 address in brackets.
+_LABEL = r"[a-zA-Z0-9](?:[a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?"  # at most 63, as DNS allows
+_REGISTRY = re.compile(rf"^(?:(?P<name>{_LABEL}(?:\.{_LABEL})*)|\[(?P<ipv6>[0-9a-fA-F:.]+)\])(?::(?P<port>[0-9]+))?$")
+_MAX_NAME = 255  # registry/repository, as Docker limits it
 
 _HINT = "write it as registry/repository:tag, e.g. 123456789012.dkr.ecr.us-east-1.amazonaws.com/app:1"
 
@@ -51,6 +55,9 @@ def parse_reference(text: str) -> Reference:
     original = text.strip()
     if not original or any(char.isspace() for char in original):
         raise UsageError(f"invalid image reference {text!r}", _HINT)
+    if "://" in original:
+        scheme = original.split("://", 1)[0]
+        raise UsageError(f"invalid image reference {text!r}: an image reference has no scheme", f"drop {scheme}://")
     rest, _, digest = original.partition("@")
     if digest and not _DIGEST.match(digest):
         raise UsageError(f"invalid digest in image reference {text!r}", "a digest is sha256:<64 hex digits>")
@@ -61,6 +68,8 @@ def parse_reference(text: str) -> Reference:
         registry, path = DOCKER_HUB, rest
     if registry in _DOCKER_HUB_ALIASES:
         registry = DOCKER_HUB
+    else:
+        _check_registry(registry, text)
     # A tag is the part after the last ':' that comes after the last '/'.
     tag: str | None = None
     if ":" in path.rsplit("/", 1)[-1]:
@@ -71,6 +80,30 @@ def parse_reference(text: str) -> Reference:
         path = f"library/{path}"
     if not _REPOSITORY.match(path):
         raise UsageError(f"invalid repository {path!r} in image reference {text!r}", _HINT)
+    if len(registry) + 1 + len(path) > _MAX_NAME:
+        raise UsageError(
+            f"image name {registry}/{path[:40]}... is longer than {_MAX_NAME} characters", "use a shorter repository"
+        )
     if tag is None and not digest:
         tag = "latest"
     return Reference(registry, path, tag, digest or None)
+
+
+def _check_registry(registry: str, text: str) -> None:
+    """host[:port], the port 1-65535: refused here rather than by the URL library later."""
+    match = _REGISTRY.match(registry)
+    if match and match["ipv6"]:
+        import ipaddress  # only for a bracketed address
+
+        try:
+            ipaddress.IPv6Address(match["ipv6"])
+        except ValueError:
+            match = None
+    if not match:
+        raise UsageError(
+            f"invalid registry {registry!r} in image reference {text!r}",
+            "a registry is host[:port], e.g. 123456789012.dkr.ecr.us-east-1.amazonaws.com or localhost:5000",
+        )
+    port = match["port"]
+    if port is not None and not 1 <= int(port[:6]) <= 65535:
+        raise UsageError(f"invalid port {port} in image reference {text!r}", "a port is 1 to 65535")
