@@ -214,11 +214,12 @@ def test_plan_for_ecr_creates_the_repository_and_makes_no_call_that_writes(
     steps = result.json()["functions"][0]["plan"]["steps"]
     assert [(s["resource"], s["kind"], s["target"]) for s in steps] == [
         ("repository", "create", f"{ACCOUNT_REGISTRY}/hello"),
+        ("repository-policy", "create", "hello"),
         ("role", "create", "uv-lambda-hello"),
         ("image", "create", f"{ACCOUNT_REGISTRY}/hello:latest"),
         ("function", "create", "hello"),
     ]
-    assert digest.removeprefix("sha256:")[:10] in steps[2]["reason"]
+    assert digest.removeprefix("sha256:")[:10] in steps[3]["reason"]
     assert proxy.writes() == []
     assert "DescribeRepositories" in proxy.operations()
     assert "GetAuthorizationToken" not in proxy.operations()  # a login is needed only to push
@@ -239,6 +240,7 @@ def test_existing_function_with_the_same_image_plans_no_push(
         PackageType="Image",
         Code={"ImageUri": f"{uri}@{digest}"},
         Architectures=["x86_64"],
+        Tags={ROLE_TAG: "hello"},  # as uv-lambda deployed it
     )
 
     proxy.reset()
@@ -261,7 +263,13 @@ def test_version_of_an_image_function_compares_the_image(
     aws = connect(region=REGION, profile=None, endpoint_url=proxy.url)
     uri = aws.create_repository("hello", "hello")
     old = "sha256:" + "0" * 64
-    clients.lam.create_function(FunctionName="hello", Role=role, PackageType="Image", Code={"ImageUri": f"{uri}@{old}"})
+    clients.lam.create_function(
+        FunctionName="hello",
+        Role=role,
+        PackageType="Image",
+        Code={"ImageUri": f"{uri}@{old}"},
+        Tags={ROLE_TAG: "hello"},  # as uv-lambda deployed it
+    )
     clients.lam.publish_version(FunctionName="hello")  # version 1 runs the old image
     clients.lam.update_function_code(FunctionName="hello", ImageUri=f"{uri}@{digest}")
     proxy.reset()
@@ -304,7 +312,7 @@ def test_ecr_repository_created_with_tag_login_token_and_destroy(
     role = clients.iam.create_role(RoleName="r", AssumeRolePolicyDocument="{}")["Role"]["Arn"]
     for name in ("hello", "other"):
         clients.lam.create_function(
-            FunctionName=name, Role=role, PackageType="Image", Code={"ImageUri": f"{uri}:latest"}
+            FunctionName=name, Role=role, PackageType="Image", Code={"ImageUri": f"{uri}:latest"}, Tags={ROLE_TAG: name}
         )
     mine = make_project(tmp_path / "hello", tool='format = "image"\n')
     shared = make_project(
