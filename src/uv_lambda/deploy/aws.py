@@ -99,6 +99,18 @@ CONNECT_TIMEOUT = 10.0
 READ_TIMEOUT = 60.0
 # A connection reset or a timeout: a silent endpoint fails after this many attempts.
 NETWORK_ERRORS = (ConnectionClosedError, ReadTimeoutError, EndpointConnectionError, ConnectTimeoutError)
+# Permissions an API call needs besides its own action: docs/deploy.md's policy lists them
+# (tests/deploy/test_iam_policy.py checks it against the calls made here).
+IMPLIED_ACTIONS: dict[tuple[str, str], tuple[str, ...]] = {
+    # Without lambda:ListTags, GetFunction answers without Tags: tags would be re-applied on every deploy.
+    ("lambda", "GetFunction"): ("lambda:ListTags",),
+    ("lambda", "CreateFunction"): ("iam:PassRole", "lambda:GetLayerVersion", "lambda:TagResource"),
+    ("lambda", "UpdateFunctionConfiguration"): ("iam:PassRole", "lambda:GetLayerVersion"),
+    ("iam", "CreateRole"): ("iam:TagRole",),
+    ("ecr", "CreateRepository"): ("ecr:TagResource",),
+}
+# Calls that need no permission.
+UNAUTHORISED_CALLS = frozenset({("sts", "GetCallerIdentity")})
 CREDENTIALS_HINT = (
     "configure credentials the usual way: AWS_PROFILE / --profile, `aws configure`, "
     "`aws sso login`, or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY"
