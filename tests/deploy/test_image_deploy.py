@@ -382,3 +382,27 @@ def test_ecr_repository_in_another_region_is_refused(tmp_path: Path) -> None:
     elsewhere = "123456789012.dkr.ecr.eu-west-1.amazonaws.com/api"
     with pytest.raises(DeployError, match="is in eu-west-1, the function in us-east-1"):
         plan_deploy(_image_desired(tmp_path, elsewhere), MemoryState())
+
+
+def test_repositories_uv_lambda_creates_let_lambda_pull(tmp_path: Path, deploy_cli: Any, proxy: RecordingProxy) -> None:
+    """Without the repository policy, Lambda cannot pull the image (State Failed, ImageAccessDenied)."""
+    from uv_lambda.deploy.planner import lets_lambda_pull
+
+    project = make_project(tmp_path / "p", tool='format = "image"\n')
+    write_image_layout(project)
+    aws = connect(region=REGION, profile=None, endpoint_url=proxy.url)
+    aws.create_repository("hello", "hello")  # an earlier deploy, interrupted before the policy
+    assert aws.get_repository_policy("hello") is None
+
+    planned = deploy_cli("deploy", project, "--no-build", "--plan", "--json")
+    assert ("repository-policy", "create") in _steps(planned)
+
+    aws.set_repository_policy("hello")
+    policy = aws.get_repository_policy("hello")
+    assert lets_lambda_pull(policy)
+    statement = json.loads(policy or "{}")["Statement"][0]
+    assert statement["Principal"] == {"Service": "lambda.amazonaws.com"}
+    assert sorted(statement["Action"]) == ["ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer"]
+    again = deploy_cli("deploy", project, "--no-build", "--plan", "--json")
+    assert ("repository-policy", "no-change") in _steps(again)
+    assert proxy.writes() == ["CreateRepository", "SetRepositoryPolicy"]  # the plans wrote nothing
