@@ -159,6 +159,11 @@ def plan_deploy(desired: DesiredFunction, reader: StateReader) -> Plan:
             warnings.append(f"function {desired.name} is in State Failed ({reason}); it is deleted and created again")
             steps.append(Step("function", desired.name, "delete", reason, DeleteFunction(desired.name)))
             current = None
+        elif current.update_failed:
+            warnings.append(
+                f"the last update of {desired.name} failed ({current.last_update_reason or 'no reason given'}): "
+                "its code and configuration are sent again"
+            )
         elif current.last_update_status == "InProgress" or current.state == "Pending":
             warnings.append(
                 f"function {desired.name} is still settling (State {current.state}, LastUpdateStatus "
