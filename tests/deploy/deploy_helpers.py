@@ -27,6 +27,7 @@ LAMBDA_ROUTES: list[tuple[str, str, str]] = [
     ("GET", r"^/2015-03-31/functions/?$", "ListFunctions"),
     ("PUT", r"^/2015-03-31/functions/[^/]+/code$", "UpdateFunctionCode"),
     ("PUT", r"^/2015-03-31/functions/[^/]+/configuration$", "UpdateFunctionConfiguration"),
+    ("GET", r"^/2015-03-31/functions/[^/]+/configuration$", "GetFunctionConfiguration"),
     ("POST", r"^/2015-03-31/functions/[^/]+/versions$", "PublishVersion"),
     ("GET", r"^/2015-03-31/functions/[^/]+/versions$", "ListVersionsByFunction"),
     ("POST", r"^/2015-03-31/functions/[^/]+/aliases$", "CreateAlias"),
