@@ -27,6 +27,7 @@ LAMBDA_ROUTES: list[tuple[str, str, str]] = [
     ("GET", r"^/2015-03-31/functions/?$", "ListFunctions"),
     ("PUT", r"^/2015-03-31/functions/[^/]+/code$", "UpdateFunctionCode"),
     ("PUT", r"^/2015-03-31/functions/[^/]+/configuration$", "UpdateFunctionConfiguration"),
+    ("GET", r"^/2015-03-31/functions/[^/]+/configuration$", "GetFunctionConfiguration"),
     ("POST", r"^/2015-03-31/functions/[^/]+/versions$", "PublishVersion"),
     ("GET", r"^/2015-03-31/functions/[^/]+/versions$", "ListVersionsByFunction"),
     ("POST", r"^/2015-03-31/functions/[^/]+/aliases$", "CreateAlias"),
@@ -81,6 +82,10 @@ class Fault:
     protocol: str = "json"  # json (Lambda) or query (IAM, STS)
     # Forward the call first and answer the error anyway: AWS did the work, the answer was lost.
     after_forwarding: bool = False
+    # "error": answer status/code; "reset": drop the connection with a TCP RST, answering
+    # nothing; "stall": answer nothing for `stall_seconds`, then drop the connection.
+    mode: str = "error"
+    stall_seconds: float = 0.0
 
 
 def operation_of(method: str, path: str, headers: dict[str, str], body: bytes) -> str:
@@ -146,6 +151,13 @@ class RecordingProxy:
                 call = Call(self.command, self.path, operation_of(self.command, self.path, headers, body))
                 call.body = body if len(body) < 65536 else b""
                 fault = proxy._take_fault(call.operation)
+                if fault is not None and fault.mode != "error":
+                    if fault.after_forwarding:
+                        self._forward(body)
+                    call.status = -1
+                    proxy._record(call)
+                    self._drop(fault)
+                    return
                 if fault is not None and not fault.after_forwarding:
                     call.status = fault.status
                     proxy._record(call)
@@ -181,6 +193,17 @@ class RecordingProxy:
                     return response.status, response.getheaders(), response.read()
                 finally:
                     upstream.close()
+
+            def _drop(self, fault: Fault) -> None:
+                import socket
+                import struct
+
+                if fault.mode == "stall":
+                    time.sleep(fault.stall_seconds)
+                # SO_LINGER 0: close sends a RST, as a reset connection looks to the client.
+                self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+                self.close_connection = True
+                self.connection.close()
 
             def _answer_fault(self, fault: Fault) -> None:
                 if fault.protocol == "query":
@@ -238,6 +261,14 @@ class RecordingProxy:
     ) -> Fault:
         """Answer the next `count` calls of `operation` with this error."""
         fault = Fault(operation, status, code, count, message, protocol, after_forwarding)
+        with self._lock:
+            self.faults.append(fault)
+        return fault
+
+    def drop(self, operation: str, count: int, *, stall: float = 0.0, after_forwarding: bool = False) -> Fault:
+        """Reset (stall=0) or leave unanswered for `stall` seconds the next `count` calls."""
+        mode = "stall" if stall else "reset"
+        fault = Fault(operation, 0, "", count, mode=mode, stall_seconds=stall, after_forwarding=after_forwarding)
         with self._lock:
             self.faults.append(fault)
         return fault

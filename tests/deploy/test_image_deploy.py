@@ -214,11 +214,12 @@ def test_plan_for_ecr_creates_the_repository_and_makes_no_call_that_writes(
     steps = result.json()["functions"][0]["plan"]["steps"]
     assert [(s["resource"], s["kind"], s["target"]) for s in steps] == [
         ("repository", "create", f"{ACCOUNT_REGISTRY}/hello"),
+        ("repository-policy", "create", "hello"),
         ("role", "create", "uv-lambda-hello"),
         ("image", "create", f"{ACCOUNT_REGISTRY}/hello:latest"),
         ("function", "create", "hello"),
     ]
-    assert digest.removeprefix("sha256:")[:10] in steps[2]["reason"]
+    assert digest.removeprefix("sha256:")[:10] in steps[3]["reason"]
     assert proxy.writes() == []
     assert "DescribeRepositories" in proxy.operations()
     assert "GetAuthorizationToken" not in proxy.operations()  # a login is needed only to push
@@ -239,6 +240,7 @@ def test_existing_function_with_the_same_image_plans_no_push(
         PackageType="Image",
         Code={"ImageUri": f"{uri}@{digest}"},
         Architectures=["x86_64"],
+        Tags={ROLE_TAG: "hello"},  # as uv-lambda deployed it
     )
 
     proxy.reset()
@@ -261,7 +263,13 @@ def test_version_of_an_image_function_compares_the_image(
     aws = connect(region=REGION, profile=None, endpoint_url=proxy.url)
     uri = aws.create_repository("hello", "hello")
     old = "sha256:" + "0" * 64
-    clients.lam.create_function(FunctionName="hello", Role=role, PackageType="Image", Code={"ImageUri": f"{uri}@{old}"})
+    clients.lam.create_function(
+        FunctionName="hello",
+        Role=role,
+        PackageType="Image",
+        Code={"ImageUri": f"{uri}@{old}"},
+        Tags={ROLE_TAG: "hello"},  # as uv-lambda deployed it
+    )
     clients.lam.publish_version(FunctionName="hello")  # version 1 runs the old image
     clients.lam.update_function_code(FunctionName="hello", ImageUri=f"{uri}@{digest}")
     proxy.reset()
@@ -304,7 +312,7 @@ def test_ecr_repository_created_with_tag_login_token_and_destroy(
     role = clients.iam.create_role(RoleName="r", AssumeRolePolicyDocument="{}")["Role"]["Arn"]
     for name in ("hello", "other"):
         clients.lam.create_function(
-            FunctionName=name, Role=role, PackageType="Image", Code={"ImageUri": f"{uri}:latest"}
+            FunctionName=name, Role=role, PackageType="Image", Code={"ImageUri": f"{uri}:latest"}, Tags={ROLE_TAG: name}
         )
     mine = make_project(tmp_path / "hello", tool='format = "image"\n')
     shared = make_project(
@@ -374,3 +382,27 @@ def test_ecr_repository_in_another_region_is_refused(tmp_path: Path) -> None:
     elsewhere = "123456789012.dkr.ecr.eu-west-1.amazonaws.com/api"
     with pytest.raises(DeployError, match="is in eu-west-1, the function in us-east-1"):
         plan_deploy(_image_desired(tmp_path, elsewhere), MemoryState())
+
+
+def test_repositories_uv_lambda_creates_let_lambda_pull(tmp_path: Path, deploy_cli: Any, proxy: RecordingProxy) -> None:
+    """Without the repository policy, Lambda cannot pull the image (State Failed, ImageAccessDenied)."""
+    from uv_lambda.deploy.planner import lets_lambda_pull
+
+    project = make_project(tmp_path / "p", tool='format = "image"\n')
+    write_image_layout(project)
+    aws = connect(region=REGION, profile=None, endpoint_url=proxy.url)
+    aws.create_repository("hello", "hello")  # an earlier deploy, interrupted before the policy
+    assert aws.get_repository_policy("hello") is None
+
+    planned = deploy_cli("deploy", project, "--no-build", "--plan", "--json")
+    assert ("repository-policy", "create") in _steps(planned)
+
+    aws.set_repository_policy("hello")
+    policy = aws.get_repository_policy("hello")
+    assert lets_lambda_pull(policy)
+    statement = json.loads(policy or "{}")["Statement"][0]
+    assert statement["Principal"] == {"Service": "lambda.amazonaws.com"}
+    assert sorted(statement["Action"]) == ["ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer"]
+    again = deploy_cli("deploy", project, "--no-build", "--plan", "--json")
+    assert ("repository-policy", "no-change") in _steps(again)
+    assert proxy.writes() == ["CreateRepository", "SetRepositoryPolicy"]  # the plans wrote nothing

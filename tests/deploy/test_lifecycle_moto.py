@@ -140,8 +140,30 @@ def test_function_url_and_alias(tmp_path: Path, deploy_cli: Any, proxy: Recordin
     assert outcome["url"] == url["FunctionUrl"]
     alias = clients.lam.get_alias(FunctionName="hello", Name="live")
     assert alias["FunctionVersion"] == outcome["version"] == "1"
-    policy = json.loads(clients.lam.get_policy(FunctionName="hello")["Policy"])
-    assert [s["Sid"] for s in policy["Statement"]] == ["uv-lambda-function-url"]
+    # Both statements AWS needs for a public URL since October 2025, on the alias the URL serves.
+    policy = json.loads(clients.lam.get_policy(FunctionName="hello", Qualifier="live")["Policy"])
+    statements = {s["Sid"]: s for s in policy["Statement"]}
+    assert sorted(statements) == ["uv-lambda-function-url", "uv-lambda-function-url-invoke"]
+    sent = [json.loads(c.body) for c in proxy.calls if c.operation == "AddPermission"]
+    assert sorted(sent, key=lambda body: body["StatementId"]) == [
+        {
+            "StatementId": "uv-lambda-function-url",
+            "Action": "lambda:InvokeFunctionUrl",
+            "Principal": "*",
+            "FunctionUrlAuthType": "NONE",
+        },
+        {
+            "StatementId": "uv-lambda-function-url-invoke",
+            "Action": "lambda:InvokeFunction",
+            "Principal": "*",
+            "InvokedViaFunctionUrl": True,
+        },
+    ]
+    qualified = [c.path for c in proxy.calls if c.operation in ("AddPermission", "CreateFunctionUrlConfig")]
+    assert len(qualified) == 3 and all(path.endswith("?Qualifier=live") for path in qualified)
+    # The URL is created after the alias it serves.
+    writes = proxy.writes()
+    assert writes.index("CreateAlias") < writes.index("CreateFunctionUrlConfig")
 
     # Again with nothing changed: no new version, the alias and URL are left as they are.
     proxy.reset()

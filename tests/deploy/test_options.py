@@ -33,7 +33,7 @@ def test_tags_and_environment_converge(tmp_path: Path, deploy_cli: Any, proxy: R
     write_split_build(project)
     assert deploy_cli("deploy", project, *FLAGS).code == 0
     arn = clients.lam.get_function(FunctionName="hello")["Configuration"]["FunctionArn"]
-    assert clients.lam.list_tags(Resource=arn)["Tags"] == {"team": "a", "cost": "x"}
+    assert clients.lam.list_tags(Resource=arn)["Tags"] == {"team": "a", "cost": "x", "uv-lambda:function": "hello"}
 
     text = (
         (project / "pyproject.toml").read_text().replace('tags = { team = "a", cost = "x" }', 'tags = { team = "b" }')
@@ -44,7 +44,7 @@ def test_tags_and_environment_converge(tmp_path: Path, deploy_cli: Any, proxy: R
 
     assert result.code == 0, result.err
     assert proxy.writes() == ["UpdateFunctionConfiguration", "TagResource", "UntagResource"]
-    assert clients.lam.list_tags(Resource=arn)["Tags"] == {"team": "b"}
+    assert clients.lam.list_tags(Resource=arn)["Tags"] == {"team": "b", "uv-lambda:function": "hello"}
     variables = clients.lam.get_function(FunctionName="hello")["Configuration"]["Environment"]["Variables"]
     assert variables == {"MODE": "fast"}
     assert "environment +MODE" in result.err and "fast" not in result.err

@@ -15,11 +15,13 @@ from uv_lambda.deploy.executor import execute
 from uv_lambda.deploy.models import (
     BASIC_EXECUTION_POLICY,
     ROLE_TAG,
+    URL_INVOKE_PERMISSION_SID,
     URL_PERMISSION_SID,
     AliasState,
     DesiredFunction,
     FunctionState,
     LayerVersionState,
+    PolicyStatement,
     Ref,
     RepositoryState,
     RoleState,
@@ -64,11 +66,20 @@ class MemoryState:
     def list_layer_versions(self, layer_name: str) -> list[LayerVersionState]:
         return self.layer_versions
 
-    def get_function_url(self, name: str) -> UrlState | None:
+    def get_function_url(self, name: str, qualifier: str | None = None) -> UrlState | None:
         return None
 
-    def policy_statement_ids(self, name: str) -> set[str]:
-        return set()
+    def policy_statements(self, name: str, qualifier: str | None = None) -> list[PolicyStatement]:
+        return []
+
+    def get_repository_policy(self, name: str) -> str | None:
+        return None
+
+    def list_inline_policies(self, role_name: str) -> tuple[str, ...]:
+        return ()
+
+    def functions_using_role(self, role_arn: str) -> list[str]:
+        return []
 
     def list_versions(self, name: str) -> list[FunctionState]:
         return []
@@ -131,6 +142,7 @@ def deployed_state() -> MemoryState:
         layers=(f"{LAYER}:1",),
         role=ROLE_ARN,
         code_sha256="a-code",
+        tags={ROLE_TAG: "fn"},
     )
     return MemoryState(function, {"uv-lambda-fn": role}, [layer])
 
@@ -254,7 +266,7 @@ class RecordingWriter:
             if name == "create_function":
                 params = args[0]
                 assert isinstance(params, dict)
-                return replace(deployed_state().function, arn="arn:new")  # type: ignore[type-var]
+                return replace(deployed_state().function, arn="arn:new"), True  # type: ignore[type-var]
             return answers.get(name)
 
         return call
@@ -320,11 +332,18 @@ def test_a_configured_bucket_must_exist() -> None:
 
 
 class PublicUrlState(MemoryState):
-    def get_function_url(self, name: str) -> UrlState | None:
+    def get_function_url(self, name: str, qualifier: str | None = None) -> UrlState | None:
         return UrlState("https://u.lambda-url.on.aws/", "NONE", {})
 
-    def policy_statement_ids(self, name: str) -> set[str]:
-        return {URL_PERMISSION_SID}
+    def policy_statements(self, name: str, qualifier: str | None = None) -> list[PolicyStatement]:
+        return [
+            PolicyStatement(
+                URL_PERMISSION_SID, "lambda:InvokeFunctionUrl", "*", {"lambda:FunctionUrlAuthType": "NONE"}
+            ),
+            PolicyStatement(
+                URL_INVOKE_PERMISSION_SID, "lambda:InvokeFunction", "*", {"lambda:InvokedViaFunctionUrl": "true"}
+            ),
+        ]
 
 
 def test_url_switched_to_iam_auth_drops_the_public_permission() -> None:
@@ -335,6 +354,7 @@ def test_url_switched_to_iam_auth_drops_the_public_permission() -> None:
 
     assert [(s.resource, s.kind, s.reason) for s in plan.changes] == [
         ("url", "update", "auth NONE -> AWS_IAM"),
+        ("permission", "delete", "the URL is no longer public (auth AWS_IAM)"),
         ("permission", "delete", "the URL is no longer public (auth AWS_IAM)"),
     ]
     assert plan_deploy(desired(url=UrlSpec("NONE")), public).is_noop

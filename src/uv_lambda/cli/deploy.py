@@ -11,7 +11,7 @@ from uv_lambda.cli._common import (
     default_out_dir,
     select_functions,
 )
-from uv_lambda.errors import UsageError
+from uv_lambda.errors import ExitCode, UsageError, UvLambdaError
 from uv_lambda.ui import Reporter, result
 
 ORDER = 40
@@ -19,7 +19,8 @@ ORDER = 40
 DESCRIPTION = """\
 Create or update the function in AWS Lambda. The build runs first (incremental: quick when
 nothing changed); then deploy reads the current state with read-only calls, prints a plan
-(create / update / no change, with the reason) and applies only what differs: a code upload
+(+ create / ~ update / - delete / = no change, with the reason and, for code, its size and
+hash; warnings above it for whatever it adopts or deletes) and applies only what differs: a code upload
 only when CodeSha256 differs, a layer version only when no version holds the same content,
 a configuration update with only the fields that changed. Running it again is always safe.
 
@@ -28,12 +29,17 @@ pushed to `image-repository` (--image-repository), or to an ECR repository named
 function (created when missing); the function runs it by digest (PackageType=Image). Only the
 layers the registry lacks are uploaded, and nothing when the deployed digest is the same.
 
+deploy changes only functions (and roles) carrying uv-lambda's owner tag for this function;
+--adopt takes over one made another way, and the plan says so. Off a terminal, deploy
+applies a plan with changes only with --yes.
+
 Credentials and region come from boto3's usual chain (AWS_PROFILE, `aws configure`,
 `aws sso login`, environment variables) or --profile / --region.
 
 examples:
   uv-lambda deploy                         # build, show the plan, confirm, apply
   uv-lambda deploy --plan                  # show the plan; no write call is made
+  uv-lambda deploy --plan --detailed-exitcode   # exit 0: nothing to do, 2: changes, 1: error
   uv-lambda deploy --yes --json            # for CI: no prompt, JSON on stdout
   uv-lambda deploy --alias live            # publish a version and point `live` at it
   uv-lambda deploy --env LOG_LEVEL=debug --region eu-west-1
@@ -71,7 +77,19 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser], co
     )
     add_project_arguments(parser)
     parser.add_argument("--plan", action="store_true", help="print the plan and exit without changing anything")
-    parser.add_argument("-y", "--yes", action="store_true", help="apply without asking (asked only on a terminal)")
+    parser.add_argument(
+        "-y", "--yes", action="store_true", help="apply without asking (required off a terminal when there are changes)"
+    )
+    parser.add_argument(
+        "--detailed-exitcode",
+        action="store_true",
+        help="with --plan: exit 0 when there is nothing to do, 2 when there are changes, 1 on error",
+    )
+    parser.add_argument(
+        "--adopt",
+        action="store_true",
+        help="take over a function or role of this name that uv-lambda did not create (shown in the plan)",
+    )
     parser.add_argument("--json", action="store_true", help="print plans and results as one JSON document")
     parser.add_argument(
         "--env",
@@ -123,12 +141,29 @@ def confirm(question: str) -> bool:
 
 
 def run(args: argparse.Namespace, reporter: Reporter) -> int:
+    if not args.detailed_exitcode:
+        return _run(args, reporter)
+    if not args.plan:
+        raise UsageError(
+            "--detailed-exitcode needs --plan", "add --plan: the exit code then says whether anything changes"
+        )
+    try:
+        return _run(args, reporter)
+    except UvLambdaError as exc:
+        # 2 means "changes" here, so every error, bad input included, is 1 (as terraform does).
+        if exc.exit_code != ExitCode.INTERRUPTED:
+            exc.exit_code = ExitCode.FAILURE
+        raise
+
+
+def _run(args: argparse.Namespace, reporter: Reporter) -> int:
     from uv_lambda.artifact import read_build
     from uv_lambda.cli.build import overrides
     from uv_lambda.config import with_overrides
     from uv_lambda.deploy import render
     from uv_lambda.deploy.aws import connect
     from uv_lambda.deploy.desired import DeployOptions, desired_function, desired_image_function
+    from uv_lambda.deploy.endpoint import check_endpoint_url
     from uv_lambda.deploy.executor import execute
     from uv_lambda.deploy.images import LAYOUT_FOLDER, build_image_artifact, read_layout
     from uv_lambda.deploy.models import Outcome, Plan
@@ -136,6 +171,7 @@ def run(args: argparse.Namespace, reporter: Reporter) -> int:
 
     if args.prune_layers is not None and args.prune_layers < 1:
         raise UsageError("--prune-layers must be 1 or more", "it is the number of layer versions to keep")
+    check_endpoint_url(args.endpoint_url)  # before the build: a typo should not cost one
     people = Reporter(quiet=True) if args.json else reporter
     project, functions = select_functions(args)
     options = DeployOptions(
@@ -144,6 +180,7 @@ def run(args: argparse.Namespace, reporter: Reporter) -> int:
         alias=args.alias,
         prune_layers=args.prune_layers,
         image_repository=args.image_repository,
+        adopt=args.adopt,
     )
     # Every local step (build, checks) runs for every function before the first AWS call.
     wanted = []
@@ -179,16 +216,24 @@ def run(args: argparse.Namespace, reporter: Reporter) -> int:
 
     aws = connect(region=args.region, profile=args.profile, endpoint_url=args.endpoint_url)
     results: list[tuple[Plan, Outcome | None]] = []
+    changes = 0
     for desired in wanted:
         with people.step(f"reading the state of {desired.name}"):
             plan = plan_deploy(desired, aws)
         people.info(render.plan_table(plan))
+        changes += len(plan.changes)
         if args.plan and plan.changes:
             people.info("(--plan: nothing was changed)")
         outcome = None
         if not args.plan:
-            # Off a terminal (CI) there is nobody to ask: the command line is the decision.
-            if plan.changes and not args.yes and sys.stdin.isatty():
+            if plan.changes and not args.yes:
+                # Off a terminal (CI) there is nobody to ask: only --yes applies a plan there.
+                if not sys.stdin.isatty():
+                    raise UsageError(
+                        f"deploy of {desired.name} has {len(plan.changes)} change(s) and nobody to confirm them "
+                        "(not a terminal); nothing was changed",
+                        "pass --yes to apply without a prompt, or --plan to only show the plan",
+                    )
                 if people.quiet:  # -q / --json hid the plan: nobody says yes to an unseen plan
                     print(render.plan_table(plan), file=sys.stderr)
                 if not confirm(f"apply to {desired.name}?"):
@@ -200,4 +245,6 @@ def run(args: argparse.Namespace, reporter: Reporter) -> int:
         results.append((plan, outcome))
     if args.json:
         result(render.json_document(results))
+    if args.detailed_exitcode and changes:
+        return int(ExitCode.USAGE)  # 2: there are changes (see --detailed-exitcode)
     return 0

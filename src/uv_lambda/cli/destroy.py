@@ -12,9 +12,11 @@ from uv_lambda.ui import Reporter, result
 ORDER = 45
 
 DESCRIPTION = """\
-Remove the function (with its versions, aliases and Function URL), the layer versions
-uv-lambda published for it, and the execution role (and, for an image function, the ECR
-repository with its images) if uv-lambda created it. A role set with
+Remove the function (with its versions, aliases and Function URLs), the layer versions
+uv-lambda published for it, and the execution role (its inline policies deleted and managed
+ones detached first; kept, with a note, while another function uses it) and, for an image
+function, the ECR repository with its images. Only what carries uv-lambda's owner tag for
+this function is removed: a function or role made another way, a role set with
 `role = "arn:..."` and S3 uploads are left alone. The plan is shown first; on a terminal you
 are asked to confirm, elsewhere --yes is required.
 
@@ -46,10 +48,12 @@ def run(args: argparse.Namespace, reporter: Reporter) -> int:
     from uv_lambda.cli.deploy import confirm
     from uv_lambda.deploy import render
     from uv_lambda.deploy.aws import connect
+    from uv_lambda.deploy.endpoint import check_endpoint_url
     from uv_lambda.deploy.executor import execute
     from uv_lambda.deploy.models import Outcome, Plan
     from uv_lambda.deploy.teardown import plan_destroy
 
+    check_endpoint_url(args.endpoint_url)
     people = Reporter(quiet=True) if args.json else reporter
     _, functions = select_functions(args)
     aws = connect(region=args.region, profile=args.profile, endpoint_url=args.endpoint_url)

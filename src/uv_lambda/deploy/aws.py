@@ -2,8 +2,10 @@
 
 Every AWS call goes through `AwsClient._call`, which retries throttling (429), Lambda's
 ResourceConflictException (409, an update still in progress) and 5xx answers with backoff,
-and turns botocore exceptions into DeployError with a hint. botocore's own retries are off
-so that there is exactly one retry policy, and it is this one.
+retries connection resets and timeouts of calls that are safe to repeat, and turns botocore
+exceptions into DeployError with a hint. botocore's own retries are off so that there is
+exactly one retry policy, and it is this one. Waits poll through `_call` too, so a throttled
+poll is retried like any other read.
 """
 
 from __future__ import annotations
@@ -19,25 +21,30 @@ from typing import TYPE_CHECKING, Any, TypeVar, cast
 from botocore.exceptions import (
     BotoCoreError,
     ClientError,
+    ConnectionClosedError,
+    ConnectTimeoutError,
     EndpointConnectionError,
     NoCredentialsError,
     NoRegionError,
     PartialCredentialsError,
     ProfileNotFound,
+    ReadTimeoutError,
     SSOError,
     TokenRetrievalError,
-    WaiterError,
 )
 
+from uv_lambda.deploy.endpoint import check_endpoint_url
 from uv_lambda.deploy.errors import AwsError, DeployError
 from uv_lambda.deploy.models import (
-    ROLE_TAG,
+    ECR_LAMBDA_POLICY,
+    OWNER_TAG,
     TRUST_POLICY,
     AliasState,
     CodeSource,
     FunctionState,
     ImageSource,
     LayerVersionState,
+    PolicyStatement,
     RepositoryState,
     RoleState,
     UrlSpec,
@@ -85,6 +92,25 @@ IAM_ACTIONS = {
     ("s3", "HeadBucket"): "s3:ListBucket",
     ("lambda", "Invoke"): "lambda:InvokeFunction",
 }
+# Lambda's control plane answers in well under a second; CreateFunction and
+# UpdateFunctionCode with a 50 MB zip are sent under the read timeout too (it bounds each
+# socket operation, not the whole upload), so a slow but moving upload still completes.
+CONNECT_TIMEOUT = 10.0
+READ_TIMEOUT = 60.0
+# A connection reset or a timeout: a silent endpoint fails after this many attempts.
+NETWORK_ERRORS = (ConnectionClosedError, ReadTimeoutError, EndpointConnectionError, ConnectTimeoutError)
+# Permissions an API call needs besides its own action: docs/deploy.md's policy lists them
+# (tests/deploy/test_iam_policy.py checks it against the calls made here).
+IMPLIED_ACTIONS: dict[tuple[str, str], tuple[str, ...]] = {
+    # Without lambda:ListTags, GetFunction answers without Tags: tags would be re-applied on every deploy.
+    ("lambda", "GetFunction"): ("lambda:ListTags",),
+    ("lambda", "CreateFunction"): ("iam:PassRole", "lambda:GetLayerVersion", "lambda:TagResource"),
+    ("lambda", "UpdateFunctionConfiguration"): ("iam:PassRole", "lambda:GetLayerVersion"),
+    ("iam", "CreateRole"): ("iam:TagRole",),
+    ("ecr", "CreateRepository"): ("ecr:TagResource",),
+}
+# Calls that need no permission.
+UNAUTHORISED_CALLS = frozenset({("sts", "GetCallerIdentity")})
 CREDENTIALS_HINT = (
     "configure credentials the usual way: AWS_PROFILE / --profile, `aws configure`, "
     "`aws sso login`, or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY"
@@ -98,6 +124,11 @@ class RetryPolicy:
     max_delay: float = 10.0
     # create_function right after create_role: IAM takes seconds to propagate to Lambda.
     role_propagation_attempts: int = 12
+    # Connection resets and timeouts: each costs up to READ_TIMEOUT, so few attempts.
+    network_attempts: int = 3
+    # Waiting for a function to become Active / finish an update.
+    wait_delay: float = 1.0
+    wait_timeout: float = 900.0
 
     def delay(self, attempt: int) -> float:
         ceiling: float = min(self.max_delay, self.base_delay * 2**attempt)
@@ -155,9 +186,18 @@ def translate_botocore_error(exc: BotoCoreError, endpoint_url: str | None) -> De
         return DeployError("no usable AWS credentials found", CREDENTIALS_HINT)
     if isinstance(exc, SSOError | TokenRetrievalError):
         return DeployError(f"AWS SSO login needed: {exc}", "run `aws sso login` (with --profile if you use one)")
-    if isinstance(exc, EndpointConnectionError):
+    if isinstance(exc, EndpointConnectionError | ConnectTimeoutError):
         where = endpoint_url or "AWS"
         return DeployError(f"cannot reach {where}: {exc}", "check the network, --region and --endpoint-url")
+    if isinstance(exc, ReadTimeoutError):
+        where = endpoint_url or "AWS"
+        return DeployError(
+            f"{where} did not answer within {READ_TIMEOUT:g} s: {exc}",
+            "the endpoint accepts connections but does not answer: check --endpoint-url and the network",
+        )
+    if isinstance(exc, ConnectionClosedError):
+        where = endpoint_url or "AWS"
+        return DeployError(f"{where} closed the connection: {exc}", "check the network and --endpoint-url; run again")
     return DeployError(f"AWS call failed: {exc}", "run with -v for details")
 
 
@@ -179,6 +219,7 @@ def connect(
     import boto3
     from botocore.config import Config
 
+    check_endpoint_url(endpoint_url)
     try:
         session = boto3.session.Session(profile_name=profile, region_name=region)
     except ProfileNotFound:
@@ -191,7 +232,7 @@ def connect(
             "pass --region, set AWS_REGION, or set a region in your AWS profile",
         )
     # Retries are ours (see RetryPolicy); botocore would otherwise retry the same errors again.
-    config = Config(retries={"total_max_attempts": 1}, connect_timeout=10, read_timeout=120)
+    config = Config(retries={"total_max_attempts": 1}, connect_timeout=CONNECT_TIMEOUT, read_timeout=READ_TIMEOUT)
     s3_config = config.merge(Config(s3={"addressing_style": "path"})) if endpoint_url else config
 
     def make_client(service: str) -> Any:
@@ -201,6 +242,8 @@ def connect(
             )
         except NoRegionError:
             raise UsageError("no AWS region set", "pass --region or set AWS_REGION") from None
+        except ValueError as exc:  # botocore's own URL check, for what check_endpoint_url lets by
+            raise UsageError(f"--endpoint-url {endpoint_url!r}: {exc}", "give a full http(s) URL") from None
         except BotoCoreError as exc:
             raise translate_botocore_error(exc, endpoint_url) from exc
 
@@ -260,14 +303,20 @@ class AwsClient:
         extra_retry: Callable[[str, str], bool] | None = None,
         attempts: int | None = None,
         recheck: Callable[[], T | None] | None = None,
+        idempotent: bool = True,
+        final_codes: frozenset[str] = frozenset(),
     ) -> T:
         """Call `fn`, retrying what can succeed later.
 
         `recheck` runs before each retry of a call that is not idempotent: a 5xx can come
         after AWS did the work, and the retry must not do it twice (a duplicate layer version).
+        A call that is neither idempotent nor rechecked (an invoke) is retried after a network
+        error only when the request cannot have been sent (no connection). `final_codes` are
+        error codes not retried for this call although they usually are.
         """
         limit = attempts or self.retry.attempts
         attempt = 0
+        network_failures = 0
         while True:
             try:
                 if attempt and recheck is not None:
@@ -278,7 +327,8 @@ class AwsClient:
             except ClientError as exc:
                 code, status, message = _error_parts(exc)
                 # Transient errors get the policy's attempts; `extra_retry` ones up to `attempts`.
-                transient = is_retryable(code, status) and attempt + 1 < self.retry.attempts
+                retryable = is_retryable(code, status) and code not in final_codes
+                transient = retryable and attempt + 1 < self.retry.attempts
                 extra = extra_retry is not None and extra_retry(code, message) and attempt + 1 < limit
                 if not (transient or extra):
                     raise translate_client_error(exc, service) from exc
@@ -291,6 +341,16 @@ class AwsClient:
                     status,
                     delay,
                 )
+                self._sleep(delay)
+            except NETWORK_ERRORS as exc:
+                # Not sent at all (no connection), or sent and the answer lost (reset, timeout).
+                unsent = isinstance(exc, EndpointConnectionError | ConnectTimeoutError)
+                network_failures += 1
+                safe = unsent or idempotent or recheck is not None
+                if not safe or network_failures >= self.retry.network_attempts:
+                    raise translate_botocore_error(exc, self.connection.endpoint_url) from exc
+                delay = self.retry.delay(attempt)
+                log.debug("%s: %s; retry in %.2f s", service, exc, delay)
                 self._sleep(delay)
             except BotoCoreError as exc:
                 raise translate_botocore_error(exc, self.connection.endpoint_url) from exc
@@ -356,20 +416,46 @@ class AwsClient:
                 )
         return sorted(versions, key=lambda v: v.version)
 
-    def get_function_url(self, name: str) -> UrlState | None:
-        response = self._maybe("lambda", lambda: self._lambda.get_function_url_config(FunctionName=name))
+    def get_function_url(self, name: str, qualifier: str | None = None) -> UrlState | None:
+        params = _qualified(name, qualifier)
+        response = self._maybe("lambda", lambda: self._lambda.get_function_url_config(**params))
         if response is None:
             return None
-        return UrlState(response["FunctionUrl"], response["AuthType"], dict(response.get("Cors", {})))
+        return UrlState(response["FunctionUrl"], response["AuthType"], dict(response.get("Cors", {})), qualifier)
 
-    def policy_statement_ids(self, name: str) -> set[str]:
+    def policy_statements(self, name: str, qualifier: str | None = None) -> list[PolicyStatement]:
         import json
 
-        response = self._maybe("lambda", lambda: self._lambda.get_policy(FunctionName=name))
+        params = _qualified(name, qualifier)
+        response = self._maybe("lambda", lambda: self._lambda.get_policy(**params))
         if response is None:
-            return set()
-        statements = json.loads(response["Policy"]).get("Statement", [])
-        return {str(statement.get("Sid", "")) for statement in statements}
+            return []
+        return [policy_statement(item) for item in json.loads(response["Policy"]).get("Statement", [])]
+
+    def policy_statement_ids(self, name: str, qualifier: str | None = None) -> set[str]:
+        return {statement.sid for statement in self.policy_statements(name, qualifier)}
+
+    def get_repository_policy(self, name: str) -> str | None:
+        """The repository's policy document (JSON), None when it has none."""
+        code = "RepositoryPolicyNotFoundException"
+        try:
+            response = self._call("ecr", lambda: self._ecr.get_repository_policy(repositoryName=name))
+        except AwsError as exc:
+            if exc.code == code:
+                return None
+            raise
+        return response.get("policyText")
+
+    def list_inline_policies(self, role_name: str) -> tuple[str, ...]:
+        paginator = self._iam.get_paginator("list_role_policies")
+        pages = self._maybe("iam", lambda: list(paginator.paginate(RoleName=role_name)))
+        return tuple(name for page in pages or [] for name in page["PolicyNames"])
+
+    def functions_using_role(self, role_arn: str) -> list[str]:
+        """Names of the functions in this region whose execution role is `role_arn`."""
+        paginator = self._lambda.get_paginator("list_functions")
+        pages = self._call("lambda", lambda: list(paginator.paginate()))
+        return [item["FunctionName"] for page in pages for item in page["Functions"] if item.get("Role") == role_arn]
 
     def list_versions(self, name: str) -> list[FunctionState]:
         """Published versions (not $LATEST), oldest first."""
@@ -442,7 +528,7 @@ class AwsClient:
                     RoleName=role_name,
                     AssumeRolePolicyDocument=TRUST_POLICY,
                     Description=f"Execution role of the Lambda function {function_name}",
-                    Tags=[{"Key": ROLE_TAG, "Value": function_name}],
+                    Tags=[{"Key": OWNER_TAG, "Value": function_name}],
                 ),
             )
             return response["Role"]["Arn"]
@@ -457,7 +543,7 @@ class AwsClient:
             response = self._call(
                 "ecr",
                 lambda: self._ecr.create_repository(
-                    repositoryName=name, tags=[{"Key": ROLE_TAG, "Value": function_name}]
+                    repositoryName=name, tags=[{"Key": OWNER_TAG, "Value": function_name}]
                 ),
             )
             return response["repository"]["repositoryUri"]
@@ -467,6 +553,15 @@ class AwsClient:
         state = self.get_repository(name)
         assert state is not None, name
         return state.uri
+
+    def set_repository_policy(self, name: str) -> None:
+        """Let Lambda pull the repository's images (BatchGetImage, GetDownloadUrlForLayer)."""
+        self._call("ecr", lambda: self._ecr.set_repository_policy(repositoryName=name, policyText=ECR_LAMBDA_POLICY))
+
+    def tag_role(self, role_name: str, function_name: str) -> None:
+        self._call(
+            "iam", lambda: self._iam.tag_role(RoleName=role_name, Tags=[{"Key": OWNER_TAG, "Value": function_name}])
+        )
 
     def registry_login(self, registry: str) -> tuple[str, str]:
         """ECR's docker login: (user, password) from GetAuthorizationToken, valid 12 hours."""
@@ -507,17 +602,34 @@ class AwsClient:
             recheck=existing,
         )
 
-    def create_function(self, params: Mapping[str, Any]) -> FunctionState:
+    def create_function(self, params: Mapping[str, Any]) -> tuple[FunctionState, bool]:
+        """(the function, whether this call created it).
+
+        A 409 (ResourceConflictException) here means the function exists: another deploy
+        created it between the plan and now. That is not success: the caller gets the state
+        read back (created False) and converges it. A retry after a 5xx or a lost answer first
+        reads the function back: the first attempt may have created it.
+        """
         name = params["FunctionName"]
-        state = self._call(
-            "lambda",
-            lambda: function_state(dict(self._lambda.create_function(**params)), params.get("Tags", {})),
-            extra_retry=is_role_propagation,
-            attempts=self.retry.role_propagation_attempts,
-            recheck=lambda: self.get_function(name),
-        )
+        try:
+            state = self._call(
+                "lambda",
+                lambda: function_state(dict(self._lambda.create_function(**params)), params.get("Tags", {})),
+                extra_retry=is_role_propagation,
+                attempts=self.retry.role_propagation_attempts,
+                recheck=lambda: self.get_function(name),
+                final_codes=frozenset({"ResourceConflictException"}),
+            )
+        except AwsError as exc:
+            if exc.code != "ResourceConflictException":
+                raise
+            existing = self.get_function(name)
+            if existing is None:
+                raise
+            self.wait_active(name)
+            return existing, False
         self.wait_active(name)
-        return state
+        return state, True
 
     def update_code(self, name: str, source: CodeSource | ImageSource, architecture: str) -> FunctionState:
         params: dict[str, Any] = {"FunctionName": name, "Architectures": [architecture]}
@@ -541,44 +653,50 @@ class AwsClient:
     def untag(self, arn: str, keys: list[str]) -> None:
         self._call("lambda", lambda: self._lambda.untag_resource(Resource=arn, TagKeys=keys))
 
-    def put_function_url(self, name: str, url: UrlSpec, *, exists: bool) -> str:
-        params: dict[str, Any] = {"FunctionName": name, "AuthType": url.auth_type}
+    def put_function_url(self, name: str, url: UrlSpec, *, exists: bool, qualifier: str | None = None) -> str:
+        params: dict[str, Any] = {**_qualified(name, qualifier), "AuthType": url.auth_type}
         params["Cors"] = url.cors.to_api() if url.cors else {}
         if exists:
             updated = self._call("lambda", lambda: self._lambda.update_function_url_config(**params))
             return updated["FunctionUrl"]
 
         def existing() -> str | None:  # a retried create whose first attempt went through
-            state = self.get_function_url(name)
+            state = self.get_function_url(name, qualifier)
             return state.url if state else None
 
         return self._call(
             "lambda", lambda: self._lambda.create_function_url_config(**params)["FunctionUrl"], recheck=existing
         )
 
-    def add_url_permission(self, name: str, statement_id: str) -> None:
+    def add_url_permission(self, name: str, statement_id: str, qualifier: str | None = None) -> None:
+        """One of the two statements a public (auth NONE) Function URL needs (URL_PERMISSIONS)."""
+        from uv_lambda.deploy.models import URL_INVOKE_PERMISSION_SID
+
+        params: dict[str, Any] = {**_qualified(name, qualifier), "StatementId": statement_id, "Principal": "*"}
+        if statement_id == URL_INVOKE_PERMISSION_SID:
+            params.update(Action="lambda:InvokeFunction", InvokedViaFunctionUrl=True)
+        else:
+            params.update(Action="lambda:InvokeFunctionUrl", FunctionUrlAuthType="NONE")
         # A 409 here is either "update in progress" or "statement exists" (a retry whose
         # first attempt went through): the recheck tells them apart before each retry.
         self._call(
             "lambda",
-            lambda: self._lambda.add_permission(
-                FunctionName=name,
-                StatementId=statement_id,
-                Action="lambda:InvokeFunctionUrl",
-                Principal="*",
-                FunctionUrlAuthType="NONE",
-            ),
-            recheck=lambda: {} if statement_id in self.policy_statement_ids(name) else None,
+            lambda: self._lambda.add_permission(**params),
+            recheck=lambda: {} if statement_id in self.policy_statement_ids(name, qualifier) else None,
         )
 
-    def remove_permission(self, name: str, statement_id: str) -> None:
+    def remove_permission(self, name: str, statement_id: str, qualifier: str | None = None) -> None:
+        params = _qualified(name, qualifier)
         self._maybe(
             "lambda",
-            lambda: self._lambda.remove_permission(FunctionName=name, StatementId=statement_id),
+            lambda: self._lambda.remove_permission(**params, StatementId=statement_id),
         )
 
     def publish_version(self, name: str) -> str:
-        return self._call("lambda", lambda: self._lambda.publish_version(FunctionName=name))["Version"]
+        """Publish and wait until the version is Active: an alias must not move to a Pending one."""
+        version: str = self._call("lambda", lambda: self._lambda.publish_version(FunctionName=name))["Version"]
+        self.wait_version_active(name, version)
+        return version
 
     def put_alias(self, name: str, alias: str, version: str, *, exists: bool) -> str:
         if exists:
@@ -601,8 +719,9 @@ class AwsClient:
     def delete_function(self, name: str) -> None:
         self._maybe("lambda", lambda: self._lambda.delete_function(FunctionName=name))
 
-    def delete_function_url(self, name: str) -> None:
-        self._maybe("lambda", lambda: self._lambda.delete_function_url_config(FunctionName=name))
+    def delete_function_url(self, name: str, qualifier: str | None = None) -> None:
+        params = _qualified(name, qualifier)
+        self._maybe("lambda", lambda: self._lambda.delete_function_url_config(**params))
 
     def delete_alias(self, name: str, alias: str) -> None:
         self._maybe("lambda", lambda: self._lambda.delete_alias(FunctionName=name, Name=alias))
@@ -613,40 +732,69 @@ class AwsClient:
             lambda: self._lambda.delete_layer_version(LayerName=layer_name, VersionNumber=version),
         )
 
-    def delete_role(self, role_name: str, policy_arns: tuple[str, ...]) -> None:
+    def delete_role(self, role_name: str, policy_arns: tuple[str, ...], inline_policies: tuple[str, ...] = ()) -> None:
+        """IAM refuses to delete a role with policies: inline ones are deleted, managed ones detached first."""
+        for policy_name in inline_policies:
+            self._delete_inline(role_name, policy_name)
         for policy_arn in policy_arns:
             self._detach(role_name, policy_arn)
         self._maybe("iam", lambda: self._iam.delete_role(RoleName=role_name))
+
+    def _delete_inline(self, role_name: str, policy_name: str) -> None:
+        self._maybe("iam", lambda: self._iam.delete_role_policy(RoleName=role_name, PolicyName=policy_name))
 
     def _detach(self, role_name: str, policy_arn: str) -> None:
         self._maybe("iam", lambda: self._iam.detach_role_policy(RoleName=role_name, PolicyArn=policy_arn))
 
     # -- waiting and invoking ---------------------------------------------------------------
 
-    def _wait(self, waiter_name: str, name: str, what: str) -> None:
-        waiter = self._lambda.get_waiter(waiter_name)  # type: ignore[call-overload]
-        try:
-            self._call(
-                "lambda",
-                lambda: waiter.wait(FunctionName=name, WaiterConfig={"Delay": 1, "MaxAttempts": 600}),
-            )
-        except WaiterError as exc:
-            last: dict[str, Any] = dict(exc.last_response or {})
-            error = last.get("Error")
-            if error:
-                raise DeployError(f"waiting for {name}: {error.get('Code')}: {error.get('Message')}") from exc
-            configuration = last.get("Configuration", {})
-            reason = configuration.get("StateReason") or configuration.get("LastUpdateStatusReason") or str(exc)
-            raise DeployError(
-                f"function {name} did not become {what}: {reason}",
-                "look at the function in the Lambda console; run deploy again once it has settled",
-            ) from exc
+    def _wait(self, name: str, what: str, *, qualifier: str | None = None) -> None:
+        """Poll GetFunctionConfiguration until `what` holds (the waiters' acceptors, by hand).
+
+        botocore's waiters stop at the first throttled poll; here every poll is a `_call`
+        (throttling retried), and a Failed state stops the wait with AWS's reason.
+        """
+        params = _qualified(name, qualifier)
+        shown = f"{name}:{qualifier}" if qualifier else name
+        deadline = time.monotonic() + self.retry.wait_timeout
+        while True:
+            configuration = self._call("lambda", lambda: self._lambda.get_function_configuration(**params))
+            state = str(configuration.get("State") or "")
+            update = str(configuration.get("LastUpdateStatus") or "")
+            if state == "Failed":
+                reason = configuration.get("StateReason") or "no reason given"
+                code = configuration.get("StateReasonCode")
+                raise DeployError(
+                    f"function {shown} is in State Failed: {reason}" + (f" ({code})" if code else ""),
+                    failed_state_hint(str(code or "")),
+                )
+            if update == "Failed" and what != "Active":
+                reason = configuration.get("LastUpdateStatusReason") or "no reason given"
+                code = configuration.get("LastUpdateStatusReasonCode")
+                raise DeployError(
+                    f"the update of {shown} failed: {reason}" + (f" ({code})" if code else ""),
+                    "fix the cause, then run deploy again: it sends the update again",
+                )
+            # "" : an endpoint that does not report states (an older emulator): nothing to wait for.
+            done = state in ("Active", "") if what == "Active" else state != "Pending" and update != "InProgress"
+            if done:
+                return
+            if time.monotonic() >= deadline:
+                raise DeployError(
+                    f"function {shown} did not become {what} within {self.retry.wait_timeout:g} s "
+                    f"(State {state or '?'}, LastUpdateStatus {update or '?'})",
+                    "look at the function in the Lambda console; run deploy again once it has settled",
+                )
+            self._sleep(self.retry.wait_delay)
 
     def wait_active(self, name: str) -> None:
-        self._wait("function_active_v2", name, "Active")
+        self._wait(name, "Active")
 
     def wait_updated(self, name: str) -> None:
-        self._wait("function_updated_v2", name, "updated (LastUpdateStatus=Successful)")
+        self._wait(name, "updated (LastUpdateStatus Successful)")
+
+    def wait_version_active(self, name: str, version: str) -> None:
+        self._wait(name, "Active", qualifier=version)
 
     def invoke(self, name: str, payload: bytes, qualifier: str | None) -> tuple[bytes, str, str | None]:
         import base64
@@ -654,10 +802,46 @@ class AwsClient:
         params: dict[str, Any] = {"FunctionName": name, "Payload": payload, "LogType": "Tail"}
         if qualifier:
             params["Qualifier"] = qualifier
-        response = self._call("lambda", lambda: self._lambda.invoke(**params))
+        # Not idempotent: a lost answer is not retried (the function may have run).
+        response = self._call("lambda", lambda: self._lambda.invoke(**params), idempotent=False)
         body = response["Payload"].read()
         tail = base64.b64decode(response.get("LogResult", "") or "").decode("utf-8", "replace")
         return body, tail, response.get("FunctionError")
+
+
+def _qualified(name: str, qualifier: str | None) -> dict[str, Any]:
+    return {"FunctionName": name, "Qualifier": qualifier} if qualifier else {"FunctionName": name}
+
+
+def failed_state_hint(code: str) -> str:
+    """What fixes a function in State Failed, by StateReasonCode."""
+    if code.startswith("Image"):
+        return (
+            "Lambda cannot pull the image: the repository policy must allow lambda.amazonaws.com "
+            "ecr:BatchGetImage and ecr:GetDownloadUrlForLayer; then run deploy again (it recreates the function)"
+        )
+    if code in ("InvalidRole", "InvalidConfiguration", "KMSKeyNotFound", "KMSKeyAccessDenied"):
+        return "fix the role or key named above, then run deploy again (it recreates the function)"
+    return "run deploy again: a function in State Failed is deleted and created again (after the confirmation)"
+
+
+def policy_statement(item: Mapping[str, Any]) -> PolicyStatement:
+    """A resource-policy statement from GetPolicy, conditions flattened to key -> value."""
+    principal = item.get("Principal", "")
+    if isinstance(principal, Mapping):  # {"AWS": "*"} / {"Service": "..."}
+        principal = next(iter(principal.values()), "")
+    action = item.get("Action", "")
+    if isinstance(action, list):
+        action = action[0] if len(action) == 1 else ",".join(action)
+    conditions: dict[str, str] = {}
+    for operator in (item.get("Condition") or {}).values():
+        if isinstance(operator, Mapping):
+            conditions.update({str(key): str(value) for key, value in operator.items()})
+    # Moto keeps AddPermission's parameters as they were sent, not as conditions.
+    for key in ("FunctionUrlAuthType", "InvokedViaFunctionUrl"):
+        if key in item and f"lambda:{key}" not in conditions:
+            conditions[f"lambda:{key}"] = str(item[key])
+    return PolicyStatement(str(item.get("Sid", "")), str(action), str(principal), conditions)
 
 
 def deployed_image(code: Mapping[str, Any]) -> str:
@@ -690,4 +874,8 @@ def function_state(
         tags=dict(tags),
         version=str(configuration.get("Version", "$LATEST")),
         image_uri=deployed_image(code or {}),
+        state=str(configuration.get("State") or ""),
+        state_reason=str(configuration.get("StateReason") or ""),
+        last_update_status=str(configuration.get("LastUpdateStatus") or ""),
+        last_update_reason=str(configuration.get("LastUpdateStatusReason") or ""),
     )

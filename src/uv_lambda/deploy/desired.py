@@ -25,6 +25,7 @@ class DeployOptions:
     alias: str | None = None  # --alias, over the configured alias
     prune_layers: int | None = None
     image_repository: str | None = None  # --image-repository, over the configured one
+    adopt: bool = False  # --adopt: take over a function or role uv-lambda did not create
 
 
 def _settings(config: FunctionConfig, options: DeployOptions) -> dict[str, Any]:
@@ -44,6 +45,7 @@ def _settings(config: FunctionConfig, options: DeployOptions) -> dict[str, Any]:
         "url": checks.url_spec(config.function_url),
         "publish": options.publish or alias is not None,
         "alias": alias,
+        "adopt": options.adopt,
     }
 
 

@@ -10,9 +10,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, Protocol
 
-from uv_lambda.deploy.errors import DeployInterrupted
+from uv_lambda.deploy.errors import DeployError, DeployInterrupted
 from uv_lambda.deploy.models import (
-    URL_PERMISSION_SID,
+    OWNER_TAG,
     AttachPolicies,
     CodeSource,
     CreateBucket,
@@ -36,9 +36,11 @@ from uv_lambda.deploy.models import (
     PutFunctionUrl,
     PutObject,
     Ref,
+    SetRepositoryPolicy,
     SetUrlPermission,
     Step,
     TagFunction,
+    TagRole,
     UpdateCode,
     UpdateConfiguration,
     UrlSpec,
@@ -53,6 +55,8 @@ class StateWriter(Protocol):
 
     def create_bucket(self, bucket: str) -> None: ...
     def create_repository(self, name: str, function_name: str) -> str: ...
+    def set_repository_policy(self, name: str) -> None: ...
+    def tag_role(self, role_name: str, function_name: str) -> None: ...
     def registry_login(self, registry: str) -> tuple[str, str]: ...
     def delete_repository(self, name: str) -> None: ...
     def put_object(self, bucket: str, key: str, source: CodeSource) -> None: ...
@@ -61,21 +65,23 @@ class StateWriter(Protocol):
     def publish_layer(
         self, layer_name: str, source: CodeSource, description: str, runtime: str, architecture: str
     ) -> str: ...
-    def create_function(self, params: Mapping[str, Any]) -> FunctionState: ...
+    def create_function(self, params: Mapping[str, Any]) -> tuple[FunctionState, bool]: ...
     def update_code(self, name: str, source: CodeSource | ImageSource, architecture: str) -> FunctionState: ...
     def update_configuration(self, name: str, fields: Mapping[str, object]) -> None: ...
     def tag(self, arn: str, tags: Mapping[str, str]) -> None: ...
     def untag(self, arn: str, keys: list[str]) -> None: ...
-    def put_function_url(self, name: str, url: UrlSpec, *, exists: bool) -> str: ...
-    def add_url_permission(self, name: str, statement_id: str) -> None: ...
-    def remove_permission(self, name: str, statement_id: str) -> None: ...
+    def put_function_url(self, name: str, url: UrlSpec, *, exists: bool, qualifier: str | None = None) -> str: ...
+    def add_url_permission(self, name: str, statement_id: str, qualifier: str | None = None) -> None: ...
+    def remove_permission(self, name: str, statement_id: str, qualifier: str | None = None) -> None: ...
     def publish_version(self, name: str) -> str: ...
     def put_alias(self, name: str, alias: str, version: str, *, exists: bool) -> str: ...
     def delete_function(self, name: str) -> None: ...
-    def delete_function_url(self, name: str) -> None: ...
+    def delete_function_url(self, name: str, qualifier: str | None = None) -> None: ...
     def delete_alias(self, name: str, alias: str) -> None: ...
     def delete_layer_version(self, layer_name: str, version: int) -> None: ...
-    def delete_role(self, role_name: str, policy_arns: tuple[str, ...]) -> None: ...
+    def delete_role(
+        self, role_name: str, policy_arns: tuple[str, ...], inline_policies: tuple[str, ...] = ()
+    ) -> None: ...
     def wait_updated(self, name: str) -> None: ...
 
 
@@ -91,6 +97,7 @@ class _Run:
         self.bytes_uploaded = 0
         self._settled = False  # waited once for an in-progress update before the first change
         self.registry_logins: dict[str, Any] = {}  # registry host -> Credentials or None
+        self.notes: list[str] = []
 
     def resolve(self, value: Value) -> str:
         return self.outputs[value.name] if isinstance(value, Ref) else value
@@ -139,6 +146,10 @@ class _Run:
                 aws.create_bucket(bucket)
             case CreateRepository(name=name, function_name=function_name):
                 aws.create_repository(name, function_name)
+            case SetRepositoryPolicy(name=name):
+                aws.set_repository_policy(name)
+            case TagRole(role_name=role_name, function_name=function_name):
+                aws.tag_role(role_name, function_name)
             case PushImage():
                 self._push(action)
             case DeleteRepository(name=name):
@@ -164,8 +175,11 @@ class _Run:
                 )
                 self._inline(action.source)
             case CreateFunction():
-                state = aws.create_function(self.create_parameters(action))
-                self._inline(action.source)
+                state, created = aws.create_function(self.create_parameters(action))
+                if created:
+                    self._inline(action.source)
+                else:
+                    self._converge(action, state)
                 self.function_arn = state.arn
                 self._settled = True
             case UpdateCode(function_name=name, source=source, architecture=architecture):
@@ -180,13 +194,13 @@ class _Run:
                     aws.tag(arn, dict(add))
                 if remove:
                     aws.untag(arn, list(remove))
-            case PutFunctionUrl(function_name=name, url=url, exists=exists):
-                self.url = aws.put_function_url(name, url, exists=exists)
-            case SetUrlPermission(function_name=name, public=public):
+            case PutFunctionUrl(function_name=name, url=url, exists=exists, qualifier=qualifier):
+                self.url = aws.put_function_url(name, url, exists=exists, qualifier=qualifier)
+            case SetUrlPermission(function_name=name, public=public, statement_id=sid, qualifier=qualifier):
                 if public:
-                    aws.add_url_permission(name, URL_PERMISSION_SID)
+                    aws.add_url_permission(name, sid, qualifier)
                 else:
-                    aws.remove_permission(name, URL_PERMISSION_SID)
+                    aws.remove_permission(name, sid, qualifier)
             case PublishVersion(function_name=name):
                 self.version = self.outputs["version"] = aws.publish_version(name)
             case PutAlias(function_name=name, alias=alias, version=version, exists=exists):
@@ -194,14 +208,48 @@ class _Run:
                 self.alias = alias
             case DeleteAlias(function_name=name, alias=alias):
                 aws.delete_alias(name, alias)
-            case DeleteFunctionUrl(function_name=name):
-                aws.delete_function_url(name)
+            case DeleteFunctionUrl(function_name=name, qualifier=qualifier):
+                aws.delete_function_url(name, qualifier)
             case DeleteFunction(function_name=name):
                 aws.delete_function(name)
             case DeleteLayerVersion(layer_name=layer_name, version=version):
                 aws.delete_layer_version(layer_name, version)
-            case DeleteRole(role_name=role_name, policy_arns=policies):
-                aws.delete_role(role_name, policies)
+            case DeleteRole(role_name=role_name, policy_arns=policies, inline_policies=inline):
+                aws.delete_role(role_name, policies, inline)
+
+    def _converge(self, action: CreateFunction, state: FunctionState) -> None:
+        """CreateFunction found the function there (a concurrent first deploy won): make it ours.
+
+        Nothing this run sent landed; the function is read back and what differs is updated,
+        and the outcome says so instead of counting an upload that did not happen.
+        """
+        from uv_lambda.deploy.planner import configuration_changes
+
+        function = action.function
+        if state.owner != function.name:
+            raise DeployError(
+                f"function {function.name} was created by someone else while this deploy ran "
+                f"({OWNER_TAG} {state.owner or 'not set'})",
+                "run deploy again to see the plan; pass --adopt to take it over",
+            )
+        note = f"{function.name} was created meanwhile by another deploy; CreateFunction uploaded nothing"
+        source = action.source
+        same_code = (
+            state.image_uri == source.uri
+            if isinstance(source, ImageSource)
+            else state.code_sha256 == (function.code.code_sha256 if function.code else "")
+        )
+        if not same_code or state.architecture != function.architecture:
+            self.aws.update_code(function.name, source, function.architecture)
+            self._inline(source)
+            note += "; its code differed and was updated"
+        role = self.resolve(action.role)
+        layers = tuple(self.resolve(layer) for layer in action.layers)
+        changes = configuration_changes(function, state, role, layers)
+        if changes:
+            self.aws.update_configuration(function.name, {field: value for field, value, _ in changes})
+            note += "; configuration updated (" + "; ".join(reason for _, _, reason in changes) + ")"
+        self.notes.append(note)
 
     def create_parameters(self, action: CreateFunction) -> dict[str, Any]:
         function = action.function
@@ -221,8 +269,7 @@ class _Run:
             params["Runtime"] = function.runtime
             params["Handler"] = function.handler
             params["Layers"] = [self.resolve(layer) for layer in action.layers]
-        if function.tags:
-            params["Tags"] = dict(function.tags)
+        params["Tags"] = {**function.tags, OWNER_TAG: function.name}
         return params
 
 
@@ -248,4 +295,5 @@ def execute(plan: Plan, aws: StateWriter, reporter: Reporter, *, alias: str | No
         url=None if plan.operation == "destroy" else run.url,
         changed=tuple(changed),
         bytes_uploaded=run.bytes_uploaded,
+        notes=tuple(run.notes),
     )

@@ -23,6 +23,18 @@ if TYPE_CHECKING:
     from uv_lambda.image.auth import Credentials
 
 LAYOUT_FOLDER = "image"
+# What a push to ECR through the registry API needs (HEAD of blobs and manifests, uploads,
+# the manifest); Lambda's CreateFunction/UpdateFunctionCode with an ImageUri needs the two
+# pull actions from the deploying principal too.
+ECR_PUSH_ACTIONS = (
+    "ecr:BatchCheckLayerAvailability",
+    "ecr:InitiateLayerUpload",
+    "ecr:UploadLayerPart",
+    "ecr:CompleteLayerUpload",
+    "ecr:PutImage",
+    "ecr:BatchGetImage",
+    "ecr:GetDownloadUrlForLayer",
+)
 _ARCHITECTURES = {"amd64": "x86_64", "arm64": "arm64"}
 _HINT = "rebuild it: `uv-lambda deploy` without --no-build, or `uv-lambda build --format image`"
 

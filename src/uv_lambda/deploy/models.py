@@ -16,7 +16,7 @@ from typing import Literal
 StepKind = Literal["create", "update", "no-change", "delete"]
 Resource = Literal[
     "bucket", "upload", "repository", "image", "role", "layer", "function", "code",
-    "configuration", "tags", "url", "permission", "version", "alias",
+    "configuration", "tags", "url", "permission", "version", "alias", "repository-policy",
 ]  # fmt: skip
 PackageType = Literal["Zip", "Image"]
 
@@ -26,12 +26,31 @@ TRUST_POLICY = (
     '{"Service":"lambda.amazonaws.com"},"Action":"sts:AssumeRole"}]}'
 )
 BASIC_EXECUTION_POLICY = "arn:aws:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole"
-# Tag on roles (and ECR repositories) uv-lambda created: destroy deletes one only when it carries it.
-ROLE_TAG = "uv-lambda:function"
+# The owner tag on everything uv-lambda creates (function, role, ECR repository), its value the
+# function's name: deploy changes, and destroy deletes, only what carries it (or `--adopt`).
+# Layer versions carry their ownership in their description (LAYER_DESCRIPTION_PREFIX).
+OWNER_TAG = "uv-lambda:function"
+ROLE_TAG = OWNER_TAG  # the name it had when only roles carried it
 # Layer version descriptions start with this, followed by the hex sha256 of the layer zip.
 LAYER_DESCRIPTION_PREFIX = "uv-lambda sha256:"
-# The resource-policy statement that makes an auth NONE Function URL public.
+# The resource-policy statements that make an auth NONE Function URL public. Since October
+# 2025 AWS needs both: InvokeFunctionUrl (FunctionUrlAuthType=NONE) for the URL itself, and
+# InvokeFunction (InvokedViaFunctionUrl=true) for the invoke behind it; without the second
+# one the URL answers 403.
 URL_PERMISSION_SID = "uv-lambda-function-url"
+URL_INVOKE_PERMISSION_SID = "uv-lambda-function-url-invoke"
+URL_PERMISSIONS = (
+    (URL_PERMISSION_SID, "lambda:InvokeFunctionUrl"),
+    (URL_INVOKE_PERMISSION_SID, "lambda:InvokeFunction"),
+)
+# What lets Lambda pull an image from an ECR repository uv-lambda created.
+ECR_LAMBDA_SID = "uv-lambda-pull"
+ECR_LAMBDA_ACTIONS = ("ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer")
+ECR_LAMBDA_POLICY = (
+    '{"Version":"2012-10-17","Statement":[{"Sid":"uv-lambda-pull","Effect":"Allow",'
+    '"Principal":{"Service":"lambda.amazonaws.com"},'
+    '"Action":["ecr:BatchGetImage","ecr:GetDownloadUrlForLayer"]}]}'
+)
 # Zips above this size cannot be sent inline in the API call and go through S3.
 INLINE_UPLOAD_LIMIT = 50 * 1024 * 1024
 # Function code plus all its layers, unzipped.
@@ -141,6 +160,8 @@ class DesiredFunction:
     # format image: `image-repository` as configured (REGISTRY/REPO[:TAG]); None: an ECR
     # repository named after the function, created when missing.
     image_repository: str | None = None
+    # --adopt: take over a function (or role) of this name that uv-lambda's owner tag does not name.
+    adopt: bool = False
 
     @property
     def package_type(self) -> PackageType:
@@ -179,6 +200,24 @@ class FunctionState:
     # Image functions: the deployed image as REGISTRY/REPO@sha256:... ("" when not known:
     # ListVersionsByFunction does not report it).
     image_uri: str = ""
+    # Lifecycle: State (Pending, Active, Inactive, Failed, ...) and LastUpdateStatus
+    # (Successful, InProgress, Failed), with AWS's reasons; "" when not reported.
+    state: str = ""
+    state_reason: str = ""
+    last_update_status: str = ""
+    last_update_reason: str = ""
+
+    @property
+    def owner(self) -> str | None:
+        return self.tags.get(OWNER_TAG)
+
+    @property
+    def failed(self) -> bool:
+        return self.state == "Failed"
+
+    @property
+    def update_failed(self) -> bool:
+        return self.last_update_status == "Failed"
 
 
 @dataclass(frozen=True)
@@ -190,7 +229,10 @@ class RoleState:
 
     @property
     def created_by_uv_lambda(self) -> bool:
-        return ROLE_TAG in self.tags
+        return OWNER_TAG in self.tags
+
+    def owned_by(self, function_name: str) -> bool:
+        return self.tags.get(OWNER_TAG) == function_name
 
 
 @dataclass(frozen=True)
@@ -215,7 +257,7 @@ class RepositoryState:
     tags: Mapping[str, str]
 
     def created_for(self, function_name: str) -> bool:
-        return self.tags.get(ROLE_TAG) == function_name
+        return self.tags.get(OWNER_TAG) == function_name
 
 
 @dataclass(frozen=True)
@@ -223,6 +265,18 @@ class UrlState:
     url: str
     auth_type: str
     cors: Mapping[str, object]
+    qualifier: str | None = None  # the alias the URL serves; None: the unqualified function
+
+
+@dataclass(frozen=True)
+class PolicyStatement:
+    """One statement of a function's resource policy, as GetPolicy reports it."""
+
+    sid: str
+    action: str
+    principal: str
+    # Condition keys and values, flattened: {"lambda:FunctionUrlAuthType": "NONE"}.
+    conditions: Mapping[str, str]
 
 
 @dataclass(frozen=True)
@@ -273,6 +327,13 @@ class CreateRepository:
 
 
 @dataclass(frozen=True)
+class SetRepositoryPolicy:
+    """Let lambda.amazonaws.com pull from a repository uv-lambda created."""
+
+    name: str
+
+
+@dataclass(frozen=True)
 class PushImage:
     layout: Path  # the OCI layout holding the image
     target: str  # REGISTRY/REPO:TAG
@@ -308,6 +369,14 @@ class CreateRole:
 class AttachPolicies:
     role_name: str
     policy_arns: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class TagRole:
+    """--adopt of an existing role: mark it as this function's."""
+
+    role_name: str
+    function_name: str
 
 
 @dataclass(frozen=True)
@@ -353,12 +422,15 @@ class PutFunctionUrl:
     function_name: str
     url: UrlSpec
     exists: bool  # update the existing config rather than create one
+    qualifier: str | None = None  # the alias it serves
 
 
 @dataclass(frozen=True)
 class SetUrlPermission:
     function_name: str
     public: bool  # add the statement (auth NONE) or remove it
+    statement_id: str = URL_PERMISSION_SID
+    qualifier: str | None = None
 
 
 @dataclass(frozen=True)
@@ -382,6 +454,7 @@ class DeleteFunction:
 @dataclass(frozen=True)
 class DeleteFunctionUrl:
     function_name: str
+    qualifier: str | None = None
 
 
 @dataclass(frozen=True)
@@ -400,6 +473,7 @@ class DeleteLayerVersion:
 class DeleteRole:
     role_name: str
     policy_arns: tuple[str, ...]  # detached first
+    inline_policies: tuple[str, ...] = ()  # deleted first
 
 
 @dataclass(frozen=True)
@@ -408,8 +482,8 @@ class DeleteRepository:
 
 
 Action = (
-    CreateBucket | PutObject | CreateRepository | PushImage | CreateRole | AttachPolicies
-    | PublishLayer | CreateFunction | UpdateCode | UpdateConfiguration | TagFunction
+    CreateBucket | PutObject | CreateRepository | SetRepositoryPolicy | PushImage | CreateRole
+    | AttachPolicies | TagRole | PublishLayer | CreateFunction | UpdateCode | UpdateConfiguration | TagFunction
     | PutFunctionUrl | SetUrlPermission | PublishVersion | PutAlias | DeleteFunction
     | DeleteFunctionUrl | DeleteAlias | DeleteLayerVersion | DeleteRole | DeleteRepository
 )  # fmt: skip
@@ -446,6 +520,8 @@ class Plan:
     function_arn: str | None = None
     url: str | None = None
     version: str | None = None
+    # Said above the table: what the plan adopts, recreates or deletes, and why.
+    warnings: tuple[str, ...] = ()
 
     @property
     def changes(self) -> tuple[Step, ...]:
@@ -460,6 +536,7 @@ class Plan:
             "operation": self.operation,
             "function": self.function,
             "region": self.region,
+            "warnings": list(self.warnings),
             "steps": [step.to_json() for step in self.steps],
         }
 
@@ -475,6 +552,8 @@ class Outcome:
     url: str | None
     changed: tuple[Step, ...]  # the steps that wrote
     bytes_uploaded: int
+    # What happened that the plan did not say (a concurrent deploy created the function first).
+    notes: tuple[str, ...] = ()
 
     def to_json(self) -> dict[str, object]:
         return {
@@ -485,4 +564,5 @@ class Outcome:
             "url": self.url,
             "changed": [step.to_json() for step in self.changed],
             "bytes_uploaded": self.bytes_uploaded,
+            "notes": list(self.notes),
         }

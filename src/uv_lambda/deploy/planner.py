@@ -13,7 +13,8 @@ from uv_lambda.deploy.errors import DeployError
 from uv_lambda.deploy.models import (
     BASIC_EXECUTION_POLICY,
     INLINE_UPLOAD_LIMIT,
-    URL_PERMISSION_SID,
+    OWNER_TAG,
+    URL_PERMISSIONS,
     AliasState,
     AttachPolicies,
     CodeSource,
@@ -21,6 +22,7 @@ from uv_lambda.deploy.models import (
     CreateFunction,
     CreateRepository,
     CreateRole,
+    DeleteFunction,
     DeleteLayerVersion,
     DesiredFunction,
     FunctionState,
@@ -28,6 +30,7 @@ from uv_lambda.deploy.models import (
     ImageSource,
     LayerVersionState,
     Plan,
+    PolicyStatement,
     PublishLayer,
     PublishVersion,
     PushImage,
@@ -37,9 +40,11 @@ from uv_lambda.deploy.models import (
     Ref,
     RepositoryState,
     RoleState,
+    SetRepositoryPolicy,
     SetUrlPermission,
     Step,
     TagFunction,
+    TagRole,
     UpdateCode,
     UpdateConfiguration,
     UrlSpec,
@@ -61,8 +66,9 @@ class StateReader(Protocol):
     def get_repository(self, name: str) -> RepositoryState | None: ...
     def get_role(self, name: str) -> RoleState | None: ...
     def list_layer_versions(self, layer_name: str) -> list[LayerVersionState]: ...
-    def get_function_url(self, name: str) -> UrlState | None: ...
-    def policy_statement_ids(self, name: str) -> set[str]: ...
+    def get_function_url(self, name: str, qualifier: str | None = None) -> UrlState | None: ...
+    def policy_statements(self, name: str, qualifier: str | None = None) -> list[PolicyStatement]: ...
+    def get_repository_policy(self, name: str) -> str | None: ...
     def list_versions(self, name: str) -> list[FunctionState]: ...
     def get_alias(self, name: str, alias: str) -> AliasState | None: ...
     def list_aliases(self, name: str) -> list[AliasState]: ...
@@ -132,6 +138,7 @@ class _Uploads:
 
 def plan_deploy(desired: DesiredFunction, reader: StateReader) -> Plan:
     steps: list[Step] = []
+    warnings: list[str] = []
     current = reader.get_function(desired.name)
     if current is not None and current.package_type != desired.package_type:
         raise DeployError(
@@ -143,7 +150,25 @@ def plan_deploy(desired: DesiredFunction, reader: StateReader) -> Plan:
     image: _ImageTarget | None = None
     if desired.image is not None:
         image = _plan_repository(desired, desired.image, reader, steps)
-    role = _plan_role(desired, reader, steps)
+    role = _plan_role(desired, reader, steps, warnings)
+    if current is not None:
+        _check_owner(desired, current, role, warnings)
+        if current.failed:
+            # A function whose creation failed cannot be updated back to health: recreate it.
+            reason = f"State Failed: {current.state_reason or 'no reason given'}"
+            warnings.append(f"function {desired.name} is in State Failed ({reason}); it is deleted and created again")
+            steps.append(Step("function", desired.name, "delete", reason, DeleteFunction(desired.name)))
+            current = None
+        elif current.update_failed:
+            warnings.append(
+                f"the last update of {desired.name} failed ({current.last_update_reason or 'no reason given'}): "
+                "its code and configuration are sent again"
+            )
+        elif current.last_update_status == "InProgress" or current.state == "Pending":
+            warnings.append(
+                f"function {desired.name} is still settling (State {current.state}, LastUpdateStatus "
+                f"{current.last_update_status}): deploy waits for it before changing it"
+            )
     layers: tuple[Value, ...] = desired.extra_layers
     versions: list[LayerVersionState] = []
     if desired.layer is not None:
@@ -158,11 +183,12 @@ def plan_deploy(desired: DesiredFunction, reader: StateReader) -> Plan:
         else:
             source = uploads.source(_zip(desired))
             size = _zip(desired).size
+        digest = image.artifact.digest.removeprefix("sha256:") if image is not None else _zip(desired).code_sha256
         reason = (
             f"new {desired.package_type.lower()} function ("
             + (f"{desired.runtime}, " if image is None else "")
             + f"{desired.architecture}, {desired.memory} MB memory; "
-            + f"{'image' if image is not None else 'code'} {human_size(size)})"
+            + f"{'image' if image is not None else 'code'} {human_size(size)}, sha256 {short(digest)})"
         )
         steps.append(
             Step(
@@ -176,8 +202,9 @@ def plan_deploy(desired: DesiredFunction, reader: StateReader) -> Plan:
     else:
         _plan_updates(desired, current, role, layers, uploads, image, steps)
 
-    url = _plan_url(desired, current, reader, steps)
+    # The URL serves the alias when there is one: plan it after the alias (which it needs).
     version = _plan_version_and_alias(desired, current, role, layers, reader, image, steps)
+    url = _plan_url(desired, current, reader, steps)
     if desired.prune_layers is not None and desired.layer is not None:
         in_use = {layer for layer in layers if isinstance(layer, str)}
         _plan_prune(desired, versions, in_use, steps)
@@ -189,6 +216,26 @@ def plan_deploy(desired: DesiredFunction, reader: StateReader) -> Plan:
         function_arn=current.arn if current else None,
         url=url,
         version=version,
+        warnings=tuple(warnings),
+    )
+
+
+def _check_owner(desired: DesiredFunction, current: FunctionState, role: Value, warnings: list[str]) -> None:
+    """Refuse to change a function uv-lambda's owner tag does not name, unless --adopt."""
+    if current.owner == desired.name:
+        return
+    # Deployed before functions carried the tag: it runs with the role uv-lambda made for it.
+    if current.owner is None and desired.role is None and isinstance(role, str) and current.role == role:
+        return
+    what = "has no uv-lambda owner tag" if current.owner is None else f"is tagged as {current.owner}'s"
+    if not desired.adopt:
+        raise DeployError(
+            f"function {desired.name} exists and {what} ({OWNER_TAG}): uv-lambda did not create it for this project",
+            "pass --adopt to take it over (the plan shows what changes), or set function-name to another name",
+        )
+    warnings.append(
+        f"adopting function {desired.name}, which {what}: its code, configuration and tags are "
+        "replaced by this project's, and destroy will delete it"
     )
 
 
@@ -274,6 +321,8 @@ def _plan_repository(
         else:
             reason = "ECR repository (not created by uv-lambda: destroy leaves it)"
         steps.append(Step("repository", state.uri, "no-change", reason))
+        if state.created_for(desired.name):
+            _plan_repository_policy(state.name, reader.get_repository_policy(state.name), steps)
         return _ImageTarget(artifact, state.uri, tag, ecr=True)
     if desired.image_repository is not None:
         uri = f"{split_repository(desired.image_repository)[0]}/{name}"
@@ -282,10 +331,44 @@ def _plan_repository(
     steps.append(
         Step("repository", uri, "create", "ECR repository for the image", CreateRepository(name, desired.name))
     )
+    _plan_repository_policy(name, None, steps)
     return _ImageTarget(artifact, uri, tag, ecr=True)
 
 
-def _plan_role(desired: DesiredFunction, reader: StateReader, steps: list[Step]) -> Value:
+def lets_lambda_pull(policy_text: str | None) -> bool:
+    """Whether a repository policy allows lambda.amazonaws.com both actions a pull needs."""
+    import json
+
+    from uv_lambda.deploy.models import ECR_LAMBDA_ACTIONS
+
+    if not policy_text:
+        return False
+    try:
+        statements = json.loads(policy_text).get("Statement", [])
+    except (ValueError, AttributeError):
+        return False
+    allowed: set[str] = set()
+    for statement in statements if isinstance(statements, list) else [statements]:
+        if not isinstance(statement, dict) or statement.get("Effect") != "Allow":
+            continue
+        principal = statement.get("Principal", {})
+        services = principal.get("Service", []) if isinstance(principal, dict) else []
+        if "lambda.amazonaws.com" not in ([services] if isinstance(services, str) else services):
+            continue
+        actions = statement.get("Action", [])
+        allowed.update([actions] if isinstance(actions, str) else actions)
+    return "ecr:*" in allowed or all(action in allowed for action in ECR_LAMBDA_ACTIONS)
+
+
+def _plan_repository_policy(name: str, policy_text: str | None, steps: list[Step]) -> None:
+    if lets_lambda_pull(policy_text):
+        steps.append(Step("repository-policy", name, "no-change", "lets lambda.amazonaws.com pull"))
+        return
+    reason = "let lambda.amazonaws.com pull (ecr:BatchGetImage, ecr:GetDownloadUrlForLayer)"
+    steps.append(Step("repository-policy", name, "create", reason, SetRepositoryPolicy(name)))
+
+
+def _plan_role(desired: DesiredFunction, reader: StateReader, steps: list[Step], warnings: list[str]) -> Value:
     if desired.role is not None:
         if desired.role.startswith("arn:"):
             steps.append(Step("role", desired.role, "no-change", "configured role (not managed by uv-lambda)"))
@@ -304,11 +387,16 @@ def _plan_role(desired: DesiredFunction, reader: StateReader, steps: list[Step])
         action = CreateRole(desired.role_name, desired.name, (BASIC_EXECUTION_POLICY,))
         steps.append(Step("role", desired.role_name, "create", reason, action))
         return Ref("role_arn")
-    if not role.created_by_uv_lambda:
-        raise DeployError(
-            f"IAM role {role.name} exists but was not created by uv-lambda",
-            'set role = "<its ARN>" in [tool.uv-lambda] to use it, or pick another function-name',
-        )
+    if not role.owned_by(desired.name):
+        what = "was not created by uv-lambda" if not role.created_by_uv_lambda else f"is {role.tags[OWNER_TAG]}'s"
+        if not desired.adopt:
+            raise DeployError(
+                f"IAM role {role.name} exists but {what}",
+                'set role = "<its ARN>" in [tool.uv-lambda] to use it, pass --adopt to take it over, '
+                "or pick another function-name",
+            )
+        warnings.append(f"adopting IAM role {role.name}, which {what}: it is tagged as this function's")
+        steps.append(Step("role", role.name, "update", f"adopt: tag {OWNER_TAG}", TagRole(role.name, desired.name)))
     if BASIC_EXECUTION_POLICY not in role.attached_policies:
         attach = AttachPolicies(role.name, (BASIC_EXECUTION_POLICY,))
         steps.append(Step("role", role.name, "update", "attach AWSLambdaBasicExecutionRole", attach))
@@ -390,6 +478,30 @@ def configuration_changes(
     return changes
 
 
+def wanted_function_tags(desired: DesiredFunction) -> dict[str, str]:
+    """The configured tags and the owner tag."""
+    return {**desired.tags, OWNER_TAG: desired.name}
+
+
+def all_configuration(
+    desired: DesiredFunction, role: Value, layers: tuple[Value, ...]
+) -> list[tuple[str, object, str]]:
+    """Every compared configuration field as wanted (to send again after a failed update)."""
+    fields: list[tuple[str, object, str]] = []
+    if desired.image is None:
+        fields += [("Runtime", desired.runtime, "runtime"), ("Handler", desired.handler, "handler")]
+        fields.append(("Layers", list(layers), "layers"))
+    fields += [
+        ("MemorySize", desired.memory, "memory"),
+        ("Timeout", desired.timeout, "timeout"),
+        ("Environment", {"Variables": dict(desired.environment)}, "environment"),
+        ("EphemeralStorage", {"Size": desired.ephemeral_storage}, "ephemeral storage"),
+        ("Description", desired.description, "description"),
+        ("Role", role, "role"),
+    ]
+    return fields
+
+
 def _plan_updates(
     desired: DesiredFunction,
     current: FunctionState,
@@ -401,6 +513,9 @@ def _plan_updates(
 ) -> None:
     name = desired.name
     reasons = []
+    if current.update_failed:
+        # The failed update may have been of code or configuration: send both again.
+        reasons.append(f"the last update failed ({current.last_update_reason or 'no reason given'}): send it again")
     if image is not None:
         if current.image_uri != image.uri:
             reasons.append(f"image {_describe_image(current.image_uri)} -> {_describe_image(image.uri)}")
@@ -431,6 +546,9 @@ def _plan_updates(
         )
 
     changes = configuration_changes(desired, current, role, layers)
+    if current.update_failed:
+        sent = {field for field, _, _ in changes}
+        changes += [change for change in all_configuration(desired, role, layers) if change[0] not in sent]
     if changes:
         fields = tuple((field, value) for field, value, _ in changes)
         reason = "; ".join(reason for _, _, reason in changes)
@@ -440,8 +558,9 @@ def _plan_updates(
 
     # Tags AWS sets itself ("aws:...") cannot be changed and are not ours to compare.
     current_tags = {key: value for key, value in current.tags.items() if not key.startswith("aws:")}
-    add = tuple(sorted((key, value) for key, value in desired.tags.items() if current_tags.get(key) != value))
-    remove = tuple(sorted(key for key in current_tags if key not in desired.tags))
+    wanted_tags = wanted_function_tags(desired)
+    add = tuple(sorted((key, value) for key, value in wanted_tags.items() if current_tags.get(key) != value))
+    remove = tuple(sorted(key for key in current_tags if key not in wanted_tags))
     if add or remove:
         reason = " ".join([f"+{key}" for key, _ in add] + [f"-{key}" for key in remove])
         steps.append(Step("tags", name, "update", f"tags {reason}", TagFunction(current.arn, add, remove)))
@@ -480,49 +599,55 @@ def _plan_url(
     if desired.url is None:
         return None  # not configured: an existing URL is left alone
     wanted = desired.url
-    state = reader.get_function_url(desired.name) if current is not None else None
+    qualifier = desired.alias  # the URL follows the alias: it serves what the alias points at
+    target = f"{desired.name}:{qualifier}" if qualifier else desired.name
+    state = reader.get_function_url(desired.name, qualifier) if current is not None else None
     if state is None:
-        action = PutFunctionUrl(desired.name, wanted, exists=False)
-        steps.append(Step("url", desired.name, "create", f"Function URL, auth {wanted.auth_type}", action))
+        action = PutFunctionUrl(desired.name, wanted, exists=False, qualifier=qualifier)
+        steps.append(Step("url", target, "create", f"Function URL, auth {wanted.auth_type}", action))
     elif state.auth_type != wanted.auth_type or not _cors_matches(state.cors, wanted):
         reason = f"auth {state.auth_type} -> {wanted.auth_type}" if state.auth_type != wanted.auth_type else "cors"
         steps.append(
             Step(
                 "url",
-                desired.name,
+                target,
                 "update",
                 reason,
-                PutFunctionUrl(desired.name, wanted, exists=True),
+                PutFunctionUrl(desired.name, wanted, exists=True, qualifier=qualifier),
             )
         )
     else:
-        steps.append(Step("url", desired.name, "no-change", f"{state.url} (auth {state.auth_type})"))
+        steps.append(Step("url", target, "no-change", f"{state.url} (auth {state.auth_type})"))
 
-    statements = reader.policy_statement_ids(desired.name) if current is not None else set()
-    public = URL_PERMISSION_SID in statements
-    if wanted.auth_type == "NONE" and not public:
-        reason = "allow anyone to call the URL (auth NONE)"
-        steps.append(
-            Step(
-                "permission",
-                URL_PERMISSION_SID,
-                "create",
-                reason,
-                SetUrlPermission(desired.name, True),
+    statements = reader.policy_statements(desired.name, qualifier) if current is not None else []
+    for sid, action_name in URL_PERMISSIONS:
+        present = any(_grants_public_url(statement, action_name) for statement in statements)
+        ours = any(statement.sid == sid for statement in statements)
+        if wanted.auth_type == "NONE" and not present:
+            reason = f"allow anyone {action_name} through the URL (auth NONE needs it)"
+            grant = SetUrlPermission(desired.name, True, sid, qualifier)
+            if ours:  # a statement of that name that grants something else: replace it
+                steps.append(
+                    Step("permission", sid, "delete", "replaced", SetUrlPermission(desired.name, False, sid, qualifier))
+                )
+            steps.append(Step("permission", sid, "create", reason, grant))
+        elif wanted.auth_type == "NONE":
+            steps.append(Step("permission", sid, "no-change", f"{action_name} for * through the URL"))
+        elif ours:
+            reason = "the URL is no longer public (auth AWS_IAM)"
+            steps.append(
+                Step("permission", sid, "delete", reason, SetUrlPermission(desired.name, False, sid, qualifier))
             )
-        )
-    elif wanted.auth_type == "AWS_IAM" and public:
-        reason = "the URL is no longer public (auth AWS_IAM)"
-        steps.append(
-            Step(
-                "permission",
-                URL_PERMISSION_SID,
-                "delete",
-                reason,
-                SetUrlPermission(desired.name, False),
-            )
-        )
     return state.url if state else None
+
+
+def _grants_public_url(statement: PolicyStatement, action: str) -> bool:
+    """The statement AWS wants for a public URL: `action` for "*", under the URL's condition."""
+    if statement.action != action or statement.principal != "*":
+        return False
+    if action == "lambda:InvokeFunctionUrl":
+        return statement.conditions.get("lambda:FunctionUrlAuthType", "").upper() == "NONE"
+    return statement.conditions.get("lambda:InvokedViaFunctionUrl", "").lower() == "true"
 
 
 def _plan_version_and_alias(

@@ -7,13 +7,24 @@ import json
 from uv_lambda.deploy.models import Outcome, Plan
 from uv_lambda.ui import human_size
 
-KIND_LABEL = {"create": "create", "update": "update", "no-change": "no change", "delete": "delete"}
+# The markers `terraform plan` and `cdk diff` use, then the word.
+KIND_LABEL = {"create": "+ create", "update": "~ update", "no-change": "= no change", "delete": "- delete"}
+
+
+def plan_warnings(plan: Plan) -> list[str]:
+    """What a reader must not miss: adoptions, recreations, kept resources, and every deletion."""
+    lines = list(plan.warnings)
+    deleted = [f"{step.resource} {step.target}" for step in plan.changes if step.kind == "delete"]
+    if deleted:
+        lines.append("this plan deletes: " + ", ".join(deleted))
+    return lines
 
 
 def plan_table(plan: Plan) -> str:
     rows = [(KIND_LABEL[step.kind], step.resource, step.target, step.reason) for step in plan.steps]
     widths = [max((len(row[column]) for row in rows), default=0) for column in range(3)]
     lines = [f"{plan.operation} {plan.function} ({plan.region})"]
+    lines += [f"warning: {warning}" for warning in plan_warnings(plan)]
     for row in rows:
         cells = [cell.ljust(width) for cell, width in zip(row[:3], widths, strict=True)]
         lines.append("  " + "  ".join([*cells, row[3]]).rstrip())
@@ -23,7 +34,13 @@ def plan_table(plan: Plan) -> str:
     elif plan.operation == "destroy":
         lines.append(f"{count} resource{'s' if count != 1 else ''} to remove")
     else:
-        lines.append(f"{count} change{'s' if count != 1 else ''} to apply")
+        kinds = [step.kind for step in plan.changes]
+        summary = ", ".join(
+            f"{kinds.count(kind)} to {word}"
+            for kind, word in (("create", "create"), ("update", "update"), ("delete", "delete"))
+            if kind in kinds
+        )
+        lines.append(f"{count} change{'s' if count != 1 else ''} to apply ({summary})")
     return "\n".join(lines)
 
 
@@ -44,6 +61,7 @@ def outcome_text(outcome: Outcome, operation: str) -> str:
         lines.append(f"  changed   {what}; {human_size(outcome.bytes_uploaded)} uploaded")
     else:
         lines.append("  changed   nothing")
+    lines += [f"  note      {note}" for note in outcome.notes]
     return "\n".join(lines)
 
 
