@@ -28,6 +28,13 @@ def try_rebuild(argv: Sequence[str]) -> int | None:
     from uv_lambda.build import record_file
 
     flags = {_OUTPUT_FLAGS[arg] for arg in options if arg in _OUTPUT_FLAGS}
+    metadata = None
+    if any(arg.startswith("--metadata") for arg in options):
+        from uv_lambda.cli._documents import STDOUT, option_value
+
+        metadata = option_value(argv, "--metadata")
+        if metadata == STDOUT:
+            flags.add("json")
     reporter = Reporter(quiet=bool(flags))
     try:
         # The compiler starts here, before the rest of the rebuild is even imported.
@@ -61,7 +68,16 @@ def try_rebuild(argv: Sequence[str]) -> int | None:
     report_artifacts(rebuilt.documents, reporter)
     for warning in rebuilt.warnings:
         reporter.warn(warning)
-    if "json" in flags:
+    if metadata:
+        from uv_lambda.cli._documents import deliver
+
+        try:
+            deliver(rebuilt.documents, to_stdout="json" in flags, metadata=metadata)
+        except UvLambdaError as exc:
+            print(f"error: {exc.message}", file=sys.stderr)
+            print(f"hint: {exc.hint}", file=sys.stderr)
+            return int(exc.exit_code)
+    elif "json" in flags:
         result(json.dumps({"artifacts": rebuilt.documents}, indent=2, sort_keys=True))
     # The process ends next. Its final garbage collection would walk every object of every
     # module loaded (~8 ms, a tenth of a rebuild); frozen objects are skipped. Safe here:
