@@ -160,8 +160,11 @@ def run(args: argparse.Namespace, reporter: Reporter) -> int:
         if config.format == "image":
             documents.append(_build_image(args, project, config, out_dir, reporter))
         elif tree is not None:
+            from uv_lambda.build.tree import check_destination
+
+            check_destination(out_dir, project.root)  # before any work
             zips = _build_zips(args, project, config, default_out_dir(project, config.name), reporter, None)
-            documents += _unpack(zips, tree[1], out_dir, project, reporter)
+            documents += _unpack(zips, tree[1], out_dir, reporter)
         else:
             documents += _build_zips(args, project, config, out_dir, reporter, record)
     if args.json or args.metadata:
@@ -171,13 +174,10 @@ def run(args: argparse.Namespace, reporter: Reporter) -> int:
     return 0
 
 
-def _unpack(
-    documents: list[dict[str, object]], name: str, folder: Path, project: Project, reporter: Reporter
-) -> list[dict[str, object]]:
+def _unpack(documents: list[dict[str, object]], name: str, folder: Path, reporter: Reporter) -> list[dict[str, object]]:
     """Unpack the artifact `name` into `folder`; its document then names the folder too."""
     from uv_lambda.build import tree
 
-    tree.check_destination(folder, project.root)
     [document] = [d for d in documents if Path(str(d["path"])).name == name]
     count = tree.unpack(Path(str(document["path"])), folder)
     reporter.info(f"  {folder}  {count} files unpacked from {name}")
