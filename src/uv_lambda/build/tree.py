@@ -49,7 +49,7 @@ def _contents(entry: archive.Entry, handle: BinaryIO) -> bytes:
     return data
 
 
-def _extract(source: Path, target: Path) -> int:
+def extract(source: Path, target: Path) -> int:
     """Write every entry of `source` under `target`; the number of files."""
     entries = archive.read_entries(source)
     folders = {target}
@@ -76,7 +76,7 @@ def unpack(source: Path, destination: Path) -> int:
     destination.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{destination.name}.", dir=destination.parent))
     try:
-        count = _extract(source, staging)
+        count = extract(source, staging)
         if not destination.exists():
             staging.rename(destination)
             return count
