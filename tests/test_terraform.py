@@ -18,7 +18,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from tests.conftest import write_project
+from tests.conftest import CliRunner, write_project
 
 PYPROJECT = """\
 [project]
@@ -199,3 +199,30 @@ def test_a_failed_build_is_one_line_and_exit_1(tmp_path: Path) -> None:
     assert completed.returncode == 1 and completed.stdout == ""
     [line] = completed.stderr.splitlines()
     assert line.startswith("error: app.main does not define 'handler'") and "(hint: define handler" in line
+
+
+@pytest.mark.slow
+def test_metadata_file_follows_every_build_and_is_left_alone_when_unchanged(
+    workdir: Path, tmp_path: Path, cli: CliRunner
+) -> None:
+    project = tmp_path / "orders"
+    shutil.copytree(workdir.parent / "orders", project, ignore=shutil.ignore_patterns("dist"))
+    target = tmp_path / "meta" / "artifacts.json"
+    first = cli("build", project, "--metadata", target)
+    assert first.returncode == 0 and first.stdout == "", first.stderr
+    [document] = json.loads(target.read_text())["artifacts"]
+    assert document["code_sha256"] == code_sha256(Path(document["path"]))
+    stamp = target.stat().st_mtime_ns
+    # Up to date (the app-only rebuild's check): the same document, the file not rewritten.
+    assert cli("build", project, "--metadata", target).returncode == 0
+    assert target.stat().st_mtime_ns == stamp
+    # An app edit rebuilt by the fast path updates it.
+    (project / "app" / "main.py").write_text(HANDLER.replace("'six'", "'version'"))
+    edited = cli("build", project, "--metadata", target)
+    assert edited.returncode == 0 and "the rest reused" in edited.stderr, edited.stderr
+    [after] = json.loads(target.read_text())["artifacts"]
+    assert after["code_sha256"] != document["code_sha256"]
+    assert after["code_sha256"] == code_sha256(Path(after["path"]))
+    # `-` is stdout: the document --json prints, and nothing else there.
+    to_stdout = cli("build", project, "--metadata", "-")
+    assert to_stdout.returncode == 0 and json.loads(to_stdout.stdout) == {"artifacts": [after]}
