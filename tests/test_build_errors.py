@@ -107,9 +107,12 @@ def test_missing_handler_configuration(cli: CliRunner, tmp_path: Path) -> None:
     project = write_project(
         tmp_path / "p",
         '[project]\nname = "p"\nversion = "0"\nrequires-python = ">=3.13"\n',
-        {"lambda_function.py": "def lambda_handler(e, c):\n    return 1\n"},
+        {"service.py": "def lambda_handler(e, c):\n    return 1\n"},
     )
-    assert_clean_error(cli("build", project), 2, "no handler configured", "handler =")
+    # The error suggests the exact string for the handler-like function it found.
+    assert_clean_error(cli("build", project), 2, "no handler configured", 'handler = "service.lambda_handler"')
+    (project / "service.py").unlink()
+    assert_clean_error(cli("build", project), 2, "no handler configured", 'handler = "main.handler"')
 
 
 def test_local_package_with_c_extension_is_refused(cli: CliRunner, tmp_path: Path) -> None:

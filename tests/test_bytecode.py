@@ -93,3 +93,43 @@ def test_cancel_stops_an_unused_compiler(tmp_path: Path) -> None:
 def test_pyc_name() -> None:
     assert bytecode.pyc_name("app/main.py", "3.13") == "app/__pycache__/main.cpython-313.pyc"
     assert bytecode.pyc_name("six.py", "3.10") == "__pycache__/six.cpython-310.pyc"
+
+
+# `in {...}` of constants compiles to a frozenset constant, which 3.10's marshal writes in
+# hash order: with random string hashing its pyc would differ from run to run.
+_FROZENSET_SOURCE = "def f(x):\n    return x in {'alpha', 'beta', 'gamma', 'delta', 'epsilon', 'zeta'}\n"
+
+
+@pytest.mark.parametrize("interpreter", INTERPRETERS, ids=lambda path: path.name)
+def test_frozenset_constants_give_the_same_bytes_every_run(tmp_path: Path, interpreter: Path) -> None:
+    version = interpreter.name.removeprefix("python")
+    outputs = set()
+    for run in range(4):
+        root = tmp_path / str(run)
+        root.mkdir()
+        (root / "sets.py").write_text(_FROZENSET_SOURCE)
+        with bytecode.Compiler(interpreter) as compiler:
+            compiler.submit([(root, ["sets.py"])])
+            assert compiler.wait() == []
+        outputs.add((root / bytecode.pyc_name("sets.py", version)).read_bytes())
+    assert len(outputs) == 1
+
+
+def test_compiler_ignores_the_current_folder_and_python_variables(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    interpreter = INTERPRETERS[0]  # 3.10 imports os from disk after start-up
+    poisoned = tmp_path / "poisoned"
+    poisoned.mkdir()
+    (poisoned / "os.py").write_text("raise SystemExit('the project os.py was imported')\n")
+    (poisoned / "marshal.py").write_text("raise SystemExit('the project marshal.py was imported')\n")
+    monkeypatch.chdir(poisoned)
+    monkeypatch.setenv("PYTHONPATH", str(poisoned))
+    monkeypatch.setenv("PYTHONOPTIMIZE", "2")
+    root = tmp_path / "src"
+    root.mkdir()
+    (root / "doc.py").write_text("'''Kept.'''\nassert True\n")
+    with bytecode.Compiler(interpreter) as compiler:
+        compiler.submit([(root, ["doc.py"])])
+        assert compiler.wait() == []
+    assert b"Kept." in (root / bytecode.pyc_name("doc.py", interpreter.name.removeprefix("python"))).read_bytes()

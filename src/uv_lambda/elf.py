@@ -30,6 +30,15 @@ class NotElf(Exception):
     pass
 
 
+class BadElf(Exception):
+    """The file starts like ELF but its headers do not hold together (truncated, garbage)."""
+
+    def __init__(self, path: Path, reason: str) -> None:
+        super().__init__(f"{path}: {reason}")
+        self.path = path
+        self.reason = reason
+
+
 @dataclass(frozen=True)
 class ElfInfo:
     machine: int
@@ -46,9 +55,23 @@ def is_elf(path: Path) -> bool:
 
 
 def read_elf(path: Path) -> ElfInfo:
+    """Machine and newest GLIBC version of an ELF file; BadElf when it cannot be read."""
     data = path.read_bytes()
     if data[:4] != ELF_MAGIC:
         raise NotElf(str(path))
+    if len(data) < 0x34:
+        raise BadElf(path, f"truncated: {len(data)} bytes, shorter than an ELF header")
+    if data[4] not in (1, 2) or data[5] not in (1, 2):
+        raise BadElf(path, "its header names no known ELF class and byte order")
+    try:
+        return _parse(data)
+    except struct.error:  # a table that runs past the end: a truncated copy
+        raise BadElf(path, f"truncated: its headers point past the end of the file ({len(data)} bytes)") from None
+    except (IndexError, ValueError):  # a link to a missing section, an unterminated name
+        raise BadElf(path, "its section headers are inconsistent") from None
+
+
+def _parse(data: bytes) -> ElfInfo:
     is64 = data[4] == 2
     endian = "<" if data[5] == 1 else ">"
     machine = struct.unpack_from(endian + "H", data, 18)[0]

@@ -13,6 +13,10 @@ from pathlib import Path
 from uv_lambda.errors import ConfigError, VerificationError
 
 DEFAULT_HANDLER = "app.main.handler"
+# Where a handler is looked for when none is configured, in this order: the layout
+# `uv-lambda init` writes, then the files AWS's own examples and blueprints use.
+DISCOVERED_MODULES = ("app.main", "main", "app", "handler", "lambda_function")
+DISCOVERED_FUNCTIONS = ("handler", "lambda_handler")
 _IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
 
@@ -39,8 +43,16 @@ def module_file(module: str, roots: Iterable[Path]) -> Path | None:
     return None
 
 
-def defines(source: str, name: str) -> bool:
-    """Whether a module binds `name` at top level (def, class, assignment or import)."""
+def read_source(path: Path) -> bytes:
+    """A module's bytes: ast.parse decodes them as Python does (PEP 263 line, BOM, UTF-8)."""
+    return path.read_bytes()
+
+
+def defines(source: str | bytes, name: str) -> bool:
+    """Whether a module binds `name` at top level (def, class, assignment or import).
+
+    Raises SyntaxError (also for undecodable bytes) and ValueError (null bytes).
+    """
     tree = ast.parse(source)
     for node in tree.body:
         if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef) and node.name == name:
@@ -75,30 +87,73 @@ def defines_in_block(source: str, name: str) -> bool:
     return False
 
 
+def discover_handler(source_root: Path) -> str | None:
+    """The first of DISCOVERED_MODULES under `source_root` that binds a handler name."""
+    for module in DISCOVERED_MODULES:
+        path = module_file(module, [source_root])
+        if path is None or path.name == "__init__.py":
+            continue
+        for function in DISCOVERED_FUNCTIONS:
+            if _binds(path, function):
+                return f"{module}.{function}"
+    return None
+
+
+def _candidates(source_root: Path) -> list[str]:
+    """Handler-like functions in the project's top-level modules and packages (and src/)."""
+    found = []
+    files = [*sorted(source_root.glob("*.py")), *sorted(source_root.glob("*/*.py"))]
+    files += sorted((source_root / "src").glob("*/*.py"))
+    for path in files:
+        relative = path.relative_to(source_root)
+        parts = relative.parts[1:] if relative.parts[0] == "src" else relative.parts
+        if relative.parts[0].startswith(".") or path.name == "__init__.py":
+            continue
+        module = ".".join([*parts[:-1], path.stem])
+        if not all(_IDENTIFIER.match(part) for part in module.split(".")):
+            continue
+        for function in DISCOVERED_FUNCTIONS:
+            try:
+                if defines(read_source(path), function):
+                    found.append(f"{module}.{function}")
+            except (SyntaxError, ValueError):
+                pass
+    return found
+
+
 def default_handler(source_root: Path) -> str:
-    """`app.main.handler` when app/main.py defines `handler`; otherwise ask for one."""
-    candidate = source_root / "app" / "main.py"
-    if candidate.is_file():
-        try:
-            if defines(candidate.read_text(), "handler"):
-                return DEFAULT_HANDLER
-        except SyntaxError:
-            return DEFAULT_HANDLER  # the bytecode step reports the syntax error precisely
-    raise ConfigError(
-        f"no handler configured for {source_root}",
-        'set handler = "package.module.function" in [tool.uv-lambda] of pyproject.toml, or pass --handler',
-    )
+    """The discovered handler (see DISCOVERED_MODULES); otherwise an error that suggests one."""
+    found = discover_handler(source_root)
+    if found:
+        return found
+    candidates = _candidates(source_root)
+    if candidates:
+        suggestion = f'set handler = "{candidates[0]}" in [tool.uv-lambda] of pyproject.toml, or pass --handler'
+        if len(candidates) > 1:
+            suggestion += " (also found: " + ", ".join(candidates[1:4]) + ")"
+    else:
+        suggestion = (
+            'define handler(event, context) in main.py and set handler = "main.handler" in [tool.uv-lambda] '
+            "of pyproject.toml (or pass --handler)"
+        )
+    raise ConfigError(f"no handler configured for {source_root}", suggestion)
 
 
 def _binds(path: Path, name: str) -> bool:
     try:
-        return defines(path.read_text(), name)
-    except SyntaxError:
-        return True
+        return defines(read_source(path), name)
+    except (SyntaxError, ValueError):
+        return True  # the bytecode step reports the error precisely
 
 
-def check_handler(handler: str, roots: Iterable[Path]) -> None:
-    """Static check: the handler's module is in the artifact and binds the function name."""
+def check_handler(
+    handler: str, roots: Iterable[Path], project_root: Path | None = None, includes: Iterable[str] = ()
+) -> None:
+    """Static check: the handler's module is in the artifact and binds the function name.
+
+    `project_root` and `includes`: where the application's files come from and the
+    configured `include`, to name the include that ships a module the project has.
+    """
     module, function = parse_handler(handler)
     roots = list(roots)
     path = module_file(module, roots)
@@ -108,16 +163,31 @@ def check_handler(handler: str, roots: Iterable[Path]) -> None:
             f"add the function name, e.g. {handler}.handler",
         )
     if path is None:
+        entry = project_entry(module, project_root)
+        if entry is not None:
+            fixed = ", ".join(f'"{name}"' for name in [*includes, entry])
+            raise ConfigError(
+                f"handler module {module!r} is in the project ({entry}) but not in the artifact",
+                f"ship it: include = [{fixed}] in [tool.uv-lambda] (and keep it out of exclude)",
+            )
         raise VerificationError(
             f"handler module {module!r} is not in the artifact",
-            f"check the handler {handler!r} and the include globs in [tool.uv-lambda]",
+            f"no {module.replace('.', '/')}.py in the project: check the handler {handler!r} and the include globs",
         )
     try:
-        found = defines(path.read_text(), function)
-    except SyntaxError:
+        found = defines(read_source(path), function)
+    except (SyntaxError, ValueError):
         return  # reported by bytecode compilation, with the line
     if not found:
         raise VerificationError(
             f"{module} does not define {function!r} (handler {handler!r})",
             f"define {function} in {path.name}, or point handler at the right function",
         )
+
+
+def project_entry(module: str, project_root: Path | None) -> str | None:
+    """The top-level entry of the project that holds `module`, if its file is there."""
+    if project_root is None or module_file(module, [project_root]) is None:
+        return None
+    top = module.split(".")[0]
+    return top if (project_root / top).is_dir() else f"{top}.py"

@@ -19,11 +19,19 @@ def normalize_name(name: str) -> str:
 
 @dataclass(frozen=True)
 class Package:
-    """One pyproject.toml with a [project] table: the root or a workspace member."""
+    """One pyproject.toml with a [project] table: the root or a workspace member.
+
+    A virtual workspace root (only [tool.uv.workspace], no [project]) is a Package too, named
+    after its folder, with `is_virtual_root` set: it holds configuration, never code.
+    """
 
     name: str  # normalised
     path: Path
     pyproject: dict[str, Any]
+
+    @property
+    def is_virtual_root(self) -> bool:
+        return "project" not in self.pyproject
 
     @property
     def has_build_system(self) -> bool:
@@ -32,7 +40,7 @@ class Package:
 
     @property
     def requires_python(self) -> str | None:
-        value = self.pyproject["project"].get("requires-python")
+        value = self.pyproject.get("project", {}).get("requires-python")
         return value if isinstance(value, str) else None
 
 
@@ -42,7 +50,7 @@ class Project:
 
     package: Package  # the pyproject.toml at PATH
     workspace_root: Path  # where uv.lock lives (== package.path when not in a workspace)
-    members: dict[str, Package]  # every workspace package by name, the root included
+    members: dict[str, Package]  # every workspace package by name, the root included unless virtual
 
     @property
     def root(self) -> Path:
@@ -78,6 +86,20 @@ class Project:
             }
         return configs
 
+    def source(self, config: FunctionConfig) -> Package:
+        """The package whose folder holds the function's code."""
+        if config.package:
+            return self.member(config.package)
+        if self.package.is_virtual_root:
+            known = ", ".join(sorted(self.members)) or "none"
+            raise ConfigError(
+                f"{self.root / 'pyproject.toml'} is a virtual workspace root (no [project]): "
+                f"function {config.name!r} needs the member that holds it",
+                f"pass --package NAME, set package = \"NAME\" in [tool.uv-lambda], or build from the member's "
+                f"folder (members: {known})",
+            )
+        return self.package
+
     def member(self, name: str) -> Package:
         key = normalize_name(name)
         if key not in self.members:
@@ -103,7 +125,7 @@ def read_pyproject(path: Path) -> dict[str, Any]:
         raise ConfigError(f"{path} is not valid TOML: {exc}", "fix the syntax error it names") from None
 
 
-def _load_package(folder: Path) -> Package:
+def _load_package(folder: Path, *, workspace_root: bool = False) -> Package:
     pyproject_path = folder / "pyproject.toml"
     if not pyproject_path.is_file():
         raise ConfigError(
@@ -112,6 +134,8 @@ def _load_package(folder: Path) -> Package:
         )
     data = read_pyproject(pyproject_path)
     project = data.get("project")
+    if project is None and workspace_root and "workspace" in data.get("tool", {}).get("uv", {}):
+        return Package(normalize_name(folder.name), folder, data)  # uv's virtual workspace root
     if not isinstance(project, dict) or not isinstance(project.get("name"), str):
         raise ConfigError(
             f"{pyproject_path} has no [project] table with a name",
@@ -148,10 +172,10 @@ def load_project(path: Path | None = None) -> Project:
     folder = (path or Path.cwd()).resolve()
     if not folder.is_dir():
         raise ConfigError(f"{folder} is not a folder", "pass the folder that holds pyproject.toml")
-    package = _load_package(folder)
     workspace_root = find_workspace_root(folder)
-    root_package = package if workspace_root == folder else _load_package(workspace_root)
-    members = {root_package.name: root_package}
+    package = _load_package(folder, workspace_root=workspace_root == folder)
+    root_package = package if workspace_root == folder else _load_package(workspace_root, workspace_root=True)
+    members = {} if root_package.is_virtual_root else {root_package.name: root_package}
     for member_path in _workspace_members(workspace_root, root_package.pyproject):
         member = _load_package(member_path)
         members[member.name] = member

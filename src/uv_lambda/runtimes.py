@@ -48,6 +48,16 @@ class Runtime:
         return self.python_version.replace(".", "")
 
     @property
+    def python_full_version(self) -> str:
+        """The full version markers are evaluated with and uv installs for: "3.13.0".
+
+        Lambda moves each runtime to new patch releases without notice, so no later patch
+        is known at build time; the first one is the floor every Lambda patch satisfies, and
+        it is what uv assumes for `--python-version 3.13`, so both read markers alike.
+        """
+        return f"{self.python_version}.0"
+
+    @property
     def site_packages(self) -> str:
         """Where a layer puts packages, relative to the layer root (unzipped to /opt)."""
         return f"python/lib/python{self.python_version}/site-packages"

@@ -10,19 +10,23 @@ Each problem names the package and file and says what to do. The rules:
 
 from __future__ import annotations
 
+import functools
 import re
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-from uv_lambda.elf import NotElf, is_elf, read_elf
+from packaging.tags import Tag, compatible_tags, cpython_tags, parse_tag
+from packaging.utils import canonicalize_name
+
+from uv_lambda.elf import BadElf, NotElf, is_elf, read_elf
 from uv_lambda.errors import VerificationError
 from uv_lambda.runtimes import Architecture, Runtime
 
-_MANYLINUX = re.compile(r"^manylinux_(\d+)_(\d+)_(\w+)$")
 _LEGACY_MANYLINUX = {"manylinux1": (2, 5), "manylinux2010": (2, 12), "manylinux2014": (2, 17)}
-_EXTENSION = re.compile(r"\.cpython-(\d+)[a-z]*-([a-z0-9_]+)-linux-gnu\.so$")
+# The ABI flags after the version: none for a standard CPython 3.8+, "t" free-threaded, "d" debug.
+_EXTENSION = re.compile(r"\.cpython-(\d+)([a-z]*)-([a-z0-9_]+)-linux-gnu\.so$")
 
 
 @dataclass(frozen=True)
@@ -35,7 +39,7 @@ def distribution_of_files(root: Path) -> dict[str, str]:
     """Map each top-level name in a site-packages tree to the distribution that installed it."""
     owners: dict[str, str] = {}
     for record in root.glob("*.dist-info/RECORD"):
-        name = record.parent.name.removesuffix(".dist-info").rsplit("-", 1)[0]
+        name = dist_info_name(record.parent.name)
         for line in record.read_text(errors="replace").splitlines():
             top = line.split(",", 1)[0].split("/", 1)[0]
             if top and not top.endswith(".dist-info"):
@@ -52,59 +56,88 @@ def _owner(root: Path, path: Path, owners: dict[str, str]) -> str:
     return owners.get(top, top)
 
 
-def _platform_fits(platform: str, target: Target) -> bool:
-    if platform == "any":
-        return True
+def _platforms(target: Target) -> list[str]:
+    """Every platform tag that loads on the target: manylinux up to the runtime's glibc,
+    in both the PEP 600 spelling and the legacy aliases (manylinux2014 = manylinux_2_17)."""
     machine = target.architecture.machine
-    for legacy, glibc in _LEGACY_MANYLINUX.items():
-        if platform == f"{legacy}_{machine}":
-            return glibc <= target.runtime.glibc
-    match = _MANYLINUX.match(platform)
-    if match:
-        glibc = (int(match.group(1)), int(match.group(2)))
-        return match.group(3) == machine and glibc <= target.runtime.glibc
-    return False
+    major, newest = target.runtime.glibc
+    platforms = [f"manylinux_{major}_{minor}_{machine}" for minor in range(newest, 4, -1)]
+    platforms += [f"{legacy}_{machine}" for legacy, glibc in _LEGACY_MANYLINUX.items() if glibc <= target.runtime.glibc]
+    return platforms
 
 
-def _python_fits(interpreter: str, abi: str, target: Target) -> bool:
-    wanted = target.runtime.python_tag
-    if interpreter.startswith("py"):
-        return True
-    if interpreter.startswith("cp"):
-        if abi == "abi3":
-            return int(interpreter[2:]) <= int(wanted)
-        return interpreter[2:] == wanted
-    return False
+@functools.cache
+def supported_tags(target: Target) -> frozenset[Tag]:
+    """The wheel tags the target's CPython accepts, as pip and uv compute them: the runtime's
+    own ABI (not the free-threaded `cp313t`), abi3 from older CPythons, and pure wheels."""
+    version = tuple(int(part) for part in target.runtime.python_version.split("."))
+    interpreter = f"cp{target.runtime.python_tag}"
+    platforms = _platforms(target)
+    return frozenset(
+        [
+            *cpython_tags(version, abis=[interpreter], platforms=platforms),
+            *compatible_tags(version, interpreter=interpreter, platforms=platforms),
+        ]
+    )
+
+
+def dist_info_name(folder: str) -> str:
+    """The canonical distribution name of a `.dist-info` folder (`pydantic_core-2.27.2.dist-info`)."""
+    stem = folder.removesuffix(".dist-info")
+    name = stem.rsplit("-", 1)[0] if "-" in stem else stem
+    return canonicalize_name(name)
+
+
+def _wheel_tags(wheel_file: Path) -> tuple[list[str], set[Tag]]:
+    """The `Tag:` lines of a WHEEL file as written, and every tag they stand for: one line
+    may hold a compressed set (`cp313-cp313-manylinux_2_17_x86_64.manylinux2014_x86_64`)."""
+    lines = [
+        line.split(":", 1)[1].strip()
+        for line in wheel_file.read_text(errors="replace").splitlines()
+        if line.startswith("Tag:")
+    ]
+    tags: set[Tag] = set()
+    for line in lines:
+        try:
+            tags |= parse_tag(line)
+        except ValueError:  # not interpreter-abi-platform: fits nothing
+            continue
+    return lines, tags
 
 
 def check_wheel_tags(root: Path, target: Target) -> None:
+    supported = supported_tags(target)
     for wheel_file in sorted(root.glob("*.dist-info/WHEEL")):
-        distribution = wheel_file.parent.name.rsplit("-", 1)[0]
-        tags = [
-            line.split(":", 1)[1].strip() for line in wheel_file.read_text().splitlines() if line.startswith("Tag:")
-        ]
-        fits = False
-        for tag in tags:
-            parts = tag.split("-")
-            if len(parts) != 3:
-                continue
-            interpreter, abi, platform = parts
-            if _platform_fits(platform, target) and _python_fits(interpreter, abi, target):
-                fits = True
-        if fits or not tags:
+        distribution = dist_info_name(wheel_file.parent.name)
+        lines, tags = _wheel_tags(wheel_file)
+        if not lines or tags & supported:
             continue
-        shown = ", ".join(tags)
-        if any(tag.endswith(("linux_x86_64", "linux_aarch64")) and "manylinux" not in tag for tag in tags):
+        shown = ", ".join(lines)
+        if any(tag.platform in ("linux_x86_64", "linux_aarch64") for tag in tags):
             raise VerificationError(
                 f"{distribution} was built on this machine ({shown}) and may not load on {target.runtime.name}",
                 f"use a version of {distribution} that publishes a manylinux wheel for "
                 f"{target.architecture.machine}, or build it in an Amazon Linux image",
             )
+        if any(tag.abi.endswith("t") and tag.abi.startswith("cp") for tag in tags):
+            raise VerificationError(
+                f"{distribution} is built for free-threaded CPython ({shown}), "
+                f"not the standard CPython of {target.runtime.name}",
+                f"install the standard cp{target.runtime.python_tag} wheel of {distribution} "
+                "(check the lock's sources and any --python given to uv)",
+            )
         raise VerificationError(
             f"{distribution} has no wheel for {target.runtime.name} on {target.architecture.value} "
             f"(installed: {shown})",
-            f"pin a version of {distribution} with a {target.runtime.manylinux} wheel, or choose another runtime",
+            f"pin a version of {distribution} with a {target.runtime.manylinux} {target.architecture.machine} wheel "
+            f"for CPython {target.runtime.python_version}, or choose another runtime",
         )
+
+
+def _bad_file_hint(owner: str, owners: dict[str, str]) -> str:
+    if owner in owners.values():  # installed by a distribution
+        return f"reinstall {owner}: clear its cached copy with `uv cache clean {owner}` and build again"
+    return "the file is part of the project: replace it with a complete copy, or exclude it"
 
 
 def check_binaries(root: Path, target: Target, owners: dict[str, str] | None = None) -> None:
@@ -120,7 +153,9 @@ def check_binaries(root: Path, target: Target, owners: dict[str, str] | None = N
             )
         extension = _EXTENSION.search(name)
         if extension and (
-            extension.group(1) != target.runtime.python_tag or extension.group(2) != target.architecture.machine
+            extension.group(1) != target.runtime.python_tag
+            or extension.group(2)
+            or extension.group(3) != target.architecture.machine
         ):
             raise VerificationError(
                 f"{path.relative_to(root)} ({_owner(root, path, owners)}) is an extension for another "
@@ -131,11 +166,16 @@ def check_binaries(root: Path, target: Target, owners: dict[str, str] | None = N
             continue
         if not is_elf(path):
             continue
+        owner = _owner(root, path, owners)
         try:
             info = read_elf(path)
-        except (NotElf, ValueError, IndexError):
+        except NotElf:
             continue
-        owner = _owner(root, path, owners)
+        except BadElf as exc:
+            raise VerificationError(
+                f"{path.relative_to(root)} ({owner}) is not a valid ELF file: {exc.reason}",
+                _bad_file_hint(owner, owners),
+            ) from None
         if info.machine != target.architecture.elf_machine:
             raise VerificationError(
                 f"{path.relative_to(root)} ({owner}) is built for {info.machine_name}, "

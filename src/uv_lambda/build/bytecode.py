@@ -26,14 +26,19 @@ if TYPE_CHECKING:
     from pathlib import Path
     from typing import IO
 
-# Runs under the target interpreter with -I -S. It imports nothing beyond what the
-# interpreter has loaded at start-up (py_compile and json would double its start-up time),
-# and writes exactly what py_compile writes for UNCHECKED_HASH: magic, flags=1, the source
-# hash, the marshalled code compiled with the relative name as its file name.
+# Runs under the target interpreter with -S -s, no PYTHON* variable but a fixed
+# PYTHONHASHSEED (see _environment). It imports nothing beyond what the interpreter has
+# loaded at start-up (py_compile and json would double its start-up time), and writes
+# exactly what py_compile writes for UNCHECKED_HASH: magic, flags=1, the source hash, the
+# marshalled code compiled with the relative name as its file name.
 # Job on stdin: the number of roots, the roots, then "<root index>\t<relative path>" lines.
 # Output: "<root index>\t<relative path>\t<error>" for each file that did not compile.
+# The first line drops the current folder from sys.path (what -I would do): 3.10 imports
+# os from disk here, and a project's own os.py must not be the one it finds.
 _COMPILER = r"""
-import marshal, os, sys, _imp
+import sys
+if sys.path and sys.path[0] == "": del sys.path[0]
+import marshal, os, _imp
 from _frozen_importlib_external import MAGIC_NUMBER, _RAW_MAGIC_NUMBER, cache_from_source
 lines = sys.stdin.read().split("\n")
 roots = lines[1 : 1 + int(lines[0])]
@@ -90,6 +95,18 @@ sys.stdout.write("".join(failures))
 """
 
 
+def _environment() -> dict[str, str]:
+    """The compiler's environment: what -E would leave, with a fixed hash seed.
+
+    Python 3.10's marshal writes a frozenset constant (`x in {"a", "b"}`) in iteration
+    order, which follows the string hashes: with random hashing the pycs differ from build
+    to build. -I would also drop PYTHONHASHSEED, so the isolation is done here instead.
+    """
+    environment = {key: value for key, value in os.environ.items() if not key.startswith("PYTHON")}
+    environment["PYTHONHASHSEED"] = "0"
+    return environment
+
+
 class Failure:
     """A file that did not compile (a plain class: see TYPE_CHECKING above)."""
 
@@ -135,7 +152,8 @@ class Compiler:
             self._process: subprocess.Popen[bytes] = proc.spawn(
                 # frozen_modules=on: the start-up modules from the copies built into the
                 # interpreter, not from disk (~1 ms less with pyenv's 3.13); 3.10 ignores it.
-                [interpreter, "-I", "-S", "-X", "frozen_modules=on", "-c", _COMPILER],
+                [interpreter, "-S", "-s", "-X", "frozen_modules=on", "-c", _COMPILER],
+                env=_environment(),
                 stdin=subprocess.PIPE,
                 stdout=subprocess.PIPE,
                 stderr=subprocess.PIPE,

@@ -23,7 +23,7 @@ import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from uv_lambda.build import archive, bytecode
+from uv_lambda.build import archive, bytecode, markers
 from uv_lambda.cache import cache_root
 from uv_lambda.errors import BuildError, CommandError
 from uv_lambda.project import normalize_name
@@ -148,7 +148,7 @@ def explain_install_failure(exc: CommandError, runtime: Runtime, arch: Architect
     )
 
 
-def _install(uv: Uv, requirements: Path, target: Path, runtime: Runtime, arch: Architecture) -> None:
+def _install(uv: Uv, requirements: Path, target: Path, runtime: Runtime, arch: Architecture, project: Path) -> None:
     try:
         uv.run(
             [
@@ -172,6 +172,9 @@ def _install(uv: Uv, requirements: Path, target: Path, runtime: Runtime, arch: A
                 # uv's default link mode (hardlinks from its cache on Linux) is safe here:
                 # nothing writes into installed files, the compiler only adds new pycs.
             ],
+            # The project's folder: its uv configuration (indexes, exclude-newer) applies, as
+            # it did to `uv lock`; the caller's current folder may be another project.
+            cwd=project,
             what="installing dependencies",
         )
     except CommandError as exc:
@@ -222,6 +225,7 @@ def _store_packages(
     interpreter: Path | None,
     build_paths: list[Path],
     packages_root: Path,
+    project: Path,
 ) -> None:
     """Install, verify, compile and store the packages that are not cached yet.
 
@@ -237,7 +241,7 @@ def _store_packages(
         site_packages.mkdir()
         requirements_file = scratch / "requirements.txt"
         requirements_file.write_text("".join(requirement.text + "\n" for requirement in missing))
-        _install(uv, requirements_file, site_packages, runtime, arch)
+        _install(uv, requirements_file, site_packages, runtime, arch, project)
         remove_install_debris(site_packages)
         check_tree(site_packages, Target(runtime, arch), [*build_paths, scratch])
         by_package = _files_by_package(site_packages)
@@ -261,9 +265,13 @@ def _store_packages(
                 entries[owner] += pyc_entries
         for requirement in missing:
             if not by_package.get(requirement.name):
+                # Requirements whose markers are false on the target were dropped before the
+                # install (markers.py): uv skipped one that applies.
                 raise BuildError(
-                    f"uv installed no files for {requirement.name}",
-                    "run with -v to see uv's output, and report it",
+                    f"uv installed no files for {markers.requirement_line(requirement.text)} "
+                    f"({runtime.name} on {arch.value})",
+                    "uv-lambda reads this requirement as needed on the target, but uv skipped it: "
+                    "run with -v to see uv's output, and report it with that output",
                 )
             entry = scratch / keys[requirement.name]
             entry.mkdir()
@@ -304,6 +312,7 @@ def ensure(
     arch: Architecture,
     interpreter: Path | None,
     build_paths: list[Path],
+    project: Path,
 ) -> tuple[CachedDependencies, bool]:
     """The cached dependency set for these inputs, building what is missing first.
 
@@ -329,7 +338,7 @@ def ensure(
         [r.name for r in missing],
     )
     if missing:
-        _store_packages(uv, missing, keys, runtime, arch, interpreter, build_paths, packages_root)
+        _store_packages(uv, missing, keys, runtime, arch, interpreter, build_paths, packages_root, project)
     scratch = Path(tempfile.mkdtemp(prefix=f".{set_key}-", dir=sets_root))
     try:
         entries: list[archive.Entry] = []

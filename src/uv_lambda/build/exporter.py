@@ -9,10 +9,12 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
+from uv_lambda.build import markers
 from uv_lambda.cache import cache_root
 from uv_lambda.config import FunctionConfig
 from uv_lambda.errors import CommandError, ConfigError, UsageError
 from uv_lambda.project import Project, normalize_name
+from uv_lambda.runtimes import Architecture, Runtime
 from uv_lambda.uv import Uv
 
 _PIN = re.compile(r"^([A-Za-z0-9][A-Za-z0-9._-]*)(?:\[[^\]]*\])?==([^\s;\\]+)")
@@ -23,10 +25,49 @@ class Exported:
     requirements: str  # third-party requirements.txt, pinned, with hashes
     pins: tuple[tuple[str, str], ...]  # (normalised name, version), sorted
     local_packages: tuple[Path, ...]  # folders of workspace packages to build, sorted
+    # Requirements whose markers are false on the target ("colorama ; sys_platform == 'win32'")
+    dropped: tuple[str, ...] = ()
+
+
+def _pins(lines: list[str]) -> tuple[tuple[str, str], ...]:
+    return tuple(sorted((normalize_name(match.group(1)), match.group(2)) for match in map(_PIN.match, lines) if match))
+
+
+def for_target(exported: Exported, runtime: Runtime, arch: Architecture) -> Exported:
+    """Only the requirements whose markers hold on `runtime` and `arch` (see markers.py).
+
+    The export itself stays universal (and cached as such); this runs on every build.
+    """
+    environment = markers.target_environment(runtime, arch)
+    kept: list[str] = []
+    dropped: list[str] = []
+    for block in _blocks(exported.requirements):
+        if markers.evaluate("\n".join(block), environment).applies:
+            kept += block
+        else:
+            dropped.append(markers.requirement_line(block[0]))
+    requirements = "".join(line + "\n" for line in kept)
+    firsts = [line for line in kept if line and not line[0].isspace()]
+    return Exported(requirements, _pins(firsts), exported.local_packages, tuple(dropped))
+
+
+def _blocks(text: str) -> list[list[str]]:
+    """An exported requirements.txt as one block of lines per requirement (continuations kept)."""
+    blocks: list[list[str]] = []
+    for line in text.splitlines():
+        if not line.strip() or line.lstrip().startswith("#"):
+            continue
+        if line[0].isspace() and blocks:
+            blocks[-1].append(line)
+        else:
+            blocks.append([line])
+    return blocks
 
 
 def _export_args(project: Project, config: FunctionConfig) -> list[str]:
-    args = ["export", "--locked", "--no-dev", "--no-editable", "--no-header", "--no-annotate"]
+    # No group ships unless `groups` names it: `--no-default-groups` also drops
+    # `[tool.uv] default-groups` (dev, test, ...), which `--no-dev` alone would keep.
+    args = ["export", "--locked", "--no-default-groups", "--no-editable", "--no-header", "--no-annotate"]
     if config.package:
         args += ["--package", project.member(config.package).name]
     for extra in config.extras:
@@ -59,6 +100,7 @@ def _export_key(uv: Uv, project: Project, args: list[str]) -> str:
     digest.update(project.lock_path.read_bytes())
     for package in sorted(project.members.values(), key=lambda member: member.name):
         digest.update((package.path / "pyproject.toml").read_bytes())
+    digest.update((project.workspace_root / "pyproject.toml").read_bytes())  # a virtual root is no member
     return digest.hexdigest()[:32]
 
 
@@ -111,12 +153,10 @@ def _run_export(uv: Uv, project: Project, args: list[str]) -> Exported:
         if "not found in workspace" in exc.output or "Could not find" in exc.output:
             raise UsageError(exc.message, "check `package` and `extras`/`groups` in [tool.uv-lambda]") from None
         raise
-    pins = sorted(
-        (normalize_name(match.group(1)), match.group(2)) for match in map(_PIN.match, third_party.splitlines()) if match
-    )
+    pins = _pins(third_party.splitlines())
     local = sorted(
         (project.workspace_root / line.strip()).resolve()
         for line in everything.splitlines()
         if line.strip().startswith(".")
     )
-    return Exported(third_party, tuple(pins), tuple(local))
+    return Exported(third_party, pins, tuple(local))

@@ -13,6 +13,7 @@ Steps, in order (each named in progress output and in errors):
 
 from __future__ import annotations
 
+import logging
 import os
 import shutil
 import tempfile
@@ -22,7 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from uv_lambda import artifact as model
-from uv_lambda.build import archive, bytecode, dependencies, exporter, incremental, sources
+from uv_lambda.build import app_files, archive, bytecode, dependencies, exporter, incremental, sources
 from uv_lambda.build.settings import BuildSettings, resolve
 from uv_lambda.config import FunctionConfig
 from uv_lambda.errors import UsageError, VerificationError
@@ -33,6 +34,8 @@ from uv_lambda.runtimes import Architecture, Runtime
 from uv_lambda.ui import Reporter, human_size
 from uv_lambda.uv import Uv, find_uv
 from uv_lambda.verify import Target, check_tree
+
+log = logging.getLogger(__name__)
 
 ZIP_UPLOAD_LIMIT = 50 * 1024 * 1024  # larger zips must go through S3
 UNZIPPED_LIMIT = 250 * 1024 * 1024  # function + all layers, unzipped
@@ -121,25 +124,29 @@ def _install_local_packages(
     return infos
 
 
-def _include_names(settings: BuildSettings) -> list[str] | None:
-    """The configured `include`; None when the default applies (top-level packages and
-    modules of a project without a build system)."""
-    if not settings.config.include and not settings.source.has_build_system:
-        return None
-    return list(settings.config.include)
+def _include_names(settings: BuildSettings, provided: list[str]) -> tuple[list[str], list[str] | None]:
+    """(the include names, the names an app-only rebuild's snapshot uses: None for the plain
+    default of a project without a build system, which incremental.py recomputes itself)."""
+    if settings.config.include:
+        return list(settings.config.include), list(settings.config.include)
+    handler_module = parse_handler(settings.handler)[0] if settings.handler else None
+    default = app_files.default_application(settings.source.path, handler_module, provided)
+    if settings.source.has_build_system or default.beyond_default:
+        return default.includes, default.includes
+    return default.includes, None
 
 
 def _copy_app(
-    settings: BuildSettings, target: Path, reporter: Reporter
+    settings: BuildSettings, target: Path, provided: list[str]
 ) -> tuple[sources.Selection, dict[str, list[str]] | None, list[str]]:
     """Copy the application files; returns (the selection, its snapshot (see incremental.py),
     or None when globs make one unknowable, and warnings)."""
     source = settings.source
     config = settings.config
-    names = _include_names(settings)
-    # Taken before choosing: a file added meanwhile makes the next build a full one.
-    snapshot = incremental.selection_snapshot(source.path, names)
-    includes = sources.default_includes(source.path) if names is None else names
+    includes, names = _include_names(settings, provided)
+    # Taken before choosing: a file added meanwhile makes the next build a full one. A
+    # default widened for the handler is not one incremental.py can recompute: no snapshot.
+    snapshot = None if names is not None and not config.include else incremental.selection_snapshot(source.path, names)
     selection = sources.select_files(source.path, includes, config.exclude)
     warnings = [
         f"left out {name}: it looks like a secret (add it to `exclude` to silence this)"
@@ -153,6 +160,16 @@ def _copy_app(
     return selection, snapshot, warnings
 
 
+def _report_application(
+    settings: BuildSettings, selection: sources.Selection, local: list[model.PackageInfo], reporter: Reporter
+) -> None:
+    root = settings.source.path
+    shipped = app_files.shipped_entries((name for name, _ in selection.files), root)
+    packaged = settings.source.has_build_system
+    omitted = app_files.left_out(root, [name.rstrip("/") for name in shipped], packaged=packaged)
+    reporter.info(app_files.summary(shipped, [info.name for info in local], omitted))
+
+
 def _inputs(project: Project, uv: Uv, interpreter: Path | None) -> incremental.Inputs:
     """The files that configure a build and the tools it runs, taken before the build reads
     or runs them: a record may then be older than they are, never newer (incremental.py)."""
@@ -162,6 +179,7 @@ def _inputs(project: Project, uv: Uv, interpreter: Path | None) -> incremental.I
         *(folder / ".python-version" for folder in {project.root, project.workspace_root}),
         *(package.path / "pyproject.toml" for package in project.members.values()),
         project.root / "pyproject.toml",
+        project.workspace_root / "pyproject.toml",
     ]
     return incremental.Inputs.of(sorted(set(files)), [tool for tool in (uv.path, interpreter) if tool])
 
@@ -180,7 +198,7 @@ def _recipe(
     return incremental.Recipe(
         inputs=inputs,
         root=settings.source.path,
-        includes=_include_names(settings),
+        includes=list(settings.config.include) or None,  # None: the default, as the snapshot took it
         selection=snapshot,
         files=tuple(incremental.LocalFile(name, path, file_sha256(app_dir / name)) for name, path in selection.files),
         interpreter=interpreter if settings.config.bytecode else None,
@@ -240,7 +258,11 @@ def _stage(
     if lock:
         with reporter.step("locking with uv"):
             exporter.lock(uv, project, interpreter)
-    exported = exporter.export(uv, project, config, interpreter)
+    exported = exporter.for_target(
+        exporter.export(uv, project, config, interpreter), settings.runtime, settings.architecture
+    )
+    for requirement in exported.dropped:
+        log.debug("not for %s %s: %s", settings.runtime.name, settings.architecture.value, requirement)
     if not config.bytecode:
         interpreter = None
     build_paths = [project.workspace_root]
@@ -252,6 +274,7 @@ def _stage(
             settings.architecture,
             interpreter,
             build_paths,
+            project.workspace_root,
         )
     if hit:
         reporter.info(f"  dependencies: {len(exported.pins)} packages, from cache")
@@ -262,8 +285,10 @@ def _stage(
         app_dir.mkdir()
         with reporter.step("workspace packages and application code"):
             local_infos = _install_local_packages(uv, exported.local_packages, settings, workspace_dir, scratch)
-            selection, snapshot, app_warnings = _copy_app(settings, app_dir, reporter)
+            provided = app_files.installed_names(workspace_dir)
+            selection, snapshot, app_warnings = _copy_app(settings, app_dir, provided)
             warnings += app_warnings
+        _report_application(settings, selection, local_infos, reporter)
         target = Target(settings.runtime, settings.architecture)
         check_tree(workspace_dir, target, [*build_paths, scratch])
         check_tree(app_dir, target, [scratch])
@@ -271,7 +296,7 @@ def _stage(
             roots = [app_dir, workspace_dir]
             if module_file(parse_handler(settings.handler)[0], roots) is None:
                 roots.append(deps.site_packages)  # a handler shipped by a dependency
-            check_handler(settings.handler, roots)
+            check_handler(settings.handler, roots, settings.source.path, settings.config.include)
         if local_compiler is not None:
             trees = [(folder, bytecode.python_sources(folder)) for folder in (workspace_dir, app_dir)]
             local_compiler.submit(trees)

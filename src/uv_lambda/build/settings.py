@@ -70,7 +70,7 @@ def resolve_runtime(config: FunctionConfig, project: Project, source: Package) -
 
 
 def resolve(project: Project, config: FunctionConfig) -> BuildSettings:
-    source = project.member(config.package) if config.package else project.package
+    source = project.source(config)
     runtime = resolve_runtime(config, project, source)
     architecture = get_architecture(config.architecture)
     handler: str | None = None

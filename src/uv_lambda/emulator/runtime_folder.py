@@ -30,7 +30,7 @@ def requirements(with_boto3: bool) -> list[str]:
 
 
 # Part of the folder's key: a change in how it is installed makes a fresh folder.
-_INSTALL_LAYOUT = "bytecode-1"
+_INSTALL_LAYOUT = "bytecode-copies-2"
 
 
 def folder_name(python_version: str, machine: str, with_boto3: bool) -> str:
@@ -44,6 +44,32 @@ def host_machine() -> str:
     return {"amd64": "x86_64", "arm64": "aarch64"}.get(machine, machine)
 
 
+def install_args(target: Path, interpreter: Path, with_boto3: bool) -> list[str]:
+    """uv's arguments for the runtime folder: the tool's own install, isolated from any
+    project's configuration (a caller's `[tool.uv] exclude-newer` would hide awslambdaric)."""
+    return [
+        "pip",
+        "install",
+        "--no-config",
+        "--quiet",
+        "--target",
+        str(target),
+        "--python",
+        str(interpreter),
+        # Only wheels: the runtime client must not be compiled against this machine.
+        "--only-binary",
+        ":all:",
+        # Copies, not hard links into uv's cache: a run that writes into the folder (or a
+        # `uv cache clean`) must not change the other.
+        "--link-mode",
+        "copy",
+        # Lambda's /var/runtime ships compiled: awslambdaric's import costs ~60 ms more
+        # without bytecode (the function runs with PYTHONDONTWRITEBYTECODE).
+        "--compile-bytecode",
+        *requirements(with_boto3),
+    ]
+
+
 def ensure_runtime_folder(python_version: str, interpreter: Path, *, with_boto3: bool = True) -> Path:
     """The runtime folder for `python_version` on this machine, installing it on first use."""
     root = cache_root() / "runtimes"
@@ -54,24 +80,14 @@ def ensure_runtime_folder(python_version: str, interpreter: Path, *, with_boto3:
     scratch = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=root))
     try:
         find_uv().run(
-            [
-                "pip",
-                "install",
-                "--quiet",
-                "--target",
-                str(scratch),
-                "--python",
-                str(interpreter),
-                # Only wheels: the runtime client must not be compiled against this machine.
-                "--only-binary",
-                ":all:",
-                # Lambda's /var/runtime ships compiled: awslambdaric's import costs ~60 ms more
-                # without bytecode (the function runs with PYTHONDONTWRITEBYTECODE).
-                "--compile-bytecode",
-                *requirements(with_boto3),
-            ],
+            install_args(scratch, interpreter, with_boto3),
+            # A neutral folder: nothing of the caller's project is in the way.
+            cwd=root,
             what="installing the local Lambda runtime (awslambdaric)",
-            hint="it is installed from PyPI once per Python version; check the network or proxy",
+            hint=(
+                "it is installed from PyPI once per Python version, without reading any uv.toml or "
+                "pyproject.toml; check the network, or point UV_DEFAULT_INDEX at a PyPI mirror"
+            ),
         )
         (scratch / _COMPLETE_MARKER).write_text("\n".join(requirements(with_boto3)) + "\n")
         try:

@@ -142,7 +142,7 @@ def plan_dockerfile(
 ) -> DockerfileSpec:
     """What the Dockerfile for `config` holds; the build context is the workspace root."""
     context = project.workspace_root
-    source = project.member(config.package) if config.package else project.package
+    source = project.source(config)
     includes = list(config.include) or default_includes(source.path)
     copies: list[tuple[str, str]] = []
     for pattern in includes:
