@@ -84,6 +84,11 @@ def test_a_rejected_option_is_one_line_too(tmp_path: Path) -> None:
     assert completed.returncode == 2 and completed.stdout == ""
     [line] = completed.stderr.splitlines()
     assert "invalid choice: 'sparc'" in line
+    for extra in ("--all", "--format=image"):
+        completed = terraform('{"path": "."}', tmp_path, extra)
+        assert completed.returncode == 2 and completed.stdout == ""
+        [line] = completed.stderr.splitlines()
+        assert f"{extra.split('=')[0]} cannot be combined with --terraform" in line
 
 
 @pytest.fixture(scope="module")

@@ -30,6 +30,8 @@ FLAG = "--terraform"
 OPTIONS = {"function": "--function", "format": "--format", "arch": "--arch", "runtime": "--runtime", "out": "--out"}
 KEYS = ("path", *OPTIONS)
 FORMATS = ("zip", "layer", "split")
+# Options that would make the result something other than one function's zips.
+REFUSED = ("--all", "--format", "--push", "--output", "--base-image")
 
 
 class QueryError(Exception):
@@ -107,6 +109,12 @@ def run(argv: Sequence[str]) -> int:
     from uv_lambda.cli import main
 
     try:
+        refused = next((arg for arg in argv if arg.split("=", 1)[0] in REFUSED), None)
+        if refused is not None:
+            option = refused.split("=", 1)[0]
+            raise QueryError(
+                f"{option} cannot be combined with --terraform; name one function and its format in the query"
+            )
         query = parse_query(sys.stdin.read())
     except QueryError as exc:
         print(f"error: {exc}", file=sys.stderr)
