@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import shutil
 import stat
 import subprocess
 import zipfile
@@ -109,6 +110,24 @@ def test_dir_format_is_the_zip_unpacked_and_nothing_else(cli: CliRunner, project
     [document] = json.loads(metadata.read_text())["artifacts"]
     assert document["directory"] == str(tree) and document["path"] == str(archive)
     assert document["code_sha256"] == json.loads(archive.with_name("function.zip.json").read_text())["code_sha256"]
+
+
+def test_dir_format_takes_the_app_only_rebuild(cli: CliRunner, project: Path, tmp_path: Path) -> None:
+    copy = tmp_path / "orders"
+    shutil.copytree(project, copy, ignore=shutil.ignore_patterns("dist"))
+    tree = tmp_path / "tree"
+    archive = copy / "dist" / "lambda" / "orders" / "function.zip"
+    assert cli("build", copy, "--format", "dir", "--out", tree).returncode == 0
+    shutil.rmtree(tree)  # a tool emptied its folder: the tree comes back though nothing changed
+    again = cli("build", copy, "--format", "dir", "--out", tree)
+    assert again.returncode == 0 and "is up to date" in again.stderr, again.stderr
+    assert tree_of(tree) == zip_as_tree(archive)
+    (copy / "app" / "main.py").write_text(HANDLER.replace("'six'", "'version'"))
+    edited = cli("build", copy, "--format", "dir", "--out", tree)
+    assert edited.returncode == 0 and "app/main.py changed, the rest reused" in edited.stderr, edited.stderr
+    assert f"{tree}  11 files unpacked from function.zip" in edited.stderr
+    assert b"'version'" in (tree / "app" / "main.py").read_bytes()
+    assert tree_of(tree) == zip_as_tree(archive)
 
 
 def test_dir_format_refuses_to_replace_the_project(cli: CliRunner, project: Path) -> None:

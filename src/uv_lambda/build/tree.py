@@ -10,15 +10,22 @@ zip format writes, so the tree and the zip can always be compared.
 from __future__ import annotations
 
 import os
-import shutil
-import tempfile
 import zlib
 from pathlib import Path
-from typing import BinaryIO
 
 from uv_lambda.build import archive
 from uv_lambda.errors import BuildError, UsageError
 
+TYPE_CHECKING = False  # mypy treats this name as True; an app-only rebuild imports this module
+if TYPE_CHECKING:
+    from typing import BinaryIO
+
+# --format value -> (the format that is built, the artifact unpacked into --out)
+TREE_FORMATS: dict[str, tuple[str, str]] = {
+    "dir": ("zip", "function.zip"),
+    "layer-dir": ("layer", "layer.zip"),
+    "app-dir": ("split", "app.zip"),
+}
 ZIP_EPOCH = 315532800  # 1980-01-01T00:00:00Z: the date of every entry the archive writer writes
 _PROTECTED = ("pyproject.toml", "uv.lock", ".git")
 
@@ -72,6 +79,9 @@ def extract(source: Path, target: Path) -> int:
 
 def unpack(source: Path, destination: Path) -> int:
     """Replace `destination` with the tree of `source` (staged beside it, then renamed in)."""
+    import shutil  # not at the top: an app-only rebuild imports this module
+    import tempfile
+
     destination = destination.resolve()
     destination.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{destination.name}.", dir=destination.parent))
@@ -98,6 +108,8 @@ def unpack(source: Path, destination: Path) -> int:
 
 
 def _empty(folder: Path) -> None:
+    import shutil
+
     for child in folder.iterdir():
         if child.is_dir() and not child.is_symlink():
             shutil.rmtree(child)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from uv_lambda.build.tree import TREE_FORMATS
 from uv_lambda.cli._build_output import report_artifacts
 from uv_lambda.cli._common import (
     HelpFormatter,
@@ -19,13 +20,6 @@ from uv_lambda.project import Project
 from uv_lambda.ui import Reporter, human_size
 
 ORDER = 10
-
-# --format value -> (the format that is built, the artifact unpacked into --out; build/tree.py)
-TREE_FORMATS: dict[str, tuple[str, str]] = {
-    "dir": ("zip", "function.zip"),
-    "layer-dir": ("layer", "layer.zip"),
-    "app-dir": ("split", "app.zip"),
-}
 
 DESCRIPTION = """\
 Build a Lambda deployment package from a uv project: dependencies from uv.lock installed
@@ -142,7 +136,7 @@ def run(args: argparse.Namespace, reporter: Reporter) -> int:
             )
         args.format = tree[0]  # the zip format whose artifact is unpacked
     record = None
-    if args.format != "image" and tree is None:
+    if args.format != "image":
         from uv_lambda.build import incremental
 
         # main() tried an app-only rebuild already; this build leaves the record for the next.
@@ -163,7 +157,7 @@ def run(args: argparse.Namespace, reporter: Reporter) -> int:
             from uv_lambda.build.tree import check_destination
 
             check_destination(out_dir, project.root)  # before any work
-            zips = _build_zips(args, project, config, default_out_dir(project, config.name), reporter, None)
+            zips = _build_zips(args, project, config, default_out_dir(project, config.name), reporter, record)
             documents += _unpack(zips, tree[1], out_dir, reporter)
         else:
             documents += _build_zips(args, project, config, out_dir, reporter, record)
