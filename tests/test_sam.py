@@ -180,3 +180,37 @@ def test_sam_build_runs_the_makefile_targets_and_skips_a_prebuilt_zip(
     template = (built / "template.yaml").read_text()
     assert "CodeUri: ../../prebuilt/function.zip" in template
     assert (built / "../../prebuilt/function.zip").resolve() == prebuilt
+
+
+@pytest.mark.parametrize("rename_fails", [False, True])
+def test_unpack_replaces_a_folder_it_cannot_rename(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, rename_fails: bool
+) -> None:
+    """A mount point (SAM in a container, a CI volume) cannot be renamed: it is emptied instead."""
+    from uv_lambda.build import archive, tree
+
+    (tmp_path / "src" / "pkg").mkdir(parents=True)
+    (tmp_path / "src" / "pkg" / "mod.py").write_text("X = 1\n")
+    (tmp_path / "src" / "run.sh").write_text("#!/bin/sh\n")
+    os.chmod(tmp_path / "src" / "run.sh", 0o700)
+    sources = [
+        archive.SourceFile(p.relative_to(tmp_path / "src").as_posix(), p) for p in (tmp_path / "src").rglob("*.*")
+    ]
+    packed = tmp_path / "a.zip"
+    archive.write_archive(packed, archive.compress_files(sources, tmp_path / "scratch.bin"))
+    destination = tmp_path / "out"
+    (destination / "old").mkdir(parents=True)
+    (destination / "old" / "stale.txt").write_text("")
+    if rename_fails:
+        real_rename = Path.rename
+
+        def rename(self: Path, target: str | os.PathLike[str]) -> Path:
+            if self == destination:
+                raise OSError(16, "Device or resource busy")
+            return real_rename(self, target)
+
+        monkeypatch.setattr(Path, "rename", rename)
+    assert tree.unpack(packed, destination) == 2
+    assert tree_of(destination) == zip_as_tree(packed)
+    assert stat.S_IMODE((destination / "run.sh").stat().st_mode) == 0o755
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a.zip", "out", "scratch.bin", "src"]  # no staging left

@@ -231,3 +231,30 @@ def test_metadata_file_follows_every_build_and_is_left_alone_when_unchanged(
     # `-` is stdout: the document --json prints, and nothing else there.
     to_stdout = cli("build", project, "--metadata", "-")
     assert to_stdout.returncode == 0 and json.loads(to_stdout.stdout) == {"artifacts": [after]}
+
+
+def test_query_becomes_one_build_command_line() -> None:
+    from uv_lambda.cli._terraform import build_argv
+
+    query = {"path": "../orders", "format": "split", "arch": "arm64", "function": "", "out": "build"}
+    assert build_argv(["build", "--terraform", "--no-bytecode"], query) == [
+        "build",
+        "--no-bytecode",
+        "../orders",
+        "--format",
+        "split",
+        "--arch",
+        "arm64",
+        "--out",
+        "build",
+        "--json",
+    ]
+
+
+def test_errors_become_one_line() -> None:
+    from uv_lambda.cli._terraform import one_line_error
+
+    assert one_line_error("warning: old\nerror: it broke\nhint: fix it\n") == "error: it broke (hint: fix it)"
+    usage = "usage: uv-lambda build [-h]\nuv-lambda build: error: argument --arch: invalid choice: 'x'\n"
+    assert one_line_error(usage) == "error: argument --arch: invalid choice: 'x'"
+    assert one_line_error("") == "error: the build failed"
