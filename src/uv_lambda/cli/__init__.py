@@ -88,7 +88,7 @@ def _configure_logging(verbose: bool) -> None:
 def main(argv: Sequence[str] | None = None) -> int:
     arguments = sys.argv[1:] if argv is None else list(argv)
     if _requested_command(arguments, list(COMMANDS)) == "build":
-        if "--terraform" in arguments:  # the query on stdin names what to build
+        if "--terraform" in arguments and not {"-h", "--help"} & set(arguments):  # the query on stdin
             from uv_lambda.cli._terraform import run
 
             return run(arguments)
