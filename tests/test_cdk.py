@@ -48,6 +48,11 @@ app = cdk.App()
 for index, project in enumerate(projects):
     stack = cdk.Stack(app, f"Orders{index}")
     lambda_.Function(stack, "Api", **uv_lambda_cdk.function_props(project))
+# A split build: the dependencies as a layer, the application as the function's code.
+stack = cdk.Stack(app, "Split")
+built = uv_lambda_cdk.lambda_build(projects[0], format="split", extra_args=["--out", str(bundles / "split-build")])
+layer = lambda_.LayerVersion(stack, "Deps", code=built.layer_code, compatible_runtimes=[built.runtime])
+lambda_.Function(stack, "Api", **built.function_props(), layers=[layer])
 app.synth()
 
 # The bundler as a caller in Python would use it: the struct, or its fields as keywords.
@@ -131,6 +136,20 @@ def test_asset_hash_is_the_same_from_two_folders_and_changes_with_the_code(synth
     hashes = [_function(synth["out"], f"Orders{index}")[1].name for index in range(3)]
     assert hashes[0] == hashes[1]
     assert hashes[2] != hashes[0]
+
+
+def test_split_build_gives_a_layer_and_the_app(synth: dict[str, Any], cli: CliRunner, tmp_path: Path) -> None:
+    out = synth["out"]
+    properties, asset = _function(out, "Split")
+    assert properties["Handler"] == "app.main.handler" and len(properties["Layers"]) == 1
+    template = json.loads((out / "Split.template.json").read_text())
+    [layer] = [r for r in template["Resources"].values() if r["Type"] == "AWS::Lambda::LayerVersion"]
+    assets = json.loads((out / "Split.assets.json").read_text())["files"]
+    layer_asset = out / assets[layer["Properties"]["Content"]["S3Key"].removesuffix(".zip")]["source"]["path"]
+    built = cli("build", synth["projects"][0], "--format", "split", "--out", tmp_path / "split")
+    assert built.returncode == 0, built.stderr
+    assert asset.read_bytes() == (tmp_path / "split" / "app.zip").read_bytes()
+    assert layer_asset.read_bytes() == (tmp_path / "split" / "layer.zip").read_bytes()
 
 
 def test_try_bundle_positionally_and_with_keywords(synth: dict[str, Any]) -> None:

@@ -136,9 +136,17 @@ class LocalBundling:
 
 
 def bundling_options(options: BuildOptions, role: str = CODE) -> Any:
-    """aws_cdk.BundlingOptions that bundle locally; the image is required by the CDK, never run."""
+    """aws_cdk.BundlingOptions that bundle locally.
+
+    The image, command and environment are never used (nothing runs in Docker), but the CDK
+    stages assets once per source folder and bundling options, and does not tell two local
+    bundlers apart: the command names the build, the environment the artifact, so that two
+    functions of one project, or a split build's layer and app, stay two assets.
+    """
     return aws_cdk.BundlingOptions(
         image=aws_cdk.DockerImage.from_registry("uv-lambda-bundles-locally"),
+        command=["uv-lambda", *options.argv()],
+        environment={"UV_LAMBDA_ARTIFACT": role},
         local=LocalBundling(options, role),
         output_type=aws_cdk.BundlingOutput.ARCHIVED,
     )
