@@ -258,3 +258,8 @@ def test_errors_become_one_line() -> None:
     usage = "usage: uv-lambda build [-h]\nuv-lambda build: error: argument --arch: invalid choice: 'x'\n"
     assert one_line_error(usage) == "error: argument --arch: invalid choice: 'x'"
     assert one_line_error("") == "error: the build failed"
+
+
+def test_metadata_into_a_folder_is_refused_before_any_work(tmp_path: Path, cli: CliRunner) -> None:
+    result = cli("build", tmp_path / "no-project", "--metadata", tmp_path)
+    assert result.returncode == 2 and f"--metadata {tmp_path} is a folder" in result.stderr

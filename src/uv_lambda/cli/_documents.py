@@ -40,6 +40,21 @@ def deliver(documents: list[dict[str, Any]], *, to_stdout: bool, metadata: str |
         write_if_changed(metadata, text)
 
 
+def check_target(path: str) -> None:
+    """Fail before any work when `--metadata FILE` could not be written afterwards."""
+    if path == STDOUT:
+        return
+    if os.path.isdir(path):
+        raise UsageError(f"--metadata {path} is a folder", "name a file, e.g. --metadata build/artifacts.json")
+    existing = os.path.dirname(os.path.abspath(path))
+    while not os.path.exists(existing):
+        existing = os.path.dirname(existing)
+    if not os.path.isdir(existing) or not os.access(existing, os.W_OK | os.X_OK):
+        raise UsageError(
+            f"cannot write the metadata to {path}: {existing} is not a writable folder", "choose another file"
+        )
+
+
 def write_if_changed(path: str, text: str) -> None:
     """Write `text` to `path` through a temporary name; an identical file is left alone, so
     tools that compare modification times (make, a second `terraform plan`) see no change."""
@@ -47,10 +62,8 @@ def write_if_changed(path: str, text: str) -> None:
         with open(path, encoding="utf-8") as handle:
             if handle.read() == text:
                 return
-    except (FileNotFoundError, IsADirectoryError, UnicodeDecodeError):
-        pass
-    except OSError:
-        pass  # unreadable: the write below says what is wrong
+    except (OSError, UnicodeDecodeError):
+        pass  # absent, or not a readable text file: the write below says what is wrong
     temporary = f"{path}.{os.getpid()}.tmp"
     try:
         folder = os.path.dirname(path)

@@ -128,6 +128,10 @@ def overrides(args: argparse.Namespace) -> dict[str, object]:
 def run(args: argparse.Namespace, reporter: Reporter) -> int:
     if args.json or args.metadata == "-":
         reporter = Reporter(quiet=True)
+    if args.metadata:
+        from uv_lambda.cli._documents import check_target
+
+        check_target(args.metadata)
     tree = TREE_FORMATS.get(args.format or "")
     if tree is not None:
         if args.out is None:
