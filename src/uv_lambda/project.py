@@ -95,7 +95,7 @@ class Project:
             raise ConfigError(
                 f"{self.root / 'pyproject.toml'} is a virtual workspace root (no [project]): "
                 f"function {config.name!r} needs the member that holds it",
-                f"pass --package NAME, set package = \"NAME\" in [tool.uv-lambda], or build from the member's "
+                f'pass --package NAME, set package = "NAME" in [tool.uv-lambda], or build from the member\'s '
                 f"folder (members: {known})",
             )
         return self.package
