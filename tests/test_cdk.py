@@ -41,7 +41,7 @@ from pathlib import Path
 import aws_cdk as cdk
 from aws_cdk import aws_lambda as lambda_
 
-from uv_lambda import cdk as uv_lambda_cdk
+import uv_lambda.cdk as uv_lambda_cdk
 
 projects, bundles = sys.argv[1:4], Path(sys.argv[4])
 app = cdk.App()

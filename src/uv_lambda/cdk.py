@@ -3,7 +3,7 @@
     pip install 'uv-lambda[cdk]'
 
     from aws_cdk import aws_lambda as lambda_
-    from uv_lambda import cdk as uv_lambda_cdk
+    import uv_lambda.cdk as uv_lambda_cdk
 
     lambda_.Function(self, "Api", **uv_lambda_cdk.function_props("services/api"))
 
