@@ -10,6 +10,7 @@ a tool that cannot be installed (no network, no wheel) skips its tests with the 
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import os
 import shutil
@@ -59,11 +60,16 @@ def installed(name: str, requirements: list[str], *, kind: str = "venv") -> Path
     marker = folder / ".complete"  # written last: a folder without it is an interrupted install
     if marker.is_file():
         return folder
-    shutil.rmtree(folder, ignore_errors=True)
     folder.parent.mkdir(parents=True, exist_ok=True)
-    failure = _install(kind, folder, requirements)
-    if failure is not None:
+    # Another test run on this machine may be installing the same folder: one at a time.
+    with open(folder.with_name(folder.name + ".lock"), "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if marker.is_file():
+            return folder
         shutil.rmtree(folder, ignore_errors=True)
-        pytest.skip(f"{' '.join(requirements)} could not be installed from PyPI: {failure}")
-    marker.write_text("\n".join(requirements) + "\n")
+        failure = _install(kind, folder, requirements)
+        if failure is not None:
+            shutil.rmtree(folder, ignore_errors=True)
+            pytest.skip(f"{' '.join(requirements)} could not be installed from PyPI: {failure}")
+        marker.write_text("\n".join(requirements) + "\n")
     return folder
