@@ -121,7 +121,7 @@ def test_result_is_a_flat_object_of_strings_describing_the_zip(zip_result: dict[
 
 
 @pytest.mark.slow
-def test_code_sha256_is_what_lambda_reports_after_deploying_the_file(zip_result: dict[str, str]) -> None:
+def test_code_sha256_is_what_lambda_reports_after_deploying_the_file(zip_result: dict[str, str], workdir: Path) -> None:
     """moto computes CodeSha256 from the uploaded bytes, as Lambda does."""
     import boto3
     from moto.server import ThreadedMotoServer
@@ -150,6 +150,23 @@ def test_code_sha256_is_what_lambda_reports_after_deploying_the_file(zip_result:
         )
         assert created["CodeSha256"] == zip_result["code_sha256"]
         assert lam.get_function(FunctionName="orders")["Configuration"]["CodeSha256"] == zip_result["code_sha256"]
+
+        # A split build into its own folder (`out`): the layer's hash too.
+        split = provider_result(terraform('{"path": "../orders", "format": "split", "out": "../split"}', workdir))
+        assert Path(split["filename"]) == (workdir.parent / "split" / "app.zip").resolve()
+        layer = lam.publish_layer_version(
+            LayerName="orders-deps", Content={"ZipFile": Path(split["layer_filename"]).read_bytes()}
+        )
+        assert layer["Content"]["CodeSha256"] == split["layer_code_sha256"]
+        app = lam.create_function(
+            FunctionName="orders-split",
+            Runtime=split["runtime"],
+            Handler=split["handler"],
+            Role=role,
+            Code={"ZipFile": Path(split["filename"]).read_bytes()},
+            Layers=[layer["LayerVersionArn"]],
+        )
+        assert app["CodeSha256"] == split["code_sha256"]
     finally:
         server.stop()
 
