@@ -88,6 +88,10 @@ def _configure_logging(verbose: bool) -> None:
 def main(argv: Sequence[str] | None = None) -> int:
     arguments = sys.argv[1:] if argv is None else list(argv)
     if _requested_command(arguments, list(COMMANDS)) == "build":
+        if "--terraform" in arguments and not {"-h", "--help"} & set(arguments):  # the query on stdin
+            from uv_lambda.cli._terraform import run
+
+            return run(arguments)
         from uv_lambda.cli._rebuild import try_rebuild
 
         code = try_rebuild(arguments)

@@ -16,6 +16,10 @@ from collections.abc import Sequence
 from uv_lambda.errors import ExitCode, UvLambdaError
 from uv_lambda.ui import Reporter, result
 
+TYPE_CHECKING = False  # mypy treats this name as True; typing itself costs start-up time
+if TYPE_CHECKING:
+    from typing import Any
+
 _OUTPUT_FLAGS = {"-q": "quiet", "--quiet": "quiet", "--json": "json"}
 
 
@@ -28,6 +32,13 @@ def try_rebuild(argv: Sequence[str]) -> int | None:
     from uv_lambda.build import record_file
 
     flags = {_OUTPUT_FLAGS[arg] for arg in options if arg in _OUTPUT_FLAGS}
+    metadata = None
+    if any(arg.startswith("--metadata") for arg in options):
+        from uv_lambda.cli._documents import STDOUT, option_value
+
+        metadata = option_value(argv, "--metadata")
+        if metadata == STDOUT:
+            flags.add("json")
     reporter = Reporter(quiet=bool(flags))
     try:
         # The compiler starts here, before the rest of the rebuild is even imported.
@@ -61,10 +72,52 @@ def try_rebuild(argv: Sequence[str]) -> int | None:
     report_artifacts(rebuilt.documents, reporter)
     for warning in rebuilt.warnings:
         reporter.warn(warning)
-    if "json" in flags:
-        result(json.dumps({"artifacts": rebuilt.documents}, indent=2, sort_keys=True))
+    documents = rebuilt.documents
+    try:
+        if any(arg.startswith("--format") for arg in options):
+            documents = _unpack_tree(argv, documents, started.document["root"], reporter)
+        if metadata:
+            from uv_lambda.cli._documents import deliver
+
+            deliver(documents, to_stdout="json" in flags, metadata=metadata)
+    except UvLambdaError as exc:
+        print(f"error: {exc.message}", file=sys.stderr)
+        if exc.hint:
+            print(f"hint: {exc.hint}", file=sys.stderr)
+        return int(exc.exit_code)
+    if "json" in flags and not metadata:
+        result(json.dumps({"artifacts": documents}, indent=2, sort_keys=True))
     # The process ends next. Its final garbage collection would walk every object of every
     # module loaded (~8 ms, a tenth of a rebuild); frozen objects are skipped. Safe here:
     # this path closes its files and reaps its compiler itself.
     gc.freeze()
     return 0
+
+
+def _unpack_tree(argv: Sequence[str], documents: list[Any], root: str, reporter: Reporter) -> list[Any]:
+    """`--format dir` and the like: unpack the rebuilt (or up-to-date) zip into --out, as the
+    full build does (cli/build.py); the tree is rewritten even when the zip is unchanged,
+    since a tool may have emptied or edited its folder since."""
+    from uv_lambda.cli._documents import option_value
+
+    tree_format = option_value(argv, "--format")
+    from uv_lambda.build import tree
+
+    if tree_format not in tree.TREE_FORMATS:
+        return documents
+    out = option_value(argv, "--out")
+    if out is None:  # a recorded command line had it: argparse requires it
+        return documents
+    from pathlib import Path
+
+    folder = Path(out)
+    tree.check_destination(folder, Path(root))
+    name = tree.TREE_FORMATS[tree_format][1]
+    unpacked = []
+    for document in documents:
+        if Path(document["path"]).name == name:
+            count = tree.unpack(Path(document["path"]), folder)
+            reporter.info(f"  {folder}  {count} files unpacked from {name}")
+            document = {**document, "directory": str(folder.resolve())}
+        unpacked.append(document)
+    return unpacked

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import argparse
-import json
 from pathlib import Path
 
+from uv_lambda.build.tree import TREE_FORMATS
 from uv_lambda.cli._build_output import report_artifacts
 from uv_lambda.cli._common import (
     HelpFormatter,
@@ -17,7 +17,7 @@ from uv_lambda.config import FORMATS, FunctionConfig, with_overrides
 from uv_lambda.errors import UsageError
 from uv_lambda.image.command import add_image_options
 from uv_lambda.project import Project
-from uv_lambda.ui import Reporter, human_size, result
+from uv_lambda.ui import Reporter, human_size
 
 ORDER = 10
 
@@ -33,13 +33,18 @@ formats:
   split  layer.zip + app.zip (application + workspace packages)
   image  a container image on the runtime's base image, built without Docker: pushed
          (--push or image-repository) or written (--output; default an OCI layout)
+  dir, layer-dir, app-dir
+         function.zip, layer.zip or app.zip unpacked into --out DIR (for SAM's makefile
+         builder and other tools that zip for themselves); the zips stay in dist/lambda/
 
 examples:
   uv-lambda build                          # dist/lambda/<project>/function.zip
   uv-lambda build --format split --arch arm64
   uv-lambda build --runtime python3.12 --out build/
   uv-lambda build --all --json > artifacts.json
-  uv-lambda build --format image --push 123456789012.dkr.ecr.eu-west-1.amazonaws.com/api:v1"""
+  uv-lambda build --format image --push 123456789012.dkr.ecr.eu-west-1.amazonaws.com/api:v1
+  uv-lambda build --format dir --out "$ARTIFACTS_DIR"  # a SAM makefile target
+  echo '{"path": "."}' | uv-lambda build --terraform  # Terraform's external data source"""
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser], common: argparse.ArgumentParser) -> None:
@@ -51,7 +56,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser], co
         formatter_class=HelpFormatter,
     )
     add_project_arguments(parser)
-    add_build_arguments(parser)
+    add_build_arguments(parser, formats=(*FORMATS, *TREE_FORMATS))
     add_image_options(parser)
     parser.add_argument(
         "--out",
@@ -64,13 +69,24 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser], co
         action="store_true",
         help="print the artifacts' metadata as one JSON document on stdout",
     )
+    parser.add_argument(
+        "--metadata",
+        metavar="FILE|-",
+        help="also write that JSON document to FILE (rewritten only when it changes), or to stdout with -",
+    )
+    parser.add_argument(
+        "--terraform",
+        action="store_true",
+        help="run as Terraform's `external` data source: read the query on stdin, print one "
+        "flat JSON object of strings (docs/terraform.md)",
+    )
     parser.set_defaults(handler=run)
 
 
-def add_build_arguments(parser: argparse.ArgumentParser) -> None:
+def add_build_arguments(parser: argparse.ArgumentParser, formats: tuple[str, ...] = FORMATS) -> None:
     """Options that change what is built; shared by commands that build before acting."""
     group = parser.add_argument_group("build options (override [tool.uv-lambda])")
-    group.add_argument("--format", choices=FORMATS, help="artifact format (default: zip)")
+    group.add_argument("--format", choices=formats, help="artifact format (default: zip)")
     group.add_argument("--arch", choices=("x86_64", "arm64"), help="target architecture (default: x86_64)")
     group.add_argument(
         "--runtime",
@@ -110,8 +126,19 @@ def overrides(args: argparse.Namespace) -> dict[str, object]:
 
 
 def run(args: argparse.Namespace, reporter: Reporter) -> int:
-    if args.json:
+    if args.json or args.metadata == "-":
         reporter = Reporter(quiet=True)
+    if args.metadata:
+        from uv_lambda.cli._documents import check_target
+
+        check_target(args.metadata)
+    tree = TREE_FORMATS.get(args.format or "")
+    if tree is not None:
+        if args.out is None:
+            raise UsageError(
+                f"--format {args.format} needs --out DIR, the folder to fill", "e.g. --out $(ARTIFACTS_DIR)"
+            )
+        args.format = tree[0]  # the zip format whose artifact is unpacked
     record = None
     if args.format != "image":
         from uv_lambda.build import incremental
@@ -130,11 +157,29 @@ def run(args: argparse.Namespace, reporter: Reporter) -> int:
         reporter.info(f"building {config.name} ({config.format})")
         if config.format == "image":
             documents.append(_build_image(args, project, config, out_dir, reporter))
+        elif tree is not None:
+            from uv_lambda.build.tree import check_destination
+
+            check_destination(out_dir, project.root)  # before any work
+            zips = _build_zips(args, project, config, default_out_dir(project, config.name), reporter, record)
+            documents += _unpack(zips, tree[1], out_dir, reporter)
         else:
             documents += _build_zips(args, project, config, out_dir, reporter, record)
-    if args.json:
-        result(json.dumps({"artifacts": documents}, indent=2, sort_keys=True))
+    if args.json or args.metadata:
+        from uv_lambda.cli._documents import deliver
+
+        deliver(documents, to_stdout=args.json, metadata=args.metadata)
     return 0
+
+
+def _unpack(documents: list[dict[str, object]], name: str, folder: Path, reporter: Reporter) -> list[dict[str, object]]:
+    """Unpack the artifact `name` into `folder`; its document then names the folder too."""
+    from uv_lambda.build import tree
+
+    [document] = [d for d in documents if Path(str(d["path"])).name == name]
+    count = tree.unpack(Path(str(document["path"])), folder)
+    reporter.info(f"  {folder}  {count} files unpacked from {name}")
+    return [{**d, "directory": str(folder.resolve())} if d is document else d for d in documents]
 
 
 def _build_zips(
