@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
+import sys
 from collections.abc import Callable
+
+from uv_lambda import sealed
 
 TYPE_CHECKING = False  # mypy treats this name as True; see cache_dir
 if TYPE_CHECKING:
@@ -25,6 +29,20 @@ def cache_dir() -> str:
     return os.path.join(base, "uv-lambda")
 
 
+# What lives in the cache, by folder: `uv-lambda cache dir` lists it, `cache clean` removes
+# exactly these (never anything else a mistaken UV_LAMBDA_CACHE_DIR may point at).
+FOLDERS = {
+    "packages": "one verified, compiled package per pinned requirement and target",
+    "sets": "the packages of one lock spliced into one archive (and its layer form)",
+    "exports": "`uv export` results, by the bytes of uv.lock and pyproject.toml",
+    "rebuild": "build records, for app-only rebuilds",
+    "memo": "uv's version and interpreter locations",
+    "runtimes": "the local runner's /var/runtime (awslambdaric, boto3) per Python version",
+    "image": "image layers and base-image blobs",
+    "locks": "one lock file per output folder, so that two builds of it take turns",
+}
+
+
 def cache_root() -> Path:
     from pathlib import Path
 
@@ -39,18 +57,55 @@ def remembered(kind: str, key: object, compute: Callable[[], str], still_valid: 
     """
     digest = hashlib.sha256(json.dumps(key, sort_keys=True, default=str).encode()).hexdigest()[:24]
     path = cache_root() / "memo" / f"{kind}-{digest}"
-    try:
-        value = path.read_text()
-        if still_valid(value):
-            return value
-    except OSError:
-        pass
+    value = sealed.read(path)
+    if isinstance(value, str) and still_valid(value):
+        return value
+    if path.exists():
+        miss(path, "damaged or out of date")
     value = compute()
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        temporary = path.with_name(f".{path.name}.{os.getpid()}")
-        temporary.write_text(value)
-        temporary.replace(path)
+        sealed.write(path, value)
     except OSError:
         pass
     return value
+
+
+def debug(message: str, *args: object) -> None:
+    """Log at debug level (-v) if logging is set up: an app-only rebuild never imports it."""
+    logging = sys.modules.get("logging")
+    if logging is not None:
+        logging.getLogger("uv_lambda.cache").debug(message, *args)
+
+
+def miss(entry: str | os.PathLike[str], reason: str) -> None:
+    """Drop a damaged cache entry (a file or a folder): the caller builds it again."""
+    debug("cache entry %s is %s: building it again", entry, reason)
+    remove(entry)
+
+
+def remove(entry: str | os.PathLike[str]) -> None:
+    """Remove a file or a folder tree; what is already gone is not an error."""
+    import shutil
+
+    if os.path.isdir(entry) and not os.path.islink(entry):
+        shutil.rmtree(entry, ignore_errors=True)
+    else:
+        with contextlib.suppress(OSError):
+            os.unlink(entry)
+
+
+def tree_listing(folder: str | os.PathLike[str], skip: str = "") -> list[list[object]]:
+    """(path, size, mtime) of every file below `folder` but `skip`, sorted: a cached folder's
+    fingerprint, compared on each use (cheaper than hashing its files, and what any write,
+    truncation or removal changes)."""
+    listing: list[list[object]] = []
+    for parent, folders, files in os.walk(folder):
+        folders.sort()
+        for name in sorted(files):
+            path = os.path.join(parent, name)
+            relative = os.path.relpath(path, folder)
+            if relative != skip:
+                status = os.lstat(path)
+                listing.append([relative, status.st_size, status.st_mtime_ns])
+    return listing

@@ -54,3 +54,16 @@ class CommandError(UvLambdaError):
     def __init__(self, message: str, hint: str | None = None, output: str = "") -> None:
         super().__init__(message, hint)
         self.output = output
+
+
+class DamagedCacheEntry(BuildError):
+    """A cache entry failed its digest or does not parse: the caller drops it and builds it
+    again (a cache miss). It reaches the user only if the second attempt fails the same way."""
+
+    def __init__(self, entry: str, reason: str) -> None:
+        super().__init__(
+            f"the cache entry {entry} is damaged ({reason})",
+            "it is rebuilt on the next build; if this repeats, the disk may be failing: run `uv-lambda cache clean`",
+        )
+        self.entry = entry
+        self.reason = reason

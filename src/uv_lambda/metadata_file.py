@@ -11,6 +11,8 @@ import hashlib
 import json
 import os
 
+from uv_lambda import atomic
+
 TYPE_CHECKING = False  # mypy treats this name as True; a rebuild imports this module early
 if TYPE_CHECKING:
     from pathlib import Path
@@ -49,9 +51,10 @@ def read_document(artifact: Path) -> dict[str, Any]:
     return document
 
 
+def document_text(document: dict[str, Any]) -> str:
+    return json.dumps(document, indent=2, sort_keys=True) + "\n"
+
+
 def write_document(artifact: Path, document: dict[str, Any]) -> None:
     """Write the metadata atomically, beside its artifact."""
-    target = metadata_path(artifact)
-    temporary = target.with_name(f".{target.name}.tmp")
-    temporary.write_text(json.dumps(document, indent=2, sort_keys=True) + "\n")
-    temporary.replace(target)
+    atomic.write_text(metadata_path(artifact), document_text(document))

@@ -1,13 +1,20 @@
-"""The one place that runs subprocesses: logs the command, captures output, maps failures."""
+"""The one place that runs subprocesses: logs the command, captures output, maps failures.
+
+A command runs in a process group of its own, and dies with uv-lambda: an interrupted
+build (Ctrl-C, SIGTERM, an error) kills the whole group, what the command started too; a
+killed one (SIGKILL) takes its commands with it through PR_SET_PDEATHSIG.
+"""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shlex
+import signal
 import subprocess
 import sys
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 
 from uv_lambda.errors import CommandError
 
@@ -73,24 +80,32 @@ def run(
     _debug("run: %s%s", shlex.join(args), f"  (in {cwd})" if cwd else "")
     started = time.monotonic()
     try:
-        proc = subprocess.run(
+        process = subprocess.Popen(
             args,
             cwd=cwd,
             env=_environment(env, extra_env),
-            input=input_text,
-            capture_output=True,
+            stdin=subprocess.PIPE if input_text is not None else None,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
             text=True,
-            timeout=timeout,
-            check=False,
+            process_group=0,
+            preexec_fn=_die_with_parent(),
         )
     except FileNotFoundError as exc:
         raise CommandError(f"{args[0]} was not found", hint) from exc
+    try:
+        stdout, stderr = process.communicate(input_text, timeout=timeout)
     except subprocess.TimeoutExpired as exc:
+        stop_group(process)
         raise CommandError(f"{what or args[0]} did not finish within {timeout:.0f} s", hint) from exc
+    except BaseException:  # Ctrl-C, SIGTERM: nothing the command started outlives the build
+        stop_group(process)
+        raise
+    proc = Completed(args, process.returncode, stdout, stderr)
     _debug("exit %d after %.2f s", proc.returncode, time.monotonic() - started)
     if proc.stderr:
         _debug("stderr of %s:\n%s", os.path.basename(args[0]), proc.stderr.rstrip())
-    result = Completed(args, proc.returncode, proc.stdout, proc.stderr)
+    result = proc
     if check and proc.returncode != 0:
         raise CommandError(
             f"{what or os.path.basename(args[0])} failed (exit {proc.returncode}): {last_error_line(proc.stderr)}",
@@ -110,6 +125,7 @@ def spawn(
     stdout: int | None = None,
     stderr: int | None = None,
     new_session: bool = False,
+    pass_fds: Sequence[int] = (),
 ) -> subprocess.Popen[bytes]:
     """Start a long-running process (a runtime worker, a server) and return its handle."""
     args = _render(cmd)
@@ -122,7 +138,49 @@ def spawn(
         stdout=stdout,
         stderr=stderr,
         start_new_session=new_session,
+        pass_fds=pass_fds,
     )
+
+
+def stop_group(process: subprocess.Popen[bytes] | subprocess.Popen[str]) -> None:
+    """Kill `process` and everything in its process group (it leads one), then reap it."""
+    try:
+        os.killpg(process.pid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        process.kill()
+    with contextlib.suppress(subprocess.TimeoutExpired, ValueError, OSError):
+        process.communicate(timeout=5)
+
+
+def _die_with_parent() -> Callable[[], None] | None:
+    """A pre-exec function that makes the child receive SIGKILL when uv-lambda dies."""
+    prctl = _prctl()
+    if prctl is None:
+        return None
+
+    def set_death_signal() -> None:
+        prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+
+    return set_death_signal
+
+
+_PR_SET_PDEATHSIG = 1
+_prctl_function: list[Callable[..., int] | None] = []
+
+
+def _prctl() -> Callable[..., int] | None:
+    """libc's prctl (Linux only), looked up once, before any fork."""
+    if not _prctl_function:
+        function = None
+        if sys.platform == "linux":
+            try:
+                import ctypes
+
+                function = ctypes.CDLL(None, use_errno=True).prctl
+            except (OSError, AttributeError):
+                function = None
+        _prctl_function.append(function)
+    return _prctl_function[0]
 
 
 def last_error_line(stderr: str) -> str:

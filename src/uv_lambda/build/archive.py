@@ -22,7 +22,8 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import BinaryIO, NamedTuple
 
-from uv_lambda.errors import BuildError
+from uv_lambda.atomic import with_path
+from uv_lambda.errors import BuildError, DamagedCacheEntry
 
 _DOS_DATE_1980_01_01 = (0 << 9) | (1 << 5) | 1
 _DOS_TIME_MIDNIGHT = 0
@@ -263,20 +264,30 @@ class _HashingFile:
     """A file opened for writing that hashes what goes through it: no second read for the digest."""
 
     def __init__(self, path: Path) -> None:
-        self._file = path.open("wb")
+        self._path = path
+        try:
+            self._file = path.open("wb")
+        except OSError as exc:
+            raise with_path(exc, path) from None
         self._position = 0
         self.sha256 = hashlib.sha256()
 
     def write(self, data: bytes | bytearray) -> int:
         self.sha256.update(data)
         self._position += len(data)
-        return self._file.write(data)
+        try:
+            return self._file.write(data)
+        except OSError as exc:
+            raise with_path(exc, self._path) from None
 
     def tell(self) -> int:
         return self._position
 
     def close(self) -> None:
-        self._file.close()
+        try:
+            self._file.close()  # flushes: a full disk may show only now
+        except OSError as exc:
+            raise with_path(exc, self._path) from None
 
 
 class ArchiveOutput:
@@ -290,11 +301,24 @@ class ArchiveOutput:
     by entry instead, and the later entry wins. `names` are the names of the entries to come.
     """
 
-    def __init__(self, destination: Path, base: Path | None, names: Iterable[str]) -> None:
+    def __init__(
+        self, destination: Path, base: Path | None, names: Iterable[str], base_sha256: str | None = None
+    ) -> None:
         self._destination = destination
         self._merge_base: Path | None = None
         self._base_names: set[str] = set()
         self._previous_central, self._previous_count = b"", 0
+        if base is not None and base_sha256 is not None:
+            try:
+                self._open_verified(base, base_sha256, names)
+            except DamagedCacheEntry:
+                raise
+            except (OSError, ValueError, struct.error, UnicodeDecodeError, BuildError) as exc:
+                if isinstance(exc, OSError) and exc.filename == str(destination):
+                    raise  # writing the output failed (a full disk): not the cache's fault
+                # A damaged cache entry: the caller drops it and builds it again.
+                raise DamagedCacheEntry(str(base), str(exc) or type(exc).__name__) from None
+            return
         if base is not None:
             self._base_names = {name for name, _ in _central_records(base)}
             if self._base_names.intersection(names):
@@ -306,6 +330,35 @@ class ArchiveOutput:
                 with base.open("rb") as source:
                     _copy_range(source, self._out, central_offset)
                     self._previous_central = source.read(central_size)
+        except BaseException:
+            self._out.close()
+            raise
+
+    def _open_verified(self, base: Path, sha256: str, names: Iterable[str]) -> None:
+        """As __init__, for a cached `base` whose bytes must have the digest `sha256`.
+
+        The usual case (no merge) checks the digest on the bytes as they are copied: the
+        output's running hash is the base's up to its central directory.
+        """
+        self._base_names = {name for name, _ in _central_records(base)}
+        if self._base_names.intersection(names):
+            if file_sha256(base) != sha256:
+                raise DamagedCacheEntry(str(base), "its sha256 does not match")
+            self._merge_base, self._base_names = base, set()
+            self._out = _HashingFile(self._destination)
+            return
+        self._out = _HashingFile(self._destination)
+        try:
+            self._previous_count, central_size, central_offset = _end_record(base)
+            with base.open("rb") as source:
+                _copy_range(source, self._out, central_offset)
+                self._previous_central = source.read(central_size)
+                tail = source.read()
+            check = self._out.sha256.copy()
+            check.update(self._previous_central)
+            check.update(tail)
+            if check.hexdigest() != sha256:
+                raise DamagedCacheEntry(str(base), "its sha256 does not match")
         except BaseException:
             self._out.close()
             raise
@@ -337,7 +390,33 @@ class ArchiveOutput:
         return self._out.sha256.digest()
 
 
-def write_archive(destination: Path, entries: Iterable[Entry], *, base: Path | None = None) -> bytes:
-    """Write `entries` sorted by name after `base`'s (see ArchiveOutput); the archive's sha256."""
+def write_archive(
+    destination: Path, entries: Iterable[Entry], *, base: Path | None = None, base_sha256: str | None = None
+) -> bytes:
+    """Write `entries` sorted by name after `base`'s (see ArchiveOutput); the archive's sha256.
+
+    With `base_sha256`, a `base` whose bytes do not have that digest raises DamagedCacheEntry
+    (the destination is then incomplete: the caller's scratch)."""
     entries = list(entries)
-    return ArchiveOutput(destination, base, [entry.name for entry in entries]).finish(entries)
+    return ArchiveOutput(destination, base, [entry.name for entry in entries], base_sha256).finish(entries)
+
+
+def file_sha256(path: Path) -> str:
+    """Hex sha256 of a file, read in chunks."""
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for chunk in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def verified_entries(path: Path, sha256: str) -> list[Entry]:
+    """read_entries of a cached archive whose bytes must have the digest `sha256`."""
+    try:
+        if file_sha256(path) != sha256:
+            raise DamagedCacheEntry(str(path), "its sha256 does not match")
+        return read_entries(path)
+    except DamagedCacheEntry:
+        raise
+    except (OSError, ValueError, struct.error, UnicodeDecodeError, BuildError) as exc:
+        raise DamagedCacheEntry(str(path), str(exc) or type(exc).__name__) from None

@@ -38,7 +38,14 @@ if TYPE_CHECKING:
 _COMPILER = r"""
 import sys
 if sys.path and sys.path[0] == "": del sys.path[0]
-import marshal, os, _imp
+import marshal, os, _imp, _thread
+def stop_with_parent(lifeline):
+    # The parent holds the other end of this pipe: EOF means it is gone (even by SIGKILL),
+    # so this process and its workers (one process group) stop too.
+    while os.read(lifeline, 1):
+        pass
+    os.killpg(0, 9)
+_thread.start_new_thread(stop_with_parent, (int(sys.argv[1]),))
 from _frozen_importlib_external import MAGIC_NUMBER, _RAW_MAGIC_NUMBER, cache_from_source
 lines = sys.stdin.read().split("\n")
 roots = lines[1 : 1 + int(lines[0])]
@@ -148,21 +155,29 @@ class Compiler:
     def __init__(self, interpreter: str | os.PathLike[str]) -> None:
         self.interpreter = interpreter
         self._roots: list[Path] = []
+        # A process group of its own (its forked workers join it), stopped as one by cancel();
+        # the lifeline's read end tells it when this process is gone, however it ended.
+        lifeline, self._lifeline = os.pipe()
         try:
             self._process: subprocess.Popen[bytes] = proc.spawn(
                 # frozen_modules=on: the start-up modules from the copies built into the
                 # interpreter, not from disk (~1 ms less with pyenv's 3.13); 3.10 ignores it.
-                [interpreter, "-S", "-s", "-X", "frozen_modules=on", "-c", _COMPILER],
+                [interpreter, "-S", "-s", "-X", "frozen_modules=on", "-c", _COMPILER, str(lifeline)],
                 env=_environment(),
                 stdin=subprocess.PIPE,
                 stdout=subprocess.PIPE,
                 stderr=subprocess.PIPE,
+                new_session=True,
+                pass_fds=(lifeline,),
             )
         except OSError as exc:
+            os.close(self._lifeline)
             raise BuildError(
                 f"cannot start {interpreter} to compile bytecode: {exc.strerror}",
                 "pass another interpreter with --python PATH, or build with --no-bytecode",
             ) from None
+        finally:
+            os.close(lifeline)
 
     def submit(self, trees: list[tuple[Path, list[str]]]) -> None:
         """Send the job: for each root, the relative paths of the .py files to compile."""
@@ -190,6 +205,7 @@ class Compiler:
         """The files that did not compile. A crashed compiler is a CommandError."""
         self._close_stdin()  # if never submitted: let the process end
         stdout, stderr = self._process.communicate()
+        self._close_lifeline()
         if self._process.returncode != 0:
             lines = stderr.decode(errors="replace").strip().splitlines() or ["no output"]
             raise CommandError(
@@ -210,11 +226,18 @@ class Compiler:
         self.cancel()
 
     def cancel(self) -> None:
-        """Stop the process when the build ends early (an error before submit or wait)."""
+        """Stop the process and its workers when the build ends early (an error, Ctrl-C)."""
         if self._process.returncode is None:
-            self._process.kill()
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(self._process.pid, 9)  # SIGKILL, to the whole group
             self._close_stdin()
             self._process.communicate()
+        self._close_lifeline()
+
+    def _close_lifeline(self) -> None:
+        if self._lifeline >= 0:
+            os.close(self._lifeline)
+            self._lifeline = -1
 
 
 def raise_for_strict(failures: list[Failure]) -> None:

@@ -18,14 +18,15 @@ import os
 import posixpath
 import re
 import shutil
-import tempfile
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
+from uv_lambda import atomic, sealed
+from uv_lambda import scratch as scratch_module
 from uv_lambda.build import archive, bytecode, collisions, markers, source_builds
-from uv_lambda.cache import cache_root
-from uv_lambda.errors import BuildError, CommandError
+from uv_lambda.cache import cache_root, miss, tree_listing
+from uv_lambda.errors import BuildError, CommandError, DamagedCacheEntry
 from uv_lambda.project import normalize_name
 from uv_lambda.runtimes import Architecture, Runtime
 from uv_lambda.uv import Uv
@@ -33,7 +34,7 @@ from uv_lambda.verify import Target, check_tree, dist_info_name
 
 log = logging.getLogger(__name__)
 
-LAYOUT_VERSION = "3"
+LAYOUT_VERSION = "4"  # 4: every entry sealed with the digests of its files
 _NAME = re.compile(r"^([A-Za-z0-9][A-Za-z0-9._-]*)")
 
 
@@ -51,39 +52,82 @@ class CachedDependencies:
     file_count: int
     unzipped_size: int
     top_levels: dict[str, list[tuple[str, bool]]]  # top-level name -> (package, regular) per owner
+    archive_sha256: str  # of `archive`: checked as the archive is copied into an artifact
 
     @property
     def archive(self) -> Path:
         """Deterministic zip of the installed set, names relative to site-packages."""
         return self.folder / "dependencies.zip"
 
-    def layer_archive(self, prefix: str) -> Path:
-        """The set as a layer zip, every name under `prefix`; made once per set and prefix."""
-        target = self.folder / f"layer-{hashlib.sha256(prefix.encode()).hexdigest()[:16]}.zip"
-        if not target.is_file():
-            temporary = target.with_name(f".{target.name}.{os.getpid()}")
-            archive.write_archive(temporary, archive.with_prefix(archive.read_entries(self.archive), prefix))
-            temporary.replace(target)
-        return target
+    def layer_archive(self, prefix: str) -> tuple[Path, str]:
+        """The set as a layer zip, every name under `prefix`, and its sha256; made once per
+        set and prefix, its digest kept in a sealed `layer-*.json` beside it."""
+        name = f"layer-{hashlib.sha256(prefix.encode()).hexdigest()[:16]}"
+        target, seal = self.folder / f"{name}.zip", self.folder / f"{name}.json"
+        info = sealed.read_dict(seal, "sha256", "size")
+        if info is not None and _size(target) == info["size"]:
+            return target, str(info["sha256"])
+        if info is not None or target.exists():
+            miss(target, "incomplete or damaged")
+        entries = archive.verified_entries(self.archive, self.archive_sha256)
+        temporary = Path(atomic.temporary_name(target))
+        try:
+            digest = archive.write_archive(temporary, archive.with_prefix(entries, prefix)).hex()
+            atomic.commit(temporary, target)
+        finally:
+            temporary.unlink(missing_ok=True)
+        sealed.write(seal, {"sha256": digest, "size": _size(target)})
+        return target, digest
+
+    def base_sha256(self, base: Path) -> str:
+        """The recorded digest of `base`, this set's archive or one of its layer archives."""
+        if base == self.archive:
+            return self.archive_sha256
+        info = sealed.read_dict(base.with_suffix(".json"), "sha256")
+        if info is None:
+            raise DamagedCacheEntry(str(base), "its digest is missing")
+        return str(info["sha256"])
 
     @property
     def site_packages(self) -> Path:
-        """The installed set as a folder (unpacked on first use; the zip is the truth)."""
+        """The installed set as a folder (unpacked on first use; the zip is the truth).
+
+        A sealed listing (`site-packages.json`: path, size and mtime of every file) is
+        compared on each use; a folder that differs is unpacked again.
+        """
         target = self.folder / "site-packages"
-        if not target.is_dir():
-            scratch = Path(tempfile.mkdtemp(prefix=".unpack-", dir=self.folder))
+        listing = sealed.read(self.folder / "site-packages.json")
+        if target.is_dir() and listing is not None and listing == tree_listing(target):
+            return target
+        if target.exists() or listing is not None:
+            miss(target, "changed since it was unpacked")
+            (self.folder / "site-packages.json").unlink(missing_ok=True)
+        if archive.file_sha256(self.archive) != self.archive_sha256:
+            raise DamagedCacheEntry(str(self.archive), "its sha256 does not match")
+        unpacked = scratch_module.make(self.folder, "unpack")
+        try:
             with zipfile.ZipFile(self.archive) as handle:
-                handle.extractall(scratch)
+                handle.extractall(unpacked)
                 # extractall drops modes; executables (.so files, tools) must keep 0755.
                 for info in handle.infolist():
                     mode = (info.external_attr >> 16) & 0o777
                     if mode:
-                        (scratch / info.filename).chmod(mode)
-            try:
-                scratch.rename(target)
-            except OSError:  # unpacked by a concurrent build meanwhile
-                shutil.rmtree(scratch, ignore_errors=True)
+                        (unpacked / info.filename).chmod(mode)
+            unpacked.rename(target)
+        except OSError:
+            if not target.is_dir():  # not unpacked by a concurrent build meanwhile
+                raise
+        finally:
+            shutil.rmtree(unpacked, ignore_errors=True)
+        sealed.write(self.folder / "site-packages.json", tree_listing(target))
         return target
+
+
+def _size(path: Path) -> int | None:
+    try:
+        return path.stat().st_size
+    except OSError:
+        return None
 
 
 def parse_requirements(text: str) -> list[Requirement]:
@@ -303,7 +347,7 @@ def _store_packages(
     compiles their bytecode: the two are the bulk of a first build's CPU time.
     """
     compiler = None
-    scratch = Path(tempfile.mkdtemp(prefix=".install-", dir=packages_root))
+    scratch = scratch_module.make(packages_root, "install")
     try:
         # Started before the install so that its start-up is not on the critical path.
         compiler = bytecode.Compiler(interpreter) if interpreter is not None else None
@@ -350,13 +394,14 @@ def _store_packages(
                 )
             entry = scratch / keys[requirement.name]
             entry.mkdir()
-            archive.write_archive(entry / "files.zip", entries[requirement.name])
+            digest = archive.write_archive(entry / "files.zip", entries[requirement.name])
             info = {
                 "name": requirement.name,
                 "size": sum(e.size for e in entries[requirement.name]),
                 "file_count": len(entries[requirement.name]),
+                "sha256": digest.hex(),
             }
-            (entry / "info.json").write_text(json.dumps(info, sort_keys=True))
+            sealed.write(entry / "info.json", info)
             _publish(entry, packages_root / keys[requirement.name])
     finally:
         if compiler is not None:
@@ -370,6 +415,8 @@ def _publish(scratch_entry: Path, final: Path) -> None:
         scratch_entry.rename(final)
     except OSError:
         shutil.rmtree(scratch_entry, ignore_errors=True)
+    else:
+        atomic.fsync_folder(final.parent)
 
 
 def _collide(first: archive.Entry, second: archive.Entry, allow_collisions: tuple[str, ...]) -> bool:
@@ -380,12 +427,45 @@ def _collide(first: archive.Entry, second: archive.Entry, allow_collisions: tupl
 
 
 def _load_set(folder: Path, key: str) -> CachedDependencies | None:
-    info_path = folder / "info.json"
-    if not info_path.is_file():
+    """The set stored in `folder`; None when absent, or damaged (then removed)."""
+    if not folder.exists():
         return None
-    info = json.loads(info_path.read_text())
-    tops = {top: [(owner, regular) for owner, regular in owners] for top, owners in info["top_levels"].items()}
-    return CachedDependencies(key, folder, info["package_sizes"], info["file_count"], info["unzipped_size"], tops)
+    info = sealed.read_dict(folder / "info.json", "package_sizes", "file_count", "unzipped_size", "top_levels")
+    try:
+        assert info is not None
+        tops = {
+            top: [(str(owner), bool(regular)) for owner, regular in owners]
+            for top, owners in info["top_levels"].items()
+        }
+        loaded = CachedDependencies(
+            key,
+            folder,
+            {str(name): int(size) for name, size in info["package_sizes"].items()},
+            int(info["file_count"]),
+            int(info["unzipped_size"]),
+            tops,
+            str(info["sha256"]),
+        )
+        assert _size(loaded.archive) == info["size"]
+    except (AssertionError, KeyError, TypeError, ValueError, AttributeError):
+        miss(folder, "incomplete or damaged")
+        return None
+    return loaded
+
+
+def _load_package(folder: Path) -> tuple[dict[str, object], list[archive.Entry]] | None:
+    """A stored package's info and entries, its archive checked against its digest; None
+    when absent, or damaged (then removed)."""
+    if not folder.exists():
+        return None
+    info = sealed.read_dict(folder / "info.json", "name", "size", "file_count", "sha256")
+    try:
+        if info is None:
+            raise DamagedCacheEntry(str(folder), "its info.json is missing or damaged")
+        return info, archive.verified_entries(folder / "files.zip", str(info["sha256"]))
+    except DamagedCacheEntry as exc:
+        miss(folder, exc.reason)
+        return None
 
 
 def ensure(
@@ -425,7 +505,8 @@ def ensure(
     packages_root.mkdir(parents=True, exist_ok=True)
     requirements_list = parse_requirements(requirements)
     keys = {r.name: _digest({**material, "requirement": r.text}) for r in requirements_list}
-    missing = [r for r in requirements_list if not (packages_root / keys[r.name] / "info.json").is_file()]
+    stored = {r.name: _load_package(packages_root / keys[r.name]) for r in requirements_list}
+    missing = [r for r in requirements_list if stored[r.name] is None]
     log.debug(
         "packages cached: %d, to install: %s",
         len(requirements_list) - len(missing),
@@ -449,7 +530,9 @@ def ensure(
             build_python,
             allow_collisions,
         )
-    scratch = Path(tempfile.mkdtemp(prefix=f".{set_key}-", dir=sets_root))
+    for requirement in missing:
+        stored[requirement.name] = _load_package(packages_root / keys[requirement.name])
+    work = scratch_module.make(sets_root, "set")
     try:
         entries: list[archive.Entry] = []
         sizes: dict[str, int] = {}
@@ -457,10 +540,11 @@ def ensure(
         seen: dict[str, tuple[str, archive.Entry]] = {}
         owner_files: dict[str, list[str]] = {}
         for requirement in requirements_list:
-            package_folder = packages_root / keys[requirement.name]
-            info = json.loads((package_folder / "info.json").read_text())
-            sizes[requirement.name] = info["size"]
-            package_entries = archive.read_entries(package_folder / "files.zip")
+            package = stored[requirement.name]
+            if package is None:  # removed or damaged since this build stored it
+                raise DamagedCacheEntry(str(packages_root / keys[requirement.name]), "it vanished while in use")
+            info, package_entries = package
+            sizes[requirement.name] = int(str(info["size"]))
             for entry in package_entries:
                 previous = seen.get(entry.name)
                 if previous and _collide(previous[1], entry, allow_collisions):
@@ -468,8 +552,10 @@ def ensure(
                 seen[entry.name] = (requirement.name, entry)
             owner_files[requirement.name] = [entry.name for entry in package_entries]
             entries += package_entries
-        archive.write_archive(scratch / "dependencies.zip", entries)
+        digest = archive.write_archive(work / "dependencies.zip", entries)
         summary = {
+            "sha256": digest.hex(),
+            "size": (work / "dependencies.zip").stat().st_size,
             "package_sizes": sizes,
             "file_count": len(entries),
             "unzipped_size": sum(entry.size for entry in entries),
@@ -479,10 +565,10 @@ def ensure(
                 for top, levels in collisions.top_levels(owner_files).items()
             },
         }
-        (scratch / "info.json").write_text(json.dumps(summary, sort_keys=True))
-        _publish(scratch, sets_root / set_key)
+        sealed.write(work / "info.json", summary)
+        _publish(work, sets_root / set_key)
     finally:
-        shutil.rmtree(scratch, ignore_errors=True)
+        shutil.rmtree(work, ignore_errors=True)
     loaded = _load_set(sets_root / set_key, set_key)
     assert loaded is not None
     return loaded, False

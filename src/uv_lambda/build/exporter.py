@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
 
+from uv_lambda import sealed
 from uv_lambda.build import markers
-from uv_lambda.cache import cache_root
+from uv_lambda.cache import cache_root, miss
 from uv_lambda.config import FunctionConfig
 from uv_lambda.errors import CommandError, ConfigError, UsageError
 from uv_lambda.project import Project, normalize_name
@@ -141,31 +141,33 @@ def export(uv: Uv, project: Project, config: FunctionConfig, interpreter: Path |
         )
     args = [*_export_args(project, config), *_python_args(interpreter)]
     cached = cache_root() / "exports" / f"{_export_key(uv, project, args)}.json"
-    if cached.is_file():
-        data = json.loads(cached.read_text())
-        return Exported(
-            data["requirements"],
-            tuple((name, version) for name, version in data["pins"]),
-            tuple(Path(path) for path in data["local_packages"]),
-            tuple(data["local_markers"]),
-            (),
-            tuple(data["source_only"]),
-        )
+    data = sealed.read_dict(cached, "requirements", "pins", "local_packages", "local_markers", "source_only")
+    if data is not None:
+        try:
+            return Exported(
+                str(data["requirements"]),
+                tuple((str(name), str(version)) for name, version in data["pins"]),
+                tuple(Path(path) for path in data["local_packages"]),
+                tuple(str(marker) for marker in data["local_markers"]),
+                (),
+                tuple(str(name) for name in data["source_only"]),
+            )
+        except (TypeError, ValueError):
+            pass
+    if cached.exists():
+        miss(cached, "damaged")
     exported = _run_export(uv, project, args)
     cached.parent.mkdir(parents=True, exist_ok=True)
-    temporary = cached.with_name(f".{cached.name}.{os.getpid()}")
-    temporary.write_text(
-        json.dumps(
-            {
-                "requirements": exported.requirements,
-                "pins": exported.pins,
-                "local_packages": [str(path) for path in exported.local_packages],
-                "local_markers": list(exported.local_markers),
-                "source_only": list(exported.source_only),
-            }
-        )
+    sealed.write(
+        cached,
+        {
+            "requirements": exported.requirements,
+            "pins": exported.pins,
+            "local_packages": [str(path) for path in exported.local_packages],
+            "local_markers": list(exported.local_markers),
+            "source_only": list(exported.source_only),
+        },
     )
-    temporary.replace(cached)
     return exported
 
 

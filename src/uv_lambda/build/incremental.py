@@ -24,16 +24,17 @@ cause is one full build more. This module imports only what such a rebuild needs
 from __future__ import annotations
 
 import hashlib
-import json
 import os
 import time
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple
 
+from uv_lambda import atomic, sealed
 from uv_lambda.build import bytecode, record_file
 from uv_lambda.build.never_shipped import NEVER_SHIPPED_DIRS, NEVER_SHIPPED_SUFFIXES
-from uv_lambda.metadata_file import file_sha256, formatted, read_document, write_document
+from uv_lambda.errors import DamagedCacheEntry
+from uv_lambda.metadata_file import document_text, file_sha256, formatted, metadata_path, read_document
 
 # What a rebuild needs only once its compiler runs is imported inside the functions:
 # see rebuild().
@@ -135,14 +136,18 @@ def record(
     local_entries: list[archive.Entry],
     artifacts: list[tuple[Path, Path | None, bool]],
     warnings: Sequence[str],
+    bases: dict[str, str] | None = None,
 ) -> None:
-    """Write the record of a finished build. `artifacts`: (path, base archive, holds local entries)."""
+    """Write the record of a finished build. `artifacts`: (path, base archive, holds local
+    entries); `bases`: the sha256 of each base archive, checked when it is copied again."""
     from uv_lambda.build import archive
 
     destination.parent.mkdir(parents=True, exist_ok=True)
+    if destination.exists() and sealed.read(destination) is None:
+        record_file._debug("build record %s is damaged or from another version: replacing it", destination)
     local_archive = Path(record_file.local_archive(str(destination)))
-    temporary_archive = local_archive.with_name(f".{local_archive.name}.{os.getpid()}")
-    archive.write_archive(temporary_archive, local_entries)
+    temporary_archive = Path(atomic.temporary_name(local_archive))
+    local_sha256 = archive.write_archive(temporary_archive, local_entries).hex()
     document = {
         "version": record_file.RECORD_VERSION,
         "inputs": recipe.inputs.files,
@@ -158,11 +163,11 @@ def record(
         "handler": recipe.handler,
         "artifacts": [[str(path), str(base) if base else None, local, _stat(path)] for path, base, local in artifacts],
         "warnings": list(warnings),
+        "bases": bases or {},
+        "local_sha256": local_sha256,
     }
-    temporary = destination.with_name(f".{destination.name}.{os.getpid()}")
-    temporary.write_text(json.dumps(document, sort_keys=True))
-    temporary_archive.replace(local_archive)
-    temporary.replace(destination)
+    atomic.commit(temporary_archive, local_archive)
+    sealed.write(destination, document)
 
 
 def forget(destination: Path) -> None:
@@ -213,7 +218,7 @@ def rebuild(started: record_file.Started) -> Rebuilt | None:
     document, compiler = started.document, started.compiler
     record = Path(started.record)
     changed = {name: Path(path) for name, path in started.changed.items()}
-    scratch = record.with_name(f".{record.stem}.{os.getpid()}.{time.time_ns()}")
+    scratch = record.with_name(f".rebuild-{os.getpid()}-{time.time_ns()}")
     try:
         if not changed:
             if not _still_valid(document):
@@ -226,6 +231,9 @@ def rebuild(started: record_file.Started) -> Rebuilt | None:
         if not _still_valid(document):
             return None
         return _rebuild(record, document, changed, digests, compiler, scratch)
+    except DamagedCacheEntry as exc:
+        record_file._debug("%s: a full build replaces it", exc.message)
+        return None  # the full build finds (and replaces) what is damaged
     finally:
         if compiler is not None:
             compiler.cancel()
@@ -257,10 +265,18 @@ def _rebuild(
     names = list(changed)
     _verify(document, staged, names, scratch)
     local_archive = Path(record_file.local_archive(str(record)))
-    entries = {entry.name: entry for entry in archive.read_entries(local_archive)}
-    # While the compiler works: copy the dependencies into each artifact that holds code.
+    local = archive.verified_entries(local_archive, document["local_sha256"])
+    entries = {entry.name: entry for entry in local}
+    bases = document["bases"]
+    # While the compiler works: copy the dependencies into each artifact that holds code,
+    # checking each against its digest as it is copied.
     outputs = [
-        (Path(path), archive.ArchiveOutput(scratch / Path(path).name, Path(base) if base else None, entries))
+        (
+            Path(path),
+            archive.ArchiveOutput(
+                scratch / Path(path).name, Path(base) if base else None, entries, bases[base] if base else None
+            ),
+        )
         for path, base, holds_local, _ in document["artifacts"]
         if holds_local
     ]
@@ -272,12 +288,14 @@ def _rebuild(
     entries.update({entry.name: entry for entry in fresh})
     size_change = sum(entry.size for entry in entries.values()) - old_size
     finished = [(final, _finish(final, output, entries.values(), size_change)) for final, output in outputs]
-    archive.write_archive(scratch / "local.zip", entries.values())
+    document["local_sha256"] = archive.write_archive(scratch / "local.zip", entries.values()).hex()
     # The build is complete: put every file in place, then the record of it.
-    for final, metadata in finished:
-        (scratch / final.name).replace(final)
-        write_document(final, metadata)
-    (scratch / "local.zip").replace(local_archive)
+    for final, metadata in finished:  # the metadata too, before anything is replaced
+        atomic.write_text(scratch / f"{final.name}.json", document_text(metadata))
+    for final, _ in finished:
+        atomic.commit(scratch / final.name, final)
+        atomic.commit(scratch / f"{final.name}.json", metadata_path(final))
+    atomic.commit(scratch / "local.zip", local_archive)
     _update_record(record, document, digests)
     written = {str(final): metadata for final, metadata in finished}
     return Rebuilt(_documents(document, written), list(changed), document["warnings"])
@@ -318,9 +336,7 @@ def _update_record(record: Path, document: dict[str, Any], digests: dict[str, st
         item[3] = _stat(Path(item[0]))
     for item in document["files"]:
         item[2] = digests.get(item[0], item[2])
-    temporary = record.with_name(f".{record.name}.{os.getpid()}")
-    temporary.write_text(json.dumps(document, sort_keys=True))
-    temporary.replace(record)
+    sealed.write(record, document)
 
 
 def _verify(document: dict[str, Any], staged: Path, names: list[str], scratch: Path) -> None:

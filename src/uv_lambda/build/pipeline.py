@@ -13,6 +13,7 @@ Steps, in order (each named in progress output and in errors):
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import shutil
@@ -25,12 +26,14 @@ from pathlib import Path
 from packaging.utils import parse_wheel_filename
 
 from uv_lambda import artifact as model
+from uv_lambda import atomic, cache
+from uv_lambda import scratch as scratch_folders
 from uv_lambda.build import app_files, archive, bytecode, collisions, dependencies, exporter, incremental, sources
 from uv_lambda.build.settings import BuildSettings, resolve
 from uv_lambda.config import FunctionConfig
-from uv_lambda.errors import UsageError, VerificationError
+from uv_lambda.errors import DamagedCacheEntry, UsageError, VerificationError
 from uv_lambda.handler import check_handler, module_file, parse_handler
-from uv_lambda.metadata_file import file_sha256, formatted
+from uv_lambda.metadata_file import document_text, file_sha256, formatted
 from uv_lambda.project import Project
 from uv_lambda.runtimes import Architecture, Runtime
 from uv_lambda.ui import Reporter, human_size
@@ -301,7 +304,7 @@ def _stage(
         )
     if hit:
         reporter.info(f"  dependencies: {len(exported.pins)} packages, from cache")
-    scratch = Path(tempfile.mkdtemp(prefix="uv-lambda-"))
+    scratch = scratch_folders.make(Path(tempfile.gettempdir()), "uv-lambda", hidden=False)
     try:
         workspace_dir, app_dir = scratch / "workspace", scratch / "app"
         workspace_dir.mkdir()
@@ -406,57 +409,33 @@ def build_function(
     if config.format == "image":
         raise UsageError("--format image is built by `uv-lambda build --format image`", "see docs/image.md")
     check_out_dir(out_dir)
-    with stage_function(project, config, reporter=reporter, lock=lock) as staged:
-        return write_artifacts(staged, out_dir, reporter, record)
+    from uv_lambda.build.build_lock import holding
+
+    with holding(out_dir, reporter):
+        scratch_folders.sweep_for_build(out_dir)
+        try:
+            with stage_function(project, config, reporter=reporter, lock=lock) as staged:
+                return write_artifacts(staged, out_dir, reporter, record)
+        except DamagedCacheEntry as exc:
+            # Found while copying it into an artifact: a cache miss, built again once.
+            cache.miss(exc.entry, exc.reason)
+        with stage_function(project, config, reporter=reporter, lock=lock) as staged:
+            return write_artifacts(staged, out_dir, reporter, record)
 
 
 def write_artifacts(
     staged: StagedFunction, out_dir: Path, reporter: Reporter, record: Path | None = None
 ) -> model.FunctionBuild:
-    settings = staged.settings
-    deps = staged.dependencies
+    created = _make_folder(out_dir)
     try:
-        out_dir.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise UsageError(f"cannot create output folder {out_dir}: {exc.strerror}", "choose another --out DIR") from None
-    # Scratch inside the output folder: the final rename stays on one file system.
-    scratch = Path(tempfile.mkdtemp(prefix=".uv-lambda-", dir=out_dir))
-    try:
-        local_entries = _local_entries(staged.workspace_dir, scratch, "workspace")
-        app_entries = _local_entries(staged.app_dir, scratch, "app")
-        local = [*local_entries, *app_entries]
-        local_files, local_size = len(local), sum(entry.size for entry in local)
-        # name -> (base archive copied as it is, entries after it, file count, unzipped size)
-        plan: dict[str, tuple[Path | None, list[archive.Entry], int, int]] = {}
-        if settings.format == "zip":
-            plan["function.zip"] = (deps.archive, local, deps.file_count + local_files, deps.unzipped_size + local_size)
-        if settings.format in ("layer", "split"):
-            layer = deps.layer_archive(settings.runtime.site_packages + "/")
-            plan["layer.zip"] = (layer, [], deps.file_count, deps.unzipped_size)
-        if settings.format == "split":
-            plan["app.zip"] = (None, local, local_files, local_size)
-        _check_sizes(staged, sum(size for _, _, _, size in plan.values()))
-        written: list[tuple[Path, Path, model.ArtifactMetadata]] = []
-        for name, (base, entries, file_count, unzipped_size) in plan.items():
-            temporary = scratch / name
-            sha256 = archive.write_archive(temporary, entries, base=base)
-            metadata = _metadata(staged, name, temporary, sha256, file_count, unzipped_size)
-            written.append((temporary, out_dir / name, metadata))
-        # Everything verified and written: only now replace the previous artifacts.
-        for temporary, final, metadata in written:
-            temporary.replace(final)
-            model.write_metadata(final, metadata)
-        for stale in set(model.ROLE_OF_FILE) - set(plan):
-            for path in (out_dir / stale, model.metadata_path(out_dir / stale)):
-                path.unlink(missing_ok=True)
-        if record is not None:
-            if staged.recipe is None:
-                incremental.forget(record)
-            else:
-                artifacts = [(out_dir / name, base, entries is local) for name, (base, entries, _, _) in plan.items()]
-                incremental.record(record, staged.recipe, local, artifacts, staged.warnings)
-    finally:
-        shutil.rmtree(scratch, ignore_errors=True)
+        _write_artifacts(staged, out_dir, record)
+    except BaseException:
+        # A build that fails leaves no empty output folder behind (the previous artifacts
+        # of an existing one are untouched: nothing was renamed over them).
+        for folder in reversed(created):
+            with contextlib.suppress(OSError):
+                folder.rmdir()
+        raise
     build = model.read_build(out_dir)
     for artifact in build.artifacts:
         if artifact.metadata.size > ZIP_UPLOAD_LIMIT:
@@ -467,6 +446,70 @@ def write_artifacts(
     for warning in staged.warnings:
         reporter.warn(warning)
     return build
+
+
+def _make_folder(out_dir: Path) -> list[Path]:
+    """Create `out_dir` and its missing parents; the folders created, outermost first."""
+    missing = [folder for folder in (out_dir, *out_dir.parents) if not folder.exists()][::-1]
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        for folder in reversed(missing):
+            with contextlib.suppress(OSError):
+                folder.rmdir()
+        raise UsageError(f"cannot create output folder {out_dir}: {exc.strerror}", "choose another --out DIR") from None
+    return missing
+
+
+def _write_artifacts(staged: StagedFunction, out_dir: Path, record: Path | None) -> None:
+    settings = staged.settings
+    deps = staged.dependencies
+    # Scratch inside the output folder: the final rename stays on one file system.
+    scratch = scratch_folders.make(out_dir, "uv-lambda")
+    try:
+        local_entries = _local_entries(staged.workspace_dir, scratch, "workspace")
+        app_entries = _local_entries(staged.app_dir, scratch, "app")
+        local = [*local_entries, *app_entries]
+        local_files, local_size = len(local), sum(entry.size for entry in local)
+        # name -> (base archive copied as it is, entries after it, file count, unzipped size)
+        plan: dict[str, tuple[Path | None, list[archive.Entry], int, int]] = {}
+        bases: dict[str, str] = {}  # base archive -> its sha256, checked as it is copied
+        if settings.format == "zip":
+            plan["function.zip"] = (deps.archive, local, deps.file_count + local_files, deps.unzipped_size + local_size)
+            bases[str(deps.archive)] = deps.archive_sha256
+        if settings.format in ("layer", "split"):
+            layer, layer_sha256 = deps.layer_archive(settings.runtime.site_packages + "/")
+            plan["layer.zip"] = (layer, [], deps.file_count, deps.unzipped_size)
+            bases[str(layer)] = layer_sha256
+        if settings.format == "split":
+            plan["app.zip"] = (None, local, local_files, local_size)
+        _check_sizes(staged, sum(size for _, _, _, size in plan.values()))
+        written: list[tuple[Path, Path]] = []
+        for name, (base, entries, file_count, unzipped_size) in plan.items():
+            temporary = scratch / name
+            try:
+                sha256 = archive.write_archive(
+                    temporary, entries, base=base, base_sha256=bases[str(base)] if base else None
+                )
+                metadata = _metadata(staged, name, temporary, sha256, file_count, unzipped_size)
+                atomic.write_text(scratch / f"{name}.json", document_text(metadata.to_json()))
+            except OSError as exc:
+                raise atomic.with_path(exc, out_dir / name) from None
+            written += [(temporary, out_dir / name), (scratch / f"{name}.json", model.metadata_path(out_dir / name))]
+        # Everything verified and written: only now replace the previous artifacts.
+        for temporary, final in written:
+            atomic.commit(temporary, final)
+        for stale in set(model.ROLE_OF_FILE) - set(plan):
+            for path in (out_dir / stale, model.metadata_path(out_dir / stale)):
+                path.unlink(missing_ok=True)
+        if record is not None:
+            if staged.recipe is None:
+                incremental.forget(record)
+            else:
+                artifacts = [(out_dir / name, base, entries is local) for name, (base, entries, _, _) in plan.items()]
+                incremental.record(record, staged.recipe, local, artifacts, staged.warnings, bases)
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
 
 
 def _metadata(

@@ -10,9 +10,10 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import sys
 from collections.abc import Sequence
 
-from uv_lambda import __version__
+from uv_lambda import __version__, sealed
 from uv_lambda.build import bytecode
 from uv_lambda.cache import cache_dir
 from uv_lambda.metadata_file import file_sha256
@@ -21,7 +22,7 @@ TYPE_CHECKING = False  # mypy treats this name as True; typing itself costs star
 if TYPE_CHECKING:
     from typing import Any
 
-RECORD_VERSION = 2
+RECORD_VERSION = 3  # 3: sealed (see sealed.py), with the digests of the archives it uses
 
 
 def location(argv: Sequence[str], cwd: str | os.PathLike[str] | None = None) -> str:
@@ -56,12 +57,12 @@ def start(record: str) -> Started | None:
 
     The record itself is checked later (incremental.py); a stale one cancels the compiler.
     """
-    try:
-        with open(record) as handle:
-            document: dict[str, Any] = json.load(handle)
-    except (FileNotFoundError, ValueError):
+    document = sealed.read(record)
+    if not _well_formed(document):
+        if os.path.exists(record):
+            _debug("build record %s is damaged or from another version: a full build replaces it", record)
         return None
-    if document.get("version") != RECORD_VERSION or not os.path.isfile(local_archive(record)):
+    if not os.path.isfile(local_archive(record)):
         return None
     current = {name: (path, file_sha256(path), digest) for name, path, digest in document["files"]}
     if any(now is None for _, now, _ in current.values()):
@@ -70,3 +71,23 @@ def start(record: str) -> Started | None:
     interpreter = document["interpreter"]
     compiler = bytecode.Compiler(interpreter) if changed and interpreter else None
     return Started(record, document, changed, compiler)
+
+
+def _well_formed(document: Any) -> bool:
+    """What start() reads has the shape a record of this version has (the seal vouches for
+    the rest: a record is only ever written whole, by this version)."""
+    if not isinstance(document, dict) or document.get("version") != RECORD_VERSION:
+        return False
+    files = document.get("files")
+    if not isinstance(files, list):
+        return False
+    for item in files:
+        if not (isinstance(item, list) and len(item) == 3 and all(isinstance(part, str) for part in item[:2])):
+            return False
+    return isinstance(document.get("interpreter"), (str, type(None)))
+
+
+def _debug(message: str, *args: object) -> None:
+    logging = sys.modules.get("logging")  # set up by the CLI, except on a rebuild's fast path
+    if logging is not None:
+        logging.getLogger(__name__).debug(message, *args)

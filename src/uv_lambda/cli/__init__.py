@@ -8,6 +8,7 @@ themselves are imported only once `main` knows it needs them (see cli/_rebuild.p
 
 from __future__ import annotations
 
+import errno
 import sys
 from collections.abc import Sequence
 
@@ -19,7 +20,7 @@ TYPE_CHECKING = False  # mypy treats this name as True; typing itself costs star
 if TYPE_CHECKING:
     import argparse
 
-COMMANDS = ("build", "deploy", "destroy", "dockerfile", "event", "init", "invoke", "serve")
+COMMANDS = ("build", "cache", "deploy", "destroy", "dockerfile", "event", "init", "invoke", "serve")
 
 DESCRIPTION = """\
 Build, run locally and deploy a uv project as an AWS Lambda function.
@@ -85,8 +86,21 @@ def _configure_logging(verbose: bool) -> None:
     log.setLevel(logging.DEBUG if verbose else logging.WARNING)
 
 
+def _interrupt_on_sigterm() -> None:
+    """SIGTERM (CI cancelling a job, `kill`) stops a command as Ctrl-C does: its processes
+    are stopped and its scratch removed, instead of Python's default of exiting on the spot."""
+    import signal
+
+    def interrupt(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt
+
+    if signal.getsignal(signal.SIGTERM) == signal.SIG_DFL:
+        signal.signal(signal.SIGTERM, interrupt)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     arguments = sys.argv[1:] if argv is None else list(argv)
+    _interrupt_on_sigterm()
     if _requested_command(arguments, list(COMMANDS)) == "build":
         if "--terraform" in arguments and not {"-h", "--help"} & set(arguments):  # the query on stdin
             from uv_lambda.cli._terraform import run
@@ -122,9 +136,29 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("error: interrupted; nothing was written", file=sys.stderr)
         return ExitCode.INTERRUPTED
-    except Exception as exc:  # a bug: say so, and show the traceback only when asked
+    except OSError as exc:
+        if exc.errno not in (errno.ENOSPC, errno.EDQUOT):
+            return _internal_error(exc, args.verbose)
         if args.verbose:
-            raise
-        print(f"error: internal error: {type(exc).__name__}: {exc}", file=sys.stderr)
-        print("hint: run with -v for details, and report it", file=sys.stderr)
+            import logging
+
+            logging.getLogger("uv_lambda").debug("traceback", exc_info=True)
+        where = f" writing {exc.filename}" if exc.filename else ""
+        print(f"error: no space left on device{where}", file=sys.stderr)
+        print(
+            "hint: free some space (or set UV_LAMBDA_CACHE_DIR / --out to another disk) and run again; "
+            "the previous artifacts were kept",
+            file=sys.stderr,
+        )
         return ExitCode.FAILURE
+    except Exception as exc:
+        return _internal_error(exc, args.verbose)
+
+
+def _internal_error(exc: Exception, verbose: bool) -> int:
+    """A bug: say so, and show the traceback only when asked."""
+    if verbose:
+        raise exc
+    print(f"error: internal error: {type(exc).__name__}: {exc}", file=sys.stderr)
+    print("hint: run with -v for details, and report it", file=sys.stderr)
+    return ExitCode.FAILURE

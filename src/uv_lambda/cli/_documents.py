@@ -10,6 +10,7 @@ import json
 import os
 from collections.abc import Sequence
 
+from uv_lambda import atomic
 from uv_lambda.errors import UsageError
 from uv_lambda.ui import result
 
@@ -64,17 +65,12 @@ def write_if_changed(path: str, text: str) -> None:
                 return
     except (OSError, UnicodeDecodeError):
         pass  # absent, or not a readable text file: the write below says what is wrong
-    temporary = f"{path}.{os.getpid()}.tmp"
     try:
         folder = os.path.dirname(path)
         if folder:
             os.makedirs(folder, exist_ok=True)
-        with open(temporary, "w", encoding="utf-8") as handle:
-            handle.write(text)
-        os.replace(temporary, path)
+        atomic.write_text(path, text)
     except OSError as exc:
-        if os.path.exists(temporary):
-            os.unlink(temporary)
         raise UsageError(
             f"cannot write the metadata to {path}: {exc.strerror}", "choose another file with --metadata FILE"
         ) from None

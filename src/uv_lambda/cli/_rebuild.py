@@ -53,8 +53,10 @@ def try_rebuild(argv: Sequence[str]) -> int | None:
         if exc.hint:
             print(f"hint: {exc.hint}", file=sys.stderr)
         return int(exc.exit_code)
-    except OSError:
-        return None  # a file vanished or cannot be read: the full build says what is wrong
+    except (OSError, ValueError, LookupError, TypeError):
+        # A file vanished or cannot be read, or an artifact's metadata was edited: the full
+        # build says what is wrong, or rewrites it.
+        return None
     except KeyboardInterrupt:  # every file is written to a temporary name first
         print("error: interrupted; nothing was written", file=sys.stderr)
         return int(ExitCode.INTERRUPTED)

@@ -3,7 +3,10 @@
 One folder per (Python version, host machine, requirement set), installed by uv for that
 interpreter, under `$UV_LAMBDA_CACHE_DIR/runtimes/` (default `$XDG_CACHE_HOME/uv-lambda`
 or `~/.cache/uv-lambda`). It is written to a temporary folder and renamed into place, so a
-half-installed runtime is never used and concurrent runs do not step on each other.
+half-installed runtime is never used and concurrent runs do not step on each other. Its
+files are copies (never hard links into uv's cache), and a sealed listing of them (path,
+size, mtime) is compared on every use: a folder a function wrote into, or a file damaged
+or removed, is installed again.
 """
 
 from __future__ import annotations
@@ -11,10 +14,11 @@ from __future__ import annotations
 import hashlib
 import platform
 import shutil
-import tempfile
 from pathlib import Path
 
-from uv_lambda.cache import cache_root
+from uv_lambda import scratch as scratch_folders
+from uv_lambda import sealed
+from uv_lambda.cache import cache_root, miss, tree_listing
 from uv_lambda.errors import UsageError
 from uv_lambda.uv import find_uv
 
@@ -30,7 +34,7 @@ def requirements(with_boto3: bool) -> list[str]:
 
 
 # Part of the folder's key: a change in how it is installed makes a fresh folder.
-_INSTALL_LAYOUT = "bytecode-copies-2"
+_INSTALL_LAYOUT = "bytecode-copies-3"  # 3: a sealed listing in the marker
 
 
 def folder_name(python_version: str, machine: str, with_boto3: bool) -> str:
@@ -74,10 +78,12 @@ def ensure_runtime_folder(python_version: str, interpreter: Path, *, with_boto3:
     """The runtime folder for `python_version` on this machine, installing it on first use."""
     root = cache_root() / "runtimes"
     target = root / folder_name(python_version, host_machine(), with_boto3)
-    if (target / _COMPLETE_MARKER).is_file():
+    if _intact(target):
         return target
+    if target.exists():
+        miss(target, "changed since it was installed")
     root.mkdir(parents=True, exist_ok=True)
-    scratch = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=root))
+    scratch = scratch_folders.make(root, "runtime")
     try:
         find_uv().run(
             install_args(scratch, interpreter, with_boto3),
@@ -89,17 +95,24 @@ def ensure_runtime_folder(python_version: str, interpreter: Path, *, with_boto3:
                 "pyproject.toml; check the network, or point UV_DEFAULT_INDEX at a PyPI mirror"
             ),
         )
-        (scratch / _COMPLETE_MARKER).write_text("\n".join(requirements(with_boto3)) + "\n")
+        listing = {"requirements": requirements(with_boto3), "files": tree_listing(scratch)}
+        sealed.write(scratch / _COMPLETE_MARKER, listing)
         try:
             scratch.rename(target)
         except OSError:
             # Another run finished first: its folder is as good as ours.
-            if not (target / _COMPLETE_MARKER).is_file():
+            if not _intact(target):
                 raise UsageError(
                     f"could not create the runtime folder {target}",
-                    f"remove {target} and retry",
+                    "run `uv-lambda cache clean` and retry",
                 ) from None
     finally:
         if scratch.exists():
             shutil.rmtree(scratch, ignore_errors=True)
     return target
+
+
+def _intact(folder: Path) -> bool:
+    """Whether `folder` holds what was installed there: every file, at its size and mtime."""
+    marker = sealed.read_dict(folder / _COMPLETE_MARKER, "files")
+    return marker is not None and marker["files"] == tree_listing(folder, skip=_COMPLETE_MARKER)

@@ -9,11 +9,11 @@ from the guide's in two lines, without which members go missing (see docs/image.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
+from uv_lambda import atomic
 from uv_lambda.build.never_shipped import NEVER_SHIPPED_DIRS
 from uv_lambda.build.sources import SECRET_PATTERNS, default_includes
 from uv_lambda.config import FunctionConfig
@@ -177,9 +177,7 @@ class Written:
 
 
 def _write_atomically(path: Path, text: str) -> None:
-    temp = path.with_name(f".{path.name}.uv-lambda-tmp")
-    temp.write_text(text)
-    os.replace(temp, path)
+    atomic.write_text(path, text)
 
 
 def write_dockerfile(project: Project, config: FunctionConfig, *, force: bool, per_function: bool = False) -> Written:

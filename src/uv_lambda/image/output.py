@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
+from uv_lambda import atomic
 from uv_lambda.errors import UsageError
 from uv_lambda.image.compose import ComposedImage
 from uv_lambda.image.layers import FIXED_MTIME
@@ -102,8 +103,7 @@ def write_oci_layout(image: ComposedImage, store: BlobStore, folder: Path, tag: 
         for path in [staging, *staging.rglob("*")]:
             path.chmod(0o755 if path.is_dir() else 0o644)
         if folder.exists():
-            old = folder.with_name(f".{folder.name}-old")
-            shutil.rmtree(old, ignore_errors=True)
+            old = Path(tempfile.mkdtemp(prefix=f".{folder.name}-old-", dir=folder.parent))
             os.replace(folder, old)
             os.replace(staging, folder)
             shutil.rmtree(old, ignore_errors=True)
@@ -148,7 +148,7 @@ def write_docker_archive(image: ComposedImage, store: BlobStore, file: Path, tag
                     with source.open("rb") as content:
                         tar.addfile(info, content)
         os.chmod(temp, 0o644)
-        os.replace(temp, file)
+        atomic.commit(temp, file)
     except BaseException:
         Path(temp).unlink(missing_ok=True)
         raise

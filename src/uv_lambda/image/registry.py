@@ -28,6 +28,7 @@ from http.client import HTTPResponse
 from pathlib import Path
 from typing import IO, Any
 
+from uv_lambda import atomic
 from uv_lambda.errors import BuildError
 from uv_lambda.image.auth import Challenge, Credentials, parse_challenge, token_from, token_url
 from uv_lambda.image.auth import scope as access
@@ -180,7 +181,7 @@ class RegistryClient:
                         size += len(chunk)
                 if f"sha256:{hasher.hexdigest()}" != digest:
                     raise RegistryError(f"blob {digest} of {ref} from {self.registry} is corrupt", "try again")
-                os.replace(temp_name, dest)
+                atomic.commit(temp_name, dest)
             except BaseException:
                 Path(temp_name).unlink(missing_ok=True)
                 raise

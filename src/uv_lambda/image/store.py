@@ -14,6 +14,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import IO, Any
 
+from uv_lambda import atomic
 from uv_lambda.cache import cache_root
 
 
@@ -47,7 +48,7 @@ class BlobStore:
 
     def commit(self, temp: Path, digest: str) -> Path:
         target = self.path(digest)
-        os.replace(temp, target)
+        atomic.commit(temp, target)
         return target
 
     # Small JSON records (what a layer source fingerprint produced) kept beside the blobs.
@@ -61,7 +62,4 @@ class BlobStore:
     def write_record(self, kind: str, key: str, record: dict[str, Any]) -> None:
         folder = self.root / kind
         folder.mkdir(parents=True, exist_ok=True)
-        fd, name = tempfile.mkstemp(dir=folder, prefix=".partial-")
-        with os.fdopen(fd, "w") as handle:
-            json.dump(record, handle)
-        os.replace(name, folder / f"{key}.json")
+        atomic.write_text(folder / f"{key}.json", json.dumps(record))

@@ -1,0 +1,108 @@
+"""Every file uv-lambda writes goes through here: a temporary name, fsync, rename, fsync.
+
+A reader (another build, Lambda's deploy, a crash's next run) sees the old file or the new
+one, never a mix. The temporary name is unique per process and per write, so two builds
+writing one file do not take each other's temporary. The folder is fsynced after the
+rename, so the new name survives a power cut as well as the bytes do.
+
+Only `os` is imported: an app-only rebuild writes through this module before it has
+imported anything else it can avoid (build/record_file.py).
+"""
+
+from __future__ import annotations
+
+import os
+
+TYPE_CHECKING = False  # mypy treats this name as True; typing itself costs start-up time
+if TYPE_CHECKING:
+    from collections.abc import Callable
+    from typing import Protocol
+
+    class _Writable(Protocol):
+        def write(self, data: bytes, /) -> object: ...
+
+
+_counter = [0]
+
+
+def temporary_name(final: str | os.PathLike[str]) -> str:
+    """A name beside `final` that no other process or write uses: `.<name>.<pid>.<n>.tmp`."""
+    _counter[0] += 1
+    folder, name = os.path.split(os.fspath(final))
+    return os.path.join(folder, f".{name}.{os.getpid()}.{_counter[0]}.tmp")
+
+
+def fsync_folder(folder: str | os.PathLike[str]) -> None:
+    """Make a rename in `folder` durable (some file systems refuse: that is not an error)."""
+    try:
+        descriptor = os.open(folder or ".", os.O_RDONLY | os.O_DIRECTORY)
+    except OSError:
+        return
+    try:
+        os.fsync(descriptor)
+    except OSError:
+        pass
+    finally:
+        os.close(descriptor)
+
+
+def fsync_file(path: str | os.PathLike[str]) -> None:
+    descriptor = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(descriptor)
+    finally:
+        os.close(descriptor)
+
+
+def commit(temporary: str | os.PathLike[str], final: str | os.PathLike[str]) -> None:
+    """Put a finished temporary file (written by someone else) in place of `final`."""
+    try:
+        fsync_file(temporary)
+        os.replace(temporary, final)
+    except OSError as exc:
+        _discard(temporary)
+        raise with_path(exc, final) from None
+    fsync_folder(os.path.dirname(os.fspath(final)))
+
+
+def write_bytes(path: str | os.PathLike[str], data: bytes, mode: int | None = None) -> None:
+    """Replace `path` with `data`; on any failure `path` is as it was and no temporary is left."""
+    write_with(path, lambda handle: handle.write(data), mode)
+
+
+def write_text(path: str | os.PathLike[str], text: str, mode: int | None = None) -> None:
+    write_bytes(path, text.encode("utf-8"), mode)
+
+
+def write_with(path: str | os.PathLike[str], writer: Callable[[_Writable], object], mode: int | None = None) -> None:
+    """Replace `path` with what `writer(handle)` writes to a binary file handle."""
+    temporary = temporary_name(path)
+    try:
+        descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644 if mode is None else mode)
+        with os.fdopen(descriptor, "wb") as handle:
+            writer(handle)
+            handle.flush()
+            os.fsync(handle.fileno())
+        if mode is not None:
+            os.chmod(temporary, mode)  # whatever the umask
+        os.replace(temporary, path)
+    except BaseException as exc:
+        _discard(temporary)
+        if isinstance(exc, OSError):
+            raise with_path(exc, path) from None
+        raise
+    fsync_folder(os.path.dirname(os.fspath(path)))
+
+
+def with_path(exc: OSError, path: str | os.PathLike[str]) -> OSError:
+    """`exc` naming `path` (the file being written), so that the error can say which file."""
+    if exc.filename is not None and exc.errno not in (28, 122):  # ENOSPC, EDQUOT: say the final path
+        return exc
+    return OSError(exc.errno, exc.strerror, os.fspath(path))
+
+
+def _discard(temporary: str | os.PathLike[str]) -> None:
+    try:  # noqa: SIM105 (contextlib is one import more on a rebuild's start-up)
+        os.unlink(temporary)
+    except OSError:
+        pass
