@@ -126,6 +126,7 @@ def spawn(
     stderr: int | None = None,
     new_session: bool = False,
     pass_fds: Sequence[int] = (),
+    preexec: Callable[[], None] | None = None,
 ) -> subprocess.Popen[bytes]:
     """Start a long-running process (a runtime worker, a server) and return its handle."""
     args = _render(cmd)
@@ -139,6 +140,7 @@ def spawn(
         stderr=stderr,
         start_new_session=new_session,
         pass_fds=pass_fds,
+        preexec_fn=preexec,
     )
 
 
@@ -154,21 +156,21 @@ def stop_group(process: subprocess.Popen[bytes] | subprocess.Popen[str]) -> None
 
 def _die_with_parent() -> Callable[[], None] | None:
     """A pre-exec function that makes the child receive SIGKILL when uv-lambda dies."""
-    prctl = _prctl()
+    prctl = prctl_function()
     if prctl is None:
         return None
 
     def set_death_signal() -> None:
-        prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+        prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
 
     return set_death_signal
 
 
-_PR_SET_PDEATHSIG = 1
+PR_SET_PDEATHSIG = 1
 _prctl_function: list[Callable[..., int] | None] = []
 
 
-def _prctl() -> Callable[..., int] | None:
+def prctl_function() -> Callable[..., int] | None:
     """libc's prctl (Linux only), looked up once, before any fork."""
     if not _prctl_function:
         function = None

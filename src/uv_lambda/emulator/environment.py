@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from uv_lambda import proc
-from uv_lambda.emulator import lambda_errors, log_lines
+from uv_lambda.emulator import lambda_errors, log_lines, reaper
 from uv_lambda.emulator.environ import function_environment
 from uv_lambda.emulator.invocation import Invocation, Outcome
 from uv_lambda.emulator.limits import INIT_TIMEOUT_SECONDS, MAX_SYNC_PAYLOAD
@@ -101,6 +101,7 @@ class ExecutionEnvironment:
                 stdout=subprocess.PIPE,
                 stderr=subprocess.STDOUT,
                 new_session=True,  # its own process group: a kill takes its children too
+                preexec=reaper.preexec(),  # and what leaves the group stays below it (reaper.py)
             )
         except OSError as exc:
             self._server.close()
@@ -128,6 +129,7 @@ class ExecutionEnvironment:
     def kill(self) -> None:
         if self._process.returncode is not None:
             return  # reaped: its process group id may belong to someone else by now
+        reaper.kill_descendants(self._process.pid)  # daemons that left the group (setsid)
         with contextlib.suppress(ProcessLookupError, PermissionError):
             os.killpg(self._process.pid, signal.SIGKILL)
 
