@@ -120,9 +120,45 @@ def _with_package(config: FunctionConfig, package: str) -> FunctionConfig:
 def read_pyproject(path: Path) -> dict[str, Any]:
     try:
         with path.open("rb") as handle:
-            return tomllib.load(handle)
+            data = tomllib.load(handle)
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path} is not valid TOML: {exc}", "fix the syntax error it names") from None
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"{path} is not UTF-8 ({exc.reason} at byte {exc.start})", "save it as UTF-8") from None
+    _check_shape(data, path)
+    return data
+
+
+# The parts of pyproject.toml read here, and the type each must have when present.
+_SHAPE: tuple[tuple[tuple[str, ...], type, str], ...] = (
+    (("project",), dict, "a table"),
+    (("project", "name"), str, "a string"),
+    (("project", "version"), str, "a string"),
+    (("project", "requires-python"), str, "a string"),
+    (("build-system",), dict, "a table"),
+    (("tool",), dict, "a table"),
+    (("tool", "uv"), dict, "a table"),
+    (("tool", "uv", "workspace"), dict, "a table"),
+    (("tool", "uv", "workspace", "members"), list, "a list of strings"),
+    (("tool", "uv", "workspace", "exclude"), list, "a list of strings"),
+    (("tool", "uv-lambda"), dict, "a table"),
+)
+
+
+def _check_shape(data: dict[str, Any], path: Path) -> None:
+    """A value of the wrong type where uv-lambda reads is a config error naming the key."""
+    for keys, kind, described in _SHAPE:
+        value: Any = data
+        for key in keys:
+            if not isinstance(value, dict) or key not in value:
+                break
+            value = value[key]
+        else:
+            wrong = not isinstance(value, kind) or (kind is list and not all(isinstance(v, str) for v in value))
+            if wrong:
+                table, key = ".".join(keys[:-1]), keys[-1]
+                where = f"[{table}] {key}" if table else key
+                raise ConfigError(f"{path}: {where} must be {described}, not {value!r}", f"fix {key!r} in {path.name}")
 
 
 def _load_package(folder: Path, *, workspace_root: bool = False) -> Package:
