@@ -61,7 +61,7 @@ def remembered(kind: str, key: object, compute: Callable[[], str], still_valid: 
     if isinstance(value, str) and still_valid(value):
         return value
     if path.exists():
-        miss(path, "damaged or out of date")
+        miss(path, "wrong digest or out of date")
     value = compute()
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -80,7 +80,7 @@ def debug(message: str, *args: object) -> None:
 
 def miss(entry: str | os.PathLike[str], reason: str) -> None:
     """Drop a damaged cache entry (a file or a folder): the caller builds it again."""
-    debug("cache entry %s is %s: building it again", entry, reason)
+    debug("damaged cache entry %s (%s): building it again", entry, reason)
     remove(entry)
 
 

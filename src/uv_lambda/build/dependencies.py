@@ -68,7 +68,7 @@ class CachedDependencies:
         if info is not None and _size(target) == info["size"]:
             return target, str(info["sha256"])
         if info is not None or target.exists():
-            miss(target, "incomplete or damaged")
+            miss(target, "missing or wrong digest")
         entries = archive.verified_entries(self.archive, self.archive_sha256)
         temporary = Path(atomic.temporary_name(target))
         try:
@@ -100,7 +100,7 @@ class CachedDependencies:
         if target.is_dir() and listing is not None and listing == tree_listing(target):
             return target
         if target.exists() or listing is not None:
-            miss(target, "changed since it was unpacked")
+            miss(target, "its files changed since it was unpacked")
             (self.folder / "site-packages.json").unlink(missing_ok=True)
         if archive.file_sha256(self.archive) != self.archive_sha256:
             raise DamagedCacheEntry(str(self.archive), "its sha256 does not match")
@@ -448,7 +448,7 @@ def _load_set(folder: Path, key: str) -> CachedDependencies | None:
         )
         assert _size(loaded.archive) == info["size"]
     except (AssertionError, KeyError, TypeError, ValueError, AttributeError):
-        miss(folder, "incomplete or damaged")
+        miss(folder, "wrong digest, size or shape")
         return None
     return loaded
 

@@ -155,7 +155,7 @@ def export(uv: Uv, project: Project, config: FunctionConfig, interpreter: Path |
         except (TypeError, ValueError):
             pass
     if cached.exists():
-        miss(cached, "damaged")
+        miss(cached, "wrong digest or shape")
     exported = _run_export(uv, project, args)
     cached.parent.mkdir(parents=True, exist_ok=True)
     sealed.write(

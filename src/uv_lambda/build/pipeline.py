@@ -465,7 +465,10 @@ def _write_artifacts(staged: StagedFunction, out_dir: Path, record: Path | None)
     settings = staged.settings
     deps = staged.dependencies
     # Scratch inside the output folder: the final rename stays on one file system.
-    scratch = scratch_folders.make(out_dir, "uv-lambda")
+    try:
+        scratch = scratch_folders.make(out_dir, "uv-lambda")
+    except OSError as exc:
+        raise atomic.with_path(exc, out_dir) from None
     try:
         local_entries = _local_entries(staged.workspace_dir, scratch, "workspace")
         app_entries = _local_entries(staged.app_dir, scratch, "app")

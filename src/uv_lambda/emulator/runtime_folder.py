@@ -81,7 +81,7 @@ def ensure_runtime_folder(python_version: str, interpreter: Path, *, with_boto3:
     if _intact(target):
         return target
     if target.exists():
-        miss(target, "changed since it was installed")
+        miss(target, "its files changed since it was installed")
     root.mkdir(parents=True, exist_ok=True)
     scratch = scratch_folders.make(root, "runtime")
     try:
