@@ -95,8 +95,11 @@ def write_with(path: str | os.PathLike[str], writer: Callable[[_Writable], objec
 
 
 def with_path(exc: OSError, path: str | os.PathLike[str]) -> OSError:
-    """`exc` naming `path` (the file being written), so that the error can say which file."""
-    if exc.filename is not None and exc.errno not in (28, 122):  # ENOSPC, EDQUOT: say the final path
+    """`exc` naming `path` (the file being written), so that the error can say which file.
+
+    A full disk always names `path` (the file the user knows, not a temporary one); other
+    errors keep the file they name, if any. An error that already names `path` is kept."""
+    if exc.filename is not None and exc.errno not in (28, 122):  # ENOSPC, EDQUOT
         return exc
     return OSError(exc.errno, exc.strerror, os.fspath(path))
 

@@ -84,6 +84,15 @@ def miss(entry: str | os.PathLike[str], reason: str) -> None:
     remove(entry)
 
 
+def entry_of(path: str | os.PathLike[str]) -> str:
+    """The cache entry `path` belongs to: a file of a package or set folder stands for the
+    whole folder (its other files describe it), anything else for itself."""
+    folder = os.path.dirname(os.fspath(path))
+    if os.path.dirname(folder) in (os.path.join(cache_dir(), "sets"), os.path.join(cache_dir(), "packages")):
+        return folder
+    return os.fspath(path)
+
+
 def remove(entry: str | os.PathLike[str]) -> None:
     """Remove a file or a folder tree; what is already gone is not an error."""
     import shutil

@@ -106,6 +106,16 @@ def run(
     if proc.stderr:
         _debug("stderr of %s:\n%s", os.path.basename(args[0]), proc.stderr.rstrip())
     result = proc
+    if check and proc.returncode != 0 and _disk_full(proc.stderr):
+        import re  # only now: an app-only rebuild's start-up imports this module
+
+        written = re.findall(r"(?:to|write|writing|create) `([^`]+)`", proc.stderr)
+        raise DiskFull(
+            f"no space left on device writing {written[-1] if written else cwd or 'a file'}",
+            "free some space (or set UV_LAMBDA_CACHE_DIR / --out to another disk) and run again; "
+            "the previous artifacts were kept",
+            output=proc.stderr,
+        )
     if check and proc.returncode != 0:
         raise CommandError(
             f"{what or os.path.basename(args[0])} failed (exit {proc.returncode}): {last_error_line(proc.stderr)}",
@@ -142,6 +152,15 @@ def spawn(
         pass_fds=pass_fds,
         preexec_fn=preexec,
     )
+
+
+def _disk_full(stderr: str) -> bool:
+    """How uv (and most tools) report a full disk."""
+    return any(mark in stderr for mark in ("No space left on device", "os error 28", "Disk quota exceeded"))
+
+
+class DiskFull(CommandError):
+    """A command failed because the disk is full: not the command's fault, nor the input's."""
 
 
 def stop_group(process: subprocess.Popen[bytes] | subprocess.Popen[str]) -> None:

@@ -154,8 +154,7 @@ def _check_shape(data: dict[str, Any], path: Path) -> None:
                 break
             value = value[key]
         else:
-            wrong = not isinstance(value, kind) or (kind is list and not all(isinstance(v, str) for v in value))
-            if wrong:
+            if not isinstance(value, kind) or (isinstance(value, list) and not all(isinstance(v, str) for v in value)):
                 table, key = ".".join(keys[:-1]), keys[-1]
                 where = f"[{table}] {key}" if table else key
                 raise ConfigError(f"{path}: {where} must be {described}, not {value!r}", f"fix {key!r} in {path.name}")

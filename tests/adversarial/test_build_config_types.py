@@ -103,7 +103,7 @@ def test_a_wrong_type_in_a_function_table_is_a_config_error(
         pytest.param('[tool]\nuv-lambda = "zip"\n', "uv-lambda", id="tool.uv-lambda-string"),
         pytest.param('[tool.uv-lambda]\nfunctions = "api"\n', "functions", id="functions-string"),
         pytest.param('[tool.uv-lambda.functions]\napi = "x"\n', "functions.api", id="function-string"),
-        pytest.param('[tool.uv-lambda]\nmemroy = 256\n', "memroy", id="misspelt-key"),
+        pytest.param("[tool.uv-lambda]\nmemroy = 256\n", "memroy", id="misspelt-key"),
     ],
 )
 def test_a_table_of_the_wrong_type_is_a_config_error(

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from local_run_helpers import ZIP_ARGS, Serving, run, write_zip
 
-DAEMON = '''
+DAEMON = """
 import os, time
 
 def handler(event, context):
@@ -30,7 +30,7 @@ def handler(event, context):
             break
         time.sleep(0.01)
     return {"daemon": int(open(event["pidfile"]).read())}
-'''
+"""
 
 
 def _running(pid: int) -> bool:

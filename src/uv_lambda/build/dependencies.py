@@ -27,6 +27,7 @@ from uv_lambda import scratch as scratch_module
 from uv_lambda.build import archive, bytecode, collisions, markers, source_builds
 from uv_lambda.cache import cache_root, miss, tree_listing
 from uv_lambda.errors import BuildError, CommandError, DamagedCacheEntry
+from uv_lambda.proc import DiskFull
 from uv_lambda.project import normalize_name
 from uv_lambda.runtimes import Architecture, Runtime
 from uv_lambda.uv import Uv
@@ -274,6 +275,8 @@ def _install(
             cwd=project,
             what="installing dependencies",
         )
+    except DiskFull:
+        raise
     except CommandError as exc:
         if build_python is not None:
             names = [requirement.name for requirement in parse_requirements(requirements.read_text())]

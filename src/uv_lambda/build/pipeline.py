@@ -418,7 +418,7 @@ def build_function(
                 return write_artifacts(staged, out_dir, reporter, record)
         except DamagedCacheEntry as exc:
             # Found while copying it into an artifact: a cache miss, built again once.
-            cache.miss(exc.entry, exc.reason)
+            cache.miss(cache.entry_of(exc.entry), exc.reason)
         with stage_function(project, config, reporter=reporter, lock=lock) as staged:
             return write_artifacts(staged, out_dir, reporter, record)
 
@@ -462,57 +462,66 @@ def _make_folder(out_dir: Path) -> list[Path]:
 
 
 def _write_artifacts(staged: StagedFunction, out_dir: Path, record: Path | None) -> None:
-    settings = staged.settings
-    deps = staged.dependencies
-    # Scratch inside the output folder: the final rename stays on one file system.
+    layout = staged.settings.format
+    # What a failure to write (a full disk) is about: the artifact, not a scratch file.
+    writing = out_dir / ("function.zip" if layout == "zip" else "layer.zip")
     try:
         scratch = scratch_folders.make(out_dir, "uv-lambda")
     except OSError as exc:
-        raise atomic.with_path(exc, out_dir) from None
+        raise atomic.with_path(exc, writing) from None
     try:
-        local_entries = _local_entries(staged.workspace_dir, scratch, "workspace")
-        app_entries = _local_entries(staged.app_dir, scratch, "app")
-        local = [*local_entries, *app_entries]
-        local_files, local_size = len(local), sum(entry.size for entry in local)
-        # name -> (base archive copied as it is, entries after it, file count, unzipped size)
-        plan: dict[str, tuple[Path | None, list[archive.Entry], int, int]] = {}
-        bases: dict[str, str] = {}  # base archive -> its sha256, checked as it is copied
-        if settings.format == "zip":
-            plan["function.zip"] = (deps.archive, local, deps.file_count + local_files, deps.unzipped_size + local_size)
-            bases[str(deps.archive)] = deps.archive_sha256
-        if settings.format in ("layer", "split"):
-            layer, layer_sha256 = deps.layer_archive(settings.runtime.site_packages + "/")
-            plan["layer.zip"] = (layer, [], deps.file_count, deps.unzipped_size)
-            bases[str(layer)] = layer_sha256
-        if settings.format == "split":
-            plan["app.zip"] = (None, local, local_files, local_size)
-        _check_sizes(staged, sum(size for _, _, _, size in plan.values()))
-        written: list[tuple[Path, Path]] = []
-        for name, (base, entries, file_count, unzipped_size) in plan.items():
-            temporary = scratch / name
-            try:
-                sha256 = archive.write_archive(
-                    temporary, entries, base=base, base_sha256=bases[str(base)] if base else None
-                )
-                metadata = _metadata(staged, name, temporary, sha256, file_count, unzipped_size)
-                atomic.write_text(scratch / f"{name}.json", document_text(metadata.to_json()))
-            except OSError as exc:
-                raise atomic.with_path(exc, out_dir / name) from None
-            written += [(temporary, out_dir / name), (scratch / f"{name}.json", model.metadata_path(out_dir / name))]
-        # Everything verified and written: only now replace the previous artifacts.
-        for temporary, final in written:
-            atomic.commit(temporary, final)
-        for stale in set(model.ROLE_OF_FILE) - set(plan):
-            for path in (out_dir / stale, model.metadata_path(out_dir / stale)):
-                path.unlink(missing_ok=True)
-        if record is not None:
-            if staged.recipe is None:
-                incremental.forget(record)
-            else:
-                artifacts = [(out_dir / name, base, entries is local) for name, (base, entries, _, _) in plan.items()]
-                incremental.record(record, staged.recipe, local, artifacts, staged.warnings, bases)
+        _write_into(staged, out_dir, record, scratch)
+    except OSError as exc:
+        named = exc.filename is not None and Path(exc.filename).parent == out_dir  # an artifact already
+        raise (exc if named else atomic.with_path(exc, writing)) from None
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
+
+
+def _write_into(staged: StagedFunction, out_dir: Path, record: Path | None, scratch: Path) -> None:
+    settings = staged.settings
+    deps = staged.dependencies
+    local_entries = _local_entries(staged.workspace_dir, scratch, "workspace")
+    app_entries = _local_entries(staged.app_dir, scratch, "app")
+    local = [*local_entries, *app_entries]
+    local_files, local_size = len(local), sum(entry.size for entry in local)
+    # name -> (base archive copied as it is, entries after it, file count, unzipped size)
+    plan: dict[str, tuple[Path | None, list[archive.Entry], int, int]] = {}
+    bases: dict[str, str] = {}  # base archive -> its sha256, checked as it is copied
+    if settings.format == "zip":
+        plan["function.zip"] = (deps.archive, local, deps.file_count + local_files, deps.unzipped_size + local_size)
+        bases[str(deps.archive)] = deps.archive_sha256
+    if settings.format in ("layer", "split"):
+        layer, layer_sha256 = deps.layer_archive(settings.runtime.site_packages + "/")
+        plan["layer.zip"] = (layer, [], deps.file_count, deps.unzipped_size)
+        bases[str(layer)] = layer_sha256
+    if settings.format == "split":
+        plan["app.zip"] = (None, local, local_files, local_size)
+    _check_sizes(staged, sum(size for _, _, _, size in plan.values()))
+    written: list[tuple[Path, Path]] = []
+    for name, (base, entries, file_count, unzipped_size) in plan.items():
+        temporary = scratch / name
+        try:
+            sha256 = archive.write_archive(
+                temporary, entries, base=base, base_sha256=bases[str(base)] if base else None
+            )
+            metadata = _metadata(staged, name, temporary, sha256, file_count, unzipped_size)
+            atomic.write_text(scratch / f"{name}.json", document_text(metadata.to_json()))
+        except OSError as exc:
+            raise atomic.with_path(exc, out_dir / name) from None
+        written += [(temporary, out_dir / name), (scratch / f"{name}.json", model.metadata_path(out_dir / name))]
+    # Everything verified and written: only now replace the previous artifacts.
+    for temporary, final in written:
+        atomic.commit(temporary, final)
+    for stale in set(model.ROLE_OF_FILE) - set(plan):
+        for path in (out_dir / stale, model.metadata_path(out_dir / stale)):
+            path.unlink(missing_ok=True)
+    if record is not None:
+        if staged.recipe is None:
+            incremental.forget(record)
+        else:
+            artifacts = [(out_dir / name, base, entries is local) for name, (base, entries, _, _) in plan.items()]
+            incremental.record(record, staged.recipe, local, artifacts, staged.warnings, bases)
 
 
 def _metadata(
