@@ -65,6 +65,20 @@ def commit(temporary: str | os.PathLike[str], final: str | os.PathLike[str]) -> 
     fsync_folder(os.path.dirname(os.fspath(final)))
 
 
+def commit_all(pairs: list[tuple[str | os.PathLike[str], str | os.PathLike[str]]]) -> None:
+    """commit() each (temporary, final) pair, with Ctrl-C and SIGTERM held back meanwhile:
+    files that belong together (an artifact and its metadata) are replaced together."""
+    import signal  # not at the top: see the module's docstring
+
+    held = {signal.SIGINT, signal.SIGTERM}
+    previous = signal.pthread_sigmask(signal.SIG_BLOCK, held)
+    try:
+        for temporary, final in pairs:
+            commit(temporary, final)
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, previous)  # a held signal is delivered now
+
+
 def write_bytes(path: str | os.PathLike[str], data: bytes, mode: int | None = None) -> None:
     """Replace `path` with `data`; on any failure `path` is as it was and no temporary is left."""
     write_with(path, lambda handle: handle.write(data), mode)

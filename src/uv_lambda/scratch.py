@@ -12,23 +12,69 @@ id may have been reused).
 from __future__ import annotations
 
 import os
-import re
-import tempfile
 import time
-from collections.abc import Iterable
-from pathlib import Path
+
+TYPE_CHECKING = False  # mypy treats this name as True; an app-only rebuild sweeps too
+if TYPE_CHECKING:
+    from collections.abc import Callable, Iterable
+    from pathlib import Path
 
 MAX_AGE = 24 * 3600.0
-# What uv-lambda names its scratch: a known prefix and the pid, or an atomic.py temporary.
-_OWNED = re.compile(r"^\.(?:uv-lambda|install|unpack|set|runtime|rebuild)-(\d+)-|^\..+\.(\d+)\.\d+\.tmp$")
-# In the shared temporary folder, only the pipeline's own folders.
-_OWNED_IN_TEMPDIR = re.compile(r"^uv-lambda-(\d+)-()")
+_KINDS = ("uv-lambda", "install", "unpack", "set", "runtime", "rebuild")
+
+
+def owner(name: str) -> int | None:
+    """The pid in a name uv-lambda gives its scratch (`.<kind>-<pid>-...`) or its temporary
+    files (`.<name>.<pid>.<n>.tmp`, atomic.py); None for any other name."""
+    if not name.startswith("."):
+        return None
+    for kind in _KINDS:
+        if name.startswith(f".{kind}-"):
+            pid = name[len(kind) + 2 :].partition("-")[0]
+            return int(pid) if pid.isdigit() else None
+    parts = name.split(".")
+    if len(parts) >= 5 and parts[-1] == "tmp" and parts[-3].isdigit() and parts[-2].isdigit():
+        return int(parts[-3])
+    return None
+
+
+def owner_in_tempdir(name: str) -> int | None:
+    """In the shared temporary folder, only the pipeline's own `uv-lambda-<pid>-...` folders."""
+    if name.startswith("uv-lambda-"):
+        pid = name[len("uv-lambda-") :].partition("-")[0]
+        return int(pid) if pid.isdigit() else None
+    return None
+
+
+def tempdir() -> str:
+    """tempfile.gettempdir()'s answer for the usual cases, without importing tempfile."""
+    for variable in ("TMPDIR", "TEMP", "TMP"):
+        if os.environ.get(variable):
+            return os.environ[variable]
+    return "/tmp"
+
+
+_made: list[str] = []  # this process's scratch folders, for remove_own()
 
 
 def make(parent: Path, kind: str, *, hidden: bool = True) -> Path:
     """A new scratch folder in `parent`, named for `kind` and this process."""
+    import tempfile
+    from pathlib import Path
+
     parent.mkdir(parents=True, exist_ok=True)
-    return Path(tempfile.mkdtemp(prefix=f"{'.' if hidden else ''}{kind}-{os.getpid()}-", dir=parent))
+    folder = tempfile.mkdtemp(prefix=f"{'.' if hidden else ''}{kind}-{os.getpid()}-", dir=parent)
+    _made.append(folder)
+    return Path(folder)
+
+
+def remove_own() -> None:
+    """Remove what is left of this process's scratch folders: after Ctrl-C, whose exception
+    may land between a folder's creation and the `try` that removes it, or inside that removal."""
+    from uv_lambda.cache import remove
+
+    while _made:
+        remove(_made.pop())
 
 
 def alive(pid: int) -> bool:
@@ -43,17 +89,9 @@ def alive(pid: int) -> bool:
     return True
 
 
-def abandoned(name: str, modified: float, now: float, pattern: re.Pattern[str] = _OWNED) -> bool:
-    """Whether `name` is uv-lambda scratch whose owner is gone (or which is over a day old)."""
-    match = pattern.match(name)
-    if match is None:
-        return False
-    pid = int(match.group(1) or match.group(2))
-    return now - modified > MAX_AGE or not alive(pid)
-
-
-def sweep(folders: Iterable[Path], pattern: re.Pattern[str] = _OWNED) -> list[Path]:
-    """Remove abandoned scratch from each folder (not below it); what was removed."""
+def sweep(folders: Iterable[str | os.PathLike[str]], owner_of: Callable[[str], int | None] = owner) -> list[str]:
+    """Remove abandoned scratch (its owner gone, or over a day old) from each folder (not
+    below it); what was removed."""
     from uv_lambda.cache import debug, remove
 
     removed = []
@@ -64,26 +102,29 @@ def sweep(folders: Iterable[Path], pattern: re.Pattern[str] = _OWNED) -> list[Pa
         except OSError:
             continue
         for entry in entries:
+            pid = owner_of(entry.name)
+            if pid is None:
+                continue
             try:
                 modified = entry.stat(follow_symlinks=False).st_mtime
             except OSError:
                 continue
-            if abandoned(entry.name, modified, now, pattern):
+            if now - modified > MAX_AGE or not alive(pid):
                 debug("removing %s, left by a build that did not finish", entry.path)
                 remove(entry.path)
-                removed.append(Path(entry.path))
+                removed.append(entry.path)
     return removed
 
 
-def cache_folders() -> list[Path]:
+def cache_folders() -> list[str]:
     """The folders of the cache in which builds make scratch."""
-    from uv_lambda.cache import cache_root
+    from uv_lambda.cache import cache_dir
 
-    root = cache_root()
-    return [root / name for name in ("sets", "packages", "exports", "memo", "rebuild", "runtimes")]
+    root = cache_dir()
+    return [os.path.join(root, name) for name in ("sets", "packages", "exports", "memo", "rebuild", "runtimes")]
 
 
-def sweep_for_build(out_dir: Path | None) -> list[Path]:
-    """Everything a build sweeps before it starts: the cache, the temporary folder, its output."""
-    removed = sweep([*cache_folders(), *([out_dir] if out_dir else [])])
-    return removed + sweep([Path(tempfile.gettempdir())], _OWNED_IN_TEMPDIR)
+def sweep_for_build(out_dirs: Iterable[str | os.PathLike[str]] = ()) -> list[str]:
+    """Everything a build sweeps: the cache, the temporary folder, its output folders."""
+    removed = sweep([*cache_folders(), *out_dirs])
+    return removed + sweep([tempdir()], owner_in_tempdir)

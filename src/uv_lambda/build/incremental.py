@@ -292,10 +292,10 @@ def _rebuild(
     # The build is complete: put every file in place, then the record of it.
     for final, metadata in finished:  # the metadata too, before anything is replaced
         atomic.write_text(scratch / f"{final.name}.json", document_text(metadata))
+    pairs: list[tuple[str | os.PathLike[str], str | os.PathLike[str]]] = []
     for final, _ in finished:
-        atomic.commit(scratch / final.name, final)
-        atomic.commit(scratch / f"{final.name}.json", metadata_path(final))
-    atomic.commit(scratch / "local.zip", local_archive)
+        pairs += [(scratch / final.name, final), (scratch / f"{final.name}.json", metadata_path(final))]
+    atomic.commit_all([*pairs, (scratch / "local.zip", local_archive)])
     _update_record(record, document, digests)
     written = {str(final): metadata for final, metadata in finished}
     return Rebuilt(_documents(document, written), list(changed), document["warnings"])

@@ -412,7 +412,7 @@ def build_function(
     from uv_lambda.build.build_lock import holding
 
     with holding(out_dir, reporter):
-        scratch_folders.sweep_for_build(out_dir)
+        scratch_folders.sweep_for_build([out_dir])
         try:
             with stage_function(project, config, reporter=reporter, lock=lock) as staged:
                 return write_artifacts(staged, out_dir, reporter, record)
@@ -498,7 +498,7 @@ def _write_into(staged: StagedFunction, out_dir: Path, record: Path | None, scra
     if settings.format == "split":
         plan["app.zip"] = (None, local, local_files, local_size)
     _check_sizes(staged, sum(size for _, _, _, size in plan.values()))
-    written: list[tuple[Path, Path]] = []
+    written: list[tuple[str | os.PathLike[str], str | os.PathLike[str]]] = []
     for name, (base, entries, file_count, unzipped_size) in plan.items():
         temporary = scratch / name
         try:
@@ -511,8 +511,7 @@ def _write_into(staged: StagedFunction, out_dir: Path, record: Path | None, scra
             raise atomic.with_path(exc, out_dir / name) from None
         written += [(temporary, out_dir / name), (scratch / f"{name}.json", model.metadata_path(out_dir / name))]
     # Everything verified and written: only now replace the previous artifacts.
-    for temporary, final in written:
-        atomic.commit(temporary, final)
+    atomic.commit_all(written)
     for stale in set(model.ROLE_OF_FILE) - set(plan):
         for path in (out_dir / stale, model.metadata_path(out_dir / stale)):
             path.unlink(missing_ok=True)

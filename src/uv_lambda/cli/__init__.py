@@ -98,9 +98,33 @@ def _interrupt_on_sigterm() -> None:
         signal.signal(signal.SIGTERM, interrupt)
 
 
+INTERRUPTED = "error: interrupted"
+INTERRUPTED_HINT = (
+    "hint: artifacts and cache entries are replaced only once complete, so each is the previous "
+    "build's or this one's; run the command again"
+)
+
+
+def report_interrupt() -> int:
+    from uv_lambda.scratch import remove_own
+
+    remove_own()
+    print(INTERRUPTED, file=sys.stderr)
+    print(INTERRUPTED_HINT, file=sys.stderr)
+    return ExitCode.INTERRUPTED
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    arguments = sys.argv[1:] if argv is None else list(argv)
+    """The command line's entry point: an exit code, whatever happens (Ctrl-C included)."""
+    try:
+        return _main(argv)
+    except KeyboardInterrupt:  # before or after the command's own handling
+        return report_interrupt()
+
+
+def _main(argv: Sequence[str] | None) -> int:
     _interrupt_on_sigterm()
+    arguments = sys.argv[1:] if argv is None else list(argv)
     if _requested_command(arguments, list(COMMANDS)) == "build":
         if "--terraform" in arguments and not {"-h", "--help"} & set(arguments):  # the query on stdin
             from uv_lambda.cli._terraform import run
@@ -134,8 +158,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(f"hint: {exc.hint}", file=sys.stderr)
         return int(exc.exit_code)
     except KeyboardInterrupt:
-        print("error: interrupted; nothing was written", file=sys.stderr)
-        return ExitCode.INTERRUPTED
+        return report_interrupt()
     except OSError as exc:
         if exc.errno not in (errno.ENOSPC, errno.EDQUOT):
             return _internal_error(exc, args.verbose)

@@ -13,7 +13,7 @@ import json
 import sys
 from collections.abc import Sequence
 
-from uv_lambda.errors import ExitCode, UvLambdaError
+from uv_lambda.errors import UvLambdaError
 from uv_lambda.ui import Reporter, result
 
 TYPE_CHECKING = False  # mypy treats this name as True; typing itself costs start-up time
@@ -58,8 +58,9 @@ def try_rebuild(argv: Sequence[str]) -> int | None:
         # build says what is wrong, or rewrites it.
         return None
     except KeyboardInterrupt:  # every file is written to a temporary name first
-        print("error: interrupted; nothing was written", file=sys.stderr)
-        return int(ExitCode.INTERRUPTED)
+        from uv_lambda.cli import report_interrupt
+
+        return report_interrupt()
     if rebuilt is None:
         return None
     from uv_lambda.cli._build_output import report_artifacts
@@ -89,6 +90,12 @@ def try_rebuild(argv: Sequence[str]) -> int | None:
         return int(exc.exit_code)
     if "json" in flags and not metadata:
         result(json.dumps({"artifacts": documents}, indent=2, sort_keys=True))
+    # What a killed build left (its scratch), as every build does: a few listings.
+    from os.path import dirname
+
+    from uv_lambda.scratch import sweep_for_build
+
+    sweep_for_build({dirname(document["path"]) for document in rebuilt.documents})
     # The process ends next. Its final garbage collection would walk every object of every
     # module loaded (~8 ms, a tenth of a rebuild); frozen objects are skipped. Safe here:
     # this path closes its files and reaps its compiler itself.

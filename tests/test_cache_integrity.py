@@ -1,0 +1,144 @@
+"""Unit tests of the pieces that keep caches and writes sound: sealed documents, the
+atomic-write helper, scratch ownership and the sweep (pure logic on a temporary folder)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from uv_lambda import atomic, scratch, sealed
+from uv_lambda.cache import entry_of, remembered
+
+
+def test_a_sealed_document_reads_back() -> None:
+    document = {"a": [1, 2], "b": "c"}
+    assert sealed.loads(sealed.dumps(document)) == document
+
+
+@pytest.mark.parametrize(
+    "damage",
+    [
+        lambda data: data[: len(data) // 2],
+        lambda data: b"",
+        lambda data: data.replace(b'"c"', b'"d"'),
+        lambda data: data.rpartition(b"\nsha256:")[0],
+        lambda data: data[:-3] + b"00\n",
+        lambda data: b"\xff" + data,
+    ],
+    ids=["truncated", "empty", "edited", "unsealed", "wrong-digest", "garbage"],
+)
+def test_a_damaged_sealed_document_reads_as_none(damage: object) -> None:
+    data = sealed.dumps({"a": [1, 2], "b": "c"})
+    assert sealed.loads(damage(data)) is None  # type: ignore[operator]
+
+
+def test_read_dict_checks_the_shape(tmp_path: Path) -> None:
+    path = tmp_path / "doc"
+    sealed.write(path, ["a", "list"])
+    assert sealed.read(path) == ["a", "list"]
+    assert sealed.read_dict(path, "a") is None
+    sealed.write(path, {"a": 1})
+    assert sealed.read_dict(path, "a", "b") is None
+    assert sealed.read_dict(path, "a") == {"a": 1}
+    assert sealed.read(tmp_path / "missing") is None
+
+
+def test_an_atomic_write_that_fails_leaves_the_old_file_and_no_temporary(tmp_path: Path) -> None:
+    target = tmp_path / "file"
+    atomic.write_text(target, "old")
+
+    def fail(handle: object) -> None:
+        raise RuntimeError("disk on fire")
+
+    with pytest.raises(RuntimeError):
+        atomic.write_with(target, fail)
+    assert target.read_text() == "old"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["file"]
+
+
+def test_temporary_names_are_unique_per_process_and_write(tmp_path: Path) -> None:
+    first, second = atomic.temporary_name(tmp_path / "x"), atomic.temporary_name(tmp_path / "x")
+    assert first != second
+    assert f".{os.getpid()}." in first
+    assert scratch.owner(os.path.basename(first)) == os.getpid()
+
+
+def test_a_write_error_names_the_final_file(tmp_path: Path) -> None:
+    error = atomic.with_path(OSError(28, "No space left on device"), tmp_path / "function.zip")
+    assert error.filename == str(tmp_path / "function.zip")
+    named = atomic.with_path(OSError(13, "Permission denied", "/elsewhere"), tmp_path / "x")
+    assert named.filename == "/elsewhere"
+
+
+@pytest.mark.parametrize(
+    ("name", "pid"),
+    [
+        (".install-123-abc", 123),
+        (".uv-lambda-45-x", 45),
+        (".set-9-a", 9),
+        (".rebuild-12-3", 12),
+        (".function.zip.77.3.tmp", 77),
+        (".uv-lambda-runtime", None),
+        (".env", None),
+        ("install-1-a", None),
+        (".x.tmp", None),
+    ],
+)
+def test_scratch_owners(name: str, pid: int | None) -> None:
+    assert scratch.owner(name) == pid
+
+
+def _dead_pid() -> int:
+    child = subprocess.Popen([sys.executable, "-c", "pass"])
+    child.wait()
+    return child.pid
+
+
+def test_the_sweep_removes_only_scratch_of_dead_processes(tmp_path: Path) -> None:
+    dead = _dead_pid()
+    mine = tmp_path / f".install-{os.getpid()}-live"
+    theirs = tmp_path / f".install-{dead}-dead"
+    temporary = tmp_path / f".function.zip.{dead}.1.tmp"
+    kept = [tmp_path / "function.zip", tmp_path / ".env", mine]
+    for folder in (mine, theirs):
+        folder.mkdir()
+        (folder / "file").write_text("x")
+    for file in (temporary, kept[0], kept[1]):
+        file.write_text("x")
+    removed = scratch.sweep([tmp_path])
+    assert sorted(removed) == sorted(str(path) for path in (theirs, temporary))
+    assert all(path.exists() for path in kept)
+
+
+def test_old_scratch_is_swept_whatever_its_pid(tmp_path: Path) -> None:
+    old = tmp_path / f".install-{os.getpid()}-old"
+    old.mkdir()
+    os.utime(old, (1, 1))
+    assert scratch.sweep([tmp_path]) == [str(old)]
+
+
+def test_a_damaged_file_of_a_set_stands_for_the_set(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("UV_LAMBDA_CACHE_DIR", str(tmp_path))
+    assert entry_of(tmp_path / "sets" / "k" / "dependencies.zip") == str(tmp_path / "sets" / "k")
+    assert entry_of(tmp_path / "exports" / "k.json") == str(tmp_path / "exports" / "k.json")
+
+
+def test_a_damaged_memo_is_computed_again(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("UV_LAMBDA_CACHE_DIR", str(tmp_path))
+    calls: list[int] = []
+
+    def compute() -> str:
+        calls.append(1)
+        return "0.13.9"
+
+    assert remembered("uv-version", "k", compute, bool) == "0.13.9"
+    assert remembered("uv-version", "k", compute, bool) == "0.13.9"
+    assert len(calls) == 1
+    (memo,) = (tmp_path / "memo").iterdir()
+    memo.write_bytes(memo.read_bytes().replace(b"0.13.9", b"0.13.8"))
+    assert remembered("uv-version", "k", compute, bool) == "0.13.9"
+    assert len(calls) == 2
