@@ -142,3 +142,23 @@ def test_a_damaged_memo_is_computed_again(tmp_path: Path, monkeypatch: pytest.Mo
     memo.write_bytes(memo.read_bytes().replace(b"0.13.9", b"0.13.8"))
     assert remembered("uv-version", "k", compute, bool) == "0.13.9"
     assert len(calls) == 2
+
+
+def test_cache_dir_and_clean(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from uv_lambda.cli import main
+
+    root = tmp_path / "cache"
+    monkeypatch.setenv("UV_LAMBDA_CACHE_DIR", str(root))
+    (root / "sets" / "k").mkdir(parents=True)
+    (root / "sets" / "k" / "dependencies.zip").write_bytes(b"x" * 10)
+    (root / "mine.txt").write_text("not uv-lambda's")  # a mistaken cache dir: left alone
+    assert main(["cache", "dir"]) == 0
+    assert capsys.readouterr().out.strip() == str(root)
+    assert main(["cache", "clean"]) == 0
+    assert "removed" in capsys.readouterr().err
+    assert sorted(path.name for path in root.iterdir()) == ["mine.txt"]
+    (root / "mine.txt").unlink()
+    assert main(["cache", "clean"]) == 0
+    assert not root.exists()
