@@ -147,3 +147,27 @@ def test_a_corrupt_set_is_rebuilt_by_a_full_build_too(build_reference: BuildRefe
     assert_clean_run(rebuilt)
     assert victim.artifacts("zip") == build_reference.artifacts["zip", "A"]
     assert damaged_entries(victim.cache) == []
+
+
+def test_the_unpacked_set_for_images_is_checked_on_use(
+    build_reference: BuildReference, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Image builds read the set as a folder: a file changed there is unpacked again, and an
+    archive that fails its digest is a damaged entry (which the build drops and remakes)."""
+    from uv_lambda.build.dependencies import _load_set
+    from uv_lambda.errors import DamagedCacheEntry
+
+    victim = build_reference.victim(tmp_path)
+    monkeypatch.setenv("UV_LAMBDA_CACHE_DIR", str(victim.cache))
+    (folder,) = victim.cache.glob("sets/*")
+    loaded = _load_set(folder, folder.name)
+    assert loaded is not None
+    site_packages = loaded.site_packages
+    six = site_packages / "six.py"
+    original = six.read_bytes()
+    six.write_bytes(original + b"\nimport os; os.system('echo poisoned')\n")
+    assert (loaded.site_packages / "six.py").read_bytes() == original
+    flip(loaded.archive)
+    (site_packages / "six.py").unlink()
+    with pytest.raises(DamagedCacheEntry):
+        loaded.site_packages  # noqa: B018 (the property unpacks)

@@ -18,10 +18,11 @@ import logging
 import os
 import shutil
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TypeVar
 
 from packaging.utils import parse_wheel_filename
 
@@ -42,6 +43,7 @@ from uv_lambda.verify import Target, check_tree
 
 log = logging.getLogger(__name__)
 
+T = TypeVar("T")
 ZIP_UPLOAD_LIMIT = 50 * 1024 * 1024  # larger zips must go through S3
 UNZIPPED_LIMIT = 250 * 1024 * 1024  # function + all layers, unzipped
 TASK_ROOT = "/var/task/"
@@ -411,16 +413,23 @@ def build_function(
     check_out_dir(out_dir)
     from uv_lambda.build.build_lock import holding
 
-    with holding(out_dir, reporter):
-        scratch_folders.sweep_for_build([out_dir])
-        try:
-            with stage_function(project, config, reporter=reporter, lock=lock) as staged:
-                return write_artifacts(staged, out_dir, reporter, record)
-        except DamagedCacheEntry as exc:
-            # Found while copying it into an artifact: a cache miss, built again once.
-            cache.miss(cache.entry_of(exc.entry), exc.reason)
+    def build() -> model.FunctionBuild:
         with stage_function(project, config, reporter=reporter, lock=lock) as staged:
             return write_artifacts(staged, out_dir, reporter, record)
+
+    with holding(out_dir, reporter):
+        scratch_folders.sweep_for_build([out_dir])
+        return retrying_damaged(build)
+
+
+def retrying_damaged(work: Callable[[], T]) -> T:
+    """`work()`, run once more when it finds a damaged cache entry (while copying the
+    dependency archive, say): the entry is dropped first, so the second run makes it anew."""
+    try:
+        return work()
+    except DamagedCacheEntry as exc:
+        cache.miss(cache.entry_of(exc.entry), exc.reason)
+    return work()
 
 
 def write_artifacts(

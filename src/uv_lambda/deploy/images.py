@@ -53,30 +53,34 @@ def build_image_artifact(
 
     The same staging and dependency cache as `uv-lambda build --format image`.
     """
-    from uv_lambda.build.pipeline import stage_function
+    from uv_lambda.build.pipeline import retrying_damaged, stage_function
     from uv_lambda.image import credentials
     from uv_lambda.image.pipeline import build_image
     from uv_lambda.image.reference import parse_reference
 
     layout = out_dir / LAYOUT_FOLDER
-    with stage_function(project, config, reporter=reporter, lock=lock) as staged:
-        base = base_image or staged.runtime.base_image(staged.architecture)
-        # UV_LAMBDA_REGISTRY_USERNAME/PASSWORD are the login of the registry pushed to: a
-        # base image there is read with it (elsewhere: Docker's config, ECR, or anonymous).
-        logins = {}
-        explicit = credentials.from_environment()
-        base_registry = parse_reference(base).registry
-        if explicit is not None and image_repository and image_repository.split("/", 1)[0] == base_registry:
-            logins[base_registry] = explicit
-        build_image(
-            staged,
-            base_image=base,
-            push=None,
-            output=f"oci-layout:{layout}",
-            reporter=reporter,
-            tag=f"{config.aws_name}:latest",
-            registry_credentials=logins or None,
-        )
+
+    def build() -> None:
+        with stage_function(project, config, reporter=reporter, lock=lock) as staged:
+            base = base_image or staged.runtime.base_image(staged.architecture)
+            # UV_LAMBDA_REGISTRY_USERNAME/PASSWORD are the login of the registry pushed to: a
+            # base image there is read with it (elsewhere: Docker's config, ECR, or anonymous).
+            logins = {}
+            explicit = credentials.from_environment()
+            base_registry = parse_reference(base).registry
+            if explicit is not None and image_repository and image_repository.split("/", 1)[0] == base_registry:
+                logins[base_registry] = explicit
+            build_image(
+                staged,
+                base_image=base,
+                push=None,
+                output=f"oci-layout:{layout}",
+                reporter=reporter,
+                tag=f"{config.aws_name}:latest",
+                registry_credentials=logins or None,
+            )
+
+    retrying_damaged(build)  # a damaged cached dependency set is made again
     return read_layout(layout)
 
 

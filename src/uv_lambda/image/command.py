@@ -87,19 +87,23 @@ def build_function_image(
     lock: bool = False,
 ) -> ImageResult:
     """Stage the function (shared dependency cache, as for zips) and build its image."""
-    from uv_lambda.build.pipeline import stage_function
+    from uv_lambda.build.pipeline import retrying_damaged, stage_function
     from uv_lambda.image.pipeline import build_image
 
     check_image_options(push, output, base_image)
     target = push_target(config, push)
     if target is None and output is None:
         output = f"oci-layout:{out_dir / 'image'}"
-    with stage_function(project, config, reporter=reporter, lock=lock) as staged:
-        return build_image(
-            staged,
-            base_image=base_image or staged.runtime.base_image(staged.architecture),
-            push=target,
-            output=output,
-            reporter=reporter,
-            tag=f"{config.aws_name}:latest" if target is None else None,
-        )
+
+    def build() -> ImageResult:
+        with stage_function(project, config, reporter=reporter, lock=lock) as staged:
+            return build_image(
+                staged,
+                base_image=base_image or staged.runtime.base_image(staged.architecture),
+                push=target,
+                output=output,
+                reporter=reporter,
+                tag=f"{config.aws_name}:latest" if target is None else None,
+            )
+
+    return retrying_damaged(build)  # a damaged cached dependency set is made again
