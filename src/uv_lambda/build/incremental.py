@@ -33,6 +33,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 from uv_lambda import atomic, sealed
 from uv_lambda.build import bytecode, record_file
 from uv_lambda.build.never_shipped import NEVER_SHIPPED_DIRS, NEVER_SHIPPED_SUFFIXES
+from uv_lambda.cache import debug
 from uv_lambda.errors import DamagedCacheEntry
 from uv_lambda.metadata_file import document_text, file_sha256, formatted, metadata_path, read_document
 
@@ -144,7 +145,7 @@ def record(
 
     destination.parent.mkdir(parents=True, exist_ok=True)
     if destination.exists() and sealed.read(destination) is None:
-        record_file._debug("build record %s is damaged or from another version: replacing it", destination)
+        debug("build record %s is damaged or from another version: replacing it", destination)
     local_archive = Path(record_file.local_archive(str(destination)))
     temporary_archive = Path(atomic.temporary_name(local_archive))
     local_sha256 = archive.write_archive(temporary_archive, local_entries).hex()
@@ -232,7 +233,7 @@ def rebuild(started: record_file.Started) -> Rebuilt | None:
             return None
         return _rebuild(record, document, changed, digests, compiler, scratch)
     except DamagedCacheEntry as exc:
-        record_file._debug("%s: a full build replaces it", exc.message)
+        debug("%s: a full build replaces it", exc.message)
         return None  # the full build finds (and replaces) what is damaged
     finally:
         if compiler is not None:

@@ -10,12 +10,11 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import sys
 from collections.abc import Sequence
 
 from uv_lambda import __version__, sealed
 from uv_lambda.build import bytecode
-from uv_lambda.cache import cache_dir
+from uv_lambda.cache import cache_dir, debug
 from uv_lambda.metadata_file import file_sha256
 
 TYPE_CHECKING = False  # mypy treats this name as True; typing itself costs start-up time
@@ -60,7 +59,7 @@ def start(record: str) -> Started | None:
     document = sealed.read(record)
     if not _well_formed(document):
         if os.path.exists(record):
-            _debug("build record %s is damaged or from another version: a full build replaces it", record)
+            debug("build record %s is damaged or from another version: a full build replaces it", record)
         return None
     if not os.path.isfile(local_archive(record)):
         return None
@@ -86,8 +85,3 @@ def _well_formed(document: Any) -> bool:
             return False
     return isinstance(document.get("interpreter"), (str, type(None)))
 
-
-def _debug(message: str, *args: object) -> None:
-    logging = sys.modules.get("logging")  # set up by the CLI, except on a rebuild's fast path
-    if logging is not None:
-        logging.getLogger(__name__).debug(message, *args)
