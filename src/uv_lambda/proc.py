@@ -14,7 +14,7 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 
 from uv_lambda.errors import CommandError
 
@@ -79,27 +79,34 @@ def run(
     args = _render(cmd)
     _debug("run: %s%s", shlex.join(args), f"  (in {cwd})" if cwd else "")
     started = time.monotonic()
+    preexec = _die_with_parent()
+    process: subprocess.Popen[str] | None = None
     try:
-        process = subprocess.Popen(
-            args,
-            cwd=cwd,
-            env=_environment(env, extra_env),
-            stdin=subprocess.PIPE if input_text is not None else None,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-            process_group=0,
-            preexec_fn=_die_with_parent(),
-        )
-    except FileNotFoundError as exc:
-        raise CommandError(f"{args[0]} was not found", hint) from exc
-    try:
+        with _signals_held(preexec is not None):
+            process = subprocess.Popen(
+                args,
+                cwd=cwd,
+                env=_environment(env, extra_env),
+                stdin=subprocess.PIPE if input_text is not None else None,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                text=True,
+                process_group=0,
+                preexec_fn=_in_child(preexec),
+            )
         stdout, stderr = process.communicate(input_text, timeout=timeout)
+    except FileNotFoundError as exc:
+        if process is not None:
+            stop_group(process)
+            raise
+        raise CommandError(f"{args[0]} was not found", hint) from exc
     except subprocess.TimeoutExpired as exc:
+        assert process is not None
         stop_group(process)
         raise CommandError(f"{what or args[0]} did not finish within {timeout:.0f} s", hint) from exc
     except BaseException:  # Ctrl-C, SIGTERM: nothing the command started outlives the build
-        stop_group(process)
+        if process is not None:
+            stop_group(process)
         raise
     proc = Completed(args, process.returncode, stdout, stderr)
     _debug("exit %d after %.2f s", proc.returncode, time.monotonic() - started)
@@ -141,17 +148,26 @@ def spawn(
     """Start a long-running process (a runtime worker, a server) and return its handle."""
     args = _render(cmd)
     _debug("spawn: %s%s", shlex.join(args), f"  (in {cwd})" if cwd else "")
-    return subprocess.Popen(
-        args,
-        cwd=cwd,
-        env=_environment(env, extra_env),
-        stdin=stdin,
-        stdout=stdout,
-        stderr=stderr,
-        start_new_session=new_session,
-        pass_fds=pass_fds,
-        preexec_fn=preexec,
-    )
+    process: subprocess.Popen[bytes] | None = None
+    try:
+        with _signals_held(preexec is not None):
+            process = subprocess.Popen(
+                args,
+                cwd=cwd,
+                env=_environment(env, extra_env),
+                stdin=stdin,
+                stdout=stdout,
+                stderr=stderr,
+                start_new_session=new_session,
+                pass_fds=pass_fds,
+                preexec_fn=_in_child(preexec),
+            )
+    except BaseException:  # a signal held back during the fork, delivered now
+        if process is not None:
+            process.kill()
+            process.wait()
+        raise
+    return process
 
 
 def _disk_full(stderr: str) -> bool:
@@ -171,6 +187,39 @@ def stop_group(process: subprocess.Popen[bytes] | subprocess.Popen[str]) -> None
         process.kill()
     with contextlib.suppress(subprocess.TimeoutExpired, ValueError, OSError):
         process.communicate(timeout=5)
+
+
+_HELD_SIGNALS = {signal.SIGINT, signal.SIGTERM}
+
+
+@contextlib.contextmanager
+def _signals_held(hold: bool) -> Iterator[None]:
+    """Hold Ctrl-C and SIGTERM back while a child is forked to run a pre-exec function.
+
+    Python runs its at-fork hooks in that case (logging's among them), and a signal handled
+    inside one is reported as "Exception ignored" and lost: the build would go on. Held
+    back, the signal is delivered right after, in ordinary code.
+    """
+    if not hold:
+        yield
+        return
+    previous = signal.pthread_sigmask(signal.SIG_BLOCK, _HELD_SIGNALS)
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
+
+
+def _in_child(preexec: Callable[[], None] | None) -> Callable[[], None] | None:
+    """`preexec`, then the child's signals unblocked (the mask survives exec: see above)."""
+    if preexec is None:
+        return None
+
+    def run_then_unblock() -> None:
+        preexec()
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, _HELD_SIGNALS)
+
+    return run_then_unblock
 
 
 def _die_with_parent() -> Callable[[], None] | None:

@@ -84,4 +84,3 @@ def _well_formed(document: Any) -> bool:
         if not (isinstance(item, list) and len(item) == 3 and all(isinstance(part, str) for part in item[:2])):
             return False
     return isinstance(document.get("interpreter"), (str, type(None)))
-
