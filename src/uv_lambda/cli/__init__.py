@@ -12,7 +12,7 @@ import errno
 import sys
 from collections.abc import Sequence
 
-from uv_lambda import __version__
+from uv_lambda import INTERRUPTED, __version__
 from uv_lambda.errors import ExitCode, UvLambdaError
 from uv_lambda.ui import Reporter
 
@@ -98,19 +98,11 @@ def _interrupt_on_sigterm() -> None:
         signal.signal(signal.SIGTERM, interrupt)
 
 
-INTERRUPTED = "error: interrupted"
-INTERRUPTED_HINT = (
-    "hint: artifacts and cache entries are replaced only once complete, so each is the previous "
-    "build's or this one's; run the command again"
-)
-
-
 def report_interrupt() -> int:
     from uv_lambda.scratch import remove_own
 
     remove_own()
-    print(INTERRUPTED, file=sys.stderr)
-    print(INTERRUPTED_HINT, file=sys.stderr)
+    sys.stderr.write(INTERRUPTED)
     return ExitCode.INTERRUPTED
 
 
