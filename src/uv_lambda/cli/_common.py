@@ -8,6 +8,7 @@ from pathlib import Path
 from uv_lambda.config import FunctionConfig
 from uv_lambda.errors import UsageError
 from uv_lambda.project import Project, load_project
+from uv_lambda.project import default_out_dir as default_out_dir  # shared by the commands
 
 
 class HelpFormatter(argparse.RawDescriptionHelpFormatter):
@@ -52,7 +53,3 @@ def select_functions(args: argparse.Namespace) -> tuple[Project, list[FunctionCo
             "pick one with --function NAME (" + ", ".join(functions) + ") or pass --all",
         )
     return project, list(functions.values())
-
-
-def default_out_dir(project: Project, function: str) -> Path:
-    return project.root / "dist" / "lambda" / function
