@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import json
 from dataclasses import dataclass
@@ -104,7 +105,7 @@ def _ended(runtimes: list[Runtime]) -> str:
     )
 
 
-def default_runtime(specifier: SpecifierSet | None, source: Package) -> RuntimeChoice:
+def default_runtime(specifier: SpecifierSet | None, source: Package, today: dt.date | None = None) -> RuntimeChoice:
     """The oldest supported runtime the project allows, by today's date, and why.
 
     requires-python is a lower bound the project is tested against; runtimes past their end of
@@ -112,8 +113,8 @@ def default_runtime(specifier: SpecifierSet | None, source: Package) -> RuntimeC
     """
     within = f"in requires-python {specifier}" if specifier is not None else "(no requires-python)"
     fitting = [runtime for runtime in RUNTIMES.values() if _runtime_fits(runtime, specifier)]
-    current = [runtime for runtime in fitting if not runtime.is_deprecated()]
-    ended = [runtime for runtime in fitting if runtime.is_deprecated()]
+    current = [runtime for runtime in fitting if not runtime.is_deprecated(today)]
+    ended = [runtime for runtime in fitting if runtime.is_deprecated(today)]
     if current:
         reason = f"the oldest supported runtime {within}"
         skipped = [runtime for runtime in ended if fitting.index(runtime) < fitting.index(current[0])]
