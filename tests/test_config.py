@@ -51,7 +51,11 @@ def test_function_table_merges_into_the_shared_table_key_by_key() -> None:
     assert api.environment == {"STAGE": "prod", "LOG": "debug", "API": "1"}
     assert api.tags == {"team": "a", "role": "api"}
     assert api.exclude_packages == ("boto3", "pydantic-core")
-    assert (api.include, api.exclude, api.layers) == (("app", "lib"), ("app/tests", "lib/fixtures"), ("arn:shared", "arn:own"))
+    assert (api.include, api.exclude, api.layers) == (
+        ("app", "lib"),
+        ("app/tests", "lib/fixtures"),
+        ("arn:shared", "arn:own"),
+    )
     assert worker.layers == () and worker.environment == {"ONLY": "1"} and worker.tags == {"team": "a"}
     assert plain.environment == shared["environment"] and plain.layers == ("arn:shared",)
     assert api.origins["memory"] == "[tool.uv-lambda.functions.api]"
@@ -77,7 +81,10 @@ def test_replace_flags_are_checked(table: dict[str, object], needle: str) -> Non
 def test_default_runtime_says_why_and_depends_on_the_date() -> None:
     package = Package("p", Path("."), {})
     before = default_runtime(SpecifierSet(">=3.9"), package, dt.date(2026, 1, 1))
-    assert (before.runtime.name, before.reason) == ("python3.10", "the oldest supported runtime in requires-python >=3.9")
+    assert (before.runtime.name, before.reason) == (
+        "python3.10",
+        "the oldest supported runtime in requires-python >=3.9",
+    )
     after = default_runtime(SpecifierSet(">=3.9"), package, dt.date(2026, 7, 1))
     assert after.runtime.name == "python3.12"
     assert after.reason == (
@@ -176,7 +183,9 @@ def test_exclude_packages_takes_what_only_it_needed(cli: CliRunner, boto_project
         tops = {name.split("/", 1)[0] for name in archive.namelist()}
     assert "six.py" in tops and "app" in tops
     assert not tops & {"boto3", "botocore", "s3transfer", "jmespath", "dateutil", "urllib3"}, tops
-    shipped = {package["name"] for package in json.loads(artifact.with_name("function.zip.json").read_text())["packages"]}
+    shipped = {
+        package["name"] for package in json.loads(artifact.with_name("function.zip.json").read_text())["packages"]
+    }
     assert shipped == {"six", "boto-user"}
 
 

@@ -71,7 +71,10 @@ def test_init_names_a_project_after_no_dependency(cli: Any, tmp_path: Path) -> N
 @pytest.mark.parametrize(
     ("output", "hint"),
     [
-        ("error: Failed to fetch: `https://pypi.org/simple/fastapi/`\n  dns error", "could not reach the package index"),
+        (
+            "error: Failed to fetch: `https://pypi.org/simple/fastapi/`\n  dns error",
+            "could not reach the package index",
+        ),
         (
             "No solution found when resolving dependencies:\n  Because there is no version of fastapi>=99",
             "do not resolve on the index uv uses",
