@@ -53,22 +53,15 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser], co
 
 
 def run(args: argparse.Namespace, reporter: Reporter) -> int:
+    from uv_lambda.cli._common import select_functions
     from uv_lambda.cli.build import overrides
     from uv_lambda.cli.config_view import resolved
     from uv_lambda.config import with_overrides
-    from uv_lambda.errors import UsageError
-    from uv_lambda.project import load_project
     from uv_lambda.ui import result
 
-    project = load_project(args.path)
-    functions = project.functions()
-    if args.function and args.function not in functions:
-        raise UsageError(
-            f"no function {args.function!r} in {project.root / 'pyproject.toml'}",
-            "functions: " + ", ".join(functions),
-        )
-    names = [args.function] if args.function else list(functions)
-    views = {name: resolved(project, with_overrides(functions[name], **overrides(args))) for name in names}
+    args.all = args.function is None  # every function unless one is named
+    project, functions = select_functions(args)
+    views = {config.name: resolved(project, with_overrides(config, **overrides(args))) for config in functions}
     if args.json:
         document: dict[str, dict[str, dict[str, object]]] = {
             name: {key: {"value": value, "origin": origin} for key, (value, origin) in view.items()}
