@@ -162,8 +162,9 @@ _ATTRIBUTES = {f.name for f in fields(FunctionConfig)} - {"origins"}
 assert all(key.replace("-", "_") in _ATTRIBUTES for key in SCHEMA)
 
 # Keys whose shared and per-function values combine instead of replacing each other.
-LIST_KEYS = frozenset(key for key, validator in SCHEMA.items() if validator is _string_list)
-TABLE_KEYS = frozenset(key for key, validator in SCHEMA.items() if validator is _string_table)
+LIST_KEYS = frozenset({"include", "exclude", "exclude-packages", "extras", "groups", "allow-collisions", "layers"})
+TABLE_KEYS = frozenset({"environment", "tags"})  # function-url is one value: replaced whole
+assert LIST_KEYS | TABLE_KEYS <= set(SCHEMA)
 REPLACE_SUFFIX = "-replace"
 SHARED_TABLE = "tool.uv-lambda"
 
