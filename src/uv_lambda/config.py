@@ -164,7 +164,7 @@ assert all(key.replace("-", "_") in _ATTRIBUTES for key in SCHEMA)
 # Keys whose shared and per-function values combine instead of replacing each other.
 LIST_KEYS = frozenset({"include", "exclude", "exclude-packages", "extras", "groups", "allow-collisions", "layers"})
 TABLE_KEYS = frozenset({"environment", "tags"})  # function-url is one value: replaced whole
-assert LIST_KEYS | TABLE_KEYS <= set(SCHEMA)
+assert set(SCHEMA) >= LIST_KEYS | TABLE_KEYS
 REPLACE_SUFFIX = "-replace"
 SHARED_TABLE = "tool.uv-lambda"
 

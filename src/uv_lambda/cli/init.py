@@ -147,7 +147,10 @@ def _free_name(name: str) -> str:
 
 def _collision(output: str) -> bool:
     """uv's resolution failed because the project is named like one of its own dependencies."""
-    return "depends on your project" in output or bool(re.search(r"\S+ depends on itself", output))
+    # uv says it in more than one way, depending on where in the tree the name sits.
+    return any(words in output for words in ("depends on your project", "shadowed by your project")) or bool(
+        re.search(r"\S+ depends on itself", output)
+    )
 
 
 def _lock_failure(exc: CommandError, name: str) -> UsageError | CommandError:
