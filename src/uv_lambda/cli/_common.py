@@ -15,7 +15,9 @@ class HelpFormatter(argparse.RawDescriptionHelpFormatter):
     """Keeps the hand-wrapped examples in each command's description."""
 
 
-def add_project_arguments(parser: argparse.ArgumentParser, *, allow_all: bool = True) -> None:
+def add_project_arguments(
+    parser: argparse.ArgumentParser, *, allow_all: bool = True, without_function: str = "the only one"
+) -> None:
     parser.add_argument(
         "path",
         nargs="?",
@@ -28,7 +30,7 @@ def add_project_arguments(parser: argparse.ArgumentParser, *, allow_all: bool = 
         "-f",
         "--function",
         metavar="NAME",
-        help="the function to act on, from [tool.uv-lambda.functions.NAME] (default: the only one)",
+        help=f"the function to act on, from [tool.uv-lambda.functions.NAME] (default: {without_function})",
     )
     if allow_all:
         parser.add_argument("--all", action="store_true", help="act on every configured function")

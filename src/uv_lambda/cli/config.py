@@ -42,7 +42,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser], co
         description=DESCRIPTION,
         formatter_class=HelpFormatter,
     )
-    add_project_arguments(parser, allow_all=False)
+    add_project_arguments(parser, allow_all=False, without_function="every function")
     add_build_arguments(parser, lock=False)
     parser.add_argument(
         "--json",
