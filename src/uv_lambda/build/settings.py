@@ -10,6 +10,7 @@ from pathlib import Path
 
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
 
+from uv_lambda.artifact import ROLE_OF_FILE, metadata_path
 from uv_lambda.config import FunctionConfig
 from uv_lambda.errors import ConfigError, UsageError
 from uv_lambda.handler import default_handler, parse_handler
@@ -133,9 +134,9 @@ def _recorded_default(folder: Path | None) -> tuple[str, str] | None:
     """(runtime, lock_sha256) of the previous build in `folder` when its runtime was the default."""
     if folder is None:
         return None
-    for name in ("function.zip.json", "layer.zip.json", "app.zip.json"):
+    for name in ROLE_OF_FILE:
         try:
-            document = json.loads((folder / name).read_text())
+            document = json.loads(metadata_path(folder / name).read_text())
         except (OSError, ValueError):
             continue
         if isinstance(document, dict) and document.get("runtime_origin") == DEFAULT:
