@@ -210,7 +210,7 @@ def local_out_dir(shared: Path, project: Project, config: FunctionConfig) -> Pat
         existing = read_build(shared)
     except UvLambdaError:
         return shared  # nothing built there yet (or nothing readable): ours to write
-    wanted = resolve(project, config)
+    wanted = resolve(project, config, shared)  # as the build into `shared` would resolve them
     if existing.format == wanted.format and all(
         artifact.metadata.architecture == wanted.architecture.value
         and artifact.metadata.runtime == wanted.runtime.name
