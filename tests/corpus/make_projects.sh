@@ -59,6 +59,12 @@ if want django-mangum; then
     keep django-mangum
 fi
 
+if want litestar-mangum; then
+    init litestar-mangum --app 3.13
+    add litestar-mangum litestar mangum
+    keep litestar-mangum
+fi
+
 if want powertools-api; then
     init powertools-api --app 3.13
     add powertools-api aws-lambda-powertools

@@ -84,6 +84,21 @@ CASES = [
         ('"pong": "corpus"', '"django": "5.2.1"'),
     ),
     Case(
+        "flask-apig-wsgi@split-apigw-v2",
+        "flask-apig-wsgi",
+        "python3.12",
+        ("apigw-v2", "--path", "/hello", "--query", "name=layer"),
+        ('"hello":"layer"',),
+        ("--format", "split"),
+    ),
+    Case(
+        "litestar-mangum@apigw-v2",
+        "litestar-mangum",
+        "python3.13",
+        ("apigw-v2", "--path", "/books/12", "--query", "fields=title,author"),
+        ('"book_id":12', '"fields":["title","author"]'),
+    ),
+    Case(
         "powertools-api@apigw-v2",
         "powertools-api",
         "python3.13",
@@ -252,11 +267,13 @@ def test_project(case: Case, corpus: Path, cli: CliRunner, tmp_path: Path) -> No
         assert not out.exists()
         return
     assert built.returncode == 0, built.stderr
-    archive = out / "function.zip"
-    meta = json.loads((out / "function.zip.json").read_text())
-    assert (meta["runtime"], meta["architecture"]) == (case.runtime, case.arch)
-    elf_files, problems = _elf_problems(archive, case.arch, RUNTIME_GLIBC[case.runtime])
-    assert not problems, problems
+    elf_files = 0
+    for archive in sorted(out.glob("*.zip")):  # function.zip, or layer.zip and app.zip
+        meta = json.loads(archive.with_name(archive.name + ".json").read_text())
+        assert (meta["runtime"], meta["architecture"]) == (case.runtime, case.arch)
+        count, problems = _elf_problems(archive, case.arch, RUNTIME_GLIBC[case.runtime])
+        assert not problems, problems
+        elf_files += count
     if case.arch != "x86_64":
         assert elf_files > 0  # the arm64 cases are there for their native code
         return
