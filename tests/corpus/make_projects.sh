@@ -182,7 +182,8 @@ if want init-bare; then
 fi
 
 if want runtimes; then
-    init runtimes --app 3.10
+    # Late enough for wheels of python3.14 too (markupsafe 3.0.3), where an interpreter exists.
+    init runtimes --app 3.10 2025-11-01T00:00:00Z
     add runtimes markupsafe "tomli; python_version < '3.11'"
     keep runtimes
 fi

@@ -23,7 +23,7 @@ pytestmark = pytest.mark.slow
 
 # e_machine of the ELF header, and the newest glibc each runtime's OS provides.
 ELF_MACHINE = {"x86_64": 62, "arm64": 183}
-RUNTIME_GLIBC = {"python3.10": (2, 26), "python3.11": (2, 26), "python3.12": (2, 34), "python3.13": (2, 34)}
+RUNTIME_GLIBC = {"python3.10": (2, 26), "python3.11": (2, 26)} | {f"python3.{minor}": (2, 34) for minor in (12, 13, 14)}
 
 
 @dataclass(frozen=True)
@@ -47,7 +47,7 @@ def _elsewhere(name: str, runtime: str, event: tuple[str, ...], expect: tuple[st
 
 def _runtimes() -> list[Case]:
     cases = []
-    for minor in (10, 11, 12, 13):
+    for minor in (10, 11, 12, 13, 14):
         runtime = f"python3.{minor}"
         if not any(PYENV_VERSIONS.glob(f"3.{minor}.*/bin/python3.{minor}")):
             continue  # a runtime with no interpreter on this machine cannot compile its bytecode
