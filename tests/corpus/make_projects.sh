@@ -53,6 +53,14 @@ if want flask-apig-wsgi; then
     keep flask-apig-wsgi
 fi
 
+if want flask-templates; then
+    # Flask's templates/ is data at the root: shipped only when include names it.
+    init flask-templates --app 3.13
+    add flask-templates flask apig-wsgi
+    tool flask-templates 'include = ["main.py", "templates"]'
+    keep flask-templates
+fi
+
 if want django-mangum; then
     init django-mangum --app 3.12
     add django-mangum django mangum

@@ -92,6 +92,13 @@ CASES = [
         ("--format", "split"),
     ),
     Case(
+        "flask-templates@function-url",
+        "flask-templates",
+        "python3.13",
+        ("function-url", "--path", "/", "--query", "name=<corpus>"),
+        ("<h1>Hello, &lt;corpus&gt;</h1>",),
+    ),
+    Case(
         "litestar-mangum@apigw-v2",
         "litestar-mangum",
         "python3.13",
