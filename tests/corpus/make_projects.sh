@@ -41,17 +41,20 @@ keep() {
         while read -r file; do cp -f "$from/$file" "$to/$file"; done
 }
 
-if want fastapi-mangum; then
-    init fastapi-mangum --app 3.13
-    add fastapi-mangum fastapi mangum
-    keep fastapi-mangum
-fi
+# simple NAME FLAVOUR PYTHON [--exclude-newer DATE] PACKAGE...: init, add, keep
+simple() {
+    local name=$1 flavour=$2 python=$3 exclude=""
+    shift 3
+    if [ "$1" = --exclude-newer ]; then exclude=$2; shift 2; fi
+    want "$name" || return 0
+    init "$name" "$flavour" "$python" "$exclude"
+    add "$name" "$@"
+    keep "$name"
+}
 
-if want flask-apig-wsgi; then
-    init flask-apig-wsgi --app 3.12
-    add flask-apig-wsgi flask apig-wsgi
-    keep flask-apig-wsgi
-fi
+simple fastapi-mangum --app 3.13 fastapi mangum
+
+simple flask-apig-wsgi --app 3.12 flask apig-wsgi
 
 if want flask-templates; then
     # Flask's templates/ is data at the root: shipped only when include names it.
@@ -61,41 +64,17 @@ if want flask-templates; then
     keep flask-templates
 fi
 
-if want django-mangum; then
-    init django-mangum --app 3.12
-    add django-mangum django mangum
-    keep django-mangum
-fi
+simple django-mangum --app 3.12 django mangum
 
-if want litestar-mangum; then
-    init litestar-mangum --app 3.13
-    add litestar-mangum litestar mangum
-    keep litestar-mangum
-fi
+simple litestar-mangum --app 3.13 litestar mangum
 
-if want powertools-api; then
-    init powertools-api --app 3.13
-    add powertools-api aws-lambda-powertools
-    keep powertools-api
-fi
+simple powertools-api --app 3.13 aws-lambda-powertools
 
-if want psycopg3-app; then
-    init psycopg3-app --app 3.12
-    add psycopg3-app "psycopg[binary]"
-    keep psycopg3-app
-fi
+simple psycopg3-app --app 3.12 "psycopg[binary]"
 
-if want psycopg2-app; then
-    init psycopg2-app --app 3.11
-    add psycopg2-app psycopg2-binary
-    keep psycopg2-app
-fi
+simple psycopg2-app --app 3.11 psycopg2-binary
 
-if want numpy-pandas; then
-    init numpy-pandas --app 3.12
-    add numpy-pandas numpy pandas
-    keep numpy-pandas
-fi
+simple numpy-pandas --app 3.12 numpy pandas
 
 if want pillow-arm64; then
     init pillow-arm64 --app 3.12
@@ -104,38 +83,18 @@ if want pillow-arm64; then
     keep pillow-arm64
 fi
 
-if want orjson-ujson-311; then
-    init orjson-ujson-311 --app 3.11
-    # orjson 3.9 wheels carry a compressed tag set on one Tag: line (older maturin).
-    add orjson-ujson-311 orjson==3.9.15 ujson
-    keep orjson-ujson-311
-fi
+# orjson 3.9 wheels carry a compressed tag set on one Tag: line (older maturin).
+simple orjson-ujson-311 --app 3.11 orjson==3.9.15 ujson
 
-if want fastapi-pydantic210; then
-    # A lock of the pydantic 2.10 era: pydantic-core 2.27, built by maturin <= 1.9.
-    init fastapi-pydantic210 --app 3.12 2025-01-15T00:00:00Z
-    add fastapi-pydantic210 fastapi==0.115.6 pydantic==2.10.5 mangum
-    keep fastapi-pydantic210
-fi
+# A lock of the pydantic 2.10 era: pydantic-core 2.27, built by maturin <= 1.9.
+simple fastapi-pydantic210 --app 3.12 --exclude-newer 2025-01-15T00:00:00Z fastapi==0.115.6 pydantic==2.10.5 mangum
 
-if want sdist-docopt; then
-    init sdist-docopt --app 3.12
-    add sdist-docopt docopt==0.6.2
-    keep sdist-docopt
-fi
+simple sdist-docopt --app 3.12 docopt==0.6.2
 
-if want sdist-with-c; then
-    init sdist-with-c --app 3.12
-    add sdist-with-c crcmod==1.7
-    keep sdist-with-c
-fi
+simple sdist-with-c --app 3.12 crcmod==1.7
 
-if want namespace-deps; then
-    init namespace-deps --app 3.13
-    # Both install into one PEP 420 namespace folder, jaraco/.
-    add namespace-deps jaraco.functools jaraco.context
-    keep namespace-deps
-fi
+# Both install into one PEP 420 namespace folder, jaraco/.
+simple namespace-deps --app 3.13 jaraco.functools jaraco.context
 
 if want package-data; then
     init package-data --package 3.13
@@ -164,11 +123,7 @@ if want virtual-workspace; then
     keep virtual-workspace
 fi
 
-if want init-app; then
-    init init-app --app 3.13
-    add init-app python-dateutil
-    keep init-app
-fi
+simple init-app --app 3.13 python-dateutil
 
 if want init-package; then
     init init-package --package 3.12
@@ -177,30 +132,14 @@ if want init-package; then
     keep init-package
 fi
 
-if want init-lib; then
-    init init-lib --lib 3.11
-    add init-lib requests
-    keep init-lib
-fi
+simple init-lib --lib 3.11 requests
 
-if want init-bare; then
-    init init-bare --bare 3.10
-    add init-bare markupsafe
-    keep init-bare
-fi
+simple init-bare --bare 3.10 markupsafe
 
-if want runtimes; then
-    # Late enough for wheels of python3.14 too (markupsafe 3.0.3), where an interpreter exists.
-    init runtimes --app 3.10 2025-11-01T00:00:00Z
-    add runtimes markupsafe "tomli; python_version < '3.11'"
-    keep runtimes
-fi
+# Late enough for wheels of python3.14 too (markupsafe 3.0.3), where an interpreter exists.
+simple runtimes --app 3.10 --exclude-newer 2025-11-01T00:00:00Z markupsafe "tomli; python_version < '3.11'"
 
-if want exclude-newer; then
-    init exclude-newer --app 3.12 2024-06-01T00:00:00Z
-    add exclude-newer requests
-    keep exclude-newer
-fi
+simple exclude-newer --app 3.12 --exclude-newer 2024-06-01T00:00:00Z requests
 
 if want default-groups; then
     init default-groups --app 3.13
@@ -224,12 +163,8 @@ if want vendored-wheel; then
     keep vendored-wheel
 fi
 
-if want namespace-app; then
-    # app/ (no __init__.py) is the project's own: a namespace package holding the handler.
-    init namespace-app --bare 3.12
-    add namespace-app attrs
-    keep namespace-app
-fi
+# app/ (no __init__.py) is the project's own: a namespace package holding the handler.
+simple namespace-app --bare 3.12 attrs
 
 if want caller; then
     # Not a function: the folder the "built from elsewhere" cases run in. Its own uv
