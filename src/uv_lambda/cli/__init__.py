@@ -20,7 +20,7 @@ TYPE_CHECKING = False  # mypy treats this name as True; typing itself costs star
 if TYPE_CHECKING:
     import argparse
 
-COMMANDS = ("build", "cache", "deploy", "destroy", "dockerfile", "event", "init", "invoke", "serve")
+COMMANDS = ("build", "cache", "config", "deploy", "destroy", "dockerfile", "event", "init", "invoke", "serve")
 
 DESCRIPTION = """\
 Build, run locally and deploy a uv project as an AWS Lambda function.
