@@ -1,3 +1,4 @@
+import os
 import sys
 
 try:
@@ -6,6 +7,7 @@ except KeyboardInterrupt:  # Ctrl-C while Python is still importing: nothing has
     from uv_lambda import INTERRUPTED
 
     sys.stderr.write(INTERRUPTED)
-    sys.exit(130)
+    sys.stderr.flush()
+    os._exit(130)  # not sys.exit: see main()
 
 raise SystemExit(main())

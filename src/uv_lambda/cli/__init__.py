@@ -109,9 +109,19 @@ def report_interrupt() -> int:
 def main(argv: Sequence[str] | None = None) -> int:
     """The command line's entry point: an exit code, whatever happens (Ctrl-C included)."""
     try:
-        return _main(argv)
+        code = _main(argv)
     except KeyboardInterrupt:  # before or after the command's own handling
-        return report_interrupt()
+        code = report_interrupt()
+    if code == ExitCode.INTERRUPTED and argv is None:
+        # Exit now, with 130. CPython 3.11 remembers a Ctrl-C that interrupted code run by
+        # exec() (dataclasses make their methods so) as unhandled, however it was handled,
+        # and would end the process by SIGINT at exit instead.
+        import os
+
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(ExitCode.INTERRUPTED)
+    return code
 
 
 def _main(argv: Sequence[str] | None) -> int:
