@@ -23,6 +23,7 @@ from uv_lambda.errors import CommandError
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from pathlib import Path
+    from typing import Any
 
 
 def _debug(message: str, *args: object) -> None:
@@ -79,35 +80,28 @@ def run(
     args = _render(cmd)
     _debug("run: %s%s", shlex.join(args), f"  (in {cwd})" if cwd else "")
     started = time.monotonic()
-    preexec = _die_with_parent()
-    process: subprocess.Popen[str] | None = None
     try:
-        with _signals_held(preexec is not None):
-            process = subprocess.Popen(
-                args,
-                cwd=cwd,
-                env=_environment(env, extra_env),
-                stdin=subprocess.PIPE if input_text is not None else None,
-                stdout=subprocess.PIPE,
-                stderr=subprocess.PIPE,
-                text=True,
-                process_group=0,
-                preexec_fn=_in_child(preexec),
-            )
-        stdout, stderr = process.communicate(input_text, timeout=timeout)
+        process = _start(
+            args,
+            _die_with_parent(),
+            cwd=cwd,
+            env=_environment(env, extra_env),
+            stdin=subprocess.PIPE if input_text is not None else None,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            process_group=0,
+        )
     except FileNotFoundError as exc:
-        if process is not None:
-            stop_group(process)
-            raise
         raise CommandError(f"{args[0]} was not found", hint) from exc
+    try:
+        output, errors = process.communicate(None if input_text is None else input_text.encode(), timeout=timeout)
     except subprocess.TimeoutExpired as exc:
-        assert process is not None
         stop_group(process)
         raise CommandError(f"{what or args[0]} did not finish within {timeout:.0f} s", hint) from exc
     except BaseException:  # Ctrl-C, SIGTERM: nothing the command started outlives the build
-        if process is not None:
-            stop_group(process)
+        stop_group(process)
         raise
+    stdout, stderr = output.decode(errors="replace"), errors.decode(errors="replace")
     proc = Completed(args, process.returncode, stdout, stderr)
     _debug("exit %d after %.2f s", proc.returncode, time.monotonic() - started)
     if proc.stderr:
@@ -148,24 +142,29 @@ def spawn(
     """Start a long-running process (a runtime worker, a server) and return its handle."""
     args = _render(cmd)
     _debug("spawn: %s%s", shlex.join(args), f"  (in {cwd})" if cwd else "")
+    return _start(
+        args,
+        preexec,
+        cwd=cwd,
+        env=_environment(env, extra_env),
+        stdin=stdin,
+        stdout=stdout,
+        stderr=stderr,
+        start_new_session=new_session,
+        pass_fds=pass_fds,
+    )
+
+
+def _start(args: list[str], preexec: Callable[[], None] | None, **options: Any) -> subprocess.Popen[bytes]:
+    """Popen, with `preexec` run in the child and signals held back meanwhile (see
+    _signals_held); a signal delivered just after still stops what was started."""
     process: subprocess.Popen[bytes] | None = None
     try:
         with _signals_held(preexec is not None):
-            process = subprocess.Popen(
-                args,
-                cwd=cwd,
-                env=_environment(env, extra_env),
-                stdin=stdin,
-                stdout=stdout,
-                stderr=stderr,
-                start_new_session=new_session,
-                pass_fds=pass_fds,
-                preexec_fn=_in_child(preexec),
-            )
-    except BaseException:  # a signal held back during the fork, delivered now
+            process = subprocess.Popen(args, preexec_fn=_in_child(preexec), **options)
+    except BaseException:
         if process is not None:
-            process.kill()
-            process.wait()
+            stop_group(process)
         raise
     return process
 
