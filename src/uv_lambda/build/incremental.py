@@ -27,7 +27,7 @@ import hashlib
 import json
 import os
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple
 
@@ -91,9 +91,15 @@ def selection_snapshot(root: Path, includes: Sequence[str] | None) -> dict[str, 
     return snapshot
 
 
-def record_path(argv: Sequence[str], cwd: Path | None = None) -> Path:
-    """Where the record of `uv-lambda <argv>` run in `cwd` lives."""
-    return Path(record_file.location(argv, cwd))
+def record_path(out_dir: Path) -> Path:
+    """Where the record of the artifacts in `out_dir` lives (one per folder, see record_file)."""
+    return Path(record_file.location(out_dir))
+
+
+def recorded_overrides(record: Path) -> dict[str, Any] | None:
+    """The command-line settings the folder's artifacts were built with; None when unknown."""
+    document = record_file.read(str(record))
+    return None if document is None else dict(document["overrides"])
 
 
 # NamedTuples, not dataclasses: dataclasses import inspect, a sizeable part of a rebuild.
@@ -135,8 +141,10 @@ def record(
     local_entries: list[archive.Entry],
     artifacts: list[tuple[Path, Path | None, bool]],
     warnings: Sequence[str],
+    overrides: Mapping[str, Any],
 ) -> None:
-    """Write the record of a finished build. `artifacts`: (path, base archive, holds local entries)."""
+    """Write the record of a finished build. `artifacts`: (path, base archive, holds local entries);
+    `overrides`: the settings given on the command line (see record_owner)."""
     from uv_lambda.build import archive
 
     destination.parent.mkdir(parents=True, exist_ok=True)
@@ -145,6 +153,8 @@ def record(
     archive.write_archive(temporary_archive, local_entries)
     document = {
         "version": record_file.RECORD_VERSION,
+        "overrides": dict(overrides),
+        "environment": record_file.environment_digest(),
         "inputs": recipe.inputs.files,
         "tools": recipe.inputs.tools,
         "root": str(recipe.root),
@@ -165,9 +175,15 @@ def record(
     temporary.replace(destination)
 
 
-def forget(destination: Path) -> None:
-    destination.unlink(missing_ok=True)
+def record_owner(destination: Path, overrides: Mapping[str, Any]) -> None:
+    """Record only which settings built the folder, for a build no app-only rebuild can follow:
+    a local run still knows whether the folder holds what it would build (cli/_local_build.py)."""
     Path(record_file.local_archive(str(destination))).unlink(missing_ok=True)
+    document = {"version": record_file.RECORD_VERSION, "overrides": dict(overrides), "files": None}
+    destination.parent.mkdir(parents=True, exist_ok=True)
+    temporary = destination.with_name(f".{destination.name}.{os.getpid()}")
+    temporary.write_text(json.dumps(document, sort_keys=True))
+    temporary.replace(destination)
 
 
 class Rebuilt(NamedTuple):
@@ -198,7 +214,10 @@ def _still_valid(document: dict[str, Any]) -> bool:
 
 
 def rebuild_at(record: Path) -> Rebuilt | None:
-    """Bring the build recorded at `record` up to date; None when it needs the full pipeline."""
+    """Bring the build recorded at `record` up to date; None when it needs the full pipeline.
+
+    The caller has checked that the record's settings are the ones it wants (recorded_overrides).
+    """
     started = record_file.start(str(record))
     return None if started is None else rebuild(started)
 

@@ -139,32 +139,24 @@ def run(args: argparse.Namespace, reporter: Reporter) -> int:
                 f"--format {args.format} needs --out DIR, the folder to fill", "e.g. --out $(ARTIFACTS_DIR)"
             )
         args.format = tree[0]  # the zip format whose artifact is unpacked
-    record = None
-    if args.format != "image":
-        from uv_lambda.build import incremental
-
-        # main() tried an app-only rebuild already; this build leaves the record for the next.
-        record = incremental.record_path(args.argv)
     project, functions = select_functions(args)
-    if len(functions) != 1:
-        record = None  # a record describes one function's build
     documents: list[dict[str, object]] = []
     for config in functions:
-        config = with_overrides(config, **overrides(args))
         out_dir = default_out_dir(project, config.name)
         if args.out:
             out_dir = args.out / config.name if len(functions) > 1 else args.out
-        reporter.info(f"building {config.name} ({config.format})")
-        if config.format == "image":
-            documents.append(_build_image(args, project, config, out_dir, reporter))
+        effective = with_overrides(config, **overrides(args))
+        reporter.info(f"building {config.name} ({effective.format})")
+        if effective.format == "image":
+            documents.append(_build_image(args, project, effective, out_dir, reporter))
         elif tree is not None:
             from uv_lambda.build.tree import check_destination
 
             check_destination(out_dir, project.root)  # before any work
-            zips = _build_zips(args, project, config, default_out_dir(project, config.name), reporter, record)
+            zips = _build_zips(args, project, config, default_out_dir(project, config.name), reporter, len(functions))
             documents += _unpack(zips, tree[1], out_dir, reporter)
         else:
-            documents += _build_zips(args, project, config, out_dir, reporter, record)
+            documents += _build_zips(args, project, config, out_dir, reporter, len(functions))
     if args.json or args.metadata:
         from uv_lambda.cli._documents import deliver
 
@@ -188,13 +180,19 @@ def _build_zips(
     config: FunctionConfig,
     out_dir: Path,
     reporter: Reporter,
-    record: Path | None,
+    function_count: int,
 ) -> list[dict[str, object]]:
-    from uv_lambda.build.pipeline import build_function
+    """Build into out_dir: its record is shared with invoke, serve and deploy (cli/_shared_build.py)."""
+    from uv_lambda.cli._shared_build import build_into, remember_command
 
     if args.push is not None or args.output is not None or args.base_image is not None:
         raise UsageError("--push, --output and --base-image apply to --format image", "add --format image")
-    build = build_function(project, config, out_dir=out_dir, reporter=reporter, lock=args.lock, record=record)
+    build = build_into(
+        project, config, out_dir, reporter, overrides=overrides(args), lock=args.lock, full=args.verbose
+    ).build
+    if function_count == 1:
+        # The next run of this command line finds the record before loading anything (cli/_rebuild.py).
+        remember_command(args.argv, out_dir)
     documents: list[dict[str, object]] = [
         {"path": str(artifact.path), **artifact.metadata.to_json()} for artifact in build.artifacts
     ]

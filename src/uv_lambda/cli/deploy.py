@@ -184,8 +184,8 @@ def _run(args: argparse.Namespace, reporter: Reporter) -> int:
     )
     # Every local step (build, checks) runs for every function before the first AWS call.
     wanted = []
-    for config in functions:
-        config = with_overrides(config, **overrides(args))
+    for base in functions:
+        config = with_overrides(base, **overrides(args))
         out_dir = default_out_dir(project, config.name)
         if config.format == "image":
             if args.no_build:
@@ -208,10 +208,12 @@ def _run(args: argparse.Namespace, reporter: Reporter) -> int:
         if args.no_build:
             build = read_build(out_dir)
         else:
-            from uv_lambda.build.pipeline import build_function
+            from uv_lambda.cli._shared_build import build_into
 
             people.info(f"building {config.name} ({config.format})")
-            build = build_function(project, config, out_dir=out_dir, reporter=people, lock=args.lock)
+            build = build_into(
+                project, base, out_dir, people, overrides=overrides(args), lock=args.lock, full=args.verbose
+            ).build
         wanted.append(desired_function(config, build, options))
 
     aws = connect(region=args.region, profile=args.profile, endpoint_url=args.endpoint_url)

@@ -158,20 +158,14 @@ def open_function(args: argparse.Namespace, reporter: Reporter, *, concurrency: 
             timeout_seconds=args.timeout or 3,
         )
     else:
-        from uv_lambda.artifact import read_build
-        from uv_lambda.build import incremental
-        from uv_lambda.build.pipeline import build_function
-        from uv_lambda.cli._common import default_out_dir, select_functions
+        from uv_lambda.cli._common import select_functions
+        from uv_lambda.cli._shared_build import build_for_local_run
 
         project, [config] = select_functions(args)
-        # Its own build record (see build/incremental.py): an edit of application code between
-        # two invocations rebuilds only the edited files.
-        record = incremental.record_path(["invoke", "--function", config.name], cwd=project.root)
+        # The artifact and build record that `build` and `deploy` share (cli/_shared_build.py):
+        # an edit of application code between two runs rebuilds only the edited files.
         with reporter.step(f"building {config.name}"):
-            if incremental.rebuild_at(record) is not None:
-                build = read_build(default_out_dir(project, config.name))
-            else:
-                build = build_function(project, config, reporter=reporter, record=record)
+            build = build_for_local_run(project, config, reporter).build
         settings, code, layers = settings_from_build(
             build,
             name=config.aws_name,

@@ -145,6 +145,9 @@ def _start_watching(args: argparse.Namespace, reporter: Reporter, function: Swap
         except UvLambdaError as exc:  # keep serving the last good build
             reporter.warn(f"rebuild failed, still serving the previous build: {exc.message}")
             return
+        # Pre-warm: the new environment's init starts now, so the first request after the
+        # edit does not pay for it; requests arriving before it is over wait for it.
+        replacement.prewarm()
         function.swap(replacement)
         reporter.info("serving the new build")
 

@@ -15,7 +15,7 @@ import stat
 import tempfile
 import zipfile
 import zlib
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
@@ -29,6 +29,8 @@ class Layout:
     root: Path
     task_root: Path
     opt: Path
+    # A tree of the unpack cache (unpack_cache.py) is released when done with, not removed.
+    release: Callable[[], None] | None = None
 
     def python_path(self, python_version: str, runtime_folder: Path) -> list[Path]:
         """sys.path as Lambda orders it: task root, layer site-packages, /opt/python, runtime."""
@@ -40,7 +42,10 @@ class Layout:
         ]
 
     def remove(self) -> None:
-        shutil.rmtree(self.root, ignore_errors=True)
+        if self.release is not None:
+            self.release()
+        else:
+            shutil.rmtree(self.root, ignore_errors=True)
 
 
 # What zipfile raises for an archive it cannot read: a broken central directory or stream
