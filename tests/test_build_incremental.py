@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import zipfile
 from pathlib import Path
 
 import pytest
@@ -166,12 +167,56 @@ def test_selection_snapshot(tmp_path: Path) -> None:
     assert named is not None and named[str(tmp_path)] == ["app:folder", "main.py:missing"]
 
 
-def test_invoke_sees_each_edit(cli: CliRunner, project: Path) -> None:
-    # invoke keeps its own build record: the second call rebuilds only app/main.py.
+def test_build_invoke_and_build_share_one_artifact_and_record(cli: CliRunner, project: Path) -> None:
+    # invoke runs dist/lambda/orders/ and rebuilds it from build's record, and the build
+    # after it finds the record invoke left: every step after the first is app-only.
     event = project / "event.json"
     event.write_text("{}")
+    main = project / "app" / "main.py"
+    main.write_text(HANDLER.replace("'six'", "'first'"))
     first = cli("invoke", project, "--event", event)
-    assert first.returncode == 0 and json.loads(first.stdout) == {"six": "1.17.0"}, first.stderr
-    (project / "app" / "main.py").write_text(HANDLER.replace("'six'", "'edited'"))
+    assert first.returncode == 0 and json.loads(first.stdout) == {"first": "1.17.0"}, first.stderr
+    assert "app/main.py changed, the rest reused" in first.stderr and FULL not in first.stderr
+    main.write_text(HANDLER.replace("'six'", "'second'"))
     second = cli("invoke", project, "--event", event)
-    assert second.returncode == 0 and json.loads(second.stdout) == {"edited": "1.17.0"}, second.stderr
+    assert second.returncode == 0 and json.loads(second.stdout) == {"second": "1.17.0"}, second.stderr
+    assert "app/main.py changed, the rest reused" in second.stderr
+    main.write_text(HANDLER.replace("'six'", "'third'"))
+    built = cli("build", project)
+    assert built.returncode == 0 and "app/main.py changed, the rest reused" in built.stderr, built.stderr
+    assert "'third'" in _main_source(artifact(project))
+    third = cli("invoke", project, "--event", event)
+    assert json.loads(third.stdout) == {"third": "1.17.0"} and "is up to date" in third.stderr, third.stderr
+
+
+def _main_source(zip_path: Path) -> str:
+    with zipfile.ZipFile(zip_path) as bundle:
+        return bundle.read("app/main.py").decode()
+
+
+@pytest.mark.parametrize("flags", [["--arch", "arm64"], ["--no-bytecode"]])
+def test_a_local_run_never_replaces_an_artifact_built_with_other_settings(
+    cli: CliRunner, project: Path, flags: list[str]
+) -> None:
+    built = cli("build", project, *flags)
+    assert built.returncode == 0 and FULL in built.stderr, built.stderr
+    before = artifact(project).read_bytes()
+    event = project / "event.json"
+    event.write_text("{}")
+    ran = cli("invoke", project, "--event", event)
+    assert ran.returncode == 0 and json.loads(ran.stdout) == {"six": "1.17.0"}, ran.stderr
+    assert "running a build of its own" in ran.stderr and "is left as it is" in ran.stderr
+    assert artifact(project).read_bytes() == before
+    # Both keep their records: the same commands again are up to date.
+    again = cli("build", project, *flags)
+    assert again.returncode == 0 and "is up to date" in again.stderr, again.stderr
+    ran_again = cli("invoke", project, "--event", event)
+    assert ran_again.returncode == 0 and "is up to date" in ran_again.stderr, ran_again.stderr
+    assert artifact(project).read_bytes() == before
+
+
+def test_settings_that_come_out_the_same_share_the_record(cli: CliRunner, project: Path) -> None:
+    # `--format zip` is what the configuration says anyway: the same artifact, the same record.
+    (project / "app" / "main.py").write_text(HANDLER.replace("'six'", "'same'"))
+    result = cli("build", project, "--format", "zip")
+    assert result.returncode == 0 and "app/main.py changed, the rest reused" in result.stderr, result.stderr

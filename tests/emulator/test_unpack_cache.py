@@ -1,0 +1,135 @@
+"""The unpack cache of local runs (emulator/unpack_cache.py): a generation is reused while the
+artifact's entries are the same, a new one links what did not change, a run keeps the tree it
+started with, and the unpack checks still apply to everything unpacked."""
+
+from __future__ import annotations
+
+import os
+import stat
+import zipfile
+from pathlib import Path
+
+import pytest
+from tests.emulator.conftest import write_zip
+
+from uv_lambda.emulator.unpack_cache import slot_of, unpack
+from uv_lambda.errors import UsageError
+
+FILES: dict[str, str | bytes] = {"app/__init__.py": "", "app/main.py": "X = 1\n", "lib/big.py": "Y = 2\n"}
+
+
+def _generations(code: Path, layers: tuple[Path, ...] = ()) -> list[str]:
+    slot = slot_of(code, layers)
+    return sorted(p.name for p in slot.iterdir() if p.is_dir())
+
+
+def test_the_same_entries_reuse_the_tree(tmp_path: Path) -> None:
+    code = write_zip(tmp_path / "function.zip", FILES)
+    first = unpack(code)
+    first.remove()
+    second = unpack(code)
+    try:
+        assert second.root == first.root
+        assert (second.task_root / "app" / "main.py").read_text() == "X = 1\n"
+        assert _generations(code) == [first.root.name]
+    finally:
+        second.remove()
+
+
+def test_an_edit_makes_a_new_tree_of_links_and_the_edited_file(tmp_path: Path) -> None:
+    code = write_zip(tmp_path / "function.zip", FILES)
+    old = unpack(code)
+    write_zip(code, {**FILES, "app/main.py": "X = 2\n", "app/new.py": "Z = 3\n"})
+    new = unpack(code)
+    try:
+        assert new.root != old.root
+        # The run that started on the old tree keeps its files; the new one sees the edit.
+        assert (old.task_root / "app" / "main.py").read_text() == "X = 1\n"
+        assert (new.task_root / "app" / "main.py").read_text() == "X = 2\n"
+        assert (new.task_root / "app" / "new.py").read_text() == "Z = 3\n"
+        unchanged_old, unchanged_new = old.task_root / "lib" / "big.py", new.task_root / "lib" / "big.py"
+        assert os.stat(unchanged_old).st_ino == os.stat(unchanged_new).st_ino  # a hard link
+        assert os.stat(old.task_root / "app" / "main.py").st_ino != os.stat(new.task_root / "app" / "main.py").st_ino
+        assert sorted(_generations(code)) == sorted([old.root.name, new.root.name])  # old still leased
+    finally:
+        old.remove()
+        new.remove()
+    # Nobody holds the old tree any more: the next run removes it.
+    unpack(code).remove()
+    assert _generations(code) == [new.root.name]
+
+
+def test_a_removed_entry_is_gone_from_the_new_tree(tmp_path: Path) -> None:
+    code = write_zip(tmp_path / "function.zip", FILES)
+    unpack(code).remove()
+    write_zip(code, {name: data for name, data in FILES.items() if name != "lib/big.py"})
+    layout = unpack(code)
+    try:
+        assert not (layout.task_root / "lib" / "big.py").exists()
+    finally:
+        layout.remove()
+
+
+def test_the_tree_is_read_only_and_a_changed_file_is_unpacked_again(tmp_path: Path) -> None:
+    code = write_zip(tmp_path / "function.zip", FILES)
+    layout = unpack(code)
+    main = layout.task_root / "app" / "main.py"
+    assert not os.stat(main).st_mode & stat.S_IWUSR
+    assert not os.stat(layout.task_root / "app").st_mode & stat.S_IWUSR
+    layout.remove()
+    # Written anyway (as root can): the next run does not use the changed copy.
+    os.chmod(main, 0o644)
+    main.write_text("X = 'tampered'\n")
+    again = unpack(code)
+    try:
+        assert (again.task_root / "app" / "main.py").read_text() == "X = 1\n"
+    finally:
+        again.remove()
+
+
+def test_a_file_added_to_the_tree_is_not_kept(tmp_path: Path) -> None:
+    code = write_zip(tmp_path / "function.zip", FILES)
+    layout = unpack(code)
+    folder = layout.task_root / "app"
+    os.chmod(folder, 0o755)
+    (folder / "stray.py").write_text("")
+    layout.remove()
+    again = unpack(code)
+    try:
+        assert not (again.task_root / "app" / "stray.py").exists()
+    finally:
+        again.remove()
+
+
+def test_layers_in_order_and_executables(tmp_path: Path) -> None:
+    code = write_zip(tmp_path / "function.zip", FILES)
+    first = write_zip(tmp_path / "one.zip", {"python/shared.py": "A = 1\n"})
+    second = tmp_path / "two.zip"
+    with zipfile.ZipFile(second, "w") as bundle:
+        bundle.writestr("python/shared.py", "A = 2\n")
+        tool = zipfile.ZipInfo("bin/tool")
+        tool.external_attr = 0o755 << 16
+        bundle.writestr(tool, "#!/bin/sh\n")
+    layout = unpack(code, [first, second])
+    try:
+        assert (layout.opt / "python" / "shared.py").read_text() == "A = 2\n"  # a later layer wins
+        assert os.stat(layout.opt / "bin" / "tool").st_mode & stat.S_IXUSR
+    finally:
+        layout.remove()
+
+
+def test_the_unpack_checks_apply(tmp_path: Path) -> None:
+    slip = write_zip(tmp_path / "slip.zip", {"../../outside.py": "X = 1\n"})
+    layout = unpack(slip)
+    try:
+        assert (layout.task_root / "outside.py").is_file()  # kept inside, as zipfile.extract does
+        assert not (layout.root.parent / "outside.py").exists()
+    finally:
+        layout.remove()
+    clash = write_zip(tmp_path / "clash.zip", {"a": "file", "a/b": "under a file"})
+    with pytest.raises(UsageError, match="which is a file"):
+        unpack(clash)
+    corrupt = tmp_path / "corrupt.zip"
+    corrupt.write_bytes(b"PK\x03\x04 not a zip")
+    with pytest.raises(UsageError, match="not a valid zip file"):
+        unpack(corrupt)
