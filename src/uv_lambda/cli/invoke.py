@@ -145,6 +145,10 @@ def open_function(args: argparse.Namespace, reporter: Reporter, *, concurrency: 
 
     _check_range(args.timeout, 1, 900, "--timeout")
     _check_range(args.memory, 128, 10240, "--memory")
+    if not args.no_credentials:
+        from uv_lambda.emulator.credentials import prefetch
+
+        prefetch()  # while the build runs
     if args.image is not None:
         return _open_image(args, reporter, concurrency=concurrency)
     extra_layers = check_layers(args.layer)
@@ -287,10 +291,15 @@ def _invoke_locally(args: argparse.Namespace, payload: bytes, reporter: Reporter
     from uv_lambda.emulator.function import check_payload
 
     check_payload(payload)
+    from uv_lambda.emulator.unpack_cache import finish_background_work
+
     with open_function(args, reporter, concurrency=1) as function:
         result = function.invoke(payload)
     failure = (result.error_type or "an error") if result.function_error else None
-    return print_result(result.payload, result.log, failure)
+    code = print_result(result.payload, result.log, failure)
+    # The unpack cache links the next run's tree while the function runs: let it finish.
+    finish_background_work()
+    return code
 
 
 def print_result(payload: bytes, log: str, function_error: str | None) -> int:

@@ -9,18 +9,22 @@ real paths of its code zip and layers: a *slot*) stay in the cache, as *generati
     current              the name of the newest complete generation
     g<n>/task, g<n>/opt  one unpacked tree; g<n>/entries.json says what it holds
     g<n>/lease           held (shared) by every run that uses g<n>
+    .draft/              the next generation, prepared: hard links to all of current's files
+    .scratch-*, .trash-* a tree being written; trees being removed
 
 A run compares the archives' entries (name, CRC-32 and size from the central directories,
 executable bit) with the current generation's. The same entries: the generation is used as
-it is. Otherwise a new generation is made beside it: hard links to the files that did not
-change, the changed ones unpacked, then `current` switched to it. A run in flight keeps the
-generation it started with (its lease), a new run gets the new one, and a generation is
-removed only once nobody holds its lease.
+it is. Otherwise a new generation is made from the draft: only the changed files are
+unlinked and unpacked again (without a draft, every unchanged file is linked first), then
+`current` is switched to it. A run in flight keeps the generation it started with (its
+lease), a new run gets the new one, and a generation is removed only once nobody holds its
+lease. The next draft is linked, and old trees removed, on a background thread while the
+function runs (`finish_background_work` waits for it before a command exits).
 
 Every archive passes unpack_checks (Lambda's size limit, an entry limit, entries that can be
-placed) before anything is written, as for a fresh unpack. The trees are read-only, as
-Lambda's /var/task and /opt are; a file changed anyway (by a run as root) is seen by its size
-and modification time and unpacked again.
+placed) before anything is written, as for a fresh unpack. Files are read-only, as Lambda's
+/var/task and /opt are; a file changed anyway (as root can) is seen by its size and
+modification time and unpacked again, and a file added to a folder by a folder's mtime.
 """
 
 from __future__ import annotations
@@ -32,10 +36,10 @@ import json
 import os
 import shutil
 import stat
-import tempfile
+import threading
 import time
 import zipfile
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from contextlib import ExitStack
 from pathlib import Path
 
@@ -119,8 +123,35 @@ def unpack(code: Path, layers: Sequence[Path] = ()) -> Layout:
         with _locked(slot / "lock"):
             generation = _up_to_date(slot, wanted)
             lease = Lease(generation)
-            _remove_unused(slot, keep=generation)
+            _retire(slot, keep=generation)
+            drafted = _draft_base(slot / _DRAFT) == generation.name
+    _in_background(lambda: _tidy(slot, None if drafted else generation))
     return Layout(generation, generation / "task", generation / "opt", lease.release)
+
+
+_DRAFT = ".draft"
+_background: list[threading.Thread] = []
+
+
+def _in_background(work: Callable[[], None]) -> None:
+    def run() -> None:
+        try:
+            work()
+        except OSError as exc:  # the cache is tidied by a later run then
+            import logging
+
+            logging.getLogger(__name__).debug("unpack cache: %s", exc)
+
+    thread = threading.Thread(target=run, name="unpack-cache", daemon=True)
+    thread.start()
+    _background[:] = [*(other for other in _background if other.is_alive()), thread]
+
+
+def finish_background_work(timeout: float = 60.0) -> None:
+    """Wait for the background work of this process's unpacks (before the process exits)."""
+    deadline = time.monotonic() + timeout
+    while _background:
+        _background.pop().join(max(0.0, deadline - time.monotonic()))
 
 
 class _locked:
@@ -136,6 +167,21 @@ class _locked:
         os.close(self._fd)
 
 
+def _unheld(lease: Path) -> bool:
+    """Nobody holds this lease (a run using the tree, or the writer of a draft)."""
+    try:
+        fd = os.open(lease, os.O_RDWR | os.O_CREAT, 0o644)
+    except OSError:
+        return False
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        return True
+    except OSError:
+        return False
+    finally:
+        os.close(fd)
+
+
 def _read_current(slot: Path) -> tuple[Path, Manifest, dict[str, int]] | None:
     try:
         generation = slot / (slot / "current").read_text().strip()
@@ -145,23 +191,32 @@ def _read_current(slot: Path) -> tuple[Path, Manifest, dict[str, int]] | None:
         return None
 
 
+def _draft_base(draft: Path) -> str | None:
+    try:
+        return (draft / "base").read_text()
+    except OSError:
+        return None
+
+
 def _intact(generation: Path, manifest: Manifest) -> dict[str, list[int]]:
     """The files of `generation` as they were written (size and mtime unchanged), by name."""
+    root = f"{generation}/"
     intact = {}
     for name, (crc, size, executable, mtime) in manifest.items():
         try:
-            status = os.stat(generation / name)
+            status = os.stat(root + name)
         except OSError:
             continue
         if status.st_size == size and status.st_mtime_ns == mtime:
-            intact[name] = [crc, size, executable]
+            intact[name] = [crc, size, executable, mtime]
     return intact
 
 
 def _folders_unchanged(generation: Path, folders: dict[str, int]) -> bool:
     """No file was added to or removed from any folder since it was written."""
+    root = f"{generation}/"
     try:
-        return all(os.stat(generation / name).st_mtime_ns == mtime for name, mtime in folders.items())
+        return all(os.stat(root + name).st_mtime_ns == mtime for name, mtime in folders.items())
     except OSError:
         return False
 
@@ -170,58 +225,89 @@ def _up_to_date(slot: Path, wanted: _Wanted) -> Path:
     """The current generation when it holds what `wanted` says, else a new one made from it."""
     signature = wanted.signature()
     current = _read_current(slot)
-    reusable: dict[str, list[int]] = {}
+    intact: dict[str, list[int]] = {}
     if current is not None:
         generation, manifest, folders = current
-        reusable = _intact(generation, manifest)
-        if reusable == signature and set(folders) == wanted.folders and _folders_unchanged(generation, folders):
+        intact = _intact(generation, manifest)
+        if (
+            len(intact) == len(signature)
+            and all(intact.get(name, [])[:3] == value for name, value in signature.items())
+            and set(folders) == wanted.folders
+            and _folders_unchanged(generation, folders)
+        ):
             return generation
-    source = current[0] if current is not None else None
-    made = _make_generation(slot, wanted, signature, source, reusable)
+    made = _make_generation(slot, wanted, signature, current, intact)
     temporary = slot / f".current.{os.getpid()}"
     temporary.write_text(made.name)
     temporary.replace(slot / "current")
     return made
 
 
+def _by_depth(folders: set[str], *, deepest_first: bool = False) -> list[str]:
+    return sorted(folders, key=lambda folder: (folder.count("/"), folder), reverse=deepest_first)
+
+
 def _make_generation(
-    slot: Path, wanted: _Wanted, signature: dict[str, list[int]], source: Path | None, reusable: dict[str, list[int]]
+    slot: Path,
+    wanted: _Wanted,
+    signature: dict[str, list[int]],
+    current: tuple[Path, Manifest, dict[str, int]] | None,
+    intact: dict[str, list[int]],
 ) -> Path:
+    """A new generation: from the draft of `current` when there is one, else linked anew."""
     name = f"g{time.time_ns()}"
-    scratch = slot / f".{name}"
-    scratch.mkdir()
-    files: Manifest = {}
+    scratch = slot / f".scratch-{name}"
+    draft = slot / _DRAFT
+    from_draft = current is not None and _draft_base(draft) == current[0].name
+    present: set[str] = set()
     written = scratch
     try:
-        for folder in sorted(wanted.folders):
-            (scratch / folder).mkdir(exist_ok=True)
+        if current is not None and from_draft:
+            draft.rename(scratch)
+            (scratch / "base").unlink()
+            _, manifest, folders = current
+            present = set(manifest)
+            for member in present - wanted.files.keys():
+                os.unlink(f"{scratch}/{member}")
+            for folder in _by_depth(set(folders) - wanted.folders, deepest_first=True):
+                shutil.rmtree(scratch / folder, ignore_errors=True)
+        else:
+            scratch.mkdir()
+        for folder in _by_depth(wanted.folders):
+            os.makedirs(f"{scratch}/{folder}", exist_ok=True)
+        files: Manifest = {}
+        source = f"{current[0]}/" if current is not None else ""
         for member, (bundle, entry, archive, what) in wanted.files.items():
             written = scratch / member
-            if source is not None and reusable.get(member) == signature[member]:
+            target = f"{scratch}/{member}"
+            previous = intact.get(member)
+            if previous is not None and previous[:3] == signature[member]:
+                if from_draft:
+                    files[member] = previous  # its link is in the draft already
+                    continue
                 try:
-                    os.link(source / member, written)
-                    files[member] = [*signature[member], os.stat(written).st_mtime_ns]
+                    os.link(source + member, target)
+                    files[member] = previous
                     continue
                 except OSError:
                     pass  # another file system, or a link limit: unpack it instead
+            if member in present:
+                os.unlink(target)  # a link to the previous generation's copy: never written to
             try:
                 data = bundle.read(entry.info)  # checks the CRC
             except _UNREADABLE as exc:
                 raise _not_a_zip(what, archive, exc) from None
             mode = 0o555 if signature[member][2] else 0o444
-            descriptor = os.open(written, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode)
+            descriptor = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode)
             with os.fdopen(descriptor, "wb") as handle:
                 handle.write(data)
-            files[member] = [*signature[member], os.stat(written).st_mtime_ns]
-        # Read-only, deepest first; a folder's mtime is taken once nothing more is added to it.
-        folders = {}
-        for folder in sorted(wanted.folders, key=lambda f: f.count("/"), reverse=True):
-            os.chmod(scratch / folder, 0o555)
-            folders[folder] = os.stat(scratch / folder).st_mtime_ns
-        (scratch / _ENTRIES).write_text(json.dumps({"files": files, "folders": folders}))
+            files[member] = [*signature[member], os.stat(target).st_mtime_ns]
+        # A folder's mtime is taken once nothing more is added to it.
+        stamps = {folder: os.stat(f"{scratch}/{folder}").st_mtime_ns for folder in wanted.folders}
+        (scratch / _ENTRIES).write_text(json.dumps({"files": files, "folders": stamps}))
         scratch.rename(slot / name)
     except BaseException as exc:
-        _remove_tree(scratch)
+        shutil.rmtree(scratch, ignore_errors=True)
         if isinstance(exc, OSError):
             raise _write_error(exc, written) from None
         raise
@@ -229,7 +315,7 @@ def _make_generation(
 
 
 def _write_error(exc: OSError, written: Path) -> UvLambdaError:
-    where = tempfile.gettempdir() if not str(written).startswith(str(cache_folder())) else str(cache_folder())
+    where = cache_folder()
     if exc.errno == errno.ENOSPC:
         return UvLambdaError(
             f"no space left on device writing {written} (unpacking the function for a local run)",
@@ -241,29 +327,52 @@ def _write_error(exc: OSError, written: Path) -> UvLambdaError:
     )
 
 
-def _remove_unused(slot: Path, keep: Path) -> None:
-    """Remove every generation but `keep` that no run holds, and what a crashed run left."""
+def _retire(slot: Path, keep: Path) -> None:
+    """Move aside (to be removed off the lock) every tree but `keep` and its draft that nobody
+    holds: older generations, a draft of another generation, what a crashed run left."""
     for path in slot.iterdir():
-        if path == keep or not path.is_dir():
+        if path == keep or not path.is_dir() or path.name.startswith(".trash-"):
             continue
-        if path.name.startswith("."):
-            _remove_tree(path)  # a generation never finished (the slot's lock is ours)
-            continue
-        try:
-            fd = os.open(path / "lease", os.O_RDWR | os.O_CREAT, 0o644)
-        except OSError:
-            continue
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except OSError:
-            continue  # in use by a run
-        finally:
-            os.close(fd)
-        _remove_tree(path)
+        if path.name == _DRAFT:
+            if _draft_base(path) == keep.name:
+                continue
+        elif not _unheld(path / "lease"):
+            continue  # a generation in use, or a draft being linked
+        path.rename(slot / f".trash-{time.time_ns()}-{path.name}")
 
 
-def _remove_tree(path: Path) -> None:
-    """shutil.rmtree for a tree whose folders are read-only."""
-    for folder, _, _ in os.walk(path):
-        os.chmod(folder, 0o755)
-    shutil.rmtree(path, ignore_errors=True)
+def _tidy(slot: Path, base: Path | None) -> None:
+    """Off the lock: remove the retired trees, then link the draft of `base` (when given)."""
+    for path in slot.iterdir():
+        if path.name.startswith(".trash-"):
+            shutil.rmtree(path, ignore_errors=True)
+    if base is not None:
+        _link_draft(slot, base)
+
+
+def _link_draft(slot: Path, base: Path) -> None:
+    """The next generation, prepared while nobody waits for it: hard links to all of `base`."""
+    try:
+        document = json.loads((base / _ENTRIES).read_text())
+    except (OSError, ValueError):
+        return
+    scratch = slot / f".scratch-draft-{time.time_ns()}"
+    scratch.mkdir()
+    held = os.open(scratch / "lease", os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        fcntl.flock(held, fcntl.LOCK_EX)  # a run that retires trees leaves this one alone
+        for folder in _by_depth(set(document["folders"])):
+            os.makedirs(f"{scratch}/{folder}", exist_ok=True)
+        for member in document["files"]:
+            os.link(f"{base}/{member}", f"{scratch}/{member}")
+        (scratch / "base").write_text(base.name)
+        with _locked(slot / "lock"):
+            current = (slot / "current").read_text().strip()
+            if current == base.name and not (slot / _DRAFT).exists():
+                scratch.rename(slot / _DRAFT)
+                return
+    except OSError:
+        pass
+    finally:
+        os.close(held)
+    shutil.rmtree(scratch, ignore_errors=True)
