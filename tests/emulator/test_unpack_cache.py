@@ -153,3 +153,28 @@ def test_the_unpack_checks_apply(tmp_path: Path) -> None:
     corrupt.write_bytes(b"PK\x03\x04 not a zip")
     with pytest.raises(UsageError, match="not a valid zip file"):
         unpack(corrupt)
+
+
+def _tree(root: Path) -> dict[str, str]:
+    return {str(p.relative_to(root)): p.read_text() for p in sorted(root.rglob("*")) if p.is_file()}
+
+
+def test_folders_added_and_removed_through_the_draft(tmp_path: Path) -> None:
+    code = write_zip(tmp_path / "function.zip", FILES)
+    unpack(code).remove()
+    finish_background_work()
+    changed: dict[str, str | bytes] = {"app/__init__.py": "", "app/main.py": "X = 1\n", "lib": "now a file\n"}
+    write_zip(code, {**changed, "new/deep/x.py": "N = 1\n", "empty/folder/": ""})
+    layout = unpack(code)
+    try:
+        files = {**changed, "new/deep/x.py": "N = 1\n"}
+        assert _tree(layout.task_root) == files  # exactly what a fresh unpack holds
+        assert (layout.task_root / "empty" / "folder").is_dir()
+    finally:
+        layout.remove()
+    finish_background_work()
+    again = unpack(code)  # nothing changed since: the same tree, as it is
+    try:
+        assert again.root == layout.root
+    finally:
+        again.remove()

@@ -39,13 +39,35 @@ import stat
 import threading
 import time
 import zipfile
+import zlib
 from collections.abc import Callable, Sequence
 from contextlib import ExitStack
 from pathlib import Path
 
-from uv_lambda.emulator.layout import _UNREADABLE, Layout, _not_a_zip, _open
+from uv_lambda.emulator.layout import Layout
 from uv_lambda.emulator.unpack_checks import Entry, UnpackChecks
-from uv_lambda.errors import UvLambdaError
+from uv_lambda.errors import UsageError, UvLambdaError
+
+# What zipfile raises for an archive it cannot read: a broken central directory or stream
+# (BadZipFile, EOFError, zlib.error), an unsupported compression (NotImplementedError), an
+# encrypted entry (RuntimeError).
+_UNREADABLE = (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError, zlib.error, NotImplementedError, RuntimeError)
+
+
+def _not_a_zip(what: str, archive: Path, exc: BaseException) -> UsageError:
+    return UsageError(f"{what} {archive} is not a valid zip file ({exc})", "rebuild it with `uv-lambda build`")
+
+
+def _open(archive: Path, what: str) -> zipfile.ZipFile:
+    if not archive.is_file():
+        raise UsageError(f"{what} {archive} does not exist", "build it with `uv-lambda build`")
+    try:
+        return zipfile.ZipFile(archive)
+    except _UNREADABLE as exc:
+        raise _not_a_zip(what, archive, exc) from None
+    except OSError as exc:
+        raise UsageError(f"cannot read {what} {archive}: {exc.strerror}", "check its path and permissions") from None
+
 
 # name in the tree ("task/app/main.py") -> [CRC-32, size, executable, mtime_ns once written]
 Manifest = dict[str, list[int]]
@@ -88,7 +110,7 @@ class _Wanted:
         for entry in entries:
             name = f"{folder}/{entry.path}" if entry.path else folder
             if entry.info.is_dir():
-                self.folders.add(name)
+                self.folders.update([*_parents(name), name])
             else:
                 self.files[name] = (bundle, entry, archive, what)
                 self.folders.update(_parents(name))
@@ -130,6 +152,7 @@ def unpack(code: Path, layers: Sequence[Path] = ()) -> Layout:
 
 
 _DRAFT = ".draft"
+_STAMPS = "stamps.json"  # the draft's folders' mtimes, taken when it was linked
 _background: list[threading.Thread] = []
 
 
@@ -243,6 +266,14 @@ def _up_to_date(slot: Path, wanted: _Wanted) -> Path:
     return made
 
 
+def _parent(name: str) -> str:
+    return name.rpartition("/")[0]
+
+
+def _mtime(root: Path, folder: str) -> int:
+    return os.stat(f"{root}/{folder}").st_mtime_ns
+
+
 def _by_depth(folders: set[str], *, deepest_first: bool = False) -> list[str]:
     return sorted(folders, key=lambda folder: (folder.count("/"), folder), reverse=deepest_first)
 
@@ -260,21 +291,28 @@ def _make_generation(
     draft = slot / _DRAFT
     from_draft = current is not None and _draft_base(draft) == current[0].name
     present: set[str] = set()
+    kept_stamps: dict[str, int] = {}  # the draft's folders that nothing below changes
+    touched: set[str] = set()
     written = scratch
     try:
         if current is not None and from_draft:
             draft.rename(scratch)
             (scratch / "base").unlink()
+            kept_stamps = json.loads((scratch / _STAMPS).read_text())
+            (scratch / _STAMPS).unlink()
             _, manifest, folders = current
             present = set(manifest)
             for member in present - wanted.files.keys():
                 os.unlink(f"{scratch}/{member}")
+                touched.add(_parent(member))
             for folder in _by_depth(set(folders) - wanted.folders, deepest_first=True):
                 shutil.rmtree(scratch / folder, ignore_errors=True)
+                touched.add(_parent(folder))
         else:
             scratch.mkdir()
-        for folder in _by_depth(wanted.folders):
+        for folder in _by_depth(wanted.folders - set(kept_stamps)):
             os.makedirs(f"{scratch}/{folder}", exist_ok=True)
+            touched.update([folder, _parent(folder)])
         files: Manifest = {}
         source = f"{current[0]}/" if current is not None else ""
         for member, (bundle, entry, archive, what) in wanted.files.items():
@@ -293,6 +331,7 @@ def _make_generation(
                     pass  # another file system, or a link limit: unpack it instead
             if member in present:
                 os.unlink(target)  # a link to the previous generation's copy: never written to
+            touched.add(_parent(member))
             try:
                 data = bundle.read(entry.info)  # checks the CRC
             except _UNREADABLE as exc:
@@ -302,8 +341,11 @@ def _make_generation(
             with os.fdopen(descriptor, "wb") as handle:
                 handle.write(data)
             files[member] = [*signature[member], os.stat(target).st_mtime_ns]
-        # A folder's mtime is taken once nothing more is added to it.
-        stamps = {folder: os.stat(f"{scratch}/{folder}").st_mtime_ns for folder in wanted.folders}
+        # A folder's mtime is taken once nothing more is added to it (see _folders_unchanged).
+        stamps = {
+            folder: kept_stamps[folder] if folder in kept_stamps and folder not in touched else _mtime(scratch, folder)
+            for folder in wanted.folders
+        }
         (scratch / _ENTRIES).write_text(json.dumps({"files": files, "folders": stamps}))
         scratch.rename(slot / name)
     except BaseException as exc:
@@ -361,10 +403,13 @@ def _link_draft(slot: Path, base: Path) -> None:
     held = os.open(scratch / "lease", os.O_RDWR | os.O_CREAT, 0o644)
     try:
         fcntl.flock(held, fcntl.LOCK_EX)  # a run that retires trees leaves this one alone
-        for folder in _by_depth(set(document["folders"])):
-            os.makedirs(f"{scratch}/{folder}", exist_ok=True)
+        folders = _by_depth(set(document["folders"]))
+        for folder in folders:
+            os.mkdir(f"{scratch}/{folder}")  # parents first
         for member in document["files"]:
             os.link(f"{base}/{member}", f"{scratch}/{member}")
+        stamps = {folder: _mtime(scratch, folder) for folder in folders}
+        (scratch / _STAMPS).write_text(json.dumps(stamps))
         (scratch / "base").write_text(base.name)
         with _locked(slot / "lock"):
             current = (slot / "current").read_text().strip()
