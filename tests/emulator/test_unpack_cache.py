@@ -178,3 +178,23 @@ def test_folders_added_and_removed_through_the_draft(tmp_path: Path) -> None:
         assert again.root == layout.root
     finally:
         again.remove()
+
+
+def test_a_corrupt_edit_leaves_the_current_tree_as_it_was(tmp_path: Path) -> None:
+    code = write_zip(tmp_path / "function.zip", FILES)
+    first = unpack(code)
+    first.remove()
+    finish_background_work()
+    write_zip(code, {**FILES, "app/main.py": "X = 'edited'\n"})
+    data = code.read_bytes()
+    code.write_bytes(data.replace(b"X = 'edited'", b"X = 'edite?'"))  # stored: the CRC no longer fits
+    with pytest.raises(UsageError, match=r"bad CRC for app/main\.py"):
+        unpack(code)
+    slot = slot_of(code, ())
+    assert not [p for p in slot.iterdir() if p.name.startswith(".scratch-")]
+    write_zip(code, FILES)
+    again = unpack(code)
+    try:
+        assert again.root == first.root and (again.task_root / "app" / "main.py").read_text() == "X = 1\n"
+    finally:
+        again.remove()

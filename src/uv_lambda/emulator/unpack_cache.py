@@ -54,7 +54,7 @@ from uv_lambda.errors import UsageError, UvLambdaError
 _UNREADABLE = (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError, zlib.error, NotImplementedError, RuntimeError)
 
 
-def _not_a_zip(what: str, archive: Path, exc: BaseException) -> UsageError:
+def _not_a_zip(what: str, archive: Path, exc: BaseException | str) -> UsageError:
     return UsageError(f"{what} {archive} is not a valid zip file ({exc})", "rebuild it with `uv-lambda build`")
 
 
@@ -334,6 +334,9 @@ def _make_generation(
             touched.add(_parent(member))
             try:
                 data = bundle.read(entry.info)  # checks the CRC
+            except zipfile.BadZipFile as exc:
+                crc = str(exc).startswith("Bad CRC-32")
+                raise _not_a_zip(what, archive, f"bad CRC for {entry.info.filename}" if crc else exc) from None
             except _UNREADABLE as exc:
                 raise _not_a_zip(what, archive, exc) from None
             mode = 0o555 if signature[member][2] else 0o444
