@@ -22,10 +22,9 @@ from typing import Any, NamedTuple
 
 from uv_lambda.artifact import FunctionBuild, read_build
 from uv_lambda.build import incremental
-from uv_lambda.cli._common import default_out_dir
 from uv_lambda.config import FunctionConfig, with_overrides
 from uv_lambda.errors import UvLambdaError
-from uv_lambda.project import Project
+from uv_lambda.project import Project, default_out_dir
 from uv_lambda.ui import Reporter
 
 
