@@ -101,6 +101,7 @@ def test_split_format_leaves_the_layer_alone(cli: CliRunner, project: Path, tmp_
         "deleted file",
         "pyproject edit",
         "artifact touched",
+        "metadata edited",
         "other arguments",
     ],
 )
@@ -114,6 +115,9 @@ def test_anything_else_takes_the_full_pipeline(cli: CliRunner, project: Path, ch
         (project / "pyproject.toml").write_text(PYPROJECT + '\n[tool.uv-lambda]\nexclude = ["app/util.py"]\n')
     elif change == "artifact touched":
         artifact(project).write_bytes(b"not a zip")
+    elif change == "metadata edited":  # an app-only rebuild would carry the edit on
+        metadata = artifact(project).with_name("function.zip.json")
+        metadata.write_text(metadata.read_text().replace('"python3.13"', '"python3.12"'))
     else:
         args += ["--no-bytecode"]
     (project / "app" / "main.py").write_text(HANDLER + "# edited\n")

@@ -33,7 +33,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 
 from uv_lambda.build import bytecode, record_file
 from uv_lambda.build.never_shipped import NEVER_SHIPPED_DIRS, NEVER_SHIPPED_SUFFIXES
-from uv_lambda.metadata_file import file_sha256, formatted, read_document, write_document
+from uv_lambda.metadata_file import file_sha256, formatted, metadata_path, read_document, write_document
 
 # What a rebuild needs only once its compiler runs is imported inside the functions:
 # see rebuild().
@@ -49,6 +49,11 @@ def _stat(path: Path) -> list[int] | None:
     except FileNotFoundError:
         return None
     return [status.st_size, status.st_mtime_ns]
+
+
+def _stats(artifact: Path) -> list[list[int] | None]:
+    """The artifact's and its metadata's: either changed by hand means a full build."""
+    return [_stat(artifact), _stat(metadata_path(artifact))]
 
 
 def listing(folder: Path) -> list[str]:
@@ -166,7 +171,9 @@ def record(
         "runtime": recipe.runtime,
         "architecture": recipe.architecture,
         "handler": recipe.handler,
-        "artifacts": [[str(path), str(base) if base else None, local, _stat(path)] for path, base, local in artifacts],
+        "artifacts": [
+            [str(path), str(base) if base else None, local, *_stats(path)] for path, base, local in artifacts
+        ],
         "warnings": list(warnings),
     }
     temporary = destination.with_name(f".{destination.name}.{os.getpid()}")
@@ -206,9 +213,9 @@ def _still_valid(document: dict[str, Any]) -> bool:
         return False
     if selection_snapshot(Path(document["root"]), document["includes"]) != document["selection"]:
         return False
-    for path, base, _, status in document["artifacts"]:
-        # Our own artifact, untouched, and the cached archive it was spliced from.
-        if _stat(Path(path)) != status or (base and not Path(base).is_file()):
+    for path, base, _, *status in document["artifacts"]:
+        # Our own artifact and its metadata, untouched, and the cached archive it was spliced from.
+        if _stats(Path(path)) != status or (base and not Path(base).is_file()):
             return False
     return True
 
@@ -280,7 +287,7 @@ def _rebuild(
     # While the compiler works: copy the dependencies into each artifact that holds code.
     outputs = [
         (Path(path), archive.ArchiveOutput(scratch / Path(path).name, Path(base) if base else None, entries))
-        for path, base, holds_local, _ in document["artifacts"]
+        for path, base, holds_local, *_ in document["artifacts"]
         if holds_local
     ]
     if compiler is not None:
@@ -334,7 +341,7 @@ def _finish(
 
 def _update_record(record: Path, document: dict[str, Any], digests: dict[str, str]) -> None:
     for item in document["artifacts"]:
-        item[3] = _stat(Path(item[0]))
+        item[3:] = _stats(Path(item[0]))
     for item in document["files"]:
         item[2] = digests.get(item[0], item[2])
     temporary = record.with_name(f".{record.name}.{os.getpid()}")
