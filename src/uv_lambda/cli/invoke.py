@@ -20,7 +20,10 @@ ORDER = 30
 DESCRIPTION = """\
 Run the function once, locally, the way AWS Lambda runs it: the built artifact unpacked
 as /var/task (and its layers as /opt), driven by the real awslambdaric in a python3.X
-process. Builds first when the sources changed (unless --artifact is given).
+process. Builds first when the sources changed (unless --artifact is given), into
+dist/lambda/<fn>/ with the same build record as `build` and `deploy`, so an edit rebuilds
+only the application; when that folder holds a build with other settings (`build --arch
+arm64`), a local copy is built in the cache instead and the folder is left alone.
 
 stdout gets exactly what `aws lambda invoke` writes to its output file (the function's
 result, or Lambda's error JSON); stderr gets the function's log with START/END/REPORT.

@@ -60,7 +60,8 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser], co
     p.add_argument(
         "--watch",
         action="store_true",
-        help="rebuild when sources change and swap in the new build (requests in flight finish on the old one)",
+        help="rebuild when sources change, start the new build's first environment at once (its init runs "
+        "before any request), and swap it in (requests in flight finish on the old one)",
     )
     p.set_defaults(handler=run)
 
