@@ -101,25 +101,28 @@ def local_folder(shared: Path) -> Path:
     return cache_root() / "local-builds" / key
 
 
-def holds_settings(folder: Path, config: FunctionConfig, overrides: Mapping[str, Any]) -> bool:
+def holds_settings(folder: Path, project: Project, config: FunctionConfig, overrides: Mapping[str, Any]) -> bool:
     """Whether a build with `overrides` may write into `folder`: it is empty, or its artifact was
     built with the same settings (by its record; without one, by its metadata)."""
     recorded = incremental.recorded_overrides(incremental.record_path(folder))
     if recorded is not None:
         return same_settings(config, recorded, overrides)
     try:
-        artifacts = read_build(folder).artifacts
+        existing = read_build(folder)
     except (UvLambdaError, OSError, ValueError):  # no build (or no readable one) in the folder
-        artifacts = ()
-    if not artifacts:
         return not overrides  # a run for another architecture leaves an empty folder empty
-    wanted = with_overrides(config, **overrides)
-    # Written without a record (an older uv-lambda): what the metadata tells of its settings.
-    return not overrides and all(
-        a.metadata.architecture == wanted.architecture
-        and a.metadata.format == wanted.format
-        and wanted.runtime in (None, a.metadata.runtime)
-        for a in artifacts
+    # Written without a record (an older uv-lambda, a deleted cache): what its metadata says,
+    # against the settings a build into the folder would resolve (its default runtime included).
+    from uv_lambda.build.settings import resolve
+
+    wanted_config = with_overrides(config, **overrides)
+    wanted = resolve(project, wanted_config, folder)
+    return existing.format == wanted.format and all(
+        artifact.metadata.architecture == wanted.architecture.value
+        and artifact.metadata.runtime == wanted.runtime.name
+        and artifact.metadata.bytecode == wanted_config.bytecode
+        and artifact.metadata.handler in (None, wanted.handler)
+        for artifact in existing.artifacts
     )
 
 
@@ -128,7 +131,7 @@ def build_for_local_run(project: Project, config: FunctionConfig, reporter: Repo
     overrides = local_settings(config)
     shared = default_out_dir(project, config.name)
     folder = shared
-    if not holds_settings(shared, config, overrides):
+    if not holds_settings(shared, project, config, overrides):
         folder = local_folder(shared)
         why = (
             f"{config.name} is built for {config.architecture} and this machine runs {overrides['architecture']}"
