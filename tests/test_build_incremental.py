@@ -12,7 +12,7 @@ import pytest
 from tests.build_helpers import artifact, names
 from tests.conftest import CliRunner, write_project
 
-from uv_lambda.build.incremental import selection_snapshot
+from uv_lambda.build.incremental import record_path, selection_snapshot
 
 pytestmark = pytest.mark.slow
 
@@ -224,3 +224,20 @@ def test_settings_that_come_out_the_same_share_the_record(cli: CliRunner, projec
     (project / "app" / "main.py").write_text(HANDLER.replace("'six'", "'same'"))
     result = cli("build", project, "--format", "zip")
     assert result.returncode == 0 and "app/main.py changed, the rest reused" in result.stderr, result.stderr
+
+
+def test_without_a_record_the_metadata_decides_whose_folder_it_is(cli: CliRunner, project: Path) -> None:
+    # The record is gone (a cleared cache, an older uv-lambda): a build with the configured
+    # settings is shared, one made for arm64 is left alone.
+    event = project / "event.json"
+    event.write_text("{}")
+    record = record_path(artifact(project).parent)
+    record.unlink()
+    shared = cli("invoke", project, "--event", event)
+    assert shared.returncode == 0 and "running a build of its own" not in shared.stderr, shared.stderr
+    assert cli("build", project, "--arch", "arm64").returncode == 0
+    record.unlink()
+    before = artifact(project).read_bytes()
+    own = cli("invoke", project, "--event", event)
+    assert own.returncode == 0 and "running a build of its own" in own.stderr, own.stderr
+    assert artifact(project).read_bytes() == before
