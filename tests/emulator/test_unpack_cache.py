@@ -6,13 +6,14 @@ from __future__ import annotations
 
 import os
 import stat
+import time
 import zipfile
 from pathlib import Path
 
 import pytest
 from tests.emulator.conftest import write_zip
 
-from uv_lambda.emulator.unpack_cache import finish_background_work, slot_of, unpack
+from uv_lambda.emulator.unpack_cache import UNUSED_SECONDS, finish_background_work, slot_of, unpack
 from uv_lambda.errors import UsageError
 
 FILES: dict[str, str | bytes] = {"app/__init__.py": "", "app/main.py": "X = 1\n", "lib/big.py": "Y = 2\n"}
@@ -198,3 +199,21 @@ def test_a_corrupt_edit_leaves_the_current_tree_as_it_was(tmp_path: Path) -> Non
         assert again.root == first.root and (again.task_root / "app" / "main.py").read_text() == "X = 1\n"
     finally:
         again.remove()
+
+
+def test_a_slot_not_run_for_two_weeks_is_removed(tmp_path: Path) -> None:
+    old = write_zip(tmp_path / "old.zip", FILES)
+    unpack(old).remove()
+    stale = slot_of(old, ())
+    weeks_ago = time.time() - UNUSED_SECONDS - 60
+    os.utime(stale / "lock", (weeks_ago, weeks_ago))
+    held = write_zip(tmp_path / "held.zip", FILES)
+    in_use = unpack(held)  # leased: kept however old
+    os.utime(slot_of(held, ()) / "lock", (weeks_ago, weeks_ago))
+    try:
+        unpack(write_zip(tmp_path / "new.zip", FILES)).remove()
+        finish_background_work()
+        assert not stale.exists()
+        assert slot_of(held, ()).exists()
+    finally:
+        in_use.remove()

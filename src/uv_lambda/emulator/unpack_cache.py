@@ -141,8 +141,8 @@ def unpack(code: Path, layers: Sequence[Path] = ()) -> Layout:
                 raise _not_a_zip(what, archive, exc) from None
             wanted.add(bundle, checks.check(archive, infos, what=what, destination=folder), archive, what, folder)
         slot = slot_of(code, layers)
-        slot.mkdir(parents=True, exist_ok=True)
         with _locked(slot / "lock"):
+            os.utime(slot / "lock")  # when the slot was last used (see _prune)
             generation = _up_to_date(slot, wanted)
             lease = Lease(generation)
             _retire(slot, keep=generation)
@@ -183,8 +183,17 @@ class _locked:
         self._fd = -1
 
     def __enter__(self) -> None:
-        self._fd = os.open(self._path, os.O_RDWR | os.O_CREAT, 0o644)
-        fcntl.flock(self._fd, fcntl.LOCK_EX)
+        for _ in range(5):
+            self._path.parent.mkdir(parents=True, exist_ok=True)
+            self._fd = os.open(self._path, os.O_RDWR | os.O_CREAT, 0o644)
+            fcntl.flock(self._fd, fcntl.LOCK_EX)
+            try:
+                if os.stat(self._path).st_ino == os.fstat(self._fd).st_ino:
+                    return
+            except FileNotFoundError:
+                pass
+            os.close(self._fd)  # the slot was removed (_prune) while this run waited: again
+        raise UvLambdaError(f"cannot lock {self._path}", "another uv-lambda keeps removing it: run again")
 
     def __exit__(self, *exc: object) -> None:
         os.close(self._fd)
@@ -387,12 +396,39 @@ def _retire(slot: Path, keep: Path) -> None:
 
 
 def _tidy(slot: Path, base: Path | None) -> None:
-    """Off the lock: remove the retired trees, then link the draft of `base` (when given)."""
+    """Off the lock: remove the retired trees, then link the draft of `base` (when given), then
+    the slots of artifacts not run for a while."""
     for path in slot.iterdir():
         if path.name.startswith(".trash-"):
             shutil.rmtree(path, ignore_errors=True)
     if base is not None:
         _link_draft(slot, base)
+    _prune(keep=slot)
+
+
+UNUSED_SECONDS = 14 * 24 * 3600  # a slot not run for two weeks is removed
+
+
+def _prune(keep: Path) -> None:
+    """Remove the slots nobody ran for UNUSED_SECONDS (an artifact deleted, a project moved)."""
+    now = time.time()
+    for slot in cache_folder().iterdir():
+        if slot == keep or not slot.is_dir():
+            continue
+        try:
+            if now - os.stat(slot / "lock").st_mtime < UNUSED_SECONDS:
+                continue
+            fd = os.open(slot / "lock", os.O_RDWR)
+        except OSError:
+            continue
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            if all(_unheld(tree / "lease") for tree in slot.iterdir() if tree.is_dir()):
+                shutil.rmtree(slot, ignore_errors=True)
+        except OSError:
+            pass  # in use
+        finally:
+            os.close(fd)
 
 
 def _link_draft(slot: Path, base: Path) -> None:
