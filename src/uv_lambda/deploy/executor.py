@@ -82,7 +82,7 @@ class StateWriter(Protocol):
     def delete_role(
         self, role_name: str, policy_arns: tuple[str, ...], inline_policies: tuple[str, ...] = ()
     ) -> None: ...
-    def wait_updated(self, name: str) -> None: ...
+    def wait_settled(self, name: str) -> None: ...
 
 
 class _Run:
@@ -132,8 +132,9 @@ class _Run:
 
     def _settle(self, name: str) -> None:
         # An earlier, interrupted deploy can leave an update running: wait instead of a 409.
+        # (One that failed is what a plan from LastUpdateStatus Failed sends again.)
         if not self._settled:
-            self.aws.wait_updated(name)
+            self.aws.wait_settled(name)
             self._settled = True
 
     def run(self, step: Step) -> None:
