@@ -748,9 +748,7 @@ class AwsClient:
 
     # -- waiting and invoking ---------------------------------------------------------------
 
-    def _wait(
-        self, name: str, what: str, *, qualifier: str | None = None, failed_update_is_error: bool = True
-    ) -> None:
+    def _wait(self, name: str, what: str, *, qualifier: str | None = None, failed_update_is_error: bool = True) -> None:
         """Poll GetFunctionConfiguration until `what` holds (the waiters' acceptors, by hand).
 
         botocore's waiters stop at the first throttled poll; here every poll is a `_call`
