@@ -378,6 +378,24 @@ def test_ecr_repository_not_made_by_uv_lambda_is_used_and_pushed_to_with_an_ecr_
     assert steps["function"].kind == "create"
 
 
+def test_an_image_change_is_shown_with_its_digests_and_size(tmp_path: Path) -> None:
+    from dataclasses import replace
+
+    from test_planner_unit import deployed_state
+
+    uri = f"{ACCOUNT_REGISTRY}/fn"
+    state = deployed_state()
+    assert state.function is not None
+    state.function = replace(state.function, package_type="Image", image_uri=f"{uri}@sha256:{'a' * 64}")
+    state.repositories = {"fn": RepositoryState("fn", uri, "arn:repo", {ROLE_TAG: "fn"})}
+
+    plan = plan_deploy(_image_desired(tmp_path, None), state)
+
+    steps = {step.resource: step for step in plan.changes}
+    assert steps["code"].reason == "image fn@aaaaaaaaaa… -> fn@bbbbbbbbbb… (1.0 KB)"
+    assert steps["image"].reason == "new image: push bbbbbbbbbb…, 1.0 KB (only the blobs it lacks)"
+
+
 def test_ecr_repository_in_another_region_is_refused(tmp_path: Path) -> None:
     elsewhere = "123456789012.dkr.ecr.eu-west-1.amazonaws.com/api"
     with pytest.raises(DeployError, match="is in eu-west-1, the function in us-east-1"):

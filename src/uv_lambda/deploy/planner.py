@@ -262,7 +262,8 @@ class _ImageTarget:
     def push(self, steps: list[Step], why: str) -> ImageSource:
         if not self._pushed:
             target = f"{self.repository_uri}:{self.tag}"
-            reason = f"{why}: push {short(self.artifact.digest.removeprefix('sha256:'))} (only blobs it lacks)"
+            digest = short(self.artifact.digest.removeprefix("sha256:"))
+            reason = f"{why}: push {digest}, {human_size(self.artifact.size)} (only the blobs it lacks)"
             action = PushImage(self.artifact.layout, target, self.artifact.digest, self.artifact.size, ecr=self.ecr)
             steps.append(Step("image", target, "create", reason, action))
             self._pushed = True
@@ -518,7 +519,10 @@ def _plan_updates(
         reasons.append(f"the last update failed ({current.last_update_reason or 'no reason given'}): send it again")
     if image is not None:
         if current.image_uri != image.uri:
-            reasons.append(f"image {_describe_image(current.image_uri)} -> {_describe_image(image.uri)}")
+            reasons.append(
+                f"image {_describe_image(current.image_uri)} -> {_describe_image(image.uri)} "
+                f"({human_size(image.artifact.size)})"
+            )
     elif current.code_sha256 != _zip(desired).code_sha256:
         reasons.append(
             f"code sha256 {short(current.code_sha256)} -> {short(_zip(desired).code_sha256)} "
