@@ -554,9 +554,10 @@ class AwsClient:
         assert state is not None, name
         return state.uri
 
-    def set_repository_policy(self, name: str) -> None:
-        """Let Lambda pull the repository's images (BatchGetImage, GetDownloadUrlForLayer)."""
-        self._call("ecr", lambda: self._ecr.set_repository_policy(repositoryName=name, policyText=ECR_LAMBDA_POLICY))
+    def set_repository_policy(self, name: str, policy_text: str = ECR_LAMBDA_POLICY) -> None:
+        """Let Lambda pull the repository's images (BatchGetImage, GetDownloadUrlForLayer):
+        `policy_text` is the whole document (the planner keeps the statements already there)."""
+        self._call("ecr", lambda: self._ecr.set_repository_policy(repositoryName=name, policyText=policy_text))
 
     def tag_role(self, role_name: str, function_name: str) -> None:
         self._call(

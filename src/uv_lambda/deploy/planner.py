@@ -361,12 +361,37 @@ def lets_lambda_pull(policy_text: str | None) -> bool:
     return "ecr:*" in allowed or all(action in allowed for action in ECR_LAMBDA_ACTIONS)
 
 
+def with_lambda_pull(policy_text: str | None) -> tuple[str, int]:
+    """The repository policy with uv-lambda's pull statement added (or replaced), and how many
+    other statements it keeps: SetRepositoryPolicy replaces the whole document, and a
+    statement someone added to the repository must not go with it."""
+    import json
+
+    from uv_lambda.deploy.models import ECR_LAMBDA_POLICY, ECR_LAMBDA_SID
+
+    ours = json.loads(ECR_LAMBDA_POLICY)
+    try:
+        document = json.loads(policy_text or "")
+        statements = document["Statement"]
+    except (ValueError, TypeError, KeyError):
+        return ECR_LAMBDA_POLICY, 0  # none (or unreadable): ours alone
+    if not isinstance(document, dict) or not isinstance(statements, list | dict):
+        return ECR_LAMBDA_POLICY, 0
+    listed = statements if isinstance(statements, list) else [statements]
+    kept = [item for item in listed if not (isinstance(item, dict) and item.get("Sid") == ECR_LAMBDA_SID)]
+    document["Statement"] = [*kept, *ours["Statement"]]
+    return json.dumps(document, separators=(",", ":")), len(kept)
+
+
 def _plan_repository_policy(name: str, policy_text: str | None, steps: list[Step]) -> None:
     if lets_lambda_pull(policy_text):
         steps.append(Step("repository-policy", name, "no-change", "lets lambda.amazonaws.com pull"))
         return
+    policy, kept = with_lambda_pull(policy_text)
     reason = "let lambda.amazonaws.com pull (ecr:BatchGetImage, ecr:GetDownloadUrlForLayer)"
-    steps.append(Step("repository-policy", name, "create", reason, SetRepositoryPolicy(name)))
+    if kept:
+        reason += f"; its {kept} other statement{'s' if kept != 1 else ''} kept"
+    steps.append(Step("repository-policy", name, "create", reason, SetRepositoryPolicy(name, policy)))
 
 
 def _plan_role(desired: DesiredFunction, reader: StateReader, steps: list[Step], warnings: list[str]) -> Value:
