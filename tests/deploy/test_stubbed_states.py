@@ -457,3 +457,26 @@ def test_an_invoke_statement_without_the_url_condition_does_not_count(stubbed: S
     plan = plan_deploy(public(tmp_path), stubbed.aws)
 
     assert [(step.target, step.kind) for step in plan.changes] == [("uv-lambda-function-url-invoke", "create")]
+
+
+def test_an_alias_created_meanwhile_is_moved_not_retried_as_a_conflict(stubbed: Stubbed) -> None:
+    alias_arn = f"{FUNCTION_ARN}:live"
+    stubbed.lam.add_client_error(
+        "create_alias",
+        service_error_code="ResourceConflictException",
+        service_message=f"Alias already exists: {alias_arn}",
+        http_status_code=409,
+    )
+    stubbed.lam.add_response(
+        "get_alias",
+        {"AliasArn": alias_arn, "Name": "live", "FunctionVersion": "1"},
+        {"FunctionName": "fn", "Name": "live"},
+    )
+    stubbed.lam.add_response(
+        "update_alias",
+        {"AliasArn": alias_arn, "Name": "live", "FunctionVersion": "2"},
+        {"FunctionName": "fn", "Name": "live", "FunctionVersion": "2"},
+    )
+
+    assert stubbed.aws.put_alias("fn", "live", "2", exists=False) == alias_arn
+    assert len(stubbed.sleeps) == 1  # one backoff, then the alias was read back and moved

@@ -707,9 +707,13 @@ class AwsClient:
             )
             return response["AliasArn"]
 
-        def existing() -> str | None:  # a retried create whose first attempt went through
+        def existing() -> str | None:
+            # A retried create whose first attempt went through, or (a 409) an alias another
+            # deploy created meanwhile: point it at this deploy's version.
             state = self.get_alias(name, alias)
-            return state.arn if state and state.version == version else None
+            if state is None:
+                return None
+            return state.arn if state.version == version else self.put_alias(name, alias, version, exists=True)
 
         return self._call(
             "lambda",
