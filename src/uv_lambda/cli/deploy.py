@@ -163,15 +163,17 @@ def _run(args: argparse.Namespace, reporter: Reporter) -> int:
     from uv_lambda.deploy import render
     from uv_lambda.deploy.aws import connect
     from uv_lambda.deploy.desired import DeployOptions, desired_function, desired_image_function
-    from uv_lambda.deploy.endpoint import check_endpoint_url
+    from uv_lambda.deploy.endpoint import check_endpoint_url, check_region
     from uv_lambda.deploy.executor import execute
     from uv_lambda.deploy.images import LAYOUT_FOLDER, build_image_artifact, read_layout
     from uv_lambda.deploy.models import Outcome, Plan
+    from uv_lambda.deploy.names import check_layer_regions
     from uv_lambda.deploy.planner import plan_deploy
 
     if args.prune_layers is not None and args.prune_layers < 1:
         raise UsageError("--prune-layers must be 1 or more", "it is the number of layer versions to keep")
     check_endpoint_url(args.endpoint_url)  # before the build: a typo should not cost one
+    check_region(args.region)
     people = Reporter(quiet=True) if args.json else reporter
     project, functions = select_functions(args)
     options = DeployOptions(
@@ -215,6 +217,8 @@ def _run(args: argparse.Namespace, reporter: Reporter) -> int:
         wanted.append(desired_function(config, build, options))
 
     aws = connect(region=args.region, profile=args.profile, endpoint_url=args.endpoint_url)
+    for desired in wanted:  # the region is known now; still before any AWS call
+        check_layer_regions(desired.extra_layers, aws.region, desired.name)
     results: list[tuple[Plan, Outcome | None]] = []
     changes = 0
     for desired in wanted:

@@ -38,8 +38,9 @@ def check_unzipped_size(code: ZipArtifact, layer: ZipArtifact | None) -> None:
         if layer:
             parts += f" + layer {human_size(layer.unzipped_size)}"
         raise DeployError(
+            # AWS's "250 MB" is 250 MiB: say it as AWS does, with the exact figure.
             f"the function is {human_size(total)} unzipped ({parts}); Lambda allows "
-            f"{human_size(UNZIPPED_LIMIT)} for code and layers together",
+            f"{UNZIPPED_LIMIT // 2**20} MB ({UNZIPPED_LIMIT:,} bytes) for code and layers together",
             "drop packages (exclude-packages, exclude) or deploy a container image instead",
         )
 
@@ -63,6 +64,9 @@ def check_environment(environment: Mapping[str, str]) -> None:
 
 
 _URL_KEYS = {"auth", "cors"}
+# Lambda's Cors limits: AllowMethods items are methods of at most 6 characters, or "*".
+CORS_METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "*")
+CORS_MAX_AGE = 86400
 _CORS_KEYS = {
     "allow-origins",
     "allow-methods",
@@ -108,6 +112,17 @@ def url_spec(table: Mapping[str, Any] | None) -> UrlSpec | None:
             "function-url cors: allow-credentials must be true/false, max-age a number of seconds",
             "fix the cors table",
         )
+    if not 0 <= max_age <= CORS_MAX_AGE:
+        raise ConfigError(
+            f"function-url cors max-age must be from 0 to {CORS_MAX_AGE} seconds, not {max_age}",
+            "fix max-age in the cors table (browsers cap it lower still)",
+        )
+    for method in strings("allow-methods"):
+        if method not in CORS_METHODS:
+            raise ConfigError(
+                f"function-url cors allow-methods {method!r} is not an HTTP method Lambda accepts",
+                "use " + ", ".join(CORS_METHODS[:-1]) + " or *",
+            )
     cors = Cors(
         allow_origins=strings("allow-origins"),
         allow_methods=strings("allow-methods"),

@@ -1,0 +1,575 @@
+"""Hostile or careless input to `deploy` and `destroy`, against a real moto_server on 127.0.0.1.
+
+Each case is refused with the right exit code, one `error:` line, a hint that is true and no
+traceback; and nothing was written to AWS: the recording proxy in front of moto saw no write
+call, and moto holds no function. The moto server, the recording proxy and the hand-made
+artifacts are the deploy suite's own (tests/deploy), shared rather than copied.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+# tests/deploy/conftest.py imports its helpers as the top-level module `deploy_helpers`.
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "deploy"))
+pytest_plugins = ["tests.deploy.conftest"]
+
+from deploy_helpers import (  # noqa: E402
+    REGION,
+    RecordingProxy,
+    make_project,
+    write_artifact,
+    write_split_build,
+    write_zip_build,
+)
+
+from uv_lambda.cli import main  # noqa: E402
+
+FLAGS = ("--no-build", "--yes")
+ACCOUNT = "123456789012"
+
+
+def assert_refused(result: Any, code: int, needle: str, hint: str) -> None:
+    """Exit `code`; one `error:` line holding `needle`; one `hint:` line holding `hint`; no traceback."""
+    err = result.err
+    assert result.code == code, (result.code, err)
+    assert "Traceback" not in err and "internal error" not in err, err
+    errors = [line for line in err.splitlines() if line.startswith("error:")]
+    hints = [line for line in err.splitlines() if line.startswith("hint:")]
+    assert len(errors) == 1 and needle in errors[0], err
+    assert len(hints) == 1 and hint in hints[0], err
+
+
+def assert_nothing_written(proxy: RecordingProxy, clients: Any) -> None:
+    """No write call went through the proxy, and moto holds nothing (for cases that read AWS)."""
+    assert proxy.writes() == []
+    assert clients.lam.list_functions()["Functions"] == []
+    assert clients.iam.list_roles()["Roles"] == []
+    assert clients.lam.list_layers()["Layers"] == []
+
+
+@dataclass
+class Result:
+    code: int
+    err: str
+
+
+@pytest.fixture
+def aws(recording_proxy: RecordingProxy, aws_env: None) -> RecordingProxy:
+    """The recording proxy, emptied; moto behind it is not reset (that takes seconds): these
+    cases must be refused before any call, which `assert_no_call` checks."""
+    recording_proxy.reset()
+    return recording_proxy
+
+
+def assert_no_call(proxy: RecordingProxy) -> None:
+    assert proxy.operations() == [], "refused input reached AWS"
+
+
+@pytest.fixture
+def aws_cli(aws: RecordingProxy, capsys: pytest.CaptureFixture[str]) -> Callable[..., Result]:
+    """`uv-lambda COMMAND PATH ARGS --endpoint-url <proxy> --region us-east-1`, in this process;
+    `--endpoint-url` and `--region` given in ARGS win (argparse keeps the last)."""
+
+    def run(name: str, project: Path, *args: str) -> Result:
+        capsys.readouterr()
+        extra = ["--no-build", "--yes"] if name == "deploy" else ["--yes"]
+        code = main([name, str(project), *extra, "--endpoint-url", aws.url, "--region", REGION, *args])
+        return Result(code, capsys.readouterr().err)
+
+    return run
+
+
+def deploy_config(tmp_path: Path, aws_cli: Callable[..., Result], tool: str, *extra: str) -> Result:
+    """`deploy --no-build --yes` of a split build whose [tool.uv-lambda] holds `tool`."""
+    project = make_project(tmp_path / "p", tool=tool)
+    write_split_build(project)
+    return aws_cli("deploy", project, *extra)
+
+
+# --- --endpoint-url and --region ------------------------------------------------------------
+
+ENDPOINT_HINT = "give a full URL such as http://127.0.0.1:5000"
+BAD_ENDPOINTS = {
+    "empty": ("", "is empty"),
+    "blank": ("  ", "is empty"),
+    "ftp-scheme": ("ftp://127.0.0.1:5000", "must start with http:// or https://"),
+    "no-scheme": ("127.0.0.1:5000", "must start with http:// or https://"),
+    "port-0": ("http://127.0.0.1:0", "port 0 cannot be connected to"),
+    "port-text": ("http://127.0.0.1:http", "is not a valid URL"),
+    "port-negative": ("http://127.0.0.1:-1", "is not a valid URL"),
+    "no-host": ("http://:5000", "names no host"),
+    "space-in-host": ("http://exa mple.com", "is not a valid URL"),
+    "newline": ("http://127.0.0.1:5000\r\nX-Injected: 1", "is not a valid URL"),
+}
+
+
+@pytest.mark.parametrize("verb", ["deploy", "destroy"])
+@pytest.mark.parametrize("case", sorted(BAD_ENDPOINTS))
+def test_malformed_endpoint_urls(
+    tmp_path: Path, aws_cli: Callable[..., Result], aws: RecordingProxy, verb: str, case: str
+) -> None:
+    url, needle = BAD_ENDPOINTS[case]
+    project = make_project(tmp_path / "p")
+    write_split_build(project)
+
+    result = aws_cli(verb, project, "--endpoint-url", url)
+
+    assert_refused(result, 2, needle, ENDPOINT_HINT)
+    assert result.err.splitlines()[0].startswith("error: --endpoint-url")
+    assert_no_call(aws)
+
+
+BAD_REGIONS = {
+    "empty": ("", "--region is empty", "unset"),
+    "blank": ("   ", "--region is empty", "unset"),
+    "shell": ("us-east-1; rm -rf /", "not a valid AWS region", "us-east-1"),
+    "path": ("../../etc", "not a valid AWS region", "us-east-1"),
+    "trailing-space": ("us-east-1 ", "not a valid AWS region", "us-east-1"),
+    "unicode": ("us-éast-1", "not a valid AWS region", "us-east-1"),
+}
+
+
+@pytest.mark.parametrize("verb", ["deploy", "destroy"])
+@pytest.mark.parametrize("case", sorted(BAD_REGIONS))
+def test_garbage_regions(
+    tmp_path: Path, aws_cli: Callable[..., Result], aws: RecordingProxy, verb: str, case: str
+) -> None:
+    region, needle, hint = BAD_REGIONS[case]
+    project = make_project(tmp_path / "p")
+    write_split_build(project)
+
+    result = aws_cli(verb, project, "--region", region)
+
+    assert_refused(result, 2, needle, hint)
+    assert_no_call(aws)
+
+
+# --- configuration Lambda would refuse --------------------------------------------------------
+
+ROLE_HINT = "arn:aws:iam::123456789012:role/NAME"
+BAD_ROLES = {
+    "bare-name": "my-lambda-role",
+    "short-account": "arn:aws:iam::1234:role/x",
+    "a-user": f"arn:aws:iam::{ACCOUNT}:user/bob",
+    "empty": "",
+    "lambda-arn": f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:f",
+}
+
+
+@pytest.mark.parametrize("case", sorted(BAD_ROLES))
+def test_a_role_that_is_not_a_role_arn(
+    tmp_path: Path, aws_cli: Callable[..., Result], aws: RecordingProxy, case: str
+) -> None:
+    role = BAD_ROLES[case]
+    result = deploy_config(tmp_path, aws_cli, f'role = "{role}"\n')
+    assert_refused(result, 2, f"role {role!r} is not an IAM role ARN", ROLE_HINT)
+    assert_no_call(aws)
+
+
+OUT_OF_RANGE = {
+    "memory-low": ("memory = 127", "memory must be a whole number from 128 to 10240"),
+    "memory-high": ("memory = 10241", "memory must be a whole number from 128 to 10240"),
+    "timeout-zero": ("timeout = 0", "timeout must be a whole number from 1 to 900"),
+    "timeout-high": ("timeout = 901", "timeout must be a whole number from 1 to 900"),
+    "ephemeral-low": ("ephemeral-storage = 511", "ephemeral-storage must be a whole number from 512 to 10240"),
+    "ephemeral-high": ("ephemeral-storage = 10241", "ephemeral-storage must be a whole number from 512 to 10240"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(OUT_OF_RANGE))
+def test_settings_out_of_lambdas_range(
+    tmp_path: Path, aws_cli: Callable[..., Result], aws: RecordingProxy, case: str
+) -> None:
+    line, needle = OUT_OF_RANGE[case]
+    result = deploy_config(tmp_path, aws_cli, line + "\n")
+    key = line.split(" ")[0]
+    assert_refused(result, 2, needle, f"fix {key!r} in pyproject.toml")
+    assert_no_call(aws)
+
+
+def _layer(name: str, version: int = 1, region: str = REGION) -> str:
+    return f"arn:aws:lambda:{region}:{ACCOUNT}:layer:{name}:{version}"
+
+
+def test_six_configured_layers_on_a_zip_function(
+    tmp_path: Path, aws_cli: Callable[..., Result], aws: RecordingProxy
+) -> None:
+    arns = ", ".join(f'"{_layer(f"l{i}")}"' for i in range(6))
+    project = make_project(tmp_path / "p", tool=f"layers = [{arns}]\n")
+    write_zip_build(project)
+    result = aws_cli("deploy", project)
+    assert_refused(result, 2, "6 layers; Lambda allows 5", "remove entries from `layers`")
+    assert_no_call(aws)
+
+
+def test_layers_merged_from_the_shared_and_the_function_table(
+    tmp_path: Path, aws_cli: Callable[..., Result], aws: RecordingProxy
+) -> None:
+    shared = ", ".join(f'"{_layer(f"s{i}")}"' for i in range(3))
+    own = ", ".join(f'"{_layer(f"f{i}")}"' for i in range(2))
+    project = make_project(
+        tmp_path / "p", tool=f"layers = [{shared}]\n[tool.uv-lambda.functions.hello]\nlayers = [{own}]\n"
+    )
+    write_split_build(project)  # the built layer makes 6
+    result = aws_cli("deploy", project)
+    assert_refused(result, 2, "6 layers; Lambda allows 5", "remove entries from `layers`")
+    assert_no_call(aws)
+
+
+LAYER_HINT = "arn:aws:lambda:REGION:ACCOUNT:layer:NAME:VERSION"
+BAD_LAYERS = {
+    "not-an-arn": ("my-layer", "is not a layer version ARN", LAYER_HINT),
+    "no-version": (f"arn:aws:lambda:{REGION}:{ACCOUNT}:layer:x", "is not a layer version ARN", LAYER_HINT),
+    "version-zero": (_layer("x", 0), "is not a layer version ARN", LAYER_HINT),
+    "a-function": (f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:f:1", "is not a layer version ARN", LAYER_HINT),
+    "empty": ("", "is not a layer version ARN", LAYER_HINT),
+    "other-region": (_layer("x", 1, "eu-west-1"), f"is in eu-west-1, not {REGION}", "same region"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(BAD_LAYERS))
+def test_malformed_layer_arns(tmp_path: Path, aws_cli: Callable[..., Result], aws: RecordingProxy, case: str) -> None:
+    arn, needle, hint = BAD_LAYERS[case]
+    result = deploy_config(tmp_path, aws_cli, f'layers = ["{arn}"]\n')
+    assert_refused(result, 2, f"layer {arn!r} {needle}", hint)
+    assert_no_call(aws)
+
+
+def test_two_versions_of_one_layer(tmp_path: Path, aws_cli: Callable[..., Result], aws: RecordingProxy) -> None:
+    result = deploy_config(tmp_path, aws_cli, f'layers = ["{_layer("x", 1)}", "{_layer("x", 2)}"]\n')
+    assert_refused(result, 2, "layer x is listed twice", "keep one version")
+    assert_no_call(aws)
+
+
+def test_environment_over_4_kb_from_pyproject(
+    tmp_path: Path, aws_cli: Callable[..., Result], aws: RecordingProxy
+) -> None:
+    variables = ", ".join(f'V{i} = "{"x" * 100}"' for i in range(45))
+    result = deploy_config(tmp_path, aws_cli, f"environment = {{ {variables} }}\n")
+    assert_refused(result, 2, "environment variables take 4625 bytes; Lambda allows 4096", "Parameter Store")
+    assert_no_call(aws)
+
+
+def test_environment_is_counted_in_bytes_not_characters(
+    tmp_path: Path, aws_cli: Callable[..., Result], aws: RecordingProxy
+) -> None:
+    result = deploy_config(tmp_path, aws_cli, f'environment = {{ EURO = "{"€" * 1500}" }}\n')  # 1,500 chars
+    assert_refused(result, 2, "environment variables take 4504 bytes", "Parameter Store")
+    assert_no_call(aws)
+
+
+BAD_ENV_KEYS = {
+    "leading-digit": ("1ST", "not a valid environment variable name"),
+    "dash": ("MY-KEY", "not a valid environment variable name"),
+    "reserved-region": ("AWS_REGION", "reserved by Lambda"),
+    "reserved-handler": ("_HANDLER", "reserved by Lambda"),
+    "reserved-runtime-api": ("AWS_LAMBDA_RUNTIME_API", "reserved by Lambda"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(BAD_ENV_KEYS))
+def test_environment_names_lambda_refuses(
+    tmp_path: Path, aws_cli: Callable[..., Result], aws: RecordingProxy, case: str
+) -> None:
+    key, needle = BAD_ENV_KEYS[case]
+    result = deploy_config(tmp_path, aws_cli, "", "--env", f"{key}=1")
+    assert_refused(result, 2, f"{key!r} is {needle}", "letters, digits and _")
+    assert_no_call(aws)
+
+
+BAD_NAMES = {
+    "65-chars": ("a" * 65, "is longer than 64 characters"),
+    "space": ("my function", "may hold only letters, digits, - and _"),
+    "dot": ("my.function", "may hold only letters, digits, - and _"),
+    "slash": ("../etc", "may hold only letters, digits, - and _"),
+    "empty": ("", "is empty"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(BAD_NAMES))
+def test_function_names_lambda_rejects(
+    tmp_path: Path, aws_cli: Callable[..., Result], aws: RecordingProxy, case: str
+) -> None:
+    name, needle = BAD_NAMES[case]
+    result = deploy_config(tmp_path, aws_cli, f'function-name = "{name}"\n')
+    assert_refused(result, 2, f"function name {name!r} {needle}", "function-name")
+    assert_no_call(aws)
+
+
+def test_destroy_of_a_name_lambda_rejects(tmp_path: Path, aws_cli: Callable[..., Result], aws: RecordingProxy) -> None:
+    project = make_project(tmp_path / "p", tool='function-name = "my function"\n')
+    result = aws_cli("destroy", project)
+    assert_refused(result, 2, "function name 'my function' may hold only letters", 'function-name = "my-function"')
+    assert_no_call(aws)
+
+
+def test_a_function_table_name_lambda_rejects(
+    tmp_path: Path, aws_cli: Callable[..., Result], aws: RecordingProxy
+) -> None:
+    """Without function-name, the table's name is the name in AWS; Lambda has no dots in names."""
+    project = make_project(tmp_path / "p", tool='[tool.uv-lambda.functions."api.v2"]\nmemory = 256\n')
+    write_split_build(project, "api.v2")
+    result = aws_cli("deploy", project)
+    assert_refused(result, 2, "function name 'api.v2' may hold only letters", 'set function-name = "api-v2"')
+    assert_no_call(aws)
+
+
+BAD_ALIASES = {
+    "digits": ("123", "is a version number"),
+    "space": ("my alias", "may hold only letters"),
+    "latest": ("$LATEST", "may hold only letters"),
+    "empty": ("", "may hold only letters"),
+    "too-long": ("a" * 129, "is longer than 128 characters"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(BAD_ALIASES))
+def test_alias_names_lambda_rejects(
+    tmp_path: Path, aws_cli: Callable[..., Result], aws: RecordingProxy, case: str
+) -> None:
+    alias, needle = BAD_ALIASES[case]
+    result = deploy_config(tmp_path, aws_cli, "", "--alias", alias)
+    assert_refused(result, 2, f"alias {alias!r} {needle}", "pick an alias name such as live")
+    assert_no_call(aws)
+
+
+def test_a_description_over_256_characters(tmp_path: Path, aws_cli: Callable[..., Result], aws: RecordingProxy) -> None:
+    result = deploy_config(tmp_path, aws_cli, f'description = "{"d" * 257}"\n')
+    assert_refused(result, 2, "description is 257 characters; Lambda allows 256", "shorten description")
+    assert_no_call(aws)
+
+
+BAD_TAGS = {
+    "aws-prefix": ('tags = { "aws:team" = "a" }', "tag key 'aws:team' starts with aws:"),
+    "too-many": ("tags = { " + ", ".join(f't{i} = "v"' for i in range(50)) + " }", "51 tags"),
+    "long-key": (f'tags = {{ {"k" * 129} = "v" }}', "longer than 128 characters"),
+    "long-value": (f'tags = {{ k = "{"v" * 257}" }}', "longer than 256 characters"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(BAD_TAGS))
+def test_tags_lambda_rejects(tmp_path: Path, aws_cli: Callable[..., Result], aws: RecordingProxy, case: str) -> None:
+    line, needle = BAD_TAGS[case]
+    result = deploy_config(tmp_path, aws_cli, line + "\n")
+    assert_refused(result, 2, needle, "tags")
+    assert_no_call(aws)
+
+
+BAD_URLS = {
+    "auth-lowercase": ('{ auth = "none" }', 'auth must be "NONE" or "AWS_IAM", not \'none\'', "public"),
+    "auth-number": ("{ auth = 1 }", 'auth must be "NONE" or "AWS_IAM", not 1', "public"),
+    "unknown-key": ('{ auth = "NONE", public = true }', "unknown key(s) public in function-url", "auth, cors"),
+    "cors-string": ('{ cors = "*" }', "cors must be a table", "allow-origins"),
+    "cors-unknown": ('{ cors = { origins = ["*"] } }', "cors must be a table with keys", "allow-origins"),
+    "origins-string": (
+        '{ cors = { allow-origins = "*" } }',
+        "allow-origins must be a list of strings",
+        "allow-origins",
+    ),
+    "method": ('{ cors = { allow-methods = ["FETCH"] } }', "allow-methods 'FETCH' is not an HTTP method", "GET"),
+    "max-age-negative": ("{ cors = { max-age = -1 } }", "max-age must be from 0 to 86400", "max-age"),
+    "max-age-high": ("{ cors = { max-age = 86401 } }", "max-age must be from 0 to 86400", "max-age"),
+    "credentials-text": ('{ cors = { allow-credentials = "yes" } }', "allow-credentials must be true/false", "cors"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(BAD_URLS))
+def test_function_url_config_lambda_rejects(
+    tmp_path: Path, aws_cli: Callable[..., Result], aws: RecordingProxy, case: str
+) -> None:
+    table, needle, hint = BAD_URLS[case]
+    result = deploy_config(tmp_path, aws_cli, f"function-url = {table}\n")
+    assert_refused(result, 2, needle, hint)
+    assert_no_call(aws)
+
+
+# --- artifacts, interruptions, credentials, the file system ------------------------------------
+
+
+@pytest.mark.slow
+def test_a_small_zip_over_250_mb_unzipped(tmp_path: Path, aws_cli: Callable[..., Result], aws: RecordingProxy) -> None:
+    project = make_project(tmp_path / "p")
+    folder = project / "dist" / "lambda" / "hello"
+    folder.mkdir(parents=True)
+    import zipfile
+
+    zeros = bytes(2**20)
+    with zipfile.ZipFile(folder / "function.zip", "w", zipfile.ZIP_DEFLATED, compresslevel=1) as archive:
+        archive.writestr("app.py", "def handler(event, context):\n    return 1\n")
+        info = zipfile.ZipInfo("data.bin", (1980, 1, 1, 0, 0, 0))
+        info.compress_type = zipfile.ZIP_DEFLATED
+        with archive.open(info, "w") as sink:
+            for _ in range(251):  # zeros: 251 MB that deflate to a few hundred KB
+                sink.write(zeros)
+    write_artifact(folder / "function.zip", function="hello", format="zip", role="function", handler="app.handler")
+    assert (folder / "function.zip").stat().st_size < 2**20
+
+    result = aws_cli("deploy", project)
+
+    assert_refused(result, 1, "263.2 MB unzipped (code 263.2 MB); Lambda allows 250 MB (262,144,000 bytes)", "container image")
+    assert_no_call(aws)
+
+
+def _subprocess_deploy(project: Path, proxy: RecordingProxy, *extra: str, **popen: Any) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "uv_lambda",
+            "deploy",
+            str(project),
+            "--endpoint-url",
+            proxy.url,
+            "--region",
+            REGION,
+            *extra,
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        **popen,
+    )
+
+
+def test_ctrl_c_while_planning_changes_nothing(tmp_path: Path, proxy: RecordingProxy, clients: Any) -> None:
+    project = make_project(tmp_path / "p")
+    write_split_build(project)
+    proxy.drop("GetRole", 1, stall=20.0)  # the plan hangs on a read: Ctrl-C then
+    process = _subprocess_deploy(project, proxy, *FLAGS)
+    deadline = time.monotonic() + 30
+    while "GetRole" not in proxy.operations() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert "GetRole" in proxy.operations()
+    process.send_signal(signal.SIGINT)
+    _, err = process.communicate(timeout=30)
+
+    assert process.returncode == 130, err
+    assert "Traceback" not in err
+    errors = [line for line in err.splitlines() if line.startswith("error:")]
+    assert len(errors) == 1 and "interrupted" in errors[0], err
+    assert_nothing_written(proxy, clients)
+    # ... and the next deploy goes through from a clean slate.
+    proxy.reset()
+    rerun = _subprocess_deploy(project, proxy, *FLAGS)
+    _, err = rerun.communicate(timeout=120)
+    assert rerun.returncode == 0, err
+    assert proxy.writes().count("CreateFunction") == 1
+
+
+CREDENTIAL_CASES = {
+    "none": ({}, ["AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"], 1, "no usable AWS credentials found", "aws configure"),
+    "key-id-only": ({}, ["AWS_SECRET_ACCESS_KEY"], 1, "no usable AWS credentials found", "AWS_SECRET_ACCESS_KEY"),
+    "profile-from-env": (
+        {"AWS_PROFILE": "nope"},
+        ["AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"],
+        2,
+        "AWS profile 'nope' not found",
+        "aws configure list-profiles",
+    ),
+}
+
+
+@pytest.mark.parametrize("verb", ["deploy", "destroy"])
+@pytest.mark.parametrize("case", sorted(CREDENTIAL_CASES))
+def test_missing_credentials(
+    tmp_path: Path,
+    aws_cli: Callable[..., Result],
+    aws: RecordingProxy,
+    monkeypatch: pytest.MonkeyPatch,
+    verb: str,
+    case: str,
+) -> None:
+    setenv, delenv, code, needle, hint = CREDENTIAL_CASES[case]
+    project = make_project(tmp_path / "p")
+    write_split_build(project)
+    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")  # no link-local lookups from tests
+    for key in delenv:
+        monkeypatch.delenv(key)
+    for key, value in setenv.items():
+        monkeypatch.setenv(key, value)
+
+    assert_refused(aws_cli(verb, project), code, needle, hint)
+    assert_no_call(aws)
+
+
+def test_a_credentials_file_that_is_not_ini(
+    tmp_path: Path, aws_cli: Callable[..., Result], aws: RecordingProxy, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    project = make_project(tmp_path / "p")
+    write_split_build(project)
+    credentials = tmp_path / "credentials"
+    credentials.write_text("this is [not an ini file\naws_access_key_id\n")
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(credentials))
+    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
+    monkeypatch.delenv("AWS_ACCESS_KEY_ID")
+    monkeypatch.delenv("AWS_SECRET_ACCESS_KEY")
+
+    assert_refused(aws_cli("deploy", project), 2, f"cannot read {credentials}", "fix or remove")
+    assert_no_call(aws)
+
+
+def _without_dac_override() -> list[str]:
+    """A command prefix that makes root honour file modes (no CAP_DAC_OVERRIDE), or []."""
+    if os.geteuid() != 0:
+        return []
+    setpriv = shutil.which("setpriv")
+    if setpriv is None:
+        pytest.skip("running as root without setpriv: a read-only folder cannot be made")
+    return [setpriv, "--inh-caps=-all", "--bounding-set=-dac_override,-dac_read_search", "--"]
+
+
+def test_a_read_only_dist_folder(tmp_path: Path, proxy: RecordingProxy, clients: Any) -> None:
+    from tests.conftest import write_project
+
+    project = write_project(
+        tmp_path / "p",
+        '[project]\nname = "hello"\nversion = "0.1.0"\nrequires-python = ">=3.13"\n'
+        '[tool.uv-lambda]\nhandler = "app.handler"\n',
+        {"app.py": "def handler(event, context):\n    return 1\n"},
+    )
+    folder = write_zip_build(project)
+    before = {path.name: path.read_bytes() for path in folder.iterdir()}
+    (project / "app.py").write_text("def handler(event, context):\n    return 2\n")  # a rebuild is needed
+    for path in (project / "dist", project / "dist" / "lambda", folder):
+        path.chmod(0o555)
+    try:
+        completed = subprocess.run(
+            [
+                *_without_dac_override(),
+                sys.executable,
+                "-m",
+                "uv_lambda",
+                "deploy",
+                str(project),
+                "--yes",
+                "--endpoint-url",
+                proxy.url,
+                "--region",
+                REGION,
+            ],
+            capture_output=True,
+            text=True,
+            timeout=300,
+            check=False,
+        )
+    finally:
+        for path in (project / "dist", project / "dist" / "lambda", folder):
+            path.chmod(0o755)
+
+    assert_refused(
+        Result(completed.returncode, completed.stderr), 2, f"output folder {folder} is not writable", "permissions"
+    )
+    assert {path.name: path.read_bytes() for path in folder.iterdir()} == before
+    assert_nothing_written(proxy, clients)
