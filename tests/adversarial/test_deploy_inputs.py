@@ -418,7 +418,9 @@ def test_a_small_zip_over_250_mb_unzipped(tmp_path: Path, aws_cli: Callable[...,
 
     result = aws_cli("deploy", project)
 
-    assert_refused(result, 1, "263.2 MB unzipped (code 263.2 MB); Lambda allows 250 MB (262,144,000 bytes)", "container image")
+    assert_refused(
+        result, 1, "263.2 MB unzipped (code 263.2 MB); Lambda allows 250 MB (262,144,000 bytes)", "container image"
+    )
     assert_no_call(aws)
 
 

@@ -230,6 +230,8 @@ def connect(
 
     check_endpoint_url(endpoint_url)
     check_region(region)
+    if profile is not None and not profile.strip():
+        raise UsageError("--profile is empty", "pass a profile name (is the variable it comes from unset?)")
     try:
         session = boto3.session.Session(profile_name=profile, region_name=region)
         region_name = session.region_name
