@@ -8,6 +8,7 @@ artifacts are the deploy suite's own (tests/deploy), shared rather than copied.
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import signal
@@ -424,6 +425,36 @@ def test_a_small_zip_over_250_mb_unzipped(tmp_path: Path, aws_cli: Callable[...,
     assert_no_call(aws)
 
 
+TAMPERED = {
+    "runtime-retired": ("runtime", "python2.7", "names runtime 'python2.7', which uv-lambda does not deploy"),
+    "runtime-foreign": ("runtime", "nodejs22.x", "names runtime 'nodejs22.x'"),
+    "architecture": ("architecture", "i386", "names architecture 'i386'; Lambda runs x86_64 or arm64"),
+    "handler": ("handler", "app handler", "names a malformed handler 'app handler'"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(TAMPERED))
+def test_hand_edited_build_metadata(
+    tmp_path: Path, aws_cli: Callable[..., Result], aws: RecordingProxy, case: str
+) -> None:
+    """deploy --no-build takes runtime, architecture and handler from the metadata file."""
+    key, value, needle = TAMPERED[case]
+    project = make_project(tmp_path / "p")
+    metadata = write_zip_build(project) / "function.zip.json"
+    document = json.loads(metadata.read_text())
+    metadata.write_text(json.dumps({**document, key: value}))
+    result = aws_cli("deploy", project)
+    assert_refused(result, 1, f"function.zip.json {needle}", "rebuild with `uv-lambda build`")
+    assert_no_call(aws)
+
+
+def test_no_build_without_a_build(tmp_path: Path, aws_cli: Callable[..., Result], aws: RecordingProxy) -> None:
+    project = make_project(tmp_path / "p")
+    result = aws_cli("deploy", project)
+    assert_refused(result, 2, f"no uv-lambda build in {project / 'dist' / 'lambda' / 'hello'}", "uv-lambda build")
+    assert_no_call(aws)
+
+
 def _subprocess_deploy(project: Path, proxy: RecordingProxy, *extra: str, **popen: Any) -> subprocess.Popen[str]:
     return subprocess.Popen(
         [
@@ -468,6 +499,39 @@ def test_ctrl_c_while_planning_changes_nothing(tmp_path: Path, proxy: RecordingP
     _, err = rerun.communicate(timeout=120)
     assert rerun.returncode == 0, err
     assert proxy.writes().count("CreateFunction") == 1
+
+
+def test_ctrl_c_while_applying_then_a_rerun_converges(tmp_path: Path, proxy: RecordingProxy, clients: Any) -> None:
+    """Interrupted between steps: each step is whole, the rerun finishes without duplicates."""
+    project = make_project(tmp_path / "p")
+    write_split_build(project)
+    proxy.drop("PublishLayerVersion", 1, stall=20.0)  # not forwarded: the layer is not made
+    process = _subprocess_deploy(project, proxy, *FLAGS)
+    deadline = time.monotonic() + 60
+    while "PublishLayerVersion" not in proxy.operations() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert "PublishLayerVersion" in proxy.operations()
+    process.send_signal(signal.SIGINT)
+    _, err = process.communicate(timeout=30)
+
+    assert process.returncode == 130, err
+    assert "Traceback" not in err
+    assert [line for line in err.splitlines() if line.startswith("error:")] == [
+        "error: deploy of hello interrupted at step 2 of 3"
+    ], err
+    assert "hint: run `uv-lambda deploy` again" in err
+    assert clients.lam.list_functions()["Functions"] == []
+    assert clients.lam.list_layers()["Layers"] == []
+
+    proxy.reset()
+    rerun = _subprocess_deploy(project, proxy, *FLAGS)
+    _, err = rerun.communicate(timeout=120)
+    assert rerun.returncode == 0, err
+    assert "CreateRole" not in proxy.writes()  # the role made before the interruption is used
+    assert [role["RoleName"] for role in clients.iam.list_roles()["Roles"]] == ["uv-lambda-hello"]
+    versions = clients.lam.list_layer_versions(LayerName="hello-dependencies")["LayerVersions"]
+    assert [version["Version"] for version in versions] == [1]
+    assert clients.lam.get_function(FunctionName="hello")["Configuration"]["State"] == "Active"
 
 
 CREDENTIAL_CASES = {

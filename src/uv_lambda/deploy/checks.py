@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from uv_lambda.artifact import digests
+from uv_lambda.artifact import ArtifactMetadata, digests
 from uv_lambda.deploy.errors import DeployError
 from uv_lambda.deploy.models import MAX_LAYERS, UNZIPPED_LIMIT, Cors, UrlSpec, ZipArtifact
 from uv_lambda.errors import ConfigError
@@ -29,6 +29,25 @@ def inspect_zip(path: Path) -> ZipArtifact:
         raise DeployError(f"{path} is not a zip file ({exc})", "rebuild it with `uv-lambda build`") from None
     sha256, code_sha256 = digests(path)
     return ZipArtifact(path, sha256, code_sha256, path.stat().st_size, unzipped)
+
+
+def check_build_metadata(metadata: ArtifactMetadata, path: Path) -> None:
+    """What deploy takes from the metadata next to the zip (runtime, architecture, handler) is
+    what a build writes: a hand-edited or foreign file is refused, not sent to Lambda."""
+    from uv_lambda.handler import parse_handler
+    from uv_lambda.runtimes import RUNTIMES
+
+    where = f"{path.name}.json"
+    hint = "rebuild with `uv-lambda build`: the metadata was edited, or not written by uv-lambda"
+    if metadata.runtime not in RUNTIMES:
+        raise DeployError(f"{where} names runtime {metadata.runtime!r}, which uv-lambda does not deploy", hint)
+    if metadata.architecture not in ("x86_64", "arm64"):
+        raise DeployError(f"{where} names architecture {metadata.architecture!r}; Lambda runs x86_64 or arm64", hint)
+    if metadata.handler is not None:
+        try:
+            parse_handler(metadata.handler)
+        except ConfigError:
+            raise DeployError(f"{where} names a malformed handler {metadata.handler!r}", hint) from None
 
 
 def check_unzipped_size(code: ZipArtifact, layer: ZipArtifact | None) -> None:

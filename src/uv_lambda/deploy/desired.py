@@ -71,6 +71,7 @@ def desired_function(config: FunctionConfig, build: FunctionBuild, options: Depl
     metadata = code_artifact.metadata
     if not metadata.handler:
         raise DeployError(f"{code_artifact.path.name} names no handler", "set handler in [tool.uv-lambda]")
+    checks.check_build_metadata(metadata, code_artifact.path)
     code = checks.inspect_zip(code_artifact.path)
     layer = checks.inspect_zip(build.layer.path) if build.layer else None
     checks.check_unzipped_size(code, layer)
