@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 
+from uv_lambda.emulator.environ import RESERVED as RESERVED_ENVIRONMENT_KEYS  # Lambda sets them
 from uv_lambda.errors import ConfigError
 
 FUNCTION_NAME_LIMIT = 64
@@ -23,29 +24,6 @@ _LAYER_VERSION_ARN = re.compile(
 )
 # EnvironmentVariableName: a letter, then at least one letter, digit or _.
 _ENVIRONMENT_KEY = re.compile(r"[a-zA-Z][a-zA-Z0-9_]+")
-# Set by Lambda itself; CreateFunction refuses them.
-RESERVED_ENVIRONMENT_KEYS = frozenset(
-    {
-        "_HANDLER",
-        "_X_AMZN_TRACE_ID",
-        "AWS_DEFAULT_REGION",
-        "AWS_REGION",
-        "AWS_EXECUTION_ENV",
-        "AWS_LAMBDA_FUNCTION_NAME",
-        "AWS_LAMBDA_FUNCTION_MEMORY_SIZE",
-        "AWS_LAMBDA_FUNCTION_VERSION",
-        "AWS_LAMBDA_INITIALIZATION_TYPE",
-        "AWS_LAMBDA_LOG_GROUP_NAME",
-        "AWS_LAMBDA_LOG_STREAM_NAME",
-        "AWS_ACCESS_KEY",
-        "AWS_ACCESS_KEY_ID",
-        "AWS_SECRET_ACCESS_KEY",
-        "AWS_SESSION_TOKEN",
-        "AWS_LAMBDA_RUNTIME_API",
-        "LAMBDA_TASK_ROOT",
-        "LAMBDA_RUNTIME_DIR",
-    }
-)
 ALIAS_LIMIT = 128
 DESCRIPTION_LIMIT = 256
 TAG_COUNT_LIMIT = 50  # per resource, uv-lambda's owner tag included
