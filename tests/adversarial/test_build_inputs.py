@@ -62,58 +62,139 @@ def edit(path: Path, old: str, new: str) -> None:
     path.write_text(text.replace(old, new))
 
 
-# --- the lock ---------------------------------------------------------------------------------
+# --- the project's files -----------------------------------------------------------------------
+
+UV_LOCK = "run `uv lock`"
+BROKEN_LOCK = "restore it from version control, or delete it and run `uv lock`"
+HANDLER = 'e.g. handler = "app.main.handler"'
+RUNTIMES = "adjust requires-python or set runtime"
+SYNTAX = "fix the syntax error"
+
+
+def _handler(handler: str, needle: str) -> tuple[str, str, str, int, str, str]:
+    return "pyproject.toml", '"app.handler"', f'"{handler}"', 2, f"malformed handler {handler!r}: {needle}", HANDLER
+
+
+def _requires(spec: str, shown: str) -> tuple[str, str, str, int, str, str]:
+    return "pyproject.toml", ">=3.13", spec, 2, f"no Lambda runtime satisfies requires-python {shown} of p", RUNTIMES
+
+
+# id -> (file, text replaced, its replacement, exit code, the error holds, the hint holds)
+EDITS: dict[str, tuple[str, str, str, int, str, str]] = {
+    "lock-stale": (
+        "pyproject.toml",
+        "dependencies = []",
+        'dependencies = ["idna"]',
+        2,
+        "uv.lock is out of date with pyproject.toml",
+        UV_LOCK,
+    ),
+    "lock-newer-uv": (
+        "uv.lock",
+        "version = 1\n",
+        "version = 99\n",
+        2,
+        f"uv.lock uses lock schema v99, written by a newer uv; uv {find_uv().version} reads v1",
+        "upgrade uv, or delete uv.lock and run `uv lock`",
+    ),
+    "lock-older-uv": (
+        "uv.lock",
+        "version = 1\n",
+        "version = 0\n",
+        2,
+        "uv.lock uses lock schema v0, written by an older uv",
+        "delete uv.lock and run `uv lock` to write it again",
+    ),
+    "requires-python-future": _requires(">=3.20", ">=3.20"),
+    "requires-python-past": _requires("<3.9", "<3.9"),
+    "requires-python-nothing": _requires(">=3.13,<3.13", "<3.13,>=3.13"),
+    "handler-no-dot": _handler("main", "it needs a module and a function name"),
+    "handler-no-function": _handler("main.", "'' is not a function name"),
+    "handler-no-module": _handler(".handler", "'' is not a module path"),
+    "handler-colon": _handler("app:handler", "it needs a module and a function name"),
+    "handler-two-dots": _handler("app..handler", "'app.' is not a module path"),
+    "handler-digit": _handler("1app.handler", "'1app' is not a module path"),
+    "handler-dash": _handler("app.handler-x", "'handler-x' is not a function name"),
+    "handler-missing-module": (
+        "pyproject.toml",
+        '"app.handler"',
+        '"a/b.c"',
+        1,
+        "handler module 'a.b' is not in the artifact",
+        "no a/b.py in the project: check the handler 'a/b.c'",
+    ),
+    "handler-missing-function": (
+        "pyproject.toml",
+        '"app.handler"',
+        '"app.nothere"',
+        1,
+        "app does not define 'nothere' (handler 'app.nothere')",
+        "define nothere in app.py",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", sorted(EDITS))
+def test_an_edited_project_file(project: Path, tmp_path: Path, case: str) -> None:
+    name, old, new, code, needle, hint = EDITS[case]
+    edit(project / name, old, new)
+    attempt(project, tmp_path, code=code, needle=needle, hint=hint)
+
+
+def _source(text: str, needle: str, hint: str = SYNTAX) -> tuple[str, bytes, int, str, str]:
+    return "app.py", text.encode(), 1, f"app.py does not compile for the target Python: {needle}", hint
+
+
+# id -> (file, its new bytes, exit code, the error holds, the hint holds)
+CONTENTS: dict[str, tuple[str, bytes, int, str, str]] = {
+    "lock-not-toml": ("uv.lock", b"garbage [[\n", 2, "uv.lock is not a valid lock file (TOML parse error", BROKEN_LOCK),
+    "lock-empty": ("uv.lock", b"", 2, "uv.lock is not a valid lock file", BROKEN_LOCK),
+    "lock-binary": ("uv.lock", b"\x00\xff binary", 2, "uv.lock is not a valid lock file (not UTF-8)", BROKEN_LOCK),
+    "pyproject-not-toml": ("pyproject.toml", b"this is not [toml\n", 2, "pyproject.toml is not valid TOML", SYNTAX),
+    "pyproject-empty": ("pyproject.toml", b"", 2, "has no [project] table with a name", "add [project]"),
+    "pyproject-no-name": (
+        "pyproject.toml",
+        b"[project]\nversion = '1'\n",
+        2,
+        "has no [project] table",
+        "add [project]",
+    ),
+    "pyproject-twice": ("pyproject.toml", b"[project]\nname = 'p'\n[project]\n", 2, "is not valid TOML", SYNTAX),
+    "pyproject-latin-1": (
+        "pyproject.toml",
+        PYPROJECT.replace('"p"', '"p"\ndescription = "café"').encode("latin-1"),
+        2,
+        "pyproject.toml is not UTF-8 (byte 0xe9",
+        "save it as UTF-8",
+    ),
+    "source-colon": _source("def handler(event, context)\n    return 1\n", "SyntaxError: expected ':' (line 1)"),
+    "source-tabs": _source("def handler(e, c):\n\treturn 1\n        x = 1\n", "TabError"),
+    "source-f-string": _source("def handler(e, c):\n    return f'{e!z}'\n", "SyntaxError"),
+    "source-latin-1": (
+        "app.py",
+        "def handler(event, context):\n    return 'café'\n".encode("latin-1"),
+        1,
+        "app.py does not compile for the target Python",
+        "save it as UTF-8",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", sorted(CONTENTS))
+def test_a_project_file_that_is_not_what_it_should_be(project: Path, tmp_path: Path, case: str) -> None:
+    name, content, code, needle, hint = CONTENTS[case]
+    (project / name).write_bytes(content)
+    attempt(project, tmp_path, code=code, needle=needle, hint=hint)
 
 
 def test_no_lock(project: Path, tmp_path: Path) -> None:
     (project / "uv.lock").unlink()
-    attempt(project, tmp_path, code=2, needle="uv.lock does not exist", hint="run `uv lock`")
+    attempt(project, tmp_path, code=2, needle="uv.lock does not exist", hint=UV_LOCK)
 
 
-def test_a_stale_lock(project: Path, tmp_path: Path) -> None:
-    edit(project / "pyproject.toml", "dependencies = []", 'dependencies = ["idna"]')
-    attempt(project, tmp_path, code=2, needle="uv.lock is out of date with pyproject.toml", hint="run `uv lock`")
-
-
-def test_a_lock_from_a_newer_uv(project: Path, tmp_path: Path) -> None:
-    edit(project / "uv.lock", "version = 1\n", "version = 99\n")
-    attempt(
-        project,
-        tmp_path,
-        code=2,
-        needle=f"uv.lock uses lock schema v99, written by a newer uv; uv {find_uv().version} reads v1",
-        hint="upgrade uv, or delete uv.lock and run `uv lock`",
-    )
-
-
-def test_a_lock_from_an_older_uv(project: Path, tmp_path: Path) -> None:
-    edit(project / "uv.lock", "version = 1\n", "version = 0\n")
-    attempt(
-        project,
-        tmp_path,
-        code=2,
-        needle="uv.lock uses lock schema v0, written by an older uv",
-        hint="delete uv.lock and run `uv lock` to write it again",
-    )
-
-
-@pytest.mark.parametrize(
-    ("content", "where"),
-    [
-        pytest.param("garbage [[\n", " (TOML parse error at line 1, column 9)", id="not-toml"),
-        pytest.param("", "", id="empty"),
-        pytest.param("\x00\xff binary", " (not UTF-8)", id="binary"),
-    ],
-)
-def test_a_lock_that_is_not_a_lock(project: Path, tmp_path: Path, content: str, where: str) -> None:
-    (project / "uv.lock").write_text(content, encoding="latin-1")
-    attempt(
-        project,
-        tmp_path,
-        code=2,
-        needle=f"uv.lock is not a valid lock file{where}",
-        hint="restore it from version control, or delete it and run `uv lock`",
-    )
+def test_a_project_with_no_python_code(project: Path, tmp_path: Path) -> None:
+    (project / "app.py").unlink()
+    attempt(project, tmp_path, code=1, needle="handler module 'app' is not in the artifact", hint="no app.py in")
 
 
 def test_a_dependency_that_is_not_on_the_index(project: Path, tmp_path: Path) -> None:
@@ -130,121 +211,6 @@ def test_a_dependency_that_is_not_on_the_index(project: Path, tmp_path: Path) ->
         hint=f"check the name {name!r} in the dependencies of pyproject.toml",
     )
     assert (project / "uv.lock").read_bytes() == lock
-
-
-# --- pyproject.toml ---------------------------------------------------------------------------
-
-
-@pytest.mark.parametrize(
-    ("content", "needle", "hint"),
-    [
-        pytest.param("this is not [toml\n", "pyproject.toml is not valid TOML", "fix the syntax error", id="not-toml"),
-        pytest.param("", "pyproject.toml has no [project] table with a name", "add [project]", id="empty"),
-        pytest.param("[project]\nversion = '1'\n", "has no [project] table with a name", "add [project]", id="no-name"),
-        pytest.param("[project]\nname = 'p'\n[project]\n", "is not valid TOML", "fix the syntax error", id="twice"),
-    ],
-)
-def test_a_pyproject_that_is_not_one(project: Path, tmp_path: Path, content: str, needle: str, hint: str) -> None:
-    (project / "pyproject.toml").write_text(content)
-    attempt(project, tmp_path, code=2, needle=needle, hint=hint)
-
-
-def test_a_pyproject_that_is_not_utf8(project: Path, tmp_path: Path) -> None:
-    (project / "pyproject.toml").write_bytes(PYPROJECT.replace('"p"', '"p"\ndescription = "café"').encode("latin-1"))
-    attempt(project, tmp_path, code=2, needle="pyproject.toml is not UTF-8", hint="save it as UTF-8")
-
-
-@pytest.mark.parametrize(
-    ("requires", "shown"), [(">=3.20", ">=3.20"), ("<3.9", "<3.9"), (">=3.13,<3.13", "<3.13,>=3.13")]
-)
-def test_requires_python_no_runtime_satisfies(project: Path, tmp_path: Path, requires: str, shown: str) -> None:
-    edit(project / "pyproject.toml", ">=3.13", requires)
-    attempt(
-        project,
-        tmp_path,
-        code=2,
-        needle=f"no Lambda runtime satisfies requires-python {shown} of p",
-        hint="adjust requires-python or set runtime",
-    )
-
-
-# --- the handler and the code -------------------------------------------------------------------
-
-HANDLER_HINT = 'e.g. handler = "app.main.handler"'
-
-
-@pytest.mark.parametrize(
-    ("handler", "needle"),
-    [
-        ("main", "it needs a module and a function name"),
-        ("main.", "'' is not a function name"),
-        (".handler", "'' is not a module path"),
-        ("app:handler", "it needs a module and a function name"),
-        ("app..handler", "'app.' is not a module path"),
-        ("1app.handler", "'1app' is not a module path"),
-        ("app.handler-x", "'handler-x' is not a function name"),
-    ],
-)
-def test_malformed_handlers(project: Path, tmp_path: Path, handler: str, needle: str) -> None:
-    edit(project / "pyproject.toml", '"app.handler"', f'"{handler}"')
-    attempt(project, tmp_path, code=2, needle=f"malformed handler {handler!r}: {needle}", hint=HANDLER_HINT)
-
-
-def test_a_handler_path_naming_a_missing_module(project: Path, tmp_path: Path) -> None:
-    edit(project / "pyproject.toml", '"app.handler"', '"a/b.c"')
-    attempt(
-        project,
-        tmp_path,
-        code=1,
-        needle="handler module 'a.b' is not in the artifact",
-        hint="no a/b.py in the project: check the handler 'a/b.c'",
-    )
-
-
-def test_a_handler_naming_a_missing_function(project: Path, tmp_path: Path) -> None:
-    edit(project / "pyproject.toml", '"app.handler"', '"app.nothere"')
-    attempt(
-        project,
-        tmp_path,
-        code=1,
-        needle="app does not define 'nothere' (handler 'app.nothere')",
-        hint="define nothere in app.py",
-    )
-
-
-@pytest.mark.parametrize(
-    ("source", "needle"),
-    [
-        pytest.param("def handler(event, context)\n    return 1\n", "SyntaxError: expected ':' (line 1)", id="colon"),
-        pytest.param("def handler(e, c):\n\treturn 1\n        x = 1\n", "TabError", id="tabs"),
-        pytest.param("def handler(e, c):\n    return f'{e!z}'\n", "SyntaxError", id="f-string"),
-    ],
-)
-def test_a_syntax_error_in_the_app(project: Path, tmp_path: Path, source: str, needle: str) -> None:
-    (project / "app.py").write_text(source)
-    attempt(
-        project,
-        tmp_path,
-        code=1,
-        needle=f"app.py does not compile for the target Python: {needle}",
-        hint="fix the syntax error",
-    )
-
-
-def test_a_latin1_source_file(project: Path, tmp_path: Path) -> None:
-    (project / "app.py").write_bytes("def handler(event, context):\n    return 'café'\n".encode("latin-1"))
-    attempt(project, tmp_path, code=1, needle="app.py does not compile for the target Python", hint="save it as UTF-8")
-
-
-def test_a_project_with_no_python_code(project: Path, tmp_path: Path) -> None:
-    (project / "app.py").unlink()
-    attempt(
-        project,
-        tmp_path,
-        code=1,
-        needle="handler module 'app' is not in the artifact",
-        hint="no app.py in the project",
-    )
 
 
 # --- flags and paths --------------------------------------------------------------------------

@@ -447,28 +447,39 @@ def _subprocess_deploy(project: Path, proxy: RecordingProxy, *extra: str, **pope
     )
 
 
-def test_ctrl_c_while_planning_changes_nothing(tmp_path: Path, proxy: RecordingProxy, clients: Any) -> None:
-    project = make_project(tmp_path / "p")
-    write_split_build(project)
-    proxy.drop("GetRole", 1, stall=20.0)  # the plan hangs on a read: Ctrl-C then
+def interrupt_at(project: Path, proxy: RecordingProxy, operation: str) -> str:
+    """Deploy in a process of its own, held on `operation` (not forwarded), and Ctrl-C it there:
+    exit 130 and one `error:` line, no traceback. Returns stderr."""
+    proxy.drop(operation, 1, stall=20.0)
     process = _subprocess_deploy(project, proxy, *FLAGS)
-    deadline = time.monotonic() + 30
-    while "GetRole" not in proxy.operations() and time.monotonic() < deadline:
+    deadline = time.monotonic() + 60
+    while operation not in proxy.operations() and time.monotonic() < deadline:
         time.sleep(0.05)
-    assert "GetRole" in proxy.operations()
+    assert operation in proxy.operations()
     process.send_signal(signal.SIGINT)
     _, err = process.communicate(timeout=30)
-
     assert process.returncode == 130, err
     assert "Traceback" not in err
-    errors = [line for line in err.splitlines() if line.startswith("error:")]
-    assert len(errors) == 1 and "interrupted" in errors[0], err
-    assert_nothing_written(proxy, clients)
-    # ... and the next deploy goes through from a clean slate.
+    assert len([line for line in err.splitlines() if line.startswith("error:")]) == 1, err
+    return err
+
+
+def deploy_again(project: Path, proxy: RecordingProxy) -> None:
     proxy.reset()
     rerun = _subprocess_deploy(project, proxy, *FLAGS)
     _, err = rerun.communicate(timeout=120)
     assert rerun.returncode == 0, err
+
+
+def test_ctrl_c_while_planning_changes_nothing(tmp_path: Path, proxy: RecordingProxy, clients: Any) -> None:
+    project = make_project(tmp_path / "p")
+    write_split_build(project)
+
+    err = interrupt_at(project, proxy, "GetRole")  # the plan hangs on a read
+
+    assert "error: interrupted; nothing was written" in err
+    assert_nothing_written(proxy, clients)
+    deploy_again(project, proxy)  # ... and the next deploy goes through from a clean slate
     assert proxy.writes().count("CreateFunction") == 1
 
 
@@ -476,28 +487,14 @@ def test_ctrl_c_while_applying_then_a_rerun_converges(tmp_path: Path, proxy: Rec
     """Interrupted between steps: each step is whole, the rerun finishes without duplicates."""
     project = make_project(tmp_path / "p")
     write_split_build(project)
-    proxy.drop("PublishLayerVersion", 1, stall=20.0)  # not forwarded: the layer is not made
-    process = _subprocess_deploy(project, proxy, *FLAGS)
-    deadline = time.monotonic() + 60
-    while "PublishLayerVersion" not in proxy.operations() and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert "PublishLayerVersion" in proxy.operations()
-    process.send_signal(signal.SIGINT)
-    _, err = process.communicate(timeout=30)
 
-    assert process.returncode == 130, err
-    assert "Traceback" not in err
-    assert [line for line in err.splitlines() if line.startswith("error:")] == [
-        "error: deploy of hello interrupted at step 2 of 3"
-    ], err
+    err = interrupt_at(project, proxy, "PublishLayerVersion")  # not forwarded: no layer is made
+
+    assert "error: deploy of hello interrupted at step 2 of 3" in err
     assert "hint: run `uv-lambda deploy` again" in err
     assert clients.lam.list_functions()["Functions"] == []
     assert clients.lam.list_layers()["Layers"] == []
-
-    proxy.reset()
-    rerun = _subprocess_deploy(project, proxy, *FLAGS)
-    _, err = rerun.communicate(timeout=120)
-    assert rerun.returncode == 0, err
+    deploy_again(project, proxy)
     assert "CreateRole" not in proxy.writes()  # the role made before the interruption is used
     assert [role["RoleName"] for role in clients.iam.list_roles()["Roles"]] == ["uv-lambda-hello"]
     versions = clients.lam.list_layer_versions(LayerName="hello-dependencies")["LayerVersions"]
