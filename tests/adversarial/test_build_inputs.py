@@ -233,6 +233,7 @@ SUPPORTED = "use one of: python3.10, python3.11, python3.12, python3.13, python3
         (["--function", ""], 2, "argument -f/--function: is empty", "pass a value, or leave the option out"),
         (["--out", ""], 2, "argument --out: is empty", "pass a value, or leave the option out"),
         (["--python", ""], 2, "argument --python: is empty", "pass a value, or leave the option out"),
+        (["--metadata", ""], 2, "argument --metadata: is empty", "pass a value, or leave the option out"),
         (["--no-such-flag"], 2, "unrecognized arguments: --no-such-flag", "`uv-lambda COMMAND --help` lists"),
     ],
     ids=lambda value: " ".join(value) if isinstance(value, list) else None,

@@ -86,7 +86,10 @@ def aws_cli(aws: RecordingProxy, capsys: pytest.CaptureFixture[str]) -> Callable
     def run(name: str, project: Path, *args: str) -> Result:
         capsys.readouterr()
         extra = ["--no-build", "--yes"] if name == "deploy" else ["--yes"]
-        code = main([name, str(project), *extra, "--endpoint-url", aws.url, "--region", REGION, *args])
+        try:
+            code = main([name, str(project), *extra, "--endpoint-url", aws.url, "--region", REGION, *args])
+        except SystemExit as exit:  # the argument parser's errors end the process
+            code = int(exit.code or 0)
         return Result(code, capsys.readouterr().err)
 
     return run
@@ -393,6 +396,14 @@ def test_a_small_zip_over_250_mb_unzipped(tmp_path: Path, aws_cli: Callable[...,
     assert_refused(
         result, 1, "263.2 MB unzipped (code 263.2 MB); Lambda allows 250 MB (262,144,000 bytes)", "container image"
     )
+    assert_no_call(aws)
+
+
+@pytest.mark.parametrize("flag", ["--profile", "--image-repository", "--base-image"])
+def test_empty_option_values(tmp_path: Path, aws_cli: Callable[..., Result], aws: RecordingProxy, flag: str) -> None:
+    """An unset variable (`--profile "$PROFILE"`) is an error, never the default profile or repository."""
+    result = deploy_config(tmp_path, aws_cli, "", flag, "")
+    assert_refused(result, 2, f"argument {flag}: is empty", "pass a value, or leave the option out")
     assert_no_call(aws)
 
 

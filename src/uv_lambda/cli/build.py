@@ -72,6 +72,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser], co
     )
     parser.add_argument(
         "--metadata",
+        type=cli_types.text,
         metavar="FILE|-",
         help="also write that JSON document to FILE (rewritten only when it changes), or to stdout with -",
     )

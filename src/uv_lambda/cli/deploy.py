@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
+from uv_lambda.cli import _parser as cli_types
 from uv_lambda.cli._common import (
     HelpFormatter,
     add_project_arguments,
@@ -50,7 +51,7 @@ examples:
 def add_aws_arguments(parser: argparse.ArgumentParser) -> None:
     group = parser.add_argument_group("AWS")
     group.add_argument("--region", metavar="R", help="AWS region (default: AWS_REGION or the profile's)")
-    group.add_argument("--profile", metavar="P", help="AWS profile from ~/.aws/config")
+    group.add_argument("--profile", type=cli_types.text, metavar="P", help="AWS profile from ~/.aws/config")
     group.add_argument(
         "--endpoint-url",
         metavar="URL",
@@ -121,11 +122,13 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser], co
     image = parser.add_argument_group("image options (--format image)")
     image.add_argument(
         "--image-repository",
+        type=cli_types.text,
         metavar="REGISTRY/REPO[:TAG]",
         help="push the image here (default: image-repository, else an ECR repository named after the function)",
     )
     image.add_argument(
         "--base-image",
+        type=cli_types.text,
         metavar="REF",
         help="the image to build on (default: public.ecr.aws/lambda/python:3.X[-arm64] for the runtime)",
     )
