@@ -6,6 +6,7 @@ import argparse
 from pathlib import Path
 
 from uv_lambda.build.tree import TREE_FORMATS
+from uv_lambda.cli import _parser as cli_types
 from uv_lambda.cli._build_output import report_artifacts
 from uv_lambda.cli._common import (
     HelpFormatter,
@@ -60,7 +61,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser], co
     add_image_options(parser)
     parser.add_argument(
         "--out",
-        type=Path,
+        type=cli_types.path,
         metavar="DIR",
         help="output folder (default: dist/lambda/<function>/; with --all, DIR/<function>/)",
     )
@@ -71,6 +72,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser], co
     )
     parser.add_argument(
         "--metadata",
+        type=cli_types.text,
         metavar="FILE|-",
         help="also write that JSON document to FILE (rewritten only when it changes), or to stdout with -",
     )
@@ -93,22 +95,26 @@ def add_build_arguments(
     group.add_argument("--arch", choices=("x86_64", "arm64"), help="target architecture (default: x86_64)")
     group.add_argument(
         "--runtime",
+        type=cli_types.text,
         metavar="python3.X",
         help="Lambda runtime, e.g. python3.13 (default: from requires-python / .python-version)",
     )
     group.add_argument(
         "--handler",
         dest="lambda_handler",
+        type=cli_types.text,
         metavar="MODULE.FUNCTION",
         help="handler, e.g. app.main.handler",
     )
     group.add_argument(
         "--package",
+        type=cli_types.text,
         metavar="MEMBER",
         help="the workspace member that holds the function (default: the project at PATH)",
     )
     group.add_argument(
         "--python",
+        type=cli_types.text,
         metavar="PATH",
         help="interpreter of the runtime's Python version, to compile bytecode",
     )

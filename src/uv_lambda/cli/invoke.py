@@ -263,11 +263,12 @@ def run(args: argparse.Namespace, reporter: Reporter) -> int:
 
 def _invoke_remotely(args: argparse.Namespace, payload: bytes, reporter: Reporter) -> int:
     from uv_lambda.cli._common import select_functions
-    from uv_lambda.deploy.endpoint import check_endpoint_url
+    from uv_lambda.deploy.endpoint import check_endpoint_url, check_region
     from uv_lambda.deploy.remote import invoke_remote
     from uv_lambda.emulator.function import check_payload
 
     check_endpoint_url(args.endpoint_url)
+    check_region(args.region)
     check_payload(payload)  # refused here with the same message as locally, not by AWS
     _, [config] = select_functions(args)
     with reporter.step(f"invoking {config.aws_name}" + (f":{config.alias}" if config.alias else "")):
