@@ -38,6 +38,7 @@ FOLDERS = {
     "rebuild": "build records, for app-only rebuilds",
     "memo": "uv's version and interpreter locations",
     "runtimes": "the local runner's /var/runtime (awslambdaric, boto3) per Python version",
+    "unpacked": "artifacts unpacked for local runs (invoke, serve), reused while unchanged",
     "image": "image layers and base-image blobs",
     "locks": "one lock file per output folder, so that two builds of it take turns",
 }

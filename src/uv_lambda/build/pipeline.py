@@ -18,11 +18,11 @@ import logging
 import os
 import shutil
 import tempfile
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from packaging.utils import parse_wheel_filename
 
@@ -407,10 +407,12 @@ def build_function(
     reporter: Reporter,
     lock: bool = False,
     record: Path | None = None,
+    overrides: Mapping[str, Any] | None = None,
 ) -> model.FunctionBuild:
     """Build `config`'s artifacts into out_dir (default dist/lambda/<name>/) and return them.
 
-    With `record` (see incremental.py), the build leaves what an app-only rebuild needs there.
+    With `record` (see incremental.py), the build leaves what an app-only rebuild needs there,
+    and `overrides`, the command line's settings that `config` includes.
     """
     out_dir = (out_dir or default_out_dir(project, config.name)).resolve()
     if config.format == "image":
@@ -420,7 +422,7 @@ def build_function(
 
     def build() -> model.FunctionBuild:
         with stage_function(project, config, reporter=reporter, lock=lock, out_dir=out_dir) as staged:
-            return write_artifacts(staged, out_dir, reporter, record)
+            return write_artifacts(staged, out_dir, reporter, record, overrides or {})
 
     with holding(out_dir, reporter):
         scratch_folders.sweep_for_build([out_dir])
@@ -438,11 +440,15 @@ def retrying_damaged(work: Callable[[], T]) -> T:
 
 
 def write_artifacts(
-    staged: StagedFunction, out_dir: Path, reporter: Reporter, record: Path | None = None
+    staged: StagedFunction,
+    out_dir: Path,
+    reporter: Reporter,
+    record: Path | None = None,
+    overrides: Mapping[str, Any] | None = None,
 ) -> model.FunctionBuild:
     created = _make_folder(out_dir)
     try:
-        _write_artifacts(staged, out_dir, record)
+        _write_artifacts(staged, out_dir, record, overrides or {})
     except BaseException:
         # A build that fails leaves no empty output folder behind (the previous artifacts
         # of an existing one are untouched: nothing was renamed over them).
@@ -475,7 +481,7 @@ def _make_folder(out_dir: Path) -> list[Path]:
     return missing
 
 
-def _write_artifacts(staged: StagedFunction, out_dir: Path, record: Path | None) -> None:
+def _write_artifacts(staged: StagedFunction, out_dir: Path, record: Path | None, overrides: Mapping[str, Any]) -> None:
     layout = staged.settings.format
     # What a failure to write (a full disk) is about: the artifact, not a scratch file.
     writing = out_dir / ("function.zip" if layout == "zip" else "layer.zip")
@@ -484,7 +490,7 @@ def _write_artifacts(staged: StagedFunction, out_dir: Path, record: Path | None)
     except OSError as exc:
         raise atomic.with_path(exc, writing) from None
     try:
-        _write_into(staged, out_dir, record, scratch)
+        _write_into(staged, out_dir, record, overrides, scratch)
     except OSError as exc:
         named = exc.filename is not None and Path(exc.filename).parent == out_dir  # an artifact already
         raise (exc if named else atomic.with_path(exc, writing)) from None
@@ -492,7 +498,9 @@ def _write_artifacts(staged: StagedFunction, out_dir: Path, record: Path | None)
         shutil.rmtree(scratch, ignore_errors=True)
 
 
-def _write_into(staged: StagedFunction, out_dir: Path, record: Path | None, scratch: Path) -> None:
+def _write_into(
+    staged: StagedFunction, out_dir: Path, record: Path | None, overrides: Mapping[str, Any], scratch: Path
+) -> None:
     settings = staged.settings
     deps = staged.dependencies
     local_entries = _local_entries(staged.workspace_dir, scratch, "workspace")
@@ -531,10 +539,10 @@ def _write_into(staged: StagedFunction, out_dir: Path, record: Path | None, scra
             path.unlink(missing_ok=True)
     if record is not None:
         if staged.recipe is None:
-            incremental.forget(record)
+            incremental.record_owner(record, overrides)
         else:
             artifacts = [(out_dir / name, base, entries is local) for name, (base, entries, _, _) in plan.items()]
-            incremental.record(record, staged.recipe, local, artifacts, staged.warnings, bases)
+            incremental.record(record, staged.recipe, local, artifacts, staged.warnings, overrides, bases)
 
 
 def _metadata(

@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any, TypeVar, cast
 from botocore.exceptions import (
     BotoCoreError,
     ClientError,
+    ConfigParseError,
     ConnectionClosedError,
     ConnectTimeoutError,
     EndpointConnectionError,
@@ -33,7 +34,7 @@ from botocore.exceptions import (
     TokenRetrievalError,
 )
 
-from uv_lambda.deploy.endpoint import check_endpoint_url
+from uv_lambda.deploy.endpoint import check_endpoint_url, check_region
 from uv_lambda.deploy.errors import AwsError, DeployError
 from uv_lambda.deploy.models import (
     ECR_LAMBDA_POLICY,
@@ -201,6 +202,14 @@ def translate_botocore_error(exc: BotoCoreError, endpoint_url: str | None) -> De
     return DeployError(f"AWS call failed: {exc}", "run with -v for details")
 
 
+def _unreadable_config(exc: ConfigParseError) -> UsageError:
+    path = exc.kwargs.get("path", "an AWS config file")
+    return UsageError(
+        f"cannot read {path}: it is not a valid AWS config or credentials file",
+        "fix or remove it (AWS_CONFIG_FILE and AWS_SHARED_CREDENTIALS_FILE say which files are read)",
+    )
+
+
 @dataclass(frozen=True)
 class Connection:
     region: str
@@ -220,17 +229,25 @@ def connect(
     from botocore.config import Config
 
     check_endpoint_url(endpoint_url)
+    check_region(region)
+    if profile is not None and not profile.strip():
+        raise UsageError("--profile is empty", "pass a profile name (is the variable it comes from unset?)")
     try:
         session = boto3.session.Session(profile_name=profile, region_name=region)
-    except ProfileNotFound:
+        region_name = session.region_name
+    except ProfileNotFound as exc:  # --profile, or AWS_PROFILE when --profile is not given
         raise UsageError(
-            f"AWS profile {profile!r} not found", "list profiles with `aws configure list-profiles`"
+            f"AWS profile {exc.kwargs.get('profile', profile)!r} not found",
+            "list profiles with `aws configure list-profiles`",
         ) from None
-    if not session.region_name:
+    except ConfigParseError as exc:
+        raise _unreadable_config(exc) from None
+    if not region_name:
         raise UsageError(
             "no AWS region set",
             "pass --region, set AWS_REGION, or set a region in your AWS profile",
         )
+    check_region(region_name, "the AWS region from the environment or profile")
     # Retries are ours (see RetryPolicy); botocore would otherwise retry the same errors again.
     config = Config(retries={"total_max_attempts": 1}, connect_timeout=CONNECT_TIMEOUT, read_timeout=READ_TIMEOUT)
     s3_config = config.merge(Config(s3={"addressing_style": "path"})) if endpoint_url else config
@@ -242,12 +259,14 @@ def connect(
             )
         except NoRegionError:
             raise UsageError("no AWS region set", "pass --region or set AWS_REGION") from None
+        except ConfigParseError as exc:
+            raise _unreadable_config(exc) from None
         except ValueError as exc:  # botocore's own URL check, for what check_endpoint_url lets by
             raise UsageError(f"--endpoint-url {endpoint_url!r}: {exc}", "give a full http(s) URL") from None
         except BotoCoreError as exc:
             raise translate_botocore_error(exc, endpoint_url) from exc
 
-    connection = Connection(session.region_name, profile, endpoint_url)
+    connection = Connection(region_name, profile, endpoint_url)
     return AwsClient(make_client, connection, retry or RetryPolicy())
 
 
@@ -554,9 +573,10 @@ class AwsClient:
         assert state is not None, name
         return state.uri
 
-    def set_repository_policy(self, name: str) -> None:
-        """Let Lambda pull the repository's images (BatchGetImage, GetDownloadUrlForLayer)."""
-        self._call("ecr", lambda: self._ecr.set_repository_policy(repositoryName=name, policyText=ECR_LAMBDA_POLICY))
+    def set_repository_policy(self, name: str, policy_text: str = ECR_LAMBDA_POLICY) -> None:
+        """Let Lambda pull the repository's images (BatchGetImage, GetDownloadUrlForLayer):
+        `policy_text` is the whole document (the planner keeps the statements already there)."""
+        self._call("ecr", lambda: self._ecr.set_repository_policy(repositoryName=name, policyText=policy_text))
 
     def tag_role(self, role_name: str, function_name: str) -> None:
         self._call(
@@ -706,9 +726,13 @@ class AwsClient:
             )
             return response["AliasArn"]
 
-        def existing() -> str | None:  # a retried create whose first attempt went through
+        def existing() -> str | None:
+            # A retried create whose first attempt went through, or (a 409) an alias another
+            # deploy created meanwhile: point it at this deploy's version.
             state = self.get_alias(name, alias)
-            return state.arn if state and state.version == version else None
+            if state is None:
+                return None
+            return state.arn if state.version == version else self.put_alias(name, alias, version, exists=True)
 
         return self._call(
             "lambda",
@@ -748,11 +772,13 @@ class AwsClient:
 
     # -- waiting and invoking ---------------------------------------------------------------
 
-    def _wait(self, name: str, what: str, *, qualifier: str | None = None) -> None:
+    def _wait(self, name: str, what: str, *, qualifier: str | None = None, failed_update_is_error: bool = True) -> None:
         """Poll GetFunctionConfiguration until `what` holds (the waiters' acceptors, by hand).
 
         botocore's waiters stop at the first throttled poll; here every poll is a `_call`
         (throttling retried), and a Failed state stops the wait with AWS's reason.
+        `failed_update_is_error` False: a LastUpdateStatus Failed left by an earlier deploy
+        counts as settled (this deploy is about to send that update again).
         """
         params = _qualified(name, qualifier)
         shown = f"{name}:{qualifier}" if qualifier else name
@@ -768,7 +794,7 @@ class AwsClient:
                     f"function {shown} is in State Failed: {reason}" + (f" ({code})" if code else ""),
                     failed_state_hint(str(code or "")),
                 )
-            if update == "Failed" and what != "Active":
+            if update == "Failed" and what != "Active" and failed_update_is_error:
                 reason = configuration.get("LastUpdateStatusReason") or "no reason given"
                 code = configuration.get("LastUpdateStatusReasonCode")
                 raise DeployError(
@@ -792,6 +818,12 @@ class AwsClient:
 
     def wait_updated(self, name: str) -> None:
         self._wait(name, "updated (LastUpdateStatus Successful)")
+
+    def wait_settled(self, name: str) -> None:
+        """Before the first change to an existing function: wait out an update still running
+        (an interrupted deploy's). A failed earlier update is not an error here: the plan
+        sends it again, and the wait after that update judges the outcome."""
+        self._wait(name, "settled (no update in progress)", failed_update_is_error=False)
 
     def wait_version_active(self, name: str, version: str) -> None:
         self._wait(name, "Active", qualifier=version)
