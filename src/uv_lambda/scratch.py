@@ -121,7 +121,8 @@ def cache_folders() -> list[str]:
     from uv_lambda.cache import cache_dir
 
     root = cache_dir()
-    return [os.path.join(root, name) for name in ("sets", "packages", "exports", "memo", "rebuild", "runtimes")]
+    names = ("sets", "packages", "exports", "memo", "rebuild", os.path.join("rebuild", "commands"), "runtimes")
+    return [os.path.join(root, name) for name in names]
 
 
 def sweep_for_build(out_dirs: Iterable[str | os.PathLike[str]] = ()) -> list[str]:

@@ -168,9 +168,13 @@ def damaged_entries(cache: Path) -> list[str]:
             damaged.append(str(folder))
     for record in sorted(cache.glob("rebuild/*.json")):
         document = sealed.read(record)
-        if not isinstance(document, dict) or _sha256(record.with_suffix(".zip")) != document.get("local_sha256"):
+        if not isinstance(document, dict):
             damaged.append(str(record))
-    for path in [*cache.glob("exports/*.json"), *cache.glob("memo/*")]:
+        elif document.get("files") is not None:  # else it only names the settings that built a folder
+            archive = record.with_suffix(".zip")
+            if not archive.is_file() or _sha256(archive) != document.get("local_sha256"):
+                damaged.append(str(record))
+    for path in [*cache.glob("exports/*.json"), *cache.glob("memo/*"), *cache.glob("rebuild/commands/*.json")]:
         if sealed.read(path) is None:
             damaged.append(str(path))
     return damaged

@@ -65,6 +65,7 @@ ENTRIES: dict[str, tuple[str, str, bool, dict[str, Damage]]] = {
     "export": ("exports/*.json", "zip", False, DOCUMENT),
     "build-record": ("rebuild/*.json", "zip", False, DOCUMENT),
     "record-archive": ("rebuild/*.zip", "zip", False, BINARY),
+    "command-pointer": ("rebuild/commands/*.json", "zip", False, DOCUMENT),
     "uv-version-memo": ("memo/uv-version-*", "zip", False, DOCUMENT),
     "interpreter-memo": ("memo/python-*", "zip", False, DOCUMENT),
 }
