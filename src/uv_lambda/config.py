@@ -44,6 +44,9 @@ class FunctionConfig:
     source_builds: bool = True
     # Names that may be shipped by two owners (build/collisions.py); the application's copy wins.
     allow_collisions: tuple[str, ...] = ()
+    # Refuse, rather than leave out with a warning, an application file the build must not
+    # ship: a link out of the project or to a secret, a secret-looking file (build/sources.py).
+    strict: bool = False
     # Runner and deploy settings.
     memory: int = 128
     timeout: int = 3
@@ -95,6 +98,18 @@ def _string_list(key: str, value: Any) -> tuple[str, ...]:
     return tuple(value)
 
 
+def _globs(key: str, value: Any) -> tuple[str, ...]:
+    """include/exclude: globs relative to the function's folder, that stay inside the project."""
+    from uv_lambda.build.sources import check_pattern
+
+    patterns = _string_list(key, value)
+    for pattern in patterns:
+        reason = check_pattern(pattern)
+        if reason is not None:
+            raise TypeError(f"a list of globs inside the project ({reason})")
+    return patterns
+
+
 def _string_table(key: str, value: Any) -> dict[str, str]:
     if not isinstance(value, dict) or not all(isinstance(v, str) for v in value.values()):
         raise TypeError("a table of strings")
@@ -124,14 +139,15 @@ SCHEMA: dict[str, Validator] = {
     "package": _string,
     "python": _string,
     "format": _choice(*FORMATS),
-    "include": _string_list,
-    "exclude": _string_list,
+    "include": _globs,
+    "exclude": _globs,
     "bytecode": _boolean,
     "exclude-packages": _string_list,
     "extras": _string_list,
     "groups": _string_list,
     "source-builds": _boolean,
     "allow-collisions": _string_list,
+    "strict": _boolean,
     "memory": _int_range(128, 10240),
     "timeout": _int_range(1, 900),
     "environment": _string_table,

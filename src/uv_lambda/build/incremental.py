@@ -1,21 +1,24 @@
-"""Rebuilds after an application-code edit, without running the whole pipeline.
+"""Rebuilds after the application files changed, without running the whole pipeline.
 
 A full build of a zip, layer or split artifact leaves a *build record* in the cache, keyed
 by the command line, the folder it ran in, PATH and the UV_* settings: the project's
 configuration files (by content) and tools (uv, the interpreter), taken before the build
-reads them; a snapshot of what decides the file selection, taken before files are chosen;
-the application files (by the content that was built); the artifacts written and the
+reads them; the rules that chose the application files (build/sources.py) and the files
+they chose (by the content that was built, and mode); what the checks need to know about
+the rest (the dependencies' top-level names and size); the artifacts written and the
 archives spliced into them; and the application's compressed entries. The next
 `uv-lambda build` with the same command line checks the record before loading the rest
-of the CLI:
+of the CLI (record_file.py chooses and checks the files again, with the code a full build
+uses):
 
 - nothing changed: the artifacts are up to date and nothing is written;
-- only the contents of recorded application files changed: those files are verified,
-  compiled and compressed again and spliced with the cached dependency archive. Because
-  archives are deterministic, the bytes are the ones a full build writes (tested);
-- anything else (a file added or removed, pyproject.toml, uv.lock or .python-version
-  edited, an artifact touched, workspace packages, globs in `include`, another uv-lambda):
-  the full pipeline runs and writes a new record.
+- application files were edited, added, removed or chmod-ed: those are verified, compiled
+  and compressed again and spliced with the cached dependency archive. Because archives
+  are deterministic, the bytes are the ones a full build writes (tested);
+- anything else (pyproject.toml, uv.lock or .python-version edited, an artifact touched,
+  workspace packages, a file added or removed where a dependency installs the same
+  top-level name, a handler module added or removed, another uv-lambda): the full
+  pipeline runs and writes a new record.
 
 A record can be older than the project's files, never newer, so the worst a race can
 cause is one full build more. This module imports only what such a rebuild needs.
@@ -31,16 +34,13 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple
 
-from uv_lambda.build import bytecode, record_file
-from uv_lambda.build.never_shipped import NEVER_SHIPPED_DIRS, NEVER_SHIPPED_SUFFIXES
+from uv_lambda.build import bytecode, record_file, sources
 from uv_lambda.metadata_file import file_sha256, formatted, read_document, write_document
 
 # What a rebuild needs only once its compiler runs is imported inside the functions:
 # see rebuild().
 if TYPE_CHECKING:
     from uv_lambda.build import archive
-
-_GLOB_CHARACTERS = set("*?[")
 
 
 def _stat(path: Path) -> list[int] | None:
@@ -51,46 +51,6 @@ def _stat(path: Path) -> list[int] | None:
     return [status.st_size, status.st_mtime_ns]
 
 
-def listing(folder: Path) -> list[str]:
-    """What the file selection can see in `folder`: caches and bytecode do not count."""
-    try:
-        names = os.listdir(folder)
-    except (FileNotFoundError, NotADirectoryError):
-        return []
-    return sorted(n for n in names if n not in NEVER_SHIPPED_DIRS and not n.endswith(NEVER_SHIPPED_SUFFIXES))
-
-
-def _kind(path: Path) -> str:
-    return "folder" if path.is_dir() else "file" if path.exists() else "missing"
-
-
-def selection_snapshot(root: Path, includes: Sequence[str] | None) -> dict[str, list[str]] | None:
-    """What decides which application files are chosen, or None when globs make that unknowable.
-
-    `includes` None means the default (top-level packages and modules): the snapshot holds
-    what that default picks at the root. Otherwise it holds what each named path is. Each
-    included folder adds its listing and its subfolders' (caches and bytecode do not count).
-    The same snapshot later means the same files are chosen.
-    """
-    from uv_lambda.build.sources import default_includes
-
-    if includes is None:
-        chosen = default_includes(root)
-        snapshot = {str(root): chosen}
-    elif any(_GLOB_CHARACTERS.intersection(name) for name in includes):
-        return None
-    else:
-        chosen = list(includes)
-        snapshot = {str(root): [f"{name}:{_kind(root / name)}" for name in includes]}
-    for name in chosen:
-        top = root / name
-        if top.is_dir():
-            for folder, subfolders, _ in os.walk(top):
-                subfolders[:] = sorted(s for s in subfolders if s not in NEVER_SHIPPED_DIRS)
-                snapshot[folder] = listing(Path(folder))
-    return snapshot
-
-
 def record_path(argv: Sequence[str], cwd: Path | None = None) -> Path:
     """Where the record of `uv-lambda <argv>` run in `cwd` lives."""
     return Path(record_file.location(argv, cwd))
@@ -99,8 +59,9 @@ def record_path(argv: Sequence[str], cwd: Path | None = None) -> Path:
 # NamedTuples, not dataclasses: dataclasses import inspect, a sizeable part of a rebuild.
 class LocalFile(NamedTuple):
     name: str  # archive name, e.g. app/main.py
-    path: Path  # where it is in the project
+    path: str  # where it is in the project
     sha256: str | None  # of the bytes that were built (the staged copy), not of the file now
+    mode: int  # the mode it was archived with
 
 
 class Inputs(NamedTuple):
@@ -114,14 +75,23 @@ class Inputs(NamedTuple):
         return cls({str(f): file_sha256(f) for f in files}, {str(t): _stat(t) for t in tools})
 
 
+class Facts(NamedTuple):
+    """What the checks of an app-only rebuild need to know about the rest of the function."""
+
+    base_warnings: tuple[str, ...]  # the build's warnings that are not about application files
+    installed_tops: tuple[str, ...]  # top-level names the dependencies install (collisions)
+    installed_size: int  # unzipped bytes of the dependencies
+    packages: tuple[tuple[str, int], ...]  # (name, unzipped bytes), for an over-size error
+
+
 class Recipe(NamedTuple):
     """What the pipeline knows at the end of a build and a rebuild needs (see `record`)."""
 
     inputs: Inputs
-    root: Path  # the folder application files are chosen from
-    includes: list[str] | None  # the include names; None for the default
-    selection: dict[str, list[str]]  # selection_snapshot(root, includes), taken before choosing
+    rules: sources.Rules  # what chose the application files
     files: tuple[LocalFile, ...]  # the application files
+    selection_warnings: tuple[str, ...]  # what the selection left out
+    facts: Facts
     interpreter: Path | None  # for bytecode; None with --no-bytecode
     python_version: str
     runtime: str
@@ -129,12 +99,15 @@ class Recipe(NamedTuple):
     handler: str | None
 
 
+def _files(files: Iterable[LocalFile]) -> list[list[Any]]:
+    return [[f.name, f.path, f.sha256, f.mode] for f in files]
+
+
 def record(
     destination: Path,
     recipe: Recipe,
     local_entries: list[archive.Entry],
     artifacts: list[tuple[Path, Path | None, bool]],
-    warnings: Sequence[str],
 ) -> None:
     """Write the record of a finished build. `artifacts`: (path, base archive, holds local entries)."""
     from uv_lambda.build import archive
@@ -147,17 +120,17 @@ def record(
         "version": record_file.RECORD_VERSION,
         "inputs": recipe.inputs.files,
         "tools": recipe.inputs.tools,
-        "root": str(recipe.root),
-        "includes": recipe.includes,
-        "selection": recipe.selection,
-        "files": [[f.name, str(f.path), f.sha256] for f in recipe.files],
+        "root": recipe.rules.root,  # the folder application files are chosen from
+        "rules": recipe.rules.as_json(),
+        "files": _files(recipe.files),
+        "selection_warnings": list(recipe.selection_warnings),
+        "facts": recipe.facts._asdict(),
         "interpreter": str(recipe.interpreter) if recipe.interpreter else None,
         "python_version": recipe.python_version,
         "runtime": recipe.runtime,
         "architecture": recipe.architecture,
         "handler": recipe.handler,
         "artifacts": [[str(path), str(base) if base else None, local, _stat(path)] for path, base, local in artifacts],
-        "warnings": list(warnings),
     }
     temporary = destination.with_name(f".{destination.name}.{os.getpid()}")
     temporary.write_text(json.dumps(document, sort_keys=True))
@@ -172,7 +145,7 @@ def forget(destination: Path) -> None:
 
 class Rebuilt(NamedTuple):
     documents: list[dict[str, Any]]  # {"path": artifact, **its metadata}, as `build --json` prints them
-    changed: list[str]  # archive names of the application files that changed
+    changed: list[str]  # archive names of the application files edited, added or removed
     warnings: list[str]
 
 
@@ -188,8 +161,6 @@ def _still_valid(document: dict[str, Any]) -> bool:
         return False
     if any(_stat(Path(path)) != status for path, status in document["tools"].items()):
         return False
-    if selection_snapshot(Path(document["root"]), document["includes"]) != document["selection"]:
-        return False
     for path, base, _, status in document["artifacts"]:
         # Our own artifact, untouched, and the cached archive it was spliced from.
         if _stat(Path(path)) != status or (base and not Path(base).is_file()):
@@ -203,6 +174,28 @@ def rebuild_at(record: Path) -> Rebuilt | None:
     return None if started is None else rebuild(started)
 
 
+def _top(name: str) -> str:
+    return name.split("/", 1)[0]
+
+
+def _handler_names(handler: str | None) -> set[str]:
+    """Archive names that decide where the handler is (its module, or a module named like
+    the function that would make the handler name a module)."""
+    if not handler or "." not in handler:
+        return set()
+    module, function = handler.rsplit(".", 1)
+    folder = module.replace(".", "/").replace("//", "/")
+    return {f"{folder}.py", f"{folder}/__init__.py", f"{folder}/{function}.py", f"{folder}/{function}/__init__.py"}
+
+
+def _needs_pipeline(document: dict[str, Any], added: Iterable[str], removed: Iterable[str]) -> bool:
+    """Whether files that came or went need the checks only the full pipeline runs: a name a
+    dependency installs too (collisions, and which copy ships), or where the handler is."""
+    installed = set(document["facts"]["installed_tops"])
+    handler = _handler_names(document["handler"])
+    return any(_top(name) in installed or name in handler for names in (added, removed) for name in names)
+
+
 def rebuild(started: record_file.Started) -> Rebuilt | None:
     """Finish what record_file.start began; None when the record is stale (full pipeline).
 
@@ -213,23 +206,34 @@ def rebuild(started: record_file.Started) -> Rebuilt | None:
     document, compiler = started.document, started.compiler
     record = Path(started.record)
     changed = {name: Path(path) for name, path in started.changed.items()}
+    recorded = {name for name, *_ in document["files"]}
+    added = [name for name in changed if name not in recorded]
+    warnings = [*document["facts"]["base_warnings"], *started.selection.warnings]
     scratch = record.with_name(f".{record.stem}.{os.getpid()}.{time.time_ns()}")
     try:
-        if not changed:
+        if _needs_pipeline(document, added, started.removed):
+            return None
+        if not changed and not started.removed and warnings == _recorded_warnings(document):
             if not _still_valid(document):
                 return None
-            return Rebuilt(_documents(document), [], document["warnings"])
+            return Rebuilt(_documents(document), [], warnings)
         staged = scratch / "app"
-        digests = _stage(changed, staged)
+        staged.mkdir(parents=True)
+        modes = {chosen.name: chosen.mode for chosen in started.selection.files if chosen.name in changed}
+        digests = _stage(changed, modes, staged)
         if compiler is not None:
             compiler.submit([(staged, [name for name in changed if name.endswith(".py")])])
         if not _still_valid(document):
             return None
-        return _rebuild(record, document, changed, digests, compiler, scratch)
+        return _rebuild(record, started, changed, digests, warnings, scratch)
     finally:
         if compiler is not None:
             compiler.cancel()
         _remove_tree(scratch)
+
+
+def _recorded_warnings(document: dict[str, Any]) -> list[str]:
+    return [*document["facts"]["base_warnings"], *document["selection_warnings"]]
 
 
 def _remove_tree(folder: Path) -> None:
@@ -245,79 +249,120 @@ def _remove_tree(folder: Path) -> None:
 
 def _rebuild(
     record: Path,
-    document: dict[str, Any],
+    started: record_file.Started,
     changed: dict[str, Path],
     digests: dict[str, str],
-    compiler: bytecode.Compiler | None,
+    warnings: list[str],
     scratch: Path,
 ) -> Rebuilt:
     from uv_lambda.build import archive
 
+    document, compiler = started.document, started.compiler
     staged = scratch / "app"
     names = list(changed)
     _verify(document, staged, names, scratch)
     local_archive = Path(record_file.local_archive(str(record)))
     entries = {entry.name: entry for entry in archive.read_entries(local_archive)}
+    old_size, old_count = sum(entry.size for entry in entries.values()), len(entries)
+    version = document["python_version"]
+    compiled = [bytecode.pyc_name(name, version) for name in names if name.endswith(".py")]
+    for name in started.removed:
+        entries.pop(name, None)
+        if name.endswith(".py"):
+            entries.pop(bytecode.pyc_name(name, version), None)
+    final_names = [*entries, *names, *(compiled if document["interpreter"] else [])]
     # While the compiler works: copy the dependencies into each artifact that holds code.
     outputs = [
-        (Path(path), archive.ArchiveOutput(scratch / Path(path).name, Path(base) if base else None, entries))
+        (Path(path), archive.ArchiveOutput(scratch / Path(path).name, Path(base) if base else None, final_names))
         for path, base, holds_local, _ in document["artifacts"]
         if holds_local
     ]
-    if compiler is not None:
-        bytecode.raise_for_strict(compiler.wait())
-        names += [bytecode.pyc_name(name, document["python_version"]) for name in names if name.endswith(".py")]
-    old_size = sum(entry.size for entry in entries.values())
-    fresh = archive.compress_files([archive.SourceFile(name, staged / name) for name in names], scratch / "new.bin")
-    entries.update({entry.name: entry for entry in fresh})
-    size_change = sum(entry.size for entry in entries.values()) - old_size
-    finished = [(final, _finish(final, output, entries.values(), size_change)) for final, output in outputs]
+    try:
+        if compiler is not None:
+            bytecode.raise_for_strict(compiler.wait())
+            names += compiled
+        fresh = archive.compress_files([archive.SourceFile(name, staged / name) for name in names], scratch / "new.bin")
+        entries.update({entry.name: entry for entry in fresh})
+        size_change = sum(entry.size for entry in entries.values()) - old_size
+        count_change = len(entries) - old_count
+        finished = [
+            (final, _finish(final, output, entries.values(), size_change, count_change, warnings))
+            for final, output in outputs
+        ]
+    finally:
+        for _, output in outputs:
+            output.close()
+    written = {str(final): metadata for final, metadata in finished}
+    _check_sizes(document, started.selection, written)
     archive.write_archive(scratch / "local.zip", entries.values())
     # The build is complete: put every file in place, then the record of it.
     for final, metadata in finished:
         (scratch / final.name).replace(final)
         write_document(final, metadata)
+    for path, _, holds_local, _ in document["artifacts"]:
+        if not holds_local:  # the layer: its bytes stay, its metadata carries the warnings too
+            metadata = read_document(Path(path))
+            if metadata.get("warnings") != warnings:
+                written[path] = {**metadata, "warnings": warnings}
+                write_document(Path(path), written[path])
     (scratch / "local.zip").replace(local_archive)
-    _update_record(record, document, digests)
-    written = {str(final): metadata for final, metadata in finished}
-    return Rebuilt(_documents(document, written), list(changed), document["warnings"])
+    _update_record(record, document, started.selection, digests)
+    uploads = [sources.upload_warning(final.name, metadata["size"]) for final, metadata in finished]
+    return Rebuilt(_documents(document, written), list(changed), [*(u for u in uploads if u), *warnings])
 
 
-def _stage(changed: dict[str, Path], staged: Path) -> dict[str, str]:
-    """Copy the changed files into `staged`; the sha256 of what was copied, by name.
+def _check_sizes(document: dict[str, Any], selection: sources.Selection, written: dict[str, dict[str, Any]]) -> None:
+    """Lambda's unzipped limit on every artifact of the function, as the full build checks it."""
+    total = sum((written.get(path) or read_document(Path(path)))["unzipped_size"] for path, *_ in document["artifacts"])
+    packages = [(name, size) for name, size in document["facts"]["packages"]]
+    sources.check_unzipped_size(total, [*packages, *((chosen.name, chosen.size) for chosen in selection.files)])
+
+
+def _stage(changed: dict[str, Path], modes: dict[str, int], staged: Path) -> dict[str, str]:
+    """Copy the changed files into `staged`, with the modes they were chosen with; the sha256
+    of what was copied, by name.
 
     One read per file: the record must describe the bytes that were built, even when the
     file is edited again while this runs.
     """
-    from uv_lambda.build import archive
-
     digests = {}
     for name, path in changed.items():
         data = path.read_bytes()
         target = staged / name
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_bytes(data)
-        os.chmod(target, archive.normalised_mode(path.stat().st_mode))
+        os.chmod(target, modes[name])
         digests[name] = hashlib.sha256(data).hexdigest()
     return digests
 
 
 def _finish(
-    final: Path, output: archive.ArchiveOutput, entries: Iterable[archive.Entry], size_change: int
+    final: Path,
+    output: archive.ArchiveOutput,
+    entries: Iterable[archive.Entry],
+    size_change: int,
+    count_change: int,
+    warnings: list[str],
 ) -> dict[str, Any]:
     """Complete one artifact in scratch; its metadata, updated from the previous build's."""
     metadata = read_document(final)
     metadata["sha256"], metadata["code_sha256"] = formatted(output.finish(entries))
     metadata["size"] = output.size
     metadata["unzipped_size"] += size_change
+    metadata["file_count"] += count_change
+    metadata["warnings"] = warnings
     return metadata
 
 
-def _update_record(record: Path, document: dict[str, Any], digests: dict[str, str]) -> None:
+def _update_record(
+    record: Path, document: dict[str, Any], selection: sources.Selection, digests: dict[str, str]
+) -> None:
     for item in document["artifacts"]:
         item[3] = _stat(Path(item[0]))
-    for item in document["files"]:
-        item[2] = digests.get(item[0], item[2])
+    digest_of = {name: digest for name, _, digest, _ in document["files"]}
+    digest_of.update(digests)
+    document["files"] = [[c.name, c.path, digest_of[c.name], c.mode] for c in selection.files]
+    document["selection_warnings"] = selection.warnings
     temporary = record.with_name(f".{record.name}.{os.getpid()}")
     temporary.write_text(json.dumps(document, sort_keys=True))
     temporary.replace(record)

@@ -1,8 +1,10 @@
-"""The first steps of an app-only rebuild: find its record, see what changed, start the compiler.
+"""The first steps of an app-only rebuild: find its record, choose the application files
+again, see what changed, start the compiler.
 
 They run before the rest of uv-lambda is imported (build/incremental.py does the rest), so
-this module uses only os, json and hashlib: the target interpreter's start-up is the longest
-step of such a rebuild, and it then overlaps the other imports.
+this module and build/sources.py use only os, stat, json and hashlib: the target
+interpreter's start-up is the longest step of such a rebuild, and it then overlaps the
+other imports.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ import os
 from collections.abc import Sequence
 
 from uv_lambda import __version__
-from uv_lambda.build import bytecode
+from uv_lambda.build import bytecode, sources
 from uv_lambda.cache import cache_dir
 from uv_lambda.metadata_file import file_sha256
 
@@ -21,7 +23,7 @@ TYPE_CHECKING = False  # mypy treats this name as True; typing itself costs star
 if TYPE_CHECKING:
     from typing import Any
 
-RECORD_VERSION = 2
+RECORD_VERSION = 3
 
 
 def location(argv: Sequence[str], cwd: str | os.PathLike[str] | None = None) -> str:
@@ -38,23 +40,36 @@ def local_archive(record: str) -> str:
 
 
 class Started:
-    """A record whose application files were hashed, and the compiler started for the edits."""
+    """A record whose application files were chosen again and hashed, and the compiler
+    started for the files that are new or edited."""
 
-    __slots__ = ("changed", "compiler", "document", "record")
+    __slots__ = ("changed", "compiler", "document", "record", "removed", "selection")
 
     def __init__(
-        self, record: str, document: dict[str, Any], changed: dict[str, str], compiler: bytecode.Compiler | None
+        self,
+        record: str,
+        document: dict[str, Any],
+        selection: sources.Selection,
+        changed: dict[str, str],
+        removed: list[str],
+        compiler: bytecode.Compiler | None,
     ) -> None:
         self.record = record
         self.document = document
-        self.changed = changed  # archive name -> file in the project, for the files edited since
+        self.selection = selection  # the application files now, chosen as a full build chooses
+        self.changed = changed  # archive name -> file in the project: new, edited or chmod-ed since
+        self.removed = removed  # archive names of files no longer chosen
         self.compiler = compiler
 
 
 def start(record: str) -> Started | None:
-    """Open the record and start compiling the edited files; None when a full build is needed.
+    """Choose the application files again, check them, and start compiling what changed;
+    None when a full build is needed.
 
-    The record itself is checked later (incremental.py); a stale one cancels the compiler.
+    The files are chosen and checked by the code a full build uses (build/sources.py), so a
+    file swapped for a link out of the project, or grown past Lambda's limit, fails or is
+    left out here exactly as there. The rest of the record is checked later (incremental.py);
+    a stale one cancels the compiler.
     """
     try:
         with open(record) as handle:
@@ -63,10 +78,23 @@ def start(record: str) -> Started | None:
         return None
     if document.get("version") != RECORD_VERSION or not os.path.isfile(local_archive(record)):
         return None
-    current = {name: (path, file_sha256(path), digest) for name, path, digest in document["files"]}
-    if any(now is None for _, now, _ in current.values()):
-        return None  # a file was removed: the selection changed
-    changed = {name: path for name, (path, now, then) in current.items() if now != then}
+    facts = document["facts"]
+    selection = sources.select_application_files(sources.Rules.from_json(document["rules"]))
+    sources.check_selection(
+        selection,
+        installed_size=facts["installed_size"],
+        packages=[(name, size) for name, size in facts["packages"]],
+        ships_application=any(holds_local for _, _, holds_local, _ in document["artifacts"]),
+    )
+    recorded = {name: (path, digest, mode) for name, path, digest, mode in document["files"]}
+    changed = {}
+    for chosen in selection.files:
+        then = recorded.get(chosen.name)
+        if then is None or then[0] != chosen.path or then[2] != chosen.mode or file_sha256(chosen.path) != then[1]:
+            changed[chosen.name] = chosen.path
+    current = {chosen.name for chosen in selection.files}
+    removed = [name for name in recorded if name not in current]
     interpreter = document["interpreter"]
-    compiler = bytecode.Compiler(interpreter) if changed and interpreter else None
-    return Started(record, document, changed, compiler)
+    compiles = interpreter and any(name.endswith(".py") for name in changed)
+    compiler = bytecode.Compiler(interpreter) if compiles else None
+    return Started(record, document, selection, changed, removed, compiler)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+from collections.abc import Sequence
 from pathlib import Path
 
 from uv_lambda.build.tree import TREE_FORMATS
@@ -161,7 +162,9 @@ def run(args: argparse.Namespace, reporter: Reporter) -> int:
             from uv_lambda.build.tree import check_destination
 
             check_destination(out_dir, project.root)  # before any work
-            zips = _build_zips(args, project, config, default_out_dir(project, config.name), reporter, record)
+            zips = _build_zips(
+                args, project, config, default_out_dir(project, config.name), reporter, record, never_inputs=[out_dir]
+            )
             documents += _unpack(zips, tree[1], out_dir, reporter)
         else:
             documents += _build_zips(args, project, config, out_dir, reporter, record)
@@ -189,12 +192,15 @@ def _build_zips(
     out_dir: Path,
     reporter: Reporter,
     record: Path | None,
+    never_inputs: Sequence[Path] = (),
 ) -> list[dict[str, object]]:
     from uv_lambda.build.pipeline import build_function
 
     if args.push is not None or args.output is not None or args.base_image is not None:
         raise UsageError("--push, --output and --base-image apply to --format image", "add --format image")
-    build = build_function(project, config, out_dir=out_dir, reporter=reporter, lock=args.lock, record=record)
+    build = build_function(
+        project, config, out_dir=out_dir, reporter=reporter, lock=args.lock, record=record, never_inputs=never_inputs
+    )
     documents: list[dict[str, object]] = [
         {"path": str(artifact.path), **artifact.metadata.to_json()} for artifact in build.artifacts
     ]

@@ -168,7 +168,10 @@ def open_function(args: argparse.Namespace, reporter: Reporter, *, concurrency: 
         # two invocations rebuilds only the edited files.
         record = incremental.record_path(["invoke", "--function", config.name], cwd=project.root)
         with reporter.step(f"building {config.name}"):
-            if incremental.rebuild_at(record) is not None:
+            rebuilt = incremental.rebuild_at(record)
+            if rebuilt is not None:
+                for warning in rebuilt.warnings:  # what the full build would have said
+                    reporter.warn(warning)
                 build = read_build(default_out_dir(project, config.name))
             else:
                 build = build_function(project, config, reporter=reporter, record=record)

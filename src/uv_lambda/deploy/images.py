@@ -59,7 +59,7 @@ def build_image_artifact(
     from uv_lambda.image.reference import parse_reference
 
     layout = out_dir / LAYOUT_FOLDER
-    with stage_function(project, config, reporter=reporter, lock=lock) as staged:
+    with stage_function(project, config, reporter=reporter, lock=lock, never_inputs=[out_dir]) as staged:
         base = base_image or staged.runtime.base_image(staged.architecture)
         # UV_LAMBDA_REGISTRY_USERNAME/PASSWORD are the login of the registry pushed to: a
         # base image there is read with it (elsewhere: Docker's config, ECR, or anonymous).

@@ -94,7 +94,7 @@ def build_function_image(
     target = push_target(config, push)
     if target is None and output is None:
         output = f"oci-layout:{out_dir / 'image'}"
-    with stage_function(project, config, reporter=reporter, lock=lock) as staged:
+    with stage_function(project, config, reporter=reporter, lock=lock, never_inputs=[out_dir]) as staged:
         return build_image(
             staged,
             base_image=base_image or staged.runtime.base_image(staged.architecture),
