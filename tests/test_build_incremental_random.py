@@ -17,19 +17,13 @@ import stat
 from pathlib import Path
 
 import pytest
+from tests.build_helpers import ORDERS_PYPROJECT as PYPROJECT
 from tests.conftest import CliResult, CliRunner, write_project
 
 from uv_lambda.build import record_file
 
 pytestmark = pytest.mark.slow
 
-PYPROJECT = """\
-[project]
-name = "orders"
-version = "0.1.0"
-requires-python = ">=3.13"
-dependencies = ["six==1.17.0"]
-"""
 HANDLER = "import six\n\ndef handler(event, context):\n    return six.__version__\n"
 STEPS = 12
 WEIGHTS = {"add": 3, "delete": 2, "modify": 3, "chmod": 3, "link-inside": 2, "link-outside": 2, "grow": 1}

@@ -13,17 +13,11 @@ from pathlib import Path
 
 import pytest
 from local_run_helpers import Run, assert_no_scratch, assert_refused, run
+from tests.build_helpers import ORDERS_PYPROJECT as PYPROJECT
 from tests.conftest import write_project
 
 pytestmark = pytest.mark.slow
 
-PYPROJECT = """\
-[project]
-name = "orders"
-version = "0.1.0"
-requires-python = ">=3.13"
-dependencies = ["six==1.17.0"]
-"""
 FILES = {
     "app/__init__.py": "",
     "app/main.py": "import six\n\ndef handler(event, context):\n    return six.__version__\n",

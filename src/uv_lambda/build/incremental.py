@@ -97,6 +97,7 @@ class Recipe(NamedTuple):
     runtime: str
     architecture: str
     handler: str | None
+    handler_discovered: bool  # not configured: found in the project's files (handler.discover_handler)
 
 
 def _files(files: Iterable[LocalFile]) -> list[list[Any]]:
@@ -130,6 +131,7 @@ def record(
         "runtime": recipe.runtime,
         "architecture": recipe.architecture,
         "handler": recipe.handler,
+        "handler_discovered": recipe.handler_discovered,
         "artifacts": [[str(path), str(base) if base else None, local, _stat(path)] for path, base, local in artifacts],
     }
     temporary = destination.with_name(f".{destination.name}.{os.getpid()}")
@@ -188,12 +190,24 @@ def _handler_names(handler: str | None) -> set[str]:
     return {f"{folder}.py", f"{folder}/__init__.py", f"{folder}/{function}.py", f"{folder}/{function}/__init__.py"}
 
 
-def _needs_pipeline(document: dict[str, Any], added: Iterable[str], removed: Iterable[str]) -> bool:
-    """Whether files that came or went need the checks only the full pipeline runs: a name a
-    dependency installs too (collisions, and which copy ships), or where the handler is."""
+def _needs_pipeline(
+    document: dict[str, Any], changed: Iterable[str], added: Iterable[str], removed: Iterable[str]
+) -> bool:
+    """Whether the files that changed need what only the full pipeline does: a name a
+    dependency installs too (collisions, and which copy ships), where the handler is, or
+    which handler is found when none is configured."""
     installed = set(document["facts"]["installed_tops"])
     handler = _handler_names(document["handler"])
-    return any(_top(name) in installed or name in handler for names in (added, removed) for name in names)
+    if any(_top(name) in installed or name in handler for names in (added, removed) for name in names):
+        return True
+    if document["handler_discovered"]:
+        from uv_lambda.handler import DISCOVERED_MODULES, discover_handler
+
+        folders = [module.replace(".", "/") for module in DISCOVERED_MODULES]
+        candidates = {name for folder in folders for name in (f"{folder}.py", f"{folder}/__init__.py")}
+        if any(name in candidates for names in (changed, removed) for name in names):
+            return discover_handler(Path(document["root"])) != document["handler"]
+    return False
 
 
 def rebuild(started: record_file.Started) -> Rebuilt | None:
@@ -211,7 +225,7 @@ def rebuild(started: record_file.Started) -> Rebuilt | None:
     warnings = [*document["facts"]["base_warnings"], *started.selection.warnings]
     scratch = record.with_name(f".{record.stem}.{os.getpid()}.{time.time_ns()}")
     try:
-        if _needs_pipeline(document, added, started.removed):
+        if _needs_pipeline(document, changed, added, started.removed):
             return None
         if not changed and not started.removed and warnings == _recorded_warnings(document):
             if not _still_valid(document):
@@ -308,7 +322,8 @@ def _rebuild(
     (scratch / "local.zip").replace(local_archive)
     _update_record(record, document, started.selection, digests)
     uploads = [sources.upload_warning(final.name, metadata["size"]) for final, metadata in finished]
-    return Rebuilt(_documents(document, written), list(changed), [*(u for u in uploads if u), *warnings])
+    changes = sorted([*changed, *started.removed])
+    return Rebuilt(_documents(document, written), changes, [*(u for u in uploads if u), *warnings])
 
 
 def _check_sizes(document: dict[str, Any], selection: sources.Selection, written: dict[str, dict[str, Any]]) -> None:

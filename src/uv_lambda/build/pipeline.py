@@ -215,6 +215,7 @@ def _recipe(
         runtime=settings.runtime.name,
         architecture=settings.architecture.value,
         handler=settings.handler,
+        handler_discovered=settings.config.handler is None,
     )
 
 

@@ -76,17 +76,24 @@ def start(record: str) -> Started | None:
             document: dict[str, Any] = json.load(handle)
     except (FileNotFoundError, ValueError):
         return None
-    if document.get("version") != RECORD_VERSION or not os.path.isfile(local_archive(record)):
+    if not isinstance(document, dict) or document.get("version") != RECORD_VERSION:
         return None
-    facts = document["facts"]
-    selection = sources.select_application_files(sources.Rules.from_json(document["rules"]))
+    if not os.path.isfile(local_archive(record)):
+        return None
+    try:
+        facts = document["facts"]
+        rules = sources.Rules.from_json(document["rules"])
+        installed_size = int(facts["installed_size"])
+        packages = [(str(name), int(size)) for name, size in facts["packages"]]
+        ships_application = any(holds_local for _, _, holds_local, _ in document["artifacts"])
+        recorded = {name: (path, digest, mode) for name, path, digest, mode in document["files"]}
+        interpreter = document["interpreter"]
+    except (KeyError, TypeError, ValueError, AttributeError):
+        return None  # not a record this version wrote: the full build writes a new one
+    selection = sources.select_application_files(rules)
     sources.check_selection(
-        selection,
-        installed_size=facts["installed_size"],
-        packages=[(name, size) for name, size in facts["packages"]],
-        ships_application=any(holds_local for _, _, holds_local, _ in document["artifacts"]),
+        selection, installed_size=installed_size, packages=packages, ships_application=ships_application
     )
-    recorded = {name: (path, digest, mode) for name, path, digest, mode in document["files"]}
     changed = {}
     for chosen in selection.files:
         then = recorded.get(chosen.name)
@@ -94,7 +101,6 @@ def start(record: str) -> Started | None:
             changed[chosen.name] = chosen.path
     current = {chosen.name for chosen in selection.files}
     removed = [name for name in recorded if name not in current]
-    interpreter = document["interpreter"]
     compiles = interpreter and any(name.endswith(".py") for name in changed)
     compiler = bytecode.Compiler(interpreter) if compiles else None
     return Started(record, document, selection, changed, removed, compiler)
