@@ -122,8 +122,12 @@ def _error(result: CliResult) -> tuple[int, list[str]]:
     return result.returncode, [line for line in result.stderr.splitlines() if line.startswith(("error:", "hint:"))]
 
 
-def _artifact(folder: Path) -> tuple[bytes, dict[str, object]]:
-    return (folder / "function.zip").read_bytes(), json.loads((folder / "function.zip.json").read_text())
+def _artifact(folder: Path) -> dict[str, tuple[bytes, object]]:
+    """Every artifact in `folder` with its metadata."""
+    return {
+        path.name: (path.read_bytes(), json.loads(path.with_name(path.name + ".json").read_text()))
+        for path in sorted(folder.glob("*.zip"))
+    }
 
 
 @pytest.fixture(scope="module")
@@ -132,8 +136,10 @@ def template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return write_project(tmp_path_factory.mktemp("random") / "template", PYPROJECT, files)
 
 
-@pytest.mark.parametrize(("seed", "strict"), [(1, False), (2, False), (3, True), (4, False)])
-def test_random_edits(cli: CliRunner, template: Path, tmp_path: Path, seed: int, strict: bool) -> None:
+@pytest.mark.parametrize(
+    ("seed", "strict", "format"), [(1, False, "zip"), (2, False, "zip"), (3, True, "zip"), (4, False, "split")]
+)
+def test_random_edits(cli: CliRunner, template: Path, tmp_path: Path, seed: int, strict: bool, format: str) -> None:
     import shutil
 
     root = tmp_path / "orders"
@@ -143,15 +149,16 @@ def test_random_edits(cli: CliRunner, template: Path, tmp_path: Path, seed: int,
     outside = tmp_path / "outside"
     outside.mkdir()
     fast_out, full_out = root / "dist" / "lambda" / "orders", tmp_path / "full"
-    first = cli("build", root)
+    first = cli("build", root, "--format", format)
     assert first.returncode == 0, first.stderr
-    full_command = ["build", str(root), "--out", str(full_out)]
+    assert set(_artifact(fast_out)) == ({"function.zip"} if format == "zip" else {"app.zip", "layer.zip"})
+    full_command = ["build", str(root), "--format", format, "--out", str(full_out)]
     editor = Editor(root, outside, random.Random(seed), strict)
     history = []
     for _ in range(STEPS):
         history.append(editor.edit())
         before = _artifact(fast_out)
-        fast = cli("build", root)
+        fast = cli("build", root, "--format", format)
         # The same sources through the full pipeline: its own command line, its record removed.
         Path(record_file.location(full_command, os.getcwd())).unlink(missing_ok=True)
         full = cli(*full_command)

@@ -62,6 +62,18 @@ class LocalFile(NamedTuple):
     path: str  # where it is in the project
     sha256: str | None  # of the bytes that were built (the staged copy), not of the file now
     mode: int  # the mode it was archived with
+    stamp: list[int]  # size, mtime, ctime and inode, taken before its bytes were read
+
+
+# A file changed this recently may change again within the file system's clock tick without
+# its stamp showing it (git's "racy" entries): its stamp is not kept, so it is hashed next time.
+_RACY_NS = 2_000_000_000
+
+
+def _files(files: Iterable[LocalFile]) -> list[list[Any]]:
+    """The record's file list; `stamp` is None for a file changed too recently to trust it."""
+    racy = time.time_ns() - _RACY_NS
+    return [[f.name, f.path, f.sha256, f.mode, None if max(f.stamp[1:3]) >= racy else f.stamp] for f in files]
 
 
 class Inputs(NamedTuple):
@@ -98,10 +110,6 @@ class Recipe(NamedTuple):
     architecture: str
     handler: str | None
     handler_discovered: bool  # not configured: found in the project's files (handler.discover_handler)
-
-
-def _files(files: Iterable[LocalFile]) -> list[list[Any]]:
-    return [[f.name, f.path, f.sha256, f.mode] for f in files]
 
 
 def record(
@@ -206,7 +214,7 @@ def _needs_pipeline(
         folders = [module.replace(".", "/") for module in DISCOVERED_MODULES]
         candidates = {name for folder in folders for name in (f"{folder}.py", f"{folder}/__init__.py")}
         if any(name in candidates for names in (changed, removed) for name in names):
-            return discover_handler(Path(document["root"])) != document["handler"]
+            return bool(discover_handler(Path(document["root"])) != document["handler"])
     return False
 
 
@@ -374,9 +382,9 @@ def _update_record(
 ) -> None:
     for item in document["artifacts"]:
         item[3] = _stat(Path(item[0]))
-    digest_of = {name: digest for name, _, digest, _ in document["files"]}
+    digest_of = {name: digest for name, _, digest, *_ in document["files"]}
     digest_of.update(digests)
-    document["files"] = [[c.name, c.path, digest_of[c.name], c.mode] for c in selection.files]
+    document["files"] = _files(LocalFile(c.name, c.path, digest_of[c.name], c.mode, c.stamp) for c in selection.files)
     document["selection_warnings"] = selection.warnings
     temporary = record.with_name(f".{record.name}.{os.getpid()}")
     temporary.write_text(json.dumps(document, sort_keys=True))

@@ -205,7 +205,9 @@ def _recipe(
         inputs=inputs,
         rules=rules,
         files=tuple(
-            incremental.LocalFile(chosen.name, chosen.path, file_sha256(app_dir / chosen.name), chosen.mode)
+            incremental.LocalFile(
+                chosen.name, chosen.path, file_sha256(app_dir / chosen.name), chosen.mode, chosen.stamp
+            )
             for chosen in selection.files
         ),
         selection_warnings=tuple(selection.warnings),

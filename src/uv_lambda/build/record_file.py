@@ -62,6 +62,16 @@ class Started:
         self.compiler = compiler
 
 
+def _edited(then: tuple[str, str, int, list[int] | None] | None, chosen: sources.Chosen) -> bool:
+    """Whether a chosen file differs from the one recorded (`then`: path, sha256, mode, stamp).
+
+    Its bytes are read only when its stamp says it was touched since, or was too recent to tell.
+    """
+    if then is None or then[0] != chosen.path or then[2] != chosen.mode:
+        return True
+    return then[3] != chosen.stamp and file_sha256(chosen.path) != then[1]
+
+
 def start(record: str) -> Started | None:
     """Choose the application files again, check them, and start compiling what changed;
     None when a full build is needed.
@@ -86,7 +96,7 @@ def start(record: str) -> Started | None:
         installed_size = int(facts["installed_size"])
         packages = [(str(name), int(size)) for name, size in facts["packages"]]
         ships_application = any(holds_local for _, _, holds_local, _ in document["artifacts"])
-        recorded = {name: (path, digest, mode) for name, path, digest, mode in document["files"]}
+        recorded = {name: (path, digest, mode, stamp) for name, path, digest, mode, stamp in document["files"]}
         interpreter = document["interpreter"]
     except (KeyError, TypeError, ValueError, AttributeError):
         return None  # not a record this version wrote: the full build writes a new one
@@ -94,11 +104,7 @@ def start(record: str) -> Started | None:
     sources.check_selection(
         selection, installed_size=installed_size, packages=packages, ships_application=ships_application
     )
-    changed = {}
-    for chosen in selection.files:
-        then = recorded.get(chosen.name)
-        if then is None or then[0] != chosen.path or then[2] != chosen.mode or file_sha256(chosen.path) != then[1]:
-            changed[chosen.name] = chosen.path
+    changed = {chosen.name: chosen.path for chosen in selection.files if _edited(recorded.get(chosen.name), chosen)}
     current = {chosen.name for chosen in selection.files}
     removed = [name for name in recorded if name not in current]
     compiles = interpreter and any(name.endswith(".py") for name in changed)

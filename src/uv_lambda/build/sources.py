@@ -190,13 +190,16 @@ class Rules:
 class Chosen:
     """One application file: its name in the archive, the file it comes from, size and mode."""
 
-    __slots__ = ("mode", "name", "path", "size")
+    __slots__ = ("mode", "name", "path", "size", "stamp")
 
-    def __init__(self, name: str, path: str, size: int, mode: int) -> None:
+    def __init__(self, name: str, path: str, status: os.stat_result) -> None:
         self.name = name
         self.path = path  # in the project; a link inside the project ships its target's bytes
-        self.size = size
-        self.mode = mode  # 0o755 when its owner may execute it, else 0o644 (archive.normalised_mode)
+        self.size = status.st_size
+        self.mode = 0o755 if status.st_mode & stat.S_IXUSR else 0o644  # as archive.normalised_mode
+        # What changes whenever the file's bytes do (ctime cannot be set back, unlike mtime):
+        # a build record compares it before hashing the file (see incremental.py).
+        self.stamp = [status.st_size, status.st_mtime_ns, status.st_ctime_ns, status.st_ino]
 
 
 class Selection:
@@ -272,8 +275,7 @@ class _Walk:
         if secret_name(name):
             self.refuse_or_leave_out(relative, "it looks like a secret", f"leave {relative} out with exclude")
             return
-        mode = 0o755 if status.st_mode & stat.S_IXUSR else 0o644
-        self.chosen[relative] = Chosen(relative, path, status.st_size, mode)
+        self.chosen[relative] = Chosen(relative, path, status)
 
     def add(self, relative: str) -> None:
         """Add what the include pattern matched at `relative`: a file or a folder's tree."""
