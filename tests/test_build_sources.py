@@ -108,6 +108,17 @@ def test_a_link_to_a_secret_is_left_out_whatever_its_name(project: Path) -> None
         _select(project, strict=True)
 
 
+def test_a_link_into_a_folder_that_never_ships_is_left_out(project: Path) -> None:
+    (project / ".git").mkdir()
+    (project / ".git" / "config").write_text('[remote "origin"]\nurl = https://token@example.com/x\n')
+    os.symlink("../.git/config", project / "app" / "git.cfg")
+    selection = _select(project)
+    assert "app/git.cfg" not in selection.names()
+    assert dict(selection.left_out) == {
+        "app/git.cfg": "app/git.cfg is a link into .git/ (.git/config), which is never shipped"
+    }
+
+
 def test_output_folders_are_never_inputs(project: Path) -> None:
     (project / "app" / "out").mkdir()
     (project / "app" / "out" / "function.zip").write_text("PK")

@@ -259,6 +259,14 @@ class _Walk:
             )
             return False
         shown = os.path.relpath(real, self.rules.boundary)
+        hidden = NEVER_SHIPPED_DIRS.intersection(shown.split("/")) - SECRET_FOLDERS
+        if hidden:  # what never ships (.git's config, a virtualenv) does not ship through a link either
+            self.refuse_or_leave_out(
+                relative,
+                f"{link} is a link into {min(hidden)}/ ({shown}), which is never shipped",
+                f"leave {relative} out with exclude, or copy the file it points to into the project",
+            )
+            return False
         if looks_secret(shown):
             self.refuse_or_leave_out(
                 relative,
