@@ -140,6 +140,17 @@ def test_a_link_cycle_ends(project: Path) -> None:
     assert names == ["app/__init__.py", "app/main.py", "app/sub/x.py"]
 
 
+def test_the_whole_folder(project: Path) -> None:
+    (project / "pyproject.toml").write_text("")
+    (project / ".venv" / "lib").mkdir(parents=True)
+    (project / ".venv" / "lib" / "x.py").write_text("")
+    (project / "dist").mkdir()
+    (project / "dist" / "function.zip").write_text("")
+    expected = ["app/__init__.py", "app/main.py", "app/sub/x.py", "pyproject.toml"]
+    for pattern in (".", "./", "*"):
+        assert _select(project, includes=[pattern], never_inputs=[str(project / "dist")]).names() == expected
+
+
 def test_dangling_links_and_excludes(project: Path) -> None:
     os.symlink("missing.py", project / "app" / "gone.py")
     (project / "app" / "sub" / "big.bin").write_text("x")
@@ -154,13 +165,15 @@ def test_dangling_links_and_excludes(project: Path) -> None:
         ("app/../../x", "leaves the project"),
         ("/etc/passwd", "is absolute"),
         ("~/.aws", "is absolute"),
+        ("C:/Users", "is absolute"),
         ("", "an empty pattern"),
     ],
 )
 def test_patterns_that_leave_the_project(pattern: str, reason: str) -> None:
     found = sources.check_pattern(pattern)
     assert found is not None and reason in found
-    assert sources.check_pattern("app/**/*.py") is None and sources.check_pattern("..data") is None
+    for fine in ("app/**/*.py", "..data", "a:b", ".", "./app"):
+        assert sources.check_pattern(fine) is None, fine
 
 
 def test_size_checks_name_the_largest_items(project: Path) -> None:

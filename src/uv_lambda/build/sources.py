@@ -94,7 +94,7 @@ def check_pattern(pattern: str) -> str | None:
     the project, so no absolute path and no `..` part."""
     if not pattern.strip():
         return "an empty pattern"
-    if pattern.startswith(("/", "\\", "~")) or (len(pattern) > 1 and pattern[1] == ":"):
+    if pattern.startswith(("/", "\\", "~")) or (pattern[:1].isalpha() and pattern[1:3] in (":/", ":\\")):
         return f"{pattern!r} is absolute"
     if ".." in pattern.replace("\\", "/").split("/"):
         return f"{pattern!r} leaves the project (..)"
@@ -352,15 +352,16 @@ def _matches_of(root: str, pattern: str) -> list[str]:
     """The relative names an include pattern picks under `root` (pathlib's glob rules)."""
     if not _GLOB_CHARACTERS.intersection(pattern):
         relative = "/".join(part for part in pattern.split("/") if part not in ("", "."))
-        return [relative] if relative and os.path.lexists(os.path.join(root, relative)) else []
+        if not relative:  # "." is the whole folder: each of its entries
+            return sorted(os.listdir(root))
+        return [relative] if os.path.lexists(os.path.join(root, relative)) else []
     from pathlib import Path
 
     base = Path(root)
     found = []
     for match in sorted(base.glob(pattern)):
         relative = match.relative_to(base).as_posix()
-        if relative != ".":
-            found.append(relative)
+        found += sorted(os.listdir(root)) if relative == "." else [relative]
     return found
 
 
