@@ -4,8 +4,9 @@ build, or fails the same way (exit code and error line), keeping the previous ar
 
 Edits: add a file (a module, data, a new package, a new top-level module), delete one,
 modify one, chmod one, swap one for a link inside the project or out of it, grow one past
-Lambda's 250 MB limit (a sparse file: cheap, and refused before it is read). Seeded and
-bounded; with and without `strict = true`.
+Lambda's 250 MB limit (a sparse file: cheap, and refused before it is read), break one (a
+syntax error, a truncated ELF file). Seeded and bounded; with and without `strict = true`;
+zip and split.
 """
 
 from __future__ import annotations
@@ -26,7 +27,16 @@ pytestmark = pytest.mark.slow
 
 HANDLER = "import six\n\ndef handler(event, context):\n    return six.__version__\n"
 STEPS = 12
-WEIGHTS = {"add": 3, "delete": 2, "modify": 3, "chmod": 3, "link-inside": 2, "link-outside": 2, "grow": 1}
+WEIGHTS = {
+    "add": 3,
+    "delete": 2,
+    "modify": 3,
+    "chmod": 3,
+    "link-inside": 2,
+    "link-outside": 2,
+    "grow": 1,
+    "break": 1,  # a syntax error, or a truncated ELF file: caught by the checks of changed files
+}
 FULL_PIPELINE = "  application: "  # the full pipeline's summary line; an app-only rebuild has none
 KEEP = {"app/main.py"}  # the handler's module: removing it is the full pipeline's to report
 
@@ -72,7 +82,8 @@ class Editor:
         if self.broken is not None:  # so that the steps after a failure are compared too
             path, self.broken = self.broken, None
             path.unlink()
-            path.write_text(self._text(path))
+            if path.suffix != ".so":
+                path.write_text(self._text(path))
             return f"repair {path.relative_to(self.root)}"
         files = _files(self.root)
         regular = _regular(self.root)
@@ -109,6 +120,16 @@ class Editor:
             target.write_text("PASSWORD = 'from the build machine'\n")
             os.symlink(target, path)
             self.broken = path if self.strict else None
+        elif kind == "break":
+            path = self.rng.choice(files)
+            path.unlink()
+            if path.suffix == ".py":
+                path.write_text("def broken(:\n")
+            else:
+                path = path.with_suffix(".so")
+                path.unlink(missing_ok=True)
+                path.write_bytes(b"\x7fELF\x02\x01\x01")
+            self.broken = path
         else:
             path = self.rng.choice(files)
             path.unlink()
@@ -163,6 +184,7 @@ def test_random_edits(cli: CliRunner, template: Path, tmp_path: Path, seed: int,
         Path(record_file.location(full_command, os.getcwd())).unlink(missing_ok=True)
         full = cli(*full_command)
         assert FULL_PIPELINE not in fast.stderr, (history, fast.stderr)
+        assert full.returncode != 0 or FULL_PIPELINE in full.stderr, (history, full.stderr)
         assert "Traceback" not in fast.stderr + full.stderr, (history, fast.stderr, full.stderr)
         if full.returncode == 0:
             assert fast.returncode == 0, (history, fast.stderr, full.stderr)
