@@ -180,8 +180,8 @@ def test_random_edits(cli: CliRunner, template: Path, tmp_path: Path, seed: int,
         history.append(editor.edit())
         before = _artifact(fast_out)
         fast = cli("build", root, "--format", format)
-        # The same sources through the full pipeline: its own command line, its record removed.
-        Path(record_file.location(full_command, os.getcwd())).unlink(missing_ok=True)
+        # The same sources through the full pipeline: its own folder, its record removed.
+        Path(record_file.location(full_out)).unlink(missing_ok=True)
         full = cli(*full_command)
         assert FULL_PIPELINE not in fast.stderr, (history, fast.stderr)
         assert full.returncode != 0 or FULL_PIPELINE in full.stderr, (history, full.stderr)

@@ -1,24 +1,25 @@
 """Rebuilds after the application files changed, without running the whole pipeline.
 
-A full build of a zip, layer or split artifact leaves a *build record* in the cache, keyed
-by the command line, the folder it ran in, PATH and the UV_* settings: the project's
-configuration files (by content) and tools (uv, the interpreter), taken before the build
-reads them; the rules that chose the application files (build/sources.py) and the files
-they chose (by the content that was built, and mode); what the checks need to know about
-the rest (the dependencies' top-level names and size); the artifacts written and the
-archives spliced into them; and the application's compressed entries. The next
-`uv-lambda build` with the same command line checks the record before loading the rest
-of the CLI (record_file.py chooses and checks the files again, with the code a full build
-uses):
+A full build of a zip, layer or split artifact leaves a *build record* in the cache, one
+per artifact folder whichever command wrote it (build, invoke, serve, deploy): the
+command-line settings it was built with and a digest of PATH and the UV_* settings; the
+project's configuration files (by content) and tools (uv, the interpreter), taken before
+the build reads them; the rules that chose the application files (build/sources.py) and
+the files they chose (by the content that was built, and mode); what the checks need to
+know about the rest (the dependencies' top-level names and size); the artifacts written,
+their metadata and the archives spliced into them; and the application's compressed
+entries. The next build into that folder with the same settings checks the record before
+loading the rest of the CLI (record_file.py chooses and checks the files again, with the
+code a full build uses):
 
 - nothing changed: the artifacts are up to date and nothing is written;
 - application files were edited, added, removed or chmod-ed: those are verified, compiled
   and compressed again and spliced with the cached dependency archive. Because archives
   are deterministic, the bytes are the ones a full build writes (tested);
-- anything else (pyproject.toml, uv.lock or .python-version edited, an artifact touched,
-  workspace packages, a file added or removed where a dependency installs the same
-  top-level name, a handler module added or removed, another uv-lambda): the full
-  pipeline runs and writes a new record.
+- anything else (pyproject.toml, uv.lock or .python-version edited, an artifact or its
+  metadata touched, workspace packages, a file added or removed where a dependency
+  installs the same top-level name, a handler module added or removed, another
+  uv-lambda): the full pipeline runs and writes a new record.
 
 A record can be older than the project's files, never newer, so the worst a race can
 cause is one full build more. This module imports only what such a rebuild needs.
@@ -30,12 +31,12 @@ import hashlib
 import json
 import os
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from uv_lambda.build import bytecode, record_file, sources
-from uv_lambda.metadata_file import file_sha256, formatted, read_document, write_document
+from uv_lambda.metadata_file import file_sha256, formatted, metadata_path, read_document, write_document
 
 # What a rebuild needs only once its compiler runs is imported inside the functions:
 # see rebuild().
@@ -51,9 +52,20 @@ def _stat(path: Path) -> list[int] | None:
     return [status.st_size, status.st_mtime_ns]
 
 
-def record_path(argv: Sequence[str], cwd: Path | None = None) -> Path:
-    """Where the record of `uv-lambda <argv>` run in `cwd` lives."""
-    return Path(record_file.location(argv, cwd))
+def _stats(artifact: Path) -> list[list[int] | None]:
+    """The artifact's and its metadata's: either changed by hand means a full build."""
+    return [_stat(artifact), _stat(metadata_path(artifact))]
+
+
+def record_path(out_dir: Path) -> Path:
+    """Where the record of the artifacts in `out_dir` lives (one per folder, see record_file)."""
+    return Path(record_file.location(out_dir))
+
+
+def recorded_overrides(record: Path) -> dict[str, Any] | None:
+    """The command-line settings the folder's artifacts were built with; None when unknown."""
+    document = record_file.read(str(record))
+    return None if document is None else dict(document["overrides"])
 
 
 # NamedTuples, not dataclasses: dataclasses import inspect, a sizeable part of a rebuild.
@@ -117,8 +129,10 @@ def record(
     recipe: Recipe,
     local_entries: list[archive.Entry],
     artifacts: list[tuple[Path, Path | None, bool]],
+    overrides: Mapping[str, Any],
 ) -> None:
-    """Write the record of a finished build. `artifacts`: (path, base archive, holds local entries)."""
+    """Write the record of a finished build. `artifacts`: (path, base archive, holds local entries);
+    `overrides`: the settings given on the command line (see record_owner)."""
     from uv_lambda.build import archive
 
     destination.parent.mkdir(parents=True, exist_ok=True)
@@ -127,6 +141,8 @@ def record(
     archive.write_archive(temporary_archive, local_entries)
     document = {
         "version": record_file.RECORD_VERSION,
+        "overrides": dict(overrides),
+        "environment": record_file.environment_digest(),
         "inputs": recipe.inputs.files,
         "tools": recipe.inputs.tools,
         "root": recipe.rules.root,  # the folder application files are chosen from
@@ -140,7 +156,9 @@ def record(
         "architecture": recipe.architecture,
         "handler": recipe.handler,
         "handler_discovered": recipe.handler_discovered,
-        "artifacts": [[str(path), str(base) if base else None, local, _stat(path)] for path, base, local in artifacts],
+        "artifacts": [
+            [str(path), str(base) if base else None, local, *_stats(path)] for path, base, local in artifacts
+        ],
     }
     temporary = destination.with_name(f".{destination.name}.{os.getpid()}")
     temporary.write_text(json.dumps(document, sort_keys=True))
@@ -148,9 +166,15 @@ def record(
     temporary.replace(destination)
 
 
-def forget(destination: Path) -> None:
-    destination.unlink(missing_ok=True)
+def record_owner(destination: Path, overrides: Mapping[str, Any]) -> None:
+    """Record only which settings built the folder, for a build no app-only rebuild can follow:
+    a local run still knows whether the folder holds what it would build (cli/_local_build.py)."""
     Path(record_file.local_archive(str(destination))).unlink(missing_ok=True)
+    document = {"version": record_file.RECORD_VERSION, "overrides": dict(overrides), "files": None}
+    destination.parent.mkdir(parents=True, exist_ok=True)
+    temporary = destination.with_name(f".{destination.name}.{os.getpid()}")
+    temporary.write_text(json.dumps(document, sort_keys=True))
+    temporary.replace(destination)
 
 
 class Rebuilt(NamedTuple):
@@ -171,16 +195,22 @@ def _still_valid(document: dict[str, Any]) -> bool:
         return False
     if any(_stat(Path(path)) != status for path, status in document["tools"].items()):
         return False
-    for path, base, _, status in document["artifacts"]:
-        # Our own artifact, untouched, and the cached archive it was spliced from.
-        if _stat(Path(path)) != status or (base and not Path(base).is_file()):
+    for path, base, _, *status in document["artifacts"]:
+        # Our own artifact and its metadata, untouched, and the cached archive it was spliced from.
+        if _stats(Path(path)) != status or (base and not Path(base).is_file()):
             return False
     return True
 
 
-def rebuild_at(record: Path) -> Rebuilt | None:
-    """Bring the build recorded at `record` up to date; None when it needs the full pipeline."""
-    started = record_file.start(str(record))
+def rebuild_at(record: Path, never_inputs: Sequence[Path] | None = None) -> Rebuilt | None:
+    """Bring the build recorded at `record` up to date; None when it needs the full pipeline.
+
+    The caller has checked that the record's settings are the ones it wants (recorded_overrides).
+    `never_inputs`: the folders this build writes to (see record_file.start); default the
+    recorded ones.
+    """
+    outputs = None if never_inputs is None else [str(folder) for folder in never_inputs]
+    started = record_file.start(str(record), never_inputs=outputs)
     return None if started is None else rebuild(started)
 
 
@@ -296,7 +326,7 @@ def _rebuild(
     # While the compiler works: copy the dependencies into each artifact that holds code.
     outputs = [
         (Path(path), archive.ArchiveOutput(scratch / Path(path).name, Path(base) if base else None, final_names))
-        for path, base, holds_local, _ in document["artifacts"]
+        for path, base, holds_local, *_ in document["artifacts"]
         if holds_local
     ]
     try:
@@ -321,7 +351,7 @@ def _rebuild(
     for final, metadata in finished:
         (scratch / final.name).replace(final)
         write_document(final, metadata)
-    for path, _, holds_local, _ in document["artifacts"]:
+    for path, _, holds_local, *_ in document["artifacts"]:
         if not holds_local:  # the layer: its bytes stay, its metadata carries the warnings too
             metadata = read_document(Path(path))
             if metadata.get("warnings") != warnings:
@@ -381,7 +411,7 @@ def _update_record(
     record: Path, document: dict[str, Any], selection: sources.Selection, digests: dict[str, str]
 ) -> None:
     for item in document["artifacts"]:
-        item[3] = _stat(Path(item[0]))
+        item[3:] = _stats(Path(item[0]))
     digest_of = {name: digest for name, _, digest, *_ in document["files"]}
     digest_of.update(digests)
     document["files"] = _files(LocalFile(c.name, c.path, digest_of[c.name], c.mode, c.stamp) for c in selection.files)

@@ -17,10 +17,11 @@ import logging
 import os
 import shutil
 import tempfile
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from packaging.utils import parse_wheel_filename
 
@@ -416,10 +417,12 @@ def build_function(
     lock: bool = False,
     record: Path | None = None,
     never_inputs: Sequence[Path] = (),
+    overrides: Mapping[str, Any] | None = None,
 ) -> model.FunctionBuild:
     """Build `config`'s artifacts into out_dir (default dist/lambda/<name>/) and return them.
 
-    With `record` (see incremental.py), the build leaves what an app-only rebuild needs there.
+    With `record` (see incremental.py), the build leaves what an app-only rebuild needs there,
+    and `overrides`, the command line's settings that `config` includes.
     `never_inputs`: other folders the build writes to (out_dir is one): never application files.
     """
     out_dir = (out_dir or default_out_dir(project, config.name)).resolve()
@@ -429,11 +432,15 @@ def build_function(
     with stage_function(
         project, config, reporter=reporter, lock=lock, out_dir=out_dir, never_inputs=never_inputs
     ) as staged:
-        return write_artifacts(staged, out_dir, reporter, record)
+        return write_artifacts(staged, out_dir, reporter, record, overrides or {})
 
 
 def write_artifacts(
-    staged: StagedFunction, out_dir: Path, reporter: Reporter, record: Path | None = None
+    staged: StagedFunction,
+    out_dir: Path,
+    reporter: Reporter,
+    record: Path | None = None,
+    overrides: Mapping[str, Any] | None = None,
 ) -> model.FunctionBuild:
     settings = staged.settings
     deps = staged.dependencies
@@ -476,10 +483,10 @@ def write_artifacts(
                 path.unlink(missing_ok=True)
         if record is not None:
             if staged.recipe is None:
-                incremental.forget(record)
+                incremental.record_owner(record, overrides or {})
             else:
                 artifacts = [(out_dir / name, base, entries is local) for name, (base, entries, _, _) in plan.items()]
-                incremental.record(record, staged.recipe, local, artifacts)
+                incremental.record(record, staged.recipe, local, artifacts, overrides or {})
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
     build = model.read_build(out_dir)

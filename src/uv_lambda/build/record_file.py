@@ -23,20 +23,72 @@ TYPE_CHECKING = False  # mypy treats this name as True; typing itself costs star
 if TYPE_CHECKING:
     from typing import Any
 
-RECORD_VERSION = 3
+RECORD_VERSION = 4
 
 
-def location(argv: Sequence[str], cwd: str | os.PathLike[str] | None = None) -> str:
-    """Where the record of `uv-lambda <argv>` run in `cwd` lives (keyed by PATH and UV_* too)."""
+def _key(*parts: object) -> str:
+    return hashlib.sha256(json.dumps([__version__, *parts]).encode()).hexdigest()[:32]
+
+
+def environment_digest() -> str:
+    """What of the environment decides which uv and interpreter a build finds."""
     settings = sorted((k, v) for k, v in os.environ.items() if k.startswith(("UV_", "VIRTUAL_ENV")) or k == "PATH")
+    return _key(settings)
+
+
+def location(out_dir: str | os.PathLike[str]) -> str:
+    """The record of the artifacts in `out_dir`: one per folder, whichever command wrote them
+    (build, invoke, serve, deploy), so that each can follow the other with an app-only rebuild."""
+    return os.path.join(cache_dir(), "rebuild", _key(os.path.realpath(out_dir)) + ".json")
+
+
+def command_location(argv: Sequence[str], cwd: str | os.PathLike[str] | None = None) -> str:
+    """Where `uv-lambda <argv>` run in `cwd` notes which record it builds into (see `find`)."""
     folder = os.path.realpath(cwd if cwd is not None else os.getcwd())
-    key = json.dumps([__version__, folder, list(argv), settings])
-    return os.path.join(cache_dir(), "rebuild", hashlib.sha256(key.encode()).hexdigest()[:32] + ".json")
+    return os.path.join(cache_dir(), "rebuild", "commands", _key(folder, list(argv), environment_digest()) + ".json")
 
 
 def local_archive(record: str) -> str:
     """The application's compressed entries, beside the record."""
     return record.removesuffix(".json") + ".zip"
+
+
+class Pointer:
+    """What a command line built before: its record, and what that record must still say."""
+
+    __slots__ = ("inputs", "never_inputs", "overrides", "record")
+
+    def __init__(self, record: str, overrides: dict[str, Any], inputs: dict[str, Any], never_inputs: list[str]) -> None:
+        self.record = record
+        # The command line's settings, as the record states them, under these configuration
+        # files: with other files the same flags may mean other settings.
+        self.overrides = overrides
+        self.inputs = inputs
+        self.never_inputs = never_inputs  # the folders the command line writes to
+
+
+def find(argv: Sequence[str]) -> Pointer | None:
+    """The record `uv-lambda <argv>` built into last, when it wrote one."""
+    try:
+        with open(command_location(argv)) as handle:
+            document = json.load(handle)
+        return Pointer(document["record"], document["overrides"], document["inputs"], document["never_inputs"])
+    except (FileNotFoundError, ValueError, KeyError, TypeError):
+        return None
+
+
+def remember(
+    argv: Sequence[str], record: str, overrides: dict[str, Any], inputs: dict[str, Any], never_inputs: list[str]
+) -> None:
+    """Note that `uv-lambda <argv>` (here) builds what `record` describes, writing into the
+    folders `never_inputs` (see `find`)."""
+    path = command_location(argv)
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    temporary = f"{path}.{os.getpid()}"
+    document = {"record": record, "overrides": overrides, "inputs": inputs, "never_inputs": never_inputs}
+    with open(temporary, "w") as handle:
+        json.dump(document, handle, sort_keys=True)
+    os.replace(temporary, path)
 
 
 class Started:
@@ -72,30 +124,45 @@ def _edited(then: tuple[str, str, int, list[int] | None] | None, chosen: sources
     return then[3] != chosen.stamp and file_sha256(chosen.path) != then[1]
 
 
-def start(record: str) -> Started | None:
-    """Choose the application files again, check them, and start compiling what changed;
-    None when a full build is needed.
-
-    The files are chosen and checked by the code a full build uses (build/sources.py), so a
-    file swapped for a link out of the project, or grown past Lambda's limit, fails or is
-    left out here exactly as there. The rest of the record is checked later (incremental.py);
-    a stale one cancels the compiler.
-    """
+def read(record: str) -> dict[str, Any] | None:
+    """The record's document, if it is one this version wrote."""
     try:
         with open(record) as handle:
             document: dict[str, Any] = json.load(handle)
     except (FileNotFoundError, ValueError):
         return None
-    if not isinstance(document, dict) or document.get("version") != RECORD_VERSION:
-        return None
-    if not os.path.isfile(local_archive(record)):
+    return document if isinstance(document, dict) and document.get("version") == RECORD_VERSION else None
+
+
+def start(record: str, pointer: Pointer | None = None, never_inputs: Sequence[str] | None = None) -> Started | None:
+    """Choose the application files again, check them, and start compiling what changed;
+    None when a full build is needed.
+
+    With `pointer`, the record must have been written with the pointer's settings. The files
+    are chosen and checked by the code a full build uses (build/sources.py), so a file
+    swapped for a link out of the project, or grown past Lambda's limit, fails or is left
+    out here exactly as there. `never_inputs` (or the pointer's) are the folders this build
+    writes to and replace the recorded ones: the record is shared with commands that write
+    elsewhere (a tree's --out), and an output folder is never an input. The rest of the
+    record is checked later (incremental.py); a stale one cancels the compiler.
+    """
+    document = read(record)
+    if document is None or document.get("files") is None or not os.path.isfile(local_archive(record)):
+        return None  # no record, or one that only says who built the folder (no app-only rebuild)
+    if document.get("environment") != environment_digest():
         return None
     try:
+        if pointer is not None and (document["overrides"], document["inputs"]) != (pointer.overrides, pointer.inputs):
+            return None
         facts = document["facts"]
         rules = sources.Rules.from_json(document["rules"])
+        outputs = pointer.never_inputs if pointer is not None else never_inputs
+        if outputs is not None:
+            rules.never_inputs = [os.path.realpath(folder) for folder in outputs]
+            document["rules"] = rules.as_json()  # what the rewritten record chose with
         installed_size = int(facts["installed_size"])
         packages = [(str(name), int(size)) for name, size in facts["packages"]]
-        ships_application = any(holds_local for _, _, holds_local, _ in document["artifacts"])
+        ships_application = any(holds_local for _, _, holds_local, *_ in document["artifacts"])
         recorded = {name: (path, digest, mode, stamp) for name, path, digest, mode, stamp in document["files"]}
         interpreter = document["interpreter"]
     except (KeyError, TypeError, ValueError, AttributeError):

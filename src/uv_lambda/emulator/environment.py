@@ -85,6 +85,8 @@ class ExecutionEnvironment:
         self._init_error: tuple[bytes, str | None] | None = None
         self._init_log = b""
         self.init_duration_ms: float | None = None
+        # Called once, on the loop, when the init phase is over (or the process ended in it).
+        self.on_ready: Callable[[], None] | None = None
         self.invocations = 0
         self.returncode: int | None = None
         self._peak_kb = 0
@@ -155,6 +157,7 @@ class ExecutionEnvironment:
     def _exited(self, returncode: int) -> None:
         self.returncode = returncode
         self._poll = None
+        self._ready()
         # Its last words (a traceback) are all in the pipe now that it is gone.
         self._output.collect()
         invocation = self._current
@@ -184,6 +187,11 @@ class ExecutionEnvironment:
         self._output.close()
         self._memory.close()
 
+    def _ready(self) -> None:
+        callback, self.on_ready = self.on_ready, None
+        if callback is not None:
+            callback()
+
     # --- the Runtime API backend -----------------------------------------------------------
 
     def next_invocation(self, poll: Poll) -> None:
@@ -193,6 +201,7 @@ class ExecutionEnvironment:
             self.init_duration_ms = (time.monotonic() - self._started) * 1000
             self._init_log = self._output.drain()
             self._sample_memory_peak()
+            self._ready()
         if self._closing or self.returncode is not None:
             poll.hang_up()
             return
