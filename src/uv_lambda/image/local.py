@@ -98,7 +98,8 @@ def open_layout(
     options = options or RunOptions()
     python_version = get_runtime(runtime).python_version
     interpreter = find_uv().find_python(python_version, options.python)
-    runtime_folder = ensure_runtime_folder(python_version, interpreter, with_boto3=options.with_boto3)
+    sandbox = options.choose_sandbox(interpreter, python_version)
+    runtime_folder = ensure_runtime_folder(python_version, interpreter, with_boto3=options.with_boto3, sdk=options.sdk)
     spec = FunctionSpec(
         name=name,
         handler=handler,
@@ -111,6 +112,7 @@ def open_layout(
         environment=dict(environment or {}),
         credentials=caller_credentials() if options.pass_credentials else {},
         region=options.region or caller_region(),
+        sandbox=sandbox,
     )
     return LocalFunction(spec, options.concurrency)
 
