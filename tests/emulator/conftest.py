@@ -19,7 +19,10 @@ def write_zip(path: Path, files: dict[str, str | bytes]) -> Path:
     with zipfile.ZipFile(path, "w") as archive:
         for name, content in files.items():
             data = content.encode() if isinstance(content, str) else content
-            archive.writestr(name, data)
+            info = zipfile.ZipInfo(name)
+            # Files under bin/ are executables (a layer's /opt/bin tools).
+            info.external_attr = (0o755 if name.startswith("bin/") else 0o644) << 16
+            archive.writestr(info, data)
     return path
 
 

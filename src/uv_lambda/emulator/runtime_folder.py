@@ -25,19 +25,20 @@ BOTO3 = "boto3"
 _COMPLETE_MARKER = ".uv-lambda-runtime"
 
 
-def sdk_requirement(python_version: str, sdk: str = "bundled") -> str:
-    """The boto3 requirement of `runtime-sdk`: "bundled" (the version the runtime ships, from
-    runtimes.BUNDLED_SDK), "latest" (the newest when the folder is made), or a version."""
+def sdk_requirements(python_version: str, sdk: str = "bundled") -> list[str]:
+    """boto3 and botocore as `runtime-sdk` says: "bundled" (the version the runtime ships,
+    from runtimes.BUNDLED_SDK; botocore has the same number), "latest" (the newest when the
+    folder is made), or a version."""
     from uv_lambda.runtimes import BUNDLED_SDK
 
     if sdk == "latest":
-        return BOTO3
+        return [BOTO3]
     version = BUNDLED_SDK[f"python{python_version}"] if sdk == "bundled" else sdk
-    return f"{BOTO3}=={version}"
+    return [f"{BOTO3}=={version}", f"botocore=={version}"]
 
 
 def requirements(with_boto3: bool, python_version: str = "3.13", sdk: str = "bundled") -> list[str]:
-    return [AWSLAMBDARIC, sdk_requirement(python_version, sdk)] if with_boto3 else [AWSLAMBDARIC]
+    return [AWSLAMBDARIC, *sdk_requirements(python_version, sdk)] if with_boto3 else [AWSLAMBDARIC]
 
 
 # Part of the folder's key: a change in how it is installed makes a fresh folder.
