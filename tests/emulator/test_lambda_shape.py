@@ -246,9 +246,8 @@ def test_a_childs_memory_counts_against_the_memory_size(run: Callable[..., Local
     source = """
 import subprocess, sys
 def handler(event, context):
-    child = subprocess.Popen([sys.executable, "-c",
-        f"import time\\nblock = bytearray({event['mb']} * 1024 * 1024)\\nprint('allocated', flush=True)\\ntime.sleep(5)"],
-        stdout=subprocess.PIPE)
+    code = f"import time\\nblock = bytearray({event['mb']} << 20)\\nprint('allocated', flush=True)\\ntime.sleep(5)"
+    child = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE)
     child.stdout.readline()
     if event.get("wait"):
         child.wait()
