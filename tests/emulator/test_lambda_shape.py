@@ -194,6 +194,31 @@ def handler(event, context):
     assert after - before < 30, (before, after)
 
 
+def test_child_processes_are_frozen_too(run: Callable[..., LocalFunction]) -> None:
+    """Also one that left the process group (setsid)."""
+    source = """
+import os, subprocess, sys, time
+CHILD = "import os, time\\nwhile True:\\n    os.write(1, b'.')\\n    time.sleep(0.01)"
+def handler(event, context):
+    if event.get("start"):
+        ticks = open(f"/tmp/ticks-{os.getpid()}-{time.time()}", "wb")
+        handler.ticks = ticks.name
+        handler.child = subprocess.Popen([sys.executable, "-c", CHILD], stdout=ticks, start_new_session=True)
+        time.sleep(0.2)
+    size = os.path.getsize(handler.ticks)
+    if not event.get("start"):
+        os.unlink(handler.ticks)
+    return size
+"""
+    function = run(source)
+    before = _ok(function.invoke(b'{"start": true}'))
+    time.sleep(1.0)
+    after = _ok(function.invoke(b"{}"))
+    assert before > 0 and after - before < 30, (before, after)
+    function.pool.close()  # and it ends with its environment
+    assert not _processes_with(b"os.write(1, b'.')")
+
+
 def test_the_process_tree_ends_with_the_environment(run: Callable[..., LocalFunction], mode: str) -> None:
     """A child process started by the function is killed with its environment (in a sandbox
     also a double-forked daemon, which leaves the process group)."""

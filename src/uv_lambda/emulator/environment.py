@@ -29,7 +29,7 @@ from uv_lambda.emulator import lambda_errors, limits, log_lines, sandbox
 from uv_lambda.emulator.environ import function_environment
 from uv_lambda.emulator.invocation import Invocation, Outcome
 from uv_lambda.emulator.limits import MAX_RUNTIME_RESPONSE
-from uv_lambda.emulator.memory import EnvironmentMemory, children
+from uv_lambda.emulator.memory import EnvironmentMemory, children, descendants
 from uv_lambda.emulator.process_output import OutputCollector
 from uv_lambda.emulator.runtime_api import Poll, Reply, RuntimeApiServer
 from uv_lambda.emulator.spec import FunctionSpec
@@ -104,6 +104,7 @@ class ExecutionEnvironment:
         self._retried_at: float | None = None
         self._init_reports: list[str] = []  # INIT_REPORT lines of a failed first attempt
         self._frozen = False
+        self._frozen_others: list[int] = []  # processes outside the process group, stopped too
         self._memory: EnvironmentMemory | None = None
         self._started = time.monotonic()
         self._init_start = log_lines.init_start_line(spec.python_version, spec.region)
@@ -190,6 +191,12 @@ class ExecutionEnvironment:
         return self.returncode is None and not self._closing and self._init_error is None
 
     def kill(self) -> None:
+        if not self.spec.sandbox.enabled and self._process.returncode is None:
+            # Children that left the process group (setsid) go too; in a sandbox the PID
+            # namespace ends them all. (A double-forked daemon is no longer below it.)
+            for pid in descendants(self._process.pid):
+                with contextlib.suppress(ProcessLookupError, PermissionError):
+                    os.kill(pid, signal.SIGKILL)
         self._signal(signal.SIGKILL)
 
     def _signal(self, signum: int) -> None:
@@ -200,15 +207,28 @@ class ExecutionEnvironment:
 
     def _freeze(self) -> None:
         """Stop the environment's processes while it waits for an event, as Lambda freezes
-        it: background threads and children do not run between invocations."""
-        if not self._frozen:
-            self._frozen = True
-            self._signal(signal.SIGSTOP)
+        it: background threads and children do not run between invocations. The process
+        group, and the processes found below the runtime when its memory was last read (one
+        that called setsid left the group)."""
+        if self._frozen:
+            return
+        self._frozen = True
+        self._signal(signal.SIGSTOP)
+        memory = self._memory
+        self._frozen_others = list(memory.others) if memory is not None else []
+        for pid in self._frozen_others:
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.kill(pid, signal.SIGSTOP)
 
     def _thaw(self) -> None:
-        if self._frozen:
-            self._frozen = False
-            self._signal(signal.SIGCONT)
+        if not self._frozen:
+            return
+        self._frozen = False
+        self._signal(signal.SIGCONT)
+        for pid in self._frozen_others:
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.kill(pid, signal.SIGCONT)
+        self._frozen_others = []
 
     def close(self) -> None:
         """Stop the process and the Runtime API; safe to call more than once.

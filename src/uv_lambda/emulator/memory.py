@@ -100,6 +100,7 @@ class EnvironmentMemory:
         process, which adopts orphans); by default the runtime process."""
         self.runtime = ProcessMemory(runtime_pid)
         self._root = root_pid or runtime_pid
+        self.others: list[int] = []  # the other processes at the last sample
 
     def sample(self) -> tuple[int | None, int | None]:
         """(current, peak) in kB: the peak is the runtime's own (VmHWM) when it is alone,
@@ -109,6 +110,7 @@ class EnvironmentMemory:
         if current is None:
             return None, peak
         others = [pid for pid in descendants(self._root) if pid != self.runtime.pid]
+        self.others = others
         if not others:
             return current, peak
         total = current + sum(_kilobytes(_read(f"/proc/{pid}/status"), b"VmRSS") or 0 for pid in others)

@@ -24,11 +24,11 @@ from __future__ import annotations
 import functools
 import os
 import shutil
-import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
-from uv_lambda.errors import UsageError
+from uv_lambda import proc
+from uv_lambda.errors import CommandError, UsageError
 
 MODES = ("auto", "require", "off")
 # The environment variable that sets the default of `--sandbox`.
@@ -123,8 +123,8 @@ def bwrap_problem() -> tuple[str | None, str | None]:
     # a container): one trial run says.
     probe = [bwrap, "--die-with-parent", "--unshare-pid", "--unshare-ipc", "--ro-bind", "/", "/", "--", "true"]
     try:
-        completed = subprocess.run(probe, capture_output=True, text=True, timeout=10, check=False)
-    except (OSError, subprocess.TimeoutExpired) as exc:
+        completed = proc.run(probe, check=False, timeout=10, env={})
+    except (OSError, CommandError) as exc:
         return None, f"bwrap cannot run: {exc}"
     if completed.returncode != 0:
         reason = completed.stderr.strip().splitlines()[-1:] or [f"exit {completed.returncode}"]
@@ -165,7 +165,7 @@ def unsandboxed_note(reason: str) -> str:
     return (
         f"running without a sandbox ({reason}): the function sees this machine's files, its task root "
         "and /opt at their real paths and writable, the host's /tmp (shared, no size limit) and /dev/shm, "
-        "and processes that leave its process group are not frozen between invocations"
+        "and a double-forked daemon is neither frozen, counted nor stopped with its environment"
     )
 
 
