@@ -216,7 +216,7 @@ def handler(event, context):
     after = _ok(function.invoke(b"{}"))
     assert before > 0 and after - before < 30, (before, after)
     function.pool.close()  # and it ends with its environment
-    assert not _processes_with(b"os.write(1, b'.')")
+    assert _all_gone(b"os.write(1, b'.')")
 
 
 def test_the_process_tree_ends_with_the_environment(run: Callable[..., LocalFunction], mode: str) -> None:
@@ -238,16 +238,25 @@ def handler(event, context):
     started = _processes_with(marker)
     assert len(started) >= 1
     function.pool.close()
-    deadline = time.monotonic() + 5
-    while time.monotonic() < deadline and _processes_with(marker) and mode == "require":
-        time.sleep(0.05)
-    left = _processes_with(marker)
     if mode == "require":
-        assert left == set()
-    else:  # only the daemon escapes (it left the process group); the test cleans it up
+        assert _all_gone(marker)
+    else:  # only the double-forked daemon escapes; the test cleans it up
+        left = _processes_with(marker)
+        assert left  # (the documented difference)
         for pid in left:
             os.kill(pid, 9)
     assert runtime not in _all_pids()
+
+
+def _all_gone(marker: bytes) -> bool:
+    """No process with `marker` in its command line is left within 5 s (the kernel ends a
+    PID namespace's processes after its init, not with it)."""
+    deadline = time.monotonic() + 5
+    while _processes_with(marker):
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.05)
+    return True
 
 
 def _all_pids() -> set[int]:
