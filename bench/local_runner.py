@@ -385,6 +385,43 @@ def uvicorn(env: dict[str, str], work: Path, seconds: int, task: Path, served: f
 MODES = ("require", "off")  # --sandbox: bwrap, and none
 
 
+def namespace_setup(work: Path, runs: int) -> None:
+    """What starting a process in the sandbox costs: `python3.13 -c pass` through the sandbox's
+    bwrap command line and directly, interleaved."""
+    from uv_lambda.emulator import sandbox
+    from uv_lambda.uv import find_uv
+
+    bwrap, problem = sandbox.bwrap_problem()
+    if bwrap is None:
+        print(f"[namespace set-up] skipped: {problem}")
+        return
+    interpreter = find_uv().find_python("3.13")
+    folders = [work / "empty-task", work / "empty-opt", work / "empty-runtime"]
+    for folder in folders:
+        folder.mkdir(exist_ok=True)
+    inside = sandbox.bwrap_command(
+        bwrap,
+        ["/var/lang/bin/python3.13", "-c", "pass"],
+        task_root=folders[0],
+        opt=folders[1],
+        runtime=folders[2],
+        interpreter=interpreter,
+        python_version="3.13",
+        tmp_megabytes=512,
+    )
+    times: dict[str, list[float]] = {"sandboxed": [], "direct": []}
+    for _ in range(runs):
+        for label, command in (("sandboxed", inside), ("direct", [str(interpreter), "-c", "pass"])):
+            started = time.perf_counter()
+            subprocess.run(command, env={"LD_LIBRARY_PATH": "/var/lang/lib"}, check=True)
+            times[label].append((time.perf_counter() - started) * 1000)
+    sandboxed, direct = (statistics.median(times[label]) for label in ("sandboxed", "direct"))
+    print(
+        f"[namespace set-up] python3.13 -c pass: in the sandbox {sandboxed:.1f} ms, directly {direct:.1f} ms: "
+        f"bwrap and its mounts add {sandboxed - direct:.1f} ms (medians of {runs})"
+    )
+
+
 def sandbox_comparison(
     apps: list[tuple[str, Path, str, str, list[str]]], env: dict[str, str], work: Path, count: int, cold: int
 ) -> None:
@@ -497,6 +534,7 @@ def main() -> None:
         with zipfile.ZipFile(trivial, "w") as bundle:
             bundle.writestr("app.py", TRIVIAL)
         trivial_args = ["--artifact", str(trivial), "--handler", "app.handler", "--runtime", "python3.13"]
+        namespace_setup(work, 3 * options.cold)
         sandbox_comparison(
             [
                 ("trivial", trivial, "app.handler", "app", trivial_args),

@@ -329,8 +329,9 @@ def handler(event, context):
 @pytest.mark.slow
 def test_an_init_over_ten_seconds_fails_after_the_retry_times_out(run: Callable[..., LocalFunction]) -> None:
     source = "import time\ntime.sleep(12)\ndef handler(e, c):\n    return 1\n"
+    function = run(source, timeout=3)
     started = time.monotonic()
-    result = run(source, timeout=3).invoke(b"{}")
+    result = function.invoke(b"{}")
     assert 12.5 < time.monotonic() - started < 16  # 10 s of init, then 3 s of retry
     assert json.loads(result.payload)["errorType"] == "Sandbox.Timedout"
     assert "Phase: init\tStatus: timeout" in result.log and "Status: timeout\t" in result.log
