@@ -65,6 +65,11 @@ class ArtifactMetadata:
     bytecode: bool
     packages: tuple[PackageInfo, ...] = ()
     dependencies_hash: str = ""  # content key of the third-party dependency set
+    # How the runtime was chosen ("default": by requires-python and the date) and why; with
+    # uv.lock's digest, the next build of the same lock keeps a default runtime (build/settings.py).
+    runtime_origin: str = ""
+    runtime_reason: str = ""
+    lock_sha256: str = ""
     schema: int = SCHEMA_VERSION
     warnings: tuple[str, ...] = field(default=(), compare=False)
 

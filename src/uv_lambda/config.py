@@ -8,6 +8,13 @@ Layout in pyproject.toml:
     handler = "app.main.handler"
 
 Without a `functions` table the project is one function named after the project.
+
+A function's table is merged into the shared one key by key (docs/build.md, Configuration):
+a plain value replaces the shared one; a table (`environment`, `tags`) is the shared table
+updated with the function's keys; a list (`include`, `exclude`, `exclude-packages`, `layers`,
+...) is the shared list followed by the function's, unless the function sets
+`<key>-replace = true`. Every value remembers where it came from (`FunctionConfig.origins`),
+for `uv-lambda config` and the build summary.
 """
 
 from __future__ import annotations
@@ -62,6 +69,9 @@ class FunctionConfig:
     concurrency: int = 4  # local execution environments
     runtime_sdk: str = "bundled"  # the boto3 of the local runtime: "bundled", "latest" or a version
     image_repository: str | None = None
+    # attribute -> where its value came from ("[tool.uv-lambda]", "--runtime", ...); an
+    # attribute not named here has its default.
+    origins: Mapping[str, str] = field(default_factory=dict, compare=False, repr=False)
 
     @property
     def aws_name(self) -> str:
@@ -158,13 +168,25 @@ SCHEMA: dict[str, Validator] = {
     "runtime-sdk": _sdk,
 }
 
-_ATTRIBUTES = {f.name for f in fields(FunctionConfig)}
+_ATTRIBUTES = {f.name for f in fields(FunctionConfig)} - {"origins"}
 assert all(key.replace("-", "_") in _ATTRIBUTES for key in SCHEMA)
+
+# Keys whose shared and per-function values combine instead of replacing each other.
+LIST_KEYS = frozenset({"include", "exclude", "exclude-packages", "extras", "groups", "allow-collisions", "layers"})
+TABLE_KEYS = frozenset({"environment", "tags"})  # function-url is one value: replaced whole
+assert set(SCHEMA) >= LIST_KEYS | TABLE_KEYS
+REPLACE_SUFFIX = "-replace"
+SHARED_TABLE = "tool.uv-lambda"
 
 
 def _validate_table(table: Mapping[str, Any], where: str, source: Path) -> dict[str, Any]:
+    """The table's values by attribute name; `<key>-replace` flags stay under their TOML key."""
     values: dict[str, Any] = {}
     for key, value in table.items():
+        if key.endswith(REPLACE_SUFFIX) and key.removesuffix(REPLACE_SUFFIX) in LIST_KEYS | TABLE_KEYS:
+            _check_replace_flag(key, value, where, source)
+            values[key] = value
+            continue
         validator = SCHEMA.get(key)
         if validator is None:
             close = difflib.get_close_matches(key, SCHEMA, n=1)
@@ -187,15 +209,50 @@ def _validate_table(table: Mapping[str, Any], where: str, source: Path) -> dict[
     return values
 
 
+def _check_replace_flag(key: str, value: Any, where: str, source: Path) -> None:
+    if where == SHARED_TABLE:
+        raise ConfigError(
+            f"{source}: {key} is set in [{where}], where there is nothing to replace",
+            f"move it to the [{where}.functions.NAME] table whose {key.removesuffix(REPLACE_SUFFIX)} "
+            "should replace the shared one",
+        )
+    if not isinstance(value, bool):
+        raise ConfigError(f"{source}: [{where}] {key} must be true or false, not {value!r}", f"fix {key!r}")
+
+
+def _merge(
+    shared: dict[str, Any], own: dict[str, Any], shared_where: str, own_where: str
+) -> tuple[dict[str, Any], dict[str, str]]:
+    """One function's values and their origins: `own` merged into `shared` (see the module doc)."""
+    values = dict(shared)
+    origins = dict.fromkeys(shared, f"[{shared_where}]")
+    for key in LIST_KEYS | TABLE_KEYS:
+        attribute = key.replace("-", "_")
+        if own.pop(key + REPLACE_SUFFIX, False):
+            values[attribute] = own.pop(attribute, () if key in LIST_KEYS else {})
+            origins[attribute] = f"[{own_where}] ({key}{REPLACE_SUFFIX})"
+        elif attribute in own and attribute in shared:
+            mine = own.pop(attribute)
+            if key in LIST_KEYS:
+                values[attribute] = (*shared[attribute], *(item for item in mine if item not in shared[attribute]))
+            else:
+                values[attribute] = {**shared[attribute], **mine}
+            origins[attribute] = f"[{shared_where}] + [{own_where}]"
+    values.update(own)
+    origins.update(dict.fromkeys(own, f"[{own_where}]"))
+    return values, origins
+
+
 def function_configs(tool_table: Mapping[str, Any], default_name: str, source: Path) -> dict[str, FunctionConfig]:
     """Validate `[tool.uv-lambda]` and return one FunctionConfig per function, by name."""
     if not isinstance(tool_table, Mapping):
         raise ConfigError(f"{source}: [tool.uv-lambda] must be a table", "see the README")
     shared = dict(tool_table)
     functions = shared.pop("functions", None)
-    defaults = _validate_table(shared, "tool.uv-lambda", source)
+    defaults = _validate_table(shared, SHARED_TABLE, source)
     if functions is None:
-        return {default_name: FunctionConfig(name=default_name, **defaults)}
+        origins = dict.fromkeys(defaults, f"[{SHARED_TABLE}]")
+        return {default_name: FunctionConfig(name=default_name, **defaults, origins=origins)}
     if not isinstance(functions, Mapping) or not functions:
         raise ConfigError(
             f"{source}: [tool.uv-lambda.functions] must hold one table per function",
@@ -203,11 +260,16 @@ def function_configs(tool_table: Mapping[str, Any], default_name: str, source: P
         )
     configs: dict[str, FunctionConfig] = {}
     for name, table in functions.items():
-        where = f"tool.uv-lambda.functions.{name}"
+        where = f"{SHARED_TABLE}.functions.{name}"
         if not isinstance(table, Mapping):
             raise ConfigError(f"{source}: [{where}] must be a table", "see the README")
-        configs[name] = FunctionConfig(name=name, **{**defaults, **_validate_table(table, where, source)})
+        values, origins = _merge(defaults, _validate_table(table, where, source), SHARED_TABLE, where)
+        configs[name] = FunctionConfig(name=name, **values, origins=origins)
     return configs
+
+
+# Command-line flags not spelled like the attribute they set (the origin `uv-lambda config` shows).
+_FLAGS = {"architecture": "--arch", "bytecode": "--no-bytecode"}
 
 
 def with_overrides(config: FunctionConfig, **overrides: Any) -> FunctionConfig:
@@ -216,4 +278,5 @@ def with_overrides(config: FunctionConfig, **overrides: Any) -> FunctionConfig:
     unknown = set(given) - _ATTRIBUTES
     if unknown:
         raise ValueError(f"not FunctionConfig fields: {sorted(unknown)}")
-    return replace(config, **given)
+    flags = {key: _FLAGS.get(key, f"--{key.replace('_', '-')}") for key in given}
+    return replace(config, **given, origins={**config.origins, **flags})

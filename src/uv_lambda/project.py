@@ -65,14 +65,18 @@ class Project:
         """PATH is a workspace member, not the workspace root."""
         return self.package.path != self.workspace_root
 
-    def python_version_file(self) -> str | None:
-        """The minor version pinned by `.python-version` (PATH first, then the workspace root)."""
+    def python_version_pin(self) -> tuple[str, Path] | None:
+        """The version `.python-version` pins (PATH first, then the workspace root), and that file.
+
+        "3.13", "3.13.1" and "cpython-3.13" all pin "3.13"; a file that names no minor version
+        ("3", "pypy") pins nothing uv-lambda can use and is passed over.
+        """
         for folder in (self.root, self.workspace_root):
             pin = folder / ".python-version"
             if pin.is_file():
-                match = re.match(r"\s*(?:cpython-|python)?(3\.\d+)", pin.read_text())
+                match = re.match(r"\s*(?:cpython-|python)?(\d+\.\d+)", pin.read_text())
                 if match:
-                    return match.group(1)
+                    return match.group(1), pin
         return None
 
     def functions(self) -> dict[str, FunctionConfig]:
@@ -111,10 +115,15 @@ class Project:
         return self.members[key]
 
 
+def default_out_dir(project: Project, function: str) -> Path:
+    """Where a function's artifacts go unless --out says otherwise: dist/lambda/<function>/."""
+    return project.root / "dist" / "lambda" / function
+
+
 def _with_package(config: FunctionConfig, package: str) -> FunctionConfig:
     from dataclasses import replace
 
-    return replace(config, package=package)
+    return replace(config, package=package, origins={**config.origins, "package": "the member at PATH"})
 
 
 def read_pyproject(path: Path) -> dict[str, Any]:

@@ -20,6 +20,15 @@ MINIMUM_VERSION = (0, 13, 9)
 _UPGRADE_HINT = "upgrade it with `pip install -U uv` (uv-lambda depends on the `uv` package) or `uv self update`"
 
 
+# What uv prints when it cannot reach an index (as opposed to a resolution that has no answer).
+NETWORK_FAILURE = re.compile(
+    r"dns error|error sending request|failed to lookup address|Connection (?:refused|reset)|timed out|"
+    r"Failed to fetch|Could not connect",
+    re.IGNORECASE,
+)
+NETWORK_HINT = "uv could not reach the package index: check the network, the proxy (HTTPS_PROXY) and the indexes"
+
+
 def _version_tuple(text: str) -> tuple[int, ...]:
     match = re.search(r"(\d+)\.(\d+)\.(\d+)", text)
     if not match:

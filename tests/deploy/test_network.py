@@ -29,13 +29,14 @@ def test_timeouts_suit_lambdas_api() -> None:
 def test_resets_and_a_timed_out_read_are_retried_without_duplicates(
     tmp_path: Path, deploy_cli: Any, proxy: RecordingProxy, clients: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(aws_module, "READ_TIMEOUT", 1.0)
+    # Long enough that moto's own answers arrive in time on a loaded machine; the stalls exceed it.
+    monkeypatch.setattr(aws_module, "READ_TIMEOUT", 3.0)
     project = make_project(tmp_path / "p")
     write_split_build(project)
     proxy.drop("GetFunction", 2)  # the first two connections are reset
-    proxy.drop("GetRole", 1, stall=2.0)  # a read that times out
+    proxy.drop("GetRole", 1, stall=4.0)  # a read that times out
     # Sent, done by AWS, and the answer never comes: the retry must find the layer, not publish again.
-    proxy.drop("PublishLayerVersion", 1, stall=2.0, after_forwarding=True)
+    proxy.drop("PublishLayerVersion", 1, stall=4.0, after_forwarding=True)
     proxy.drop("CreateFunction", 1, after_forwarding=True)
 
     result = deploy_cli("deploy", project, *FLAGS)

@@ -50,6 +50,23 @@ def test_tags_and_environment_converge(tmp_path: Path, deploy_cli: Any, proxy: R
     assert "environment +MODE" in result.err and "fast" not in result.err
 
 
+def test_function_table_merges_into_the_shared_table(
+    tmp_path: Path, deploy_cli: Any, proxy: RecordingProxy, clients: Any
+) -> None:
+    project = make_project(
+        tmp_path / "p",
+        tool='environment = { STAGE = "prod", LOG = "info" }\ntags = { team = "a" }\n'
+        '[tool.uv-lambda.functions.hello]\nenvironment = { LOG = "debug" }\ntags = { role = "api" }\n',
+    )
+    write_split_build(project)
+    result = deploy_cli("deploy", project, *FLAGS)
+    assert result.code == 0, result.err
+    configuration = clients.lam.get_function(FunctionName="hello")["Configuration"]
+    assert configuration["Environment"]["Variables"] == {"STAGE": "prod", "LOG": "debug"}
+    tags = clients.lam.list_tags(Resource=configuration["FunctionArn"])["Tags"]
+    assert tags == {"team": "a", "role": "api", "uv-lambda:function": "hello"}
+
+
 def test_all_deploys_every_function(tmp_path: Path, deploy_cli: Any, proxy: RecordingProxy, clients: Any) -> None:
     project = make_project(
         tmp_path / "p",

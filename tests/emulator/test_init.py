@@ -25,9 +25,13 @@ def test_templates_have_an_event_and_a_handler(template: str) -> None:
     [("fastapi", '"Hello, world!"'), ("workspace", '"Hello from library!"'), ("handler", None)],
 )
 def test_init_then_invoke_works_with_no_edits(cli: Any, tmp_path: Path, template: str, body: str | None) -> None:
-    target = tmp_path / f"new-{template}"
+    # The fastapi template in a folder named like its own dependency: the project is renamed.
+    target = tmp_path / ("fastapi" if template == "fastapi" else f"new-{template}")
     created = cli("init", target, "--template", template)
     assert created.returncode == 0, created.stderr
+    if template == "fastapi":
+        assert 'name = "fastapi-app"' in (target / "pyproject.toml").read_text()
+        assert "naming the project 'fastapi-app': 'fastapi' is a package it depends on" in created.stderr
     assert (target / "uv.lock").is_file()
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]  # no scratch left behind
     result = cli("invoke", target, "--event", target / "event.json")
@@ -46,3 +50,40 @@ def test_init_refuses_a_folder_that_is_not_empty(cli: Any, tmp_path: Path) -> No
     assert result.returncode == 2
     assert result.stderr.startswith(f"error: {tmp_path} is not empty")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["keep.txt"]
+
+
+def test_init_names_a_project_after_no_dependency(cli: Any, tmp_path: Path) -> None:
+    # starlette is not in the template, but fastapi depends on it: only uv's resolution knows.
+    renamed = cli("init", tmp_path / "starlette")
+    assert renamed.returncode == 0, renamed.stderr
+    assert 'name = "starlette-app"' in (tmp_path / "starlette" / "pyproject.toml").read_text()
+    assert (tmp_path / "starlette" / "uv.lock").is_file()
+
+    chosen = cli("init", tmp_path / "mine", "--name", "pydantic")
+    assert chosen.returncode == 2
+    assert "error: uv lock failed: the project name 'pydantic' is also the name of a package it depends on" in (
+        chosen.stderr
+    )
+    assert "hint: choose another --name" in chosen.stderr and "network" not in chosen.stderr
+    assert not (tmp_path / "mine").exists()
+
+
+@pytest.mark.parametrize(
+    ("output", "hint"),
+    [
+        (
+            "error: Failed to fetch: `https://pypi.org/simple/fastapi/`\n  dns error",
+            "could not reach the package index",
+        ),
+        (
+            "No solution found when resolving dependencies:\n  Because there is no version of fastapi>=99",
+            "do not resolve on the index uv uses",
+        ),
+    ],
+)
+def test_lock_failure_hint_says_what_failed(output: str, hint: str) -> None:
+    from uv_lambda.cli.init import _lock_failure
+    from uv_lambda.errors import CommandError
+
+    explained = _lock_failure(CommandError("uv lock failed (exit 1): x", None, output), "demo")
+    assert explained.hint is not None and hint in explained.hint

@@ -28,7 +28,7 @@ from uv_lambda.cache import cache_root
 from uv_lambda.errors import BuildError, CommandError
 from uv_lambda.project import normalize_name
 from uv_lambda.runtimes import Architecture, Runtime
-from uv_lambda.uv import Uv
+from uv_lambda.uv import NETWORK_FAILURE, NETWORK_HINT, Uv
 from uv_lambda.verify import Target, check_tree, dist_info_name
 
 log = logging.getLogger(__name__)
@@ -135,11 +135,6 @@ _NO_VERSION = re.compile(
     r"Because there is no version of (?P<name>[A-Za-z0-9._-]+)(?:\{[^}]*\})?==(?P<version>[^\s,]+)"
 )
 _PLATFORMS = re.compile(r"on the following platforms: (?P<platforms>.+)$", re.MULTILINE)
-_NETWORK = re.compile(
-    r"dns error|error sending request|failed to lookup address|Connection (?:refused|reset)|timed out|"
-    r"Failed to fetch|Could not connect",
-    re.IGNORECASE,
-)
 
 
 def _no_wheel_hint(name: str, kind: str | None, runtime: Runtime, arch: Architecture) -> str:
@@ -178,12 +173,8 @@ def explain_install_failure(exc: CommandError, runtime: Runtime, arch: Architect
             "(pyproject.toml or uv.toml), then run `uv lock`",
         )
     reason = exc.message.split(": ", 1)[-1]
-    if _NETWORK.search(exc.output):
-        return BuildError(
-            f"installing dependencies for {target} failed: {reason}",
-            "uv could not reach the package index: check the network, the proxy (HTTPS_PROXY) "
-            "and the indexes in [tool.uv]",
-        )
+    if NETWORK_FAILURE.search(exc.output):
+        return BuildError(f"installing dependencies for {target} failed: {reason}", f"{NETWORK_HINT} in [tool.uv]")
     return BuildError(
         f"installing dependencies for {target} failed: {reason}",
         "run with -v to see uv's whole output; if a requirement is at fault, fix it in pyproject.toml "

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import difflib
 import hashlib
 import json
 import os
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Any
 
 from uv_lambda.build import markers
 from uv_lambda.cache import cache_root
@@ -98,8 +100,10 @@ def _export_args(project: Project, config: FunctionConfig) -> list[str]:
         args += ["--extra", extra]
     for group in config.groups:
         args += ["--group", group]
+    # --prune also drops what only the pruned package needed: boto3 takes botocore, s3transfer,
+    # jmespath with it, while a dependency something else still needs stays.
     for package in config.exclude_packages:
-        args += ["--no-emit-package", package]
+        args += ["--prune", package]
     return args
 
 
@@ -139,6 +143,7 @@ def export(uv: Uv, project: Project, config: FunctionConfig, interpreter: Path |
             f"{project.lock_path} does not exist",
             "run `uv lock` (or pass --lock to let uv-lambda run it)",
         )
+    check_excluded(project, config)
     args = [*_export_args(project, config), *_python_args(interpreter)]
     cached = cache_root() / "exports" / f"{_export_key(uv, project, args)}.json"
     if cached.is_file():
@@ -167,6 +172,51 @@ def export(uv: Uv, project: Project, config: FunctionConfig, interpreter: Path |
     )
     temporary.replace(cached)
     return exported
+
+
+def excluded(
+    uv: Uv,
+    project: Project,
+    config: FunctionConfig,
+    interpreter: Path | None,
+    kept: Exported,
+    runtime: Runtime,
+    arch: Architecture,
+) -> list[str]:
+    """The packages exclude-packages left out of `kept` (the export for the target): those named
+    and those only they needed. One more (cached) export, run only when something is excluded."""
+    if not config.exclude_packages:
+        return []
+    everything = for_target(export(uv, project, replace(config, exclude_packages=()), interpreter), runtime, arch)
+    local = {path.name for path in everything.local_packages} - {path.name for path in kept.local_packages}
+    names = {name for name, _ in everything.pins} - {name for name, _ in kept.pins}
+    return sorted(names | {normalize_name(name) for name in local})
+
+
+def check_excluded(project: Project, config: FunctionConfig) -> None:
+    """Every name in exclude-packages must be a package of uv.lock: a typo is an error."""
+    if not config.exclude_packages or not project.lock_path.is_file():
+        return
+    known = {normalize_name(package["name"]) for package in _lock_packages(project.lock_path) if "name" in package}
+    for name in config.exclude_packages:
+        if normalize_name(name) in known:
+            continue
+        close = difflib.get_close_matches(normalize_name(name), sorted(known), n=3, cutoff=0.6)
+        where = config.origins.get("exclude_packages", "[tool.uv-lambda]")
+        raise ConfigError(
+            f"exclude-packages names {name!r} ({where}), which is not a package of {project.lock_path}",
+            ("did you mean " + " or ".join(repr(match) for match in close) + "?")
+            if close
+            else "remove it, or name a package the lock holds (`uv tree` lists them)",
+        )
+
+
+def _lock_packages(lock_path: Path) -> list[dict[str, Any]]:
+    import tomllib
+
+    with lock_path.open("rb") as handle:
+        packages = tomllib.load(handle).get("package", [])
+    return [package for package in packages if isinstance(package, dict)]
 
 
 def _run_export(uv: Uv, project: Project, args: list[str]) -> Exported:
@@ -214,10 +264,7 @@ def _local_line(line: str) -> tuple[str | None, str]:
 
 def source_only(lock_path: Path) -> tuple[str, ...]:
     """Registry packages of the lock with a source distribution and no wheel at all."""
-    import tomllib
-
-    with lock_path.open("rb") as handle:
-        packages = tomllib.load(handle).get("package", [])
+    packages = _lock_packages(lock_path)
     return tuple(
         sorted(
             {

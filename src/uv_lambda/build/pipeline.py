@@ -31,7 +31,7 @@ from uv_lambda.config import FunctionConfig
 from uv_lambda.errors import UsageError, VerificationError
 from uv_lambda.handler import check_handler, module_file, parse_handler
 from uv_lambda.metadata_file import file_sha256, formatted
-from uv_lambda.project import Project
+from uv_lambda.project import Project, default_out_dir
 from uv_lambda.runtimes import Architecture, Runtime
 from uv_lambda.ui import Reporter, human_size
 from uv_lambda.uv import Uv, find_uv
@@ -240,17 +240,19 @@ def _interpreter(uv: Uv, settings: BuildSettings, config: FunctionConfig) -> Pat
 
 @contextmanager
 def stage_function(
-    project: Project, config: FunctionConfig, *, reporter: Reporter, lock: bool = False
+    project: Project, config: FunctionConfig, *, reporter: Reporter, lock: bool = False, out_dir: Path | None = None
 ) -> Iterator[StagedFunction]:
-    """Stage a function (steps 1-7) in a scratch folder that lives as long as the context."""
-    settings = resolve(project, config)
+    """Stage a function (steps 1-7) in a scratch folder that lives as long as the context.
+
+    `out_dir` is where the artifacts go (default dist/lambda/<name>/): the previous build's
+    metadata there keeps a runtime chosen by default from moving while uv.lock is unchanged.
+    """
+    settings = resolve(project, config, out_dir or default_out_dir(project, config.name))
     uv = find_uv()
-    warnings: list[str] = []
-    if settings.runtime.is_deprecated():
-        warnings.append(
-            f"{settings.runtime.name} reached end of support on {settings.runtime.deprecated_on}: "
-            "AWS no longer patches it; move to a newer runtime"
-        )
+    choice = settings.runtime_choice
+    warnings: list[str] = list(choice.warnings) if choice else []
+    if choice is not None:
+        reporter.info(f"  runtime {choice.runtime.name}: {choice.reason}")
     interpreter = _interpreter(uv, settings, config)
     inputs = _inputs(project, uv, interpreter)
     with ExitStack() as cleanup:
@@ -280,6 +282,9 @@ def _stage(
     exported = exporter.for_target(
         exporter.export(uv, project, config, interpreter), settings.runtime, settings.architecture
     )
+    left_out = exporter.excluded(uv, project, config, interpreter, exported, settings.runtime, settings.architecture)
+    if left_out:
+        reporter.info(f"  left out by exclude-packages: {', '.join(left_out)}")
     for requirement in exported.dropped:
         log.debug("not for %s %s: %s", settings.runtime.name, settings.architecture.value, requirement)
     if not config.bytecode:
@@ -402,11 +407,11 @@ def build_function(
 
     With `record` (see incremental.py), the build leaves what an app-only rebuild needs there.
     """
-    out_dir = (out_dir or project.root / "dist" / "lambda" / config.name).resolve()
+    out_dir = (out_dir or default_out_dir(project, config.name)).resolve()
     if config.format == "image":
         raise UsageError("--format image is built by `uv-lambda build --format image`", "see docs/image.md")
     check_out_dir(out_dir)
-    with stage_function(project, config, reporter=reporter, lock=lock) as staged:
+    with stage_function(project, config, reporter=reporter, lock=lock, out_dir=out_dir) as staged:
         return write_artifacts(staged, out_dir, reporter, record)
 
 
@@ -500,5 +505,8 @@ def _metadata(
         bytecode=settings.config.bytecode,
         packages=packages,
         dependencies_hash=staged.dependencies.key,
+        runtime_origin=settings.runtime_choice.origin if settings.runtime_choice else "",
+        runtime_reason=settings.runtime_choice.reason if settings.runtime_choice else "",
+        lock_sha256=settings.lock_sha256,
         warnings=staged.warnings,
     )

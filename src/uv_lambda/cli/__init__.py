@@ -19,7 +19,7 @@ TYPE_CHECKING = False  # mypy treats this name as True; typing itself costs star
 if TYPE_CHECKING:
     import argparse
 
-COMMANDS = ("build", "deploy", "destroy", "dockerfile", "event", "init", "invoke", "serve")
+COMMANDS = ("build", "config", "deploy", "destroy", "dockerfile", "event", "init", "invoke", "serve")
 
 DESCRIPTION = """\
 Build, run locally and deploy a uv project as an AWS Lambda function.

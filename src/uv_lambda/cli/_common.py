@@ -8,13 +8,16 @@ from pathlib import Path
 from uv_lambda.config import FunctionConfig
 from uv_lambda.errors import UsageError
 from uv_lambda.project import Project, load_project
+from uv_lambda.project import default_out_dir as default_out_dir  # shared by the commands
 
 
 class HelpFormatter(argparse.RawDescriptionHelpFormatter):
     """Keeps the hand-wrapped examples in each command's description."""
 
 
-def add_project_arguments(parser: argparse.ArgumentParser, *, allow_all: bool = True) -> None:
+def add_project_arguments(
+    parser: argparse.ArgumentParser, *, allow_all: bool = True, without_function: str = "the only one"
+) -> None:
     parser.add_argument(
         "path",
         nargs="?",
@@ -27,7 +30,7 @@ def add_project_arguments(parser: argparse.ArgumentParser, *, allow_all: bool = 
         "-f",
         "--function",
         metavar="NAME",
-        help="the function to act on, from [tool.uv-lambda.functions.NAME] (default: the only one)",
+        help=f"the function to act on, from [tool.uv-lambda.functions.NAME] (default: {without_function})",
     )
     if allow_all:
         parser.add_argument("--all", action="store_true", help="act on every configured function")
@@ -52,7 +55,3 @@ def select_functions(args: argparse.Namespace) -> tuple[Project, list[FunctionCo
             "pick one with --function NAME (" + ", ".join(functions) + ") or pass --all",
         )
     return project, list(functions.values())
-
-
-def default_out_dir(project: Project, function: str) -> Path:
-    return project.root / "dist" / "lambda" / function

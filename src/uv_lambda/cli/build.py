@@ -83,8 +83,11 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser], co
     parser.set_defaults(handler=run)
 
 
-def add_build_arguments(parser: argparse.ArgumentParser, formats: tuple[str, ...] = FORMATS) -> None:
-    """Options that change what is built; shared by commands that build before acting."""
+def add_build_arguments(
+    parser: argparse.ArgumentParser, formats: tuple[str, ...] = FORMATS, *, lock: bool = True
+) -> None:
+    """Options that change what is built; shared by commands that build before acting, and by
+    `config`, which shows their effect (without --lock: it locks nothing)."""
     group = parser.add_argument_group("build options (override [tool.uv-lambda])")
     group.add_argument("--format", choices=formats, help="artifact format (default: zip)")
     group.add_argument("--arch", choices=("x86_64", "arm64"), help="target architecture (default: x86_64)")
@@ -110,7 +113,8 @@ def add_build_arguments(parser: argparse.ArgumentParser, formats: tuple[str, ...
         help="interpreter of the runtime's Python version, to compile bytecode",
     )
     group.add_argument("--no-bytecode", action="store_true", help="ship no .pyc files (slower cold starts)")
-    group.add_argument("--lock", action="store_true", help="run `uv lock` first when uv.lock is missing or stale")
+    if lock:
+        group.add_argument("--lock", action="store_true", help="run `uv lock` first when uv.lock is missing or stale")
 
 
 def overrides(args: argparse.Namespace) -> dict[str, object]:

@@ -10,7 +10,7 @@ import tempfile
 from pathlib import Path
 
 from uv_lambda.cli._common import HelpFormatter
-from uv_lambda.errors import UsageError
+from uv_lambda.errors import CommandError, UsageError
 from uv_lambda.ui import Reporter
 
 ORDER = 5
@@ -130,6 +130,50 @@ def project_name(folder: Path) -> str:
     return name or "lambda-app"
 
 
+def template_dependencies(template: str) -> set[str]:
+    """The names the template's pyproject.toml depends on (normalised), the dev group included."""
+    names = {"fastapi", "mangum"} if template != "handler" else set()
+    return names | {"library"} if template == "workspace" else names
+
+
+def _normalized(name: str) -> str:
+    return re.sub(r"[-_.]+", "-", name).lower()
+
+
+def _free_name(name: str) -> str:
+    """A name for a project whose first choice is taken by one of its dependencies."""
+    return f"{name}-app"
+
+
+def _collision(output: str) -> bool:
+    """uv's resolution failed because the project is named like one of its own dependencies."""
+    # uv says it in more than one way, depending on where in the tree the name sits.
+    return any(words in output for words in ("depends on your project", "shadowed by your project")) or bool(
+        re.search(r"\S+ depends on itself", output)
+    )
+
+
+def _lock_failure(exc: CommandError, name: str) -> UsageError | CommandError:
+    """The lock failed: say why, with a hint that fits (a name, the network, the resolution)."""
+    from uv_lambda.uv import NETWORK_FAILURE, NETWORK_HINT
+
+    reason = exc.message.split(": ", 1)[-1]
+    if _collision(exc.output):
+        return UsageError(
+            f"uv lock failed: the project name {name!r} is also the name of a package it depends on",
+            "choose another --name",
+        )
+    if NETWORK_FAILURE.search(exc.output):
+        return CommandError(f"uv lock failed: {reason}", f"{NETWORK_HINT} (UV_DEFAULT_INDEX), or pass --no-lock")
+    if "No solution found" in exc.output:
+        return CommandError(
+            f"uv lock failed: {reason}",
+            "the template's dependencies do not resolve on the index uv uses: check UV_DEFAULT_INDEX and "
+            "exclude-newer in uv.toml, or pass --no-lock and adjust pyproject.toml",
+        )
+    return CommandError(f"uv lock failed: {reason}", "run with -v to see uv's output, or pass --no-lock")
+
+
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser], common: argparse.ArgumentParser) -> None:
     p = subparsers.add_parser(
         "init",
@@ -152,30 +196,57 @@ def _check_target(target: Path) -> None:
         raise UsageError(f"{target} is not empty", "pass a new or empty folder, e.g. `uv-lambda init my-function`")
 
 
-def run(args: argparse.Namespace, reporter: Reporter) -> int:
+def _write(template: str, name: str, folder: Path) -> None:
+    for relative, text in template_files(template, name).items():
+        path = folder / relative
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text)
+
+
+def _lock(args: argparse.Namespace, folder: Path, name: str, reporter: Reporter) -> str:
+    """Lock the project in `folder`; returns its name, changed when the first one collided with
+    a package of the dependency tree (starlette, pydantic... are not known before resolving)."""
     from uv_lambda.uv import find_uv
 
+    uv = find_uv()
+    try:
+        uv.run(["lock", "--quiet"], cwd=folder, what="uv lock")
+        return name
+    except CommandError as exc:
+        if args.name or not _collision(exc.output):
+            raise _lock_failure(exc, name) from None
+    free = _free_name(name)
+    reporter.info(f"naming the project {free!r}: {name!r} is a package it depends on (see --name)")
+    _write(args.template, free, folder)
+    try:
+        uv.run(["lock", "--quiet"], cwd=folder, what="uv lock")
+    except CommandError as exc:
+        raise _lock_failure(exc, free) from None
+    return free
+
+
+def run(args: argparse.Namespace, reporter: Reporter) -> int:
     target: Path = args.dir
     _check_target(target)
     name = args.name or project_name(target)
+    if _normalized(name) in template_dependencies(args.template):
+        if args.name:
+            raise UsageError(
+                f"the project name {name!r} is also the name of a package the {args.template} template depends on",
+                "choose another --name",
+            )
+        reporter.info(f"naming the project {_free_name(name)!r}: {name!r} is a package it depends on (see --name)")
+        name = _free_name(name)
     # Written and locked in a scratch folder (inside an existing empty target, else beside it),
     # then moved into place: a failed lock leaves nothing behind.
     home = target.resolve() if target.is_dir() else target.resolve().parent
     home.mkdir(parents=True, exist_ok=True)
     scratch = Path(tempfile.mkdtemp(prefix=f".{name}.", dir=home))
     try:
-        for relative, text in template_files(args.template, name).items():
-            path = scratch / relative
-            path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_text(text)
+        _write(args.template, name, scratch)
         if not args.no_lock:
             with reporter.step("locking with uv"):
-                find_uv().run(
-                    ["lock", "--quiet"],
-                    cwd=scratch,
-                    what="uv lock",
-                    hint="it resolves from PyPI: check the network, or pass --no-lock",
-                )
+                name = _lock(args, scratch, name, reporter)
         scratch.chmod(0o755)  # mkdtemp made it private; a project folder is not
         if target.is_dir():
             for entry in scratch.iterdir():

@@ -18,7 +18,7 @@ from uv_lambda.build.never_shipped import NEVER_SHIPPED_DIRS
 from uv_lambda.build.sources import SECRET_PATTERNS, default_includes
 from uv_lambda.config import FunctionConfig
 from uv_lambda.errors import ConfigError, UsageError
-from uv_lambda.project import Project
+from uv_lambda.project import Project, default_out_dir
 
 
 @dataclass(frozen=True)
@@ -187,7 +187,7 @@ def write_dockerfile(project: Project, config: FunctionConfig, *, force: bool, p
     from uv_lambda.build.settings import resolve
     from uv_lambda.uv import find_uv
 
-    settings = resolve(project, config)
+    settings = resolve(project, config, default_out_dir(project, config.name))  # its default runtime, kept
     assert settings.handler is not None  # resolve() gives one for every format but layer
     spec = plan_dockerfile(
         project,
