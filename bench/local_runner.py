@@ -453,6 +453,7 @@ def sandbox_comparison(
         # The freeze's cost: the same environment, rounds with and without it, alternating.
         freeze = ExecutionEnvironment._freeze
         in_process: dict[tuple[str, bool], list[float]] = {}
+        signal_costs: dict[str, float] = {}
         for mode in MODES:
             with LocalFunction.open(settings, code, [], RunOptions(pass_credentials=False, sandbox=mode)) as function:
                 for _ in range(50):
@@ -468,6 +469,18 @@ def sandbox_comparison(
                                 calls.append((time.perf_counter() - started) * 1000)
                 finally:
                     ExecutionEnvironment._freeze = freeze  # type: ignore[method-assign]
+                # The signals themselves: thaw and freeze again the idle (frozen) environment.
+                function.invoke(GUIDE_EVENT)
+                [environment] = function.pool._environments
+
+                def signals(environment: ExecutionEnvironment = environment) -> float:
+                    started = time.perf_counter()
+                    for _ in range(1000):
+                        environment._thaw()
+                        environment._freeze()
+                    return (time.perf_counter() - started) * 1000 / 1000
+
+                signal_costs[mode] = function.pool._loop_thread.call(signals)
         # Cold starts, alternating modes, each against the bare import on the host.
         task = work / f"{name}-task"
         with zipfile.ZipFile(code) as bundle:
@@ -498,12 +511,13 @@ def sandbox_comparison(
         bare = statistics.median(imports)
         for mode in MODES:
             label = "sandboxed" if mode == "require" else "unsandboxed"
-            frozen, unfrozen = (statistics.median(in_process[(mode, f)]) for f in (True, False))
+            with_freeze, without = (statistics.median(in_process[(mode, f)]) for f in (True, False))
             first = statistics.median(firsts[mode])
             print(
                 f"[{name}, {label}] warm invoke via Invoke API p50 {percentile(warm[mode], 0.5):.3f} ms; "
-                f"LocalFunction.invoke p50 {frozen:.3f} ms, without the freeze {unfrozen:.3f} ms "
-                f"(freeze/thaw {frozen - unfrozen:+.3f} ms per invocation); cold start {first:.1f} ms - "
+                f"LocalFunction.invoke p50 {with_freeze:.3f} ms, without the freeze {without:.3f} ms "
+                f"(freeze/thaw {with_freeze - without:+.3f} ms per invocation; its signals "
+                f"{signal_costs[mode] * 1000:.0f} us); cold start {first:.1f} ms - "
                 f"bare import {bare:.1f} ms = overhead {first - bare:.1f} ms (medians of {cold})"
             )
         sandboxed, plain = (percentile(warm[mode], 0.5) for mode in MODES)

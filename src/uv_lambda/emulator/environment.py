@@ -321,6 +321,8 @@ class ExecutionEnvironment:
         self._init_reports.append("\t".join(fields))
         self.kill()
         self._output.close()
+        if self._memory is not None:
+            self._memory.close()
         self._init_error = None
         self._retried_at = now
         self._deadline = now + self.spec.timeout_seconds
