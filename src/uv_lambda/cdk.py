@@ -20,7 +20,6 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import subprocess
 import sys
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -34,6 +33,7 @@ try:
 except ImportError as exc:  # pragma: no cover - depends on the environment
     raise ImportError("uv_lambda.cdk needs the AWS CDK: pip install 'uv-lambda[cdk]'") from exc
 
+from uv_lambda import proc
 from uv_lambda.build import tree
 
 __all__ = [
@@ -83,12 +83,7 @@ def build(options: BuildOptions) -> list[dict[str, Any]]:
     A subprocess, as on the command line: the same command line in the same folder is what
     lets the second of two builds (the metadata read, then the bundling) find it up to date.
     """
-    completed = subprocess.run(
-        [sys.executable, "-m", "uv_lambda", *options.argv()],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
+    completed = proc.run([sys.executable, "-m", "uv_lambda", *options.argv()], check=False)
     if completed.returncode != 0:
         lines = [line for line in completed.stderr.splitlines() if line.startswith(("error:", "hint:"))]
         raise BuildFailed(" ".join(lines) or completed.stderr.strip() or f"exit {completed.returncode}")

@@ -378,6 +378,24 @@ def test_ecr_repository_not_made_by_uv_lambda_is_used_and_pushed_to_with_an_ecr_
     assert steps["function"].kind == "create"
 
 
+def test_an_image_change_is_shown_with_its_digests_and_size(tmp_path: Path) -> None:
+    from dataclasses import replace
+
+    from test_planner_unit import deployed_state
+
+    uri = f"{ACCOUNT_REGISTRY}/fn"
+    state = deployed_state()
+    assert state.function is not None
+    state.function = replace(state.function, package_type="Image", image_uri=f"{uri}@sha256:{'a' * 64}")
+    state.repositories = {"fn": RepositoryState("fn", uri, "arn:repo", {ROLE_TAG: "fn"})}
+
+    plan = plan_deploy(_image_desired(tmp_path, None), state)
+
+    steps = {step.resource: step for step in plan.changes}
+    assert steps["code"].reason == "image fn@aaaaaaaaaa… -> fn@bbbbbbbbbb… (1.0 KB)"
+    assert steps["image"].reason == "new image: push bbbbbbbbbb…, 1.0 KB (only the blobs it lacks)"
+
+
 def test_ecr_repository_in_another_region_is_refused(tmp_path: Path) -> None:
     elsewhere = "123456789012.dkr.ecr.eu-west-1.amazonaws.com/api"
     with pytest.raises(DeployError, match="is in eu-west-1, the function in us-east-1"):
@@ -406,3 +424,52 @@ def test_repositories_uv_lambda_creates_let_lambda_pull(tmp_path: Path, deploy_c
     again = deploy_cli("deploy", project, "--no-build", "--plan", "--json")
     assert ("repository-policy", "no-change") in _steps(again)
     assert proxy.writes() == ["CreateRepository", "SetRepositoryPolicy"]  # the plans wrote nothing
+
+
+def test_a_statement_someone_added_to_the_repository_policy_is_kept(
+    tmp_path: Path, deploy_cli: Any, proxy: RecordingProxy
+) -> None:
+    """SetRepositoryPolicy replaces the whole document: the plan's one keeps what was there."""
+    import boto3
+
+    project = make_project(tmp_path / "p", tool='format = "image"\n')
+    write_image_layout(project)
+    aws = connect(region=REGION, profile=None, endpoint_url=proxy.url)
+    aws.create_repository("hello", "hello")
+    theirs = {
+        "Sid": "ci-pull",
+        "Effect": "Allow",
+        "Principal": {"AWS": "arn:aws:iam::210987654321:root"},
+        "Action": ["ecr:BatchGetImage"],
+    }
+    ecr = boto3.client("ecr", region_name=REGION, endpoint_url=proxy.url)
+    ecr.set_repository_policy(
+        repositoryName="hello", policyText=json.dumps({"Version": "2012-10-17", "Statement": [theirs]})
+    )
+
+    planned = deploy_cli("deploy", project, "--no-build", "--plan", "--json")
+    [step] = [s for s in planned.json()["functions"][0]["plan"]["steps"] if s["resource"] == "repository-policy"]
+    assert step["kind"] == "create" and step["reason"].endswith("; its 1 other statement kept")
+
+    # What the executor runs for that step.
+    from uv_lambda.deploy.planner import with_lambda_pull
+
+    aws.set_repository_policy("hello", with_lambda_pull(aws.get_repository_policy("hello"))[0])
+    statements = json.loads(aws.get_repository_policy("hello") or "{}")["Statement"]
+    assert [s["Sid"] for s in statements] == ["ci-pull", "uv-lambda-pull"]
+    assert statements[0] == theirs
+    assert ("repository-policy", "no-change") in _steps(deploy_cli("deploy", project, "--no-build", "--plan", "--json"))
+
+
+def test_the_pull_statement_is_added_once_and_replaced_when_wrong() -> None:
+    from uv_lambda.deploy.models import ECR_LAMBDA_POLICY
+    from uv_lambda.deploy.planner import lets_lambda_pull, with_lambda_pull
+
+    assert with_lambda_pull(None) == (ECR_LAMBDA_POLICY, 0)
+    assert with_lambda_pull("not json") == (ECR_LAMBDA_POLICY, 0)
+    broken = {"Sid": "uv-lambda-pull", "Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}}
+    other = {"Sid": "x", "Effect": "Deny", "Principal": "*", "Action": "ecr:DeleteRepository"}
+    text, kept = with_lambda_pull(json.dumps({"Version": "2012-10-17", "Statement": [broken, other]}))
+    statements = json.loads(text)["Statement"]
+    assert kept == 1 and [s["Sid"] for s in statements] == ["x", "uv-lambda-pull"]
+    assert lets_lambda_pull(text) and not lets_lambda_pull(json.dumps({"Statement": [broken]}))

@@ -328,3 +328,155 @@ def test_an_update_in_progress_is_waited_for_before_changing(stubbed: Stubbed, t
     poll(stubbed, MemorySize=256, LastUpdateStatus="Successful")
 
     execute(plan, stubbed.aws, Reporter(quiet=True))
+
+
+def test_a_failed_update_is_sent_again_and_recovers(stubbed: Stubbed, tmp_path: Path) -> None:
+    reason = "The unzipped size must be smaller than 262144000 bytes"
+    failed = {"LastUpdateStatus": "Failed", "LastUpdateStatusReason": reason}
+    stub_reads(stubbed, **failed)
+    wanted = desired(tmp_path)
+    plan = plan_deploy(wanted, stubbed.aws)
+
+    # The wait before the first change sees the earlier failure: that is what this deploy repairs.
+    poll(stubbed, **failed)
+    stubbed.lam.add_response(
+        "update_function_code",
+        configuration(LastUpdateStatus="InProgress"),
+        {"FunctionName": "fn", "Architectures": ["x86_64"], "ZipFile": wanted.code.path.read_bytes()},  # type: ignore[union-attr]
+    )
+    poll(stubbed, LastUpdateStatus="InProgress")
+    poll(stubbed, LastUpdateStatus="Successful")
+    stubbed.lam.add_response("update_function_configuration", configuration(LastUpdateStatus="InProgress"))
+    poll(stubbed, LastUpdateStatus="Successful")
+
+    outcome = execute(plan, stubbed.aws, Reporter(quiet=True))
+
+    assert [step.resource for step in outcome.changed] == ["code", "configuration"]
+
+
+def test_a_failed_function_is_deleted_and_created_again(stubbed: Stubbed, tmp_path: Path) -> None:
+    stub_reads(stubbed, State="Failed", StateReason="The role cannot be assumed.", StateReasonCode="InvalidRole")
+    plan = plan_deploy(desired(tmp_path), stubbed.aws)
+
+    stubbed.lam.add_response("delete_function", {}, {"FunctionName": "fn"})
+    stubbed.lam.add_response("create_function", configuration(State="Pending", LastUpdateStatus="InProgress"))
+    poll(stubbed, State="Pending")
+    poll(stubbed, State="Active")
+
+    outcome = execute(plan, stubbed.aws, Reporter(quiet=True))
+
+    assert [(step.resource, step.kind) for step in outcome.changed] == [("function", "delete"), ("function", "create")]
+    assert outcome.function_arn == FUNCTION_ARN
+
+
+# -- a public Function URL, with the resource policy as Lambda's GetPolicy returns it ------------
+
+URL = "https://abcdefghijklmnopqrstuvwxyz012345.lambda-url.us-east-1.on.aws/"
+# What the console (or an older deploy) wrote before October 2025: the URL statement only.
+URL_STATEMENT = {
+    "Sid": "FunctionURLAllowPublicAccess",
+    "Effect": "Allow",
+    "Principal": "*",
+    "Action": "lambda:InvokeFunctionUrl",
+    "Resource": FUNCTION_ARN,
+    "Condition": {"StringEquals": {"lambda:FunctionUrlAuthType": "NONE"}},
+}
+INVOKE_STATEMENT = {
+    "Sid": "FunctionURLAllowInvokeAction",
+    "Effect": "Allow",
+    "Principal": "*",
+    "Action": "lambda:InvokeFunction",
+    "Resource": FUNCTION_ARN,
+    "Condition": {"Bool": {"lambda:InvokedViaFunctionUrl": "true"}},
+}
+
+
+def stub_url_reads(stubbed: Stubbed, statements: list[dict[str, Any]]) -> None:
+    import json
+
+    stubbed.lam.add_response(
+        "get_function_url_config",
+        {
+            "FunctionUrl": URL,
+            "FunctionArn": FUNCTION_ARN,
+            "AuthType": "NONE",
+            "CreationTime": "2025-06-01T00:00:00.000+0000",
+            "LastModifiedTime": "2025-06-01T00:00:00.000+0000",
+        },
+        {"FunctionName": "fn"},
+    )
+    policy = {"Version": "2012-10-17", "Id": "default", "Statement": statements}
+    stubbed.lam.add_response(
+        "get_policy", {"Policy": json.dumps(policy), "RevisionId": "4a1c0f5e"}, {"FunctionName": "fn"}
+    )
+
+
+def public(tmp_path: Path) -> DesiredFunction:
+    from uv_lambda.deploy.models import UrlSpec
+
+    return DesiredFunction(**{**desired(tmp_path).__dict__, "url": UrlSpec("NONE")})
+
+
+def test_a_url_with_only_the_old_statement_gets_the_invoke_statement(stubbed: Stubbed, tmp_path: Path) -> None:
+    stub_reads(stubbed)
+    stub_url_reads(stubbed, [URL_STATEMENT])
+
+    plan = plan_deploy(public(tmp_path), stubbed.aws)
+
+    assert [(step.resource, step.target, step.kind) for step in plan.changes] == [
+        ("permission", "uv-lambda-function-url-invoke", "create")
+    ]
+    # Sent with the parameter botocore's service model defines (a model without it refuses the call).
+    stubbed.lam.add_response(
+        "add_permission",
+        {"Statement": "{}"},
+        {
+            "FunctionName": "fn",
+            "StatementId": "uv-lambda-function-url-invoke",
+            "Action": "lambda:InvokeFunction",
+            "Principal": "*",
+            "InvokedViaFunctionUrl": True,
+        },
+    )
+    execute(plan, stubbed.aws, Reporter(quiet=True))
+
+
+def test_both_statements_under_any_names_are_enough(stubbed: Stubbed, tmp_path: Path) -> None:
+    stub_reads(stubbed)
+    stub_url_reads(stubbed, [URL_STATEMENT, INVOKE_STATEMENT])
+
+    assert plan_deploy(public(tmp_path), stubbed.aws).is_noop
+
+
+def test_an_invoke_statement_without_the_url_condition_does_not_count(stubbed: Stubbed, tmp_path: Path) -> None:
+    # lambda:InvokeFunction for a service principal, or without the condition, is another grant.
+    other = {**INVOKE_STATEMENT, "Sid": "s3", "Principal": {"Service": "s3.amazonaws.com"}}
+    stub_reads(stubbed)
+    stub_url_reads(stubbed, [URL_STATEMENT, other, {**INVOKE_STATEMENT, "Condition": {}}])
+
+    plan = plan_deploy(public(tmp_path), stubbed.aws)
+
+    assert [(step.target, step.kind) for step in plan.changes] == [("uv-lambda-function-url-invoke", "create")]
+
+
+def test_an_alias_created_meanwhile_is_moved_not_retried_as_a_conflict(stubbed: Stubbed) -> None:
+    alias_arn = f"{FUNCTION_ARN}:live"
+    stubbed.lam.add_client_error(
+        "create_alias",
+        service_error_code="ResourceConflictException",
+        service_message=f"Alias already exists: {alias_arn}",
+        http_status_code=409,
+    )
+    stubbed.lam.add_response(
+        "get_alias",
+        {"AliasArn": alias_arn, "Name": "live", "FunctionVersion": "1"},
+        {"FunctionName": "fn", "Name": "live"},
+    )
+    stubbed.lam.add_response(
+        "update_alias",
+        {"AliasArn": alias_arn, "Name": "live", "FunctionVersion": "2"},
+        {"FunctionName": "fn", "Name": "live", "FunctionVersion": "2"},
+    )
+
+    assert stubbed.aws.put_alias("fn", "live", "2", exists=False) == alias_arn
+    assert len(stubbed.sleeps) == 1  # one backoff, then the alias was read back and moved

@@ -9,11 +9,13 @@ from typing import TYPE_CHECKING
 
 from uv_lambda.cli._common import HelpFormatter, add_project_arguments
 from uv_lambda.cli.deploy import add_aws_arguments
-from uv_lambda.errors import ExitCode, UsageError
+from uv_lambda.errors import ExitCode, UsageError, UvLambdaError
 from uv_lambda.ui import Reporter
 
 if TYPE_CHECKING:
+    from uv_lambda.config import FunctionConfig
     from uv_lambda.emulator.function import LocalFunction
+    from uv_lambda.project import Project
 
 ORDER = 30
 
@@ -174,14 +176,18 @@ def open_function(args: argparse.Namespace, reporter: Reporter, *, concurrency: 
         from uv_lambda.cli._common import default_out_dir, select_functions
 
         project, [config] = select_functions(args)
+        shared = default_out_dir(project, config.name)
+        out_dir = local_out_dir(shared, project, config)
+        if out_dir != shared:
+            reporter.info(f"{shared} holds a build with other settings, left as it is; building a local copy")
         # Its own build record (see build/incremental.py): an edit of application code between
         # two invocations rebuilds only the edited files.
-        record = incremental.record_path(["invoke", "--function", config.name], cwd=project.root)
+        record = incremental.record_path(["invoke", "--function", config.name, "--out", str(out_dir)], cwd=project.root)
         with reporter.step(f"building {config.name}"):
             if incremental.rebuild_at(record) is not None:
-                build = read_build(default_out_dir(project, config.name))
+                build = read_build(out_dir)
             else:
-                build = build_function(project, config, reporter=reporter, record=record)
+                build = build_function(project, config, out_dir=out_dir, reporter=reporter, record=record)
         settings, code, layers = settings_from_build(
             build,
             name=config.aws_name,
@@ -209,6 +215,33 @@ def announce_sandbox(function: LocalFunction, reporter: Reporter) -> None:
     note = function.spec.sandbox.note
     if note:
         reporter.info(note)
+
+
+def local_out_dir(shared: Path, project: Project, config: FunctionConfig) -> Path:
+    """Where a local run builds: `shared` (dist/lambda/<fn>/), unless it holds a build made with
+    other settings (`build --arch arm64`, `--runtime`, `--format`, `--no-bytecode`), which is
+    never replaced behind the user's back; then a folder of the local run's own in the cache."""
+    import hashlib
+
+    from uv_lambda.artifact import read_build
+    from uv_lambda.build.settings import resolve
+    from uv_lambda.cache import cache_root
+
+    try:
+        existing = read_build(shared)
+    except UvLambdaError:
+        return shared  # nothing built there yet (or nothing readable): ours to write
+    wanted = resolve(project, config, shared)  # as the build into `shared` would resolve them
+    if existing.format == wanted.format and all(
+        artifact.metadata.architecture == wanted.architecture.value
+        and artifact.metadata.runtime == wanted.runtime.name
+        and artifact.metadata.bytecode == config.bytecode
+        and artifact.metadata.handler in (None, wanted.handler)
+        for artifact in existing.artifacts
+    ):
+        return shared
+    key = hashlib.sha256(str(shared.resolve()).encode()).hexdigest()[:24]
+    return cache_root() / "local-builds" / key
 
 
 def _open_image(args: argparse.Namespace, reporter: Reporter, *, concurrency: int | None) -> LocalFunction:

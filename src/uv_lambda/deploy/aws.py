@@ -554,9 +554,10 @@ class AwsClient:
         assert state is not None, name
         return state.uri
 
-    def set_repository_policy(self, name: str) -> None:
-        """Let Lambda pull the repository's images (BatchGetImage, GetDownloadUrlForLayer)."""
-        self._call("ecr", lambda: self._ecr.set_repository_policy(repositoryName=name, policyText=ECR_LAMBDA_POLICY))
+    def set_repository_policy(self, name: str, policy_text: str = ECR_LAMBDA_POLICY) -> None:
+        """Let Lambda pull the repository's images (BatchGetImage, GetDownloadUrlForLayer):
+        `policy_text` is the whole document (the planner keeps the statements already there)."""
+        self._call("ecr", lambda: self._ecr.set_repository_policy(repositoryName=name, policyText=policy_text))
 
     def tag_role(self, role_name: str, function_name: str) -> None:
         self._call(
@@ -706,9 +707,13 @@ class AwsClient:
             )
             return response["AliasArn"]
 
-        def existing() -> str | None:  # a retried create whose first attempt went through
+        def existing() -> str | None:
+            # A retried create whose first attempt went through, or (a 409) an alias another
+            # deploy created meanwhile: point it at this deploy's version.
             state = self.get_alias(name, alias)
-            return state.arn if state and state.version == version else None
+            if state is None:
+                return None
+            return state.arn if state.version == version else self.put_alias(name, alias, version, exists=True)
 
         return self._call(
             "lambda",
@@ -748,11 +753,13 @@ class AwsClient:
 
     # -- waiting and invoking ---------------------------------------------------------------
 
-    def _wait(self, name: str, what: str, *, qualifier: str | None = None) -> None:
+    def _wait(self, name: str, what: str, *, qualifier: str | None = None, failed_update_is_error: bool = True) -> None:
         """Poll GetFunctionConfiguration until `what` holds (the waiters' acceptors, by hand).
 
         botocore's waiters stop at the first throttled poll; here every poll is a `_call`
         (throttling retried), and a Failed state stops the wait with AWS's reason.
+        `failed_update_is_error` False: a LastUpdateStatus Failed left by an earlier deploy
+        counts as settled (this deploy is about to send that update again).
         """
         params = _qualified(name, qualifier)
         shown = f"{name}:{qualifier}" if qualifier else name
@@ -768,7 +775,7 @@ class AwsClient:
                     f"function {shown} is in State Failed: {reason}" + (f" ({code})" if code else ""),
                     failed_state_hint(str(code or "")),
                 )
-            if update == "Failed" and what != "Active":
+            if update == "Failed" and what != "Active" and failed_update_is_error:
                 reason = configuration.get("LastUpdateStatusReason") or "no reason given"
                 code = configuration.get("LastUpdateStatusReasonCode")
                 raise DeployError(
@@ -792,6 +799,12 @@ class AwsClient:
 
     def wait_updated(self, name: str) -> None:
         self._wait(name, "updated (LastUpdateStatus Successful)")
+
+    def wait_settled(self, name: str) -> None:
+        """Before the first change to an existing function: wait out an update still running
+        (an interrupted deploy's). A failed earlier update is not an error here: the plan
+        sends it again, and the wait after that update judges the outcome."""
+        self._wait(name, "settled (no update in progress)", failed_update_is_error=False)
 
     def wait_version_active(self, name: str, version: str) -> None:
         self._wait(name, "Active", qualifier=version)

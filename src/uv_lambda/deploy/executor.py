@@ -55,7 +55,7 @@ class StateWriter(Protocol):
 
     def create_bucket(self, bucket: str) -> None: ...
     def create_repository(self, name: str, function_name: str) -> str: ...
-    def set_repository_policy(self, name: str) -> None: ...
+    def set_repository_policy(self, name: str, policy_text: str = ...) -> None: ...
     def tag_role(self, role_name: str, function_name: str) -> None: ...
     def registry_login(self, registry: str) -> tuple[str, str]: ...
     def delete_repository(self, name: str) -> None: ...
@@ -82,7 +82,7 @@ class StateWriter(Protocol):
     def delete_role(
         self, role_name: str, policy_arns: tuple[str, ...], inline_policies: tuple[str, ...] = ()
     ) -> None: ...
-    def wait_updated(self, name: str) -> None: ...
+    def wait_settled(self, name: str) -> None: ...
 
 
 class _Run:
@@ -132,8 +132,9 @@ class _Run:
 
     def _settle(self, name: str) -> None:
         # An earlier, interrupted deploy can leave an update running: wait instead of a 409.
+        # (One that failed is what a plan from LastUpdateStatus Failed sends again.)
         if not self._settled:
-            self.aws.wait_updated(name)
+            self.aws.wait_settled(name)
             self._settled = True
 
     def run(self, step: Step) -> None:
@@ -146,8 +147,8 @@ class _Run:
                 aws.create_bucket(bucket)
             case CreateRepository(name=name, function_name=function_name):
                 aws.create_repository(name, function_name)
-            case SetRepositoryPolicy(name=name):
-                aws.set_repository_policy(name)
+            case SetRepositoryPolicy(name=name, policy_text=policy_text):
+                aws.set_repository_policy(name, policy_text)
             case TagRole(role_name=role_name, function_name=function_name):
                 aws.tag_role(role_name, function_name)
             case PushImage():

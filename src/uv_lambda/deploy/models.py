@@ -331,6 +331,7 @@ class SetRepositoryPolicy:
     """Let lambda.amazonaws.com pull from a repository uv-lambda created."""
 
     name: str
+    policy_text: str = ECR_LAMBDA_POLICY  # the whole new document (other statements kept)
 
 
 @dataclass(frozen=True)

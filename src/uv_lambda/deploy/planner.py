@@ -262,7 +262,8 @@ class _ImageTarget:
     def push(self, steps: list[Step], why: str) -> ImageSource:
         if not self._pushed:
             target = f"{self.repository_uri}:{self.tag}"
-            reason = f"{why}: push {short(self.artifact.digest.removeprefix('sha256:'))} (only blobs it lacks)"
+            digest = short(self.artifact.digest.removeprefix("sha256:"))
+            reason = f"{why}: push {digest}, {human_size(self.artifact.size)} (only the blobs it lacks)"
             action = PushImage(self.artifact.layout, target, self.artifact.digest, self.artifact.size, ecr=self.ecr)
             steps.append(Step("image", target, "create", reason, action))
             self._pushed = True
@@ -360,12 +361,37 @@ def lets_lambda_pull(policy_text: str | None) -> bool:
     return "ecr:*" in allowed or all(action in allowed for action in ECR_LAMBDA_ACTIONS)
 
 
+def with_lambda_pull(policy_text: str | None) -> tuple[str, int]:
+    """The repository policy with uv-lambda's pull statement added (or replaced), and how many
+    other statements it keeps: SetRepositoryPolicy replaces the whole document, and a
+    statement someone added to the repository must not go with it."""
+    import json
+
+    from uv_lambda.deploy.models import ECR_LAMBDA_POLICY, ECR_LAMBDA_SID
+
+    ours = json.loads(ECR_LAMBDA_POLICY)
+    try:
+        document = json.loads(policy_text or "")
+        statements = document["Statement"]
+    except (ValueError, TypeError, KeyError):
+        return ECR_LAMBDA_POLICY, 0  # none (or unreadable): ours alone
+    if not isinstance(document, dict) or not isinstance(statements, list | dict):
+        return ECR_LAMBDA_POLICY, 0
+    listed = statements if isinstance(statements, list) else [statements]
+    kept = [item for item in listed if not (isinstance(item, dict) and item.get("Sid") == ECR_LAMBDA_SID)]
+    document["Statement"] = [*kept, *ours["Statement"]]
+    return json.dumps(document, separators=(",", ":")), len(kept)
+
+
 def _plan_repository_policy(name: str, policy_text: str | None, steps: list[Step]) -> None:
     if lets_lambda_pull(policy_text):
         steps.append(Step("repository-policy", name, "no-change", "lets lambda.amazonaws.com pull"))
         return
+    policy, kept = with_lambda_pull(policy_text)
     reason = "let lambda.amazonaws.com pull (ecr:BatchGetImage, ecr:GetDownloadUrlForLayer)"
-    steps.append(Step("repository-policy", name, "create", reason, SetRepositoryPolicy(name)))
+    if kept:
+        reason += f"; its {kept} other statement{'s' if kept != 1 else ''} kept"
+    steps.append(Step("repository-policy", name, "create", reason, SetRepositoryPolicy(name, policy)))
 
 
 def _plan_role(desired: DesiredFunction, reader: StateReader, steps: list[Step], warnings: list[str]) -> Value:
@@ -518,7 +544,10 @@ def _plan_updates(
         reasons.append(f"the last update failed ({current.last_update_reason or 'no reason given'}): send it again")
     if image is not None:
         if current.image_uri != image.uri:
-            reasons.append(f"image {_describe_image(current.image_uri)} -> {_describe_image(image.uri)}")
+            reasons.append(
+                f"image {_describe_image(current.image_uri)} -> {_describe_image(image.uri)} "
+                f"({human_size(image.artifact.size)})"
+            )
     elif current.code_sha256 != _zip(desired).code_sha256:
         reasons.append(
             f"code sha256 {short(current.code_sha256)} -> {short(_zip(desired).code_sha256)} "

@@ -1,0 +1,2 @@
+def main() -> None:
+    print("Hello from orjson-ujson-311!")

@@ -1,0 +1,2 @@
+def stamp(what: str) -> str:
+    return f"{what}, stamped by common"
