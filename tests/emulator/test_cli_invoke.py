@@ -162,3 +162,34 @@ def test_bad_input_is_one_clear_line(cli: Any, tmp_path: Path, setup: BadSetup, 
     assert message in _one_line_error(result.stderr)
     assert hint in result.stderr.split("hint:", 1)[1]
     assert result.stdout == ""
+
+
+def test_sandbox_require_fails_where_bwrap_is_missing_and_auto_says_what_differs(tmp_path: Path) -> None:
+    """A PATH without bwrap (uv is the one bundled with uv-lambda; the interpreter is named)."""
+    folder = build_folder(tmp_path / "dist", {"app.py": ECHO})
+    empty = tmp_path / "no-tools"
+    empty.mkdir()
+    from uv_lambda.uv import find_uv
+
+    python = find_uv().find_python("3.13")  # found here: uv will not find it without PATH
+    env = {**os.environ, "PATH": str(empty)}
+
+    def invoke(*flags: str) -> subprocess.CompletedProcess[str]:
+        args = ["invoke", "--artifact", str(folder), "--python", str(python), *flags]
+        return subprocess.run(
+            [sys.executable, "-m", "uv_lambda", *args],
+            capture_output=True,
+            text=True,
+            env=env,
+            timeout=300,
+            check=False,
+        )
+
+    required = invoke("--sandbox", "require")
+    assert required.returncode == 2
+    assert _one_line_error(required.stderr) == "error: --sandbox require: bwrap (bubblewrap) is not installed"
+    assert "hint: install bubblewrap" in required.stderr
+    automatic = invoke()
+    assert automatic.returncode == 0, automatic.stderr
+    first = automatic.stderr.splitlines()[0]
+    assert first.startswith("running without a sandbox (bwrap (bubblewrap) is not installed): ")

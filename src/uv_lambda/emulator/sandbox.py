@@ -120,8 +120,15 @@ def bwrap_problem() -> tuple[str | None, str | None]:
     if bwrap is None:
         return None, "bwrap (bubblewrap) is not installed"
     # The namespaces bwrap needs may be refused (no unprivileged user namespaces, seccomp in
-    # a container): one trial run says.
-    probe = [bwrap, "--die-with-parent", "--unshare-pid", "--unshare-ipc", "--ro-bind", "/", "/", "--", "true"]
+    # a container), and a bwrap older than 0.6 lacks --size and --perms: one trial run with
+    # the options bwrap_command uses says.
+    probe = [
+        bwrap,
+        *("--die-with-parent", "--unshare-pid", "--unshare-ipc", "--ro-bind", "/", "/", "--proc", "/proc"),
+        *("--tmpfs", "/dev", "--dev-bind", "/dev/null", "/dev/null", "--remount-ro", "/dev"),
+        *("--perms", "1777", "--size", str(1024 * 1024), "--tmpfs", "/tmp", "--remount-ro", "/"),
+        *("--", "true"),
+    ]
     try:
         completed = proc.run(probe, check=False, timeout=10, env={})
     except (OSError, CommandError) as exc:
