@@ -156,6 +156,19 @@ def test_cache_root_prefers_override_then_xdg(monkeypatch: pytest.MonkeyPatch, t
     # One folder per Python version, machine and requirement set.
     assert folder_name("3.13", "x86_64", True) != folder_name("3.13", "x86_64", False)
     assert folder_name("3.12", "x86_64", True).startswith("python3.12-x86_64-")
+    assert len({folder_name("3.13", "x86_64", True, sdk) for sdk in ("bundled", "latest", "1.39.0")}) == 3
+
+
+def test_runtime_sdk_requirements() -> None:
+    from uv_lambda.emulator.runtime_folder import requirements
+    from uv_lambda.runtimes import BUNDLED_SDK, BUNDLED_SDK_RECORDED, RUNTIMES
+
+    assert set(BUNDLED_SDK) == set(RUNTIMES) and BUNDLED_SDK_RECORDED.year >= 2026
+    bundled = BUNDLED_SDK["python3.12"]
+    assert requirements(True, "3.12")[1:] == [f"boto3=={bundled}", f"botocore=={bundled}"]
+    assert requirements(True, "3.12", "latest")[1:] == ["boto3"]
+    assert requirements(True, "3.12", "1.39.0")[1:] == ["boto3==1.39.0", "botocore==1.39.0"]
+    assert requirements(False, "3.12", "latest") == requirements(False)
 
 
 def test_runtime_folder_is_installed_once(monkeypatch: pytest.MonkeyPatch) -> None:
