@@ -47,9 +47,11 @@ _DEVICES = ("null", "zero", "full", "random", "urandom")
 
 # How the interpreter starts inside, as Lambda's bootstrap does: `site` imported, sys.path
 # in Lambda's order (task root, the layers' folders, then PYTHONPATH = the runtime, then the
-# interpreter's own), then awslambdaric. Unsandboxed, the host interpreter's site-packages
-# are taken off sys.path (nothing of the host leaks in) and no bytecode is written (the
-# task root is read-only on Lambda; here it is a writable folder).
+# interpreter's own), then awslambdaric. The interpreter's site-packages folders are taken
+# off sys.path (nothing installed on this machine leaks in; a Debian python's dist-packages
+# too), but for Lambda's own /var/lang/lib/python3.X/site-packages, an empty folder in the
+# sandbox. Unsandboxed, no bytecode is written (the task root is read-only on Lambda; here
+# it is a writable folder).
 # In a sandbox the interpreter finds its libpython through LD_LIBRARY_PATH (/var/lang/lib);
 # a function that overrides LD_LIBRARY_PATH gets its value back here, after the start (on
 # Lambda the interpreter does not depend on it). bwrap's PWD is not Lambda's.
@@ -58,12 +60,13 @@ _DEVICES = ("null", "zero", "full", "random", "urandom")
 BOOTSTRAP = """\
 import os, site, sys
 where, library_path, runtime, *front = sys.argv[1:]
-drop = {""}
+drop = {"", site.getusersitepackages(), *site.getsitepackages()}
 if where == "host":
     sys.dont_write_bytecode = True
-    drop.update(site.getsitepackages(), [site.getusersitepackages()])
 else:
     os.environ.pop("PWD", None)
+    # Lambda's own (here an empty folder) stays; a distribution's dist-packages do not.
+    drop.discard("/var/lang/lib/python%d.%d/site-packages" % sys.version_info[:2])
 if library_path != "-":
     os.environ["LD_LIBRARY_PATH"] = library_path[1:]
 rest = [p for p in sys.path if p not in drop and p not in front]
