@@ -92,7 +92,7 @@ def test_unknown_key_and_wrong_type_name_key_and_file(cli: CliRunner, example) -
     [
         ("app.main", 2, "names a module, not a function"),
         (".handler", 2, "malformed handler"),
-        ("", 2, "malformed handler"),
+        ("", 2, "argument --handler: is empty"),
         ("app.main.hander", 1, "does not define 'hander'"),
         ("service.main.handler", 1, "module 'service.main' is not in the artifact"),
     ],
@@ -155,7 +155,10 @@ def test_package_that_does_not_exist(cli: CliRunner, tmp_path: Path) -> None:
         {"h.py": "def main(e, c):\n    return 1\n"},
         lock=False,
     )
-    assert_clean_error(cli("build", project, "--lock"), 1, "uv-lambda-no-such-package-4242")
+    # A name no index has is bad input (exit 2), and the hint says which name to check.
+    assert_clean_error(
+        cli("build", project, "--lock"), 2, "uv-lambda-no-such-package-4242", "check the name 'uv-lambda-no-such"
+    )
 
 
 def test_target_interpreter_missing(cli: CliRunner, tmp_path: Path) -> None:

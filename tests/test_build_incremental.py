@@ -5,13 +5,14 @@ from __future__ import annotations
 
 import json
 import shutil
+import zipfile
 from pathlib import Path
 
 import pytest
 from tests.build_helpers import artifact, names
 from tests.conftest import CliRunner, write_project
 
-from uv_lambda.build.incremental import selection_snapshot
+from uv_lambda.build.incremental import record_path, selection_snapshot
 
 pytestmark = pytest.mark.slow
 
@@ -100,6 +101,7 @@ def test_split_format_leaves_the_layer_alone(cli: CliRunner, project: Path, tmp_
         "deleted file",
         "pyproject edit",
         "artifact touched",
+        "metadata edited",
         "other arguments",
     ],
 )
@@ -113,6 +115,9 @@ def test_anything_else_takes_the_full_pipeline(cli: CliRunner, project: Path, ch
         (project / "pyproject.toml").write_text(PYPROJECT + '\n[tool.uv-lambda]\nexclude = ["app/util.py"]\n')
     elif change == "artifact touched":
         artifact(project).write_bytes(b"not a zip")
+    elif change == "metadata edited":  # an app-only rebuild would carry the edit on
+        metadata = artifact(project).with_name("function.zip.json")
+        metadata.write_text(metadata.read_text().replace('"python3.13"', '"python3.12"'))
     else:
         args += ["--no-bytecode"]
     (project / "app" / "main.py").write_text(HANDLER + "# edited\n")
@@ -166,12 +171,73 @@ def test_selection_snapshot(tmp_path: Path) -> None:
     assert named is not None and named[str(tmp_path)] == ["app:folder", "main.py:missing"]
 
 
-def test_invoke_sees_each_edit(cli: CliRunner, project: Path) -> None:
-    # invoke keeps its own build record: the second call rebuilds only app/main.py.
+def test_build_invoke_and_build_share_one_artifact_and_record(cli: CliRunner, project: Path) -> None:
+    # invoke runs dist/lambda/orders/ and rebuilds it from build's record, and the build
+    # after it finds the record invoke left: every step after the first is app-only.
     event = project / "event.json"
     event.write_text("{}")
+    main = project / "app" / "main.py"
+    main.write_text(HANDLER.replace("'six'", "'first'"))
     first = cli("invoke", project, "--event", event)
-    assert first.returncode == 0 and json.loads(first.stdout) == {"six": "1.17.0"}, first.stderr
-    (project / "app" / "main.py").write_text(HANDLER.replace("'six'", "'edited'"))
+    assert first.returncode == 0 and json.loads(first.stdout) == {"first": "1.17.0"}, first.stderr
+    assert "app/main.py changed, the rest reused" in first.stderr and FULL not in first.stderr
+    main.write_text(HANDLER.replace("'six'", "'second'"))
     second = cli("invoke", project, "--event", event)
-    assert second.returncode == 0 and json.loads(second.stdout) == {"edited": "1.17.0"}, second.stderr
+    assert second.returncode == 0 and json.loads(second.stdout) == {"second": "1.17.0"}, second.stderr
+    assert "app/main.py changed, the rest reused" in second.stderr
+    main.write_text(HANDLER.replace("'six'", "'third'"))
+    built = cli("build", project)
+    assert built.returncode == 0 and "app/main.py changed, the rest reused" in built.stderr, built.stderr
+    assert "'third'" in _main_source(artifact(project))
+    third = cli("invoke", project, "--event", event)
+    assert json.loads(third.stdout) == {"third": "1.17.0"} and "is up to date" in third.stderr, third.stderr
+
+
+def _main_source(zip_path: Path) -> str:
+    with zipfile.ZipFile(zip_path) as bundle:
+        return bundle.read("app/main.py").decode()
+
+
+@pytest.mark.parametrize("flags", [["--arch", "arm64"], ["--no-bytecode"]])
+def test_a_local_run_never_replaces_an_artifact_built_with_other_settings(
+    cli: CliRunner, project: Path, flags: list[str]
+) -> None:
+    built = cli("build", project, *flags)
+    assert built.returncode == 0 and FULL in built.stderr, built.stderr
+    before = artifact(project).read_bytes()
+    event = project / "event.json"
+    event.write_text("{}")
+    ran = cli("invoke", project, "--event", event)
+    assert ran.returncode == 0 and json.loads(ran.stdout) == {"six": "1.17.0"}, ran.stderr
+    assert "running a build of its own" in ran.stderr and "is left as it is" in ran.stderr
+    assert artifact(project).read_bytes() == before
+    # Both keep their records: the same commands again are up to date.
+    again = cli("build", project, *flags)
+    assert again.returncode == 0 and "is up to date" in again.stderr, again.stderr
+    ran_again = cli("invoke", project, "--event", event)
+    assert ran_again.returncode == 0 and "is up to date" in ran_again.stderr, ran_again.stderr
+    assert artifact(project).read_bytes() == before
+
+
+def test_settings_that_come_out_the_same_share_the_record(cli: CliRunner, project: Path) -> None:
+    # `--format zip` is what the configuration says anyway: the same artifact, the same record.
+    (project / "app" / "main.py").write_text(HANDLER.replace("'six'", "'same'"))
+    result = cli("build", project, "--format", "zip")
+    assert result.returncode == 0 and "app/main.py changed, the rest reused" in result.stderr, result.stderr
+
+
+def test_without_a_record_the_metadata_decides_whose_folder_it_is(cli: CliRunner, project: Path) -> None:
+    # The record is gone (a cleared cache, an older uv-lambda): a build with the configured
+    # settings is shared, one made for arm64 is left alone.
+    event = project / "event.json"
+    event.write_text("{}")
+    record = record_path(artifact(project).parent)
+    record.unlink()
+    shared = cli("invoke", project, "--event", event)
+    assert shared.returncode == 0 and "running a build of its own" not in shared.stderr, shared.stderr
+    assert cli("build", project, "--arch", "arm64").returncode == 0
+    record.unlink()
+    before = artifact(project).read_bytes()
+    own = cli("invoke", project, "--event", event)
+    assert own.returncode == 0 and "running a build of its own" in own.stderr, own.stderr
+    assert artifact(project).read_bytes() == before

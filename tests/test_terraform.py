@@ -68,7 +68,7 @@ def code_sha256(path: Path) -> str:
         ('{"path": ".", "architecture": "arm64"}', "unknown query key 'architecture'"),
         ("{}", 'no "path"'),
         ('{"path": ".", "format": "image"}', "cannot be used from Terraform"),
-        ('{"path": "does-not-exist"}', "is not a folder"),
+        ('{"path": "does-not-exist"}', "does not exist"),
     ],
 )
 def test_bad_query_is_one_line_on_stderr_and_exit_2(tmp_path: Path, stdin: str, says: str) -> None:

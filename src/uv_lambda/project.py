@@ -132,6 +132,11 @@ def read_pyproject(path: Path) -> dict[str, Any]:
             return tomllib.load(handle)
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path} is not valid TOML: {exc}", "fix the syntax error it names") from None
+    except UnicodeDecodeError as exc:  # TOML is UTF-8; a latin-1 editor's "café" is not
+        raise ConfigError(
+            f"{path} is not UTF-8 (byte {exc.object[exc.start]:#x} at offset {exc.start})",
+            "save it as UTF-8: TOML files are UTF-8",
+        ) from None
 
 
 def _load_package(folder: Path, *, workspace_root: bool = False) -> Package:
@@ -179,6 +184,8 @@ def find_workspace_root(folder: Path) -> Path:
 
 def load_project(path: Path | None = None) -> Project:
     folder = (path or Path.cwd()).resolve()
+    if not folder.exists():
+        raise ConfigError(f"{folder} does not exist", "pass the folder that holds pyproject.toml")
     if not folder.is_dir():
         raise ConfigError(f"{folder} is not a folder", "pass the folder that holds pyproject.toml")
     workspace_root = find_workspace_root(folder)

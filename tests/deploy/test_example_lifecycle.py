@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 from deploy_helpers import RecordingProxy
+from tests.conftest import CliRunner
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "fastapi-hello"
 NAME = "uv-aws-lambda-example"
@@ -28,7 +29,7 @@ def _layer_versions(clients: Any) -> list[tuple[int, list[str]]]:
 
 
 @pytest.mark.slow
-def test_example_lifecycle(example: Path, deploy_cli: Any, proxy: RecordingProxy, clients: Any) -> None:
+def test_example_lifecycle(example: Path, deploy_cli: Any, proxy: RecordingProxy, clients: Any, cli: CliRunner) -> None:
     # First deploy: role, layer and function.
     first = deploy_cli("deploy", example, *FLAGS)
     assert first.code == 0, first.err
@@ -47,8 +48,13 @@ def test_example_lifecycle(example: Path, deploy_cli: Any, proxy: RecordingProxy
     main = example / "app" / "main.py"
     main.write_text(main.read_text().replace("Hello, world!", "Hello, deploy!"))
     proxy.reset()
-    assert deploy_cli("deploy", example, *FLAGS).code == 0
-    assert proxy.writes() == ["UpdateFunctionCode"]
+    edited = deploy_cli("deploy", example, *FLAGS)
+    assert edited.code == 0 and proxy.writes() == ["UpdateFunctionCode"]
+    # Deploy shares build's artifact folder and record: only the application was rebuilt, and
+    # a build with the same settings finds the artifact up to date.
+    assert "app/main.py changed, the rest reused" in edited.err, edited.err
+    built = cli("build", example, "--format", "split")
+    assert built.returncode == 0 and "is up to date" in built.stderr, built.stderr
 
     # A dependency added: a new layer version and a configuration update (Layers).
     pyproject = example / "pyproject.toml"

@@ -221,7 +221,9 @@ def raise_for_strict(failures: list[Failure]) -> None:
     """The user's own code must compile: a syntax error there would fail on Lambda too."""
     if failures:
         failure = failures[0]
-        raise BuildError(
-            f"{failure.file} does not compile for the target Python: {failure.error}",
-            "fix the syntax error (Lambda would fail with Runtime.UserCodeSyntaxError)",
-        )
+        if "(unicode error)" in failure.error or "codec can't decode" in failure.error:
+            # Not a typo to fix: the file is in another encoding than the UTF-8 Python reads.
+            hint = "save it as UTF-8, or declare its encoding on the first line (# -*- coding: latin-1 -*-)"
+        else:
+            hint = "fix the syntax error (Lambda would fail with Runtime.UserCodeSyntaxError)"
+        raise BuildError(f"{failure.file} does not compile for the target Python: {failure.error}", hint)

@@ -113,13 +113,60 @@ def _python_args(interpreter: Path | None) -> list[str]:
     return ["--python", str(interpreter)] if interpreter else []
 
 
+# uv's words for a requirement no index has: the name is wrong (or the index is).
+_NOT_ON_INDEX = re.compile(r"Because (\S+) was not found in the package registry")
+
+
 def lock(uv: Uv, project: Project, interpreter: Path | None) -> None:
-    uv.run(
-        ["lock", *_python_args(interpreter)],
-        cwd=project.workspace_root,
-        what="uv lock",
-        hint="fix the dependency error uv reports",
-    )
+    try:
+        uv.run(
+            ["lock", *_python_args(interpreter)],
+            cwd=project.workspace_root,
+            what="uv lock",
+            hint="fix the dependency error uv reports",
+        )
+    except CommandError as exc:
+        unreadable = _unreadable_lock(project.lock_path, uv, exc.output)
+        if unreadable is not None:
+            raise unreadable from None
+        missing = _NOT_ON_INDEX.search(exc.output)
+        if missing:
+            raise ConfigError(
+                f"uv lock failed: the package index has no package {missing[1]!r}",
+                f"check the name {missing[1]!r} in the dependencies of pyproject.toml (or the index uv uses)",
+            ) from None
+        raise
+
+
+# uv's words for a lock it cannot read: a schema of another uv version, or not TOML.
+_LOCK_SCHEMA = re.compile(r"unsupported schema version \(v(\d+), but only v(\d+) is supported\)")
+_LOCK_SYNTAX = re.compile(r"TOML parse error at line \d+, column \d+")
+
+
+def _unreadable_lock(lock_path: Path, uv: Uv, output: str) -> ConfigError | None:
+    """The one-line error for a uv.lock this uv cannot read, from uv's output; None otherwise."""
+    schema = _LOCK_SCHEMA.search(output)
+    if schema:
+        found, supported = int(schema[1]), int(schema[2])
+        newer = found > supported
+        return ConfigError(
+            f"{lock_path} uses lock schema v{found}, written by {'a newer' if newer else 'an older'} uv; "
+            f"uv {uv.version} reads v{supported}",
+            (
+                "upgrade uv, or delete uv.lock and run `uv lock` with this uv"
+                if newer
+                else "delete uv.lock and run `uv lock` to write it again"
+            ),
+        )
+    syntax = _LOCK_SYNTAX.search(output)
+    not_utf8 = "did not contain valid UTF-8" in output
+    if syntax or not_utf8 or "Failed to parse `uv.lock`" in output:
+        where = f" ({syntax[0]})" if syntax else " (not UTF-8)" if not_utf8 else ""
+        return ConfigError(
+            f"{lock_path} is not a valid lock file{where}",
+            "restore it from version control, or delete it and run `uv lock`",
+        )
+    return None
 
 
 def _export_key(uv: Uv, project: Project, args: list[str]) -> str:
@@ -214,8 +261,14 @@ def check_excluded(project: Project, config: FunctionConfig) -> None:
 def _lock_packages(lock_path: Path) -> list[dict[str, Any]]:
     import tomllib
 
-    with lock_path.open("rb") as handle:
-        packages = tomllib.load(handle).get("package", [])
+    try:
+        with lock_path.open("rb") as handle:
+            packages = tomllib.load(handle).get("package", [])
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(
+            f"{lock_path} is not a valid lock file ({exc})",
+            "restore it from version control, or delete it and run `uv lock`",
+        ) from None
     return [package for package in packages if isinstance(package, dict)]
 
 
@@ -231,6 +284,10 @@ def _run_export(uv: Uv, project: Project, args: list[str]) -> Exported:
             ) from None
         if "not found in workspace" in exc.output or "Could not find" in exc.output:
             raise UsageError(exc.message, "check `package` and `extras`/`groups` in [tool.uv-lambda]") from None
+        unreadable = _unreadable_lock(project.lock_path, uv, exc.output)
+        if unreadable is not None:
+            raise unreadable from None
+        exc.hint = exc.hint or "uv's message says what is wrong; run with -v for uv's whole output"
         raise
     local: dict[Path, str] = {}
     for line in everything.splitlines():

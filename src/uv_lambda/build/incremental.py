@@ -27,13 +27,13 @@ import hashlib
 import json
 import os
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from uv_lambda.build import bytecode, record_file
 from uv_lambda.build.never_shipped import NEVER_SHIPPED_DIRS, NEVER_SHIPPED_SUFFIXES
-from uv_lambda.metadata_file import file_sha256, formatted, read_document, write_document
+from uv_lambda.metadata_file import file_sha256, formatted, metadata_path, read_document, write_document
 
 # What a rebuild needs only once its compiler runs is imported inside the functions:
 # see rebuild().
@@ -49,6 +49,11 @@ def _stat(path: Path) -> list[int] | None:
     except FileNotFoundError:
         return None
     return [status.st_size, status.st_mtime_ns]
+
+
+def _stats(artifact: Path) -> list[list[int] | None]:
+    """The artifact's and its metadata's: either changed by hand means a full build."""
+    return [_stat(artifact), _stat(metadata_path(artifact))]
 
 
 def listing(folder: Path) -> list[str]:
@@ -91,9 +96,15 @@ def selection_snapshot(root: Path, includes: Sequence[str] | None) -> dict[str, 
     return snapshot
 
 
-def record_path(argv: Sequence[str], cwd: Path | None = None) -> Path:
-    """Where the record of `uv-lambda <argv>` run in `cwd` lives."""
-    return Path(record_file.location(argv, cwd))
+def record_path(out_dir: Path) -> Path:
+    """Where the record of the artifacts in `out_dir` lives (one per folder, see record_file)."""
+    return Path(record_file.location(out_dir))
+
+
+def recorded_overrides(record: Path) -> dict[str, Any] | None:
+    """The command-line settings the folder's artifacts were built with; None when unknown."""
+    document = record_file.read(str(record))
+    return None if document is None else dict(document["overrides"])
 
 
 # NamedTuples, not dataclasses: dataclasses import inspect, a sizeable part of a rebuild.
@@ -135,8 +146,10 @@ def record(
     local_entries: list[archive.Entry],
     artifacts: list[tuple[Path, Path | None, bool]],
     warnings: Sequence[str],
+    overrides: Mapping[str, Any],
 ) -> None:
-    """Write the record of a finished build. `artifacts`: (path, base archive, holds local entries)."""
+    """Write the record of a finished build. `artifacts`: (path, base archive, holds local entries);
+    `overrides`: the settings given on the command line (see record_owner)."""
     from uv_lambda.build import archive
 
     destination.parent.mkdir(parents=True, exist_ok=True)
@@ -145,6 +158,8 @@ def record(
     archive.write_archive(temporary_archive, local_entries)
     document = {
         "version": record_file.RECORD_VERSION,
+        "overrides": dict(overrides),
+        "environment": record_file.environment_digest(),
         "inputs": recipe.inputs.files,
         "tools": recipe.inputs.tools,
         "root": str(recipe.root),
@@ -156,7 +171,9 @@ def record(
         "runtime": recipe.runtime,
         "architecture": recipe.architecture,
         "handler": recipe.handler,
-        "artifacts": [[str(path), str(base) if base else None, local, _stat(path)] for path, base, local in artifacts],
+        "artifacts": [
+            [str(path), str(base) if base else None, local, *_stats(path)] for path, base, local in artifacts
+        ],
         "warnings": list(warnings),
     }
     temporary = destination.with_name(f".{destination.name}.{os.getpid()}")
@@ -165,9 +182,15 @@ def record(
     temporary.replace(destination)
 
 
-def forget(destination: Path) -> None:
-    destination.unlink(missing_ok=True)
+def record_owner(destination: Path, overrides: Mapping[str, Any]) -> None:
+    """Record only which settings built the folder, for a build no app-only rebuild can follow:
+    a local run still knows whether the folder holds what it would build (cli/_local_build.py)."""
     Path(record_file.local_archive(str(destination))).unlink(missing_ok=True)
+    document = {"version": record_file.RECORD_VERSION, "overrides": dict(overrides), "files": None}
+    destination.parent.mkdir(parents=True, exist_ok=True)
+    temporary = destination.with_name(f".{destination.name}.{os.getpid()}")
+    temporary.write_text(json.dumps(document, sort_keys=True))
+    temporary.replace(destination)
 
 
 class Rebuilt(NamedTuple):
@@ -190,15 +213,18 @@ def _still_valid(document: dict[str, Any]) -> bool:
         return False
     if selection_snapshot(Path(document["root"]), document["includes"]) != document["selection"]:
         return False
-    for path, base, _, status in document["artifacts"]:
-        # Our own artifact, untouched, and the cached archive it was spliced from.
-        if _stat(Path(path)) != status or (base and not Path(base).is_file()):
+    for path, base, _, *status in document["artifacts"]:
+        # Our own artifact and its metadata, untouched, and the cached archive it was spliced from.
+        if _stats(Path(path)) != status or (base and not Path(base).is_file()):
             return False
     return True
 
 
 def rebuild_at(record: Path) -> Rebuilt | None:
-    """Bring the build recorded at `record` up to date; None when it needs the full pipeline."""
+    """Bring the build recorded at `record` up to date; None when it needs the full pipeline.
+
+    The caller has checked that the record's settings are the ones it wants (recorded_overrides).
+    """
     started = record_file.start(str(record))
     return None if started is None else rebuild(started)
 
@@ -261,7 +287,7 @@ def _rebuild(
     # While the compiler works: copy the dependencies into each artifact that holds code.
     outputs = [
         (Path(path), archive.ArchiveOutput(scratch / Path(path).name, Path(base) if base else None, entries))
-        for path, base, holds_local, _ in document["artifacts"]
+        for path, base, holds_local, *_ in document["artifacts"]
         if holds_local
     ]
     if compiler is not None:
@@ -315,7 +341,7 @@ def _finish(
 
 def _update_record(record: Path, document: dict[str, Any], digests: dict[str, str]) -> None:
     for item in document["artifacts"]:
-        item[3] = _stat(Path(item[0]))
+        item[3:] = _stats(Path(item[0]))
     for item in document["files"]:
         item[2] = digests.get(item[0], item[2])
     temporary = record.with_name(f".{record.name}.{os.getpid()}")

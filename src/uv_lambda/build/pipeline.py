@@ -17,10 +17,11 @@ import logging
 import os
 import shutil
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from packaging.utils import parse_wheel_filename
 
@@ -402,21 +403,27 @@ def build_function(
     reporter: Reporter,
     lock: bool = False,
     record: Path | None = None,
+    overrides: Mapping[str, Any] | None = None,
 ) -> model.FunctionBuild:
     """Build `config`'s artifacts into out_dir (default dist/lambda/<name>/) and return them.
 
-    With `record` (see incremental.py), the build leaves what an app-only rebuild needs there.
+    With `record` (see incremental.py), the build leaves what an app-only rebuild needs there,
+    and `overrides`, the command line's settings that `config` includes.
     """
     out_dir = (out_dir or default_out_dir(project, config.name)).resolve()
     if config.format == "image":
         raise UsageError("--format image is built by `uv-lambda build --format image`", "see docs/image.md")
     check_out_dir(out_dir)
     with stage_function(project, config, reporter=reporter, lock=lock, out_dir=out_dir) as staged:
-        return write_artifacts(staged, out_dir, reporter, record)
+        return write_artifacts(staged, out_dir, reporter, record, overrides or {})
 
 
 def write_artifacts(
-    staged: StagedFunction, out_dir: Path, reporter: Reporter, record: Path | None = None
+    staged: StagedFunction,
+    out_dir: Path,
+    reporter: Reporter,
+    record: Path | None = None,
+    overrides: Mapping[str, Any] | None = None,
 ) -> model.FunctionBuild:
     settings = staged.settings
     deps = staged.dependencies
@@ -456,10 +463,10 @@ def write_artifacts(
                 path.unlink(missing_ok=True)
         if record is not None:
             if staged.recipe is None:
-                incremental.forget(record)
+                incremental.record_owner(record, overrides or {})
             else:
                 artifacts = [(out_dir / name, base, entries is local) for name, (base, entries, _, _) in plan.items()]
-                incremental.record(record, staged.recipe, local, artifacts, staged.warnings)
+                incremental.record(record, staged.recipe, local, artifacts, staged.warnings, overrides or {})
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
     build = model.read_build(out_dir)

@@ -42,6 +42,8 @@ def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
     import argparse
     import importlib
 
+    from uv_lambda.cli._parser import Parser
+
     # -v/-q work before and after the command name; SUPPRESS keeps a subcommand's parser
     # from resetting a flag given before it.
     common = argparse.ArgumentParser(add_help=False)
@@ -60,7 +62,7 @@ def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
         help="print only warnings, errors and results",
     )
 
-    parser = argparse.ArgumentParser(
+    parser = Parser(
         prog="uv-lambda",
         description=DESCRIPTION,
         formatter_class=argparse.RawDescriptionHelpFormatter,

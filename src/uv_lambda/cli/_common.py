@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
 
+from uv_lambda.cli import _parser as cli_types
 from uv_lambda.config import FunctionConfig
 from uv_lambda.errors import UsageError
 from uv_lambda.project import Project, load_project
@@ -21,7 +21,7 @@ def add_project_arguments(
     parser.add_argument(
         "path",
         nargs="?",
-        type=Path,
+        type=cli_types.path,
         default=None,
         metavar="PATH",
         help="the project folder (default: the current folder)",
@@ -29,6 +29,7 @@ def add_project_arguments(
     parser.add_argument(
         "-f",
         "--function",
+        type=cli_types.text,
         metavar="NAME",
         help=f"the function to act on, from [tool.uv-lambda.functions.NAME] (default: {without_function})",
     )
@@ -44,9 +45,13 @@ def select_functions(args: argparse.Namespace) -> tuple[Project, list[FunctionCo
         return project, list(functions.values())
     if args.function:
         if args.function not in functions:
+            import difflib
+
+            close = difflib.get_close_matches(args.function, functions, n=1)
+            known = "functions: " + ", ".join(functions)
             raise UsageError(
                 f"no function {args.function!r} in {project.root / 'pyproject.toml'}",
-                "functions: " + ", ".join(functions),
+                f"did you mean {close[0]!r}? ({known})" if close else known,
             )
         return project, [functions[args.function]]
     if len(functions) > 1:

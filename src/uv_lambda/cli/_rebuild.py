@@ -1,9 +1,10 @@
 """`uv-lambda build` when only application code changed: checked before anything else loads.
 
 The CLI's parser and the configuration machinery take longer to import than such a rebuild
-takes to run, so `main` asks this module first. It works from the raw command line: a build
-record exists only for a command line that parsed and built successfully before (the record
-is keyed by it), so only the flags that change the output need reading here.
+takes to run, so `main` asks this module first. It works from the raw command line: a command
+line that parsed and built successfully before noted which record (one per artifact folder)
+it built into, and with which settings (record_file.find), so only the flags that change the
+output need reading here.
 """
 
 from __future__ import annotations
@@ -42,7 +43,8 @@ def try_rebuild(argv: Sequence[str]) -> int | None:
     reporter = Reporter(quiet=bool(flags))
     try:
         # The compiler starts here, before the rest of the rebuild is even imported.
-        started = record_file.start(record_file.location(argv))
+        pointer = record_file.find(argv)
+        started = None if pointer is None else record_file.start(pointer.record, pointer)
         if started is None:
             return None
         from uv_lambda.build import incremental

@@ -6,6 +6,7 @@ import argparse
 from pathlib import Path
 
 from uv_lambda.build.tree import TREE_FORMATS
+from uv_lambda.cli import _parser as cli_types
 from uv_lambda.cli._build_output import report_artifacts
 from uv_lambda.cli._common import (
     HelpFormatter,
@@ -60,7 +61,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser], co
     add_image_options(parser)
     parser.add_argument(
         "--out",
-        type=Path,
+        type=cli_types.path,
         metavar="DIR",
         help="output folder (default: dist/lambda/<function>/; with --all, DIR/<function>/)",
     )
@@ -71,6 +72,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser], co
     )
     parser.add_argument(
         "--metadata",
+        type=cli_types.text,
         metavar="FILE|-",
         help="also write that JSON document to FILE (rewritten only when it changes), or to stdout with -",
     )
@@ -93,22 +95,26 @@ def add_build_arguments(
     group.add_argument("--arch", choices=("x86_64", "arm64"), help="target architecture (default: x86_64)")
     group.add_argument(
         "--runtime",
+        type=cli_types.text,
         metavar="python3.X",
         help="Lambda runtime, e.g. python3.13 (default: from requires-python / .python-version)",
     )
     group.add_argument(
         "--handler",
         dest="lambda_handler",
+        type=cli_types.text,
         metavar="MODULE.FUNCTION",
         help="handler, e.g. app.main.handler",
     )
     group.add_argument(
         "--package",
+        type=cli_types.text,
         metavar="MEMBER",
         help="the workspace member that holds the function (default: the project at PATH)",
     )
     group.add_argument(
         "--python",
+        type=cli_types.text,
         metavar="PATH",
         help="interpreter of the runtime's Python version, to compile bytecode",
     )
@@ -143,32 +149,24 @@ def run(args: argparse.Namespace, reporter: Reporter) -> int:
                 f"--format {args.format} needs --out DIR, the folder to fill", "e.g. --out $(ARTIFACTS_DIR)"
             )
         args.format = tree[0]  # the zip format whose artifact is unpacked
-    record = None
-    if args.format != "image":
-        from uv_lambda.build import incremental
-
-        # main() tried an app-only rebuild already; this build leaves the record for the next.
-        record = incremental.record_path(args.argv)
     project, functions = select_functions(args)
-    if len(functions) != 1:
-        record = None  # a record describes one function's build
     documents: list[dict[str, object]] = []
     for config in functions:
-        config = with_overrides(config, **overrides(args))
         out_dir = default_out_dir(project, config.name)
         if args.out:
             out_dir = args.out / config.name if len(functions) > 1 else args.out
-        reporter.info(f"building {config.name} ({config.format})")
-        if config.format == "image":
-            documents.append(_build_image(args, project, config, out_dir, reporter))
+        effective = with_overrides(config, **overrides(args))
+        reporter.info(f"building {config.name} ({effective.format})")
+        if effective.format == "image":
+            documents.append(_build_image(args, project, effective, out_dir, reporter))
         elif tree is not None:
             from uv_lambda.build.tree import check_destination
 
             check_destination(out_dir, project.root)  # before any work
-            zips = _build_zips(args, project, config, default_out_dir(project, config.name), reporter, record)
+            zips = _build_zips(args, project, config, default_out_dir(project, config.name), reporter, len(functions))
             documents += _unpack(zips, tree[1], out_dir, reporter)
         else:
-            documents += _build_zips(args, project, config, out_dir, reporter, record)
+            documents += _build_zips(args, project, config, out_dir, reporter, len(functions))
     if args.json or args.metadata:
         from uv_lambda.cli._documents import deliver
 
@@ -192,13 +190,19 @@ def _build_zips(
     config: FunctionConfig,
     out_dir: Path,
     reporter: Reporter,
-    record: Path | None,
+    function_count: int,
 ) -> list[dict[str, object]]:
-    from uv_lambda.build.pipeline import build_function
+    """Build into out_dir: its record is shared with invoke, serve and deploy (cli/_shared_build.py)."""
+    from uv_lambda.cli._shared_build import build_into, remember_command
 
     if args.push is not None or args.output is not None or args.base_image is not None:
         raise UsageError("--push, --output and --base-image apply to --format image", "add --format image")
-    build = build_function(project, config, out_dir=out_dir, reporter=reporter, lock=args.lock, record=record)
+    build = build_into(
+        project, config, out_dir, reporter, overrides=overrides(args), lock=args.lock, full=args.verbose
+    ).build
+    if function_count == 1:
+        # The next run of this command line finds the record before loading anything (cli/_rebuild.py).
+        remember_command(args.argv, out_dir)
     documents: list[dict[str, object]] = [
         {"path": str(artifact.path), **artifact.metadata.to_json()} for artifact in build.artifacts
     ]

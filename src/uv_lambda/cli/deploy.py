@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
+from uv_lambda.cli import _parser as cli_types
 from uv_lambda.cli._common import (
     HelpFormatter,
     add_project_arguments,
@@ -50,7 +51,7 @@ examples:
 def add_aws_arguments(parser: argparse.ArgumentParser) -> None:
     group = parser.add_argument_group("AWS")
     group.add_argument("--region", metavar="R", help="AWS region (default: AWS_REGION or the profile's)")
-    group.add_argument("--profile", metavar="P", help="AWS profile from ~/.aws/config")
+    group.add_argument("--profile", type=cli_types.text, metavar="P", help="AWS profile from ~/.aws/config")
     group.add_argument(
         "--endpoint-url",
         metavar="URL",
@@ -121,11 +122,13 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser], co
     image = parser.add_argument_group("image options (--format image)")
     image.add_argument(
         "--image-repository",
+        type=cli_types.text,
         metavar="REGISTRY/REPO[:TAG]",
         help="push the image here (default: image-repository, else an ECR repository named after the function)",
     )
     image.add_argument(
         "--base-image",
+        type=cli_types.text,
         metavar="REF",
         help="the image to build on (default: public.ecr.aws/lambda/python:3.X[-arm64] for the runtime)",
     )
@@ -163,15 +166,17 @@ def _run(args: argparse.Namespace, reporter: Reporter) -> int:
     from uv_lambda.deploy import render
     from uv_lambda.deploy.aws import connect
     from uv_lambda.deploy.desired import DeployOptions, desired_function, desired_image_function
-    from uv_lambda.deploy.endpoint import check_endpoint_url
+    from uv_lambda.deploy.endpoint import check_endpoint_url, check_region
     from uv_lambda.deploy.executor import execute
     from uv_lambda.deploy.images import LAYOUT_FOLDER, build_image_artifact, read_layout
     from uv_lambda.deploy.models import Outcome, Plan
+    from uv_lambda.deploy.names import check_layer_regions
     from uv_lambda.deploy.planner import plan_deploy
 
     if args.prune_layers is not None and args.prune_layers < 1:
         raise UsageError("--prune-layers must be 1 or more", "it is the number of layer versions to keep")
     check_endpoint_url(args.endpoint_url)  # before the build: a typo should not cost one
+    check_region(args.region)
     people = Reporter(quiet=True) if args.json else reporter
     project, functions = select_functions(args)
     options = DeployOptions(
@@ -184,8 +189,8 @@ def _run(args: argparse.Namespace, reporter: Reporter) -> int:
     )
     # Every local step (build, checks) runs for every function before the first AWS call.
     wanted = []
-    for config in functions:
-        config = with_overrides(config, **overrides(args))
+    for base in functions:
+        config = with_overrides(base, **overrides(args))
         out_dir = default_out_dir(project, config.name)
         if config.format == "image":
             if args.no_build:
@@ -208,13 +213,17 @@ def _run(args: argparse.Namespace, reporter: Reporter) -> int:
         if args.no_build:
             build = read_build(out_dir)
         else:
-            from uv_lambda.build.pipeline import build_function
+            from uv_lambda.cli._shared_build import build_into
 
             people.info(f"building {config.name} ({config.format})")
-            build = build_function(project, config, out_dir=out_dir, reporter=people, lock=args.lock)
+            build = build_into(
+                project, base, out_dir, people, overrides=overrides(args), lock=args.lock, full=args.verbose
+            ).build
         wanted.append(desired_function(config, build, options))
 
     aws = connect(region=args.region, profile=args.profile, endpoint_url=args.endpoint_url)
+    for desired in wanted:  # the region is known now; still before any AWS call
+        check_layer_regions(desired.extra_layers, aws.region, desired.name)
     results: list[tuple[Plan, Outcome | None]] = []
     changes = 0
     for desired in wanted:

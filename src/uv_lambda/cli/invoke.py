@@ -9,20 +9,21 @@ from typing import TYPE_CHECKING
 
 from uv_lambda.cli._common import HelpFormatter, add_project_arguments
 from uv_lambda.cli.deploy import add_aws_arguments
-from uv_lambda.errors import ExitCode, UsageError, UvLambdaError
+from uv_lambda.errors import ExitCode, UsageError
 from uv_lambda.ui import Reporter
 
 if TYPE_CHECKING:
-    from uv_lambda.config import FunctionConfig
     from uv_lambda.emulator.function import LocalFunction
-    from uv_lambda.project import Project
 
 ORDER = 30
 
 DESCRIPTION = """\
 Run the function once, locally, the way AWS Lambda runs it: the built artifact unpacked
 as /var/task (and its layers as /opt), driven by the real awslambdaric in a python3.X
-process. Builds first when the sources changed (unless --artifact is given).
+process. Builds first when the sources changed (unless --artifact is given), into
+dist/lambda/<fn>/ with the same build record as `build` and `deploy`, so an edit rebuilds
+only the application; when that folder holds a build with other settings (`build --arch
+arm64`), a local copy is built in the cache instead and the folder is left alone.
 
 stdout gets exactly what `aws lambda invoke` writes to its output file (the function's
 result, or Lambda's error JSON); stderr gets the function's log with START/END/REPORT.
@@ -156,6 +157,10 @@ def open_function(args: argparse.Namespace, reporter: Reporter, *, concurrency: 
 
     _check_range(args.timeout, 1, 900, "--timeout")
     _check_range(args.memory, 128, 10240, "--memory")
+    if not args.no_credentials:
+        from uv_lambda.emulator.credentials import prefetch
+
+        prefetch()  # while the build runs
     if args.image is not None:
         return _open_image(args, reporter, concurrency=concurrency)
     extra_layers = check_layers(args.layer)
@@ -170,24 +175,14 @@ def open_function(args: argparse.Namespace, reporter: Reporter, *, concurrency: 
             timeout_seconds=args.timeout or 3,
         )
     else:
-        from uv_lambda.artifact import read_build
-        from uv_lambda.build import incremental
-        from uv_lambda.build.pipeline import build_function
-        from uv_lambda.cli._common import default_out_dir, select_functions
+        from uv_lambda.cli._common import select_functions
+        from uv_lambda.cli._shared_build import build_for_local_run
 
         project, [config] = select_functions(args)
-        shared = default_out_dir(project, config.name)
-        out_dir = local_out_dir(shared, project, config)
-        if out_dir != shared:
-            reporter.info(f"{shared} holds a build with other settings, left as it is; building a local copy")
-        # Its own build record (see build/incremental.py): an edit of application code between
-        # two invocations rebuilds only the edited files.
-        record = incremental.record_path(["invoke", "--function", config.name, "--out", str(out_dir)], cwd=project.root)
+        # The artifact and build record that `build` and `deploy` share (cli/_shared_build.py):
+        # an edit of application code between two runs rebuilds only the edited files.
         with reporter.step(f"building {config.name}"):
-            if incremental.rebuild_at(record) is not None:
-                build = read_build(out_dir)
-            else:
-                build = build_function(project, config, out_dir=out_dir, reporter=reporter, record=record)
+            build = build_for_local_run(project, config, reporter).build
         settings, code, layers = settings_from_build(
             build,
             name=config.aws_name,
@@ -215,33 +210,6 @@ def announce_sandbox(function: LocalFunction, reporter: Reporter) -> None:
     note = function.spec.sandbox.note
     if note:
         reporter.info(note)
-
-
-def local_out_dir(shared: Path, project: Project, config: FunctionConfig) -> Path:
-    """Where a local run builds: `shared` (dist/lambda/<fn>/), unless it holds a build made with
-    other settings (`build --arch arm64`, `--runtime`, `--format`, `--no-bytecode`), which is
-    never replaced behind the user's back; then a folder of the local run's own in the cache."""
-    import hashlib
-
-    from uv_lambda.artifact import read_build
-    from uv_lambda.build.settings import resolve
-    from uv_lambda.cache import cache_root
-
-    try:
-        existing = read_build(shared)
-    except UvLambdaError:
-        return shared  # nothing built there yet (or nothing readable): ours to write
-    wanted = resolve(project, config, shared)  # as the build into `shared` would resolve them
-    if existing.format == wanted.format and all(
-        artifact.metadata.architecture == wanted.architecture.value
-        and artifact.metadata.runtime == wanted.runtime.name
-        and artifact.metadata.bytecode == config.bytecode
-        and artifact.metadata.handler in (None, wanted.handler)
-        for artifact in existing.artifacts
-    ):
-        return shared
-    key = hashlib.sha256(str(shared.resolve()).encode()).hexdigest()[:24]
-    return cache_root() / "local-builds" / key
 
 
 def _open_image(args: argparse.Namespace, reporter: Reporter, *, concurrency: int | None) -> LocalFunction:
@@ -318,11 +286,12 @@ def run(args: argparse.Namespace, reporter: Reporter) -> int:
 
 def _invoke_remotely(args: argparse.Namespace, payload: bytes, reporter: Reporter) -> int:
     from uv_lambda.cli._common import select_functions
-    from uv_lambda.deploy.endpoint import check_endpoint_url
+    from uv_lambda.deploy.endpoint import check_endpoint_url, check_region
     from uv_lambda.deploy.remote import invoke_remote
     from uv_lambda.emulator.function import check_payload
 
     check_endpoint_url(args.endpoint_url)
+    check_region(args.region)
     check_payload(payload)  # refused here with the same message as locally, not by AWS
     _, [config] = select_functions(args)
     with reporter.step(f"invoking {config.aws_name}" + (f":{config.alias}" if config.alias else "")):
@@ -349,11 +318,16 @@ def _invoke_locally(args: argparse.Namespace, payload: bytes, reporter: Reporter
     from uv_lambda.emulator.function import check_payload
 
     check_payload(payload)
+    from uv_lambda.emulator.unpack_cache import finish_background_work
+
     with open_function(args, reporter, concurrency=1) as function:
         announce_sandbox(function, reporter)
         result = function.invoke(payload)
     failure = (result.error_type or "an error") if result.function_error else None
-    return print_result(result.payload, result.log, failure)
+    code = print_result(result.payload, result.log, failure)
+    # The unpack cache links the next run's tree while the function runs: let it finish.
+    finish_background_work()
+    return code
 
 
 def print_result(payload: bytes, log: str, function_error: str | None) -> int:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import signal
 import sys
+import time
 from typing import TYPE_CHECKING
 
 from uv_lambda.cli._common import HelpFormatter, add_project_arguments
@@ -59,7 +60,8 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser], co
     p.add_argument(
         "--watch",
         action="store_true",
-        help="rebuild when sources change and swap in the new build (requests in flight finish on the old one)",
+        help="rebuild when sources change, start the new build's first environment at once (its init runs "
+        "before any request), and swap it in (requests in flight finish on the old one)",
     )
     p.set_defaults(handler=run)
 
@@ -141,13 +143,23 @@ def _start_watching(args: argparse.Namespace, reporter: Reporter, function: Swap
 
     def rebuild() -> None:
         reporter.info("sources changed: rebuilding")
+        started = time.monotonic()
         try:
             replacement = open_function(args, reporter, concurrency=args.concurrency)
         except UvLambdaError as exc:  # keep serving the last good build
             reporter.warn(f"rebuild failed, still serving the previous build: {exc.message}")
             return
+        rebuilt = time.monotonic()
+        # Pre-warm: the new environment's init starts now, so the first request after the
+        # edit does not pay for it; requests arriving before it is over wait for it.
+        ready = replacement.prewarm()
         function.swap(replacement)
-        reporter.info("serving the new build")
+        reporter.info(f"serving the new build (rebuilt in {rebuilt - started:.2f} s; its init is starting)")
+
+        def report_ready(_: object) -> None:
+            reporter.info(f"the new build is warm ({time.monotonic() - rebuilt:.2f} s of init)")
+
+        ready.add_done_callback(report_ready)
 
     watcher = Watcher(project.workspace_root, rebuild)
     watcher.start()

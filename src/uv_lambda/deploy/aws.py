@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any, TypeVar, cast
 from botocore.exceptions import (
     BotoCoreError,
     ClientError,
+    ConfigParseError,
     ConnectionClosedError,
     ConnectTimeoutError,
     EndpointConnectionError,
@@ -33,7 +34,7 @@ from botocore.exceptions import (
     TokenRetrievalError,
 )
 
-from uv_lambda.deploy.endpoint import check_endpoint_url
+from uv_lambda.deploy.endpoint import check_endpoint_url, check_region
 from uv_lambda.deploy.errors import AwsError, DeployError
 from uv_lambda.deploy.models import (
     ECR_LAMBDA_POLICY,
@@ -201,6 +202,14 @@ def translate_botocore_error(exc: BotoCoreError, endpoint_url: str | None) -> De
     return DeployError(f"AWS call failed: {exc}", "run with -v for details")
 
 
+def _unreadable_config(exc: ConfigParseError) -> UsageError:
+    path = exc.kwargs.get("path", "an AWS config file")
+    return UsageError(
+        f"cannot read {path}: it is not a valid AWS config or credentials file",
+        "fix or remove it (AWS_CONFIG_FILE and AWS_SHARED_CREDENTIALS_FILE say which files are read)",
+    )
+
+
 @dataclass(frozen=True)
 class Connection:
     region: str
@@ -220,17 +229,25 @@ def connect(
     from botocore.config import Config
 
     check_endpoint_url(endpoint_url)
+    check_region(region)
+    if profile is not None and not profile.strip():
+        raise UsageError("--profile is empty", "pass a profile name (is the variable it comes from unset?)")
     try:
         session = boto3.session.Session(profile_name=profile, region_name=region)
-    except ProfileNotFound:
+        region_name = session.region_name
+    except ProfileNotFound as exc:  # --profile, or AWS_PROFILE when --profile is not given
         raise UsageError(
-            f"AWS profile {profile!r} not found", "list profiles with `aws configure list-profiles`"
+            f"AWS profile {exc.kwargs.get('profile', profile)!r} not found",
+            "list profiles with `aws configure list-profiles`",
         ) from None
-    if not session.region_name:
+    except ConfigParseError as exc:
+        raise _unreadable_config(exc) from None
+    if not region_name:
         raise UsageError(
             "no AWS region set",
             "pass --region, set AWS_REGION, or set a region in your AWS profile",
         )
+    check_region(region_name, "the AWS region from the environment or profile")
     # Retries are ours (see RetryPolicy); botocore would otherwise retry the same errors again.
     config = Config(retries={"total_max_attempts": 1}, connect_timeout=CONNECT_TIMEOUT, read_timeout=READ_TIMEOUT)
     s3_config = config.merge(Config(s3={"addressing_style": "path"})) if endpoint_url else config
@@ -242,12 +259,14 @@ def connect(
             )
         except NoRegionError:
             raise UsageError("no AWS region set", "pass --region or set AWS_REGION") from None
+        except ConfigParseError as exc:
+            raise _unreadable_config(exc) from None
         except ValueError as exc:  # botocore's own URL check, for what check_endpoint_url lets by
             raise UsageError(f"--endpoint-url {endpoint_url!r}: {exc}", "give a full http(s) URL") from None
         except BotoCoreError as exc:
             raise translate_botocore_error(exc, endpoint_url) from exc
 
-    connection = Connection(session.region_name, profile, endpoint_url)
+    connection = Connection(region_name, profile, endpoint_url)
     return AwsClient(make_client, connection, retry or RetryPolicy())
 
 

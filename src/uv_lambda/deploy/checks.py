@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from uv_lambda.artifact import digests
+from uv_lambda.artifact import ArtifactMetadata, digests
 from uv_lambda.deploy.errors import DeployError
 from uv_lambda.deploy.models import MAX_LAYERS, UNZIPPED_LIMIT, Cors, UrlSpec, ZipArtifact
 from uv_lambda.errors import ConfigError
@@ -31,6 +31,25 @@ def inspect_zip(path: Path) -> ZipArtifact:
     return ZipArtifact(path, sha256, code_sha256, path.stat().st_size, unzipped)
 
 
+def check_build_metadata(metadata: ArtifactMetadata, path: Path) -> None:
+    """What deploy takes from the metadata next to the zip (runtime, architecture, handler) is
+    what a build writes: a hand-edited or foreign file is refused, not sent to Lambda."""
+    from uv_lambda.handler import parse_handler
+    from uv_lambda.runtimes import RUNTIMES
+
+    where = f"{path.name}.json"
+    hint = "rebuild with `uv-lambda build`: the metadata was edited, or not written by uv-lambda"
+    if metadata.runtime not in RUNTIMES:
+        raise DeployError(f"{where} names runtime {metadata.runtime!r}, which uv-lambda does not deploy", hint)
+    if metadata.architecture not in ("x86_64", "arm64"):
+        raise DeployError(f"{where} names architecture {metadata.architecture!r}; Lambda runs x86_64 or arm64", hint)
+    if metadata.handler is not None:
+        try:
+            parse_handler(metadata.handler)
+        except ConfigError:
+            raise DeployError(f"{where} names a malformed handler {metadata.handler!r}", hint) from None
+
+
 def check_unzipped_size(code: ZipArtifact, layer: ZipArtifact | None) -> None:
     total = code.unzipped_size + (layer.unzipped_size if layer else 0)
     if total > UNZIPPED_LIMIT:
@@ -38,8 +57,9 @@ def check_unzipped_size(code: ZipArtifact, layer: ZipArtifact | None) -> None:
         if layer:
             parts += f" + layer {human_size(layer.unzipped_size)}"
         raise DeployError(
+            # AWS's "250 MB" is 250 MiB: say it as AWS does, with the exact figure.
             f"the function is {human_size(total)} unzipped ({parts}); Lambda allows "
-            f"{human_size(UNZIPPED_LIMIT)} for code and layers together",
+            f"{UNZIPPED_LIMIT // 2**20} MB ({UNZIPPED_LIMIT:,} bytes) for code and layers together",
             "drop packages (exclude-packages, exclude) or deploy a container image instead",
         )
 
@@ -63,6 +83,9 @@ def check_environment(environment: Mapping[str, str]) -> None:
 
 
 _URL_KEYS = {"auth", "cors"}
+# Lambda's Cors limits: AllowMethods items are methods of at most 6 characters, or "*".
+CORS_METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "*")
+CORS_MAX_AGE = 86400
 _CORS_KEYS = {
     "allow-origins",
     "allow-methods",
@@ -108,6 +131,17 @@ def url_spec(table: Mapping[str, Any] | None) -> UrlSpec | None:
             "function-url cors: allow-credentials must be true/false, max-age a number of seconds",
             "fix the cors table",
         )
+    if not 0 <= max_age <= CORS_MAX_AGE:
+        raise ConfigError(
+            f"function-url cors max-age must be from 0 to {CORS_MAX_AGE} seconds, not {max_age}",
+            "fix max-age in the cors table (browsers cap it lower still)",
+        )
+    for method in strings("allow-methods"):
+        if method not in CORS_METHODS:
+            raise ConfigError(
+                f"function-url cors allow-methods {method!r} is not an HTTP method Lambda accepts",
+                "use " + ", ".join(CORS_METHODS[:-1]) + " or *",
+            )
     cors = Cors(
         allow_origins=strings("allow-origins"),
         allow_methods=strings("allow-methods"),

@@ -11,7 +11,7 @@ from typing import Any
 
 from uv_lambda.artifact import FunctionBuild
 from uv_lambda.config import FunctionConfig
-from uv_lambda.deploy import checks
+from uv_lambda.deploy import checks, names
 from uv_lambda.deploy.errors import DeployError
 from uv_lambda.deploy.models import DesiredFunction, ImageArtifact
 
@@ -32,7 +32,17 @@ def _settings(config: FunctionConfig, options: DeployOptions) -> dict[str, Any]:
     """The fields every function has, zip or image: configuration and command-line choices."""
     environment = {**config.environment, **options.environment}
     checks.check_environment(environment)
-    alias = options.alias or config.alias
+    alias = options.alias if options.alias is not None else config.alias
+    # An empty function-name is a mistake to point out, not a reason to fall back on `name`.
+    names.check_function_name(
+        config.aws_name if config.function_name is None else config.function_name,
+        configured=config.function_name is not None,
+    )
+    names.check_role_arn(config.role)
+    names.check_environment_keys(environment)
+    names.check_alias(alias)
+    names.check_description(config.description)
+    names.check_tags(config.tags, owner_tags=1)
     return {
         "name": config.aws_name,
         "memory": config.memory,
@@ -61,10 +71,12 @@ def desired_function(config: FunctionConfig, build: FunctionBuild, options: Depl
     metadata = code_artifact.metadata
     if not metadata.handler:
         raise DeployError(f"{code_artifact.path.name} names no handler", "set handler in [tool.uv-lambda]")
+    checks.check_build_metadata(metadata, code_artifact.path)
     code = checks.inspect_zip(code_artifact.path)
     layer = checks.inspect_zip(build.layer.path) if build.layer else None
     checks.check_unzipped_size(code, layer)
     checks.check_layer_count(layer is not None, config.layers)
+    names.check_layer_arns(config.layers)
     return DesiredFunction(
         # The build is what runs: its metadata, not the config, says which runtime it was built for.
         runtime=metadata.runtime,

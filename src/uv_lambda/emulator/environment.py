@@ -85,6 +85,8 @@ class ExecutionEnvironment:
         self._init_error: tuple[bytes, str | None] | None = None
         self._init_log = b""
         self.init_duration_ms: float | None = None
+        # Called once, on the loop, when the init phase is over (or the process ended in it).
+        self.on_ready: Callable[[], None] | None = None
         self.invocations = 0
         self.returncode: int | None = None
         self._peak_kb = 0
@@ -267,6 +269,7 @@ class ExecutionEnvironment:
             return
         self.returncode = returncode
         self._poll = None
+        self._ready()
         if invocation is not None and not invocation.finished:
             request_id = invocation.request_id
             if self._oom:
@@ -328,6 +331,11 @@ class ExecutionEnvironment:
         self._deadline = now + self.spec.timeout_seconds
         self._spawn()
 
+    def _ready(self) -> None:
+        callback, self.on_ready = self.on_ready, None
+        if callback is not None:
+            callback()
+
     # --- the Runtime API backend -----------------------------------------------------------
 
     def next_invocation(self, poll: Poll) -> None:
@@ -338,6 +346,7 @@ class ExecutionEnvironment:
                 self.init_duration_ms = (time.monotonic() - self._started) * 1000
                 self._init_log += self._output.drain()
             self._sample_memory_peak()
+            self._ready()
         if self._closing or self.returncode is not None:
             poll.hang_up()
             return

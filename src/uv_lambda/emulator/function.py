@@ -6,6 +6,7 @@ This is the entry point the `invoke` and `serve` commands use: `invoke` blocks i
 
 from __future__ import annotations
 
+import concurrent.futures
 import json
 import logging
 from collections.abc import Mapping, Sequence
@@ -16,12 +17,13 @@ from uv_lambda.artifact import Artifact, FunctionBuild
 from uv_lambda.emulator.credentials import caller_credentials, caller_region
 from uv_lambda.emulator.environment import InvocationResult
 from uv_lambda.emulator.invocation import Invocation
-from uv_lambda.emulator.layout import Layout, unpack
+from uv_lambda.emulator.layout import Layout
 from uv_lambda.emulator.limits import MAX_SYNC_PAYLOAD
 from uv_lambda.emulator.pool import Pool, ResultCallback
 from uv_lambda.emulator.runtime_folder import ensure_runtime_folder, host_machine
 from uv_lambda.emulator.sandbox import Sandbox, choose, default_mode
 from uv_lambda.emulator.spec import FunctionSpec
+from uv_lambda.emulator.unpack_cache import unpack
 from uv_lambda.errors import UsageError
 from uv_lambda.runtimes import get_architecture, get_runtime
 from uv_lambda.uv import find_uv
@@ -171,6 +173,10 @@ class LocalFunction:
         if request_id:
             invocation.request_id = request_id
         return self.pool.invoke(invocation)
+
+    def prewarm(self) -> concurrent.futures.Future[None]:
+        """Start an environment's init now, before the first event (see Pool.prewarm)."""
+        return self.pool.prewarm()
 
     def close(self) -> None:
         self.pool.close()

@@ -164,7 +164,38 @@ class Pool:
             environment.close()  # an event in flight is answered when its runtime's end is seen
         return environments
 
+    def _prewarm(self, on_ready: Callable[[], None]) -> None:
+        """Start one environment before any event needs it (its init runs now); `on_ready`
+        is called when the init is over, or at once when there is nothing to start."""
+        if self._closed or self._environments:
+            on_ready()
+            return
+        environment = ExecutionEnvironment(self.spec, self._loop_thread.loop)
+        environment.on_ready = on_ready
+        self._environments.add(environment)
+        self.environments_started += 1
+        self._idle.append(environment)  # the first event takes it, ready or still in its init
+
     # --- from other threads --------------------------------------------------------------
+
+    def prewarm(self) -> concurrent.futures.Future[None]:
+        """Start one environment's init now (from any thread but the loop's); the future is
+        done when the init is over (or failed: the first event then sees the error)."""
+        ready: concurrent.futures.Future[None] = concurrent.futures.Future()
+
+        def done() -> None:
+            if not ready.done():
+                ready.set_result(None)
+
+        def start() -> None:
+            try:
+                self._prewarm(done)
+            except BaseException as exc:  # the runtime cannot start: the first event says why
+                log.debug("pre-warming failed: %s", exc)
+                done()
+
+        self._loop_thread.loop.call_soon_threadsafe(start)
+        return ready
 
     def invoke(self, invocation: Invocation) -> InvocationResult:
         """Run one event and wait for its result (from any thread but the loop's)."""

@@ -1,0 +1,153 @@
+"""One artifact folder, one build record, whichever command builds it.
+
+`build`, `invoke`, `serve` and `deploy` all build a function into `dist/lambda/<fn>/` and
+leave the same record (build/incremental.py, one per folder), so any of them can follow any
+other with an app-only rebuild. The record says which command-line settings built the
+folder; a command whose settings come out the same under the current configuration reuses
+it, another one builds the full pipeline and records its own.
+
+A local run (`invoke`, `serve`) builds what the configuration says, for this machine's
+architecture. When the folder holds something else (`build --arch arm64`, an arm64
+function on an x86_64 machine, `build --runtime ...`), the local run builds into a folder
+of its own in the cache: an artifact the user built is never replaced behind their back.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any, NamedTuple
+
+from uv_lambda.artifact import FunctionBuild, read_build
+from uv_lambda.build import incremental
+from uv_lambda.config import FunctionConfig, with_overrides
+from uv_lambda.errors import UvLambdaError
+from uv_lambda.project import Project, default_out_dir
+from uv_lambda.ui import Reporter
+
+
+class FolderBuild(NamedTuple):
+    build: FunctionBuild
+    changed: list[str] | None  # None: the full pipeline ran; else the application files rebuilt
+
+
+def same_settings(config: FunctionConfig, first: Mapping[str, Any], second: Mapping[str, Any]) -> bool:
+    """Whether two sets of command-line settings build the same thing on top of `config`."""
+    try:
+        return with_overrides(config, **first) == with_overrides(config, **second)
+    except (ValueError, TypeError):  # settings this version does not know
+        return False
+
+
+def build_into(
+    project: Project,
+    config: FunctionConfig,
+    out_dir: Path,
+    reporter: Reporter,
+    *,
+    overrides: Mapping[str, Any] | None = None,
+    lock: bool = False,
+    full: bool = False,
+) -> FolderBuild:
+    """Bring `out_dir` up to date with `config` plus the command line's `overrides`: an app-only
+    rebuild when the folder's record allows one (never with `full`), else the full pipeline."""
+    from uv_lambda.build.pipeline import build_function
+
+    given = {key: value for key, value in (overrides or {}).items() if value is not None}
+    record = incremental.record_path(out_dir)
+    recorded = incremental.recorded_overrides(record)
+    if not full and recorded is not None and same_settings(config, recorded, given):
+        try:
+            rebuilt = incremental.rebuild_at(record)
+        except OSError:
+            rebuilt = None  # a file vanished or cannot be read: the full build says what is wrong
+        if rebuilt is not None:
+            if rebuilt.changed:
+                more = f" and {len(rebuilt.changed) - 3} more" if len(rebuilt.changed) > 3 else ""
+                reporter.info(f"  {', '.join(rebuilt.changed[:3])}{more} changed, the rest reused")
+            else:
+                reporter.info(f"  {config.name} is up to date")
+            for warning in rebuilt.warnings:
+                reporter.warn(warning)
+            return FolderBuild(read_build(out_dir), rebuilt.changed)
+    build = build_function(
+        project,
+        with_overrides(config, **given),
+        out_dir=out_dir,
+        reporter=reporter,
+        lock=lock,
+        record=record,
+        overrides=given,
+    )
+    return FolderBuild(build, None)
+
+
+def local_settings(config: FunctionConfig) -> dict[str, Any]:
+    """What a local run changes in the configuration: the architecture, to this machine's."""
+    from uv_lambda.emulator.runtime_folder import host_machine
+    from uv_lambda.runtimes import get_architecture
+
+    host = "arm64" if host_machine() == "aarch64" else "x86_64"
+    return {} if get_architecture(config.architecture).machine == host_machine() else {"architecture": host}
+
+
+def local_folder(shared: Path) -> Path:
+    """A local run's own build of the function whose folder is `shared` (in the cache)."""
+    from uv_lambda.cache import cache_root
+
+    key = hashlib.sha256(os.path.realpath(shared).encode()).hexdigest()[:24]
+    return cache_root() / "local-builds" / key
+
+
+def holds_settings(folder: Path, project: Project, config: FunctionConfig, overrides: Mapping[str, Any]) -> bool:
+    """Whether a build with `overrides` may write into `folder`: it is empty, or its artifact was
+    built with the same settings (by its record; without one, by its metadata)."""
+    recorded = incremental.recorded_overrides(incremental.record_path(folder))
+    if recorded is not None:
+        return same_settings(config, recorded, overrides)
+    try:
+        existing = read_build(folder)
+    except (UvLambdaError, OSError, ValueError):  # no build (or no readable one) in the folder
+        return not overrides  # a run for another architecture leaves an empty folder empty
+    # Written without a record (an older uv-lambda, a deleted cache): what its metadata says,
+    # against the settings a build into the folder would resolve (its default runtime included).
+    from uv_lambda.build.settings import resolve
+
+    wanted_config = with_overrides(config, **overrides)
+    wanted = resolve(project, wanted_config, folder)
+    return existing.format == wanted.format and all(
+        artifact.metadata.architecture == wanted.architecture.value
+        and artifact.metadata.runtime == wanted.runtime.name
+        and artifact.metadata.bytecode == wanted_config.bytecode
+        and artifact.metadata.handler in (None, wanted.handler)
+        for artifact in existing.artifacts
+    )
+
+
+def build_for_local_run(project: Project, config: FunctionConfig, reporter: Reporter) -> FolderBuild:
+    """The build `invoke` and `serve` run: the shared folder's when it holds these settings."""
+    overrides = local_settings(config)
+    shared = default_out_dir(project, config.name)
+    folder = shared
+    if not holds_settings(shared, project, config, overrides):
+        folder = local_folder(shared)
+        why = (
+            f"{config.name} is built for {config.architecture} and this machine runs {overrides['architecture']}"
+            if overrides
+            else f"{shared} holds a build with other settings"
+        )
+        reporter.info(f"{why}: running a build of its own ({folder}); {shared} is left as it is")
+    return build_into(project, config, folder, reporter, overrides=overrides)
+
+
+def remember_command(argv: list[str], out_dir: Path) -> None:
+    """Let the next `uv-lambda <argv>` find the folder's record before it loads anything else
+    (cli/_rebuild.py), when the record allows an app-only rebuild."""
+    from uv_lambda.build import record_file
+
+    record = str(incremental.record_path(out_dir))
+    document = record_file.read(record)
+    if document is not None and document.get("files") is not None:
+        record_file.remember(argv, record, document["overrides"], document["inputs"])

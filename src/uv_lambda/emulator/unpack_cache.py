@@ -1,0 +1,462 @@
+"""Unpacked artifacts kept between local runs, and updated file by file.
+
+Unpacking a whole artifact costs seconds on a large function, and after an app-only rebuild
+almost nothing in it changed. So the unpacked task root and layers of each artifact (by the
+real paths of its code zip and layers: a *slot*) stay in the cache, as *generations*:
+
+<cache>/unpacked/<slot>/
+    lock                 held while a run picks or makes a generation (one at a time)
+    current              the name of the newest complete generation
+    g<n>/task, g<n>/opt  one unpacked tree; g<n>/entries.json says what it holds
+    g<n>/lease           held (shared) by every run that uses g<n>
+    .draft/              the next generation, prepared: hard links to all of current's files
+    .scratch-*, .trash-* a tree being written; trees being removed
+
+A run compares the archives' entries (name, CRC-32 and size from the central directories,
+executable bit) with the current generation's. The same entries: the generation is used as
+it is. Otherwise a new generation is made from the draft: only the changed files are
+unlinked and unpacked again (without a draft, every unchanged file is linked first), then
+`current` is switched to it. A run in flight keeps the generation it started with (its
+lease), a new run gets the new one, and a generation is removed only once nobody holds its
+lease. The next draft is linked, and old trees removed, on a background thread while the
+function runs (`finish_background_work` waits for it before a command exits).
+
+Every archive passes unpack_checks (Lambda's size limit, an entry limit, entries that can be
+placed) before anything is written, as for a fresh unpack. Files are read-only, as Lambda's
+/var/task and /opt are; a file changed anyway (as root can) is seen by its size and
+modification time and unpacked again, and a file added to a folder by a folder's mtime.
+"""
+
+from __future__ import annotations
+
+import errno
+import fcntl
+import hashlib
+import json
+import os
+import shutil
+import stat
+import threading
+import time
+import zipfile
+import zlib
+from collections.abc import Callable, Sequence
+from contextlib import ExitStack
+from pathlib import Path
+
+from uv_lambda.emulator.layout import Layout
+from uv_lambda.emulator.unpack_checks import Entry, UnpackChecks
+from uv_lambda.errors import UsageError, UvLambdaError
+
+# What zipfile raises for an archive it cannot read: a broken central directory or stream
+# (BadZipFile, EOFError, zlib.error), an unsupported compression (NotImplementedError), an
+# encrypted entry (RuntimeError).
+_UNREADABLE = (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError, zlib.error, NotImplementedError, RuntimeError)
+
+
+def _not_a_zip(what: str, archive: Path, exc: BaseException | str) -> UsageError:
+    return UsageError(f"{what} {archive} is not a valid zip file ({exc})", "rebuild it with `uv-lambda build`")
+
+
+def _open(archive: Path, what: str) -> zipfile.ZipFile:
+    if not archive.is_file():
+        raise UsageError(f"{what} {archive} does not exist", "build it with `uv-lambda build`")
+    try:
+        return zipfile.ZipFile(archive)
+    except _UNREADABLE as exc:
+        raise _not_a_zip(what, archive, exc) from None
+    except OSError as exc:
+        raise UsageError(f"cannot read {what} {archive}: {exc.strerror}", "check its path and permissions") from None
+
+
+# name in the tree ("task/app/main.py") -> [CRC-32, size, executable, mtime_ns once written]
+Manifest = dict[str, list[int]]
+_ENTRIES = "entries.json"
+
+
+class Lease:
+    """A run's hold on one generation: a shared lock on its lease file, released on close."""
+
+    def __init__(self, generation: Path) -> None:
+        self.generation = generation
+        self._fd: int | None = os.open(generation / "lease", os.O_RDWR | os.O_CREAT, 0o644)
+        fcntl.flock(self._fd, fcntl.LOCK_SH)
+
+    def release(self) -> None:
+        if self._fd is not None:
+            os.close(self._fd)
+            self._fd = None
+
+
+def cache_folder() -> Path:
+    from uv_lambda.cache import cache_root
+
+    return cache_root() / "unpacked"
+
+
+def slot_of(code: Path, layers: Sequence[Path]) -> Path:
+    key = json.dumps([os.path.realpath(code), *(os.path.realpath(layer) for layer in layers)])
+    return cache_folder() / hashlib.sha256(key.encode()).hexdigest()[:24]
+
+
+class _Wanted:
+    """What the archives unpack to: files (the last archive to name one wins) and folders."""
+
+    def __init__(self) -> None:
+        self.files: dict[str, tuple[zipfile.ZipFile, Entry, Path, str]] = {}
+        self.folders: set[str] = {"task", "opt"}
+
+    def add(self, bundle: zipfile.ZipFile, entries: list[Entry], archive: Path, what: str, folder: str) -> None:
+        for entry in entries:
+            name = f"{folder}/{entry.path}" if entry.path else folder
+            if entry.info.is_dir():
+                self.folders.update([*_parents(name), name])
+            else:
+                self.files[name] = (bundle, entry, archive, what)
+                self.folders.update(_parents(name))
+
+    def signature(self) -> dict[str, list[int]]:
+        return {name: [e.info.CRC, e.info.file_size, _executable(e)] for name, (_, e, _, _) in self.files.items()}
+
+
+def _parents(name: str) -> list[str]:
+    parts = name.split("/")
+    return ["/".join(parts[:depth]) for depth in range(1, len(parts))]
+
+
+def _executable(entry: Entry) -> int:
+    return 1 if (entry.info.external_attr >> 16) & stat.S_IXUSR else 0
+
+
+def unpack(code: Path, layers: Sequence[Path] = ()) -> Layout:
+    """The code zip and the layer zips (in order) unpacked: a generation of their slot, leased."""
+    with ExitStack() as open_archives:
+        checks = UnpackChecks()
+        wanted = _Wanted()
+        for archive, what, folder in [(code, "code zip", "task"), *((layer, "layer", "opt") for layer in layers)]:
+            bundle = open_archives.enter_context(_open(archive, what))
+            try:
+                infos = bundle.infolist()
+            except _UNREADABLE as exc:
+                raise _not_a_zip(what, archive, exc) from None
+            wanted.add(bundle, checks.check(archive, infos, what=what, destination=folder), archive, what, folder)
+        slot = slot_of(code, layers)
+        with _locked(slot / "lock"):
+            os.utime(slot / "lock")  # when the slot was last used (see _prune)
+            generation = _up_to_date(slot, wanted)
+            lease = Lease(generation)
+            _retire(slot, keep=generation)
+            drafted = _draft_base(slot / _DRAFT) == generation.name
+    _in_background(lambda: _tidy(slot, None if drafted else generation))
+    return Layout(generation, generation / "task", generation / "opt", lease.release)
+
+
+_DRAFT = ".draft"
+_STAMPS = "stamps.json"  # the draft's folders' mtimes, taken when it was linked
+_background: list[threading.Thread] = []
+
+
+def _in_background(work: Callable[[], None]) -> None:
+    def run() -> None:
+        try:
+            work()
+        except OSError as exc:  # the cache is tidied by a later run then
+            import logging
+
+            logging.getLogger(__name__).debug("unpack cache: %s", exc)
+
+    thread = threading.Thread(target=run, name="unpack-cache", daemon=True)
+    thread.start()
+    _background[:] = [*(other for other in _background if other.is_alive()), thread]
+
+
+def finish_background_work(timeout: float = 60.0) -> None:
+    """Wait for the background work of this process's unpacks (before the process exits)."""
+    deadline = time.monotonic() + timeout
+    while _background:
+        _background.pop().join(max(0.0, deadline - time.monotonic()))
+
+
+class _locked:
+    def __init__(self, path: Path) -> None:
+        self._path = path
+        self._fd = -1
+
+    def __enter__(self) -> None:
+        for _ in range(5):
+            self._path.parent.mkdir(parents=True, exist_ok=True)
+            self._fd = os.open(self._path, os.O_RDWR | os.O_CREAT, 0o644)
+            fcntl.flock(self._fd, fcntl.LOCK_EX)
+            try:
+                if os.stat(self._path).st_ino == os.fstat(self._fd).st_ino:
+                    return
+            except FileNotFoundError:
+                pass
+            os.close(self._fd)  # the slot was removed (_prune) while this run waited: again
+        raise UvLambdaError(f"cannot lock {self._path}", "another uv-lambda keeps removing it: run again")
+
+    def __exit__(self, *exc: object) -> None:
+        os.close(self._fd)
+
+
+def _unheld(lease: Path) -> bool:
+    """Nobody holds this lease (a run using the tree, or the writer of a draft)."""
+    try:
+        fd = os.open(lease, os.O_RDWR | os.O_CREAT, 0o644)
+    except OSError:
+        return False
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        return True
+    except OSError:
+        return False
+    finally:
+        os.close(fd)
+
+
+def _read_current(slot: Path) -> tuple[Path, Manifest, dict[str, int]] | None:
+    try:
+        generation = slot / (slot / "current").read_text().strip()
+        document = json.loads((generation / _ENTRIES).read_text())
+        return generation, document["files"], document["folders"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+
+
+def _draft_base(draft: Path) -> str | None:
+    try:
+        return (draft / "base").read_text()
+    except OSError:
+        return None
+
+
+def _intact(generation: Path, manifest: Manifest) -> dict[str, list[int]]:
+    """The files of `generation` as they were written (size and mtime unchanged), by name."""
+    root = f"{generation}/"
+    intact = {}
+    for name, (crc, size, executable, mtime) in manifest.items():
+        try:
+            status = os.stat(root + name)
+        except OSError:
+            continue
+        if status.st_size == size and status.st_mtime_ns == mtime:
+            intact[name] = [crc, size, executable, mtime]
+    return intact
+
+
+def _folders_unchanged(generation: Path, folders: dict[str, int]) -> bool:
+    """No file was added to or removed from any folder since it was written."""
+    root = f"{generation}/"
+    try:
+        return all(os.stat(root + name).st_mtime_ns == mtime for name, mtime in folders.items())
+    except OSError:
+        return False
+
+
+def _up_to_date(slot: Path, wanted: _Wanted) -> Path:
+    """The current generation when it holds what `wanted` says, else a new one made from it."""
+    signature = wanted.signature()
+    current = _read_current(slot)
+    intact: dict[str, list[int]] = {}
+    if current is not None:
+        generation, manifest, folders = current
+        intact = _intact(generation, manifest)
+        if (
+            len(intact) == len(signature)
+            and all(intact.get(name, [])[:3] == value for name, value in signature.items())
+            and set(folders) == wanted.folders
+            and _folders_unchanged(generation, folders)
+        ):
+            return generation
+    made = _make_generation(slot, wanted, signature, current, intact)
+    temporary = slot / f".current.{os.getpid()}"
+    temporary.write_text(made.name)
+    temporary.replace(slot / "current")
+    return made
+
+
+def _parent(name: str) -> str:
+    return name.rpartition("/")[0]
+
+
+def _mtime(root: Path, folder: str) -> int:
+    return os.stat(f"{root}/{folder}").st_mtime_ns
+
+
+def _by_depth(folders: set[str], *, deepest_first: bool = False) -> list[str]:
+    return sorted(folders, key=lambda folder: (folder.count("/"), folder), reverse=deepest_first)
+
+
+def _make_generation(
+    slot: Path,
+    wanted: _Wanted,
+    signature: dict[str, list[int]],
+    current: tuple[Path, Manifest, dict[str, int]] | None,
+    intact: dict[str, list[int]],
+) -> Path:
+    """A new generation: from the draft of `current` when there is one, else linked anew."""
+    name = f"g{time.time_ns()}"
+    scratch = slot / f".scratch-{name}"
+    draft = slot / _DRAFT
+    from_draft = current is not None and _draft_base(draft) == current[0].name
+    present: set[str] = set()
+    kept_stamps: dict[str, int] = {}  # the draft's folders that nothing below changes
+    touched: set[str] = set()
+    written = scratch
+    try:
+        if current is not None and from_draft:
+            draft.rename(scratch)
+            (scratch / "base").unlink()
+            kept_stamps = json.loads((scratch / _STAMPS).read_text())
+            (scratch / _STAMPS).unlink()
+            _, manifest, folders = current
+            present = set(manifest)
+            for member in present - wanted.files.keys():
+                os.unlink(f"{scratch}/{member}")
+                touched.add(_parent(member))
+            for folder in _by_depth(set(folders) - wanted.folders, deepest_first=True):
+                shutil.rmtree(scratch / folder, ignore_errors=True)
+                touched.add(_parent(folder))
+        else:
+            scratch.mkdir()
+        for folder in _by_depth(wanted.folders - set(kept_stamps)):
+            os.makedirs(f"{scratch}/{folder}", exist_ok=True)
+            touched.update([folder, _parent(folder)])
+        files: Manifest = {}
+        source = f"{current[0]}/" if current is not None else ""
+        for member, (bundle, entry, archive, what) in wanted.files.items():
+            written = scratch / member
+            target = f"{scratch}/{member}"
+            previous = intact.get(member)
+            if previous is not None and previous[:3] == signature[member]:
+                if from_draft:
+                    files[member] = previous  # its link is in the draft already
+                    continue
+                try:
+                    os.link(source + member, target)
+                    files[member] = previous
+                    continue
+                except OSError:
+                    pass  # another file system, or a link limit: unpack it instead
+            if member in present:
+                os.unlink(target)  # a link to the previous generation's copy: never written to
+            touched.add(_parent(member))
+            try:
+                data = bundle.read(entry.info)  # checks the CRC
+            except zipfile.BadZipFile as exc:
+                crc = str(exc).startswith("Bad CRC-32")
+                raise _not_a_zip(what, archive, f"bad CRC for {entry.info.filename}" if crc else exc) from None
+            except _UNREADABLE as exc:
+                raise _not_a_zip(what, archive, exc) from None
+            mode = 0o555 if signature[member][2] else 0o444
+            descriptor = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode)
+            with os.fdopen(descriptor, "wb") as handle:
+                handle.write(data)
+            files[member] = [*signature[member], os.stat(target).st_mtime_ns]
+        # A folder's mtime is taken once nothing more is added to it (see _folders_unchanged).
+        stamps = {
+            folder: kept_stamps[folder] if folder in kept_stamps and folder not in touched else _mtime(scratch, folder)
+            for folder in wanted.folders
+        }
+        (scratch / _ENTRIES).write_text(json.dumps({"files": files, "folders": stamps}))
+        scratch.rename(slot / name)
+    except BaseException as exc:
+        shutil.rmtree(scratch, ignore_errors=True)
+        if isinstance(exc, OSError):
+            raise _write_error(exc, written) from None
+        raise
+    return slot / name
+
+
+def _write_error(exc: OSError, written: Path) -> UvLambdaError:
+    where = cache_folder()
+    if exc.errno == errno.ENOSPC:
+        return UvLambdaError(
+            f"no space left on device writing {written} (unpacking the function for a local run)",
+            f"free space in {where}, or point UV_LAMBDA_CACHE_DIR at a larger file system",
+        )
+    return UvLambdaError(
+        f"cannot unpack the function for a local run: {exc.strerror} ({written})",
+        f"check the space and permissions of {where} (UV_LAMBDA_CACHE_DIR)",
+    )
+
+
+def _retire(slot: Path, keep: Path) -> None:
+    """Move aside (to be removed off the lock) every tree but `keep` and its draft that nobody
+    holds: older generations, a draft of another generation, what a crashed run left."""
+    for path in slot.iterdir():
+        if path == keep or not path.is_dir() or path.name.startswith(".trash-"):
+            continue
+        if path.name == _DRAFT:
+            if _draft_base(path) == keep.name:
+                continue
+        elif not _unheld(path / "lease"):
+            continue  # a generation in use, or a draft being linked
+        path.rename(slot / f".trash-{time.time_ns()}-{path.name}")
+
+
+def _tidy(slot: Path, base: Path | None) -> None:
+    """Off the lock: remove the retired trees, then link the draft of `base` (when given), then
+    the slots of artifacts not run for a while."""
+    for path in slot.iterdir():
+        if path.name.startswith(".trash-"):
+            shutil.rmtree(path, ignore_errors=True)
+    if base is not None:
+        _link_draft(slot, base)
+    _prune(keep=slot)
+
+
+UNUSED_SECONDS = 14 * 24 * 3600  # a slot not run for two weeks is removed
+
+
+def _prune(keep: Path) -> None:
+    """Remove the slots nobody ran for UNUSED_SECONDS (an artifact deleted, a project moved)."""
+    now = time.time()
+    for slot in cache_folder().iterdir():
+        if slot == keep or not slot.is_dir():
+            continue
+        try:
+            if now - os.stat(slot / "lock").st_mtime < UNUSED_SECONDS:
+                continue
+            fd = os.open(slot / "lock", os.O_RDWR)
+        except OSError:
+            continue
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            if all(_unheld(tree / "lease") for tree in slot.iterdir() if tree.is_dir()):
+                shutil.rmtree(slot, ignore_errors=True)
+        except OSError:
+            pass  # in use
+        finally:
+            os.close(fd)
+
+
+def _link_draft(slot: Path, base: Path) -> None:
+    """The next generation, prepared while nobody waits for it: hard links to all of `base`."""
+    try:
+        document = json.loads((base / _ENTRIES).read_text())
+    except (OSError, ValueError):
+        return
+    scratch = slot / f".scratch-draft-{time.time_ns()}"
+    scratch.mkdir()
+    held = os.open(scratch / "lease", os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        fcntl.flock(held, fcntl.LOCK_EX)  # a run that retires trees leaves this one alone
+        folders = _by_depth(set(document["folders"]))
+        for folder in folders:
+            os.mkdir(f"{scratch}/{folder}")  # parents first
+        for member in document["files"]:
+            os.link(f"{base}/{member}", f"{scratch}/{member}")
+        stamps = {folder: _mtime(scratch, folder) for folder in folders}
+        (scratch / _STAMPS).write_text(json.dumps(stamps))
+        (scratch / "base").write_text(base.name)
+        with _locked(slot / "lock"):
+            current = (slot / "current").read_text().strip()
+            if current == base.name and not (slot / _DRAFT).exists():
+                scratch.rename(slot / _DRAFT)
+                return
+    except OSError:
+        pass
+    finally:
+        os.close(held)
+    shutil.rmtree(scratch, ignore_errors=True)
