@@ -189,7 +189,7 @@ def test_sandbox_require_fails_where_bwrap_is_missing_and_auto_says_what_differs
     assert required.returncode == 2
     assert _one_line_error(required.stderr) == "error: --sandbox require: bwrap (bubblewrap) is not installed"
     assert "hint: install bubblewrap" in required.stderr
-    automatic = invoke()
+    automatic = invoke("--sandbox", "auto")
     assert automatic.returncode == 0, automatic.stderr
     first = automatic.stderr.splitlines()[0]
     assert first.startswith("running without a sandbox (bwrap (bubblewrap) is not installed): ")
