@@ -12,7 +12,6 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from uv_lambda.emulator.credentials import caller_credentials, caller_region
-from uv_lambda.emulator.environ import RESERVED
 from uv_lambda.emulator.function import LocalFunction, RunOptions, check_architecture
 from uv_lambda.emulator.layout import Layout
 from uv_lambda.emulator.runtime_folder import ensure_runtime_folder
@@ -20,6 +19,7 @@ from uv_lambda.emulator.spec import FunctionSpec
 from uv_lambda.errors import UsageError
 from uv_lambda.image.auth import Credentials
 from uv_lambda.image.reader import pull_image, unpack
+from uv_lambda.reserved_variables import RESERVED
 from uv_lambda.runtimes import get_architecture, get_runtime
 from uv_lambda.uv import find_uv
 
