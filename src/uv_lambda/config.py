@@ -20,12 +20,14 @@ for `uv-lambda config` and the build summary.
 from __future__ import annotations
 
 import difflib
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
 from uv_lambda.errors import ConfigError
+from uv_lambda.reserved_variables import reserved_keys_in
 
 FORMATS = ("zip", "layer", "split", "image")
 
@@ -68,6 +70,7 @@ class FunctionConfig:
     function_url: Mapping[str, Any] | None = None
     alias: str | None = None
     concurrency: int = 4  # local execution environments
+    runtime_sdk: str = "bundled"  # the boto3 of the local runtime: "bundled", "latest" or a version
     image_repository: str | None = None
     # attribute -> where its value came from ("[tool.uv-lambda]", "--runtime", ...); an
     # attribute not named here has its default.
@@ -135,6 +138,12 @@ def _choice(*choices: str) -> Validator:
     return check
 
 
+def _sdk(key: str, value: Any) -> str:
+    if not isinstance(value, str) or not (value in ("bundled", "latest") or re.fullmatch(r"\d+\.\d+\.\d+", value)):
+        raise TypeError('"bundled", "latest" or a boto3 version such as "1.40.4"')
+    return value
+
+
 def _table(key: str, value: Any) -> dict[str, Any]:
     if not isinstance(value, dict):
         raise TypeError("a table")
@@ -172,6 +181,7 @@ SCHEMA: dict[str, Validator] = {
     "alias": _string,
     "concurrency": _int_range(1, 64),
     "image-repository": _string,
+    "runtime-sdk": _sdk,
 }
 
 _ATTRIBUTES = {f.name for f in fields(FunctionConfig)} - {"origins"}
@@ -205,6 +215,13 @@ def _validate_table(table: Mapping[str, Any], where: str, source: Path) -> dict[
                 f"{source}: [{where}] {key} must be {exc}, not {value!r}",
                 f"fix {key!r} in {source.name}",
             ) from None
+    reserved = reserved_keys_in(values.get("environment", {}))
+    if reserved:
+        # Lambda refuses such a configuration; so do build, invoke and deploy.
+        raise ConfigError(
+            f"{source}: [{where}] environment sets {reserved[0]}, which Lambda reserves",
+            f"remove {', '.join(reserved)} from environment: Lambda sets it itself and rejects a function that sets it",
+        )
     return values
 
 
