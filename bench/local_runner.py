@@ -17,6 +17,15 @@ Everything is measured in one run, on a copy of examples/fastapi-hello built wit
                    core to serve and wrk), against the bound the
                    function sets (2 / warm Duration), and against uvicorn (1 worker)
                    serving the same FastAPI app from the same unpacked files
+
+The sandbox (`python bench/local_runner.py --sandbox-only` runs just this part), for both
+apps, with `--sandbox require` (bwrap) and `--sandbox off` side by side:
+
+  warm invoke      p50 of sequential Invoke API calls to `serve` (Python client)
+  cold start       first response of a fresh environment minus `python3.13 -c "import app"`
+                   on the host (so the namespace set-up is part of the overhead)
+  freeze/thaw      LocalFunction.invoke p50 with the freeze between invocations minus the
+                   same calls with it disabled (in this script only)
 """
 
 from __future__ import annotations
@@ -373,11 +382,158 @@ def uvicorn(env: dict[str, str], work: Path, seconds: int, task: Path, served: f
     print(f"[load] uvicorn, 1 worker: {direct:.0f} req/s; serve / uvicorn = {served / direct:.2f}x")
 
 
+MODES = ("require", "off")  # --sandbox: bwrap, and none
+
+
+def namespace_setup(work: Path, runs: int) -> None:
+    """What starting a process in the sandbox costs: `python3.13 -c pass` through the sandbox's
+    bwrap command line and directly, interleaved."""
+    from uv_lambda.emulator import sandbox
+    from uv_lambda.uv import find_uv
+
+    bwrap, problem = sandbox.bwrap_problem()
+    if bwrap is None:
+        print(f"[namespace set-up] skipped: {problem}")
+        return
+    interpreter = find_uv().find_python("3.13")
+    folders = [work / "empty-task", work / "empty-opt", work / "empty-runtime"]
+    for folder in folders:
+        folder.mkdir(exist_ok=True)
+    inside = sandbox.bwrap_command(
+        bwrap,
+        ["/var/lang/bin/python3.13", "-c", "pass"],
+        task_root=folders[0],
+        opt=folders[1],
+        runtime=folders[2],
+        interpreter=interpreter,
+        python_version="3.13",
+        tmp_megabytes=512,
+    )
+    times: dict[str, list[float]] = {"sandboxed": [], "direct": []}
+    for _ in range(runs):
+        for label, command in (("sandboxed", inside), ("direct", [str(interpreter), "-c", "pass"])):
+            started = time.perf_counter()
+            subprocess.run(command, env={"LD_LIBRARY_PATH": "/var/lang/lib"}, check=True)
+            times[label].append((time.perf_counter() - started) * 1000)
+    sandboxed, direct = (statistics.median(times[label]) for label in ("sandboxed", "direct"))
+    print(
+        f"[namespace set-up] python3.13 -c pass: in the sandbox {sandboxed:.1f} ms, directly {direct:.1f} ms: "
+        f"bwrap and its mounts add {sandboxed - direct:.1f} ms (medians of {runs})"
+    )
+
+
+def sandbox_comparison(
+    apps: list[tuple[str, Path, str, str, list[str]]], env: dict[str, str], work: Path, count: int, cold: int
+) -> None:
+    """Sandboxed and unsandboxed figures side by side (see the module's docstring).
+
+    The machine this runs on may be shared: every pair of figures is measured interleaved
+    (alternating batches), so that a change in load hits both sides alike.
+    """
+    from uv_lambda.emulator.environment import ExecutionEnvironment
+    from uv_lambda.emulator.function import FunctionSettings, LocalFunction, RunOptions
+
+    rounds = 10
+    for name, code, handler, module, serve_args in apps:
+        settings = FunctionSettings(name=name, handler=handler, runtime="python3.13")
+        servers = {
+            mode: Serve([*serve_args, "--concurrency", "1", "--sandbox", mode], env, work / f"{name}-{mode}.log")
+            for mode in MODES
+        }
+        warm: dict[str, list[float]] = {mode: [] for mode in MODES}
+        try:
+            for server in servers.values():
+                sequential(server.port, 50, "POST", INVOKE_PATH, GUIDE_EVENT)
+            for _ in range(rounds):
+                for mode, server in servers.items():
+                    warm[mode] += sequential(server.port, count // rounds, "POST", INVOKE_PATH, GUIDE_EVENT)[0]
+        finally:
+            for server in servers.values():
+                server.stop()
+        # The freeze's cost: the same environment, rounds with and without it, alternating.
+        freeze = ExecutionEnvironment._freeze
+        in_process: dict[tuple[str, bool], list[float]] = {}
+        signal_costs: dict[str, float] = {}
+        for mode in MODES:
+            with LocalFunction.open(settings, code, [], RunOptions(pass_credentials=False, sandbox=mode)) as function:
+                for _ in range(50):
+                    function.invoke(GUIDE_EVENT)
+                try:
+                    for _ in range(rounds):
+                        for frozen in (True, False):
+                            ExecutionEnvironment._freeze = freeze if frozen else lambda self: None  # type: ignore[method-assign]
+                            calls = in_process.setdefault((mode, frozen), [])
+                            for _ in range(count // rounds):
+                                started = time.perf_counter()
+                                function.invoke(GUIDE_EVENT)
+                                calls.append((time.perf_counter() - started) * 1000)
+                finally:
+                    ExecutionEnvironment._freeze = freeze  # type: ignore[method-assign]
+                # The signals themselves: thaw and freeze again the idle (frozen) environment.
+                function.invoke(GUIDE_EVENT)
+                [environment] = function.pool._environments
+
+                def signals(environment: ExecutionEnvironment = environment) -> float:
+                    started = time.perf_counter()
+                    for _ in range(1000):
+                        environment._thaw()
+                        environment._freeze()
+                    return (time.perf_counter() - started) * 1000 / 1000
+
+                signal_costs[mode] = function.pool._loop_thread.call(signals)
+        # Cold starts, alternating modes, each against the bare import on the host.
+        task = work / f"{name}-task"
+        with zipfile.ZipFile(code) as bundle:
+            bundle.extractall(task)
+        firsts: dict[str, list[float]] = {mode: [] for mode in MODES}
+        imports: list[float] = []
+        for _ in range(cold):
+            for mode in MODES:
+                options = RunOptions(pass_credentials=False, sandbox=mode)
+                with LocalFunction.open(settings, code, [], options) as function:
+                    started = time.perf_counter()
+                    result = function.invoke(GUIDE_EVENT)
+                    firsts[mode].append((time.perf_counter() - started) * 1000)
+                    assert not result.function_error, result.payload
+                    spec = function.spec
+            started = time.perf_counter()
+            subprocess.run(
+                [str(spec.interpreter), "-c", f"import {module}"],
+                cwd=task,
+                env={
+                    "PYTHONPATH": str(spec.runtime_folder),
+                    "PATH": os.environ["PATH"],
+                    "PYTHONDONTWRITEBYTECODE": "1",
+                },
+                check=True,
+            )
+            imports.append((time.perf_counter() - started) * 1000)
+        bare = statistics.median(imports)
+        for mode in MODES:
+            label = "sandboxed" if mode == "require" else "unsandboxed"
+            with_freeze, without = (statistics.median(in_process[(mode, f)]) for f in (True, False))
+            first = statistics.median(firsts[mode])
+            print(
+                f"[{name}, {label}] warm invoke via Invoke API p50 {percentile(warm[mode], 0.5):.3f} ms; "
+                f"LocalFunction.invoke p50 {with_freeze:.3f} ms, without the freeze {without:.3f} ms "
+                f"(freeze/thaw {with_freeze - without:+.3f} ms per invocation; its signals "
+                f"{signal_costs[mode] * 1000:.0f} us); cold start {first:.1f} ms - "
+                f"bare import {bare:.1f} ms = overhead {first - bare:.1f} ms (medians of {cold})"
+            )
+        sandboxed, plain = (percentile(warm[mode], 0.5) for mode in MODES)
+        cold_sandboxed, cold_plain = (statistics.median(firsts[mode]) for mode in MODES)
+        print(
+            f"[{name}] sandboxed / unsandboxed: warm invoke {sandboxed / plain:.2f}x; "
+            f"cold start {cold_sandboxed - cold_plain:+.1f} ms ({cold_sandboxed / cold_plain:.2f}x)"
+        )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--requests", type=int, default=2000)
     parser.add_argument("--cold", type=int, default=11)
     parser.add_argument("--load-seconds", type=int, default=10)
+    parser.add_argument("--sandbox-only", action="store_true", help="only the sandboxed / unsandboxed comparison")
     options = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="uv-lambda-bench-"))
     env = environment(work / "cache")
@@ -392,7 +548,19 @@ def main() -> None:
         with zipfile.ZipFile(trivial, "w") as bundle:
             bundle.writestr("app.py", TRIVIAL)
         trivial_args = ["--artifact", str(trivial), "--handler", "app.handler", "--runtime", "python3.13"]
-
+        namespace_setup(work, 3 * options.cold)
+        sandbox_comparison(
+            [
+                ("trivial", trivial, "app.handler", "app", trivial_args),
+                ("fastapi", code, "app.main.handler", "app.main", ["--artifact", str(build)]),
+            ],
+            env,
+            work,
+            options.requests,
+            options.cold,
+        )
+        if options.sandbox_only:
+            return
         warm_invoke("trivial", trivial_args, env, work, options.requests)
         in_process("trivial", trivial, [], "app.handler", options.requests)
         duration = warm_invoke("fastapi", ["--artifact", str(build)], env, work, options.requests)

@@ -1,5 +1,6 @@
 """App-only rebuilds (build/incremental.py): same bytes as a full build, and the full
-pipeline whenever anything but the application files' contents changed."""
+pipeline whenever anything but the application files changed. The randomised sequences of
+edits are in test_build_incremental_random.py."""
 
 from __future__ import annotations
 
@@ -9,20 +10,14 @@ import zipfile
 from pathlib import Path
 
 import pytest
+from tests.build_helpers import ORDERS_PYPROJECT as PYPROJECT
 from tests.build_helpers import artifact, names
 from tests.conftest import CliRunner, write_project
 
-from uv_lambda.build.incremental import record_path, selection_snapshot
+from uv_lambda.build.incremental import record_path
 
 pytestmark = pytest.mark.slow
 
-PYPROJECT = """\
-[project]
-name = "orders"
-version = "0.1.0"
-requires-python = ">=3.13"
-dependencies = ["six==1.17.0"]
-"""
 HANDLER = "import six\n\ndef handler(event, context):\n    return {'six': six.__version__}\n"
 FAST = "the rest reused"
 FULL = "building orders ("
@@ -97,8 +92,7 @@ def test_split_format_leaves_the_layer_alone(cli: CliRunner, project: Path, tmp_
 @pytest.mark.parametrize(
     "change",
     [
-        "new file",
-        "deleted file",
+        "module named like a dependency's",
         "pyproject edit",
         "artifact touched",
         "metadata edited",
@@ -107,10 +101,8 @@ def test_split_format_leaves_the_layer_alone(cli: CliRunner, project: Path, tmp_
 )
 def test_anything_else_takes_the_full_pipeline(cli: CliRunner, project: Path, change: str) -> None:
     args: list[str | Path] = ["build", project]
-    if change == "new file":
-        (project / "app" / "extra.py").write_text("Y = 1\n")
-    elif change == "deleted file":
-        (project / "app" / "util.py").unlink()
+    if change == "module named like a dependency's":
+        (project / "six.py").write_text("Y = 1\n")  # the default picks it: a collision to report
     elif change == "pyproject edit":
         (project / "pyproject.toml").write_text(PYPROJECT + '\n[tool.uv-lambda]\nexclude = ["app/util.py"]\n')
     elif change == "artifact touched":
@@ -122,10 +114,31 @@ def test_anything_else_takes_the_full_pipeline(cli: CliRunner, project: Path, ch
         args += ["--no-bytecode"]
     (project / "app" / "main.py").write_text(HANDLER + "# edited\n")
     result = cli(*args)
-    assert result.returncode == 0 and FULL in result.stderr and FAST not in result.stderr, result.stderr
-    entries = names(artifact(project))
-    assert ("app/extra.py" in entries) == (change == "new file")
-    assert ("app/util.py" in entries) == (change not in ("deleted file", "pyproject edit"))
+    assert FULL in result.stderr and FAST not in result.stderr, result.stderr
+    if change == "module named like a dependency's":
+        assert result.returncode == 1 and "six.py is shipped twice" in result.stderr, result.stderr
+        return
+    assert result.returncode == 0, result.stderr
+    assert ("app/util.py" in names(artifact(project))) == (change != "pyproject edit")
+
+
+def test_added_and_removed_files_rebuild_only_the_app(cli: CliRunner, project: Path, tmp_path: Path) -> None:
+    (project / "app" / "util.py").unlink()
+    (project / "app" / "extra").mkdir()
+    (project / "app" / "extra" / "__init__.py").write_text("Y = 1\n")
+    (project / "app" / "extra" / "data.json").write_text("{}")
+    (project / "helpers.py").write_text("Z = 1\n")  # a new top-level module: the default picks it
+    result = cli("build", project)
+    assert result.returncode == 0 and FAST in result.stderr, result.stderr
+    assert "app/extra/__init__.py, app/extra/data.json, app/util.py and 1 more changed" in result.stderr
+    zip_path = artifact(project)
+    entries = names(zip_path)
+    assert "app/util.py" not in entries and "app/__pycache__/util.cpython-313.pyc" not in entries
+    assert "app/extra/__pycache__/__init__.cpython-313.pyc" in entries and "helpers.py" in entries
+    fresh = _full_build_bytes(cli, project, tmp_path)
+    assert zip_path.read_bytes() == fresh["function.zip"]
+    fresh_meta = json.loads((project.parent / "fresh-out" / "function.zip.json").read_text())
+    assert json.loads(zip_path.with_name("function.zip.json").read_text()) == fresh_meta
 
 
 def test_a_syntax_error_fails_and_keeps_the_previous_artifact(cli: CliRunner, project: Path) -> None:
@@ -141,34 +154,18 @@ def test_a_syntax_error_fails_and_keeps_the_previous_artifact(cli: CliRunner, pr
     assert cli("build", project).returncode == 0
 
 
-def test_a_removed_handler_is_caught(cli: CliRunner, project: Path) -> None:
-    (project / "app" / "main.py").write_text("import six\n\ndef other(event, context):\n    return 1\n")
+@pytest.mark.parametrize("how", ["function renamed", "module deleted"])
+def test_a_removed_handler_is_caught(cli: CliRunner, project: Path, how: str) -> None:
+    before = artifact(project).read_bytes()
+    if how == "module deleted":
+        (project / "app" / "main.py").unlink()
+    else:
+        (project / "app" / "main.py").write_text("import six\n\ndef other(event, context):\n    return 1\n")
     result = cli("build", project)
-    assert result.returncode != 0
-    assert "handler" in result.stderr and "Traceback" not in result.stderr
-
-
-def test_selection_snapshot(tmp_path: Path) -> None:
-    (tmp_path / "app" / "sub").mkdir(parents=True)
-    (tmp_path / "app" / "__init__.py").write_text("")
-    (tmp_path / "app" / "__pycache__").mkdir()
-    (tmp_path / "app" / "__pycache__" / "x.cpython-313.pyc").write_text("")
-    (tmp_path / "dist").mkdir()
-    assert selection_snapshot(tmp_path, ["app/*.py"]) is None  # globs: unknowable
-    default = selection_snapshot(tmp_path, None)
-    assert default == {
-        str(tmp_path): ["app"],
-        str(tmp_path / "app"): ["__init__.py", "sub"],
-        str(tmp_path / "app" / "sub"): [],
-    }
-    # Output folders, caches and bytecode do not change it; a new module does.
-    (tmp_path / "dist" / "function.zip").write_text("")
-    (tmp_path / "app" / "__pycache__" / "y.cpython-313.pyc").write_text("")
-    assert selection_snapshot(tmp_path, None) == default
-    (tmp_path / "handler.py").write_text("")
-    assert selection_snapshot(tmp_path, None) != default
-    named = selection_snapshot(tmp_path, ["app", "main.py"])
-    assert named is not None and named[str(tmp_path)] == ["app:folder", "main.py:missing"]
+    assert result.returncode != 0 and "Traceback" not in result.stderr
+    # No handler is configured: the full pipeline looks for one again, and finds none.
+    assert FULL in result.stderr and "error: no handler configured" in result.stderr, result.stderr
+    assert artifact(project).read_bytes() == before
 
 
 def test_build_invoke_and_build_share_one_artifact_and_record(cli: CliRunner, project: Path) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 from tests.conftest import CliRunner
@@ -69,3 +70,17 @@ def test_startup_imports_nothing_heavy() -> None:
     imported = {line.rsplit("|", 1)[-1].strip() for line in probe.stderr.splitlines() if "|" in line}
     heavy = sorted(name for name in imported if name.split(".")[0] in HEAVY_MODULES or name in HEAVY_MODULES)
     assert not heavy, f"imported at start-up: {heavy}"
+
+
+@pytest.mark.parametrize("command", ["build", "invoke", "deploy"])
+def test_a_reserved_environment_variable_is_a_configuration_error(cli: CliRunner, tmp_path: Path, command: str) -> None:
+    project = tmp_path / "fn"
+    project.mkdir()
+    (project / "pyproject.toml").write_text(
+        '[project]\nname = "fn"\nversion = "0"\n\n[tool.uv-lambda]\nhandler = "app.handler"\n'
+        '[tool.uv-lambda.environment]\nSTAGE = "dev"\nAWS_LAMBDA_FUNCTION_NAME = "other"\n'
+    )
+    result = cli(command, cwd=project)
+    assert result.returncode == 2, result.stderr
+    assert "environment sets AWS_LAMBDA_FUNCTION_NAME, which Lambda reserves" in result.stderr.splitlines()[0]
+    assert "Traceback" not in result.stderr

@@ -47,6 +47,13 @@ def test_config_defaults_functions_and_overrides(tmp_path: Path) -> None:
         function_configs({"environment": {"A": 1}}, "p", source)
     with pytest.raises(ConfigError, match="functions] must hold one table"):
         function_configs({"functions": {}}, "p", source)
+    # Lambda refuses a configuration that sets a reserved variable; unreserved ones override.
+    with pytest.raises(ConfigError, match=r"environment sets AWS_REGION, which Lambda reserves"):
+        function_configs({"functions": {"a": {"environment": {"AWS_REGION": "x", "TZ": "y"}}}}, "p", source)
+    assert function_configs({"environment": {"TZ": "Europe/Paris", "PATH": "/opt/bin"}}, "p", source)
+    assert function_configs({"runtime-sdk": "1.40.4"}, "p", source)["p"].runtime_sdk == "1.40.4"
+    with pytest.raises(ConfigError, match="runtime-sdk must be"):
+        function_configs({"runtime-sdk": "newest"}, "p", source)
 
 
 def test_handler_parsing_and_static_check(tmp_path: Path) -> None:

@@ -20,12 +20,14 @@ for `uv-lambda config` and the build summary.
 from __future__ import annotations
 
 import difflib
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
 from uv_lambda.errors import ConfigError
+from uv_lambda.reserved_variables import reserved_keys_in
 
 FORMATS = ("zip", "layer", "split", "image")
 
@@ -51,6 +53,9 @@ class FunctionConfig:
     source_builds: bool = True
     # Names that may be shipped by two owners (build/collisions.py); the application's copy wins.
     allow_collisions: tuple[str, ...] = ()
+    # Refuse, rather than leave out with a warning, an application file the build must not
+    # ship: a link out of the project or to a secret, a secret-looking file (build/sources.py).
+    strict: bool = False
     # Runner and deploy settings.
     memory: int = 128
     timeout: int = 3
@@ -65,6 +70,7 @@ class FunctionConfig:
     function_url: Mapping[str, Any] | None = None
     alias: str | None = None
     concurrency: int = 4  # local execution environments
+    runtime_sdk: str = "bundled"  # the boto3 of the local runtime: "bundled", "latest" or a version
     image_repository: str | None = None
     # attribute -> where its value came from ("[tool.uv-lambda]", "--runtime", ...); an
     # attribute not named here has its default.
@@ -105,6 +111,18 @@ def _string_list(key: str, value: Any) -> tuple[str, ...]:
     return tuple(value)
 
 
+def _globs(key: str, value: Any) -> tuple[str, ...]:
+    """include/exclude: globs relative to the function's folder, that stay inside the project."""
+    from uv_lambda.build.sources import check_pattern
+
+    patterns = _string_list(key, value)
+    for pattern in patterns:
+        reason = check_pattern(pattern)
+        if reason is not None:
+            raise TypeError(f"a list of globs inside the project ({reason})")
+    return patterns
+
+
 def _string_table(key: str, value: Any) -> dict[str, str]:
     if not isinstance(value, dict) or not all(isinstance(v, str) for v in value.values()):
         raise TypeError("a table of strings")
@@ -118,6 +136,12 @@ def _choice(*choices: str) -> Validator:
         return str(value)
 
     return check
+
+
+def _sdk(key: str, value: Any) -> str:
+    if not isinstance(value, str) or not (value in ("bundled", "latest") or re.fullmatch(r"\d+\.\d+\.\d+", value)):
+        raise TypeError('"bundled", "latest" or a boto3 version such as "1.40.4"')
+    return value
 
 
 def _table(key: str, value: Any) -> dict[str, Any]:
@@ -134,14 +158,15 @@ SCHEMA: dict[str, Validator] = {
     "package": _string,
     "python": _string,
     "format": _choice(*FORMATS),
-    "include": _string_list,
-    "exclude": _string_list,
+    "include": _globs,
+    "exclude": _globs,
     "bytecode": _boolean,
     "exclude-packages": _string_list,
     "extras": _string_list,
     "groups": _string_list,
     "source-builds": _boolean,
     "allow-collisions": _string_list,
+    "strict": _boolean,
     "memory": _int_range(128, 10240),
     "timeout": _int_range(1, 900),
     "environment": _string_table,
@@ -156,6 +181,7 @@ SCHEMA: dict[str, Validator] = {
     "alias": _string,
     "concurrency": _int_range(1, 64),
     "image-repository": _string,
+    "runtime-sdk": _sdk,
 }
 
 _ATTRIBUTES = {f.name for f in fields(FunctionConfig)} - {"origins"}
@@ -189,6 +215,13 @@ def _validate_table(table: Mapping[str, Any], where: str, source: Path) -> dict[
                 f"{source}: [{where}] {key} must be {exc}, not {value!r}",
                 f"fix {key!r} in {source.name}",
             ) from None
+    reserved = reserved_keys_in(values.get("environment", {}))
+    if reserved:
+        # Lambda refuses such a configuration; so do build, invoke and deploy.
+        raise ConfigError(
+            f"{source}: [{where}] environment sets {reserved[0]}, which Lambda reserves",
+            f"remove {', '.join(reserved)} from environment: Lambda sets it itself and rejects a function that sets it",
+        )
     return values
 
 

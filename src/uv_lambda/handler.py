@@ -10,6 +10,7 @@ import re
 from collections.abc import Iterable
 from pathlib import Path
 
+from uv_lambda.build.sources import project_entry
 from uv_lambda.errors import ConfigError, VerificationError
 
 DEFAULT_HANDLER = "app.main.handler"
@@ -163,7 +164,7 @@ def check_handler(
             f"add the function name, e.g. {handler}.handler",
         )
     if path is None:
-        entry = project_entry(module, project_root)
+        entry = project_entry(module, project_root) if project_root is not None else None
         if entry is not None:
             fixed = ", ".join(f'"{name}"' for name in [*includes, entry])
             raise ConfigError(
@@ -183,11 +184,3 @@ def check_handler(
             f"{module} does not define {function!r} (handler {handler!r})",
             f"define {function} in {path.name}, or point handler at the right function",
         )
-
-
-def project_entry(module: str, project_root: Path | None) -> str | None:
-    """The top-level entry of the project that holds `module`, if its file is there."""
-    if project_root is None or module_file(module, [project_root]) is None:
-        return None
-    top = module.split(".")[0]
-    return top if (project_root / top).is_dir() else f"{top}.py"

@@ -92,6 +92,19 @@ RUNTIMES: dict[str, Runtime] = {
     )
 }
 
+# The boto3 (and botocore, same version) each runtime ships in /var/runtime: the local
+# runner installs it (`runtime-sdk = "bundled"`). APPROXIMATE: AWS updates it without notice
+# and it varies by region and image; confirm with `boto3.__version__` in a deployed function,
+# or pin `runtime-sdk = "<version>"`. Recorded on the date below.
+BUNDLED_SDK_RECORDED = dt.date(2026, 12, 6)
+BUNDLED_SDK: dict[str, str] = {
+    "python3.10": "1.38.36",
+    "python3.11": "1.38.36",
+    "python3.12": "1.40.4",
+    "python3.13": "1.40.4",
+    "python3.14": "1.40.4",
+}
+
 # Runtimes Lambda has retired for new functions: named so the error can say so.
 RETIRED = {"python2.7", "python3.6", "python3.7", "python3.8", "python3.9"}
 

@@ -128,7 +128,7 @@ def test_a_latin_1_source_in_the_project(tmp_path: Path) -> None:
     )
     (project / "app.py").write_bytes("def handler(event, context):\n    return 'café'\n".encode("latin-1"))
     result = run("invoke", project, tmp=tmp_path / "tmp")
-    assert_refused(result, 1, "app.py does not compile", "(line 2)", hint="Runtime.UserCodeSyntaxError")
+    assert_refused(result, 1, "app.py does not compile", "(line 2)", hint="save it as UTF-8, or declare its encoding")
     assert not (project / "dist" / "lambda" / "latin" / "function.zip").exists()
 
 

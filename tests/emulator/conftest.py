@@ -19,7 +19,10 @@ def write_zip(path: Path, files: dict[str, str | bytes]) -> Path:
     with zipfile.ZipFile(path, "w") as archive:
         for name, content in files.items():
             data = content.encode() if isinstance(content, str) else content
-            archive.writestr(name, data)
+            info = zipfile.ZipInfo(name)
+            # Files under bin/ are executables (a layer's /opt/bin tools).
+            info.external_attr = (0o755 if name.startswith("bin/") else 0o644) << 16
+            archive.writestr(info, data)
     return path
 
 
@@ -51,6 +54,8 @@ def make_function(make_zip: ZipMaker) -> Iterator[FunctionMaker]:
         credentials: bool = True,
         with_boto3: bool = True,
         name: str = "test-fn",
+        sandbox: str | None = None,
+        ephemeral_storage: int = 512,
     ) -> LocalFunction:
         code = make_zip({"app.py": textwrap.dedent(source), **(extra_files or {})})
         layer_zips = [make_zip(files) for files in layers]
@@ -61,12 +66,13 @@ def make_function(make_zip: ZipMaker) -> Iterator[FunctionMaker]:
             memory_mb=memory,
             timeout_seconds=timeout,
             environment=environment or {},
+            ephemeral_storage_mb=ephemeral_storage,
         )
         function = LocalFunction.open(
             settings,
             code,
             layer_zips,
-            RunOptions(concurrency=concurrency, pass_credentials=credentials, with_boto3=with_boto3),
+            RunOptions(concurrency=concurrency, pass_credentials=credentials, with_boto3=with_boto3, sandbox=sandbox),
         )
         opened.append(function)
         return function

@@ -106,7 +106,9 @@ def test_service_events() -> None:
     s3 = events.s3_put("bucket", "photos/a b.jpg", 42, now=NOW)["Records"][0]
     assert s3["eventName"] == "ObjectCreated:Put" and s3["eventSource"] == "aws:s3"
     assert s3["s3"]["bucket"]["arn"] == "arn:aws:s3:::bucket"
-    assert s3["s3"]["object"] == s3["s3"]["object"] | {"key": "photos/a%20b.jpg", "size": 42}
+    assert s3["s3"]["object"] == s3["s3"]["object"] | {"key": "photos/a+b.jpg", "size": 42}
+    # As S3 encodes keys in notifications (form encoding, "/" kept).
+    assert events.s3_put("b", "a+b=c/d é.jpg")["Records"][0]["s3"]["object"]["key"] == "a%2Bb%3Dc/d+%C3%A9.jpg"
     sqs = events.sqs("hello")["Records"][0]
     assert sqs["eventSource"] == "aws:sqs" and sqs["body"] == "hello"
     sns = events.sns("note")["Records"][0]
@@ -152,3 +154,8 @@ def test_cli_rejects_a_malformed_header(cli: Any) -> None:
     result = cli("event", "alb", "--header", "no-colon-here")
     assert result.returncode == 2
     assert result.stderr.startswith("error: --header 'no-colon-here' is not NAME:VALUE")
+
+
+def test_cli_s3_put_encodes_the_key_as_s3_does(cli: Any) -> None:
+    result = cli("event", "s3-put", "--key", "a b.jpg")
+    assert json.loads(result.stdout)["Records"][0]["s3"]["object"]["key"] == "a+b.jpg"

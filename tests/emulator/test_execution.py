@@ -65,6 +65,13 @@ def _answer(payload: bytes) -> dict:  # type: ignore[type-arg]
     return json.loads(payload)  # type: ignore[no-any-return]
 
 
+def _runtime_pid(function: LocalFunction) -> int:
+    """The pid on this machine of the only environment's runtime (in a sandbox the function
+    sees another one, from its own PID namespace)."""
+    [pid] = function.pool.runtime_pids()
+    return pid
+
+
 def test_cold_start_then_warm_reuse(make_function: FunctionMaker) -> None:
     function = make_function(ECHO)
     cold = function.invoke(b'{"n": 1}')
@@ -76,12 +83,13 @@ def test_cold_start_then_warm_reuse(make_function: FunctionMaker) -> None:
     assert warm.report.init_duration_ms is None
     # Lambda's log: the init output first, then START ... END, REPORT with Init Duration.
     lines = cold.log.splitlines()
-    assert lines[0] == "init line"
-    assert lines[1] == f"START RequestId: {cold.request_id} Version: $LATEST"
-    assert lines[2] == "handling 1"
-    assert lines[3] == f"END RequestId: {cold.request_id}"
-    assert lines[4].startswith(f"REPORT RequestId: {cold.request_id}\tDuration: ")
-    assert "\tInit Duration: " in lines[4]
+    assert lines[0].startswith("INIT_START Runtime Version: python:3.13.")
+    assert lines[1] == "init line"
+    assert lines[2] == f"START RequestId: {cold.request_id} Version: $LATEST"
+    assert lines[3] == "handling 1"
+    assert lines[4] == f"END RequestId: {cold.request_id}"
+    assert lines[5].startswith(f"REPORT RequestId: {cold.request_id}\tDuration: ")
+    assert "\tInit Duration: " in lines[5] and lines[5].endswith(" ms\t")
     assert warm.log.splitlines()[0].startswith("START RequestId:")
     assert "Init Duration" not in warm.log
 
@@ -90,13 +98,12 @@ def test_context_and_environment_are_lambdas(make_function: FunctionMaker) -> No
     function = make_function(ECHO, timeout=7, memory=256, environment={"STAGE": "test"})
     answer = _ok(function.invoke(b'{"n": 1}', client_context='{"custom": {"k": "v"}}'))
     layout = function.spec.layout
-    assert answer["cwd"] == str(layout.task_root)
-    assert answer["sys_path"][:4] == [
-        str(layout.task_root),
-        str(layout.opt / "python/lib/python3.13/site-packages"),
-        str(layout.opt / "python"),
-        str(function.spec.runtime_folder),
-    ]
+    sandboxed = function.spec.sandbox.enabled
+    task_root = "/var/task" if sandboxed else str(layout.task_root)
+    opt = "/opt" if sandboxed else str(layout.opt)
+    runtime = "/var/runtime" if sandboxed else str(function.spec.runtime_folder)
+    assert answer["cwd"] == task_root
+    assert answer["sys_path"][:4] == [task_root, f"{opt}/python/lib/python3.13/site-packages", f"{opt}/python", runtime]
     assert 6000 < answer["remaining"] <= 7000
     assert answer["function_name"] == "test-fn"
     assert answer["function_version"] == "$LATEST"
@@ -109,8 +116,8 @@ def test_context_and_environment_are_lambdas(make_function: FunctionMaker) -> No
     assert env["_HANDLER"] == "app.handler"
     assert env["AWS_LAMBDA_FUNCTION_MEMORY_SIZE"] == "256"
     assert env["_X_AMZN_TRACE_ID"].startswith("Root=1-")
-    assert env["LAMBDA_TASK_ROOT"] == str(layout.task_root)
-    assert env["TZ"] == "UTC"
+    assert env["LAMBDA_TASK_ROOT"] == task_root
+    assert env["TZ"] == ":UTC"
 
 
 def test_caller_credentials_passed_through_or_withheld(
@@ -179,7 +186,8 @@ def test_timeout_kills_and_next_call_gets_a_fresh_environment(make_function: Fun
         return os.getpid()
     """
     function = make_function(source, timeout=1)
-    first_pid = _answer(function.invoke(b"{}").payload)
+    first = _answer(function.invoke(b"{}").payload)
+    first_pid = _runtime_pid(function)
     started = time.monotonic()
     result = function.invoke(b'{"sleep": 5}')
     assert time.monotonic() - started < 3
@@ -192,7 +200,8 @@ def test_timeout_kills_and_next_call_gets_a_fresh_environment(make_function: Fun
     assert "Duration: 1000.00 ms" in result.log and "Status: timeout" in result.log
     assert _gone(first_pid)
     fresh = function.invoke(b"{}")
-    assert fresh.cold_start and _answer(fresh.payload) != first_pid
+    assert fresh.cold_start and _runtime_pid(function) != first_pid
+    assert first is not None
 
 
 @pytest.mark.parametrize(
@@ -236,8 +245,13 @@ def test_memory_limit_is_enforced(make_function: FunctionMaker) -> None:
     assert fits.report.max_memory_used_mb >= 40  # the real peak RSS
     result = function.invoke(b'{"mb": 400}')
     assert result.function_error
-    assert _answer(result.payload)["errorType"] == "Runtime.OutOfMemory"
-    assert "Error Type: Runtime.OutOfMemory" in result.log
+    # As Lambda reports it: the caller sees the runtime killed, REPORT names the cause.
+    assert _answer(result.payload) == {
+        "errorType": "Runtime.ExitError",
+        "errorMessage": f"RequestId: {result.request_id} Error: Runtime exited with error: signal: killed",
+    }
+    assert "Status: error\tError Type: Runtime.OutOfMemory" in result.log
+    assert result.report.max_memory_used_mb == 128  # never over the memory size
 
 
 @pytest.mark.parametrize(
@@ -276,13 +290,13 @@ def test_response_over_six_megabytes_is_refused(make_function: FunctionMaker) ->
 
 def test_event_dies_with_idle_environment_is_not_lost(make_function: FunctionMaker) -> None:
     """An environment killed while it holds its long-poll: the event goes to a fresh one."""
-    function = make_function("import os\ndef handler(e, c):\n    return os.getpid()\n")
-    first_pid = _answer(function.invoke(b"{}").payload)
-    os.kill(first_pid, signal.SIGKILL)
+    function = make_function("import os\ndef handler(e, c):\n    return os.environ['AWS_LAMBDA_LOG_STREAM_NAME']\n")
+    first_stream = _answer(function.invoke(b"{}").payload)
+    os.kill(_runtime_pid(function), signal.SIGKILL)
     time.sleep(0.05)
     result = function.invoke(b"{}")
     assert not result.function_error
-    assert _answer(result.payload) != first_pid
+    assert _answer(result.payload) != first_stream
     # Either the pool saw the process gone, or the event went to it, found it dead, and was retried.
     assert function.pool.environments_started == 2
 
@@ -294,7 +308,7 @@ def test_environments_run_in_parallel_one_event_each(make_function: FunctionMake
     import os, time
     def handler(event, context):
         time.sleep(0.5)
-        return os.getpid()
+        return os.environ["AWS_LAMBDA_LOG_STREAM_NAME"]  # one per environment
     """
     function = make_function(source, concurrency=3)
     function.invoke(b"{}")  # one warm, two cold below
@@ -333,6 +347,7 @@ def test_a_brief_peak_over_the_memory_size_is_an_out_of_memory(make_function: Fu
     """
     function = make_function(source, memory=128)
     result = function.invoke(b'{"mb": 160}')
-    assert _answer(result.payload)["errorType"] == "Runtime.OutOfMemory"
-    assert result.report.max_memory_used_mb > 128
+    assert _answer(result.payload)["errorType"] == "Runtime.ExitError"
+    assert result.report.error_type == "Runtime.OutOfMemory"
+    assert result.report.max_memory_used_mb == 128
     assert _ok(function.invoke(b'{"mb": 1}')) == "survived"  # on a fresh environment

@@ -153,6 +153,9 @@ def test_boto3_invoke_against_serve(serve: ServerStarter) -> None:
     with pytest.raises(ClientError) as too_large:
         client.invoke(FunctionName=name, Payload=json.dumps({"x": "y" * (6 * 1024 * 1024)}).encode())
     assert too_large.value.response["Error"]["Code"] == "RequestEntityTooLargeException"
+    with pytest.raises(ClientError) as too_large_async:  # 1 MB for asynchronous invocations
+        client.invoke(FunctionName=name, InvocationType="Event", Payload=json.dumps("y" * (1024 * 1024)).encode())
+    assert too_large_async.value.response["Error"]["Code"] == "RequestEntityTooLargeException"
     with pytest.raises(ClientError) as not_json:
         client.invoke(FunctionName=name, Payload=b"{nope")
     assert not_json.value.response["Error"]["Code"] == "InvalidRequestContentException"

@@ -1,11 +1,10 @@
 """Which application files a build ships when no `include` is set, and what it leaves out.
 
-The default is the project's top-level packages and modules (sources.default_includes),
-less the names its own wheel (or another workspace package) already installs, plus the
-folder or module that holds the handler: a namespace package (`app/` without
-`__init__.py`) or `main.py` next to a packaged `src/` is shipped because the handler is
-there. The summary names the top-level entries that were not shipped, so that a `data/`
-or `templates/` folder the code reads is seen to be missing before the function fails.
+The default is the project's top-level packages and modules, less the names its own wheel
+(or another workspace package) already installs, plus the folder or module that holds the
+handler (sources.application_includes). The summary names the top-level entries that were
+not shipped, so that a `data/` or `templates/` folder the code reads is seen to be missing
+before the function fails.
 """
 
 from __future__ import annotations
@@ -13,11 +12,8 @@ from __future__ import annotations
 import fnmatch
 from collections.abc import Iterable
 from pathlib import Path
-from typing import NamedTuple
 
 from uv_lambda.build.never_shipped import NEVER_SHIPPED_DIRS
-from uv_lambda.build.sources import default_includes
-from uv_lambda.handler import project_entry
 
 # Top-level entries that are never application files: not worth naming as left out.
 _NOT_REPORTED = (
@@ -36,22 +32,6 @@ _NOT_REPORTED = (
     "Dockerfile*",
 )
 _LISTED = 10  # left-out entries named in the summary; the rest are counted
-
-
-class Application(NamedTuple):
-    includes: list[str]  # top-level names to ship
-    beyond_default: bool  # the handler's folder or module was added to the default
-
-
-def default_application(root: Path, handler_module: str | None, provided: Iterable[str]) -> Application:
-    """What ships by default from `root`; `provided`: top-level names installed from wheels."""
-    installed = set(provided)
-    defaults = default_includes(root)
-    includes = [name for name in defaults if name not in installed]
-    entry = project_entry(handler_module, root) if handler_module else None
-    if entry is not None and entry not in includes and entry not in installed:
-        includes = sorted([*includes, entry])
-    return Application(includes, includes != defaults)
 
 
 def installed_names(site_packages: Path) -> list[str]:

@@ -18,7 +18,7 @@ import logging
 import os
 import shutil
 import tempfile
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -32,20 +32,18 @@ from uv_lambda import scratch as scratch_folders
 from uv_lambda.build import app_files, archive, bytecode, collisions, dependencies, exporter, incremental, sources
 from uv_lambda.build.settings import BuildSettings, resolve
 from uv_lambda.config import FunctionConfig
-from uv_lambda.errors import DamagedCacheEntry, UsageError, VerificationError
+from uv_lambda.errors import DamagedCacheEntry, UsageError
 from uv_lambda.handler import check_handler, module_file, parse_handler
 from uv_lambda.metadata_file import document_text, file_sha256, formatted
 from uv_lambda.project import Project, default_out_dir
 from uv_lambda.runtimes import Architecture, Runtime
-from uv_lambda.ui import Reporter, human_size
+from uv_lambda.ui import Reporter
 from uv_lambda.uv import Uv, find_uv
 from uv_lambda.verify import Target, check_tree
 
 log = logging.getLogger(__name__)
 
 T = TypeVar("T")
-ZIP_UPLOAD_LIMIT = 50 * 1024 * 1024  # larger zips must go through S3
-UNZIPPED_LIMIT = 250 * 1024 * 1024  # function + all layers, unzipped
 TASK_ROOT = "/var/task/"
 
 
@@ -61,6 +59,7 @@ class StagedFunction:
     uv_version: str
     warnings: tuple[str, ...]
     recipe: incremental.Recipe | None = None  # set when an app-only rebuild can skip the pipeline
+    app_sizes: tuple[tuple[str, int], ...] = ()  # (archive name, bytes) of each application file
 
     @property
     def runtime(self) -> Runtime:
@@ -147,47 +146,37 @@ def _install_local_packages(
     return infos
 
 
-def _include_names(settings: BuildSettings, provided: list[str]) -> tuple[list[str], list[str] | None]:
-    """(the include names, the names an app-only rebuild's snapshot uses: None for the plain
-    default of a project without a build system, which incremental.py recomputes itself)."""
-    if settings.config.include:
-        return list(settings.config.include), list(settings.config.include)
-    handler_module = parse_handler(settings.handler)[0] if settings.handler else None
-    default = app_files.default_application(settings.source.path, handler_module, provided)
-    if settings.source.has_build_system or default.beyond_default:
-        return default.includes, default.includes
-    return default.includes, None
-
-
-def _copy_app(
-    settings: BuildSettings, target: Path, provided: list[str]
-) -> tuple[sources.Selection, dict[str, list[str]] | None, list[str]]:
-    """Copy the application files; returns (the selection, its snapshot (see incremental.py),
-    or None when globs make one unknowable, and warnings)."""
-    source = settings.source
+def selection_rules(
+    project: Project, settings: BuildSettings, provided: Sequence[str], never_inputs: Sequence[Path]
+) -> sources.Rules:
+    """What decides the application files of `settings`' function (see build/sources.py)."""
     config = settings.config
-    includes, names = _include_names(settings, provided)
-    # Taken before choosing: a file added meanwhile makes the next build a full one. A
-    # default widened for the handler is not one incremental.py can recompute: no snapshot.
-    snapshot = None if names is not None and not config.include else incremental.selection_snapshot(source.path, names)
-    selection = sources.select_files(source.path, includes, config.exclude)
-    warnings = [
-        f"left out {name}: it looks like a secret (add it to `exclude` to silence this)"
-        for name in selection.secrets_skipped
-    ]
-    for name, path in selection.files:
-        destination = target / name
+    return sources.Rules(
+        str(settings.source.path),
+        boundary=str(project.workspace_root),
+        includes=config.include,
+        excludes=config.exclude,
+        handler_module=parse_handler(settings.handler)[0] if settings.handler else None,
+        provided=provided,
+        never_inputs=[str(folder) for folder in never_inputs],
+        strict=config.strict,
+    )
+
+
+def _copy_app(selection: sources.Selection, target: Path) -> None:
+    """Copy the application files into `target`, with the modes the archive gives them."""
+    for chosen in selection.files:
+        destination = target / chosen.name
         destination.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(path, destination)
-        os.chmod(destination, archive.normalised_mode(path.stat().st_mode))
-    return selection, snapshot, warnings
+        shutil.copyfile(chosen.path, destination)
+        os.chmod(destination, chosen.mode)
 
 
 def _report_application(
     settings: BuildSettings, selection: sources.Selection, local: list[model.PackageInfo], reporter: Reporter
 ) -> None:
     root = settings.source.path
-    shipped = app_files.shipped_entries((name for name, _ in selection.files), root)
+    shipped = app_files.shipped_entries(selection.names(), root)
     packaged = settings.source.has_build_system
     omitted = app_files.left_out(root, [name.rstrip("/") for name in shipped], packaged=packaged)
     reporter.info(app_files.summary(shipped, [info.name for info in local], omitted))
@@ -210,25 +199,30 @@ def _inputs(project: Project, uv: Uv, interpreter: Path | None) -> incremental.I
 def _recipe(
     settings: BuildSettings,
     interpreter: Path | None,
+    rules: sources.Rules,
     selection: sources.Selection,
-    snapshot: dict[str, list[str]] | None,
     app_dir: Path,
     inputs: incremental.Inputs,
-) -> incremental.Recipe | None:
-    """What a later rebuild of only the application code needs, when this build allows one."""
-    if snapshot is None or any(path.is_symlink() for _, path in selection.files):
-        return None
+    facts: incremental.Facts,
+) -> incremental.Recipe:
+    """What a later rebuild of only the application code needs."""
     return incremental.Recipe(
         inputs=inputs,
-        root=settings.source.path,
-        includes=list(settings.config.include) or None,  # None: the default, as the snapshot took it
-        selection=snapshot,
-        files=tuple(incremental.LocalFile(name, path, file_sha256(app_dir / name)) for name, path in selection.files),
+        rules=rules,
+        files=tuple(
+            incremental.LocalFile(
+                chosen.name, chosen.path, file_sha256(app_dir / chosen.name), chosen.mode, chosen.stamp
+            )
+            for chosen in selection.files
+        ),
+        selection_warnings=tuple(selection.warnings),
+        facts=facts,
         interpreter=interpreter if settings.config.bytecode else None,
         python_version=settings.runtime.python_version,
         runtime=settings.runtime.name,
         architecture=settings.architecture.value,
         handler=settings.handler,
+        handler_discovered=settings.config.handler is None,
     )
 
 
@@ -245,14 +239,22 @@ def _interpreter(uv: Uv, settings: BuildSettings, config: FunctionConfig) -> Pat
 
 @contextmanager
 def stage_function(
-    project: Project, config: FunctionConfig, *, reporter: Reporter, lock: bool = False, out_dir: Path | None = None
+    project: Project,
+    config: FunctionConfig,
+    *,
+    reporter: Reporter,
+    lock: bool = False,
+    out_dir: Path | None = None,
+    never_inputs: Sequence[Path] = (),
 ) -> Iterator[StagedFunction]:
     """Stage a function (steps 1-7) in a scratch folder that lives as long as the context.
 
     `out_dir` is where the artifacts go (default dist/lambda/<name>/): the previous build's
     metadata there keeps a runtime chosen by default from moving while uv.lock is unchanged.
+    It and `never_inputs` (other folders the build writes to) are never application files.
     """
     settings = resolve(project, config, out_dir or default_out_dir(project, config.name))
+    never_inputs = [*([out_dir] if out_dir is not None else []), *never_inputs]
     uv = find_uv()
     choice = settings.runtime_choice
     warnings: list[str] = list(choice.warnings) if choice else []
@@ -265,7 +267,9 @@ def stage_function(
         local_compiler = None
         if config.bytecode and interpreter is not None:
             local_compiler = cleanup.enter_context(bytecode.Compiler(interpreter))
-        yield from _stage(project, config, settings, uv, interpreter, local_compiler, warnings, reporter, lock, inputs)
+        yield from _stage(
+            project, config, settings, uv, interpreter, local_compiler, warnings, reporter, lock, inputs, never_inputs
+        )
 
 
 def _stage(
@@ -279,6 +283,7 @@ def _stage(
     reporter: Reporter,
     lock: bool,
     inputs: incremental.Inputs,
+    never_inputs: Sequence[Path],
 ) -> Iterator[StagedFunction]:
     if lock:
         with reporter.step("locking with uv"):
@@ -321,12 +326,26 @@ def _stage(
                 uv, exported.local_packages, settings, workspace_dir, scratch, project.workspace_root
             )
             provided = app_files.installed_names(workspace_dir)
-            selection, snapshot, app_warnings = _copy_app(settings, app_dir, provided)
-            warnings += app_warnings
+            rules = selection_rules(project, settings, provided, never_inputs)
+            selection = sources.select_application_files(rules)
+            packages = [
+                model.PackageInfo(name, version, "registry", deps.package_sizes.get(name, 0))
+                for name, version in exported.pins
+            ]
+            # Before a byte of the application is read: a 300 MB file fails here, not after copying.
+            installed_size = deps.unzipped_size + sum(p.stat().st_size for p in workspace_dir.rglob("*") if p.is_file())
+            sources.check_selection(
+                selection,
+                installed_size=installed_size,
+                packages=[(p.name, p.size) for p in packages],
+                ships_application=settings.format != "layer",
+            )
+            _copy_app(selection, app_dir)
+            warnings += selection.warnings
         _report_application(settings, selection, local_infos, reporter)
-        shipped_tops = {name.split("/", 1)[0] for name, _ in selection.files}
+        shipped_tops = {name.split("/", 1)[0] for name in selection.names()}
         collisions.check_function(
-            [name for name, _ in selection.files],
+            selection.names(),
             dependencies.files_by_package(workspace_dir, config.allow_collisions),
             deps.top_levels,
             config.allow_collisions,
@@ -347,18 +366,23 @@ def _stage(
             trees = [(folder, bytecode.python_sources(folder)) for folder in (workspace_dir, app_dir)]
             local_compiler.submit(trees)
             bytecode.raise_for_strict(local_compiler.wait())
-        packages = [
-            model.PackageInfo(name, version, "registry", deps.package_sizes.get(name, 0))
-            for name, version in exported.pins
-        ]
         if not settings.source.has_build_system:
             version = str(settings.source.pyproject["project"].get("version", "0"))
             packages.append(model.PackageInfo(settings.source.name, version, "project"))
         packages += local_infos
         # Workspace packages are built by their build backends: only a full build sees their edits.
-        recipe = None if local_infos else _recipe(settings, interpreter, selection, snapshot, app_dir, inputs)
+        recipe = None
+        if not local_infos:
+            facts = incremental.Facts(
+                base_warnings=tuple(warnings[: len(warnings) - len(selection.warnings)]),
+                installed_tops=tuple(sorted(deps.top_levels)),
+                installed_size=deps.unzipped_size,
+                packages=tuple((p.name, p.size) for p in packages),
+            )
+            recipe = _recipe(settings, interpreter, rules, selection, app_dir, inputs, facts)
+        app_sizes = tuple((chosen.name, chosen.size) for chosen in selection.files)
         yield StagedFunction(
-            settings, deps, workspace_dir, app_dir, tuple(packages), uv.version, tuple(warnings), recipe
+            settings, deps, workspace_dir, app_dir, tuple(packages), uv.version, tuple(warnings), recipe, app_sizes
         )
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
@@ -388,17 +412,6 @@ def check_out_dir(out_dir: Path) -> None:
         )
 
 
-def _check_sizes(staged: StagedFunction, unzipped: int) -> None:
-    if unzipped <= UNZIPPED_LIMIT:
-        return
-    largest = sorted(staged.packages, key=lambda p: p.size, reverse=True)[:10]
-    listing = ", ".join(f"{p.name} {human_size(p.size)}" for p in largest if p.size)
-    raise VerificationError(
-        f"the function would be {human_size(unzipped)} unzipped, over Lambda's 250 MB limit (largest: {listing})",
-        "drop packages with exclude-packages, or build a container image (--format image)",
-    )
-
-
 def build_function(
     project: Project,
     config: FunctionConfig,
@@ -407,12 +420,14 @@ def build_function(
     reporter: Reporter,
     lock: bool = False,
     record: Path | None = None,
+    never_inputs: Sequence[Path] = (),
     overrides: Mapping[str, Any] | None = None,
 ) -> model.FunctionBuild:
     """Build `config`'s artifacts into out_dir (default dist/lambda/<name>/) and return them.
 
     With `record` (see incremental.py), the build leaves what an app-only rebuild needs there,
     and `overrides`, the command line's settings that `config` includes.
+    `never_inputs`: other folders the build writes to (out_dir is one): never application files.
     """
     out_dir = (out_dir or default_out_dir(project, config.name)).resolve()
     if config.format == "image":
@@ -421,7 +436,9 @@ def build_function(
     from uv_lambda.build.build_lock import holding
 
     def build() -> model.FunctionBuild:
-        with stage_function(project, config, reporter=reporter, lock=lock, out_dir=out_dir) as staged:
+        with stage_function(
+            project, config, reporter=reporter, lock=lock, out_dir=out_dir, never_inputs=never_inputs
+        ) as staged:
             return write_artifacts(staged, out_dir, reporter, record, overrides or {})
 
     with holding(out_dir, reporter):
@@ -458,11 +475,9 @@ def write_artifacts(
         raise
     build = model.read_build(out_dir)
     for artifact in build.artifacts:
-        if artifact.metadata.size > ZIP_UPLOAD_LIMIT:
-            reporter.warn(
-                f"{artifact.path.name} is {human_size(artifact.metadata.size)}, over the 50 MB direct upload "
-                "limit: deploy will upload it through S3"
-            )
+        upload = sources.upload_warning(artifact.path.name, artifact.metadata.size)
+        if upload:
+            reporter.warn(upload)
     for warning in staged.warnings:
         reporter.warn(warning)
     return build
@@ -519,7 +534,10 @@ def _write_into(
         bases[str(layer)] = layer_sha256
     if settings.format == "split":
         plan["app.zip"] = (None, local, local_files, local_size)
-    _check_sizes(staged, sum(size for _, _, _, size in plan.values()))
+    sources.check_unzipped_size(
+        sum(size for _, _, _, size in plan.values()),
+        [*((p.name, p.size) for p in staged.packages), *staged.app_sizes],
+    )
     written: list[tuple[str | os.PathLike[str], str | os.PathLike[str]]] = []
     for name, (base, entries, file_count, unzipped_size) in plan.items():
         temporary = scratch / name
@@ -542,7 +560,7 @@ def _write_into(
             incremental.record_owner(record, overrides)
         else:
             artifacts = [(out_dir / name, base, entries is local) for name, (base, entries, _, _) in plan.items()]
-            incremental.record(record, staged.recipe, local, artifacts, staged.warnings, overrides, bases)
+            incremental.record(record, staged.recipe, local, artifacts, overrides, bases)
 
 
 def _metadata(

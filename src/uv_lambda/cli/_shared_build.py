@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import hashlib
 import os
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -50,9 +50,11 @@ def build_into(
     overrides: Mapping[str, Any] | None = None,
     lock: bool = False,
     full: bool = False,
+    never_inputs: Sequence[Path] = (),
 ) -> FolderBuild:
     """Bring `out_dir` up to date with `config` plus the command line's `overrides`: an app-only
-    rebuild when the folder's record allows one (never with `full`), else the full pipeline."""
+    rebuild when the folder's record allows one (never with `full`), else the full pipeline.
+    `never_inputs`: other folders this build writes to; like out_dir, never application files."""
     from uv_lambda.build.pipeline import build_function
 
     given = {key: value for key, value in (overrides or {}).items() if value is not None}
@@ -60,7 +62,7 @@ def build_into(
     recorded = incremental.recorded_overrides(record)
     if not full and recorded is not None and same_settings(config, recorded, given):
         try:
-            rebuilt = incremental.rebuild_at(record)
+            rebuilt = incremental.rebuild_at(record, [out_dir, *never_inputs])
         except OSError:
             rebuilt = None  # a file vanished or cannot be read: the full build says what is wrong
         if rebuilt is not None:
@@ -79,6 +81,7 @@ def build_into(
         reporter=reporter,
         lock=lock,
         record=record,
+        never_inputs=never_inputs,
         overrides=given,
     )
     return FolderBuild(build, None)
@@ -142,7 +145,7 @@ def build_for_local_run(project: Project, config: FunctionConfig, reporter: Repo
     return build_into(project, config, folder, reporter, overrides=overrides)
 
 
-def remember_command(argv: list[str], out_dir: Path) -> None:
+def remember_command(argv: list[str], out_dir: Path, never_inputs: Sequence[Path] = ()) -> None:
     """Let the next `uv-lambda <argv>` find the folder's record before it loads anything else
     (cli/_rebuild.py), when the record allows an app-only rebuild."""
     from uv_lambda.build import record_file
@@ -150,4 +153,5 @@ def remember_command(argv: list[str], out_dir: Path) -> None:
     record = str(incremental.record_path(out_dir))
     document = record_file.read(record)
     if document is not None and document.get("files") is not None:
-        record_file.remember(argv, record, document["overrides"], document["inputs"])
+        outputs = [os.path.realpath(folder) for folder in (out_dir, *never_inputs)]
+        record_file.remember(argv, record, document["overrides"], document["inputs"], outputs)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+from collections.abc import Sequence
 from pathlib import Path
 
 from uv_lambda.build.tree import TREE_FORMATS
@@ -163,7 +164,15 @@ def run(args: argparse.Namespace, reporter: Reporter) -> int:
             from uv_lambda.build.tree import check_destination
 
             check_destination(out_dir, project.root)  # before any work
-            zips = _build_zips(args, project, config, default_out_dir(project, config.name), reporter, len(functions))
+            zips = _build_zips(
+                args,
+                project,
+                config,
+                default_out_dir(project, config.name),
+                reporter,
+                len(functions),
+                never_inputs=[out_dir],
+            )
             documents += _unpack(zips, tree[1], out_dir, reporter)
         else:
             documents += _build_zips(args, project, config, out_dir, reporter, len(functions))
@@ -191,6 +200,7 @@ def _build_zips(
     out_dir: Path,
     reporter: Reporter,
     function_count: int,
+    never_inputs: Sequence[Path] = (),
 ) -> list[dict[str, object]]:
     """Build into out_dir: its record is shared with invoke, serve and deploy (cli/_shared_build.py)."""
     from uv_lambda.cli._shared_build import build_into, remember_command
@@ -198,11 +208,18 @@ def _build_zips(
     if args.push is not None or args.output is not None or args.base_image is not None:
         raise UsageError("--push, --output and --base-image apply to --format image", "add --format image")
     build = build_into(
-        project, config, out_dir, reporter, overrides=overrides(args), lock=args.lock, full=args.verbose
+        project,
+        config,
+        out_dir,
+        reporter,
+        overrides=overrides(args),
+        lock=args.lock,
+        full=args.verbose,
+        never_inputs=never_inputs,
     ).build
     if function_count == 1:
         # The next run of this command line finds the record before loading anything (cli/_rebuild.py).
-        remember_command(args.argv, out_dir)
+        remember_command(args.argv, out_dir, never_inputs)
     documents: list[dict[str, object]] = [
         {"path": str(artifact.path), **artifact.metadata.to_json()} for artifact in build.artifacts
     ]

@@ -97,6 +97,15 @@ def add_run_arguments(p: argparse.ArgumentParser) -> None:
         action="store_true",
         help="do not pass your AWS credentials to the function",
     )
+    p.add_argument(
+        "--sandbox",
+        choices=("auto", "require", "off"),
+        default=None,
+        help="run each execution environment in a bubblewrap sandbox laid out as Lambda's (/var/task, "
+        "/opt, /var/runtime, /var/lang read-only, a private /tmp): auto uses it where bwrap works, "
+        "require fails without it, off runs on this machine's file system "
+        "(default: $UV_LAMBDA_SANDBOX, else auto)",
+    )
 
 
 def read_event(source: str | None) -> bytes:
@@ -156,6 +165,7 @@ def open_function(args: argparse.Namespace, reporter: Reporter, *, concurrency: 
         return _open_image(args, reporter, concurrency=concurrency)
     extra_layers = check_layers(args.layer)
     configured_concurrency = 4
+    sdk = "bundled"
     if args.artifact is not None:
         settings, code, layers = settings_from_path(
             args.artifact,
@@ -180,15 +190,26 @@ def open_function(args: argparse.Namespace, reporter: Reporter, *, concurrency: 
             memory_mb=args.memory or config.memory,
             timeout_seconds=args.timeout or config.timeout,
             environment=config.environment,
+            ephemeral_storage_mb=config.ephemeral_storage,
         )
         configured_concurrency = config.concurrency
+        sdk = config.runtime_sdk
     options = RunOptions(
         concurrency=concurrency or configured_concurrency,
         with_boto3=not args.no_boto3,
         pass_credentials=not args.no_credentials,
         python=args.python,
+        sandbox=args.sandbox,
+        sdk=sdk,
     )
     return LocalFunction.open(settings, code, [*layers, *extra_layers], options)
+
+
+def announce_sandbox(function: LocalFunction, reporter: Reporter) -> None:
+    """The one start-up line of an unsandboxed run: what differs from Lambda."""
+    note = function.spec.sandbox.note
+    if note:
+        reporter.info(note)
 
 
 def _open_image(args: argparse.Namespace, reporter: Reporter, *, concurrency: int | None) -> LocalFunction:
@@ -207,6 +228,7 @@ def _open_image(args: argparse.Namespace, reporter: Reporter, *, concurrency: in
         with_boto3=not args.no_boto3,
         pass_credentials=not args.no_credentials,
         python=args.python,
+        sandbox=args.sandbox,
     )
     with reporter.step(f"pulling {args.image}"):
         return open_image(
@@ -234,6 +256,7 @@ _LOCAL_ONLY = (
     ("python", "--python"),
     ("no_boto3", "--no-boto3"),
     ("no_credentials", "--no-credentials"),
+    ("sandbox", "--sandbox"),
 )
 _AWS_ONLY = (("region", "--region"), ("profile", "--profile"), ("endpoint_url", "--endpoint-url"))
 
@@ -298,6 +321,7 @@ def _invoke_locally(args: argparse.Namespace, payload: bytes, reporter: Reporter
     from uv_lambda.emulator.unpack_cache import finish_background_work
 
     with open_function(args, reporter, concurrency=1) as function:
+        announce_sandbox(function, reporter)
         result = function.invoke(payload)
     failure = (result.error_type or "an error") if result.function_error else None
     code = print_result(result.payload, result.log, failure)

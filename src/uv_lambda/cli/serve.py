@@ -9,7 +9,7 @@ import time
 from typing import TYPE_CHECKING
 
 from uv_lambda.cli._common import HelpFormatter, add_project_arguments
-from uv_lambda.cli.invoke import add_run_arguments, open_function
+from uv_lambda.cli.invoke import add_run_arguments, announce_sandbox, open_function
 from uv_lambda.emulator.event_types import HTTP_FORMATS
 from uv_lambda.ui import Reporter
 
@@ -120,6 +120,7 @@ def run(args: argparse.Namespace, reporter: Reporter) -> int:
         # Always printed (also with -q): scripts and tests read the port from it.
         print(f"serving {name} on {url} ({args.event_format} events)", file=sys.stderr, flush=True)
         reporter.info(f"Invoke API: POST {url}/2015-03-31/functions/{name}/invocations")
+        announce_sandbox(function.current, reporter)
         watcher = _start_watching(args, reporter, function) if args.watch else None
         while True:
             signal.pause()

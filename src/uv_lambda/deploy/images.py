@@ -61,7 +61,7 @@ def build_image_artifact(
     layout = out_dir / LAYOUT_FOLDER
 
     def build() -> None:
-        with stage_function(project, config, reporter=reporter, lock=lock) as staged:
+        with stage_function(project, config, reporter=reporter, lock=lock, never_inputs=[out_dir]) as staged:
             base = base_image or staged.runtime.base_image(staged.architecture)
             # UV_LAMBDA_REGISTRY_USERNAME/PASSWORD are the login of the registry pushed to: a
             # base image there is read with it (elsewhere: Docker's config, ECR, or anonymous).

@@ -11,8 +11,8 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 
-from uv_lambda.emulator.environ import RESERVED as RESERVED_ENVIRONMENT_KEYS  # Lambda sets them
 from uv_lambda.errors import ConfigError
+from uv_lambda.reserved_variables import RESERVED as RESERVED_ENVIRONMENT_KEYS  # Lambda sets them
 
 FUNCTION_NAME_LIMIT = 64
 _FUNCTION_NAME = re.compile(r"[a-zA-Z0-9_-]+")

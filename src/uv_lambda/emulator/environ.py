@@ -1,41 +1,26 @@
 """The environment variables of a function process, as Lambda sets them (pure).
 
-The process gets a clean environment, as on Lambda: nothing leaks in from the caller's
-shell except the AWS credentials (passed through unless withheld) and PATH.
+The process gets a clean environment, as on Lambda: nothing of the caller's shell reaches
+it except the AWS credentials passed on purpose (unless withheld). The function's own
+`environment` overrides the variables Lambda lets it override (PATH, LD_LIBRARY_PATH,
+PYTHONPATH, LANG, TZ, ...); reserved ones are refused when the configuration is read, and
+dropped here if they come from elsewhere (a container image's Env).
 """
 
 from __future__ import annotations
 
-import os
 import uuid
-from collections.abc import Mapping
 from datetime import UTC, datetime
 
+from uv_lambda.emulator.sandbox import Paths
 from uv_lambda.emulator.spec import FunctionSpec
+from uv_lambda.reserved_variables import RESERVED, reserved_keys_in
 
-# Variables a function's configuration may not set: Lambda reserves them.
-RESERVED = frozenset(
-    {
-        "_HANDLER",
-        "_X_AMZN_TRACE_ID",
-        "AWS_DEFAULT_REGION",
-        "AWS_REGION",
-        "AWS_EXECUTION_ENV",
-        "AWS_LAMBDA_FUNCTION_NAME",
-        "AWS_LAMBDA_FUNCTION_MEMORY_SIZE",
-        "AWS_LAMBDA_FUNCTION_VERSION",
-        "AWS_LAMBDA_INITIALIZATION_TYPE",
-        "AWS_LAMBDA_LOG_GROUP_NAME",
-        "AWS_LAMBDA_LOG_STREAM_NAME",
-        "AWS_ACCESS_KEY",
-        "AWS_ACCESS_KEY_ID",
-        "AWS_SECRET_ACCESS_KEY",
-        "AWS_SESSION_TOKEN",
-        "AWS_LAMBDA_RUNTIME_API",
-        "LAMBDA_TASK_ROOT",
-        "LAMBDA_RUNTIME_DIR",
-    }
-)
+__all__ = ["RESERVED", "function_environment", "log_stream_name", "reserved_keys_in"]
+
+# The X-Ray daemon's address on Lambda (there is none here: a trace sent to it is lost).
+XRAY_DAEMON_IP = "169.254.79.129"
+XRAY_DAEMON_PORT = "2000"
 
 
 def log_stream_name(version: str, now: datetime | None = None) -> str:
@@ -44,21 +29,45 @@ def log_stream_name(version: str, now: datetime | None = None) -> str:
     return f"{day}/[{version}]{uuid.uuid4().hex}"
 
 
+def lambda_defaults(where: Paths) -> dict[str, str]:
+    """What Lambda sets and a function may override, with its values (paths as `where` says)."""
+    return {
+        "LANG": "en_US.UTF-8",
+        "LC_CTYPE": "C.UTF-8",
+        "TZ": ":UTC",
+        "PATH": ":".join([where.lang_bin, "/usr/local/bin", "/usr/bin/", "/bin", f"{where.opt}/bin"]),
+        "LD_LIBRARY_PATH": ":".join(
+            [
+                where.lang_lib,
+                "/lib64",
+                "/usr/lib64",
+                where.runtime,
+                f"{where.runtime}/lib",
+                where.task_root,
+                f"{where.task_root}/lib",
+                f"{where.opt}/lib",
+            ]
+        ),
+        "PYTHONPATH": where.runtime,
+        "AWS_XRAY_CONTEXT_MISSING": "LOG_ERROR",
+        "AWS_XRAY_DAEMON_ADDRESS": f"{XRAY_DAEMON_IP}:{XRAY_DAEMON_PORT}",
+        "_AWS_XRAY_DAEMON_ADDRESS": XRAY_DAEMON_IP,
+        "_AWS_XRAY_DAEMON_PORT": XRAY_DAEMON_PORT,
+    }
+
+
 def function_environment(
     spec: FunctionSpec,
     runtime_api: str,
+    where: Paths,
     *,
-    host_path: str | None = None,
     stream_name: str | None = None,
 ) -> dict[str, str]:
-    layout = spec.layout
-    task, opt, runtime = str(layout.task_root), str(layout.opt), str(spec.runtime_folder)
-    # The runtime starts with `python -m` in the task root, which puts the task root first on
-    # sys.path; PYTHONPATH adds the rest in Lambda's order.
-    python_path = os.pathsep.join(str(p) for p in layout.python_path(spec.python_version, spec.runtime_folder)[1:])
-    env: dict[str, str] = {
-        # The function's own configuration first: Lambda's reserved values win over it.
+    return {
+        **lambda_defaults(where),
+        # The function's configuration overrides what Lambda lets it override...
         **{k: v for k, v in spec.environment.items() if k not in RESERVED},
+        # ...and never what it reserves.
         **spec.credentials,
         "_HANDLER": spec.handler,
         "AWS_REGION": spec.region,
@@ -72,21 +81,6 @@ def function_environment(
         "AWS_LAMBDA_LOG_GROUP_NAME": f"/aws/lambda/{spec.name}",
         "AWS_LAMBDA_LOG_STREAM_NAME": stream_name or log_stream_name(spec.version),
         "AWS_LAMBDA_RUNTIME_API": runtime_api,
-        "AWS_XRAY_CONTEXT_MISSING": "LOG_ERROR",
-        "AWS_XRAY_DAEMON_ADDRESS": "169.254.79.129:2000",
-        "LAMBDA_TASK_ROOT": task,
-        "LAMBDA_RUNTIME_DIR": runtime,
-        "LANG": "en_US.UTF-8",
-        # Lambda runs in UTC; `:/etc/localtime` there is UTC, here it may not be.
-        "TZ": "UTC",
-        "PATH": os.pathsep.join([str(spec.interpreter.parent), f"{opt}/bin", host_path or os.defpath]),
-        "LD_LIBRARY_PATH": os.pathsep.join([runtime, f"{runtime}/lib", task, f"{task}/lib", f"{opt}/lib"]),
-        "PYTHONPATH": python_path,
-        # /var/task and /opt are read-only on Lambda: no bytecode is ever written there.
-        "PYTHONDONTWRITEBYTECODE": "1",
+        "LAMBDA_TASK_ROOT": where.task_root,
+        "LAMBDA_RUNTIME_DIR": where.runtime,
     }
-    return env
-
-
-def reserved_keys_in(environment: Mapping[str, str]) -> list[str]:
-    return sorted(key for key in environment if key in RESERVED)

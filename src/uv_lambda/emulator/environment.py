@@ -25,11 +25,11 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from uv_lambda import proc
-from uv_lambda.emulator import lambda_errors, log_lines, reaper
+from uv_lambda.emulator import lambda_errors, limits, log_lines, reaper, sandbox
 from uv_lambda.emulator.environ import function_environment
 from uv_lambda.emulator.invocation import Invocation, Outcome
-from uv_lambda.emulator.limits import INIT_TIMEOUT_SECONDS, MAX_SYNC_PAYLOAD
-from uv_lambda.emulator.memory import ProcessMemory
+from uv_lambda.emulator.limits import MAX_RUNTIME_RESPONSE
+from uv_lambda.emulator.memory import EnvironmentMemory, children, descendants
 from uv_lambda.emulator.process_output import OutputCollector
 from uv_lambda.emulator.runtime_api import Poll, Reply, RuntimeApiServer
 from uv_lambda.emulator.spec import FunctionSpec
@@ -91,31 +91,89 @@ class ExecutionEnvironment:
         self.returncode: int | None = None
         self._peak_kb = 0
         self._server = RuntimeApiServer(loop, self, spec.arn)
-        env = function_environment(spec, self._server.address, host_path=os.environ.get("PATH"))
+        self._where = sandbox.paths(
+            spec.sandbox,
+            task_root=spec.layout.task_root,
+            opt=spec.layout.opt,
+            runtime=spec.runtime_folder,
+            interpreter=spec.interpreter,
+            python_version=spec.python_version,
+        )
+        self._env = function_environment(spec, self._server.address, self._where)
+        # The init phase: 10 s from the start; an init that fails or overruns is run again
+        # when the first event is handled, under the function's own timeout (Lambda's
+        # "suppressed init"). `_retried_at` is when that second attempt started.
+        self._retried_at: float | None = None
+        self._init_reports: list[str] = []  # INIT_REPORT lines of a failed first attempt
+        self._frozen = False
+        self._frozen_others: list[int] = []  # processes outside the process group, stopped too
+        self._memory: EnvironmentMemory | None = None
         self._started = time.monotonic()
-        # `-S`: no site-packages of the interpreter leak in (Lambda's sys.path has only the
-        # task root, /opt and the runtime); PYTHONPATH puts those in Lambda's order.
+        self._init_start = log_lines.init_start_line(spec.python_version, spec.region)
+        self._spawn()
+
+    def _spawn(self) -> None:
+        """Start the runtime process (again, for a retried init)."""
+        spec = self.spec
+        env = self._env
+        restore: str | None = None
+        if spec.sandbox.enabled:
+            library_path = env.get("LD_LIBRARY_PATH", "")
+            start = sandbox.start_library_path(self._where, library_path)
+            if start != library_path:
+                env, restore = {**env, "LD_LIBRARY_PATH": start}, library_path
+        command = sandbox.runtime_command(
+            self._where,
+            sandboxed=spec.sandbox.enabled,
+            python_version=spec.python_version,
+            restore_library_path=restore,
+        )
+        if spec.sandbox.bwrap is not None:
+            command = sandbox.bwrap_command(
+                spec.sandbox.bwrap,
+                command,
+                task_root=spec.layout.task_root,
+                opt=spec.layout.opt,
+                runtime=spec.runtime_folder,
+                interpreter=spec.interpreter,
+                python_version=spec.python_version,
+                tmp_megabytes=spec.ephemeral_storage_mb,
+            )
         try:
-            self._process = proc.spawn(
-                [str(spec.interpreter), "-S", "-m", "awslambdaric", spec.handler],
+            process = proc.spawn(
+                command,
                 cwd=spec.layout.task_root,
                 env=env,
                 stdout=subprocess.PIPE,
                 stderr=subprocess.STDOUT,
-                new_session=True,  # its own process group: a kill takes its children too
+                new_session=True,  # its own process group: a kill (or a freeze) takes its children too
                 preexec=reaper.preexec(),  # and what leaves the group stays below it (reaper.py)
             )
         except OSError as exc:
             self._server.close()
             raise UsageError(
-                f"cannot start {spec.interpreter}: {exc.strerror}", "pass --python PATH to a working interpreter"
+                f"cannot start {command[0]}: {exc.strerror}", "pass --python PATH to a working interpreter"
             ) from None
-        assert self._process.stdout is not None
-        self._output = OutputCollector(self._process.stdout)
-        self._memory = ProcessMemory(self._process.pid)
+        self._process = process
+        assert process.stdout is not None
+        self._output = OutputCollector(process.stdout)
+        self._memory = None  # found when the runtime first polls (see _environment_memory)
         # Exits are rare: a thread blocked in waitpid costs nothing per invocation.
-        self._watcher = threading.Thread(target=self._wait_for_exit, name="runtime-exit", daemon=True)
+        self._watcher = threading.Thread(target=self._wait_for_exit, args=(process,), name="runtime-exit", daemon=True)
         self._watcher.start()
+
+    def _environment_memory(self) -> EnvironmentMemory | None:
+        """The memory of every process of the environment, counted from the runtime process
+        (in a sandbox: below bwrap's init process, which adopts orphans)."""
+        if self._memory is None:
+            if not self.spec.sandbox.enabled:
+                self._memory = EnvironmentMemory(self._process.pid)
+            else:
+                init = children(self._process.pid)
+                runtime = children(init[0]) if init else []
+                if runtime:
+                    self._memory = EnvironmentMemory(runtime[0], init[0])
+        return self._memory
 
     # --- lifecycle -----------------------------------------------------------------------
 
@@ -124,16 +182,57 @@ class ExecutionEnvironment:
         return self._process.pid
 
     @property
+    def runtime_pid(self) -> int | None:
+        """The runtime process's pid on this machine (in a sandbox, the one below bwrap's),
+        once it has started."""
+        memory = self._environment_memory()
+        return memory.runtime.pid if memory is not None else None
+
+    @property
     def alive(self) -> bool:
         """Can take another event: running, initialised without error, not being shut down."""
         return self.returncode is None and not self._closing and self._init_error is None
 
     def kill(self) -> None:
+        if not self.spec.sandbox.enabled and self._process.returncode is None:
+            # Children that left the process group (setsid) go too; in a sandbox the PID
+            # namespace ends them all. (A double-forked daemon is no longer below it.)
+            for pid in descendants(self._process.pid):
+                with contextlib.suppress(ProcessLookupError, PermissionError):
+                    os.kill(pid, signal.SIGKILL)
+        self._signal(signal.SIGKILL)
+
+    def _signal(self, signum: int) -> None:
         if self._process.returncode is not None:
             return  # reaped: its process group id may belong to someone else by now
         reaper.kill_descendants(self._process.pid)  # daemons that left the group (setsid)
         with contextlib.suppress(ProcessLookupError, PermissionError):
-            os.killpg(self._process.pid, signal.SIGKILL)
+            os.killpg(self._process.pid, signum)
+
+    def _freeze(self) -> None:
+        """Stop the environment's processes while it waits for an event, as Lambda freezes
+        it: background threads and children do not run between invocations. The process
+        group, and the processes found below the runtime when its memory was last read (one
+        that called setsid left the group)."""
+        if self._frozen:
+            return
+        self._frozen = True
+        self._signal(signal.SIGSTOP)
+        memory = self._memory
+        self._frozen_others = list(memory.others) if memory is not None else []
+        for pid in self._frozen_others:
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.kill(pid, signal.SIGSTOP)
+
+    def _thaw(self) -> None:
+        if not self._frozen:
+            return
+        self._frozen = False
+        self._signal(signal.SIGCONT)
+        for pid in self._frozen_others:
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.kill(pid, signal.SIGCONT)
+        self._frozen_others = []
 
     def close(self) -> None:
         """Stop the process and the Runtime API; safe to call more than once.
@@ -151,25 +250,35 @@ class ExecutionEnvironment:
         if self._watcher.is_alive():
             log.debug("runtime process %d did not exit after SIGKILL", self._process.pid)
 
-    def _wait_for_exit(self) -> None:
-        returncode = self._process.wait()
+    def _wait_for_exit(self, process: subprocess.Popen[bytes]) -> None:
+        returncode = process.wait()
+        if self.spec.sandbox.enabled and 128 < returncode < 128 + 65:
+            # bwrap exits with 128 + N when the runtime was ended by signal N.
+            returncode = 128 - returncode
         with contextlib.suppress(RuntimeError):  # the loop is closed: this process is ending
-            self._loop.call_soon_threadsafe(self._exited, returncode)
+            self._loop.call_soon_threadsafe(self._exited, process, returncode)
 
-    def _exited(self, returncode: int) -> None:
-        self.returncode = returncode
-        self._poll = None
-        self._ready()
+    def _exited(self, process: subprocess.Popen[bytes], returncode: int) -> None:
+        if process is not self._process:
+            return  # the first attempt of a retried init: its end was expected
         # Its last words (a traceback) are all in the pipe now that it is gone.
         self._output.collect()
         invocation = self._current
+        if self._may_retry_init(invocation):
+            status = "error"
+            error_type = self._init_error[1] if self._init_error is not None else lambda_errors.EXIT_ERROR
+            self._retry_init(status, error_type)
+            return
+        self.returncode = returncode
+        self._poll = None
+        self._ready()
         if invocation is not None and not invocation.finished:
             request_id = invocation.request_id
             if self._oom:
                 self._finish(
                     Outcome.FUNCTION_ERROR,
                     lambda_errors.out_of_memory(request_id),
-                    error_type=lambda_errors.OUT_OF_MEMORY,
+                    error_type=lambda_errors.EXIT_ERROR,
                     status="error",
                 )
             elif self._init_error is not None:
@@ -187,7 +296,42 @@ class ExecutionEnvironment:
                 # Died while idle in its long-poll: the event never reached it; it goes elsewhere.
                 self._finish(Outcome.UNDELIVERED)
         self._output.close()
-        self._memory.close()
+        if self._memory is not None:
+            self._memory.close()
+
+    def _may_retry_init(self, invocation: Invocation | None) -> bool:
+        """The first init attempt failed or overran while an event waits: run it again."""
+        return (
+            invocation is not None
+            and not invocation.finished
+            and not self._initialized
+            and self._retried_at is None
+            and not self._closing
+            and not self._oom
+        )
+
+    def _retry_init(self, status: str, error_type: str | None) -> None:
+        """Lambda's suppressed init: the first attempt is reported in an INIT_REPORT line, and
+        the init runs again as part of the first invocation, under the function's timeout."""
+        now = time.monotonic()
+        self._output.collect()
+        self._init_log += self._output.drain()
+        fields = [
+            f"INIT_REPORT Init Duration: {(now - self._started) * 1000:.2f} ms",
+            "Phase: init",
+            f"Status: {status}",
+        ]
+        if status == "error" and error_type:
+            fields.append(f"Error Type: {error_type}")
+        self._init_reports.append("\t".join(fields))
+        self.kill()
+        self._output.close()
+        if self._memory is not None:
+            self._memory.close()
+        self._init_error = None
+        self._retried_at = now
+        self._deadline = now + self.spec.timeout_seconds
+        self._spawn()
 
     def _ready(self) -> None:
         callback, self.on_ready = self.on_ready, None
@@ -200,8 +344,9 @@ class ExecutionEnvironment:
         """The runtime's long-poll: answered now if an event waits, else when one comes."""
         if not self._initialized:
             self._initialized = True
-            self.init_duration_ms = (time.monotonic() - self._started) * 1000
-            self._init_log = self._output.drain()
+            if self._retried_at is None:
+                self.init_duration_ms = (time.monotonic() - self._started) * 1000
+                self._init_log += self._output.drain()
             self._sample_memory_peak()
             self._ready()
         if self._closing or self.returncode is not None:
@@ -212,6 +357,7 @@ class ExecutionEnvironment:
             if self._current is not None and self._current.finished:
                 self._current = None
             self._poll = poll
+            self._freeze()
             return
         self._deliver(invocation, poll)
 
@@ -230,9 +376,18 @@ class ExecutionEnvironment:
             poll.hang_up()
             self._finish(Outcome.UNDELIVERED)
             return
-        invocation.mark_delivered(self.spec.timeout_seconds)
-        self._deadline = time.monotonic() + self.spec.timeout_seconds
+        self._thaw()
+        if self._retried_at is not None and invocation is self._first_invocation():
+            # The retried init spent part of the function's timeout.
+            remaining = max(0.0, self._deadline - time.monotonic())
+            invocation.mark_delivered(remaining)
+        else:
+            invocation.mark_delivered(self.spec.timeout_seconds)
+            self._deadline = time.monotonic() + self.spec.timeout_seconds
         poll.send(invocation)
+
+    def _first_invocation(self) -> Invocation | None:
+        return self._current if self.invocations == 1 else None
 
     def _matching(self, request_id: str) -> Invocation | None:
         current = self._current
@@ -242,8 +397,8 @@ class ExecutionEnvironment:
         invocation = self._matching(request_id)
         if invocation is None:
             reply(400, f"unknown request id {request_id}")
-        elif len(body) > MAX_SYNC_PAYLOAD:
-            self.response_too_large(request_id)
+        elif len(body) > MAX_RUNTIME_RESPONSE:  # (the Runtime API refuses it before reading it)
+            self.response_too_large(request_id, len(body))
             reply(413, "Response payload too large")
         elif invocation.finished:
             reply(403, f"invocation {request_id} was already answered")
@@ -272,11 +427,11 @@ class ExecutionEnvironment:
         # init log (awslambdaric prints the error) collected by then.
         return 202, ""
 
-    def response_too_large(self, request_id: str) -> None:
+    def response_too_large(self, request_id: str, size: int | None) -> None:
         if self._matching(request_id) is not None:
             self._finish(
                 Outcome.FUNCTION_ERROR,
-                lambda_errors.response_too_large(MAX_SYNC_PAYLOAD),
+                lambda_errors.response_too_large(size, MAX_RUNTIME_RESPONSE),
                 error_type=lambda_errors.RESPONSE_TOO_LARGE,
             )
 
@@ -295,12 +450,12 @@ class ExecutionEnvironment:
             self._finish(Outcome.UNDELIVERED)
             return
         timeout = float(self.spec.timeout_seconds)
-        # A cold environment may spend the init phase (10 s) before it polls; a warm one must
-        # come back to `next` within the function's timeout.
+        # A cold environment may spend the init phase (10 s) before it polls (then the init is
+        # retried, see _retry_init); a warm one must come back to `next` within the timeout.
         if self._initialized:
             self._deadline = time.monotonic() + timeout
-        else:
-            self._deadline = self._started + INIT_TIMEOUT_SECONDS + timeout
+        elif self._retried_at is None:
+            self._deadline = self._started + limits.INIT_TIMEOUT_SECONDS
         poll, self._poll = self._poll, None
         if poll is None:
             self._pending = invocation  # the runtime's next long-poll picks it up
@@ -324,7 +479,7 @@ class ExecutionEnvironment:
             return
         self._output.collect()
         if now >= self._deadline:
-            self._time_out(invocation)
+            self._deadline_passed(invocation)
             return
         if invocation.delivered and not self._sample_memory(invocation):
             return
@@ -339,13 +494,22 @@ class ExecutionEnvironment:
             return
         now = time.monotonic()
         if now >= self._deadline:
-            self._time_out(invocation)
+            self._deadline_passed(invocation)
         else:  # delivered meanwhile: its deadline moved
             self.tick(now)
 
+    def _deadline_passed(self, invocation: Invocation) -> None:
+        if self._may_retry_init(invocation):
+            self._retry_init("timeout", None)
+        else:
+            self._time_out(invocation)
+
     def _sample_memory(self, invocation: Invocation) -> bool:
         """Track the peak; kill the process and answer OOM when it is over its memory."""
-        rss, peak = self._memory.sample()
+        memory = self._environment_memory()
+        if memory is None:
+            return True
+        rss, peak = memory.sample()
         if peak:
             self._peak_kb = max(self._peak_kb, peak)
         if rss is None or rss <= self.spec.memory_mb * 1024:
@@ -354,14 +518,15 @@ class ExecutionEnvironment:
         return False
 
     def _stop_over_memory(self, invocation: Invocation, answer: Callable[..., object]) -> None:
-        """Stop the runtime, as Lambda does one over its memory size; `answer` records the error."""
+        """Stop the environment, as Lambda does one over its memory size; `answer` records the
+        error: the caller sees the runtime killed (Runtime.ExitError), REPORT says why."""
         self._oom = True
         self._closing = True
         self.kill()
         answer(
             Outcome.FUNCTION_ERROR,
             lambda_errors.out_of_memory(invocation.request_id),
-            error_type=lambda_errors.OUT_OF_MEMORY,
+            error_type=lambda_errors.EXIT_ERROR,
             status="error",
         )
 
@@ -420,25 +585,37 @@ class ExecutionEnvironment:
         if invocation.status == "timeout":
             duration_ms = self.spec.timeout_seconds * 1000.0
         init_ms = self.init_duration_ms if cold_start else None
-        if cold_start and init_ms is None:  # died or failed during init
+        retried = cold_start and self._retried_at is not None
+        if retried:
+            # The retried init ran as part of this invocation: its Duration includes it.
+            duration_ms = (finished - (self._retried_at or finished)) * 1000
+            if invocation.status == "timeout":
+                duration_ms = self.spec.timeout_seconds * 1000.0
+        elif cold_start and init_ms is None:  # died or failed during init
             init_ms = ((invocation.finished_at or time.monotonic()) - self._started) * 1000
             duration_ms = 0.0
+        error_type = invocation.error_type if invocation.status == "error" else None
+        if self._oom:
+            error_type = lambda_errors.OUT_OF_MEMORY  # REPORT names the cause; the caller saw the kill
         report = log_lines.Report(
             request_id=invocation.request_id,
             duration_ms=duration_ms,
             memory_size_mb=self.spec.memory_mb,
-            max_memory_used_mb=log_lines.megabytes(self._peak_kb),
+            # Lambda's figure is the environment's, which its memory size caps.
+            max_memory_used_mb=min(log_lines.megabytes(self._peak_kb), self.spec.memory_mb),
             init_duration_ms=init_ms,
             status=invocation.status,
-            error_type=invocation.error_type if invocation.status == "error" else None,
+            error_type=error_type,
         )
-        text: list[str] = []
+        text: list[str] = [self._init_start] if cold_start else []
         init_log = self._init_log if cold_start else b""
         self._init_log = b""
-        if not self._initialized:  # everything it printed belongs to the (failed) init phase
+        if not self._initialized and not retried:  # everything it printed belongs to the failed init
             init_log, output = init_log + output, b""
         if init_log:
             text.append(_readable(init_log))
+        if cold_start:
+            text.extend(self._init_reports)
         text.append(log_lines.start_line(invocation.request_id, self.spec.version))
         if output:
             text.append(_readable(output))
@@ -458,6 +635,9 @@ class ExecutionEnvironment:
         )
 
     def _sample_memory_peak(self) -> None:
-        peak = self._memory.peak_rss_kb()
+        memory = self._environment_memory()
+        if memory is None:
+            return
+        _, peak = memory.sample()
         if peak:
             self._peak_kb = max(self._peak_kb, peak)

@@ -15,7 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
-from urllib.parse import quote, unquote_plus
+from urllib.parse import quote, quote_plus, unquote_plus
 
 from uv_lambda.emulator import ids
 from uv_lambda.emulator.event_types import EVENT_TYPES as EVENT_TYPES
@@ -306,7 +306,8 @@ def s3_put(
                         "arn": f"arn:aws:s3:::{bucket}",
                     },
                     "object": {
-                        "key": quote(key, safe="/"),
+                        # S3 form-encodes the key in notifications: "a b.jpg" is "a+b.jpg".
+                        "key": quote_plus(key, safe="/"),
                         "size": size,
                         "eTag": hashlib.md5(key.encode(), usedforsecurity=False).hexdigest(),
                         "sequencer": "0A1B2C3D4E5F678901",

@@ -21,6 +21,7 @@ from uv_lambda.emulator.layout import Layout
 from uv_lambda.emulator.limits import MAX_SYNC_PAYLOAD
 from uv_lambda.emulator.pool import Pool, ResultCallback
 from uv_lambda.emulator.runtime_folder import ensure_runtime_folder, host_machine
+from uv_lambda.emulator.sandbox import Sandbox, choose, default_mode
 from uv_lambda.emulator.spec import FunctionSpec
 from uv_lambda.emulator.unpack_cache import unpack
 from uv_lambda.errors import UsageError
@@ -43,6 +44,12 @@ class RunOptions:
     pass_credentials: bool = True
     python: str | None = None  # an explicit interpreter of the runtime's Python version
     region: str | None = None
+    # "auto" (bwrap where it works), "require", "off"; None: $UV_LAMBDA_SANDBOX, else auto.
+    sandbox: str | None = None
+    sdk: str = "bundled"  # runtime-sdk: the boto3 of the runtime folder
+
+    def choose_sandbox(self, interpreter: Path, python_version: str) -> Sandbox:
+        return choose(self.sandbox or default_mode(), interpreter, python_version)
 
 
 @dataclass(frozen=True)
@@ -56,6 +63,7 @@ class FunctionSettings:
     memory_mb: int = 128
     timeout_seconds: int = 3
     environment: Mapping[str, str] = field(default_factory=dict)
+    ephemeral_storage_mb: int = 512
 
 
 def check_payload(payload: bytes, limit: int = MAX_SYNC_PAYLOAD, *, parse: bool = True) -> None:
@@ -113,7 +121,10 @@ class LocalFunction:
                 f"install it with `uv python install {runtime.python_version}`, or pass "
                 f"--python PATH to a python{runtime.python_version} interpreter",
             ) from None
-        runtime_folder = ensure_runtime_folder(runtime.python_version, interpreter, with_boto3=options.with_boto3)
+        sandbox = options.choose_sandbox(interpreter, runtime.python_version)
+        runtime_folder = ensure_runtime_folder(
+            runtime.python_version, interpreter, with_boto3=options.with_boto3, sdk=options.sdk
+        )
         layout: Layout = unpack(code, layers)
         spec = FunctionSpec(
             name=settings.name,
@@ -127,6 +138,8 @@ class LocalFunction:
             environment=dict(settings.environment),
             credentials=caller_credentials() if options.pass_credentials else {},
             region=options.region or caller_region(),
+            ephemeral_storage_mb=settings.ephemeral_storage_mb,
+            sandbox=sandbox,
         )
         return cls(spec, options.concurrency)
 
@@ -184,6 +197,7 @@ def settings_from_build(
     memory_mb: int = 128,
     timeout_seconds: int = 3,
     environment: Mapping[str, str] | None = None,
+    ephemeral_storage_mb: int = 512,
 ) -> tuple[FunctionSettings, Path, list[Path]]:
     """Settings, code zip and layer zips of a build (the built layer comes first)."""
     code = build.code
@@ -200,6 +214,7 @@ def settings_from_build(
         timeout_seconds=timeout_seconds,
         environment=environment,
         handler_hint="set handler in [tool.uv-lambda]",
+        ephemeral_storage_mb=ephemeral_storage_mb,
     )
     layers = [build.layer.path] if build.layer is not None else []
     return settings, code.path, layers
@@ -215,6 +230,7 @@ def settings_from_metadata(
     environment: Mapping[str, str] | None,
     handler_hint: str,
     runtime: str | None = None,
+    ephemeral_storage_mb: int = 512,
 ) -> FunctionSettings:
     """A code zip's settings from its metadata; arguments given override it."""
     meta = code.metadata
@@ -229,4 +245,5 @@ def settings_from_metadata(
         memory_mb=memory_mb,
         timeout_seconds=timeout_seconds,
         environment=dict(environment or {}),
+        ephemeral_storage_mb=ephemeral_storage_mb,
     )

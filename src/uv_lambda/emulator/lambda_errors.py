@@ -58,16 +58,20 @@ def exited(request_id: str, returncode: int) -> bytes:
 
 
 def out_of_memory(request_id: str) -> bytes:
+    """What the caller of an environment stopped over its memory size gets: the runtime's
+    kill (REPORT's Error Type says Runtime.OutOfMemory)."""
     return document(
-        OUT_OF_MEMORY,
+        EXIT_ERROR,
         f"RequestId: {request_id} Error: Runtime exited with error: signal: killed",
     )
 
 
-def response_too_large(limit: int) -> bytes:
+def response_too_large(size: int | None, limit: int) -> bytes:
+    """Lambda names both sizes; a chunked body refused before its end has no known size."""
+    measured = f" ({size} bytes)" if size is not None else ""
     return document(
         RESPONSE_TOO_LARGE,
-        f"Response payload size exceeded maximum allowed payload size ({limit} bytes).",
+        f"Response payload size{measured} exceeded maximum allowed payload size ({limit} bytes).",
     )
 
 

@@ -10,6 +10,14 @@ def start_line(request_id: str, version: str) -> str:
     return f"START RequestId: {request_id} Version: {version}"
 
 
+def init_start_line(python_version: str, region: str) -> str:
+    """Lambda's first line of a cold start; the runtime version here is this machine's."""
+    return (
+        f"INIT_START Runtime Version: python:{python_version}.local\t"
+        f"Runtime Version ARN: arn:aws:lambda:{region}::runtime:local"
+    )
+
+
 def end_line(request_id: str) -> str:
     return f"END RequestId: {request_id}"
 
@@ -48,4 +56,5 @@ class Report:
             fields.append(f"Status: {self.status}")
         if self.error_type:
             fields.append(f"Error Type: {self.error_type}")
-        return "\t".join(fields)
+        # Every REPORT line Lambda writes ends with a tab.
+        return "\t".join(fields) + "\t"

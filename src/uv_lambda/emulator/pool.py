@@ -218,6 +218,11 @@ class Pool:
         self._loop_thread.loop.call_soon_threadsafe(start)
         return future.result()
 
+    def runtime_pids(self) -> list[int]:
+        """The pids (on this machine) of the environments' runtime processes."""
+        environments = self._loop_thread.call(lambda: list(self._environments))
+        return [pid for pid in (environment.runtime_pid for environment in environments) if pid is not None]
+
     def close(self) -> None:
         """Stop every environment; from another thread, wait until their processes are gone."""
         environments = self._loop_thread.call(self._close)

@@ -63,7 +63,7 @@ class Backend(Protocol):
 
     def post_init_error(self, body: bytes, error_type: str | None) -> tuple[int, str]: ...
 
-    def response_too_large(self, request_id: str) -> None: ...
+    def response_too_large(self, request_id: str, size: int | None) -> None: ...
 
 
 def next_headers(invocation: Invocation, function_arn: str) -> list[tuple[str, str]]:
@@ -182,7 +182,8 @@ class _Connection(asyncio.Protocol):
         except http11.BodyTooLarge as exc:
             match = _INVOCATION_PATH.match(exc.request.target)
             if match:
-                self._backend.response_too_large(match["id"])
+                declared = exc.request.fields.get("content-length", "")
+                self._backend.response_too_large(match["id"], int(declared) if declared.isdigit() else None)
             self._reply(413, "Response payload too large", False)
             self.hang_up()  # an unread body is left behind
         except http11.BadRequest as exc:

@@ -29,16 +29,29 @@ BOTO3 = "boto3"
 _COMPLETE_MARKER = ".uv-lambda-runtime"
 
 
-def requirements(with_boto3: bool) -> list[str]:
-    return [AWSLAMBDARIC, BOTO3] if with_boto3 else [AWSLAMBDARIC]
+def sdk_requirements(python_version: str, sdk: str = "bundled") -> list[str]:
+    """boto3 and botocore as `runtime-sdk` says: "bundled" (the version the runtime ships,
+    from runtimes.BUNDLED_SDK; botocore has the same number), "latest" (the newest when the
+    folder is made), or a version."""
+    from uv_lambda.runtimes import BUNDLED_SDK
+
+    if sdk == "latest":
+        return [BOTO3]
+    version = BUNDLED_SDK[f"python{python_version}"] if sdk == "bundled" else sdk
+    return [f"{BOTO3}=={version}", f"botocore=={version}"]
+
+
+def requirements(with_boto3: bool, python_version: str = "3.13", sdk: str = "bundled") -> list[str]:
+    return [AWSLAMBDARIC, *sdk_requirements(python_version, sdk)] if with_boto3 else [AWSLAMBDARIC]
 
 
 # Part of the folder's key: a change in how it is installed makes a fresh folder.
 _INSTALL_LAYOUT = "bytecode-copies-3"  # 3: a sealed listing in the marker
 
 
-def folder_name(python_version: str, machine: str, with_boto3: bool) -> str:
-    key = hashlib.sha256("\n".join([_INSTALL_LAYOUT, *requirements(with_boto3)]).encode()).hexdigest()[:12]
+def folder_name(python_version: str, machine: str, with_boto3: bool, sdk: str = "bundled") -> str:
+    wanted = requirements(with_boto3, python_version, sdk)
+    key = hashlib.sha256("\n".join([_INSTALL_LAYOUT, *wanted]).encode()).hexdigest()[:12]
     return f"python{python_version}-{machine}-{key}"
 
 
@@ -48,7 +61,9 @@ def host_machine() -> str:
     return {"amd64": "x86_64", "arm64": "aarch64"}.get(machine, machine)
 
 
-def install_args(target: Path, interpreter: Path, with_boto3: bool) -> list[str]:
+def install_args(
+    target: Path, interpreter: Path, with_boto3: bool, python_version: str = "3.13", sdk: str = "bundled"
+) -> list[str]:
     """uv's arguments for the runtime folder: the tool's own install, isolated from any
     project's configuration (a caller's `[tool.uv] exclude-newer` would hide awslambdaric)."""
     return [
@@ -68,16 +83,18 @@ def install_args(target: Path, interpreter: Path, with_boto3: bool) -> list[str]
         "--link-mode",
         "copy",
         # Lambda's /var/runtime ships compiled: awslambdaric's import costs ~60 ms more
-        # without bytecode (the function runs with PYTHONDONTWRITEBYTECODE).
+        # without bytecode (the folder is read-only to the function).
         "--compile-bytecode",
-        *requirements(with_boto3),
+        *requirements(with_boto3, python_version, sdk),
     ]
 
 
-def ensure_runtime_folder(python_version: str, interpreter: Path, *, with_boto3: bool = True) -> Path:
+def ensure_runtime_folder(
+    python_version: str, interpreter: Path, *, with_boto3: bool = True, sdk: str = "bundled"
+) -> Path:
     """The runtime folder for `python_version` on this machine, installing it on first use."""
     root = cache_root() / "runtimes"
-    target = root / folder_name(python_version, host_machine(), with_boto3)
+    target = root / folder_name(python_version, host_machine(), with_boto3, sdk)
     if _intact(target):
         return target
     if target.exists():
@@ -86,7 +103,7 @@ def ensure_runtime_folder(python_version: str, interpreter: Path, *, with_boto3:
     scratch = scratch_folders.make(root, "runtime")
     try:
         find_uv().run(
-            install_args(scratch, interpreter, with_boto3),
+            install_args(scratch, interpreter, with_boto3, python_version, sdk),
             # A neutral folder: nothing of the caller's project is in the way.
             cwd=root,
             what="installing the local Lambda runtime (awslambdaric)",
@@ -95,7 +112,7 @@ def ensure_runtime_folder(python_version: str, interpreter: Path, *, with_boto3:
                 "pyproject.toml; check the network, or point UV_DEFAULT_INDEX at a PyPI mirror"
             ),
         )
-        listing = {"requirements": requirements(with_boto3), "files": tree_listing(scratch)}
+        listing = {"requirements": requirements(with_boto3, python_version, sdk), "files": tree_listing(scratch)}
         sealed.write(scratch / _COMPLETE_MARKER, listing)
         try:
             scratch.rename(target)

@@ -8,6 +8,7 @@ from pathlib import Path
 
 from uv_lambda.emulator.layout import Layout
 from uv_lambda.emulator.limits import DEFAULT_REGION, DEFAULT_VERSION, LOCAL_ACCOUNT_ID
+from uv_lambda.emulator.sandbox import Sandbox
 
 
 @dataclass(frozen=True)
@@ -25,6 +26,9 @@ class FunctionSpec:
     region: str = DEFAULT_REGION
     version: str = DEFAULT_VERSION
     account_id: str = LOCAL_ACCOUNT_ID
+    ephemeral_storage_mb: int = 512  # the size of /tmp (sandboxed)
+    # How runtimes start: in a bwrap sandbox laid out as Lambda, or unsandboxed.
+    sandbox: Sandbox = field(default_factory=lambda: Sandbox(None))
 
     @property
     def arn(self) -> str:

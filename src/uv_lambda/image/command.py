@@ -96,7 +96,7 @@ def build_function_image(
         output = f"oci-layout:{out_dir / 'image'}"
 
     def build() -> ImageResult:
-        with stage_function(project, config, reporter=reporter, lock=lock) as staged:
+        with stage_function(project, config, reporter=reporter, lock=lock, never_inputs=[out_dir]) as staged:
             return build_image(
                 staged,
                 base_image=base_image or staged.runtime.base_image(staged.architecture),

@@ -12,7 +12,6 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from uv_lambda.emulator.credentials import caller_credentials, caller_region
-from uv_lambda.emulator.environ import RESERVED
 from uv_lambda.emulator.function import LocalFunction, RunOptions, check_architecture
 from uv_lambda.emulator.layout import Layout
 from uv_lambda.emulator.runtime_folder import ensure_runtime_folder
@@ -20,6 +19,7 @@ from uv_lambda.emulator.spec import FunctionSpec
 from uv_lambda.errors import UsageError
 from uv_lambda.image.auth import Credentials
 from uv_lambda.image.reader import pull_image, unpack
+from uv_lambda.reserved_variables import RESERVED
 from uv_lambda.runtimes import get_architecture, get_runtime
 from uv_lambda.uv import find_uv
 
@@ -98,7 +98,8 @@ def open_layout(
     options = options or RunOptions()
     python_version = get_runtime(runtime).python_version
     interpreter = find_uv().find_python(python_version, options.python)
-    runtime_folder = ensure_runtime_folder(python_version, interpreter, with_boto3=options.with_boto3)
+    sandbox = options.choose_sandbox(interpreter, python_version)
+    runtime_folder = ensure_runtime_folder(python_version, interpreter, with_boto3=options.with_boto3, sdk=options.sdk)
     spec = FunctionSpec(
         name=name,
         handler=handler,
@@ -111,6 +112,7 @@ def open_layout(
         environment=dict(environment or {}),
         credentials=caller_credentials() if options.pass_credentials else {},
         region=options.region or caller_region(),
+        sandbox=sandbox,
     )
     return LocalFunction(spec, options.concurrency)
 
