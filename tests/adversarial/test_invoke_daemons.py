@@ -1,5 +1,8 @@
 """A handler that starts a process in a new session (a double fork and `setsid`: a daemon)
-does not leave it running once its execution environment stops (emulator/reaper.py)."""
+does not leave it running once its execution environment stops (emulator/reaper.py).
+
+Run with `--sandbox off`: the sandbox's PID namespace would stop the daemon on its own, and
+this is about the runner without it (and the handler writes the daemon's pid to a host file)."""
 
 from __future__ import annotations
 
@@ -62,7 +65,7 @@ def test_a_daemon_started_by_the_handler_stops_with_invoke(tmp_path: Path, code:
     pidfile = tmp_path / "daemon.pid"
     event = tmp_path / "event.json"
     event.write_text(json.dumps({"pidfile": str(pidfile)}))
-    result = run("invoke", "--artifact", code, *ZIP_ARGS, "--event", event, tmp=tmp_path / "tmp")
+    result = run("invoke", "--artifact", code, *ZIP_ARGS, "--sandbox", "off", "--event", event, tmp=tmp_path / "tmp")
     assert result.returncode == 0, result.stderr
     pid = int(pidfile.read_text())
     assert json.loads(result.stdout) == {"daemon": pid}
@@ -78,7 +81,7 @@ def test_a_daemon_started_by_the_handler_stops_with_serve(tmp_path: Path, code: 
     import http.client
 
     pidfile = tmp_path / "daemon.pid"
-    server = Serving(["--artifact", code, *ZIP_ARGS], tmp_path)
+    server = Serving(["--artifact", code, *ZIP_ARGS, "--sandbox", "off"], tmp_path)
     pid = 0
     try:
         connection = http.client.HTTPConnection("127.0.0.1", server.port, timeout=60)

@@ -29,7 +29,7 @@ from uv_lambda.emulator import lambda_errors, limits, log_lines, reaper, sandbox
 from uv_lambda.emulator.environ import function_environment
 from uv_lambda.emulator.invocation import Invocation, Outcome
 from uv_lambda.emulator.limits import MAX_RUNTIME_RESPONSE
-from uv_lambda.emulator.memory import EnvironmentMemory, children, descendants
+from uv_lambda.emulator.memory import EnvironmentMemory, children
 from uv_lambda.emulator.process_output import OutputCollector
 from uv_lambda.emulator.runtime_api import Poll, Reply, RuntimeApiServer
 from uv_lambda.emulator.spec import FunctionSpec
@@ -195,17 +195,15 @@ class ExecutionEnvironment:
 
     def kill(self) -> None:
         if not self.spec.sandbox.enabled and self._process.returncode is None:
-            # Children that left the process group (setsid) go too; in a sandbox the PID
-            # namespace ends them all. (A double-forked daemon is no longer below it.)
-            for pid in descendants(self._process.pid):
-                with contextlib.suppress(ProcessLookupError, PermissionError):
-                    os.kill(pid, signal.SIGKILL)
+            # Children that left the process group (setsid) go too, a double-forked daemon
+            # included: the runtime process is their subreaper (reaper.py). In a sandbox the
+            # PID namespace ends them all.
+            reaper.kill_descendants(self._process.pid)
         self._signal(signal.SIGKILL)
 
     def _signal(self, signum: int) -> None:
         if self._process.returncode is not None:
             return  # reaped: its process group id may belong to someone else by now
-        reaper.kill_descendants(self._process.pid)  # daemons that left the group (setsid)
         with contextlib.suppress(ProcessLookupError, PermissionError):
             os.killpg(self._process.pid, signum)
 
