@@ -12,6 +12,7 @@ import pytest
 from local_run_helpers import HANDLER, ZIP_ARGS, assert_no_scratch, run, write_zip
 
 from uv_lambda.cache import cache_root
+from uv_lambda.emulator.runtime_folder import folder_name, host_machine
 
 pytestmark = pytest.mark.slow
 
@@ -43,7 +44,8 @@ def _awslambdaric(folder: Path) -> Path:
 @pytest.mark.parametrize("damage", ["append", "add-file"])
 def test_a_changed_runtime_folder_is_installed_again(tmp_path: Path, code: Path, damage: str) -> None:
     _invoke(tmp_path / "first", code)
-    (folder,) = [path for path in _runtime_folders() if _awslambdaric(path).is_file()][:1]
+    # The folder this invoke uses (python3.13, this machine, boto3 at the runtime's version).
+    folder = cache_root() / "runtimes" / folder_name("3.13", host_machine(), with_boto3=True)
     target = _awslambdaric(folder)
     original = target.read_bytes()
     if damage == "append":  # what a function that writes into /var/runtime could do
