@@ -30,3 +30,45 @@ def test_documented_import_exists(page: str, module: str, name: str) -> None:
 def test_docs_show_imports() -> None:
     # The check above would pass vacuously if the pattern stopped matching.
     assert any(module == "uv_lambda.image.pipeline" for _, module, _ in _imports())
+
+
+ROOT = DOCS.parent
+PAGES = [*sorted(DOCS.glob("*.md")), ROOT / "README.md"]
+# `src/uv_lambda/x.py`, or a module path relative to the package (`build/sources.py`).
+_SOURCE_PATH = re.compile(r"(?<![\w/.-])((?:src/uv_lambda/)?(?:build|cli|deploy|emulator|image)/[\w/]+\.py|src/uv_lambda/[\w/]+\.py)")
+_TEST_PATH = re.compile(r"(?<![\w/.-])((?:tests|bench)/[\w/]+\.(?:py|sh))")
+# A command in code spans: `uv-lambda build ...` (not the layer description `uv-lambda sha256:`).
+_COMMAND = re.compile(r"`uv-lambda ([a-z][a-z-]*)\b(?!:)")
+
+
+def _mentions(pattern: re.Pattern[str]) -> list[tuple[str, str]]:
+    return sorted({(page.name, found) for page in PAGES for found in pattern.findall(page.read_text())})
+
+
+@pytest.mark.parametrize(("page", "path"), _mentions(_SOURCE_PATH) + _mentions(_TEST_PATH))
+def test_documented_path_exists(page: str, path: str) -> None:
+    candidates = [ROOT / path] if path.startswith(("src/", "tests/", "bench/")) else [ROOT / "src/uv_lambda" / path]
+    assert any(candidate.exists() for candidate in candidates), f"{page} names {path}, which does not exist"
+
+
+def test_documented_commands_exist() -> None:
+    from uv_lambda.cli import COMMANDS
+
+    named = _mentions(_COMMAND)
+    unknown = [(page, command) for page, command in named if command not in COMMANDS]
+    assert not unknown, f"pages name commands that do not exist: {unknown}"
+    assert len(named) > 10  # the pattern still matches
+
+
+def test_readme_command_table_lists_every_command_with_its_page() -> None:
+    from uv_lambda.cli import COMMANDS
+
+    section = (ROOT / "README.md").read_text().split("\n## Commands\n", 1)[1].split("\n## ", 1)[0]
+    rows = [line for line in section.splitlines() if line.startswith("| `uv-lambda ")]
+    listed = {re.match(r"\| `uv-lambda ([a-z]+)", row).group(1): row for row in rows}  # type: ignore[union-attr]
+    assert sorted(listed) == sorted(COMMANDS)
+    for command, row in listed.items():
+        pages = re.findall(r"`docs/([\w-]+\.md)`|\(docs/([\w-]+\.md)\)", row.rsplit("|", 2)[-2])
+        assert pages, f"README's row for {command} names no design page"
+        for page in (a or b for a, b in pages):
+            assert (DOCS / page).exists(), f"README's row for {command} names docs/{page}, which does not exist"
