@@ -72,3 +72,13 @@ def test_readme_command_table_lists_every_command_with_its_page() -> None:
         assert pages, f"README's row for {command} names no design page"
         for page in (a or b for a, b in pages):
             assert (DOCS / page).exists(), f"README's row for {command} names docs/{page}, which does not exist"
+
+
+_TEST_NAME = re.compile(r"\b(test_\w+)::(test_\w+)")
+
+
+@pytest.mark.parametrize(("page", "cited"), _mentions(_TEST_NAME))
+def test_cited_test_exists(page: str, cited: tuple[str, str]) -> None:
+    module, test = cited
+    files = list((ROOT / "tests").rglob(f"{module}.py"))
+    assert any(re.search(rf"def {test}\b", file.read_text()) for file in files), f"{page} cites {module}::{test}, which does not exist"
