@@ -35,7 +35,9 @@ def test_docs_show_imports() -> None:
 ROOT = DOCS.parent
 PAGES = [*sorted(DOCS.glob("*.md")), ROOT / "README.md"]
 # `src/uv_lambda/x.py`, or a module path relative to the package (`build/sources.py`).
-_SOURCE_PATH = re.compile(r"(?<![\w/.-])((?:src/uv_lambda/)?(?:build|cli|deploy|emulator|image)/[\w/]+\.py|src/uv_lambda/[\w/]+\.py)")
+_SOURCE_PATH = re.compile(
+    r"(?<![\w/.-])((?:src/uv_lambda/)?(?:build|cli|deploy|emulator|image)/[\w/]+\.py|src/uv_lambda/[\w/]+\.py)"
+)
 _TEST_PATH = re.compile(r"(?<![\w/.-])((?:tests|bench)/[\w/]+\.(?:py|sh))")
 # A command in code spans: `uv-lambda build ...` (not the layer description `uv-lambda sha256:`).
 _COMMAND = re.compile(r"`uv-lambda ([a-z][a-z-]*)\b(?!:)")
@@ -81,4 +83,5 @@ _TEST_NAME = re.compile(r"\b(test_\w+)::(test_\w+)")
 def test_cited_test_exists(page: str, cited: tuple[str, str]) -> None:
     module, test = cited
     files = list((ROOT / "tests").rglob(f"{module}.py"))
-    assert any(re.search(rf"def {test}\b", file.read_text()) for file in files), f"{page} cites {module}::{test}, which does not exist"
+    found = any(re.search(rf"def {test}\b", file.read_text()) for file in files)
+    assert found, f"{page} cites {module}::{test}, which does not exist"
