@@ -162,3 +162,21 @@ def test_cache_dir_and_clean(
     (root / "mine.txt").unlink()
     assert main(["cache", "clean"]) == 0
     assert not root.exists()
+
+
+def test_every_folder_the_code_writes_in_the_cache_is_listed() -> None:
+    """`cache dir` lists and `cache clean` removes cache.FOLDERS: a folder missing there
+    would grow for ever (local-builds/ once was)."""
+    import re
+
+    from uv_lambda import cache
+
+    source = Path(cache.__file__).parent
+    pattern = re.compile(r'cache_root\(\) / "([\w-]+)"|os\.path\.join\(cache_dir\(\), "([\w-]+)"')
+    written = {
+        first or second
+        for path in source.rglob("*.py")
+        for first, second in pattern.findall(path.read_text(encoding="utf-8"))
+    }
+    assert {"packages", "sets", "rebuild", "local-builds", "unpacked"} <= written  # the pattern still finds them
+    assert written <= set(cache.FOLDERS), written - set(cache.FOLDERS)

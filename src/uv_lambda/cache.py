@@ -41,6 +41,7 @@ FOLDERS = {
     "unpacked": "artifacts unpacked for local runs (invoke, serve), reused while unchanged",
     "image": "image layers and base-image blobs",
     "locks": "one lock file per output folder, so that two builds of it take turns",
+    "local-builds": "a local run's own build when dist/lambda/<fn>/ holds other settings",
 }
 
 
