@@ -184,7 +184,9 @@ def test_environments_killed_at_random_lose_no_event(make_function: Any) -> None
     def killer() -> None:
         import random
 
-        while not done.wait(0.02):
+        # One kill every 50 ms: a sandboxed environment takes tens of ms to start, and an event
+        # whose environments all die before taking it is answered as undeliverable (after 5).
+        while not done.wait(0.05):
             pids = _runtime_children()
             if pids:
                 with contextlib.suppress(ProcessLookupError):
