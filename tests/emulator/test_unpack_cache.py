@@ -217,3 +217,75 @@ def test_a_slot_not_run_for_two_weeks_is_removed(tmp_path: Path) -> None:
         assert slot_of(held, ()).exists()
     finally:
         in_use.remove()
+
+
+def test_a_one_shot_run_leaves_no_draft_and_the_next_run_updates_its_tree_in_place(tmp_path: Path) -> None:
+    code = write_zip(tmp_path / "function.zip", FILES)
+    first = unpack(code, draft=False)
+    big, tree = os.stat(first.task_root / "lib" / "big.py").st_ino, os.stat(first.root).st_ino
+    first.remove()
+    finish_background_work()
+    assert not (slot_of(code, ()) / ".draft").exists()
+    write_zip(code, {name: data for name, data in FILES.items() if name != "app/__init__.py"} | {"app/main.py": "2"})
+    second = unpack(code, draft=False)
+    try:
+        assert second.root != first.root and not first.root.exists()  # renamed: nobody held it
+        assert os.stat(second.root).st_ino == tree  # the same folder, updated: nothing linked
+        assert os.stat(second.task_root / "lib" / "big.py").st_ino == big
+        assert _tree(second.task_root) == {"app/main.py": "2", "lib/big.py": "Y = 2\n"}
+        assert _generations(code) == [second.root.name]
+    finally:
+        second.remove()
+    again = unpack(code)  # nothing changed since: the same tree, as it is
+    try:
+        assert again.root == second.root
+    finally:
+        again.remove()
+
+
+def test_a_held_tree_is_not_updated_in_place(tmp_path: Path) -> None:
+    code = write_zip(tmp_path / "function.zip", FILES)
+    held = unpack(code, draft=False)
+    write_zip(code, {**FILES, "app/main.py": "X = 2\n"})
+    new = unpack(code, draft=False)
+    try:
+        assert (held.task_root / "app" / "main.py").read_text() == "X = 1\n"  # the running tree as it was
+        assert (new.task_root / "app" / "main.py").read_text() == "X = 2\n"
+        assert os.stat(held.task_root / "lib" / "big.py").st_ino == os.stat(new.task_root / "lib" / "big.py").st_ino
+    finally:
+        held.remove()
+        new.remove()
+
+
+def test_a_tree_with_a_stray_or_tampered_file_is_corrected_when_updated_in_place(tmp_path: Path) -> None:
+    code = write_zip(tmp_path / "function.zip", FILES)
+    first = unpack(code, draft=False)
+    first.remove()
+    main = first.task_root / "app" / "main.py"
+    os.chmod(main, 0o644)
+    main.write_text("X = 'tampered'\n")
+    (first.task_root / "lib" / "big.py").unlink()
+    write_zip(code, {**FILES, "app/__init__.py": "# edited\n"})
+    second = unpack(code, draft=False)
+    try:
+        assert _tree(second.task_root) == {**FILES, "app/__init__.py": "# edited\n"}
+    finally:
+        second.remove()
+
+
+def test_a_corrupt_edit_leaves_an_unheld_tree_as_it_was(tmp_path: Path) -> None:
+    code = write_zip(tmp_path / "function.zip", FILES)
+    first = unpack(code, draft=False)
+    first.remove()
+    finish_background_work()
+    write_zip(code, {**FILES, "app/main.py": "X = 'edited'\n"})
+    code.write_bytes(code.read_bytes().replace(b"X = 'edited'", b"X = 'edite?'"))
+    with pytest.raises(UsageError, match=r"bad CRC for app/main\.py"):
+        unpack(code, draft=False)
+    assert (first.task_root / "app" / "main.py").read_text() == "X = 1\n"
+    write_zip(code, FILES)
+    again = unpack(code, draft=False)
+    try:
+        assert again.root == first.root
+    finally:
+        again.remove()

@@ -150,8 +150,11 @@ def _check_range(value: int | None, low: int, high: int, flag: str) -> None:
         raise UsageError(f"{flag} {value} is out of range", f"Lambda allows {low} to {high}")
 
 
-def open_function(args: argparse.Namespace, reporter: Reporter, *, concurrency: int | None = None) -> LocalFunction:
-    """The LocalFunction that args describe: a built project function, --artifact or --image."""
+def open_function(
+    args: argparse.Namespace, reporter: Reporter, *, concurrency: int | None = None, one_shot: bool = False
+) -> LocalFunction:
+    """The LocalFunction that args describe: a built project function, --artifact or --image.
+    `one_shot`: it runs one event and the process ends (no draft of the next tree is linked)."""
     from uv_lambda.emulator.artifacts import check_layers, settings_from_path
     from uv_lambda.emulator.function import LocalFunction, RunOptions, settings_from_build
 
@@ -201,6 +204,7 @@ def open_function(args: argparse.Namespace, reporter: Reporter, *, concurrency: 
         python=args.python,
         sandbox=args.sandbox,
         sdk=sdk,
+        draft=not one_shot,
     )
     return LocalFunction.open(settings, code, [*layers, *extra_layers], options)
 
@@ -320,12 +324,12 @@ def _invoke_locally(args: argparse.Namespace, payload: bytes, reporter: Reporter
     check_payload(payload)
     from uv_lambda.emulator.unpack_cache import finish_background_work
 
-    with open_function(args, reporter, concurrency=1) as function:
+    with open_function(args, reporter, concurrency=1, one_shot=True) as function:
         announce_sandbox(function, reporter)
         result = function.invoke(payload)
     failure = (result.error_type or "an error") if result.function_error else None
     code = print_result(result.payload, result.log, failure)
-    # The unpack cache links the next run's tree while the function runs: let it finish.
+    # The unpack cache removes trees nobody uses while the function runs: let it finish.
     finish_background_work()
     return code
 

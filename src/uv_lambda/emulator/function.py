@@ -47,6 +47,9 @@ class RunOptions:
     # "auto" (bwrap where it works), "require", "off"; None: $UV_LAMBDA_SANDBOX, else auto.
     sandbox: str | None = None
     sdk: str = "bundled"  # runtime-sdk: the boto3 of the runtime folder
+    # Link the next tree while this one runs (emulator/unpack_cache.py): a server runs again
+    # while it holds this tree; a one-shot run leaves it to be updated in place instead.
+    draft: bool = True
 
     def choose_sandbox(self, interpreter: Path, python_version: str) -> Sandbox:
         return choose(self.sandbox or default_mode(), interpreter, python_version)
@@ -125,7 +128,7 @@ class LocalFunction:
         runtime_folder = ensure_runtime_folder(
             runtime.python_version, interpreter, with_boto3=options.with_boto3, sdk=options.sdk
         )
-        layout: Layout = unpack(code, layers)
+        layout: Layout = unpack(code, layers, draft=options.draft)
         spec = FunctionSpec(
             name=settings.name,
             handler=settings.handler,

@@ -15,8 +15,11 @@ real paths of its code zip and layers: a *slot*) stay in the cache, as *generati
 A run compares the archives' entries (name, CRC-32 and size from the central directories,
 executable bit) with the current generation's. The same entries: the generation is used as
 it is. Otherwise a new generation is made from the draft: only the changed files are
-unlinked and unpacked again (without a draft, every unchanged file is linked first), then
-`current` is switched to it. A run in flight keeps the generation it started with (its
+unlinked and unpacked again, then `current` is switched to it. Without a draft, when nobody
+holds the current generation (the previous run was a one-shot `invoke`) and the changed
+files are small, the current generation itself is taken as the draft: the changed files are
+read (and their CRCs checked) first, then it is renamed and updated; only otherwise is every
+unchanged file linked into a new tree. A run in flight keeps the generation it started with (its
 lease), a new run gets the new one, and a generation is removed only once nobody holds its
 lease. The next draft is linked, and old trees removed, on a background thread while the
 function runs (`finish_background_work` waits for it before a command exits).
@@ -29,6 +32,7 @@ modification time and unpacked again, and a file added to a folder by a folder's
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import fcntl
 import hashlib
@@ -129,8 +133,12 @@ def _executable(entry: Entry) -> int:
     return 1 if (entry.info.external_attr >> 16) & stat.S_IXUSR else 0
 
 
-def unpack(code: Path, layers: Sequence[Path] = ()) -> Layout:
-    """The code zip and the layer zips (in order) unpacked: a generation of their slot, leased."""
+def unpack(code: Path, layers: Sequence[Path] = (), *, draft: bool = True) -> Layout:
+    """The code zip and the layer zips (in order) unpacked: a generation of their slot, leased.
+
+    `draft`: link the next generation's draft in the background (for a process that runs the
+    function again while it holds this generation, as `serve` does). A one-shot run (`invoke`)
+    skips it: its generation is unheld when the next run comes, which then updates it in place."""
     with ExitStack() as open_archives:
         checks = UnpackChecks()
         wanted = _Wanted()
@@ -148,7 +156,7 @@ def unpack(code: Path, layers: Sequence[Path] = ()) -> Layout:
             lease = Lease(generation)
             _retire(slot, keep=generation)
             drafted = _draft_base(slot / _DRAFT) == generation.name
-    _in_background(lambda: _tidy(slot, None if drafted else generation))
+    _in_background(lambda: _tidy(slot, None if drafted or not draft else generation))
     return Layout(generation, generation / "task", generation / "opt", lease.release)
 
 
@@ -298,20 +306,30 @@ def _make_generation(
     scratch = slot / f".scratch-{name}"
     draft = slot / _DRAFT
     from_draft = current is not None and _draft_base(draft) == current[0].name
+    ready: dict[str, bytes] = {}  # the changed files' data, read before the tree is touched
+    if current is not None and not from_draft:
+        ready_data = _in_place_data(current, wanted, signature, intact)
+        ready = ready_data or {}
+        if ready_data is not None and _take_unheld(current[0], scratch):
+            draft, from_draft = scratch, True
     present: set[str] = set()
     kept_stamps: dict[str, int] = {}  # the draft's folders that nothing below changes
     touched: set[str] = set()
     written = scratch
     try:
         if current is not None and from_draft:
-            draft.rename(scratch)
-            (scratch / "base").unlink()
-            kept_stamps = json.loads((scratch / _STAMPS).read_text())
-            (scratch / _STAMPS).unlink()
             _, manifest, folders = current
+            if draft == scratch:  # the current generation itself (_take_unheld)
+                (scratch / _ENTRIES).unlink()
+                kept_stamps = dict(folders)
+            else:
+                draft.rename(scratch)
+                (scratch / "base").unlink()
+                kept_stamps = json.loads((scratch / _STAMPS).read_text())
+                (scratch / _STAMPS).unlink()
             present = set(manifest)
             for member in present - wanted.files.keys():
-                os.unlink(f"{scratch}/{member}")
+                _unlink_if_there(f"{scratch}/{member}")
                 touched.add(_parent(member))
             for folder in _by_depth(set(folders) - wanted.folders, deepest_first=True):
                 shutil.rmtree(scratch / folder, ignore_errors=True)
@@ -338,15 +356,9 @@ def _make_generation(
                 except OSError:
                     pass  # another file system, or a link limit: unpack it instead
             if member in present:
-                os.unlink(target)  # a link to the previous generation's copy: never written to
+                _unlink_if_there(target)  # a link to the previous copy (or that copy): never written to
             touched.add(_parent(member))
-            try:
-                data = bundle.read(entry.info)  # checks the CRC
-            except zipfile.BadZipFile as exc:
-                crc = str(exc).startswith("Bad CRC-32")
-                raise _not_a_zip(what, archive, f"bad CRC for {entry.info.filename}" if crc else exc) from None
-            except _UNREADABLE as exc:
-                raise _not_a_zip(what, archive, exc) from None
+            data = ready[member] if member in ready else _read(bundle, entry, archive, what)
             mode = 0o555 if signature[member][2] else 0o444
             descriptor = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode)
             with os.fdopen(descriptor, "wb") as handle:
@@ -365,6 +377,61 @@ def _make_generation(
             raise _write_error(exc, written) from None
         raise
     return slot / name
+
+
+def _read(bundle: zipfile.ZipFile, entry: Entry, archive: Path, what: str) -> bytes:
+    try:
+        return bundle.read(entry.info)  # checks the CRC
+    except zipfile.BadZipFile as exc:
+        crc = str(exc).startswith("Bad CRC-32")
+        raise _not_a_zip(what, archive, f"bad CRC for {entry.info.filename}" if crc else exc) from None
+    except _UNREADABLE as exc:
+        raise _not_a_zip(what, archive, exc) from None
+
+
+def _unlink_if_there(path: str) -> None:
+    with contextlib.suppress(FileNotFoundError):  # removed from the tree by hand: nothing to replace
+        os.unlink(path)
+
+
+IN_PLACE_BYTES = 64 * 1024 * 1024  # changed files read into memory before a tree is updated in place
+
+
+def _in_place_data(
+    current: tuple[Path, Manifest, dict[str, int]],
+    wanted: _Wanted,
+    signature: dict[str, list[int]],
+    intact: dict[str, list[int]],
+) -> dict[str, bytes] | None:
+    """The changed files' data when `current` may be updated in place: its folders hold only
+    what it wrote and the changed files are small; read now, so that a bad archive (a CRC
+    that does not fit) is refused before the current tree is touched."""
+    generation, _, folders = current
+    changed = [m for m in wanted.files if intact.get(m, [])[:3] != signature[m]]
+    if sum(signature[m][1] for m in changed) > IN_PLACE_BYTES or not _folders_unchanged(generation, folders):
+        return None
+    ready = {}
+    for member in changed:
+        bundle, entry, archive, what = wanted.files[member]
+        ready[member] = _read(bundle, entry, archive, what)
+    return ready
+
+
+def _take_unheld(generation: Path, scratch: Path) -> bool:
+    """Rename `generation` to `scratch` when no run holds its lease (under the slot's lock, so
+    no run can lease it meanwhile)."""
+    try:
+        fd = os.open(generation / "lease", os.O_RDWR | os.O_CREAT, 0o644)
+    except OSError:
+        return False
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        generation.rename(scratch)
+        return True
+    except OSError:
+        return False
+    finally:
+        os.close(fd)
 
 
 def _write_error(exc: OSError, written: Path) -> UvLambdaError:
