@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from uv_lambda import atomic, scratch, sealed
-from uv_lambda.cache import entry_of, remembered
+from uv_lambda.cache import entry_of, remembered, tree_listing
 
 
 def test_a_sealed_document_reads_back() -> None:
@@ -180,3 +180,16 @@ def test_every_folder_the_code_writes_in_the_cache_is_listed() -> None:
     }
     assert {"packages", "sets", "rebuild", "local-builds", "unpacked"} <= written  # the pattern still finds them
     assert written <= set(cache.FOLDERS), written - set(cache.FOLDERS)
+
+
+def test_a_tree_listing_names_files_relative_to_the_folder_however_it_is_spelled(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "top" / "a" / "b").mkdir(parents=True)
+    (tmp_path / "top" / "x.py").write_text("1")
+    (tmp_path / "top" / "a" / "b" / "y.py").write_text("22")
+    monkeypatch.chdir(tmp_path)
+    spellings = [tmp_path / "top", f"{tmp_path}/top/", "top", "./top/", "top/a/.."]
+    listings = [[(name, size) for name, size, _ in tree_listing(folder)] for folder in spellings]
+    assert listings == [[("x.py", 1), (os.path.join("a", "b", "y.py"), 2)]] * len(spellings)
+    assert [name for name, _, _ in tree_listing("top", skip="x.py")] == [os.path.join("a", "b", "y.py")]

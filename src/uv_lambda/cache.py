@@ -111,11 +111,14 @@ def tree_listing(folder: str | os.PathLike[str], skip: str = "") -> list[list[ob
     fingerprint, compared on each use (cheaper than hashing its files, and what any write,
     truncation or removal changes)."""
     listing: list[list[object]] = []
-    for parent, folders, files in os.walk(folder):
+    base = os.path.normpath(os.fspath(folder))
+    cut = len(os.path.join(base, ""))  # what os.walk puts before a path below `base`
+    for parent, folders, files in os.walk(base):
         folders.sort()
+        below = parent[cut:]  # os.path.relpath, without its cost for thousands of files
         for name in sorted(files):
             path = os.path.join(parent, name)
-            relative = os.path.relpath(path, folder)
+            relative = os.path.join(below, name) if below else name
             if relative != skip:
                 status = os.lstat(path)
                 listing.append([relative, status.st_size, status.st_mtime_ns])
