@@ -55,8 +55,6 @@ def build_into(
     """Bring `out_dir` up to date with `config` plus the command line's `overrides`: an app-only
     rebuild when the folder's record allows one (never with `full`), else the full pipeline.
     `never_inputs`: other folders this build writes to; like out_dir, never application files."""
-    from uv_lambda.build.pipeline import build_function
-
     given = {key: value for key, value in (overrides or {}).items() if value is not None}
     record = incremental.record_path(out_dir)
     recorded = incremental.recorded_overrides(record)
@@ -74,6 +72,8 @@ def build_into(
             for warning in rebuilt.warnings:
                 reporter.warn(warning)
             return FolderBuild(read_build(out_dir), rebuilt.changed)
+    from uv_lambda.build.pipeline import build_function  # the full pipeline: only imported when it runs
+
     build = build_function(
         project,
         with_overrides(config, **given),
