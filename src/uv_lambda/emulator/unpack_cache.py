@@ -418,20 +418,15 @@ def _in_place_data(
 
 
 def _take_unheld(generation: Path, scratch: Path) -> bool:
-    """Rename `generation` to `scratch` when no run holds its lease (under the slot's lock, so
-    no run can lease it meanwhile)."""
-    try:
-        fd = os.open(generation / "lease", os.O_RDWR | os.O_CREAT, 0o644)
-    except OSError:
+    """Rename `generation` to `scratch` when no run holds its lease (under the slot's lock, where
+    every lease is taken: no run can take one meanwhile)."""
+    if not _unheld(generation / "lease"):
         return False
     try:
-        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         generation.rename(scratch)
         return True
     except OSError:
         return False
-    finally:
-        os.close(fd)
 
 
 def _write_error(exc: OSError, written: Path) -> UvLambdaError:
