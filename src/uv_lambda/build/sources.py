@@ -20,6 +20,7 @@ import stat
 
 from uv_lambda.build.never_shipped import NEVER_SHIPPED_DIRS, NEVER_SHIPPED_SUFFIXES
 from uv_lambda.errors import ConfigError, VerificationError
+from uv_lambda.limits import UNZIPPED_LIMIT, ZIP_UPLOAD_LIMIT
 
 TYPE_CHECKING = False  # mypy treats this name as True; typing itself costs start-up time
 if TYPE_CHECKING:
@@ -55,8 +56,6 @@ SECRET_PATTERNS = (
     "credentials",
 )
 SECRET_FOLDERS = frozenset({".aws", ".ssh", ".gnupg"})
-UNZIPPED_LIMIT = 250 * 1024 * 1024  # Lambda's limit: function + all layers, unzipped
-ZIP_UPLOAD_LIMIT = 50 * 1024 * 1024  # larger zips must go through S3
 _GLOB_CHARACTERS = frozenset("*?[")
 _LISTED = 10  # the largest items an over-size error names
 

@@ -13,8 +13,9 @@ from typing import Any
 
 from uv_lambda.artifact import ArtifactMetadata, digests
 from uv_lambda.deploy.errors import DeployError
-from uv_lambda.deploy.models import MAX_LAYERS, UNZIPPED_LIMIT, Cors, UrlSpec, ZipArtifact
+from uv_lambda.deploy.models import MAX_LAYERS, Cors, UrlSpec, ZipArtifact
 from uv_lambda.errors import ConfigError
+from uv_lambda.limits import UNZIPPED_LIMIT
 from uv_lambda.ui import human_size
 
 ENVIRONMENT_LIMIT = 4 * 1024  # bytes of all keys and values together

@@ -51,10 +51,6 @@ ECR_LAMBDA_POLICY = (
     '"Principal":{"Service":"lambda.amazonaws.com"},'
     '"Action":["ecr:BatchGetImage","ecr:GetDownloadUrlForLayer"]}]}'
 )
-# Zips above this size cannot be sent inline in the API call and go through S3.
-INLINE_UPLOAD_LIMIT = 50 * 1024 * 1024
-# Function code plus all its layers, unzipped.
-UNZIPPED_LIMIT = 250 * 1024 * 1024
 MAX_LAYERS = 5
 
 

@@ -12,7 +12,6 @@ from typing import Protocol
 from uv_lambda.deploy.errors import DeployError
 from uv_lambda.deploy.models import (
     BASIC_EXECUTION_POLICY,
-    INLINE_UPLOAD_LIMIT,
     OWNER_TAG,
     URL_PERMISSIONS,
     AliasState,
@@ -53,6 +52,7 @@ from uv_lambda.deploy.models import (
     ZipArtifact,
     repository_name_for,
 )
+from uv_lambda.limits import ZIP_UPLOAD_LIMIT
 from uv_lambda.ui import human_size
 
 
@@ -94,14 +94,14 @@ class _Uploads:
         self._bucket: str | None = None
 
     def source(self, artifact: ZipArtifact) -> CodeSource:
-        if artifact.size <= INLINE_UPLOAD_LIMIT:
+        if artifact.size <= ZIP_UPLOAD_LIMIT:
             return CodeSource(artifact.path, artifact.size)
         bucket = self._ensure_bucket()
         key = f"uv-lambda/{artifact.sha256}.zip"  # content-addressed: an upload is never repeated
         if self._reader.object_exists(bucket, key):
             self._steps.append(Step("upload", f"s3://{bucket}/{key}", "no-change", "already uploaded"))
         else:
-            reason = f"{artifact.path.name} is over {INLINE_UPLOAD_LIMIT // 2**20} MB: upload through S3"
+            reason = f"{artifact.path.name} is over {ZIP_UPLOAD_LIMIT // 2**20} MB: upload through S3"
             self._steps.append(
                 Step(
                     "upload",

@@ -26,13 +26,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from uv_lambda.errors import UsageError
+from uv_lambda.limits import UNZIPPED_LIMIT
 
 TYPE_CHECKING = False  # mypy treats this name as True; the unpacker imports zipfile itself
 if TYPE_CHECKING:
     from zipfile import ZipInfo
 
-# Function code plus all its layers, unzipped (Lambda's quota).
-UNZIPPED_LIMIT = 250 * 1024 * 1024
 # Lambda states no limit on the number of files. This one only stops archives built to
 # exhaust inodes or time: 250 MB of real code and dependencies holds tens of thousands.
 FILE_LIMIT = 100_000
