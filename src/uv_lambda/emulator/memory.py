@@ -2,14 +2,16 @@
 
 Lambda counts every process of the environment against its memory size. The runtime
 process is read through a status file kept open (this runs after every invocation, and
-opening /proc files is the expensive part); its descendants (found through
-/proc/<pid>/task/<tid>/children) only when it has any.
+opening /proc files is the expensive part); its descendants (emulator/process_tree.py) only
+when it has any.
 """
 
 from __future__ import annotations
 
 import contextlib
 import os
+
+from uv_lambda.emulator.process_tree import descendants, read
 
 
 def _kilobytes(status: bytes, field: bytes) -> int | None:
@@ -21,38 +23,6 @@ def _kilobytes(status: bytes, field: bytes) -> int | None:
         return int(status[start + len(field) + 2 : end])
     except ValueError:
         return None
-
-
-def _read(path: str) -> bytes:
-    try:
-        with open(path, "rb") as handle:
-            return handle.read()
-    except OSError:  # the process is gone
-        return b""
-
-
-def children(pid: int) -> list[int]:
-    """The child processes of `pid` (of all its threads)."""
-    try:
-        threads = os.listdir(f"/proc/{pid}/task")
-    except OSError:
-        return []
-    found: list[int] = []
-    for tid in threads:
-        found.extend(int(child) for child in _read(f"/proc/{pid}/task/{tid}/children").split())
-    return found
-
-
-def descendants(pid: int) -> list[int]:
-    """Every process below `pid` (bounded: a process tree is finite, but a fork bomb is not
-    worth following past 4,096 processes)."""
-    found: list[int] = []
-    queue = children(pid)
-    while queue and len(found) < 4096:
-        child = queue.pop()
-        found.append(child)
-        queue.extend(children(child))
-    return found
 
 
 class ProcessMemory:
@@ -113,7 +83,7 @@ class EnvironmentMemory:
         self.others = others
         if not others:
             return current, peak
-        total = current + sum(_kilobytes(_read(f"/proc/{pid}/status"), b"VmRSS") or 0 for pid in others)
+        total = current + sum(_kilobytes(read(f"/proc/{pid}/status"), b"VmRSS") or 0 for pid in others)
         return total, max(peak or 0, total)
 
     def close(self) -> None:

@@ -18,6 +18,7 @@ import signal
 from collections.abc import Callable
 
 from uv_lambda import proc
+from uv_lambda.emulator.process_tree import descendants
 
 _PR_SET_CHILD_SUBREAPER = 36
 _ROUNDS = 20  # a tree that keeps forking faster than it is killed is given up on (logged)
@@ -34,38 +35,6 @@ def preexec() -> Callable[[], None] | None:
         prctl(proc.PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
 
     return set_up
-
-
-def _parents() -> dict[int, int]:
-    """pid -> parent pid of every process that can be seen in /proc."""
-    parents = {}
-    for name in os.listdir("/proc"):
-        if not name.isdigit():
-            continue
-        try:
-            with open(f"/proc/{name}/stat", "rb") as handle:
-                stat = handle.read()
-        except OSError:
-            continue  # gone meanwhile
-        # "pid (comm) state ppid ...": comm may hold spaces and parentheses.
-        fields = stat[stat.rfind(b")") + 2 :].split()
-        if len(fields) > 1:
-            parents[int(name)] = int(fields[1])
-    return parents
-
-
-def descendants(pid: int) -> list[int]:
-    """Every process below `pid`, children before their own children."""
-    children: dict[int, list[int]] = {}
-    for child, parent in _parents().items():
-        children.setdefault(parent, []).append(child)
-    found: list[int] = []
-    pending = list(children.get(pid, []))
-    while pending:
-        child = pending.pop()
-        found.append(child)
-        pending += children.get(child, [])
-    return found
 
 
 def kill_descendants(pid: int) -> int:
