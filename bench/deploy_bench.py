@@ -40,7 +40,7 @@ sys.path.insert(0, str(REPO / "tests" / "deploy"))  # the recording proxy of the
 from deploy_helpers import RecordingProxy  # noqa: E402
 
 from uv_lambda import proc  # noqa: E402
-from uv_lambda.build.pipeline import build_function  # noqa: E402
+from uv_lambda.bundle.pipeline import build_function  # noqa: E402
 from uv_lambda.config import with_overrides  # noqa: E402
 from uv_lambda.deploy.aws import connect  # noqa: E402
 from uv_lambda.deploy.desired import DeployOptions, desired_function  # noqa: E402

@@ -36,8 +36,8 @@ import urllib.request
 from pathlib import Path
 
 from uv_lambda import proc
-from uv_lambda.build.pipeline import StagedFunction, stage_function
-from uv_lambda.image.pipeline import ImageResult, build_image
+from uv_lambda.bundle.pipeline import StagedFunction, stage_function
+from uv_lambda.image.assemble import ImageResult, build_image
 from uv_lambda.project import load_project
 from uv_lambda.ui import Reporter
 

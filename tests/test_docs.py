@@ -29,14 +29,14 @@ def test_documented_import_exists(page: str, module: str, name: str) -> None:
 
 def test_docs_show_imports() -> None:
     # The check above would pass vacuously if the pattern stopped matching.
-    assert any(module == "uv_lambda.image.pipeline" for _, module, _ in _imports())
+    assert any(module == "uv_lambda.image.assemble" for _, module, _ in _imports())
 
 
 ROOT = DOCS.parent
 PAGES = [*sorted(DOCS.glob("*.md")), ROOT / "README.md"]
-# `src/uv_lambda/x.py`, or a module path relative to the package (`build/sources.py`).
+# `src/uv_lambda/x.py`, or a module path relative to the package (`bundle/stage/sources.py`).
 _SOURCE_PATH = re.compile(
-    r"(?<![\w/.-])((?:src/uv_lambda/)?(?:build|cli|deploy|emulator|image)/[\w/]+\.py|src/uv_lambda/[\w/]+\.py)"
+    r"(?<![\w/.-])((?:src/uv_lambda/)?(?:bundle|cli|deploy|emulator|image)/[\w/]+\.py|src/uv_lambda/[\w/]+\.py)"
 )
 _TEST_PATH = re.compile(r"(?<![\w/.-])((?:tests|bench)/[\w/]+\.(?:py|sh))")
 # A command in code spans: `uv-lambda build ...` (not the layer description `uv-lambda sha256:`).

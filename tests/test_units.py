@@ -8,13 +8,13 @@ from pathlib import Path
 
 import pytest
 
-from uv_lambda.build import archive
+from uv_lambda.bundle import archive
+from uv_lambda.bundle.verify.elf import read_elf
+from uv_lambda.bundle.verify.handler import check_handler, defines, parse_handler
+from uv_lambda.bundle.verify.platform_checks import Target, check_binaries, check_no_build_paths, check_wheel_tags
 from uv_lambda.config import FunctionConfig, function_configs, with_overrides
-from uv_lambda.elf import read_elf
 from uv_lambda.errors import ConfigError, UsageError, VerificationError
-from uv_lambda.handler import check_handler, defines, parse_handler
 from uv_lambda.runtimes import RUNTIMES, Architecture, get_architecture, get_runtime
-from uv_lambda.verify import Target, check_binaries, check_no_build_paths, check_wheel_tags
 
 
 def test_runtime_table_platforms_and_images() -> None:

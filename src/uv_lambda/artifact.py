@@ -66,7 +66,7 @@ class ArtifactMetadata:
     packages: tuple[PackageInfo, ...] = ()
     dependencies_hash: str = ""  # content key of the third-party dependency set
     # How the runtime was chosen ("default": by requires-python and the date) and why; with
-    # uv.lock's digest, the next build of the same lock keeps a default runtime (build/settings.py).
+    # uv.lock's digest, the next build of the same lock keeps a default runtime (bundle/settings.py).
     runtime_origin: str = ""
     runtime_reason: str = ""
     lock_sha256: str = ""

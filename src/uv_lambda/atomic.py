@@ -6,7 +6,7 @@ writing one file do not take each other's temporary. The folder is fsynced after
 rename, so the new name survives a power cut as well as the bytes do.
 
 Only `os` is imported: an app-only rebuild writes through this module before it has
-imported anything else it can avoid (build/record_file.py).
+imported anything else it can avoid (bundle/rebuild/record_file.py).
 """
 
 from __future__ import annotations

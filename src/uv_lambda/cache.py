@@ -20,7 +20,7 @@ def cache_dir() -> str:
     """UV_LAMBDA_CACHE_DIR, else $XDG_CACHE_HOME/uv-lambda, else ~/.cache/uv-lambda.
 
     A string, computed without pathlib: an app-only rebuild needs it before it imports
-    anything it can do without (build/record_file.py).
+    anything it can do without (bundle/rebuild/record_file.py).
     """
     override = os.environ.get("UV_LAMBDA_CACHE_DIR")
     if override:

@@ -34,7 +34,7 @@ except ImportError as exc:  # pragma: no cover - depends on the environment
     raise ImportError("uv_lambda.cdk needs the AWS CDK: pip install 'uv-lambda[cdk]'") from exc
 
 from uv_lambda import proc
-from uv_lambda.build import tree
+from uv_lambda.bundle import tree
 
 __all__ = [
     "BuildOptions",

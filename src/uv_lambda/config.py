@@ -51,10 +51,10 @@ class FunctionConfig:
     groups: tuple[str, ...] = ()
     # Let uv build dependencies that publish only a source distribution (docs/build.md).
     source_builds: bool = True
-    # Names that may be shipped by two owners (build/collisions.py); the application's copy wins.
+    # Names that may be shipped by two owners (bundle/stage/collisions.py); the application's copy wins.
     allow_collisions: tuple[str, ...] = ()
     # Refuse, rather than leave out with a warning, an application file the build must not
-    # ship: a link out of the project or to a secret, a secret-looking file (build/sources.py).
+    # ship: a link out of the project or to a secret, a secret-looking file (bundle/stage/sources.py).
     strict: bool = False
     # Runner and deploy settings.
     memory: int = 128
@@ -113,7 +113,7 @@ def _string_list(key: str, value: Any) -> tuple[str, ...]:
 
 def _globs(key: str, value: Any) -> tuple[str, ...]:
     """include/exclude: globs relative to the function's folder, that stay inside the project."""
-    from uv_lambda.build.sources import check_pattern
+    from uv_lambda.bundle.stage.sources import check_pattern
 
     patterns = _string_list(key, value)
     for pattern in patterns:

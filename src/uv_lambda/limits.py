@@ -1,6 +1,6 @@
 """Lambda's size quotas, defined once for the build's checks, the local unpacker and deploy.
 
-Imports nothing: the app-only rebuild's file checks (build/sources.py) read it before anything
+Imports nothing: the app-only rebuild's file checks (bundle/stage/sources.py) read it before anything
 else is loaded.
 """
 

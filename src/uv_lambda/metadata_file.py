@@ -1,7 +1,7 @@
 """The metadata file beside an artifact, as JSON: where it is, how it is written, digests.
 
 Kept apart from artifact.py (the typed model) because an app-only rebuild updates these
-files without loading the model: see build/incremental.py.
+files without loading the model: see bundle/rebuild/incremental.py.
 """
 
 from __future__ import annotations

@@ -19,7 +19,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from uv_lambda.errors import CommandError
 
 # Annotations only: an app-only rebuild starts its compiler through this module before it
-# imports pathlib or typing (build/record_file.py). mypy treats this name as True.
+# imports pathlib or typing (bundle/rebuild/record_file.py). mypy treats this name as True.
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from pathlib import Path
@@ -28,7 +28,7 @@ if TYPE_CHECKING:
 
 def _debug(message: str, *args: object) -> None:
     """Log at debug level, if anything set up logging (the CLI does, for every command but
-    an app-only rebuild, which skips importing logging to start faster: build/incremental.py)."""
+    an app-only rebuild, which skips importing logging to start faster: bundle/rebuild/incremental.py)."""
     logging = sys.modules.get("logging")
     if logging is not None:
         logging.getLogger(__name__).debug(message, *args)

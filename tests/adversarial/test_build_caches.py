@@ -155,7 +155,7 @@ def test_the_unpacked_set_for_images_is_checked_on_use(
 ) -> None:
     """Image builds read the set as a folder: a file changed there is unpacked again, and an
     archive that fails its digest is a damaged entry (which the build drops and remakes)."""
-    from uv_lambda.build.dependencies import _load_set
+    from uv_lambda.bundle.install.dependencies import _load_set
     from uv_lambda.errors import DamagedCacheEntry
 
     victim = build_reference.victim(tmp_path)

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 from local_run_helpers import Run, assert_no_scratch, assert_refused, run
-from tests.build_helpers import ORDERS_PYPROJECT as PYPROJECT
+from tests.bundle.build_helpers import ORDERS_PYPROJECT as PYPROJECT
 from tests.conftest import write_project
 
 pytestmark = pytest.mark.slow
@@ -93,7 +93,7 @@ def _take(path: str, built: Built, result: Run) -> None:
 
 def _forget_record(built: Built) -> None:
     """The next build into the same folder takes the full pipeline."""
-    from uv_lambda.build import record_file
+    from uv_lambda.bundle.rebuild import record_file
 
     Path(record_file.location(built.zip.parent)).unlink()
 

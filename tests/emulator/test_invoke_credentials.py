@@ -1,4 +1,4 @@
-"""The caller's credentials for a local run (emulator/credentials.py): looked up while the
+"""The caller's credentials for a local run (emulator/aws_credentials.py): looked up while the
 function builds, from the caller's files, and without botocore when there are none."""
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from uv_lambda.emulator.credentials import caller_credentials, prefetch
+from uv_lambda.emulator.aws_credentials import caller_credentials, prefetch
 
 _AWS_VARIABLES = ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_PROFILE")
 
@@ -30,7 +30,7 @@ def test_without_any_source_botocore_is_not_imported(tmp_path: Path) -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "BOTO_"))}
     env["HOME"] = str(tmp_path)  # no ~/.aws, no ~/.boto
     script = (
-        "import sys\nfrom uv_lambda.emulator.credentials import caller_credentials\n"
+        "import sys\nfrom uv_lambda.emulator.aws_credentials import caller_credentials\n"
         "print(caller_credentials(), 'botocore' in sys.modules)"
     )
     completed = subprocess.run(

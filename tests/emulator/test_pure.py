@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from uv_lambda.emulator import lambda_errors, sandbox
-from uv_lambda.emulator.environ import function_environment, log_stream_name
+from uv_lambda.emulator.function_variables import function_environment, log_stream_name
 from uv_lambda.emulator.layout import Layout
 from uv_lambda.emulator.log_lines import Report, end_line, megabytes, start_line
 from uv_lambda.emulator.spec import FunctionSpec

@@ -32,8 +32,8 @@ from token_service import ISSUER as TOKEN_ISSUER
 from token_service import SERVICE as TOKEN_SERVICE
 
 from uv_lambda import proc
+from uv_lambda.image.assemble import ImageResult, build_image
 from uv_lambda.image.auth import Credentials
-from uv_lambda.image.pipeline import ImageResult, build_image
 from uv_lambda.runtimes import Architecture
 from uv_lambda.ui import Reporter
 

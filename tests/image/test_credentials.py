@@ -17,9 +17,9 @@ from image_helpers import BaseImages, Registry, Staged, free_port
 
 from uv_lambda import proc
 from uv_lambda.errors import UsageError
+from uv_lambda.image.assemble import build_image
 from uv_lambda.image.auth import Credentials
 from uv_lambda.image.credentials import credentials_for, ecr_region
-from uv_lambda.image.pipeline import build_image
 from uv_lambda.image.registry import RegistryError
 from uv_lambda.ui import Reporter
 

@@ -51,7 +51,7 @@ def guide_project(root: Path, *, workspace: bool = False, tool: str = "") -> Pat
 
 
 def render(root: Path, **overrides: Any) -> str:
-    from uv_lambda.build.settings import resolve
+    from uv_lambda.bundle.settings import resolve
     from uv_lambda.config import with_overrides
 
     project = load_project(root)

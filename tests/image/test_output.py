@@ -15,9 +15,9 @@ from image_helpers import BaseImages, Registry, Staged, build
 
 from uv_lambda import proc
 from uv_lambda.errors import UsageError
+from uv_lambda.image.assemble import build_image
 from uv_lambda.image.oci import OCI_INDEX, OCI_MANIFEST
 from uv_lambda.image.output import parse_output
-from uv_lambda.image.pipeline import build_image
 from uv_lambda.ui import Reporter
 
 

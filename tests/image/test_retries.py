@@ -12,8 +12,8 @@ import pytest
 from fault_proxy import FaultProxy
 from image_helpers import BaseImages, Registry, Staged
 
+from uv_lambda.image.assemble import build_image
 from uv_lambda.image.oci import OCI_CONFIG, OCI_MANIFEST, Descriptor, manifest_json
-from uv_lambda.image.pipeline import build_image
 from uv_lambda.image.reference import parse_reference
 from uv_lambda.image.registry import RegistryClient, RegistryError, TransientRegistryError
 from uv_lambda.ui import Reporter

@@ -9,8 +9,8 @@ import pytest
 from image_helpers import BASE_REPOSITORY, Registry, Staged
 from token_service import TokenService
 
+from uv_lambda.image.assemble import build_image
 from uv_lambda.image.auth import Credentials
-from uv_lambda.image.pipeline import build_image
 from uv_lambda.image.reader import pull_image
 from uv_lambda.image.registry import RegistryError
 from uv_lambda.runtimes import Architecture

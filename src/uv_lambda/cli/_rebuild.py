@@ -30,7 +30,7 @@ def try_rebuild(argv: Sequence[str]) -> int | None:
     # -v wants the full pipeline's debug output; combined short flags (-qv) are left to argparse.
     if any(arg in ("-v", "--verbose", "-h", "--help") or (len(arg) > 2 and arg[1] != "-") for arg in options):
         return None
-    from uv_lambda.build import record_file
+    from uv_lambda.bundle.rebuild import record_file
 
     flags = {_OUTPUT_FLAGS[arg] for arg in options if arg in _OUTPUT_FLAGS}
     metadata = None
@@ -47,7 +47,7 @@ def try_rebuild(argv: Sequence[str]) -> int | None:
         started = None if pointer is None else record_file.start(pointer.record, pointer)
         if started is None:
             return None
-        from uv_lambda.build import incremental
+        from uv_lambda.bundle.rebuild import incremental
 
         rebuilt = incremental.rebuild(started)
     except UvLambdaError as exc:
@@ -112,7 +112,7 @@ def _unpack_tree(argv: Sequence[str], documents: list[Any], root: str, reporter:
     from uv_lambda.cli._documents import option_value
 
     tree_format = option_value(argv, "--format")
-    from uv_lambda.build import tree
+    from uv_lambda.bundle import tree
 
     if tree_format not in tree.TREE_FORMATS:
         return documents

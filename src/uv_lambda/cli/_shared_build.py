@@ -1,7 +1,7 @@
 """One artifact folder, one build record, whichever command builds it.
 
 `build`, `invoke`, `serve` and `deploy` all build a function into `dist/lambda/<fn>/` and
-leave the same record (build/incremental.py, one per folder), so any of them can follow any
+leave the same record (bundle/rebuild/incremental.py, one per folder), so any of them can follow any
 other with an app-only rebuild. The record says which command-line settings built the
 folder; a command whose settings come out the same under the current configuration reuses
 it, another one builds the full pipeline and records its own.
@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 from uv_lambda.artifact import FunctionBuild, read_build
-from uv_lambda.build import incremental
+from uv_lambda.bundle.rebuild import incremental
 from uv_lambda.config import FunctionConfig, with_overrides
 from uv_lambda.errors import UvLambdaError
 from uv_lambda.project import Project, default_out_dir
@@ -72,7 +72,7 @@ def build_into(
             for warning in rebuilt.warnings:
                 reporter.warn(warning)
             return FolderBuild(read_build(out_dir), rebuilt.changed)
-    from uv_lambda.build.pipeline import build_function  # the full pipeline: only imported when it runs
+    from uv_lambda.bundle.pipeline import build_function  # the full pipeline: only imported when it runs
 
     build = build_function(
         project,
@@ -116,7 +116,7 @@ def holds_settings(folder: Path, project: Project, config: FunctionConfig, overr
         return not overrides  # a run for another architecture leaves an empty folder empty
     # Written without a record (an older uv-lambda, a deleted cache): what its metadata says,
     # against the settings a build into the folder would resolve (its default runtime included).
-    from uv_lambda.build.settings import resolve
+    from uv_lambda.bundle.settings import resolve
 
     wanted_config = with_overrides(config, **overrides)
     wanted = resolve(project, wanted_config, folder)
@@ -148,7 +148,7 @@ def build_for_local_run(project: Project, config: FunctionConfig, reporter: Repo
 def remember_command(argv: list[str], out_dir: Path, never_inputs: Sequence[Path] = ()) -> None:
     """Let the next `uv-lambda <argv>` find the folder's record before it loads anything else
     (cli/_rebuild.py), when the record allows an app-only rebuild."""
-    from uv_lambda.build import record_file
+    from uv_lambda.bundle.rebuild import record_file
 
     record = str(incremental.record_path(out_dir))
     document = record_file.read(record)

@@ -6,7 +6,7 @@ import argparse
 from collections.abc import Sequence
 from pathlib import Path
 
-from uv_lambda.build.tree import TREE_FORMATS
+from uv_lambda.bundle.tree import TREE_FORMATS
 from uv_lambda.cli import _parser as cli_types
 from uv_lambda.cli._build_output import report_artifacts
 from uv_lambda.cli._common import (
@@ -161,7 +161,7 @@ def run(args: argparse.Namespace, reporter: Reporter) -> int:
         if effective.format == "image":
             documents.append(_build_image(args, project, effective, out_dir, reporter))
         elif tree is not None:
-            from uv_lambda.build.tree import check_destination
+            from uv_lambda.bundle.tree import check_destination
 
             check_destination(out_dir, project.root)  # before any work
             zips = _build_zips(
@@ -185,7 +185,7 @@ def run(args: argparse.Namespace, reporter: Reporter) -> int:
 
 def _unpack(documents: list[dict[str, object]], name: str, folder: Path, reporter: Reporter) -> list[dict[str, object]]:
     """Unpack the artifact `name` into `folder`; its document then names the folder too."""
-    from uv_lambda.build import tree
+    from uv_lambda.bundle import tree
 
     [document] = [d for d in documents if Path(str(d["path"])).name == name]
     count = tree.unpack(Path(str(document["path"])), folder)
@@ -230,7 +230,7 @@ def _build_zips(
 def _build_image(
     args: argparse.Namespace, project: Project, config: FunctionConfig, out_dir: Path, reporter: Reporter
 ) -> dict[str, object]:
-    from uv_lambda.build.pipeline import check_out_dir
+    from uv_lambda.bundle.pipeline import check_out_dir
     from uv_lambda.image.command import build_function_image
 
     check_out_dir(out_dir)

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from uv_lambda.build.settings import choose_runtime, lock_digest
+from uv_lambda.bundle.settings import choose_runtime, lock_digest
+from uv_lambda.bundle.verify.handler import default_handler
 from uv_lambda.config import SCHEMA, FunctionConfig
 from uv_lambda.errors import ConfigError
-from uv_lambda.handler import default_handler
 from uv_lambda.project import Project, default_out_dir
 
 DEFAULT = "default"

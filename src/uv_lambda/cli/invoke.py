@@ -155,13 +155,13 @@ def open_function(
 ) -> LocalFunction:
     """The LocalFunction that args describe: a built project function, --artifact or --image.
     `one_shot`: it runs one event and the process ends (no draft of the next tree is linked)."""
-    from uv_lambda.emulator.artifacts import check_layers, settings_from_path
+    from uv_lambda.emulator.find_artifact import check_layers, settings_from_path
     from uv_lambda.emulator.function import LocalFunction, RunOptions, settings_from_build
 
     _check_range(args.timeout, 1, 900, "--timeout")
     _check_range(args.memory, 128, 10240, "--memory")
     if not args.no_credentials:
-        from uv_lambda.emulator.credentials import prefetch
+        from uv_lambda.emulator.aws_credentials import prefetch
 
         prefetch()  # while the build runs
     if args.image is not None:

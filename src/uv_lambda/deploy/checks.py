@@ -35,7 +35,7 @@ def inspect_zip(path: Path) -> ZipArtifact:
 def check_build_metadata(metadata: ArtifactMetadata, path: Path) -> None:
     """What deploy takes from the metadata next to the zip (runtime, architecture, handler) is
     what a build writes: a hand-edited or foreign file is refused, not sent to Lambda."""
-    from uv_lambda.handler import parse_handler
+    from uv_lambda.bundle.verify.handler import parse_handler
     from uv_lambda.runtimes import RUNTIMES
 
     where = f"{path.name}.json"

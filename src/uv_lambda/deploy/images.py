@@ -53,9 +53,9 @@ def build_image_artifact(
 
     The same staging and dependency cache as `uv-lambda build --format image`.
     """
-    from uv_lambda.build.pipeline import retrying_damaged, stage_function
+    from uv_lambda.bundle.pipeline import retrying_damaged, stage_function
     from uv_lambda.image import credentials
-    from uv_lambda.image.pipeline import build_image
+    from uv_lambda.image.assemble import build_image
     from uv_lambda.image.reference import parse_reference
 
     layout = out_dir / LAYOUT_FOLDER

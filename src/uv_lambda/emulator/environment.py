@@ -26,7 +26,7 @@ from datetime import UTC, datetime
 
 from uv_lambda import proc
 from uv_lambda.emulator import lambda_errors, limits, log_lines, reaper, sandbox
-from uv_lambda.emulator.environ import function_environment
+from uv_lambda.emulator.function_variables import function_environment
 from uv_lambda.emulator.invocation import Invocation, Outcome
 from uv_lambda.emulator.limits import MAX_RUNTIME_RESPONSE
 from uv_lambda.emulator.memory import EnvironmentMemory

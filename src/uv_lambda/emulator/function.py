@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from uv_lambda.artifact import Artifact, FunctionBuild
-from uv_lambda.emulator.credentials import caller_credentials, caller_region
+from uv_lambda.emulator.aws_credentials import caller_credentials, caller_region
 from uv_lambda.emulator.environment import InvocationResult
 from uv_lambda.emulator.invocation import Invocation
 from uv_lambda.emulator.layout import Layout

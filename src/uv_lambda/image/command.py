@@ -19,7 +19,7 @@ from uv_lambda.project import Project
 from uv_lambda.ui import Reporter
 
 if TYPE_CHECKING:  # the builder (registry client, tar, gzip) loads only when an image is built
-    from uv_lambda.image.pipeline import ImageResult
+    from uv_lambda.image.assemble import ImageResult
 
 
 def add_image_options(parser: argparse.ArgumentParser) -> None:
@@ -87,8 +87,8 @@ def build_function_image(
     lock: bool = False,
 ) -> ImageResult:
     """Stage the function (shared dependency cache, as for zips) and build its image."""
-    from uv_lambda.build.pipeline import retrying_damaged, stage_function
-    from uv_lambda.image.pipeline import build_image
+    from uv_lambda.bundle.pipeline import retrying_damaged, stage_function
+    from uv_lambda.image.assemble import build_image
 
     check_image_options(push, output, base_image)
     target = push_target(config, push)

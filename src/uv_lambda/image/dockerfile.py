@@ -14,8 +14,8 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
 from uv_lambda import atomic
-from uv_lambda.build.never_shipped import NEVER_SHIPPED_DIRS
-from uv_lambda.build.sources import SECRET_PATTERNS, default_includes
+from uv_lambda.bundle.stage.never_shipped import NEVER_SHIPPED_DIRS
+from uv_lambda.bundle.stage.sources import SECRET_PATTERNS, default_includes
 from uv_lambda.config import FunctionConfig
 from uv_lambda.errors import ConfigError, UsageError
 from uv_lambda.project import Project, default_out_dir
@@ -182,7 +182,7 @@ def _write_atomically(path: Path, text: str) -> None:
 
 def write_dockerfile(project: Project, config: FunctionConfig, *, force: bool, per_function: bool = False) -> Written:
     """Write the Dockerfile (`Dockerfile.<name>` when the project has several functions)."""
-    from uv_lambda.build.settings import resolve
+    from uv_lambda.bundle.settings import resolve
     from uv_lambda.uv import find_uv
 
     settings = resolve(project, config, default_out_dir(project, config.name))  # its default runtime, kept

@@ -11,7 +11,7 @@ import tempfile
 from collections.abc import Mapping
 from pathlib import Path
 
-from uv_lambda.emulator.credentials import caller_credentials, caller_region
+from uv_lambda.emulator.aws_credentials import caller_credentials, caller_region
 from uv_lambda.emulator.function import LocalFunction, RunOptions, check_architecture
 from uv_lambda.emulator.layout import Layout
 from uv_lambda.emulator.runtime_folder import ensure_runtime_folder

@@ -1,0 +1,1 @@
+"""Export: uv.lock to the target's requirements (markers evaluated for Lambda)."""

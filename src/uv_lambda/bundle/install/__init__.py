@@ -1,0 +1,1 @@
+"""Install: the locked packages for the target, from wheels or source builds."""

@@ -1,0 +1,571 @@
+"""Third-party dependencies, installed for the target and cached by content, per package.
+
+Two levels:
+- a package entry per pinned requirement (its hashed requirement text, runtime, platform,
+  bytecode, uv version): the package's files and bytecode, verified, as a deterministic zip;
+- a set entry per whole requirements text: the package zips spliced into one archive.
+
+A build whose set is cached does no install and no compression. When the lock changes,
+only packages that are not cached yet are installed and compiled; the rest is spliced.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import posixpath
+import re
+import shutil
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from uv_lambda import atomic, sealed
+from uv_lambda import scratch as scratch_module
+from uv_lambda.bundle import archive, bytecode
+from uv_lambda.bundle.export import markers
+from uv_lambda.bundle.install import source_builds
+from uv_lambda.bundle.stage import collisions
+from uv_lambda.bundle.verify.platform_checks import Target, check_tree, dist_info_name
+from uv_lambda.cache import cache_root, miss, tree_listing
+from uv_lambda.errors import BuildError, CommandError, DamagedCacheEntry
+from uv_lambda.proc import DiskFull
+from uv_lambda.project import normalize_name
+from uv_lambda.runtimes import Architecture, Runtime
+from uv_lambda.uv import NETWORK_FAILURE, NETWORK_HINT, Uv
+
+log = logging.getLogger(__name__)
+
+LAYOUT_VERSION = "4"  # 4: every entry sealed with the digests of its files
+_NAME = re.compile(r"^([A-Za-z0-9][A-Za-z0-9._-]*)")
+
+
+@dataclass(frozen=True)
+class Requirement:
+    name: str  # normalised
+    text: str  # the export's block for it: pin, marker, hashes
+
+
+@dataclass(frozen=True)
+class CachedDependencies:
+    key: str
+    folder: Path
+    package_sizes: dict[str, int]
+    file_count: int
+    unzipped_size: int
+    top_levels: dict[str, list[tuple[str, bool]]]  # top-level name -> (package, regular) per owner
+    archive_sha256: str  # of `archive`: checked as the archive is copied into an artifact
+
+    @property
+    def archive(self) -> Path:
+        """Deterministic zip of the installed set, names relative to site-packages."""
+        return self.folder / "dependencies.zip"
+
+    def layer_archive(self, prefix: str) -> tuple[Path, str]:
+        """The set as a layer zip, every name under `prefix`, and its sha256; made once per
+        set and prefix, its digest kept in a sealed `layer-*.json` beside it."""
+        name = f"layer-{hashlib.sha256(prefix.encode()).hexdigest()[:16]}"
+        target, seal = self.folder / f"{name}.zip", self.folder / f"{name}.json"
+        info = sealed.read_dict(seal, "sha256", "size")
+        if info is not None and _size(target) == info["size"]:
+            return target, str(info["sha256"])
+        if info is not None or target.exists():
+            miss(target, "missing or wrong digest")
+        entries = archive.verified_entries(self.archive, self.archive_sha256)
+        temporary = Path(atomic.temporary_name(target))
+        try:
+            digest = archive.write_archive(temporary, archive.with_prefix(entries, prefix)).hex()
+            atomic.commit(temporary, target)
+        finally:
+            temporary.unlink(missing_ok=True)
+        sealed.write(seal, {"sha256": digest, "size": _size(target)})
+        return target, digest
+
+    def base_sha256(self, base: Path) -> str:
+        """The recorded digest of `base`, this set's archive or one of its layer archives."""
+        if base == self.archive:
+            return self.archive_sha256
+        info = sealed.read_dict(base.with_suffix(".json"), "sha256")
+        if info is None:
+            raise DamagedCacheEntry(str(base), "its digest is missing")
+        return str(info["sha256"])
+
+    @property
+    def site_packages(self) -> Path:
+        """The installed set as a folder (unpacked on first use; the zip is the truth).
+
+        A sealed listing (`site-packages.json`: path, size and mtime of every file) is
+        compared on each use; a folder that differs is unpacked again.
+        """
+        target = self.folder / "site-packages"
+        listing = sealed.read(self.folder / "site-packages.json")
+        if target.is_dir() and listing is not None and listing == tree_listing(target):
+            return target
+        if target.exists() or listing is not None:
+            miss(target, "its files changed since it was unpacked")
+            (self.folder / "site-packages.json").unlink(missing_ok=True)
+        if archive.file_sha256(self.archive) != self.archive_sha256:
+            raise DamagedCacheEntry(str(self.archive), "its sha256 does not match")
+        unpacked = scratch_module.make(self.folder, "unpack")
+        try:
+            with zipfile.ZipFile(self.archive) as handle:
+                handle.extractall(unpacked)
+                # extractall drops modes; executables (.so files, tools) must keep 0755.
+                for info in handle.infolist():
+                    mode = (info.external_attr >> 16) & 0o777
+                    if mode:
+                        (unpacked / info.filename).chmod(mode)
+            unpacked.rename(target)
+        except OSError:
+            if not target.is_dir():  # not unpacked by a concurrent build meanwhile
+                raise
+        finally:
+            shutil.rmtree(unpacked, ignore_errors=True)
+        sealed.write(self.folder / "site-packages.json", tree_listing(target))
+        return target
+
+
+def _size(path: Path) -> int | None:
+    try:
+        return path.stat().st_size
+    except OSError:
+        return None
+
+
+def parse_requirements(text: str) -> list[Requirement]:
+    """Split an exported requirements.txt into one block per package."""
+    blocks: list[list[str]] = []
+    for line in text.splitlines():
+        if not line.strip() or line.lstrip().startswith("#"):
+            continue
+        if line[0].isspace() and blocks:
+            blocks[-1].append(line.strip())
+        else:
+            blocks.append([line.strip()])
+    requirements = []
+    for block in blocks:
+        match = _NAME.match(block[0])
+        if match:
+            requirements.append(Requirement(normalize_name(match.group(1)), "\n".join(block)))
+    return requirements
+
+
+def _target_material(runtime: Runtime, arch: Architecture, compile_bytecode: bool, uv: Uv) -> dict[str, object]:
+    return {
+        "layout": LAYOUT_VERSION,
+        "platform": runtime.uv_platform(arch),
+        "python": runtime.python_version,
+        "bytecode": compile_bytecode,
+        "uv": uv.version,
+    }
+
+
+def _digest(material: dict[str, object]) -> str:
+    return hashlib.sha256(json.dumps(material, sort_keys=True).encode()).hexdigest()[:32]
+
+
+def remove_install_debris(target: Path) -> None:
+    """Drop what `uv pip install --target` leaves that must not ship."""
+    # Console scripts point at the building interpreter; Lambda cannot run them.
+    shutil.rmtree(target / "bin", ignore_errors=True)
+    (target / ".lock").unlink(missing_ok=True)  # uv's lock for the target folder
+    for cache_dir in list(target.rglob("__pycache__")):
+        shutil.rmtree(cache_dir, ignore_errors=True)
+
+
+_NO_WHEEL = re.compile(
+    r"Because (?P<name>[A-Za-z0-9._-]+)(?:\{[^}]*\})?==(?P<version>\S+) has no "
+    r"(?:usable wheels|wheels with a matching (?P<kind>platform|Python ABI|Python implementation|Python) tag)"
+)
+_NO_VERSION = re.compile(
+    r"Because there is no version of (?P<name>[A-Za-z0-9._-]+)(?:\{[^}]*\})?==(?P<version>[^\s,]+)"
+)
+_PLATFORMS = re.compile(r"on the following platforms: (?P<platforms>.+)$", re.MULTILINE)
+
+
+def _no_wheel_hint(name: str, kind: str | None, runtime: Runtime, arch: Architecture) -> str:
+    python = f"CPython {runtime.python_version}"
+    if kind != "platform":  # no wheel for this Python at all (ABI, implementation)
+        return (
+            f"pin a {name} release that publishes wheels for {python}, or choose a runtime that {name} has wheels for"
+        )
+    glibc = ".".join(map(str, runtime.glibc))
+    if runtime.glibc < (2, 34):  # Amazon Linux 2: a newer runtime takes newer manylinux wheels
+        return (
+            f"pin a {name} release with a {runtime.manylinux} {arch.machine} wheel for {python}, "
+            "or use python3.12 or newer (Amazon Linux 2023 takes manylinux_2_34 wheels)"
+        )
+    return f"pin a {name} release with a manylinux {arch.machine} wheel for {python} that needs glibc {glibc} or older"
+
+
+def explain_install_failure(exc: CommandError, runtime: Runtime, arch: Architecture) -> BuildError:
+    """What uv's failure to install the locked set means, with the fixes that apply."""
+    target = f"{runtime.name} on {arch.value} ({runtime.uv_platform(arch)})"
+    match = _NO_WHEEL.search(exc.output)
+    if match:
+        name, version = match.group("name"), match.group("version")
+        platforms = _PLATFORMS.search(exc.output)
+        elsewhere = f" (its wheels are for {platforms.group('platforms').strip()})" if platforms else ""
+        return BuildError(
+            f"{name} {version} has no wheel for {target}{elsewhere}",
+            _no_wheel_hint(name, match.group("kind"), runtime, arch),
+        )
+    missing = _NO_VERSION.search(exc.output)
+    if missing:
+        name, version = missing.group("name"), missing.group("version")
+        return BuildError(
+            f"{name} {version}, pinned by uv.lock, is not offered by the project's package index",
+            "the lock was made with other settings: check `exclude-newer` and the indexes in [tool.uv] "
+            "(pyproject.toml or uv.toml), then run `uv lock`",
+        )
+    reason = exc.message.split(": ", 1)[-1]
+    if NETWORK_FAILURE.search(exc.output):
+        return BuildError(f"installing dependencies for {target} failed: {reason}", f"{NETWORK_HINT} in [tool.uv]")
+    return BuildError(
+        f"installing dependencies for {target} failed: {reason}",
+        "run with -v to see uv's whole output; if a requirement is at fault, fix it in pyproject.toml "
+        "and run `uv lock`",
+    )
+
+
+def _install(
+    uv: Uv,
+    requirements: Path,
+    target: Path,
+    runtime: Runtime,
+    arch: Architecture,
+    project: Path,
+    build_python: Path | None = None,
+) -> None:
+    """Install wheels only; with `build_python`, the requirements are packages that publish
+    only an sdist, and uv builds them with that interpreter (source_builds.py)."""
+    # Wheels only: an sdist with C code would be compiled for this machine, not for Lambda.
+    build = ["--python", build_python] if build_python is not None else ["--only-binary", ":all:"]
+    try:
+        uv.run(
+            [
+                "pip",
+                "install",
+                "--target",
+                target,
+                "--requirements",
+                requirements,
+                "--python-platform",
+                runtime.uv_platform(arch),
+                "--python-version",
+                runtime.python_version,
+                *build,
+                "--no-deps",  # the export is the complete, locked set
+                "--no-sources",
+                "--no-installer-metadata",
+                "--no-compile-bytecode",
+                # uv's default link mode (hardlinks from its cache on Linux) is safe here:
+                # nothing writes into installed files, the compiler only adds new pycs.
+            ],
+            # The project's folder: its uv configuration (indexes, exclude-newer) applies, as
+            # it did to `uv lock`; the caller's current folder may be another project.
+            cwd=project,
+            what="installing dependencies",
+        )
+    except DiskFull:
+        raise
+    except CommandError as exc:
+        if build_python is not None:
+            names = [requirement.name for requirement in parse_requirements(requirements.read_text())]
+            raise source_builds.explain_failure(exc, names, runtime, arch) from None
+        raise explain_install_failure(exc, runtime, arch) from None
+
+
+def files_by_package(site_packages: Path, allow_collisions: tuple[str, ...] = ()) -> dict[str, list[str]]:
+    """Partition an installed tree by distribution (relative paths), using each RECORD.
+
+    A path two RECORDs list with different hashes was overwritten by the later install:
+    a collision (collisions.py), unless allowed.
+    """
+    owner_of: dict[str, tuple[str, str]] = {}
+    for record in sorted(site_packages.glob("*.dist-info/RECORD")):
+        name = dist_info_name(record.parent.name)
+        for line in record.read_text(errors="replace").splitlines():
+            relative, digest = line.rsplit(",", 2)[:2] if line.count(",") >= 2 else (line.split(",", 1)[0], "")
+            # RECORD paths are relative to site-packages; normpath folds "a/../b". Paths that
+            # leave the folder (scripts in ../../bin) are not installed under --target.
+            normal = posixpath.normpath(relative)
+            if normal.startswith("../") or normal.startswith("/"):
+                continue
+            previous = owner_of.get(normal)
+            overwritten = previous and previous[0] != name and previous[1] != digest
+            if previous and overwritten and not collisions.allowed(normal, allow_collisions):
+                survivor = site_packages / normal
+                if not (survivor.is_file() and collisions.is_namespace_init(normal, survivor.read_bytes())):
+                    raise collisions.between_packages(normal, previous[0], name)
+            owner_of[normal] = (name, digest)
+    files: dict[str, list[str]] = {}
+    for folder, _, names in os.walk(site_packages):
+        prefix = Path(folder).relative_to(site_packages).as_posix()
+        for file in names:
+            relative = file if prefix == "." else f"{prefix}/{file}"
+            owner = owner_of.get(relative)
+            if owner is not None:
+                files.setdefault(owner[0], []).append(relative)
+    return files
+
+
+def _compress_by_package(
+    site_packages: Path, by_package: dict[str, list[str]], scratch: Path
+) -> dict[str, list[archive.Entry]]:
+    """Compress every package's files in one parallel pass; the entries, by package."""
+    owners = [(owner, name) for owner, names in by_package.items() for name in names]
+    compressed = archive.compress_files([archive.SourceFile(name, site_packages / name) for _, name in owners], scratch)
+    entries: dict[str, list[archive.Entry]] = {owner: [] for owner in by_package}
+    for (owner, _), entry in zip(owners, compressed, strict=True):
+        entries[owner].append(entry)
+    return entries
+
+
+def _store_packages(
+    uv: Uv,
+    missing: list[Requirement],
+    keys: dict[str, str],
+    runtime: Runtime,
+    arch: Architecture,
+    interpreter: Path | None,
+    build_paths: list[Path],
+    packages_root: Path,
+    project: Path,
+    source_only: frozenset[str],
+    build_python: Path | None,
+    allow_collisions: tuple[str, ...],
+) -> None:
+    """Install, verify, compile and store the packages that are not cached yet.
+
+    Compression of the installed files runs in this process while the target interpreter
+    compiles their bytecode: the two are the bulk of a first build's CPU time.
+    """
+    compiler = None
+    scratch = scratch_module.make(packages_root, "install")
+    try:
+        # Started before the install so that its start-up is not on the critical path.
+        compiler = bytecode.Compiler(interpreter) if interpreter is not None else None
+        site_packages = scratch / "site-packages"
+        site_packages.mkdir()
+        from_wheels = [requirement for requirement in missing if requirement.name not in source_only]
+        from_source = [requirement for requirement in missing if requirement.name in source_only]
+        for requirements, python in ((from_wheels, None), (from_source, build_python)):
+            if requirements:
+                requirements_file = scratch / ("sources.txt" if python else "requirements.txt")
+                requirements_file.write_text("".join(requirement.text + "\n" for requirement in requirements))
+                _install(uv, requirements_file, site_packages, runtime, arch, project, python)
+        source_builds.check_built(site_packages, [requirement.name for requirement in from_source], runtime, arch)
+        remove_install_debris(site_packages)
+        check_tree(site_packages, Target(runtime, arch), [*build_paths, scratch])
+        by_package = files_by_package(site_packages, allow_collisions)
+        sources = sorted(name for files in by_package.values() for name in files if name.endswith(".py"))
+        if compiler is not None:
+            compiler.submit([(site_packages, sources)])
+        entries = _compress_by_package(site_packages, by_package, scratch / "files.bin")
+        if compiler is not None:
+            # Some packages ship files that do not compile (Python 2 tests, templates): they
+            # simply get no pyc, as with pip's compileall.
+            failed = {failure.file for failure in compiler.wait()}
+            pycs = {
+                owner: [
+                    bytecode.pyc_name(name, runtime.python_version)
+                    for name in files
+                    if name.endswith(".py") and name not in failed
+                ]
+                for owner, files in by_package.items()
+            }
+            for owner, pyc_entries in _compress_by_package(site_packages, pycs, scratch / "pycs.bin").items():
+                entries[owner] += pyc_entries
+        for requirement in missing:
+            if not by_package.get(requirement.name):
+                # Requirements whose markers are false on the target were dropped before the
+                # install (markers.py): uv skipped one that applies.
+                raise BuildError(
+                    f"uv installed no files for {markers.requirement_line(requirement.text)} "
+                    f"({runtime.name} on {arch.value})",
+                    "uv-lambda reads this requirement as needed on the target, but uv skipped it: "
+                    "run with -v to see uv's output, and report it with that output",
+                )
+            entry = scratch / keys[requirement.name]
+            entry.mkdir()
+            digest = archive.write_archive(entry / "files.zip", entries[requirement.name])
+            info = {
+                "name": requirement.name,
+                "size": sum(e.size for e in entries[requirement.name]),
+                "file_count": len(entries[requirement.name]),
+                "sha256": digest.hex(),
+            }
+            sealed.write(entry / "info.json", info)
+            _publish(entry, packages_root / keys[requirement.name])
+    finally:
+        if compiler is not None:
+            compiler.cancel()
+        shutil.rmtree(scratch, ignore_errors=True)
+
+
+def _publish(scratch_entry: Path, final: Path) -> None:
+    """Move a finished cache entry into place; a concurrent build's identical entry wins."""
+    try:
+        scratch_entry.rename(final)
+    except OSError:
+        shutil.rmtree(scratch_entry, ignore_errors=True)
+    else:
+        atomic.fsync_folder(final.parent)
+
+
+def _collide(first: archive.Entry, second: archive.Entry, allow_collisions: tuple[str, ...]) -> bool:
+    """Two packages' entries of one name that may not both ship (see collisions.py)."""
+    if (first.crc, first.size) == (second.crc, second.size) or collisions.allowed(first.name, allow_collisions):
+        return False
+    return not all(collisions.is_namespace_init(e.name, archive.entry_bytes(e)) for e in (first, second))
+
+
+def _load_set(folder: Path, key: str) -> CachedDependencies | None:
+    """The set stored in `folder`; None when absent, or damaged (then removed)."""
+    if not folder.exists():
+        return None
+    info = sealed.read_dict(folder / "info.json", "package_sizes", "file_count", "unzipped_size", "top_levels")
+    try:
+        assert info is not None
+        tops = {
+            top: [(str(owner), bool(regular)) for owner, regular in owners]
+            for top, owners in info["top_levels"].items()
+        }
+        loaded = CachedDependencies(
+            key,
+            folder,
+            {str(name): int(size) for name, size in info["package_sizes"].items()},
+            int(info["file_count"]),
+            int(info["unzipped_size"]),
+            tops,
+            str(info["sha256"]),
+        )
+        assert _size(loaded.archive) == info["size"]
+    except (AssertionError, KeyError, TypeError, ValueError, AttributeError):
+        miss(folder, "wrong digest, size or shape")
+        return None
+    return loaded
+
+
+def _load_package(folder: Path) -> tuple[dict[str, object], list[archive.Entry]] | None:
+    """A stored package's info and entries, its archive checked against its digest; None
+    when absent, or damaged (then removed)."""
+    if not folder.exists():
+        return None
+    info = sealed.read_dict(folder / "info.json", "name", "size", "file_count", "sha256")
+    try:
+        if info is None:
+            raise DamagedCacheEntry(str(folder), "its info.json is missing or damaged")
+        return info, archive.verified_entries(folder / "files.zip", str(info["sha256"]))
+    except DamagedCacheEntry as exc:
+        miss(folder, exc.reason)
+        return None
+
+
+def ensure(
+    uv: Uv,
+    requirements: str,
+    runtime: Runtime,
+    arch: Architecture,
+    interpreter: Path | None,
+    build_paths: list[Path],
+    project: Path,
+    *,
+    source_only: tuple[str, ...] = (),
+    source_builds_allowed: bool = True,
+    build_python: Path | None = None,
+    allow_collisions: tuple[str, ...] = (),
+) -> tuple[CachedDependencies, bool]:
+    """The cached dependency set for these inputs, building what is missing first.
+
+    Returns (set, hit). Verification runs before anything is stored, so every cache entry
+    is one that passed for its target. `source_only` packages (no wheel in the lock) are
+    built by uv with `build_python`, unless `source_builds_allowed` is false.
+    """
+    if source_only and not source_builds_allowed:
+        raise source_builds.refused(list(source_only), runtime)
+    material = _target_material(runtime, arch, interpreter is not None, uv)
+    set_material: dict[str, object] = {**material, "requirements": requirements}
+    if allow_collisions:  # a set stored under an allowance is not one for a build without it
+        set_material["allow_collisions"] = sorted(allow_collisions)
+    set_key = _digest(set_material)
+    root = cache_root()
+    sets_root, packages_root = root / "sets", root / "packages"
+    cached = _load_set(sets_root / set_key, set_key)
+    if cached:
+        log.debug("dependency cache hit: %s", sets_root / set_key)
+        return cached, True
+    sets_root.mkdir(parents=True, exist_ok=True)
+    packages_root.mkdir(parents=True, exist_ok=True)
+    requirements_list = parse_requirements(requirements)
+    keys = {r.name: _digest({**material, "requirement": r.text}) for r in requirements_list}
+    stored = {r.name: _load_package(packages_root / keys[r.name]) for r in requirements_list}
+    missing = [r for r in requirements_list if stored[r.name] is None]
+    log.debug(
+        "packages cached: %d, to install: %s",
+        len(requirements_list) - len(missing),
+        [r.name for r in missing],
+    )
+    needs_build = sorted(r.name for r in missing if r.name in source_only)
+    if needs_build and build_python is None:
+        raise source_builds.no_interpreter(needs_build, runtime)
+    if missing:
+        _store_packages(
+            uv,
+            missing,
+            keys,
+            runtime,
+            arch,
+            interpreter,
+            build_paths,
+            packages_root,
+            project,
+            frozenset(source_only),
+            build_python,
+            allow_collisions,
+        )
+    for requirement in missing:
+        stored[requirement.name] = _load_package(packages_root / keys[requirement.name])
+    work = scratch_module.make(sets_root, "set")
+    try:
+        entries: list[archive.Entry] = []
+        sizes: dict[str, int] = {}
+        # Packages stored by separate installs meet here first: the same name twice.
+        seen: dict[str, tuple[str, archive.Entry]] = {}
+        owner_files: dict[str, list[str]] = {}
+        for requirement in requirements_list:
+            package = stored[requirement.name]
+            if package is None:  # removed or damaged since this build stored it
+                raise DamagedCacheEntry(str(packages_root / keys[requirement.name]), "it vanished while in use")
+            info, package_entries = package
+            sizes[requirement.name] = int(str(info["size"]))
+            for entry in package_entries:
+                previous = seen.get(entry.name)
+                if previous and _collide(previous[1], entry, allow_collisions):
+                    raise collisions.between_packages(entry.name, previous[0], requirement.name)
+                seen[entry.name] = (requirement.name, entry)
+            owner_files[requirement.name] = [entry.name for entry in package_entries]
+            entries += package_entries
+        digest = archive.write_archive(work / "dependencies.zip", entries)
+        summary = {
+            "sha256": digest.hex(),
+            "size": (work / "dependencies.zip").stat().st_size,
+            "package_sizes": sizes,
+            "file_count": len(entries),
+            "unzipped_size": sum(entry.size for entry in entries),
+            "packages": {r.name: keys[r.name] for r in requirements_list},
+            "top_levels": {
+                top: [[level.owner, level.regular] for level in levels]
+                for top, levels in collisions.top_levels(owner_files).items()
+            },
+        }
+        sealed.write(work / "info.json", summary)
+        _publish(work, sets_root / set_key)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    loaded = _load_set(sets_root / set_key, set_key)
+    assert loaded is not None
+    return loaded, False

@@ -1,0 +1,1 @@
+"""Stage: which application files ship, and who owns each name."""

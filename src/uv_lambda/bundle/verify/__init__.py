@@ -1,0 +1,1 @@
+"""Verify: does what was staged fit the target (wheel tags, ELF files, the handler)."""
