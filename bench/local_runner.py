@@ -402,11 +402,7 @@ def namespace_setup(work: Path, runs: int) -> None:
     inside = sandbox.bwrap_command(
         bwrap,
         ["/var/lang/bin/python3.13", "-c", "pass"],
-        task_root=folders[0],
-        opt=folders[1],
-        runtime=folders[2],
-        interpreter=interpreter,
-        python_version="3.13",
+        sandbox.HostPaths(*folders, interpreter, "3.13"),
         tmp_megabytes=512,
     )
     times: dict[str, list[float]] = {"sandboxed": [], "direct": []}
