@@ -104,6 +104,12 @@ class _Call:
         return self.resend or self.method in _RESENDABLE
 
 
+def _blob_read(ref: Reference, digest: str) -> _Call:
+    return _Call(
+        "GET", f"/v2/{ref.repository}/blobs/{digest}", ref=ref, scope=access(ref.repository, "pull"), doing="reading"
+    )
+
+
 @dataclass
 class RegistryClient:
     """One registry host; keeps what it learned about authentication between requests.
@@ -157,15 +163,7 @@ class RegistryClient:
 
     def get_blob(self, ref: Reference, digest: str) -> bytes:
         """A small blob (a config) held in memory, checked against its digest."""
-        response = self._request(
-            _Call(
-                "GET",
-                f"/v2/{ref.repository}/blobs/{digest}",
-                ref=ref,
-                scope=access(ref.repository, "pull"),
-                doing="reading",
-            )
-        )
+        response = self._request(_blob_read(ref, digest))
         self._expect_blob(response, ref, digest)
         if sha256_digest(response.body) != digest:
             raise RegistryError(f"blob {digest} of {ref} from {self.registry} is corrupt", "try again")
@@ -183,15 +181,7 @@ class RegistryClient:
         raise AssertionError("unreachable: the last attempt returns or raises")
 
     def _download_once(self, ref: Reference, digest: str, dest: Path) -> int:
-        with self._open(
-            _Call(
-                "GET",
-                f"/v2/{ref.repository}/blobs/{digest}",
-                ref=ref,
-                scope=access(ref.repository, "pull"),
-                doing="reading",
-            )
-        ) as (status, headers, stream):
+        with self._open(_blob_read(ref, digest)) as (status, headers, stream):
             if status != 200:
                 self._expect_blob(Response(status, headers, self._read(stream, ref, "reading")), ref, digest)
             dest.parent.mkdir(parents=True, exist_ok=True)
