@@ -169,7 +169,7 @@ def _run(args: argparse.Namespace, reporter: Reporter) -> int:
     from uv_lambda.deploy.endpoint import check_endpoint_url, check_region
     from uv_lambda.deploy.executor import execute
     from uv_lambda.deploy.images import LAYOUT_FOLDER, build_image_artifact, read_layout
-    from uv_lambda.deploy.models import Outcome, Plan
+    from uv_lambda.deploy.models import AppliedPlan, Plan
     from uv_lambda.deploy.names import check_layer_regions
     from uv_lambda.deploy.planner import plan_deploy
 
@@ -224,7 +224,7 @@ def _run(args: argparse.Namespace, reporter: Reporter) -> int:
     aws = connect(region=args.region, profile=args.profile, endpoint_url=args.endpoint_url)
     for desired in wanted:  # the region is known now; still before any AWS call
         check_layer_regions(desired.extra_layers, aws.region, desired.name)
-    results: list[tuple[Plan, Outcome | None]] = []
+    results: list[tuple[Plan, AppliedPlan | None]] = []
     changes = 0
     for desired in wanted:
         with people.step(f"reading the state of {desired.name}"):

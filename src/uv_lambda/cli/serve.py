@@ -72,8 +72,6 @@ def run(args: argparse.Namespace, reporter: Reporter) -> int:
     from uv_lambda.emulator.http_server import LambdaHttpServer
     from uv_lambda.errors import UsageError
 
-    if args.concurrency is not None and not 1 <= args.concurrency <= 64:
-        raise UsageError(f"--concurrency {args.concurrency} is out of range", "use 1 to 64")
     if not 0 <= args.port <= 65535:
         raise UsageError(f"--port {args.port} is not a port number", "use 1 to 65535, or 0 for any free port")
 
