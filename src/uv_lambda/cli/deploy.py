@@ -172,6 +172,7 @@ def _run(args: argparse.Namespace, reporter: Reporter) -> int:
     from uv_lambda.deploy.models import AppliedPlan, Plan
     from uv_lambda.deploy.names import check_layer_regions
     from uv_lambda.deploy.planner import plan_deploy
+    from uv_lambda.model import Format
 
     if args.prune_layers is not None and args.prune_layers < 1:
         raise UsageError("--prune-layers must be 1 or more", "it is the number of layer versions to keep")
@@ -192,7 +193,7 @@ def _run(args: argparse.Namespace, reporter: Reporter) -> int:
     for base in functions:
         config = with_overrides(base, **overrides(args))
         out_dir = default_out_dir(project, config.name)
-        if config.format == "image":
+        if config.format is Format.IMAGE:
             if args.no_build:
                 image = read_layout(out_dir / LAYOUT_FOLDER)
             else:

@@ -53,6 +53,7 @@ def run(args: argparse.Namespace, reporter: Reporter) -> int:
     from uv_lambda.deploy.models import AppliedPlan, Plan
     from uv_lambda.deploy.names import check_function_name
     from uv_lambda.deploy.teardown import plan_destroy
+    from uv_lambda.model import Format
 
     check_endpoint_url(args.endpoint_url)
     check_region(args.region)
@@ -70,7 +71,7 @@ def run(args: argparse.Namespace, reporter: Reporter) -> int:
             config.aws_name,
             aws,
             configured_role=config.role,
-            image=config.format == "image",
+            image=config.format is Format.IMAGE,
             image_repository=config.image_repository,
         )
         people.info(render.plan_table(plan))

@@ -52,6 +52,7 @@ from uv_lambda.deploy.models import (
     UrlState,
 )
 from uv_lambda.errors import UsageError
+from uv_lambda.model import Architecture
 
 if TYPE_CHECKING:
     from mypy_boto3_ecr import ECRClient
@@ -894,7 +895,7 @@ def function_state(
         package_type=configuration.get("PackageType", "Zip"),
         runtime=configuration.get("Runtime") or "",  # image functions have neither
         handler=configuration.get("Handler") or "",
-        architecture=(configuration.get("Architectures") or ["x86_64"])[0],
+        architecture=(configuration.get("Architectures") or [Architecture.X86_64])[0],
         memory=int(configuration.get("MemorySize", 128)),
         timeout=int(configuration.get("Timeout", 3)),
         environment=dict(environment.get("Variables") or {}),
