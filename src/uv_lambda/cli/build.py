@@ -93,8 +93,10 @@ def add_build_arguments(
     """Options that change what is built; shared by commands that build before acting, and by
     `config`, which shows their effect (without --lock: it locks nothing)."""
     group = parser.add_argument_group("build options (override [tool.uv-lambda])")
-    group.add_argument("--format", choices=formats, help="artifact format (default: zip)")
-    group.add_argument("--arch", choices=tuple(Architecture), help="target architecture (default: x86_64)")
+    group.add_argument("--format", choices=formats, help=f"artifact format (default: {FunctionConfig.format})")
+    group.add_argument(
+        "--arch", choices=tuple(Architecture), help=f"target architecture (default: {FunctionConfig.architecture})"
+    )
     group.add_argument(
         "--runtime",
         type=cli_types.text,

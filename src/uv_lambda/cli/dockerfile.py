@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 
 from uv_lambda.cli._common import HelpFormatter, add_project_arguments
+from uv_lambda.config import FunctionConfig
 from uv_lambda.model import Architecture, Format
 from uv_lambda.ui import Reporter, result
 
@@ -37,7 +38,9 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser], co
         formatter_class=HelpFormatter,
     )
     add_project_arguments(parser, allow_all=False)
-    parser.add_argument("--arch", choices=tuple(Architecture), help="target architecture (default: x86_64)")
+    parser.add_argument(
+        "--arch", choices=tuple(Architecture), help=f"target architecture (default: {FunctionConfig.architecture})"
+    )
     parser.add_argument(
         "--runtime",
         metavar="python3.X",

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 from uv_lambda.cli._common import HelpFormatter, add_project_arguments
 from uv_lambda.cli.deploy import add_aws_arguments
 from uv_lambda.errors import ExitCode, UsageError
+from uv_lambda.limits import MEMORY_MB, TIMEOUT_SECONDS
 from uv_lambda.ui import Reporter
 
 if TYPE_CHECKING:
@@ -84,8 +85,10 @@ def add_run_arguments(p: argparse.ArgumentParser) -> None:
     )
     p.add_argument("--handler", dest="handler_name", metavar="MODULE.FUNCTION", help="override the handler")
     p.add_argument("--runtime", metavar="python3.X", help="the runtime of an artifact without metadata")
-    p.add_argument("--timeout", type=int, metavar="SECONDS", help="override the timeout (1-900)")
-    p.add_argument("--memory", type=int, metavar="MB", help="override the memory size (128-10240)")
+    p.add_argument(
+        "--timeout", type=int, metavar="SECONDS", help="override the timeout ({}-{})".format(*TIMEOUT_SECONDS)
+    )
+    p.add_argument("--memory", type=int, metavar="MB", help="override the memory size ({}-{})".format(*MEMORY_MB))
     p.add_argument("--python", metavar="PATH", help="the interpreter to run (default: found by uv)")
     p.add_argument(
         "--no-boto3",
