@@ -99,7 +99,11 @@ class LocalFunction:
         check_architecture(function.architecture)
         host = _Host.prepare(function, options)
         layout: Layout = unpack(code, layers, draft=options.draft)
-        return cls.open_layout(function, layout, options, host)
+        try:
+            return cls.open_layout(function, layout, options, host)
+        except BaseException:
+            layout.remove()
+            raise
 
     @classmethod
     def open_layout(
