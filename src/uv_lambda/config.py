@@ -15,6 +15,10 @@ updated with the function's keys; a list (`include`, `exclude`, `exclude-package
 ...) is the shared list followed by the function's, unless the function sets
 `<key>-replace = true`. Every value remembers where it came from (`FunctionConfig.origins`),
 for `uv-lambda config` and the build summary.
+
+This is the one schema: every default is a FunctionConfig field and every range a SCHEMA
+validator (Lambda's own limits and defaults come from limits.py). Command-line values go
+through the same validators (`with_overrides`), so `--memory 64` is refused as `memory = 64` is.
 """
 
 from __future__ import annotations
