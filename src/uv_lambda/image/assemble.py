@@ -26,7 +26,8 @@ log = logging.getLogger(__name__)
 
 
 class ImageInputs(Protocol):
-    """What the image build reads from a staged function (bundle.pipeline.StagedFunction satisfies it)."""
+    """What the image build reads from a staged function (bundle.pipeline.StagedFunction,
+    from uv_lambda.bundle.pipeline.stage_function, satisfies it)."""
 
     @property
     def architecture(self) -> Architecture: ...
