@@ -14,6 +14,7 @@ from uv_lambda.deploy.errors import DeployError, DeployInterrupted
 from uv_lambda.deploy.models import (
     OWNER_TAG,
     Action,
+    AppliedPlan,
     AttachPolicies,
     CodeSource,
     CreateBucket,
@@ -28,7 +29,6 @@ from uv_lambda.deploy.models import (
     DeleteRole,
     FunctionState,
     ImageSource,
-    Outcome,
     Plan,
     PublishLayer,
     PublishVersion,
@@ -325,7 +325,7 @@ _APPLY: dict[type[Action], Callable[[_Run, Any], None]] = {
 }
 
 
-def execute(plan: Plan, aws: StateWriter, reporter: Reporter, *, alias: str | None = None) -> Outcome:
+def execute(plan: Plan, aws: StateWriter, reporter: Reporter, *, alias: str | None = None) -> AppliedPlan:
     """Run every step that writes; return the summary of what the function is now."""
     run = _Run(plan, aws)
     changed: list[Step] = []
@@ -339,7 +339,7 @@ def execute(plan: Plan, aws: StateWriter, reporter: Reporter, *, alias: str | No
                 f"run `uv-lambda {plan.operation}` again: it picks up from what AWS has now",
             ) from None
         changed.append(step)
-    return Outcome(
+    return AppliedPlan(
         function=plan.function,
         function_arn=None if plan.operation == "destroy" else run.function_arn,
         version=run.version,
