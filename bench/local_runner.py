@@ -52,7 +52,7 @@ PYENV = Path.home() / ".pyenv" / "versions"
 TRIVIAL = "def handler(event, context):\n    return {'ok': True}\n"
 INVOKE_PATH = "/2015-03-31/functions/function/invocations"
 if TYPE_CHECKING:
-    from uv_lambda.emulator.function import FunctionSettings
+    from uv_lambda.model import Function
 
 GUIDE_EVENT = json.dumps({"httpMethod": "GET", "path": "/", "requestContext": {}, "version": "1.0"}).encode()
 
@@ -151,9 +151,11 @@ def warm_invoke(name: str, serve_args: list[str], env: dict[str, str], work: Pat
 
 
 def in_process(name: str, code: Path, layers: list[Path], handler: str, count: int) -> None:
-    from uv_lambda.emulator.function import FunctionSettings, LocalFunction, RunOptions
+    from uv_lambda.config import FunctionConfig
+    from uv_lambda.emulator.function import LocalFunction, RunOptions
+    from uv_lambda.model import Function
 
-    settings = FunctionSettings(name=name, handler=handler, runtime="python3.13")
+    settings = Function.configured(FunctionConfig(name=name, handler=handler, runtime="python3.13"))
     with LocalFunction.open(settings, code, layers, RunOptions(pass_credentials=False)) as function:
         for _ in range(50):
             function.invoke(GUIDE_EVENT)
@@ -168,9 +170,11 @@ def in_process(name: str, code: Path, layers: list[Path], handler: str, count: i
 
 
 def cold_start(name: str, code: Path, layers: list[Path], handler: str, module: str, runs: int) -> None:
-    from uv_lambda.emulator.function import FunctionSettings, LocalFunction, RunOptions
+    from uv_lambda.config import FunctionConfig
+    from uv_lambda.emulator.function import LocalFunction, RunOptions
+    from uv_lambda.model import Function
 
-    settings = FunctionSettings(name=name, handler=handler, runtime="python3.13")
+    settings = Function.configured(FunctionConfig(name=name, handler=handler, runtime="python3.13"))
     firsts: list[float] = []
     imports: list[float] = []
     no_teardown: list[float] = []
@@ -430,11 +434,12 @@ def sandbox_comparison(
     The machine this runs on may be shared: every pair of figures is measured interleaved
     (alternating batches), so that a change in load hits both sides alike.
     """
-    from uv_lambda.emulator.function import FunctionSettings
+    from uv_lambda.config import FunctionConfig
+    from uv_lambda.model import Function
 
     rounds = 10
     for name, code, handler, module, serve_args in apps:
-        settings = FunctionSettings(name=name, handler=handler, runtime="python3.13")
+        settings = Function.configured(FunctionConfig(name=name, handler=handler, runtime="python3.13"))
         warm = _warm_by_mode(name, serve_args, env, work, count, rounds)
         in_process, signal_costs = _freeze_by_mode(settings, code, count, rounds)
         firsts, bare = _cold_by_mode(settings, code, module, work, cold)
@@ -479,7 +484,7 @@ def _warm_by_mode(
 
 
 def _freeze_by_mode(
-    settings: FunctionSettings, code: Path, count: int, rounds: int
+    settings: Function, code: Path, count: int, rounds: int
 ) -> tuple[dict[tuple[str, bool], list[float]], dict[str, float]]:
     """LocalFunction.invoke latencies (ms) with and without the freeze between invocations,
     and what the freeze's signals cost (ms), in each sandbox mode."""
@@ -521,7 +526,7 @@ def _freeze_by_mode(
 
 
 def _cold_by_mode(
-    settings: FunctionSettings, code: Path, module: str, work: Path, cold: int
+    settings: Function, code: Path, module: str, work: Path, cold: int
 ) -> tuple[dict[str, list[float]], float]:
     """First-response times (ms) of fresh environments in each mode, and the median bare import."""
     from uv_lambda.emulator.function import LocalFunction, RunOptions
