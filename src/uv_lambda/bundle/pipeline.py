@@ -48,7 +48,6 @@ from uv_lambda.uv import Uv, find_uv
 log = logging.getLogger(__name__)
 
 T = TypeVar("T")
-TASK_ROOT = "/var/task/"
 
 
 @dataclass(frozen=True)
