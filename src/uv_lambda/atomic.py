@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import os
 
-TYPE_CHECKING = False  # mypy treats this name as True; typing itself costs start-up time
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing: see bundle/rebuild/__init__.py
 if TYPE_CHECKING:
     from collections.abc import Callable
     from typing import Protocol

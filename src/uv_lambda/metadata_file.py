@@ -13,7 +13,7 @@ import os
 
 from uv_lambda import atomic
 
-TYPE_CHECKING = False  # mypy treats this name as True; a rebuild imports this module early
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing: see bundle/rebuild/__init__.py
 if TYPE_CHECKING:
     from pathlib import Path
     from typing import Any

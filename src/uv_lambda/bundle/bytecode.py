@@ -19,9 +19,7 @@ import subprocess
 from uv_lambda import proc
 from uv_lambda.errors import BuildError, CommandError
 
-# Annotations only: this module starts a rebuild's compiler before pathlib and typing are
-# imported (bundle/rebuild/record_file.py). mypy treats this name as True.
-TYPE_CHECKING = False
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing: see bundle/rebuild/__init__.py
 if TYPE_CHECKING:
     from pathlib import Path
     from typing import IO

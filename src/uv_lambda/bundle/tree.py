@@ -12,13 +12,10 @@ from __future__ import annotations
 import os
 import zlib
 from pathlib import Path
+from typing import BinaryIO
 
 from uv_lambda.bundle import archive
 from uv_lambda.errors import BuildError, UsageError
-
-TYPE_CHECKING = False  # mypy treats this name as True; an app-only rebuild imports this module
-if TYPE_CHECKING:
-    from typing import BinaryIO
 
 # --format value -> (the format that is built, the artifact unpacked into --out)
 TREE_FORMATS: dict[str, tuple[str, str]] = {

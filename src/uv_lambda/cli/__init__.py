@@ -16,7 +16,7 @@ from uv_lambda import INTERRUPTED, __version__
 from uv_lambda.errors import ExitCode, UvLambdaError
 from uv_lambda.ui import Reporter
 
-TYPE_CHECKING = False  # mypy treats this name as True; typing itself costs start-up time
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing: see bundle/rebuild/__init__.py
 if TYPE_CHECKING:
     import argparse
 

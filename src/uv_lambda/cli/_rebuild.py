@@ -17,7 +17,7 @@ from collections.abc import Sequence
 from uv_lambda.errors import UvLambdaError
 from uv_lambda.ui import Reporter, result
 
-TYPE_CHECKING = False  # mypy treats this name as True; typing itself costs start-up time
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing: see bundle/rebuild/__init__.py
 if TYPE_CHECKING:
     from typing import Any
 

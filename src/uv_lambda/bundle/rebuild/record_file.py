@@ -20,7 +20,7 @@ from uv_lambda.bundle.stage import sources
 from uv_lambda.cache import cache_dir, debug
 from uv_lambda.metadata_file import file_sha256
 
-TYPE_CHECKING = False  # mypy treats this name as True; typing itself costs start-up time
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing: see bundle/rebuild/__init__.py
 if TYPE_CHECKING:
     from typing import Any
 
