@@ -53,8 +53,8 @@ ALLOWED_UV_LAMBDA = frozenset(
 )
 
 # Imported only when a rebuild needs them, and then allowed too: the full build's tree
-# checks (wheel tags, ELF headers) for a new or edited file other than .py, and the unpacked
-# tree of --format dir, layer-dir or app-dir. Both cost more than their imports.
+# checks (wheel tags, ELF headers) for a new or edited file other than .py, which cost more
+# than their imports, and the unpacked tree of --format dir, layer-dir or app-dir.
 ONLY_WHEN_NEEDED = frozenset(
     {
         "uv_lambda.bundle.verify.platform_checks",
@@ -69,8 +69,6 @@ ONLY_WHEN_NEEDED = frozenset(
         *("inspect", "dis", "opcode", "_opcode", "copy", "org", "importlib", "token", "tokenize", "linecache"),
         *("traceback", "textwrap", "string", "_string", "atexit", "platform", "sysconfig"),
         "uv_lambda.bundle.tree",
-        *("shutil", "bz2", "_bz2", "lzma", "_lzma", "_compression", "tempfile", "random", "_random", "bisect"),
-        *("_bisect", "_sha512"),
     }
 )
 

@@ -48,7 +48,7 @@ def try_rebuild(argv: Sequence[str]) -> int | None:
         _report(rebuilt, reporter)
         documents = rebuilt.documents
         if any(arg.startswith("--format") for arg in options):
-            documents = _unpack_tree(argv, documents, started.document["root"], reporter)
+            documents = _unpack_tree(argv, documents, started.build.root, reporter)
         if metadata:
             from uv_lambda.cli._documents import deliver
 

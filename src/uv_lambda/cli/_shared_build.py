@@ -153,7 +153,7 @@ def remember_command(argv: list[str], out_dir: Path, never_inputs: Sequence[Path
     from uv_lambda.bundle.rebuild import record_file
 
     record = str(incremental.record_path(out_dir))
-    document = record_file.read(record)
-    if document is not None and document.get("files") is not None:
+    recorded = record_file.read(record)
+    if isinstance(recorded, record_file.BuildRecord):
         outputs = [os.path.realpath(folder) for folder in (out_dir, *never_inputs)]
-        record_file.remember(argv, record, document["overrides"], document["inputs"], outputs)
+        record_file.remember(argv, record, recorded.overrides, recorded.inputs, outputs)
