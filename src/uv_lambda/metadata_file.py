@@ -128,6 +128,7 @@ class ArtifactMetadata(_Frozen):
     schema: int
     warnings: tuple[str, ...]
 
+    # Many arguments (PLR0913) on purpose: one keyword per field of the file, as a dataclass's __init__ has.
     def __init__(
         self,
         *,

@@ -186,6 +186,7 @@ class BuildRecord:
         "tools",
     )
 
+    # Many arguments (PLR0913) on purpose: one keyword per part of the record, as a dataclass's __init__ has.
     def __init__(
         self,
         *,
