@@ -117,8 +117,8 @@ def _finish(rebuilt: incremental.Rebuilt) -> None:
 
 def _unpack_tree(argv: Sequence[str], documents: list[Any], root: str, reporter: Reporter) -> list[Any]:
     """`--format dir` and the like: unpack the rebuilt (or up-to-date) zip into --out, as the
-    full build does (cli/build.py); the tree is rewritten even when the zip is unchanged,
-    since a tool may have emptied or edited its folder since."""
+    full build does (cli/build.py)."""
+    from uv_lambda.cli._build_output import unpack_into
     from uv_lambda.cli._documents import option_value
 
     tree_format = option_value(argv, "--format")
@@ -133,12 +133,4 @@ def _unpack_tree(argv: Sequence[str], documents: list[Any], root: str, reporter:
 
     folder = Path(out)
     tree.check_destination(folder, Path(root))
-    name = tree.TREE_FORMATS[tree_format][1]
-    unpacked = []
-    for document in documents:
-        if Path(document["path"]).name == name:
-            count = tree.unpack(Path(document["path"]), folder)
-            reporter.info(f"  {folder}  {count} files unpacked from {name}")
-            document = {**document, "directory": str(folder.resolve())}
-        unpacked.append(document)
-    return unpacked
+    return unpack_into(documents, tree.TREE_FORMATS[tree_format][1], folder, reporter)

@@ -1,5 +1,6 @@
-"""The first steps of an app-only rebuild: find its record, choose the application files
-again, see what changed, start the compiler.
+"""The build record (BuildRecord: its one reader, `read`, and one writer, `write`) and the
+first steps of an app-only rebuild: find its record, choose the application files again,
+see what changed, start the compiler.
 
 They run before the rest of uv-lambda is imported (bundle/rebuild/incremental.py does the rest), so
 this module and bundle/stage/sources.py use only os, stat, json and hashlib: the target
