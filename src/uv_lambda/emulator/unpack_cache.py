@@ -303,80 +303,113 @@ def _make_generation(
 ) -> Path:
     """A new generation: from the draft of `current` when there is one, else linked anew."""
     name = f"g{time.time_ns()}"
-    scratch = slot / f".scratch-{name}"
+    writer = _GenerationWriter(slot / f".scratch-{name}", wanted, signature, intact)
     draft = slot / _DRAFT
     from_draft = current is not None and _draft_base(draft) == current[0].name
-    ready: dict[str, bytes] = {}  # the changed files' data, read before the tree is touched
     if current is not None and not from_draft:
-        ready_data = _in_place_data(current, wanted, signature, intact)
-        ready = ready_data or {}
-        if ready_data is not None and _take_unheld(current[0], scratch):
-            draft, from_draft = scratch, True
-    present: set[str] = set()
-    kept_stamps: dict[str, int] = {}  # the draft's folders that nothing below changes
-    touched: set[str] = set()
-    written = scratch
+        ready = _in_place_data(current, wanted, signature, intact)
+        writer.ready = ready or {}
+        if ready is not None and _take_unheld(current[0], writer.scratch):
+            draft, from_draft = writer.scratch, True
     try:
         if current is not None and from_draft:
-            _, manifest, folders = current
-            if draft == scratch:  # the current generation itself (_take_unheld)
-                (scratch / _ENTRIES).unlink()
-                kept_stamps = dict(folders)
-            else:
-                draft.rename(scratch)
-                (scratch / "base").unlink()
-                kept_stamps = json.loads((scratch / _STAMPS).read_text())
-                (scratch / _STAMPS).unlink()
-            present = set(manifest)
-            for member in present - wanted.files.keys():
-                _unlink_if_there(f"{scratch}/{member}")
-                touched.add(_parent(member))
-            for folder in _by_depth(set(folders) - wanted.folders, deepest_first=True):
-                shutil.rmtree(scratch / folder, ignore_errors=True)
-                touched.add(_parent(folder))
+            writer.start_from(draft, current)
         else:
-            scratch.mkdir()
-        for folder in _by_depth(wanted.folders - set(kept_stamps)):
-            os.makedirs(f"{scratch}/{folder}", exist_ok=True)
-            touched.update([folder, _parent(folder)])
-        files: Manifest = {}
-        source = f"{current[0]}/" if current is not None else ""
-        for member, (bundle, entry, archive, what) in wanted.files.items():
-            written = scratch / member
-            target = f"{scratch}/{member}"
-            previous = intact.get(member)
-            if previous is not None and previous[:3] == signature[member]:
-                if from_draft:
-                    files[member] = previous  # its link is in the draft already
-                    continue
-                try:
-                    os.link(source + member, target)
-                    files[member] = previous
-                    continue
-                except OSError:
-                    pass  # another file system, or a link limit: unpack it instead
-            if member in present:
-                _unlink_if_there(target)  # a link to the previous copy (or that copy): never written to
-            touched.add(_parent(member))
-            data = ready[member] if member in ready else _read(bundle, entry, archive, what)
-            mode = 0o555 if signature[member][2] else 0o444
-            descriptor = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode)
-            with os.fdopen(descriptor, "wb") as handle:
-                handle.write(data)
-            files[member] = [*signature[member], os.stat(target).st_mtime_ns]
-        # A folder's mtime is taken once nothing more is added to it (see _folders_unchanged).
-        stamps = {
-            folder: kept_stamps[folder] if folder in kept_stamps and folder not in touched else _mtime(scratch, folder)
-            for folder in wanted.folders
-        }
-        (scratch / _ENTRIES).write_text(json.dumps({"files": files, "folders": stamps}))
-        scratch.rename(slot / name)
+            writer.scratch.mkdir()
+        writer.place_files(f"{current[0]}/" if current is not None else "", linked=from_draft)
+        writer.scratch.rename(slot / name)
     except BaseException as exc:
-        shutil.rmtree(scratch, ignore_errors=True)
+        shutil.rmtree(writer.scratch, ignore_errors=True)
         if isinstance(exc, OSError):
-            raise _write_error(exc, written) from None
+            raise _write_error(exc, writer.written) from None
         raise
     return slot / name
+
+
+class _GenerationWriter:
+    """Writes one generation into `scratch`: from a tree of links to the current one (a draft,
+    or the current generation itself), or from an empty folder."""
+
+    def __init__(
+        self, scratch: Path, wanted: _Wanted, signature: dict[str, list[int]], intact: dict[str, list[int]]
+    ) -> None:
+        self.scratch = scratch
+        self.written = scratch  # the path being written, for an error message
+        self.ready: dict[str, bytes] = {}  # the changed files' data, read before the tree is touched
+        self._wanted = wanted
+        self._signature = signature
+        self._intact = intact
+        self._present: set[str] = set()  # files the starting tree holds
+        self._kept_stamps: dict[str, int] = {}  # the starting tree's folders that nothing below changes
+        self._touched: set[str] = set()  # folders whose entries change
+
+    def start_from(self, tree: Path, current: tuple[Path, Manifest, dict[str, int]]) -> None:
+        """Take `tree` (links to all of `current`'s files) and remove what is no longer wanted."""
+        _, manifest, folders = current
+        scratch = self.scratch
+        if tree == scratch:  # the current generation itself (_take_unheld)
+            (scratch / _ENTRIES).unlink()
+            self._kept_stamps = dict(folders)
+        else:
+            tree.rename(scratch)
+            (scratch / "base").unlink()
+            self._kept_stamps = json.loads((scratch / _STAMPS).read_text())
+            (scratch / _STAMPS).unlink()
+        self._present = set(manifest)
+        for member in self._present - self._wanted.files.keys():
+            _unlink_if_there(f"{scratch}/{member}")
+            self._touched.add(_parent(member))
+        for folder in _by_depth(set(folders) - self._wanted.folders, deepest_first=True):
+            shutil.rmtree(scratch / folder, ignore_errors=True)
+            self._touched.add(_parent(folder))
+
+    def place_files(self, source: str, *, linked: bool) -> None:
+        """Every wanted file: kept (`linked`: the starting tree has it), linked from `source`
+        (the current generation's folder), or unpacked; then the generation's entries."""
+        scratch = self.scratch
+        for folder in _by_depth(self._wanted.folders - set(self._kept_stamps)):
+            os.makedirs(f"{scratch}/{folder}", exist_ok=True)
+            self._touched.update([folder, _parent(folder)])
+        files: Manifest = {}
+        for member in self._wanted.files:
+            self.written = scratch / member
+            previous = self._intact.get(member)
+            unchanged = previous is not None and previous[:3] == self._signature[member]
+            if previous is not None and unchanged and (linked or _linked(source + member, f"{scratch}/{member}")):
+                files[member] = previous  # the same file as the current generation's
+            else:
+                files[member] = self._unpack(member)
+        # A folder's mtime is taken once nothing more is added to it (see _folders_unchanged).
+        kept, touched = self._kept_stamps, self._touched
+        stamps = {
+            folder: kept[folder] if folder in kept and folder not in touched else _mtime(scratch, folder)
+            for folder in self._wanted.folders
+        }
+        (scratch / _ENTRIES).write_text(json.dumps({"files": files, "folders": stamps}))
+
+    def _unpack(self, member: str) -> list[int]:
+        target = f"{self.scratch}/{member}"
+        if member in self._present:
+            _unlink_if_there(target)  # a link to the previous copy (or that copy): never written to
+        self._touched.add(_parent(member))
+        if member in self.ready:
+            data = self.ready[member]
+        else:
+            bundle, entry, archive, what = self._wanted.files[member]
+            data = _read(bundle, entry, archive, what)
+        signature = self._signature[member]
+        descriptor = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o555 if signature[2] else 0o444)
+        with os.fdopen(descriptor, "wb") as handle:
+            handle.write(data)
+        return [*signature, os.stat(target).st_mtime_ns]
+
+
+def _linked(source: str, target: str) -> bool:
+    try:
+        os.link(source, target)
+        return True
+    except OSError:
+        return False  # another file system, or a link limit: unpack it instead
 
 
 def _read(bundle: zipfile.ZipFile, entry: Entry, archive: Path, what: str) -> bytes:
