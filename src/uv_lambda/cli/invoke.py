@@ -13,6 +13,7 @@ from uv_lambda.errors import ExitCode, UsageError
 from uv_lambda.ui import Reporter
 
 if TYPE_CHECKING:
+    from uv_lambda.emulator.early_start import EarlyStart
     from uv_lambda.emulator.function import LocalFunction
 
 ORDER = 30
@@ -151,10 +152,16 @@ def _check_range(value: int | None, low: int, high: int, flag: str) -> None:
 
 
 def open_function(
-    args: argparse.Namespace, reporter: Reporter, *, concurrency: int | None = None, one_shot: bool = False
+    args: argparse.Namespace,
+    reporter: Reporter,
+    *,
+    concurrency: int | None = None,
+    one_shot: bool = False,
+    early: EarlyStart | None = None,
 ) -> LocalFunction:
     """The LocalFunction that args describe: a built project function, --artifact or --image.
-    `one_shot`: it runs one event and the process ends (no draft of the next tree is linked)."""
+    `one_shot`: it runs one event and the process ends (no draft of the next tree is linked).
+    `early`: what the function it replaces started for it (serve --watch, early_start.py)."""
     from uv_lambda.emulator.find_artifact import check_layers, settings_from_path
     from uv_lambda.emulator.function import LocalFunction, RunOptions, settings_from_build
 
@@ -206,7 +213,7 @@ def open_function(
         sdk=sdk,
         draft=not one_shot,
     )
-    return LocalFunction.open(settings, code, [*layers, *extra_layers], options)
+    return LocalFunction.open(settings, code, [*layers, *extra_layers], options, early)
 
 
 def announce_sandbox(function: LocalFunction, reporter: Reporter) -> None:

@@ -12,6 +12,7 @@ import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from uv_lambda.artifact import Artifact, FunctionBuild
 from uv_lambda.emulator.aws_credentials import caller_credentials, caller_region
@@ -27,6 +28,9 @@ from uv_lambda.emulator.unpack_cache import unpack
 from uv_lambda.errors import UsageError
 from uv_lambda.runtimes import get_architecture, get_runtime
 from uv_lambda.uv import find_uv
+
+if TYPE_CHECKING:
+    from uv_lambda.emulator.early_start import EarlyStart
 
 log = logging.getLogger(__name__)
 
@@ -101,8 +105,9 @@ def check_architecture(architecture: str) -> None:
 
 
 class LocalFunction:
-    def __init__(self, spec: FunctionSpec, concurrency: int) -> None:
+    def __init__(self, spec: FunctionSpec, concurrency: int, options: RunOptions | None = None) -> None:
         self.spec = spec
+        self.options = options or RunOptions(concurrency=concurrency)
         self.pool = Pool(spec, concurrency)
 
     @classmethod
@@ -112,22 +117,20 @@ class LocalFunction:
         code: Path,
         layers: Sequence[Path] = (),
         options: RunOptions | None = None,
+        early: EarlyStart | None = None,
     ) -> LocalFunction:
+        """`early`: the next environment of the function this one replaces, started while it
+        was rebuilt (serve --watch, see early_start.py)."""
         options = options or RunOptions()
         runtime = get_runtime(settings.runtime)
         check_architecture(settings.architecture)
-        try:
-            interpreter = find_uv().find_python(runtime.python_version, options.python)
-        except UsageError as exc:
-            raise UsageError(
-                f"{exc.message}: {runtime.name} functions run locally with Python {runtime.python_version}",
-                f"install it with `uv python install {runtime.python_version}`, or pass "
-                f"--python PATH to a python{runtime.python_version} interpreter",
-            ) from None
-        sandbox = options.choose_sandbox(interpreter, runtime.python_version)
-        runtime_folder = ensure_runtime_folder(
-            runtime.python_version, interpreter, with_boto3=options.with_boto3, sdk=options.sdk
-        )
+        lent = early.lends(runtime.python_version, options) if early is not None else None
+        if lent is not None:  # checked when the replaced function was opened
+            interpreter, sandbox, runtime_folder = lent.interpreter, lent.sandbox, lent.runtime_folder
+        else:
+            interpreter, sandbox, runtime_folder = _runtime(runtime.name, runtime.python_version, options)
+        if early is not None:
+            early.reached_gate()  # before the unpack updates the tree it runs on
         layout: Layout = unpack(code, layers, draft=options.draft)
         spec = FunctionSpec(
             name=settings.name,
@@ -144,7 +147,7 @@ class LocalFunction:
             ephemeral_storage_mb=settings.ephemeral_storage_mb,
             sandbox=sandbox,
         )
-        return cls(spec, options.concurrency)
+        return cls(spec, options.concurrency, options)
 
     def submit(
         self,
@@ -177,9 +180,10 @@ class LocalFunction:
             invocation.request_id = request_id
         return self.pool.invoke(invocation)
 
-    def prewarm(self) -> concurrent.futures.Future[None]:
-        """Start an environment's init now, before the first event (see Pool.prewarm)."""
-        return self.pool.prewarm()
+    def prewarm(self, early: EarlyStart | None = None) -> concurrent.futures.Future[None]:
+        """Start an environment's init now, before the first event (see Pool.prewarm); or
+        adopt the one `early` started, when it fits."""
+        return self.pool.prewarm(None if early is None else lambda: early.adopt(self.spec))
 
     def close(self) -> None:
         self.pool.close()
@@ -190,6 +194,21 @@ class LocalFunction:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def _runtime(name: str, python_version: str, options: RunOptions) -> tuple[Path, Sandbox, Path]:
+    """The interpreter, the sandbox and the runtime folder a function of `python_version` runs with."""
+    try:
+        interpreter = find_uv().find_python(python_version, options.python)
+    except UsageError as exc:
+        raise UsageError(
+            f"{exc.message}: {name} functions run locally with Python {python_version}",
+            f"install it with `uv python install {python_version}`, or pass "
+            f"--python PATH to a python{python_version} interpreter",
+        ) from None
+    sandbox = options.choose_sandbox(interpreter, python_version)
+    runtime_folder = ensure_runtime_folder(python_version, interpreter, with_boto3=options.with_boto3, sdk=options.sdk)
+    return interpreter, sandbox, runtime_folder
 
 
 def settings_from_build(

@@ -152,12 +152,22 @@ def unpack(code: Path, layers: Sequence[Path] = (), *, draft: bool = True) -> La
         slot = slot_of(code, layers)
         with _locked(slot / "lock"):
             os.utime(slot / "lock")  # when the slot was last used (see _prune)
-            generation = _up_to_date(slot, wanted)
+            generation, changed = _up_to_date(slot, wanted)
             lease = Lease(generation)
             _retire(slot, keep=generation)
             drafted = _draft_base(slot / _DRAFT) == generation.name
     _in_background(lambda: _tidy(slot, None if drafted or not draft else generation))
-    return Layout(generation, generation / "task", generation / "opt", lease.release)
+    return Layout(generation, generation / "task", generation / "opt", lease.release, changed)
+
+
+def draft_of(layout: Layout) -> Layout | None:
+    """The draft linked from `layout`'s generation (the tree the next generation will be made
+    of, in place), or None when there is none yet. Nothing holds it: see early_start.py."""
+    slot, name = layout.root.parent, layout.root.name
+    draft = slot / _DRAFT
+    if layout.release is None or _draft_base(draft) != name:
+        return None
+    return Layout(draft, draft / "task", draft / "opt", lambda: None)
 
 
 _DRAFT = ".draft"
@@ -262,8 +272,9 @@ def _folders_unchanged(generation: Path, folders: dict[str, int]) -> bool:
         return False
 
 
-def _up_to_date(slot: Path, wanted: _Wanted) -> Path:
-    """The current generation when it holds what `wanted` says, else a new one made from it."""
+def _up_to_date(slot: Path, wanted: _Wanted) -> tuple[Path, frozenset[str] | None]:
+    """The current generation when it holds what `wanted` says, else a new one made from it;
+    and what differs from the draft it was made from (see Layout.changed)."""
     signature = wanted.signature()
     current = _read_current(slot)
     intact: dict[str, list[int]] = {}
@@ -276,10 +287,10 @@ def _up_to_date(slot: Path, wanted: _Wanted) -> Path:
             and set(folders) == wanted.folders
             and _folders_unchanged(generation, folders)
         ):
-            return generation
-    made = _make_generation(slot, wanted, signature, current, intact)
+            return generation, None
+    made, changed = _make_generation(slot, wanted, signature, current, intact)
     atomic.write_text(slot / "current", made.name)
-    return made
+    return made, changed
 
 
 def _parent(name: str) -> str:
@@ -300,12 +311,17 @@ def _make_generation(
     signature: dict[str, list[int]],
     current: tuple[Path, Manifest, dict[str, int]] | None,
     intact: dict[str, list[int]],
-) -> Path:
-    """A new generation: from the draft of `current` when there is one, else linked anew."""
+) -> tuple[Path, frozenset[str] | None]:
+    """A new generation: from the draft of `current` when there is one, else linked anew; and,
+    made from the draft, the names that differ from it."""
     name = f"g{time.time_ns()}"
     writer = _GenerationWriter(slot / f".scratch-{name}", wanted, signature, intact)
     draft = slot / _DRAFT
     from_draft = current is not None and _draft_base(draft) == current[0].name
+    changed = None
+    if current is not None and from_draft:
+        kept = {member for member in wanted.files if intact.get(member, [])[:3] == signature[member]}
+        changed = frozenset({*current[1], *wanted.files} - kept | set(current[2]) ^ wanted.folders)
     if current is not None and not from_draft:
         ready = _in_place_data(current, wanted, signature, intact)
         writer.ready = ready or {}
@@ -323,7 +339,7 @@ def _make_generation(
         if isinstance(exc, OSError):
             raise _write_error(exc, writer.written) from None
         raise
-    return slot / name
+    return slot / name, changed
 
 
 class _GenerationWriter:

@@ -1,0 +1,193 @@
+"""The next environment of a function being rebuilt, started before its tree is ready.
+
+`serve --watch` rebuilds on an edit, unpacks the new build and starts its first environment
+(pre-warm). The environment's start-up (bwrap, the interpreter, the runtime client) does
+not depend on the edit, so it runs while the rebuild does:
+
+- at the edit, an environment of the function being replaced is started on the slot's
+  *draft* (unpack_cache.py: hard links to the current tree, which the unpack of the rebuild
+  turns into the new generation in place). bwrap binds the draft's folders, and they stay
+  the same folders when the draft becomes a generation. The runtime imports its client and
+  waits at its gate (sandbox.BOOTSTRAP); nothing of the function is imported yet;
+- the unpack waits until the runtime is at its gate (then bwrap has bound the folders)
+  before it touches the draft;
+- the new function adopts the environment when it runs on the new generation's very
+  folders with the same settings. The runtime is told which top-level names changed (it
+  starts afresh if its client imported one of them) and imports the handler. Otherwise
+  it is stopped, and the new function starts its own environment as before.
+
+Its Init Duration counts the start-up before the gate and the init after it, not the wait
+at the gate. Only sandboxed runs start early: unsandboxed, the task root's real path is in
+the process's environment (LD_LIBRARY_PATH, read once by the dynamic loader) and would
+name the draft.
+
+The function being replaced also lends its interpreter, sandbox and runtime folder, which
+`serve` checked when it started: a rebuild does not look for them again.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import os
+import socket
+import time
+from typing import TYPE_CHECKING
+
+from uv_lambda.emulator.environment import ExecutionEnvironment
+from uv_lambda.emulator.layout import Layout
+from uv_lambda.emulator.spec import FunctionSpec
+from uv_lambda.emulator.unpack_cache import draft_of
+
+if TYPE_CHECKING:
+    from uv_lambda.emulator.function import LocalFunction, RunOptions
+
+log = logging.getLogger(__name__)
+
+GATE_SECONDS = 5.0  # how long the unpack waits for the runtime to reach its gate
+
+
+class EarlyStart:
+    def __init__(self, function: LocalFunction) -> None:
+        self.spec = function.spec  # of the function being replaced
+        self.options = function.options
+        self._loop_thread = function.pool.loop_thread
+        self._environment: ExecutionEnvironment | None = None
+        self._gate: socket.socket | None = None
+        self._draft: Layout | None = None
+        self._folders: tuple[os.stat_result, os.stat_result] | None = None  # the draft's task/ and opt/
+        self._spawned = 0.0
+        self._before_gate: float | None = None
+        self.adopted = False
+
+    def start(self) -> None:
+        """Start the environment on the draft, when there is one (from any thread but the loop's)."""
+        draft = draft_of(self.spec.layout) if self.spec.sandbox.enabled else None
+        if draft is None:
+            return
+        folders = _folders(draft)
+        if folders is None:
+            return
+        ours, theirs = socket.socketpair()
+        spec = dataclasses.replace(self.spec, layout=draft)
+        loop = self._loop_thread.loop
+        try:
+            self._spawned = time.monotonic()
+            self._environment = self._loop_thread.call(lambda: ExecutionEnvironment(spec, loop, gate=theirs))
+        except Exception as exc:  # the new function starts its own: it says what is wrong
+            log.debug("early start failed: %s", exc)
+            ours.close()
+            return
+        finally:
+            theirs.close()
+        self._gate, self._draft, self._folders = ours, draft, folders
+
+    def reached_gate(self) -> None:
+        """Wait until the runtime is at its gate: the draft may be updated from then on
+        (call before the unpack). A runtime that does not get there is stopped."""
+        if self._gate is None or self._before_gate is not None:
+            return
+        try:
+            self._gate.settimeout(GATE_SECONDS)
+            line = b""
+            while not line.endswith(b"\n"):
+                chunk = self._gate.recv(64)
+                if not chunk:
+                    raise OSError("the runtime ended before its gate")
+                line += chunk
+            self._before_gate = max(0.0, float(line) - self._spawned)
+            # bwrap bound the draft's folders by their paths, before the runtime got here:
+            # the same folders as before the start, unless another run took the draft.
+            if self._draft is None or not _same_folders(_folders(self._draft), self._folders):
+                raise OSError("the draft was taken while the runtime started")
+        except (OSError, ValueError) as exc:
+            log.debug("early start abandoned: %s", exc)
+            self.cancel()
+
+    def lends(self, python_version: str, options: RunOptions) -> FunctionSpec | None:
+        """The replaced function's spec, when its interpreter, sandbox and runtime folder are
+        the ones a function with these settings would use."""
+        same = self.spec.python_version == python_version and self.options == options
+        return self.spec if same else None
+
+    def adopt(self, spec: FunctionSpec) -> ExecutionEnvironment | None:
+        """The environment, now `spec`'s, when it fits the new function; else None (stopped).
+        On the loop's thread."""
+        environment, self._environment = self._environment, None
+        gate, self._gate = self._gate, None
+        if environment is None or gate is None:
+            return None
+        with gate:
+            names = _top_names(spec.layout.changed)
+            misfit = self._misfit(environment, spec, names)
+            if misfit is None and names is not None and self._before_gate is not None:
+                try:
+                    gate.sendall(" ".join(["go", *sorted(names)]).encode() + b"\n")
+                    environment.gate_opened(spec, self._before_gate)
+                    self.adopted = True
+                    return environment
+                except OSError as exc:
+                    misfit = f"the runtime is gone ({exc})"
+            log.debug("the environment started during the rebuild is not used: %s", misfit)
+        environment.close()
+        return None
+
+    def _misfit(self, environment: ExecutionEnvironment, spec: FunctionSpec, names: set[str] | None) -> str | None:
+        """Why the environment cannot be the new function's, or None when it can."""
+        if self._before_gate is None or not environment.alive:
+            return "it did not reach its gate"
+        if names is None:
+            return "the new tree was not made from its draft, or a file outside the import paths changed"
+        if self._draft is None or dataclasses.replace(spec, layout=self._draft) != environment.spec:
+            return "the function's settings changed"
+        if not _same_folders(_folders(spec.layout), self._folders):
+            return "the new tree is not the draft it runs on"
+        return None
+
+    def cancel(self) -> None:
+        """Stop the environment, if it was not adopted (from any thread but the loop's)."""
+        environment, self._environment = self._environment, None
+        gate, self._gate = self._gate, None
+        if gate is not None:
+            gate.close()
+        if environment is not None:
+            self._loop_thread.call(environment.close)
+            environment.wait_closed(5.0)
+
+
+def _top_names(changed: frozenset[str] | None) -> set[str] | None:
+    """The top-level module names the changed names of a tree could be imported as (from the
+    task root, /opt/python and the layers' site-packages), or None when something changed
+    that is imported otherwise (a shared library in /opt/lib, say)."""
+    if changed is None:
+        return None
+    names: set[str] = set()
+    for name in changed:
+        parts = name.split("/")
+        if parts[0] == "task":
+            tops = parts[1:2]
+        elif parts[:2] == ["opt", "python"]:
+            tops = parts[2:3]
+            if parts[2:3] == ["lib"] and parts[4:5] == ["site-packages"]:
+                tops += parts[5:6]
+        elif name == "opt":
+            tops = []
+        else:
+            return None
+        names.update(top.split(".", 1)[0] for top in tops)
+    return names
+
+
+def _folders(layout: Layout) -> tuple[os.stat_result, os.stat_result] | None:
+    try:
+        return os.stat(layout.task_root), os.stat(layout.opt)
+    except OSError:
+        return None
+
+
+def _same_folders(
+    first: tuple[os.stat_result, os.stat_result] | None, second: tuple[os.stat_result, os.stat_result] | None
+) -> bool:
+    if first is None or second is None:
+        return False
+    return all(os.path.samestat(one, other) for one, other in zip(first, second, strict=True))
