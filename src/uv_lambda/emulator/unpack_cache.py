@@ -22,7 +22,10 @@ read (and their CRCs checked) first, then it is renamed and updated; only otherw
 unchanged file linked into a new tree. A run in flight keeps the generation it started with (its
 lease), a new run gets the new one, and a generation is removed only once nobody holds its
 lease. The next draft is linked, and old trees removed, on a background thread while the
-function runs (`finish_background_work` waits for it before a command exits).
+function runs (`finish_background_work` waits for it before a command exits). A draft is
+renamed and updated, never copied: `serve --watch` starts the next environment on it before
+the rebuild is unpacked (early_start.py), and the generation made from it is the same
+folders, with the names that changed in its Layout.
 
 Every archive passes unpack_checks (Lambda's size limit, an entry limit, entries that can be
 placed) before anything is written, as for a fresh unpack. Files are read-only, as Lambda's
