@@ -353,7 +353,7 @@ class _GenerationWriter:
         self, scratch: Path, wanted: _Wanted, signature: dict[str, list[int]], intact: dict[str, list[int]]
     ) -> None:
         self.scratch = scratch
-        self.written = scratch  # the path being written, for an error message
+        self.member = ""  # the name being written, for an error message (see `written`)
         self.ready: dict[str, bytes] = {}  # the changed files' data, read before the tree is touched
         self._wanted = wanted
         self._signature = signature
@@ -361,6 +361,10 @@ class _GenerationWriter:
         self._present: set[str] = set()  # files the starting tree holds
         self._kept_stamps: dict[str, int] = {}  # the starting tree's folders that nothing below changes
         self._touched: set[str] = set()  # folders whose entries change
+
+    @property
+    def written(self) -> Path:
+        return self.scratch / self.member if self.member else self.scratch
 
     def start_from(self, tree: Path, current: tuple[Path, Manifest, dict[str, int]]) -> None:
         """Take `tree` (links to all of `current`'s files) and remove what is no longer wanted."""
@@ -391,7 +395,7 @@ class _GenerationWriter:
             self._touched.update([folder, _parent(folder)])
         files: Manifest = {}
         for member in self._wanted.files:
-            self.written = scratch / member
+            self.member = member
             previous = self._intact.get(member)
             unchanged = previous is not None and previous[:3] == self._signature[member]
             if previous is not None and unchanged and (linked or _linked(source + member, f"{scratch}/{member}")):
