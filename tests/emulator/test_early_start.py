@@ -11,10 +11,10 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-
 from tests.emulator.conftest import write_zip
+
 from uv_lambda.emulator.early_start import EarlyStart, _top_names
-from uv_lambda.emulator.function import FunctionSettings, LocalFunction, RunOptions
+from uv_lambda.emulator.function import FunctionSettings, LocalFunction, RunOptions, start_early
 from uv_lambda.emulator.sandbox import bwrap_problem
 from uv_lambda.emulator.unpack_cache import finish_background_work
 
@@ -57,8 +57,7 @@ def test_the_next_environment_starts_during_the_rebuild_and_runs_the_new_code(
 ) -> None:
     code, function = first
     assert _payload(function)["message"] == "first"
-    early = EarlyStart(function)
-    early.start()
+    early = EarlyStart.replacing(function)
     write_zip(code, {"app.py": SOURCE.format(message="second")})  # the rebuild
     replacement = _open(code, early)
     try:
@@ -81,8 +80,7 @@ def test_a_changed_module_the_runtime_client_imported_starts_the_runtime_afresh(
     first: tuple[Path, LocalFunction],
 ) -> None:
     code, function = first
-    early = EarlyStart(function)
-    early.start()
+    early = EarlyStart.replacing(function)
     write_zip(code, {"app.py": SOURCE.format(message="second")})
     replacement = _open(code, early)
     try:
@@ -99,8 +97,7 @@ def test_a_changed_module_the_runtime_client_imported_starts_the_runtime_afresh(
 @sandboxed
 def test_an_environment_that_does_not_fit_is_replaced_by_a_fresh_one(first: tuple[Path, LocalFunction]) -> None:
     code, function = first
-    early = EarlyStart(function)
-    early.start()
+    early = EarlyStart.replacing(function)
     write_zip(code, {"app.py": SOURCE.format(message="second")})
     replacement = _open(code, early, dataclasses.replace(SETTINGS, memory_mb=256))  # a setting changed
     try:
@@ -127,3 +124,22 @@ def test_top_level_names_of_changed_files() -> None:
     assert _top_names(changed) == {"app", "util", "_speedups", "lib", "requests", "helpers"}
     assert _top_names(frozenset({"task/app.py", "opt/lib/libfoo.so"})) is None  # not imported by name
     assert _top_names(None) is None
+
+
+ONE_SHOT = RunOptions(sandbox="require", draft=False)
+
+
+@sandboxed
+@pytest.mark.parametrize("edited", [True, False], ids=["after-an-edit", "nothing-changed"])
+def test_a_one_shot_run_starts_its_environment_before_the_rebuild(tmp_path: Path, edited: bool) -> None:
+    code = write_zip(tmp_path / "function.zip", {"app.py": SOURCE.format(message="first")})
+    with LocalFunction.open(SETTINGS, code, (), ONE_SHOT) as function:  # `invoke`: its tree stays, unheld
+        assert _payload(function)["message"] == "first"
+    early = start_early(SETTINGS, code, [], ONE_SHOT)
+    message = "second" if edited else "first"
+    write_zip(code, {"app.py": SOURCE.format(message=message)})  # the rebuild
+    with LocalFunction.open(SETTINGS, code, (), ONE_SHOT, early) as function:
+        assert function.spec.layout.changed == ({"task/app.py"} if edited else set())
+        function.prewarm(early)
+        assert _payload(function) == {"message": message, "start": "sandbox-gated"}
+        assert early.adopted and function.pool.environments_started == 1

@@ -9,12 +9,15 @@ from typing import TYPE_CHECKING
 
 from uv_lambda.cli._common import HelpFormatter, add_project_arguments
 from uv_lambda.cli.deploy import add_aws_arguments
-from uv_lambda.errors import ExitCode, UsageError
+from uv_lambda.errors import ExitCode, UsageError, UvLambdaError
 from uv_lambda.ui import Reporter
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from uv_lambda.artifact import FunctionBuild
     from uv_lambda.emulator.early_start import EarlyStart
-    from uv_lambda.emulator.function import LocalFunction
+    from uv_lambda.emulator.function import FunctionSettings, LocalFunction, RunOptions
 
 ORDER = 30
 
@@ -162,6 +165,7 @@ def open_function(
     """The LocalFunction that args describe: a built project function, --artifact or --image.
     `one_shot`: it runs one event and the process ends (no draft of the next tree is linked).
     `early`: what the function it replaces started for it (serve --watch, early_start.py)."""
+    from uv_lambda.artifact import read_build
     from uv_lambda.emulator.find_artifact import check_layers, settings_from_path
     from uv_lambda.emulator.function import LocalFunction, RunOptions, settings_from_build
 
@@ -174,8 +178,18 @@ def open_function(
     if args.image is not None:
         return _open_image(args, reporter, concurrency=concurrency)
     extra_layers = check_layers(args.layer)
-    configured_concurrency = 4
-    sdk = "bundled"
+
+    def run_options(configured_concurrency: int, sdk: str) -> RunOptions:
+        return RunOptions(
+            concurrency=concurrency or configured_concurrency,
+            with_boto3=not args.no_boto3,
+            pass_credentials=not args.no_credentials,
+            python=args.python,
+            sandbox=args.sandbox,
+            sdk=sdk,
+            draft=not one_shot,
+        )
+
     if args.artifact is not None:
         settings, code, layers = settings_from_path(
             args.artifact,
@@ -184,36 +198,59 @@ def open_function(
             memory_mb=args.memory or 128,
             timeout_seconds=args.timeout or 3,
         )
+        options = run_options(4, "bundled")
     else:
         from uv_lambda.cli._common import select_functions
-        from uv_lambda.cli._shared_build import build_for_local_run
+        from uv_lambda.cli._shared_build import build_for_local_run, local_run_folder
 
         project, [config] = select_functions(args)
+        options = run_options(config.concurrency, config.runtime_sdk)
+
+        def settings_of(build: FunctionBuild) -> tuple[FunctionSettings, Path, list[Path]]:
+            return settings_from_build(
+                build,
+                name=config.aws_name,
+                handler=args.handler_name,
+                memory_mb=args.memory or config.memory,
+                timeout_seconds=args.timeout or config.timeout,
+                environment=config.environment,
+                ephemeral_storage_mb=config.ephemeral_storage,
+            )
+
+        where = local_run_folder(project, config, reporter)
+        if one_shot and early is None:  # its environment starts while the build runs
+            early = _start_early(lambda: settings_of(read_build(where.folder)), extra_layers, options)
         # The artifact and build record that `build` and `deploy` share (cli/_shared_build.py):
         # an edit of application code between two runs rebuilds only the edited files.
-        with reporter.step(f"building {config.name}"):
-            build = build_for_local_run(project, config, reporter).build
-        settings, code, layers = settings_from_build(
-            build,
-            name=config.aws_name,
-            handler=args.handler_name,
-            memory_mb=args.memory or config.memory,
-            timeout_seconds=args.timeout or config.timeout,
-            environment=config.environment,
-            ephemeral_storage_mb=config.ephemeral_storage,
-        )
-        configured_concurrency = config.concurrency
-        sdk = config.runtime_sdk
-    options = RunOptions(
-        concurrency=concurrency or configured_concurrency,
-        with_boto3=not args.no_boto3,
-        pass_credentials=not args.no_credentials,
-        python=args.python,
-        sandbox=args.sandbox,
-        sdk=sdk,
-        draft=not one_shot,
-    )
-    return LocalFunction.open(settings, code, [*layers, *extra_layers], options, early)
+        try:
+            with reporter.step(f"building {config.name}"):
+                build = build_for_local_run(project, config, reporter, where).build
+        except BaseException:
+            if one_shot and early is not None:
+                early.cancel()
+            raise
+        settings, code, layers = settings_of(build)
+    function = LocalFunction.open(settings, code, [*layers, *extra_layers], options, early)
+    if one_shot and early is not None:
+        function.prewarm(early)  # the environment started early, when it fits
+    return function
+
+
+def _start_early(
+    built: Callable[[], tuple[FunctionSettings, Path, list[Path]]], extra_layers: list[Path], options: RunOptions
+) -> EarlyStart | None:
+    """An environment of the build as it is now, started on its unpacked tree before the build
+    runs (emulator/early_start.py); None when there is no build yet, or none that runs here."""
+    from uv_lambda.emulator.function import start_early
+
+    try:
+        settings, code, layers = built()
+        return start_early(settings, code, [*layers, *extra_layers], options)
+    except (UvLambdaError, OSError, ValueError) as exc:  # the run says what is wrong, after its build
+        import logging
+
+        logging.getLogger(__name__).debug("no early start: %s", exc)
+        return None
 
 
 def announce_sandbox(function: LocalFunction, reporter: Reporter) -> None:

@@ -147,8 +147,7 @@ def _start_watching(args: argparse.Namespace, reporter: Reporter, function: Swap
         started = time.monotonic()
         # The next environment starts now, while the rebuild runs, and waits for its tree
         # before it imports the handler (emulator/early_start.py).
-        early = EarlyStart(function.current)
-        early.start()
+        early = EarlyStart.replacing(function.current)
         try:
             replacement = open_function(args, reporter, concurrency=args.concurrency, early=early)
         except UvLambdaError as exc:  # keep serving the last good build

@@ -31,9 +31,11 @@ import dataclasses
 import logging
 import os
 import socket
+import threading
 import time
 from typing import TYPE_CHECKING
 
+from uv_lambda.emulator.aws_credentials import caller_credentials
 from uv_lambda.emulator.environment import ExecutionEnvironment
 from uv_lambda.emulator.layout import Layout
 from uv_lambda.emulator.spec import FunctionSpec
@@ -41,6 +43,7 @@ from uv_lambda.emulator.unpack_cache import draft_of
 
 if TYPE_CHECKING:
     from uv_lambda.emulator.function import LocalFunction, RunOptions
+    from uv_lambda.emulator.loop import LoopThread
 
 log = logging.getLogger(__name__)
 
@@ -48,25 +51,47 @@ GATE_SECONDS = 5.0  # how long the unpack waits for the runtime to reach its gat
 
 
 class EarlyStart:
-    def __init__(self, function: LocalFunction) -> None:
-        self.spec = function.spec  # of the function being replaced
-        self.options = function.options
-        self._loop_thread = function.pool.loop_thread
+    """`spec`: the function as known before its build (its layout: the tree it runs on now);
+    `options`: how it runs; `loop_thread`: the event loop its environments run on."""
+
+    def __init__(self, spec: FunctionSpec, options: RunOptions, loop_thread: LoopThread) -> None:
+        self.spec = spec
+        self.options = options
+        self._loop_thread = loop_thread
         self._environment: ExecutionEnvironment | None = None
         self._gate: socket.socket | None = None
         self._draft: Layout | None = None
         self._folders: tuple[os.stat_result, os.stat_result] | None = None  # the draft's task/ and opt/
         self._spawned = 0.0
         self._before_gate: float | None = None
+        self._starting: threading.Thread | None = None
         self.adopted = False
 
-    def start(self) -> None:
-        """Start the environment on the draft, when there is one (from any thread but the loop's)."""
-        draft = draft_of(self.spec.layout) if self.spec.sandbox.enabled else None
-        if draft is None:
-            return
-        folders = _folders(draft)
-        if folders is None:
+    @classmethod
+    def replacing(cls, function: LocalFunction) -> EarlyStart:
+        """The next environment of `function` (serve --watch), started now on its draft."""
+        early = cls(function.spec, function.options, function.pool.loop_thread)
+        early.start(draft_of(function.spec.layout))
+        return early
+
+    def start_in_background(self, tree: Layout | None) -> None:
+        """Start the environment on `tree` from a thread, after the caller's AWS credentials
+        are found (a one-shot run: its tree is updated in place, see unpack_cache.py)."""
+
+        def start() -> None:
+            credentials = caller_credentials() if self.options.pass_credentials else {}
+            self.spec = dataclasses.replace(self.spec, credentials=credentials)
+            self.start(tree)
+
+        if tree is not None and self.spec.sandbox.enabled:
+            self._starting = threading.Thread(target=start, name="early-start", daemon=True)
+            self._starting.start()
+
+    def start(self, draft: Layout | None) -> None:
+        """Start the environment on `draft`, the tree the next generation is made of in place
+        (from any thread but the loop's)."""
+        folders = _folders(draft) if draft is not None and self.spec.sandbox.enabled else None
+        if draft is None or folders is None:
             return
         ours, theirs = socket.socketpair()
         spec = dataclasses.replace(self.spec, layout=draft)
@@ -85,6 +110,9 @@ class EarlyStart:
     def reached_gate(self) -> None:
         """Wait until the runtime is at its gate: the draft may be updated from then on
         (call before the unpack). A runtime that does not get there is stopped."""
+        if self._starting is not None:
+            self._starting.join()
+            self._starting = None
         if self._gate is None or self._before_gate is not None:
             return
         try:
@@ -146,6 +174,9 @@ class EarlyStart:
 
     def cancel(self) -> None:
         """Stop the environment, if it was not adopted (from any thread but the loop's)."""
+        if self._starting is not None:
+            self._starting.join()
+            self._starting = None
         environment, self._environment = self._environment, None
         gate, self._gate = self._gate, None
         if gate is not None:

@@ -12,7 +12,7 @@ import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 from uv_lambda.artifact import Artifact, FunctionBuild
 from uv_lambda.emulator.aws_credentials import caller_credentials, caller_region
@@ -24,7 +24,7 @@ from uv_lambda.emulator.pool import Pool, ResultCallback
 from uv_lambda.emulator.runtime_folder import ensure_runtime_folder, host_machine
 from uv_lambda.emulator.sandbox import Sandbox, choose, default_mode
 from uv_lambda.emulator.spec import FunctionSpec
-from uv_lambda.emulator.unpack_cache import unpack
+from uv_lambda.emulator.unpack_cache import current_tree, unpack
 from uv_lambda.errors import UsageError
 from uv_lambda.runtimes import get_architecture, get_runtime
 from uv_lambda.uv import find_uv
@@ -119,35 +119,20 @@ class LocalFunction:
         options: RunOptions | None = None,
         early: EarlyStart | None = None,
     ) -> LocalFunction:
-        """`early`: the next environment of the function this one replaces, started while it
-        was rebuilt (serve --watch, see early_start.py)."""
+        """`early`: an environment started while the function was rebuilt (early_start.py)."""
         options = options or RunOptions()
         runtime = get_runtime(settings.runtime)
         check_architecture(settings.architecture)
         lent = early.lends(runtime.python_version, options) if early is not None else None
-        if lent is not None:  # checked when the replaced function was opened
-            interpreter, sandbox, runtime_folder = lent.interpreter, lent.sandbox, lent.runtime_folder
+        if lent is not None:  # checked before the build
+            parts = RuntimeParts(lent.python_version, lent.interpreter, lent.sandbox, lent.runtime_folder)
         else:
-            interpreter, sandbox, runtime_folder = _runtime(runtime.name, runtime.python_version, options)
+            parts = _runtime_parts(runtime.name, runtime.python_version, options)
         if early is not None:
             early.reached_gate()  # before the unpack updates the tree it runs on
         layout: Layout = unpack(code, layers, draft=options.draft)
-        spec = FunctionSpec(
-            name=settings.name,
-            handler=settings.handler,
-            python_version=runtime.python_version,
-            interpreter=interpreter,
-            layout=layout,
-            runtime_folder=runtime_folder,
-            memory_mb=settings.memory_mb,
-            timeout_seconds=settings.timeout_seconds,
-            environment=dict(settings.environment),
-            credentials=caller_credentials() if options.pass_credentials else {},
-            region=options.region or caller_region(),
-            ephemeral_storage_mb=settings.ephemeral_storage_mb,
-            sandbox=sandbox,
-        )
-        return cls(spec, options.concurrency, options)
+        credentials = caller_credentials() if options.pass_credentials else {}
+        return cls(_spec(settings, parts, layout, options, credentials), options.concurrency, options)
 
     def submit(
         self,
@@ -196,7 +181,16 @@ class LocalFunction:
         self.close()
 
 
-def _runtime(name: str, python_version: str, options: RunOptions) -> tuple[Path, Sandbox, Path]:
+class RuntimeParts(NamedTuple):
+    """What runs a function of one Python version here."""
+
+    python_version: str
+    interpreter: Path
+    sandbox: Sandbox
+    runtime_folder: Path
+
+
+def _runtime_parts(name: str, python_version: str, options: RunOptions) -> RuntimeParts:
     """The interpreter, the sandbox and the runtime folder a function of `python_version` runs with."""
     try:
         interpreter = find_uv().find_python(python_version, options.python)
@@ -208,7 +202,43 @@ def _runtime(name: str, python_version: str, options: RunOptions) -> tuple[Path,
         ) from None
     sandbox = options.choose_sandbox(interpreter, python_version)
     runtime_folder = ensure_runtime_folder(python_version, interpreter, with_boto3=options.with_boto3, sdk=options.sdk)
-    return interpreter, sandbox, runtime_folder
+    return RuntimeParts(python_version, interpreter, sandbox, runtime_folder)
+
+
+def _spec(
+    settings: FunctionSettings, parts: RuntimeParts, layout: Layout, options: RunOptions, credentials: dict[str, str]
+) -> FunctionSpec:
+    return FunctionSpec(
+        name=settings.name,
+        handler=settings.handler,
+        python_version=parts.python_version,
+        interpreter=parts.interpreter,
+        layout=layout,
+        runtime_folder=parts.runtime_folder,
+        memory_mb=settings.memory_mb,
+        timeout_seconds=settings.timeout_seconds,
+        environment=dict(settings.environment),
+        credentials=credentials,
+        region=options.region or caller_region(),
+        ephemeral_storage_mb=settings.ephemeral_storage_mb,
+        sandbox=parts.sandbox,
+    )
+
+
+def start_early(settings: FunctionSettings, code: Path, layers: Sequence[Path], options: RunOptions) -> EarlyStart:
+    """A one-shot run's environment, started on the artifact's current tree before it is
+    rebuilt (early_start.py); `settings`, `code` and `layers` are the build's as it is now."""
+    from uv_lambda.emulator.early_start import EarlyStart
+    from uv_lambda.emulator.loop import shared
+
+    runtime = get_runtime(settings.runtime)
+    check_architecture(settings.architecture)
+    parts = _runtime_parts(runtime.name, runtime.python_version, options)
+    tree = current_tree(code, layers)
+    known = tree or Layout(code.parent, code.parent, code.parent)  # no tree yet: nothing starts
+    early = EarlyStart(_spec(settings, parts, known, options, {}), options, shared())
+    early.start_in_background(tree)
+    return early
 
 
 def settings_from_build(

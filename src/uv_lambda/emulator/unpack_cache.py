@@ -163,6 +163,16 @@ def unpack(code: Path, layers: Sequence[Path] = (), *, draft: bool = True) -> La
     return Layout(generation, generation / "task", generation / "opt", lease.release, changed)
 
 
+def current_tree(code: Path, layers: Sequence[Path] = ()) -> Layout | None:
+    """The current generation of the archives' slot, unleased, as it is now: the tree a
+    one-shot run's unpack updates in place when nobody holds it (see early_start.py)."""
+    current = _read_current(slot_of(code, layers))
+    if current is None:
+        return None
+    generation = current[0]
+    return Layout(generation, generation / "task", generation / "opt", lambda: None)
+
+
 def draft_of(layout: Layout) -> Layout | None:
     """The draft linked from `layout`'s generation (the tree the next generation will be made
     of, in place), or None when there is none yet. Nothing holds it: see early_start.py."""
@@ -290,7 +300,7 @@ def _up_to_date(slot: Path, wanted: _Wanted) -> tuple[Path, frozenset[str] | Non
             and set(folders) == wanted.folders
             and _folders_unchanged(generation, folders)
         ):
-            return generation, None
+            return generation, frozenset()
     made, changed = _make_generation(slot, wanted, signature, current, intact)
     atomic.write_text(slot / "current", made.name)
     return made, changed
@@ -321,15 +331,15 @@ def _make_generation(
     writer = _GenerationWriter(slot / f".scratch-{name}", wanted, signature, intact)
     draft = slot / _DRAFT
     from_draft = current is not None and _draft_base(draft) == current[0].name
-    changed = None
-    if current is not None and from_draft:
-        kept = {member for member in wanted.files if intact.get(member, [])[:3] == signature[member]}
-        changed = frozenset({*current[1], *wanted.files} - kept | set(current[2]) ^ wanted.folders)
     if current is not None and not from_draft:
         ready = _in_place_data(current, wanted, signature, intact)
         writer.ready = ready or {}
         if ready is not None and _take_unheld(current[0], writer.scratch):
             draft, from_draft = writer.scratch, True
+    changed = None
+    if current is not None and from_draft:
+        kept = {member for member in wanted.files if intact.get(member, [])[:3] == signature[member]}
+        changed = frozenset({*current[1], *wanted.files} - kept | set(current[2]) ^ wanted.folders)
     try:
         if current is not None and from_draft:
             writer.start_from(draft, current)
