@@ -1,28 +1,30 @@
-"""The next environment of a function being rebuilt, started before its tree is ready.
+"""A local run's environment, started before its build is done.
 
-`serve --watch` rebuilds on an edit, unpacks the new build and starts its first environment
-(pre-warm). The environment's start-up (bwrap, the interpreter, the runtime client) does
-not depend on the edit, so it runs while the rebuild does:
+After an edit, `serve --watch` rebuilds, unpacks the new build and starts its first
+environment (pre-warm); `invoke` does the same once. The environment's start-up (bwrap,
+the interpreter, the runtime client) does not depend on the edit, so it runs while the
+rebuild does:
 
-- at the edit, an environment of the function being replaced is started on the slot's
-  *draft* (unpack_cache.py: hard links to the current tree, which the unpack of the rebuild
-  turns into the new generation in place). bwrap binds the draft's folders, and they stay
-  the same folders when the draft becomes a generation. The runtime imports its client and
-  waits at its gate (sandbox.BOOTSTRAP); nothing of the function is imported yet;
+- before the build, an environment of the build as it is now is started on the tree the
+  unpack will update in place: `serve`'s draft (unpack_cache.py: hard links to the current
+  tree, made into the next generation), or for a one-shot `invoke` the current tree itself
+  (nobody holds it: the unpack takes it as it is). bwrap binds that tree's folders, and
+  they stay the same folders when the tree is renamed and updated. The runtime imports its
+  client and waits at its gate (sandbox.BOOTSTRAP); nothing of the function is imported yet;
 - the unpack waits until the runtime is at its gate (then bwrap has bound the folders)
-  before it touches the draft;
-- the new function adopts the environment when it runs on the new generation's very
-  folders with the same settings. The runtime is told which top-level names changed (it
-  starts afresh if its client imported one of them) and imports the handler. Otherwise
-  it is stopped, and the new function starts its own environment as before.
+  before it touches the tree;
+- the new function adopts the environment when it runs on those very folders with the
+  same settings. The runtime is told which top-level names changed (it starts afresh if
+  its client imported one of them) and imports the handler. Otherwise it is stopped, and
+  the new function starts its own environment as before.
 
 Its Init Duration counts the start-up before the gate and the init after it, not the wait
 at the gate. Only sandboxed runs start early: unsandboxed, the task root's real path is in
 the process's environment (LD_LIBRARY_PATH, read once by the dynamic loader) and would
-name the draft.
+name the old tree.
 
-The function being replaced also lends its interpreter, sandbox and runtime folder, which
-`serve` checked when it started: a rebuild does not look for them again.
+The interpreter, sandbox and runtime folder looked up for the early start (for `serve`:
+when it started) are lent to the new function: they are not looked up twice.
 """
 
 from __future__ import annotations
