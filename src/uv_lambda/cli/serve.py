@@ -141,13 +141,21 @@ def _start_watching(args: argparse.Namespace, reporter: Reporter, function: Swap
     from uv_lambda.project import load_project
 
     project = load_project(args.path)
+    noticed: list[EarlyStart] = []
+
+    def notice() -> None:
+        # The next environment starts as soon as a change is seen, while the edit settles
+        # and the rebuild runs, and waits for its tree before it imports the handler
+        # (emulator/early_start.py).
+        noticed.append(EarlyStart.replacing(function.current))
 
     def rebuild() -> None:
         reporter.info("sources changed: rebuilding")
         started = time.monotonic()
-        # The next environment starts now, while the rebuild runs, and waits for its tree
-        # before it imports the handler (emulator/early_start.py).
-        early = EarlyStart.replacing(function.current)
+        early = noticed.pop() if noticed else EarlyStart.replacing(function.current)
+        for stale in noticed:
+            stale.cancel()
+        noticed.clear()
         try:
             replacement = open_function(args, reporter, concurrency=args.concurrency, early=early)
         except UvLambdaError as exc:  # keep serving the last good build
@@ -171,6 +179,6 @@ def _start_watching(args: argparse.Namespace, reporter: Reporter, function: Swap
 
         ready.add_done_callback(report_ready)
 
-    watcher = Watcher(project.workspace_root, rebuild)
+    watcher = Watcher(project.workspace_root, rebuild, on_notice=notice)
     watcher.start()
     return watcher
