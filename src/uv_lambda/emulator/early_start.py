@@ -35,6 +35,7 @@ import os
 import socket
 import threading
 import time
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from uv_lambda.emulator.aws_credentials import caller_credentials
@@ -56,7 +57,7 @@ class EarlyStart:
     """`spec`: the function as known before its build (its layout: the tree it runs on now);
     `options`: how it runs; `loop_thread`: the event loop its environments run on."""
 
-    def __init__(self, spec: FunctionSpec, options: RunOptions, loop_thread: LoopThread) -> None:
+    def __init__(self, spec: FunctionSpec | None, options: RunOptions, loop_thread: LoopThread) -> None:
         self.spec = spec
         self.options = options
         self._loop_thread = loop_thread
@@ -68,6 +69,7 @@ class EarlyStart:
         self._before_gate: float | None = None
         self._starting: threading.Thread | None = None
         self.adopted = False
+        self.credentials: dict[str, str] | None = None  # the caller's, when it looked them up
 
     @classmethod
     def replacing(cls, function: LocalFunction) -> EarlyStart:
@@ -76,27 +78,38 @@ class EarlyStart:
         early.start(draft_of(function.spec.layout))
         return early
 
-    def start_in_background(self, tree: Layout | None) -> None:
-        """Start the environment on `tree` from a thread, after the caller's AWS credentials
-        are found (a one-shot run: its tree is updated in place, see unpack_cache.py)."""
+    @classmethod
+    def in_background(
+        cls, prepare: Callable[[], tuple[FunctionSpec, Layout | None]], options: RunOptions, loop_thread: LoopThread
+    ) -> EarlyStart:
+        """An environment started from a thread on the tree `prepare` names, with the spec it
+        makes (its interpreter, sandbox and runtime folder found there) and the caller's
+        AWS credentials (a one-shot run: its tree is updated in place, see unpack_cache.py)."""
+        early = cls(None, options, loop_thread)
 
         def start() -> None:
-            credentials = caller_credentials() if self.options.pass_credentials else {}
-            self.spec = dataclasses.replace(self.spec, credentials=credentials)
-            self.start(tree)
+            try:
+                spec, tree = prepare()
+            except Exception as exc:  # the run finds the same again, and says what is wrong
+                log.debug("no early start: %s", exc)
+                return
+            early.credentials = caller_credentials() if options.pass_credentials else {}
+            early.spec = dataclasses.replace(spec, credentials=early.credentials)
+            early.start(tree)
 
-        if tree is not None and self.spec.sandbox.enabled:
-            self._starting = threading.Thread(target=start, name="early-start", daemon=True)
-            self._starting.start()
+        early._starting = threading.Thread(target=start, name="early-start", daemon=True)
+        early._starting.start()
+        return early
 
     def start(self, draft: Layout | None) -> None:
         """Start the environment on `draft`, the tree the next generation is made of in place
         (from any thread but the loop's)."""
-        folders = _folders(draft) if draft is not None and self.spec.sandbox.enabled else None
-        if draft is None or folders is None:
+        known = self.spec
+        folders = _folders(draft) if draft is not None and known is not None and known.sandbox.enabled else None
+        if draft is None or known is None or folders is None:
             return
         ours, theirs = socket.socketpair()
-        spec = dataclasses.replace(self.spec, layout=draft)
+        spec = dataclasses.replace(known, layout=draft)
         loop = self._loop_thread.loop
         try:
             self._spawned = time.monotonic()
@@ -112,9 +125,7 @@ class EarlyStart:
     def reached_gate(self) -> None:
         """Wait until the runtime is at its gate: the draft may be updated from then on
         (call before the unpack). A runtime that does not get there is stopped."""
-        if self._starting is not None:
-            self._starting.join()
-            self._starting = None
+        self._started()
         if self._gate is None or self._before_gate is not None:
             return
         try:
@@ -134,11 +145,19 @@ class EarlyStart:
             log.debug("early start abandoned: %s", exc)
             self.cancel()
 
+    def _started(self) -> None:
+        """Wait for the thread of `in_background`, if any."""
+        if self._starting is not None:
+            self._starting.join()
+            self._starting = None
+
     def lends(self, python_version: str, options: RunOptions) -> FunctionSpec | None:
-        """The replaced function's spec, when its interpreter, sandbox and runtime folder are
+        """The spec it was started with, when its interpreter, sandbox and runtime folder are
         the ones a function with these settings would use."""
-        same = self.spec.python_version == python_version and self.options == options
-        return self.spec if same else None
+        self._started()
+        known = self.spec
+        same = known is not None and known.python_version == python_version and self.options == options
+        return known if same else None
 
     def adopt(self, spec: FunctionSpec) -> ExecutionEnvironment | None:
         """The environment, now `spec`'s, when it fits the new function; else None (stopped).
@@ -176,9 +195,7 @@ class EarlyStart:
 
     def cancel(self) -> None:
         """Stop the environment, if it was not adopted (from any thread but the loop's)."""
-        if self._starting is not None:
-            self._starting.join()
-            self._starting = None
+        self._started()
         environment, self._environment = self._environment, None
         gate, self._gate = self._gate, None
         if gate is not None:

@@ -131,7 +131,10 @@ class LocalFunction:
         if early is not None:
             early.reached_gate()  # before the unpack updates the tree it runs on
         layout: Layout = unpack(code, layers, draft=options.draft)
-        credentials = caller_credentials() if options.pass_credentials else {}
+        credentials = {}
+        if options.pass_credentials:  # looked up once (the lookup may import botocore)
+            found = early.credentials if early is not None else None
+            credentials = found if found is not None else caller_credentials()
         return cls(_spec(settings, parts, layout, options, credentials), options.concurrency, options)
 
     def submit(
@@ -233,12 +236,14 @@ def start_early(settings: FunctionSettings, code: Path, layers: Sequence[Path], 
 
     runtime = get_runtime(settings.runtime)
     check_architecture(settings.architecture)
-    parts = _runtime_parts(runtime.name, runtime.python_version, options)
-    tree = current_tree(code, layers)
-    known = tree or Layout(code.parent, code.parent, code.parent)  # no tree yet: nothing starts
-    early = EarlyStart(_spec(settings, parts, known, options, {}), options, shared())
-    early.start_in_background(tree)
-    return early
+
+    def prepare() -> tuple[FunctionSpec, Layout | None]:  # on the early start's thread
+        parts = _runtime_parts(runtime.name, runtime.python_version, options)
+        tree = current_tree(code, layers)
+        known = tree or Layout(code.parent, code.parent, code.parent)  # no tree yet: nothing starts
+        return _spec(settings, parts, known, options, {}), tree
+
+    return EarlyStart.in_background(prepare, options, shared())
 
 
 def settings_from_build(
