@@ -39,8 +39,8 @@ def caller_credentials() -> dict[str, str]:
     Only local sources are consulted (environment, shared files, SSO cache, credential
     process): never the instance metadata service, whose time-outs would stall a local run.
     """
-    if _prefetched:  # kept: a run that starts its environment early asks twice (early_start.py)
-        return _prefetched[-1].result()
+    if _prefetched:
+        return _prefetched.pop().result()
     return _credentials()
 
 
