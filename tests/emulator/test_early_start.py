@@ -13,10 +13,12 @@ from pathlib import Path
 import pytest
 from tests.emulator.conftest import write_zip
 
+from uv_lambda.config import FunctionConfig
 from uv_lambda.emulator.early_start import EarlyStart, _top_names
-from uv_lambda.emulator.function import FunctionSettings, LocalFunction, RunOptions, start_early
+from uv_lambda.emulator.function import LocalFunction, RunOptions, start_early
 from uv_lambda.emulator.sandbox import bwrap_problem
 from uv_lambda.emulator.unpack_cache import finish_background_work
+from uv_lambda.model import Function
 
 SOURCE = """
 import sys
@@ -25,13 +27,13 @@ MESSAGE = {message!r}
 def handler(event, context):
     return {{"message": MESSAGE, "start": sys.orig_argv[3]}}
 """
-SETTINGS = FunctionSettings(name="early", handler="app.handler", runtime="python3.13")
+SETTINGS = Function.configured(FunctionConfig(name="early", handler="app.handler", runtime="python3.13"))
 OPTIONS = RunOptions(sandbox="require")
 
 sandboxed = pytest.mark.skipif(bwrap_problem()[0] is None, reason="an early start needs the sandbox")
 
 
-def _open(code: Path, early: EarlyStart | None = None, settings: FunctionSettings = SETTINGS) -> LocalFunction:
+def _open(code: Path, early: EarlyStart | None = None, settings: Function = SETTINGS) -> LocalFunction:
     return LocalFunction.open(settings, code, (), OPTIONS, early)
 
 
@@ -99,7 +101,8 @@ def test_an_environment_that_does_not_fit_is_replaced_by_a_fresh_one(first: tupl
     code, function = first
     early = EarlyStart.replacing(function)
     write_zip(code, {"app.py": SOURCE.format(message="second")})
-    replacement = _open(code, early, dataclasses.replace(SETTINGS, memory_mb=256))  # a setting changed
+    changed = Function.configured(dataclasses.replace(SETTINGS.config, memory=256))  # a setting changed
+    replacement = _open(code, early, changed)
     try:
         replacement.prewarm(early).result(timeout=60)
         assert not early.adopted

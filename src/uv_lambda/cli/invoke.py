@@ -10,14 +10,15 @@ from typing import TYPE_CHECKING
 from uv_lambda.cli._common import HelpFormatter, add_project_arguments
 from uv_lambda.cli.deploy import add_aws_arguments
 from uv_lambda.errors import ExitCode, UsageError, UvLambdaError
+from uv_lambda.limits import MEMORY_MB, TIMEOUT_SECONDS
 from uv_lambda.ui import Reporter
 
 if TYPE_CHECKING:
     from collections.abc import Callable
 
-    from uv_lambda.artifact import FunctionBuild
     from uv_lambda.emulator.early_start import EarlyStart
-    from uv_lambda.emulator.function import FunctionSettings, LocalFunction, RunOptions
+    from uv_lambda.emulator.function import LocalFunction, RunOptions
+    from uv_lambda.model import Function
 
 ORDER = 30
 
@@ -88,8 +89,10 @@ def add_run_arguments(p: argparse.ArgumentParser) -> None:
     )
     p.add_argument("--handler", dest="handler_name", metavar="MODULE.FUNCTION", help="override the handler")
     p.add_argument("--runtime", metavar="python3.X", help="the runtime of an artifact without metadata")
-    p.add_argument("--timeout", type=int, metavar="SECONDS", help="override the timeout (1-900)")
-    p.add_argument("--memory", type=int, metavar="MB", help="override the memory size (128-10240)")
+    p.add_argument(
+        "--timeout", type=int, metavar="SECONDS", help="override the timeout ({}-{})".format(*TIMEOUT_SECONDS)
+    )
+    p.add_argument("--memory", type=int, metavar="MB", help="override the memory size ({}-{})".format(*MEMORY_MB))
     p.add_argument("--python", metavar="PATH", help="the interpreter to run (default: found by uv)")
     p.add_argument(
         "--no-boto3",
@@ -115,7 +118,7 @@ def add_run_arguments(p: argparse.ArgumentParser) -> None:
 def read_event(source: str | None) -> bytes:
     """The event's bytes: read up to one byte over Lambda's payload limit, so a huge file or
     stream is refused without being read whole (check_payload says by how much)."""
-    from uv_lambda.emulator.limits import MAX_SYNC_PAYLOAD
+    from uv_lambda.limits import MAX_SYNC_PAYLOAD
 
     if source is None:
         return b"{}"
@@ -149,9 +152,18 @@ def read_event(source: str | None) -> bytes:
     return data if data.strip() else b"{}"
 
 
-def _check_range(value: int | None, low: int, high: int, flag: str) -> None:
-    if value is not None and not low <= value <= high:
-        raise UsageError(f"{flag} {value} is out of range", f"Lambda allows {low} to {high}")
+def run_flags(args: argparse.Namespace, concurrency: int | None = None) -> dict[str, object]:
+    """The settings a local run's flags give, checked as configuration is (config.py's schema)."""
+    from uv_lambda.config import check_override
+
+    given = {
+        "handler": args.handler_name,
+        "runtime": args.runtime,
+        "timeout": args.timeout,
+        "memory": args.memory,
+        "concurrency": concurrency,
+    }
+    return {key: check_override(key, value) for key, value in given.items() if value is not None}
 
 
 def open_function(
@@ -163,63 +175,42 @@ def open_function(
     early: EarlyStart | None = None,
 ) -> LocalFunction:
     """The LocalFunction that args describe: a built project function, --artifact or --image.
-    `one_shot`: it runs one event and the process ends (no draft of the next tree is linked).
-    `early`: what the function it replaces started for it (serve --watch, early_start.py)."""
+    `one_shot`: it runs one event and the process ends (no draft of the next tree is linked;
+    its environment starts while it builds). `early`: what the function it replaces started
+    for it (serve --watch). See emulator/early_start.py."""
     from uv_lambda.artifact import read_build
-    from uv_lambda.emulator.find_artifact import check_layers, settings_from_path
-    from uv_lambda.emulator.function import LocalFunction, RunOptions, settings_from_build
+    from uv_lambda.emulator.find_artifact import check_layers, function_from_path
+    from uv_lambda.emulator.function import LocalFunction, RunOptions, function_of_build
 
-    _check_range(args.timeout, 1, 900, "--timeout")
-    _check_range(args.memory, 128, 10240, "--memory")
+    flags = run_flags(args, concurrency)
     if not args.no_credentials:
         from uv_lambda.emulator.aws_credentials import prefetch
 
         prefetch()  # while the build runs
+    options = RunOptions(
+        with_boto3=not args.no_boto3,
+        pass_credentials=not args.no_credentials,
+        python=args.python,
+        sandbox=args.sandbox,
+        draft=not one_shot,
+    )
     if args.image is not None:
-        return _open_image(args, reporter, concurrency=concurrency)
+        return _open_image(args, reporter, flags, options)
     extra_layers = check_layers(args.layer)
-
-    def run_options(configured_concurrency: int, sdk: str) -> RunOptions:
-        return RunOptions(
-            concurrency=concurrency or configured_concurrency,
-            with_boto3=not args.no_boto3,
-            pass_credentials=not args.no_credentials,
-            python=args.python,
-            sandbox=args.sandbox,
-            sdk=sdk,
-            draft=not one_shot,
-        )
-
     if args.artifact is not None:
-        settings, code, layers = settings_from_path(
-            args.artifact,
-            handler=args.handler_name,
-            runtime=args.runtime,
-            memory_mb=args.memory or 128,
-            timeout_seconds=args.timeout or 3,
-        )
-        options = run_options(4, "bundled")
+        function, code, layers = function_from_path(args.artifact, flags)
     else:
         from uv_lambda.cli._common import select_functions
         from uv_lambda.cli._shared_build import build_for_local_run, local_run_folder
+        from uv_lambda.config import with_overrides
 
         project, [config] = select_functions(args)
-        options = run_options(config.concurrency, config.runtime_sdk)
-
-        def settings_of(build: FunctionBuild) -> tuple[FunctionSettings, Path, list[Path]]:
-            return settings_from_build(
-                build,
-                name=config.aws_name,
-                handler=args.handler_name,
-                memory_mb=args.memory or config.memory,
-                timeout_seconds=args.timeout or config.timeout,
-                environment=config.environment,
-                ephemeral_storage_mb=config.ephemeral_storage,
-            )
-
+        # The run's flags apply to the run, not to the build (a runtime is the build's).
+        flags.pop("runtime", None)
+        run_config = with_overrides(config, **flags)
         where = local_run_folder(project, config, reporter)
         if one_shot and early is None:  # its environment starts while the build runs
-            early = _start_early(lambda: settings_of(read_build(where.folder)), extra_layers, options)
+            early = _start_early(lambda: function_of_build(read_build(where.folder), run_config), extra_layers, options)
         # The artifact and build record that `build` and `deploy` share (cli/_shared_build.py):
         # an edit of application code between two runs rebuilds only the edited files.
         try:
@@ -229,23 +220,23 @@ def open_function(
             if one_shot and early is not None:
                 early.cancel()
             raise
-        settings, code, layers = settings_of(build)
-    function = LocalFunction.open(settings, code, [*layers, *extra_layers], options, early)
+        function, code, layers = function_of_build(build, run_config)
+    opened = LocalFunction.open(function, code, [*layers, *extra_layers], options, early)
     if one_shot and early is not None:
-        function.prewarm(early)  # the environment started early, when it fits
-    return function
+        opened.prewarm(early)  # the environment started early, when it fits
+    return opened
 
 
 def _start_early(
-    built: Callable[[], tuple[FunctionSettings, Path, list[Path]]], extra_layers: list[Path], options: RunOptions
+    built: Callable[[], tuple[Function, Path, list[Path]]], extra_layers: list[Path], options: RunOptions
 ) -> EarlyStart | None:
     """An environment of the build as it is now, started on its unpacked tree before the build
     runs (emulator/early_start.py); None when there is no build yet, or none that runs here."""
     from uv_lambda.emulator.function import start_early
 
     try:
-        settings, code, layers = built()
-        return start_early(settings, code, [*layers, *extra_layers], options)
+        function, code, layers = built()
+        return start_early(function, code, [*layers, *extra_layers], options)
     except (UvLambdaError, OSError, ValueError) as exc:  # the run says what is wrong, after its build
         import logging
 
@@ -260,10 +251,12 @@ def announce_sandbox(function: LocalFunction, reporter: Reporter) -> None:
         reporter.info(note)
 
 
-def _open_image(args: argparse.Namespace, reporter: Reporter, *, concurrency: int | None) -> LocalFunction:
+def _open_image(
+    args: argparse.Namespace, reporter: Reporter, flags: dict[str, object], options: RunOptions
+) -> LocalFunction:
     """The LocalFunction of `--image REF`: pulled, its /var/task and /opt unpacked here."""
-    from uv_lambda.emulator.function import RunOptions
-    from uv_lambda.emulator.runtime_folder import host_machine
+    from uv_lambda.config import FunctionConfig, with_overrides
+    from uv_lambda.emulator.runtime_folder import host_architecture
     from uv_lambda.image.local import open_image
     from uv_lambda.image.reference import parse_reference
 
@@ -271,25 +264,10 @@ def _open_image(args: argparse.Namespace, reporter: Reporter, *, concurrency: in
         flag = "--artifact" if args.artifact is not None else "--layer"
         raise UsageError(f"--image cannot be combined with {flag}", "the image holds the code and its layers")
     repository = parse_reference(args.image).repository
-    options = RunOptions(
-        concurrency=concurrency or 4,
-        with_boto3=not args.no_boto3,
-        pass_credentials=not args.no_credentials,
-        python=args.python,
-        sandbox=args.sandbox,
-    )
+    # The platform this machine runs: an image index offers both.
+    config = FunctionConfig(name=repository.rpartition("/")[2], architecture=host_architecture())
     with reporter.step(f"pulling {args.image}"):
-        return open_image(
-            args.image,
-            name=repository.rpartition("/")[2],
-            runtime=args.runtime,
-            # The platform this machine runs: an image index offers both.
-            architecture="arm64" if host_machine() == "aarch64" else "x86_64",
-            handler=args.handler_name,
-            memory_mb=args.memory or 128,
-            timeout_seconds=args.timeout or 3,
-            options=options,
-        )
+        return open_image(args.image, with_overrides(config, **flags), options=options)
 
 
 # Flags that only mean something for a run on this machine (dest, flag).

@@ -45,7 +45,7 @@ from uv_lambda.emulator.spec import FunctionSpec
 from uv_lambda.emulator.unpack_cache import draft_of
 
 if TYPE_CHECKING:
-    from uv_lambda.emulator.function import LocalFunction, RunOptions
+    from uv_lambda.emulator.function import HostKey, LocalFunction
     from uv_lambda.emulator.loop import LoopThread
 
 log = logging.getLogger(__name__)
@@ -55,11 +55,12 @@ GATE_SECONDS = 5.0  # how long the unpack waits for the runtime to reach its gat
 
 class EarlyStart:
     """`spec`: the function as known before its build (its layout: the tree it runs on now);
-    `options`: how it runs; `loop_thread`: the event loop its environments run on."""
+    `key`: what chose its interpreter, sandbox and runtime folder (function.host_key);
+    `loop_thread`: the event loop its environments run on."""
 
-    def __init__(self, spec: FunctionSpec | None, options: RunOptions, loop_thread: LoopThread) -> None:
+    def __init__(self, spec: FunctionSpec | None, key: HostKey | None, loop_thread: LoopThread) -> None:
         self.spec = spec
-        self.options = options
+        self.key = key
         self._loop_thread = loop_thread
         self._environment: ExecutionEnvironment | None = None
         self._gate: socket.socket | None = None
@@ -74,18 +75,18 @@ class EarlyStart:
     @classmethod
     def replacing(cls, function: LocalFunction) -> EarlyStart:
         """The next environment of `function` (serve --watch), started now on its draft."""
-        early = cls(function.spec, function.options, function.pool.loop_thread)
+        early = cls(function.spec, function.host_key, function.pool.loop_thread)
         early.start(draft_of(function.spec.layout))
         return early
 
     @classmethod
     def in_background(
-        cls, prepare: Callable[[], tuple[FunctionSpec, Layout | None]], options: RunOptions, loop_thread: LoopThread
+        cls, prepare: Callable[[], tuple[FunctionSpec, Layout | None]], key: HostKey, loop_thread: LoopThread
     ) -> EarlyStart:
         """An environment started from a thread on the tree `prepare` names, with the spec it
         makes (its interpreter, sandbox and runtime folder found there) and the caller's
         AWS credentials (a one-shot run: its tree is updated in place, see unpack_cache.py)."""
-        early = cls(None, options, loop_thread)
+        early = cls(None, key, loop_thread)
 
         def start() -> None:
             try:
@@ -93,7 +94,7 @@ class EarlyStart:
             except Exception as exc:  # the run finds the same again, and says what is wrong
                 log.debug("no early start: %s", exc)
                 return
-            early.credentials = caller_credentials() if options.pass_credentials else {}
+            early.credentials = caller_credentials() if key[2].pass_credentials else {}
             early.spec = dataclasses.replace(spec, credentials=early.credentials)
             early.start(tree)
 
@@ -151,12 +152,12 @@ class EarlyStart:
             self._starting.join()
             self._starting = None
 
-    def lends(self, python_version: str, options: RunOptions) -> FunctionSpec | None:
+    def lends(self, key: HostKey) -> FunctionSpec | None:
         """The spec it was started with, when its interpreter, sandbox and runtime folder are
         the ones a function with these settings would use."""
         self._started()
         known = self.spec
-        same = known is not None and known.python_version == python_version and self.options == options
+        same = known is not None and self.key is not None and self.key == key
         return known if same else None
 
     def adopt(self, spec: FunctionSpec) -> ExecutionEnvironment | None:
