@@ -36,7 +36,7 @@ class Watcher:
     and `on_notice` as soon as a change is seen, before it settles.
 
     It polls: as often as a tenth of its time allows (a snapshot of a small project takes
-    about a millisecond, so a change is seen within `fastest` seconds), never more rarely
+    well under a millisecond, so a change is seen within `fastest` seconds), never more rarely
     than `slowest`.
     """
 
@@ -46,7 +46,7 @@ class Watcher:
         on_change: Callable[[], None],
         *,
         on_notice: Callable[[], None] | None = None,
-        fastest: float = 0.05,
+        fastest: float = 0.02,
         slowest: float = 0.5,
     ) -> None:
         self.root = root
