@@ -130,7 +130,8 @@ def holds_settings(folder: Path, project: Project, config: FunctionConfig, overr
     )
 
 
-class LocalRunFolder(NamedTuple):
+@dataclass(frozen=True)
+class LocalRunFolder:
     folder: Path
     overrides: dict[str, Any]  # what the run changes in the configuration (local_settings)
 
@@ -155,7 +156,8 @@ def build_for_local_run(
     project: Project, config: FunctionConfig, reporter: Reporter, where: LocalRunFolder | None = None
 ) -> FolderBuild:
     """The build `invoke` and `serve` run, in `where` (default: local_run_folder's)."""
-    folder, overrides = where or local_run_folder(project, config, reporter)
+    where = where or local_run_folder(project, config, reporter)
+    folder, overrides = where.folder, where.overrides
     return build_into(project, config, folder, reporter, overrides=overrides)
 
 
