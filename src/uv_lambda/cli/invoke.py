@@ -5,15 +5,11 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING
 
-from uv_lambda.cli._common import HelpFormatter, add_project_arguments
-from uv_lambda.cli.deploy import add_aws_arguments
+from uv_lambda.cli import options
+from uv_lambda.cli._common import HelpFormatter, add_project_arguments, announce_sandbox, open_function
 from uv_lambda.errors import ExitCode, UsageError
 from uv_lambda.ui import Reporter
-
-if TYPE_CHECKING:
-    from uv_lambda.emulator.function import LocalFunction
 
 ORDER = 30
 
@@ -50,62 +46,15 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser], co
         formatter_class=HelpFormatter,
     )
     add_project_arguments(p, allow_all=False)
-    add_run_arguments(p)
+    options.add_run_arguments(p)
     p.add_argument("-e", "--event", metavar="FILE", help="the event: a JSON file, or - for stdin (default: {})")
     p.add_argument(
         "--remote",
         action="store_true",
         help="invoke the deployed function on AWS (its alias, when configured) instead of running it here",
     )
-    add_aws_arguments(p)
+    options.add_aws_arguments(p)
     p.set_defaults(handler=run)
-
-
-def add_run_arguments(p: argparse.ArgumentParser) -> None:
-    """Options shared by `invoke` and `serve`."""
-    p.add_argument(
-        "--artifact",
-        type=Path,
-        metavar="PATH",
-        help="run this build folder or zip instead of building the project",
-    )
-    p.add_argument(
-        "--image",
-        metavar="REF",
-        help="run this container image (REGISTRY/REPO:TAG or @sha256:...) instead of building the project",
-    )
-    p.add_argument(
-        "--layer",
-        type=Path,
-        action="append",
-        default=[],
-        metavar="ZIP",
-        help="an extra layer zip, unpacked into /opt after the built layer (repeatable)",
-    )
-    p.add_argument("--handler", dest="handler_name", metavar="MODULE.FUNCTION", help="override the handler")
-    p.add_argument("--runtime", metavar="python3.X", help="the runtime of an artifact without metadata")
-    p.add_argument("--timeout", type=int, metavar="SECONDS", help="override the timeout (1-900)")
-    p.add_argument("--memory", type=int, metavar="MB", help="override the memory size (128-10240)")
-    p.add_argument("--python", metavar="PATH", help="the interpreter to run (default: found by uv)")
-    p.add_argument(
-        "--no-boto3",
-        action="store_true",
-        help="leave boto3 out of the runtime folder (Lambda's runtime ships it)",
-    )
-    p.add_argument(
-        "--no-credentials",
-        action="store_true",
-        help="do not pass your AWS credentials to the function",
-    )
-    p.add_argument(
-        "--sandbox",
-        choices=("auto", "require", "off"),
-        default=None,
-        help="run each execution environment in a bubblewrap sandbox laid out as Lambda's (/var/task, "
-        "/opt, /var/runtime, /var/lang read-only, a private /tmp): auto uses it where bwrap works, "
-        "require fails without it, off runs on this machine's file system "
-        "(default: $UV_LAMBDA_SANDBOX, else auto)",
-    )
 
 
 def read_event(source: str | None) -> bytes:
@@ -143,109 +92,6 @@ def read_event(source: str | None) -> bytes:
         )
     # An empty payload is an empty event, as for `aws lambda invoke` without --payload.
     return data if data.strip() else b"{}"
-
-
-def _check_range(value: int | None, low: int, high: int, flag: str) -> None:
-    if value is not None and not low <= value <= high:
-        raise UsageError(f"{flag} {value} is out of range", f"Lambda allows {low} to {high}")
-
-
-def open_function(
-    args: argparse.Namespace, reporter: Reporter, *, concurrency: int | None = None, one_shot: bool = False
-) -> LocalFunction:
-    """The LocalFunction that args describe: a built project function, --artifact or --image.
-    `one_shot`: it runs one event and the process ends (no draft of the next tree is linked)."""
-    from uv_lambda.emulator.find_artifact import check_layers, settings_from_path
-    from uv_lambda.emulator.function import LocalFunction, RunOptions, settings_from_build
-
-    _check_range(args.timeout, 1, 900, "--timeout")
-    _check_range(args.memory, 128, 10240, "--memory")
-    if not args.no_credentials:
-        from uv_lambda.emulator.aws_credentials import prefetch
-
-        prefetch()  # while the build runs
-    if args.image is not None:
-        return _open_image(args, reporter, concurrency=concurrency)
-    extra_layers = check_layers(args.layer)
-    configured_concurrency = 4
-    sdk = "bundled"
-    if args.artifact is not None:
-        settings, code, layers = settings_from_path(
-            args.artifact,
-            handler=args.handler_name,
-            runtime=args.runtime,
-            memory_mb=args.memory or 128,
-            timeout_seconds=args.timeout or 3,
-        )
-    else:
-        from uv_lambda.cli._common import select_functions
-        from uv_lambda.cli._shared_build import build_for_local_run
-
-        project, [config] = select_functions(args)
-        # The artifact and build record that `build` and `deploy` share (cli/_shared_build.py):
-        # an edit of application code between two runs rebuilds only the edited files.
-        with reporter.step(f"building {config.name}"):
-            build = build_for_local_run(project, config, reporter).build
-        settings, code, layers = settings_from_build(
-            build,
-            name=config.aws_name,
-            handler=args.handler_name,
-            memory_mb=args.memory or config.memory,
-            timeout_seconds=args.timeout or config.timeout,
-            environment=config.environment,
-            ephemeral_storage_mb=config.ephemeral_storage,
-        )
-        configured_concurrency = config.concurrency
-        sdk = config.runtime_sdk
-    options = RunOptions(
-        concurrency=concurrency or configured_concurrency,
-        with_boto3=not args.no_boto3,
-        pass_credentials=not args.no_credentials,
-        python=args.python,
-        sandbox=args.sandbox,
-        sdk=sdk,
-        draft=not one_shot,
-    )
-    return LocalFunction.open(settings, code, [*layers, *extra_layers], options)
-
-
-def announce_sandbox(function: LocalFunction, reporter: Reporter) -> None:
-    """The one start-up line of an unsandboxed run: what differs from Lambda."""
-    note = function.spec.sandbox.note
-    if note:
-        reporter.info(note)
-
-
-def _open_image(args: argparse.Namespace, reporter: Reporter, *, concurrency: int | None) -> LocalFunction:
-    """The LocalFunction of `--image REF`: pulled, its /var/task and /opt unpacked here."""
-    from uv_lambda.emulator.function import RunOptions
-    from uv_lambda.emulator.runtime_folder import host_machine
-    from uv_lambda.image.local import open_image
-    from uv_lambda.image.reference import parse_reference
-
-    if args.artifact is not None or args.layer:
-        flag = "--artifact" if args.artifact is not None else "--layer"
-        raise UsageError(f"--image cannot be combined with {flag}", "the image holds the code and its layers")
-    repository = parse_reference(args.image).repository
-    options = RunOptions(
-        concurrency=concurrency or 4,
-        with_boto3=not args.no_boto3,
-        pass_credentials=not args.no_credentials,
-        python=args.python,
-        sandbox=args.sandbox,
-    )
-    with reporter.step(f"pulling {args.image}"):
-        return open_image(
-            args.image,
-            name=repository.rpartition("/")[2],
-            runtime=args.runtime,
-            # The platform this machine runs: an image index offers both.
-            architecture="arm64" if host_machine() == "aarch64" else "x86_64",
-            handler=args.handler_name,
-            memory_mb=args.memory or 128,
-            timeout_seconds=args.timeout or 3,
-            options=options,
-        )
 
 
 # Flags that only mean something for a run on this machine (dest, flag).

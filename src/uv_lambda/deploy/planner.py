@@ -52,6 +52,7 @@ from uv_lambda.deploy.models import (
     ZipArtifact,
     repository_name_for,
 )
+from uv_lambda.image.reference import parse_repository
 from uv_lambda.limits import ZIP_UPLOAD_LIMIT
 from uv_lambda.ui import human_size
 
@@ -270,25 +271,6 @@ class _ImageTarget:
         return ImageSource(self.uri)
 
 
-def split_repository(reference: str) -> tuple[str, str, str]:
-    """`REGISTRY/PATH[:TAG]` -> (registry, path, tag); the tag defaults to `latest`."""
-    if "@" in reference:
-        raise DeployError(
-            f"image-repository {reference} names a digest",
-            "set it to REGISTRY/REPOSITORY[:TAG]; deploy pins the digest it builds",
-        )
-    registry, slash, path = reference.partition("/")
-    if not slash or not path or not ("." in registry or ":" in registry or registry == "localhost"):
-        raise DeployError(
-            f"image-repository {reference} names no registry",
-            "write it as REGISTRY/REPOSITORY, e.g. 123456789012.dkr.ecr.eu-west-1.amazonaws.com/api",
-        )
-    tag = "latest"
-    if ":" in path.rsplit("/", 1)[-1]:
-        path, tag = path.rsplit(":", 1)
-    return registry, path, tag
-
-
 def ecr_registry_host(account: str, region: str) -> str:
     return f"{account}.dkr.ecr.{region}.amazonaws.com"
 
@@ -300,8 +282,9 @@ def _plan_repository(
     from uv_lambda.image.credentials import ecr_region
 
     tag = "latest"
-    if desired.image_repository is not None:
-        registry, path, tag = split_repository(desired.image_repository)
+    configured = parse_repository(desired.image_repository) if desired.image_repository is not None else None
+    if configured is not None:
+        registry, path, tag = configured.registry, configured.repository, configured.identifier
         if not is_ecr(registry):
             target = f"{registry}/{path}"
             steps.append(Step("repository", target, "no-change", "configured registry (not managed by uv-lambda)"))
@@ -325,8 +308,8 @@ def _plan_repository(
         if state.created_for(desired.name):
             _plan_repository_policy(state.name, reader.get_repository_policy(state.name), steps)
         return _ImageTarget(artifact, state.uri, tag, ecr=True)
-    if desired.image_repository is not None:
-        uri = f"{split_repository(desired.image_repository)[0]}/{name}"
+    if configured is not None:
+        uri = f"{configured.registry}/{name}"
     else:
         uri = f"{ecr_registry_host(reader.account_id(), reader.region)}/{name}"
     steps.append(

@@ -9,7 +9,7 @@ from __future__ import annotations
 import concurrent.futures
 import json
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -113,9 +113,25 @@ class LocalFunction:
         layers: Sequence[Path] = (),
         options: RunOptions | None = None,
     ) -> LocalFunction:
+        """The function of a code zip and its layer zips, unpacked as /var/task and /opt."""
         options = options or RunOptions()
-        runtime = get_runtime(settings.runtime)
+        get_runtime(settings.runtime)  # an unknown runtime is refused before anything else
         check_architecture(settings.architecture)
+        draft = options.draft
+        return cls._open(settings, options, lambda: unpack(code, layers, draft=draft))
+
+    @classmethod
+    def open_layout(
+        cls, settings: FunctionSettings, layout: Layout, options: RunOptions | None = None
+    ) -> LocalFunction:
+        """The function of an unpacked /var/task and /opt (an image's); closing it removes `layout`."""
+        return cls._open(settings, options or RunOptions(), lambda: layout)
+
+    @classmethod
+    def _open(cls, settings: FunctionSettings, options: RunOptions, layout: Callable[[], Layout]) -> LocalFunction:
+        """The one way a local function opens: its interpreter found (or what to install
+        said), the sandbox chosen, the runtime folder ready, and only then `layout()`."""
+        runtime = get_runtime(settings.runtime)
         try:
             interpreter = find_uv().find_python(runtime.python_version, options.python)
         except UsageError as exc:
@@ -128,13 +144,12 @@ class LocalFunction:
         runtime_folder = ensure_runtime_folder(
             runtime.python_version, interpreter, with_boto3=options.with_boto3, sdk=options.sdk
         )
-        layout: Layout = unpack(code, layers, draft=options.draft)
         spec = FunctionSpec(
             name=settings.name,
             handler=settings.handler,
             python_version=runtime.python_version,
             interpreter=interpreter,
-            layout=layout,
+            layout=layout(),
             runtime_folder=runtime_folder,
             memory_mb=settings.memory_mb,
             timeout_seconds=settings.timeout_seconds,

@@ -1,4 +1,4 @@
-"""One artifact folder, one build record, whichever command builds it.
+"""The build use case: one artifact folder, one build record, whichever command builds it.
 
 `build`, `invoke`, `serve` and `deploy` all build a function into `dist/lambda/<fn>/` and
 leave the same record (bundle/rebuild/incremental.py, one per folder), so any of them can follow any
@@ -17,6 +17,7 @@ from __future__ import annotations
 import hashlib
 import os
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -33,6 +34,17 @@ class FolderBuild(NamedTuple):
     changed: list[str] | None  # None: the full pipeline ran; else the application files rebuilt
 
 
+@dataclass(frozen=True)
+class BuildOptions:
+    """How a build into a folder runs, beyond the function's configuration."""
+
+    overrides: Mapping[str, Any] = field(default_factory=dict)  # the command line's build flags
+    lock: bool = False  # `uv lock` first when uv.lock is missing or stale
+    full: bool = False  # the full pipeline, never an app-only rebuild (-v: every step shown)
+    # Other folders this build writes to; like the output folder, never application files.
+    never_inputs: Sequence[Path] = ()
+
+
 def same_settings(config: FunctionConfig, first: Mapping[str, Any], second: Mapping[str, Any]) -> bool:
     """Whether two sets of command-line settings build the same thing on top of `config`."""
     try:
@@ -42,20 +54,13 @@ def same_settings(config: FunctionConfig, first: Mapping[str, Any], second: Mapp
 
 
 def build_into(
-    project: Project,
-    config: FunctionConfig,
-    out_dir: Path,
-    reporter: Reporter,
-    *,
-    overrides: Mapping[str, Any] | None = None,
-    lock: bool = False,
-    full: bool = False,
-    never_inputs: Sequence[Path] = (),
+    project: Project, config: FunctionConfig, out_dir: Path, reporter: Reporter, options: BuildOptions = BuildOptions()
 ) -> FolderBuild:
-    """Bring `out_dir` up to date with `config` plus the command line's `overrides`: an app-only
-    rebuild when the folder's record allows one (never with `full`), else the full pipeline.
-    `never_inputs`: other folders this build writes to; like out_dir, never application files."""
-    given = {key: value for key, value in (overrides or {}).items() if value is not None}
+    """Bring `out_dir` up to date with `config` plus the command line's overrides: an app-only
+    rebuild when the folder's record allows one (never with `options.full`), else the full pipeline."""
+    overrides, never_inputs = options.overrides, options.never_inputs
+    full, lock = options.full, options.lock
+    given = {key: value for key, value in overrides.items() if value is not None}
     record = incremental.record_path(out_dir)
     recorded = incremental.recorded_overrides(record)
     if not full and recorded is not None and same_settings(config, recorded, given):
@@ -142,7 +147,7 @@ def build_for_local_run(project: Project, config: FunctionConfig, reporter: Repo
             else f"{shared} holds a build with other settings"
         )
         reporter.info(f"{why}: running a build of its own ({folder}); {shared} is left as it is")
-    return build_into(project, config, folder, reporter, overrides=overrides)
+    return build_into(project, config, folder, reporter, BuildOptions(overrides=overrides))
 
 
 def remember_command(argv: list[str], out_dir: Path, never_inputs: Sequence[Path] = ()) -> None:
@@ -155,3 +160,25 @@ def remember_command(argv: list[str], out_dir: Path, never_inputs: Sequence[Path
     if document is not None and document.get("files") is not None:
         outputs = [os.path.realpath(folder) for folder in (out_dir, *never_inputs)]
         record_file.remember(argv, record, document["overrides"], document["inputs"], outputs)
+
+
+def build_tree(
+    project: Project,
+    config: FunctionConfig,
+    folder: Path,
+    reporter: Reporter,
+    options: BuildOptions,
+    artifact_name: str,
+) -> tuple[FunctionBuild, Path, int]:
+    """`--format dir|layer-dir|app-dir`: build the zips into dist/lambda/<fn>/ as usual (the
+    overrides name the zip format), then unpack `artifact_name` into `folder`. Returns the
+    build, the zip unpacked and the number of files."""
+    from dataclasses import replace
+
+    from uv_lambda.bundle import tree
+
+    tree.check_destination(folder, project.root)  # before any work
+    options = replace(options, never_inputs=[*options.never_inputs, folder])
+    build = build_into(project, config, default_out_dir(project, config.name), reporter, options).build
+    [artifact] = [a for a in build.artifacts if a.path.name == artifact_name]
+    return build, artifact.path, tree.unpack(artifact.path, folder)
