@@ -41,3 +41,22 @@ def test_the_check_sees_every_form_of_import() -> None:
         "from uv_lambda.cli import options\nfrom uv_lambda.cli._common import select_functions\n"
     )
     assert imported_commands(source) == {"deploy", "invoke", "build"}
+
+
+def _imports_of(path: Path) -> set[tuple[str, str]]:
+    return {
+        (node.module, alias.name)
+        for node in ast.walk(ast.parse(path.read_text()))
+        if isinstance(node, ast.ImportFrom) and node.module
+        for alias in node.names
+    }
+
+
+def test_deploy_reaches_the_executor_through_the_app_layer() -> None:
+    """cli/__init__.py -> cli/deploy.py -> app/deploy.py -> deploy/executor.py (docs/architecture.md)."""
+    command = _imports_of(CLI / "deploy.py")
+    assert ("uv_lambda.app.deploy", "deploy") in command
+    assert not {module for module, _ in command if module.startswith("uv_lambda.deploy.")} - {
+        "uv_lambda.deploy.desired"  # DeployOptions, the flags' typed form
+    }
+    assert ("uv_lambda.deploy.executor", "execute") in _imports_of(CLI.parent / "app" / "deploy.py")

@@ -1,6 +1,6 @@
 """Image functions: read the image built into a local OCI layout back, push it from there.
 
-A deploy builds the image (uv_lambda.app.image) without pushing it (`--plan` must not write
+A deploy builds the image (app/image.py) without pushing it (`--plan` must not write
 anywhere, a registry included): the layout in dist/lambda/<function>/image holds every blob, and its manifest
 digest is what the function will run, wherever the image goes. The executor pushes the
 layout (only the blobs the registry lacks) when the plan says so.

@@ -124,7 +124,7 @@ def build_image(
             'set handler = "module.function" in [tool.uv-lambda] or pass --handler',
         )
     if target.base is None:
-        raise TypeError("build_image needs target.base (the runtime's base image by default, see uv_lambda.app)")
+        raise TypeError("build_image needs target.base (app/image.py picks the runtime's by default)")
     store = BlobStore(cache_dir or default_cache_dir())
     clients = _Clients(registry_credentials, target.login_registry)
     base_client = clients.get(target.base)
