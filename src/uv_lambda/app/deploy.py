@@ -26,7 +26,7 @@ if TYPE_CHECKING:
 # The answer to a question before a plan is applied: True yes, False no, None when there is
 # nobody to ask (not a terminal). Its second argument is the plan when the screen does not
 # show it (-q, --json), to print before asking.
-Ask = Callable[[str, "str | None"], "bool | None"]
+Ask = Callable[[str, str | None], bool | None]
 Applied = tuple["Plan", "Outcome | None"]  # a plan, and what executing it left (None: not executed)
 
 
@@ -77,7 +77,7 @@ class DeployRequest:
 
 
 @dataclass(frozen=True)
-class _Pending:
+class Pending:
     """A plan to make, show, confirm and execute."""
 
     make: Callable[[], Plan]
@@ -86,7 +86,7 @@ class _Pending:
 
 
 @dataclass(frozen=True)
-class _Words:
+class Wording:
     """What the loop says for one kind of plan ({name}: the function, {count}: its changes)."""
 
     question: str
@@ -96,7 +96,7 @@ class _Words:
     execute_unchanged: bool  # a deploy without changes still reports the function's state
 
 
-_DEPLOY = _Words(
+DEPLOY_WORDING = Wording(
     question="apply to {name}?",
     unattended=(
         "deploy of {name} has {count} change(s) and nobody to confirm them (not a terminal); nothing was changed",
@@ -106,7 +106,7 @@ _DEPLOY = _Words(
     plan_only_note="(--plan: nothing was changed)",
     execute_unchanged=True,
 )
-_DESTROY = _Words(
+DESTROY_WORDING = Wording(
     question="remove {count} resource(s) of {name}?",
     unattended=("destroying {name} needs confirmation", "pass --yes to remove it without a prompt"),
     cancelled=("destroy cancelled; nothing was removed", "pass --yes to skip the question"),
@@ -116,7 +116,7 @@ _DESTROY = _Words(
 
 
 def apply_plans(
-    pending: Iterable[_Pending], aws: AwsClient, reporter: Reporter, approval: Approval, words: _Words
+    pending: Iterable[Pending], aws: AwsClient, reporter: Reporter, approval: Approval, words: Wording
 ) -> list[Applied]:
     """Plan, show, confirm, execute and report, one function at a time (a function's plan
     is read after the previous one is applied)."""
@@ -143,7 +143,7 @@ def apply_plans(
     return results
 
 
-def _confirm(plan: Plan, reporter: Reporter, approval: Approval, words: _Words) -> None:
+def _confirm(plan: Plan, reporter: Reporter, approval: Approval, words: Wording) -> None:
     """Ask; raise when nobody can answer (off a terminal only --yes applies) or the answer is no."""
     from uv_lambda.deploy import render
 
@@ -171,10 +171,10 @@ def deploy(
     for desired in wanted:  # the region is known now; still before any AWS call
         check_layer_regions(desired.extra_layers, aws.region, desired.name)
 
-    def pending(desired: DesiredFunction) -> _Pending:
-        return _Pending(lambda: plan_deploy(desired, aws), f"reading the state of {desired.name}", desired.alias)
+    def pending(desired: DesiredFunction) -> Pending:
+        return Pending(lambda: plan_deploy(desired, aws), f"reading the state of {desired.name}", desired.alias)
 
-    return apply_plans(map(pending, wanted), aws, reporter, request.approval, _DEPLOY)
+    return apply_plans(map(pending, wanted), aws, reporter, request.approval, DEPLOY_WORDING)
 
 
 def _desired(project: Project, base: FunctionConfig, request: DeployRequest, reporter: Reporter) -> DesiredFunction:
@@ -232,7 +232,7 @@ def destroy(
             configured=config.function_name is not None,
         )
 
-    def pending(config: FunctionConfig) -> _Pending:
+    def pending(config: FunctionConfig) -> Pending:
         def make() -> Plan:
             return plan_destroy(
                 config.aws_name,
@@ -242,6 +242,6 @@ def destroy(
                 image_repository=config.image_repository,
             )
 
-        return _Pending(make, reading=None)
+        return Pending(make, reading=None)
 
-    return apply_plans(map(pending, functions), aws, reporter, approval, _DESTROY)
+    return apply_plans(map(pending, functions), aws, reporter, approval, DESTROY_WORDING)

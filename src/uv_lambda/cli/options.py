@@ -113,7 +113,7 @@ def add_deploy_image_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def add_plan_arguments(parser: argparse.ArgumentParser, *, plan: str, yes: str) -> None:
-    """--plan (show, change nothing), --yes (apply without asking) and --json: `deploy`, `destroy`."""
+    """--plan (show, change nothing) and --yes (apply without asking): `deploy`, `destroy`."""
     parser.add_argument("--plan", action="store_true", help=plan)
     parser.add_argument("-y", "--yes", action="store_true", help=yes)
 
