@@ -151,6 +151,11 @@ def _main(argv: Sequence[str] | None) -> int:
         parser.print_help(sys.stderr)
         return ExitCode.USAGE
     _configure_logging(args.verbose)
+    return _run_command(args)
+
+
+def _run_command(args: argparse.Namespace) -> int:
+    """The command's handler; its errors become one `error:` line, a hint and an exit code."""
     reporter = Reporter(quiet=args.quiet)
     try:
         return int(args.handler(args, reporter))

@@ -148,7 +148,7 @@ def plan_deploy(desired: DesiredFunction, reader: StateReader) -> Plan:
             "run `uv-lambda destroy` first, or set function-name to deploy it under another name",
         )
     uploads = _Uploads(desired, reader, steps)
-    image: _ImageTarget | None = None
+    image: _ImagePush | None = None
     if desired.image is not None:
         image = _plan_repository(desired, desired.image, reader, steps)
     role = _plan_role(desired, reader, steps, warnings)
@@ -245,7 +245,7 @@ def _zip(desired: DesiredFunction) -> ZipArtifact:
     return desired.code
 
 
-class _ImageTarget:
+class _ImagePush:
     """Where an image function's image goes, and the step that pushes it (added once, if needed)."""
 
     def __init__(self, artifact: ImageArtifact, repository_uri: str, tag: str, *, ecr: bool) -> None:
@@ -277,7 +277,7 @@ def ecr_registry_host(account: str, region: str) -> str:
 
 def _plan_repository(
     desired: DesiredFunction, artifact: ImageArtifact, reader: StateReader, steps: list[Step]
-) -> _ImageTarget:
+) -> _ImagePush:
     from uv_lambda.deploy.images import is_ecr
     from uv_lambda.image.credentials import ecr_region
 
@@ -288,7 +288,7 @@ def _plan_repository(
         if not is_ecr(registry):
             target = f"{registry}/{path}"
             steps.append(Step("repository", target, "no-change", "configured registry (not managed by uv-lambda)"))
-            return _ImageTarget(artifact, target, tag, ecr=False)
+            return _ImagePush(artifact, target, tag, ecr=False)
         region = ecr_region(registry)
         if region != reader.region:
             raise DeployError(
@@ -307,7 +307,7 @@ def _plan_repository(
         steps.append(Step("repository", state.uri, "no-change", reason))
         if state.created_for(desired.name):
             _plan_repository_policy(state.name, reader.get_repository_policy(state.name), steps)
-        return _ImageTarget(artifact, state.uri, tag, ecr=True)
+        return _ImagePush(artifact, state.uri, tag, ecr=True)
     if configured is not None:
         uri = f"{configured.registry}/{name}"
     else:
@@ -316,7 +316,7 @@ def _plan_repository(
         Step("repository", uri, "create", "ECR repository for the image", CreateRepository(name, desired.name))
     )
     _plan_repository_policy(name, None, steps)
-    return _ImageTarget(artifact, uri, tag, ecr=True)
+    return _ImagePush(artifact, uri, tag, ecr=True)
 
 
 def lets_lambda_pull(policy_text: str | None) -> bool:
@@ -517,7 +517,7 @@ def _plan_updates(
     role: Value,
     layers: tuple[Value, ...],
     uploads: _Uploads,
-    image: _ImageTarget | None,
+    image: _ImagePush | None,
     steps: list[Step],
 ) -> None:
     name = desired.name
@@ -668,7 +668,7 @@ def _plan_version_and_alias(
     role: Value,
     layers: tuple[Value, ...],
     reader: StateReader,
-    image: _ImageTarget | None,
+    image: _ImagePush | None,
     steps: list[Step],
 ) -> str | None:
     if not desired.publish and desired.alias is None:  # an alias needs a version to point at
