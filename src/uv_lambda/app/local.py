@@ -60,7 +60,7 @@ def open_local(
 
         prefetch()  # while the build runs
     if request.image is not None:
-        return _open_image(request, options, reporter)
+        return _open_image(request.image, request, options, reporter)
     from uv_lambda.emulator.find_artifact import check_layers
 
     extra_layers = check_layers(request.layers)
@@ -121,7 +121,7 @@ def _open_built(
     return LocalFunction.open(settings, code, [*layers, *extra_layers], options)
 
 
-def _open_image(request: LocalRequest, options: RunOptions, reporter: Reporter) -> LocalFunction:
+def _open_image(image: str, request: LocalRequest, options: RunOptions, reporter: Reporter) -> LocalFunction:
     """The LocalFunction of `--image REF`: pulled, its /var/task and /opt unpacked here."""
     from dataclasses import replace
 
@@ -132,8 +132,7 @@ def _open_image(request: LocalRequest, options: RunOptions, reporter: Reporter) 
     if request.artifact is not None or request.layers:
         flag = "--artifact" if request.artifact is not None else "--layer"
         raise UsageError(f"--image cannot be combined with {flag}", "the image holds the code and its layers")
-    assert request.image is not None
-    reference = parse_reference(request.image)
+    reference = parse_reference(image)
     run = ImageRun(
         name=reference.repository.rpartition("/")[2],
         runtime=request.runtime,
@@ -146,5 +145,5 @@ def _open_image(request: LocalRequest, options: RunOptions, reporter: Reporter) 
     # An image is run as pulled: the draft of the next tree (emulator/unpack_cache.py) and
     # the runtime-sdk setting are a project build's.
     options = replace(options, concurrency=options.concurrency or DEFAULT_CONCURRENCY, sdk="bundled", draft=True)
-    with reporter.step(f"pulling {request.image}"):
+    with reporter.step(f"pulling {image}"):
         return open_image(reference, run, options)
