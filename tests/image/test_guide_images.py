@@ -13,8 +13,9 @@ import pytest
 from image_helpers import BaseImages, Registry, registry_login
 
 from uv_lambda.app.image import build_function_image, configured_target
+from uv_lambda.config import FunctionConfig
 from uv_lambda.emulator.function import RunOptions
-from uv_lambda.image.local import ImageRun, open_image
+from uv_lambda.image.local import open_image
 from uv_lambda.image.reference import image_target, parse_reference
 from uv_lambda.project import load_project
 from uv_lambda.ui import Reporter
@@ -41,8 +42,8 @@ def _invoke(registry: Registry, reference: str, event: bytes, tmp_path: Path) ->
     options = RunOptions(pass_credentials=False, region="us-east-1")
     with open_image(
         parse_reference(reference),
-        ImageRun(name="api", runtime="python3.13", timeout_seconds=30),
-        options,
+        FunctionConfig(name="api", runtime="python3.13", timeout=30),
+        options=options,
         cache_dir=tmp_path / "pull-cache",
         registry_credentials=registry.credentials,
     ) as function:

@@ -16,18 +16,19 @@ from uv_lambda.app.build import BuildOptions
 from uv_lambda.config import FunctionConfig, with_overrides
 from uv_lambda.deploy.desired import DeployOptions
 from uv_lambda.errors import UsageError
+from uv_lambda.model import Format
 from uv_lambda.project import Project, default_out_dir
 from uv_lambda.ui import Reporter
 
 if TYPE_CHECKING:
     from uv_lambda.deploy.aws import AwsClient
-    from uv_lambda.deploy.models import DesiredFunction, ImageArtifact, Outcome, Plan
+    from uv_lambda.deploy.models import AppliedPlan, DesiredFunction, ImageArtifact, Plan
 
 # The answer to a question before a plan is applied: True yes, False no, None when there is
 # nobody to ask (not a terminal). Its second argument is the plan when the screen does not
 # show it (-q, --json), to print before asking.
 Ask = Callable[[str, str | None], bool | None]
-Applied = tuple["Plan", "Outcome | None"]  # a plan, and what executing it left (None: not executed)
+Applied = tuple["Plan", "AppliedPlan | None"]  # a plan, and what executing it left (None: not executed)
 
 
 @dataclass(frozen=True)
@@ -183,7 +184,7 @@ def _desired(project: Project, base: FunctionConfig, request: DeployRequest, rep
 
     config = with_overrides(base, **request.build.overrides)
     out_dir = default_out_dir(project, config.name)
-    if config.format == "image":
+    if config.format is Format.IMAGE:
         return desired_image_function(config, _image(project, config, request, reporter), request.options)
     if request.options.image_repository or request.base_image:
         raise UsageError("--image-repository and --base-image apply to image functions", "add --format image")
@@ -238,7 +239,7 @@ def destroy(
                 config.aws_name,
                 aws,
                 configured_role=config.role,
-                image=config.format == "image",
+                image=config.format is Format.IMAGE,
                 image_repository=config.image_repository,
             )
 

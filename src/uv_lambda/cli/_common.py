@@ -101,13 +101,15 @@ def open_function(
         artifact=args.artifact,
         image=args.image,
         layers=args.layer,
-        handler=args.handler_name,
-        runtime=args.runtime,
-        timeout=args.timeout,
-        memory=args.memory,
+        flags={
+            "handler": args.handler_name,
+            "runtime": args.runtime,
+            "timeout": args.timeout,
+            "memory": args.memory,
+            "concurrency": concurrency,
+        },
     )
     run_options = RunOptions(
-        concurrency=concurrency or 0,  # 0: the configured number
         with_boto3=not args.no_boto3,
         pass_credentials=not args.no_credentials,
         python=args.python,

@@ -13,6 +13,7 @@ from uv_lambda.cli._build_output import report_artifacts
 from uv_lambda.cli._common import HelpFormatter, add_project_arguments, default_out_dir, select_functions
 from uv_lambda.config import FORMATS, FunctionConfig, with_overrides
 from uv_lambda.errors import UsageError
+from uv_lambda.model import Format
 from uv_lambda.project import Project
 from uv_lambda.ui import Reporter, human_size
 
@@ -110,7 +111,7 @@ def run(args: argparse.Namespace, reporter: Reporter) -> int:
             out_dir = args.out / config.name if len(functions) > 1 else args.out
         effective = with_overrides(config, **options.overrides(args))
         reporter.info(f"building {config.name} ({effective.format})")
-        if effective.format == "image":
+        if effective.format is Format.IMAGE:
             documents.append(_build_image(args, project, effective, out_dir, reporter))
             continue
         _refuse_image_flags(args)
@@ -197,4 +198,4 @@ def _build_image(
     image = build_function_image(project, config, target, out_dir=out_dir, reporter=reporter, lock=args.lock)
     where = image.pushed or image.output
     reporter.info(f"  {where}  {image.digest}, {image.layer_count} layers, {human_size(image.bytes_uploaded)} uploaded")
-    return {"function": config.name, "format": "image", **image.to_json()}
+    return {"function": config.name, "format": Format.IMAGE.value, **image.to_json()}

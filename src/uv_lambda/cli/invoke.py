@@ -60,7 +60,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser], co
 def read_event(source: str | None) -> bytes:
     """The event's bytes: read up to one byte over Lambda's payload limit, so a huge file or
     stream is refused without being read whole (check_payload says by how much)."""
-    from uv_lambda.emulator.limits import MAX_SYNC_PAYLOAD
+    from uv_lambda.limits import MAX_SYNC_PAYLOAD
 
     if source is None:
         return b"{}"

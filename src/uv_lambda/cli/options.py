@@ -11,9 +11,9 @@ import sys
 from pathlib import Path
 
 from uv_lambda.cli import _parser as cli_types
-from uv_lambda.config import FORMATS
-
-ARCHITECTURES = ("x86_64", "arm64")
+from uv_lambda.config import FORMATS, FunctionConfig
+from uv_lambda.limits import MEMORY_MB, TIMEOUT_SECONDS
+from uv_lambda.model import Architecture
 
 
 def add_aws_arguments(parser: argparse.ArgumentParser) -> None:
@@ -34,8 +34,10 @@ def add_build_arguments(
     """Options that change what is built; shared by commands that build before acting, and by
     `config`, which shows their effect (without --lock: it locks nothing)."""
     group = parser.add_argument_group("build options (override [tool.uv-lambda])")
-    group.add_argument("--format", choices=formats, help="artifact format (default: zip)")
-    group.add_argument("--arch", choices=ARCHITECTURES, help="target architecture (default: x86_64)")
+    group.add_argument("--format", choices=formats, help=f"artifact format (default: {FunctionConfig.format})")
+    group.add_argument(
+        "--arch", choices=tuple(Architecture), help=f"target architecture (default: {FunctionConfig.architecture})"
+    )
     group.add_argument(
         "--runtime",
         type=cli_types.text,
@@ -157,8 +159,10 @@ def add_run_arguments(p: argparse.ArgumentParser) -> None:
     )
     p.add_argument("--handler", dest="handler_name", metavar="MODULE.FUNCTION", help="override the handler")
     p.add_argument("--runtime", metavar="python3.X", help="the runtime of an artifact without metadata")
-    p.add_argument("--timeout", type=int, metavar="SECONDS", help="override the timeout (1-900)")
-    p.add_argument("--memory", type=int, metavar="MB", help="override the memory size (128-10240)")
+    p.add_argument(
+        "--timeout", type=int, metavar="SECONDS", help="override the timeout ({}-{})".format(*TIMEOUT_SECONDS)
+    )
+    p.add_argument("--memory", type=int, metavar="MB", help="override the memory size ({}-{})".format(*MEMORY_MB))
     p.add_argument("--python", metavar="PATH", help="the interpreter to run (default: found by uv)")
     p.add_argument(
         "--no-boto3",

@@ -25,8 +25,9 @@ from uv_lambda.ui import Reporter, human_size
 log = logging.getLogger(__name__)
 
 
-class StagedFunction(Protocol):
-    """What the image build reads from a staged function (uv_lambda.bundle.pipeline.stage_function)."""
+class ImageInputs(Protocol):
+    """What the image build reads from a staged function (bundle.pipeline.StagedFunction,
+    from uv_lambda.bundle.pipeline.stage_function, satisfies it)."""
 
     @property
     def architecture(self) -> Architecture: ...
@@ -105,7 +106,7 @@ def _insecure_registries() -> set[str]:
 
 
 def build_image(
-    staged: StagedFunction,
+    staged: ImageInputs,
     target: ImageTarget,
     *,
     reporter: Reporter,
@@ -163,7 +164,7 @@ def build_image(
     return _result(image, base, target, stats)
 
 
-def _own_layers(staged: StagedFunction, store: BlobStore, reporter: Reporter) -> list[Layer]:
+def _own_layers(staged: ImageInputs, store: BlobStore, reporter: Reporter) -> list[Layer]:
     """Dependencies, workspace packages, application: one layer each (the first two only when
     they hold files)."""
     layers: list[Layer] = []

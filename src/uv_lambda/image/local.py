@@ -8,59 +8,43 @@ used; the local runner supplies the runtime interface client and Python, as for 
 from __future__ import annotations
 
 import tempfile
-from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import replace
 from pathlib import Path
 
-from uv_lambda.emulator.function import FunctionSettings, LocalFunction, RunOptions, check_architecture
+from uv_lambda.config import FunctionConfig
+from uv_lambda.emulator.function import LocalFunction, RunOptions, check_architecture
 from uv_lambda.emulator.layout import Layout
 from uv_lambda.errors import UsageError
 from uv_lambda.image.auth import Credentials
 from uv_lambda.image.reader import pull_image, unpack
 from uv_lambda.image.reference import Reference
+from uv_lambda.model import Function
 from uv_lambda.reserved_variables import RESERVED
-from uv_lambda.runtimes import get_architecture, get_runtime
+from uv_lambda.runtimes import get_runtime
 
 # Set by the base image for its own runtime, or by the local runner: never the function's.
 _SYSTEM_VARIABLES = RESERVED | {"PATH", "LD_LIBRARY_PATH", "LANG", "TZ", "PYTHONPATH"}
 
 
-@dataclass(frozen=True)
-class ImageRun:
-    """What the image does not say about the function, or says otherwise."""
-
-    name: str
-    runtime: str | None = None  # None: read from the image's bytecode
-    architecture: str = "x86_64"  # the platform taken from an image index
-    handler: str | None = None  # None: the image's Cmd
-    memory_mb: int = 128
-    timeout_seconds: int = 3
-    environment: Mapping[str, str] = field(default_factory=dict)  # over the image's Env
-
-
 def open_image(
     reference: Reference,
-    run: ImageRun,
-    options: RunOptions | None = None,
+    config: FunctionConfig,
     *,
+    options: RunOptions | None = None,
     cache_dir: Path | None = None,
     registry_credentials: Credentials | None = None,
 ) -> LocalFunction:
-    """A LocalFunction serving the image; the handler is the image's Cmd unless given.
+    """A LocalFunction serving the image for `config.architecture`; the handler is the image's
+    Cmd unless `config` names one, its environment the image's Env under `config`'s.
 
-    Without `run.runtime`, the Python version is read from the image's bytecode (uv-lambda
-    compiles the dependencies it puts into /var/task): the image config does not name it.
+    Without a runtime in `config`, the Python version is read from the image's bytecode
+    (uv-lambda compiles the dependencies it puts into /var/task): the image config does not name it.
     """
-    if run.runtime is not None:
-        get_runtime(run.runtime)  # an unknown runtime fails before any download
-    check_architecture(run.architecture)
-    image = pull_image(
-        reference,
-        get_architecture(run.architecture),
-        cache_dir=cache_dir,
-        registry_credentials=registry_credentials,
-    )
-    chosen = run.handler or (image.cmd[0] if image.cmd else None)
+    if config.runtime is not None:
+        get_runtime(config.runtime)  # an unknown runtime fails before any download
+    check_architecture(config.architecture)
+    image = pull_image(reference, config.architecture, cache_dir=cache_dir, registry_credentials=registry_credentials)
+    chosen = config.handler or (image.cmd[0] if image.cmd else None)
     if not chosen:
         raise UsageError(
             f"image {reference} sets no handler (its Cmd is empty)",
@@ -73,19 +57,22 @@ def open_image(
         layout.task_root.mkdir(parents=True, exist_ok=True)
         layout.opt.mkdir(parents=True, exist_ok=True)
         image_env = {k: v for k, v in image.env.items() if k not in _SYSTEM_VARIABLES}
-        settings = FunctionSettings(
-            name=run.name,
+        config = replace(
+            config,
+            runtime=config.runtime or _runtime_from_bytecode(layout, reference),
             handler=chosen,
-            runtime=run.runtime or _runtime_from_bytecode(layout, reference),
-            architecture=run.architecture,
-            memory_mb=run.memory_mb,
-            timeout_seconds=run.timeout_seconds,
-            environment={**image_env, **run.environment},
+            environment={**image_env, **config.environment},
         )
-        return LocalFunction.open_layout(settings, layout, options)
+        return open_layout(layout, config, options)
     except BaseException:
         layout.remove()
         raise
+
+
+def open_layout(layout: Layout, config: FunctionConfig, options: RunOptions | None = None) -> LocalFunction:
+    """A LocalFunction over an unpacked /var/task (and /opt); closing it removes `layout`.
+    `config` names the runtime and the handler."""
+    return LocalFunction.open_layout(Function.configured(config), layout, options or RunOptions())
 
 
 def _runtime_from_bytecode(layout: Layout, reference: Reference) -> str:
