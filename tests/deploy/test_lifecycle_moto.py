@@ -291,3 +291,30 @@ def test_destroy_asks_through_the_same_plan_loop(
     accepted = deploy_cli("destroy", project)
     assert accepted.code == 0, accepted.err
     assert "DeleteFunction" in proxy.writes()
+
+
+def test_deploy_reaches_the_executor_through_four_modules(
+    tmp_path: Path, deploy_cli: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The path from main() to the executor, as docs/architecture.md draws it."""
+    import traceback
+
+    from uv_lambda.deploy import executor
+
+    source = Path(executor.__file__).resolve().parents[1]
+    seen: list[str] = []
+    execute = executor.execute
+
+    def recording_execute(*args: Any, **kwargs: Any) -> Any:
+        frames = [Path(frame.filename) for frame in traceback.extract_stack()]
+        for path in frames:
+            name = path.resolve().relative_to(source).as_posix() if path.resolve().is_relative_to(source) else None
+            if name is not None and name not in seen:
+                seen.append(name)
+        return execute(*args, **kwargs)
+
+    monkeypatch.setattr(executor, "execute", recording_execute)
+    project = make_project(tmp_path / "p")
+    write_split_build(project)
+    assert deploy_cli("deploy", project, *FLAGS).code == 0
+    assert seen == ["cli/__init__.py", "cli/deploy.py", "app/deploy.py"]  # then deploy/executor.py
