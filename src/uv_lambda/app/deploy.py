@@ -71,11 +71,6 @@ class DeployRequest:
     no_build: bool = False  # deploy what dist/lambda/<fn>/ holds, as it is
     base_image: str | None = None  # --base-image, for image functions
 
-    def __post_init__(self) -> None:
-        prune = self.options.prune_layers
-        if prune is not None and prune < 1:
-            raise UsageError("--prune-layers must be 1 or more", "it is the number of layer versions to keep")
-
 
 @dataclass(frozen=True)
 class Pending:

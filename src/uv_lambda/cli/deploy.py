@@ -135,14 +135,13 @@ def _run(args: argparse.Namespace, reporter: Reporter) -> int:
 
 
 def _request(args: argparse.Namespace) -> DeployRequest:
-    """The deploy the flags describe (their values checked: before the build, a typo should not cost one)."""
+    """The deploy the flags describe."""
     from uv_lambda.app.build import BuildOptions
     from uv_lambda.app.deploy import Approval, AwsAccess, DeployRequest
     from uv_lambda.deploy.desired import DeployOptions
 
     return DeployRequest(
-        aws=AwsAccess(region=args.region, profile=args.profile, endpoint_url=args.endpoint_url),
-        approval=Approval(options.ask, plan_only=args.plan, yes=args.yes),
+        # Checked in this order, before the build: a typo should not cost one.
         options=DeployOptions(
             environment=dict(args.env),
             publish=args.publish,
@@ -151,6 +150,8 @@ def _request(args: argparse.Namespace) -> DeployRequest:
             image_repository=args.image_repository,
             adopt=args.adopt,
         ),
+        aws=AwsAccess(region=args.region, profile=args.profile, endpoint_url=args.endpoint_url),
+        approval=Approval(options.ask, plan_only=args.plan, yes=args.yes),
         build=BuildOptions(overrides=options.overrides(args), lock=args.lock, full=args.verbose),
         no_build=args.no_build,
         base_image=args.base_image,
