@@ -5,7 +5,7 @@ requests) and returns results; the command modules in cli/ parse the command lin
 one, and render what it returns. Nothing here reads argv or prints results; progress goes
 to the Reporter passed in.
 
-- build.py   `build_into`, `build_tree`, `build_for_local_run`: one folder, one build record
+- build.py   `build_into`, `build_for_local_run`: one folder, one build record
 - image.py   `build_function_image`: stage, then build the image an `ImageTarget` describes
 - local.py   `open_local`: the LocalFunction `invoke` and `serve` run
 - deploy.py  `deploy`, `destroy`, and `apply_plans`, the loop both apply their plans with

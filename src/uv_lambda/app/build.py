@@ -29,7 +29,8 @@ from uv_lambda.project import Project, default_out_dir
 from uv_lambda.ui import Reporter
 
 
-class FolderBuild(NamedTuple):
+@dataclass(frozen=True)
+class FolderBuild:
     build: FunctionBuild
     changed: list[str] | None  # None: the full pipeline ran; else the application files rebuilt
 
@@ -133,8 +134,13 @@ def holds_settings(folder: Path, project: Project, config: FunctionConfig, overr
     )
 
 
-def build_for_local_run(project: Project, config: FunctionConfig, reporter: Reporter) -> FolderBuild:
-    """The build `invoke` and `serve` run: the shared folder's when it holds these settings."""
+class LocalRunFolder(NamedTuple):
+    folder: Path
+    overrides: dict[str, Any]  # what the run changes in the configuration (local_settings)
+
+
+def local_run_folder(project: Project, config: FunctionConfig, reporter: Reporter) -> LocalRunFolder:
+    """Where `invoke` and `serve` build: the shared folder when it holds these settings."""
     overrides = local_settings(config)
     shared = default_out_dir(project, config.name)
     folder = shared
@@ -146,6 +152,14 @@ def build_for_local_run(project: Project, config: FunctionConfig, reporter: Repo
             else f"{shared} holds a build with other settings"
         )
         reporter.info(f"{why}: running a build of its own ({folder}); {shared} is left as it is")
+    return LocalRunFolder(folder, overrides)
+
+
+def build_for_local_run(
+    project: Project, config: FunctionConfig, reporter: Reporter, where: LocalRunFolder | None = None
+) -> FolderBuild:
+    """The build `invoke` and `serve` run, in `where` (default: local_run_folder's)."""
+    folder, overrides = where or local_run_folder(project, config, reporter)
     return build_into(project, config, folder, reporter, BuildOptions(overrides=overrides))
 
 
@@ -155,29 +169,7 @@ def remember_command(argv: list[str], out_dir: Path, never_inputs: Sequence[Path
     from uv_lambda.bundle.rebuild import record_file
 
     record = str(incremental.record_path(out_dir))
-    document = record_file.read(record)
-    if document is not None and document.get("files") is not None:
+    recorded = record_file.read(record)
+    if isinstance(recorded, record_file.BuildRecord):
         outputs = [os.path.realpath(folder) for folder in (out_dir, *never_inputs)]
-        record_file.remember(argv, record, document["overrides"], document["inputs"], outputs)
-
-
-def build_tree(
-    project: Project,
-    config: FunctionConfig,
-    folder: Path,
-    reporter: Reporter,
-    options: BuildOptions,
-    artifact_name: str,
-) -> tuple[FunctionBuild, Path, int]:
-    """`--format dir|layer-dir|app-dir`: build the zips into dist/lambda/<fn>/ as usual (the
-    overrides name the zip format), then unpack `artifact_name` into `folder`. Returns the
-    build, the zip unpacked and the number of files."""
-    from dataclasses import replace
-
-    from uv_lambda.bundle import tree
-
-    tree.check_destination(folder, project.root)  # before any work
-    options = replace(options, never_inputs=[*options.never_inputs, folder])
-    build = build_into(project, config, default_out_dir(project, config.name), reporter, options).build
-    [artifact] = [a for a in build.artifacts if a.path.name == artifact_name]
-    return build, artifact.path, tree.unpack(artifact.path, folder)
+        record_file.remember(argv, record, recorded.overrides, recorded.inputs, outputs)

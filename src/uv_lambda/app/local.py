@@ -18,7 +18,9 @@ from uv_lambda.project import Project
 from uv_lambda.ui import Reporter
 
 if TYPE_CHECKING:
+    from uv_lambda.emulator.early_start import EarlyStart
     from uv_lambda.emulator.function import LocalFunction, RunOptions
+    from uv_lambda.model import Function
 
 # The project's function: called (the project read) only when neither --artifact nor --image is given.
 SelectFunction = Callable[[], tuple[Project, FunctionConfig]]
@@ -43,10 +45,16 @@ class LocalRequest:
 
 
 def open_local(
-    request: LocalRequest, options: RunOptions, reporter: Reporter, select: SelectFunction | None = None
+    request: LocalRequest,
+    options: RunOptions,
+    reporter: Reporter,
+    select: SelectFunction | None = None,
+    early: EarlyStart | None = None,
 ) -> LocalFunction:
     """The LocalFunction `request` names, run with `options`; `select` gives the project's
-    function when that is what runs."""
+    function when that is what runs. A one-shot run (`options.draft` off) starts its
+    environment while it builds; `early`: what the function it replaces started for it
+    (serve --watch). See emulator/early_start.py."""
     if options.pass_credentials:
         from uv_lambda.emulator.aws_credentials import prefetch
 
@@ -62,7 +70,7 @@ def open_local(
         return LocalFunction.open(function, code, [*layers, *extra_layers], options)
     if select is None:
         raise TypeError("open_local needs `select` when neither an artifact nor an image is named")
-    return _open_built(request, options, reporter, select(), extra_layers)
+    return _open_built(request, options, reporter, select(), (extra_layers, early))
 
 
 def _open_built(
@@ -70,22 +78,56 @@ def _open_built(
     options: RunOptions,
     reporter: Reporter,
     function: tuple[Project, FunctionConfig],
-    extra_layers: Sequence[Path],
+    extra: tuple[Sequence[Path], EarlyStart | None],
 ) -> LocalFunction:
-    """The project's function, built (or brought up to date) for this machine first."""
-    from uv_lambda.app.build import build_for_local_run
+    """The project's function, built (or brought up to date) for this machine first; `extra`:
+    the extra layers, and the environment started early, if any."""
+    from uv_lambda.app.build import build_for_local_run, local_run_folder
+    from uv_lambda.artifact import read_build
     from uv_lambda.config import with_overrides
     from uv_lambda.emulator.function import LocalFunction, function_of_build
 
     project, config = function
-    # The artifact and build record that `build` and `deploy` share (app/build.py): an edit
-    # of application code between two runs rebuilds only the edited files.
-    with reporter.step(f"building {config.name}"):
-        build = build_for_local_run(project, config, reporter).build
+    extra_layers, early = extra
+    one_shot = not options.draft
     # The run's flags apply to the run, not to the build (a runtime is the build's).
     flags = {key: value for key, value in request.flags.items() if key != "runtime"}
-    built, code, layers = function_of_build(build, with_overrides(config, **flags))
-    return LocalFunction.open(built, code, [*layers, *extra_layers], options)
+    run_config = with_overrides(config, **flags)
+    where = local_run_folder(project, config, reporter)
+    if one_shot and early is None:  # its environment starts while the build runs
+        early = _start_early(lambda: function_of_build(read_build(where.folder), run_config), extra_layers, options)
+    # The artifact and build record that `build` and `deploy` share (app/build.py): an edit
+    # of application code between two runs rebuilds only the edited files.
+    try:
+        with reporter.step(f"building {config.name}"):
+            build = build_for_local_run(project, config, reporter, where).build
+    except BaseException:
+        if one_shot and early is not None:
+            early.cancel()
+        raise
+    built, code, layers = function_of_build(build, run_config)
+    opened = LocalFunction.open(built, code, [*layers, *extra_layers], options, early)
+    if one_shot and early is not None:
+        opened.prewarm(early)  # the environment started early, when it fits
+    return opened
+
+
+def _start_early(
+    built: Callable[[], tuple[Function, Path, list[Path]]], extra_layers: Sequence[Path], options: RunOptions
+) -> EarlyStart | None:
+    """An environment of the build as it is now, started on its unpacked tree before the build
+    runs (emulator/early_start.py); None when there is no build yet, or none that runs here."""
+    from uv_lambda.emulator.function import start_early
+    from uv_lambda.errors import UvLambdaError
+
+    try:
+        function, code, layers = built()
+        return start_early(function, code, [*layers, *extra_layers], options)
+    except (UvLambdaError, OSError, ValueError) as exc:  # the run says what is wrong, after its build
+        import logging
+
+        logging.getLogger(__name__).debug("no early start: %s", exc)
+        return None
 
 
 def _open_image(image: str, request: LocalRequest, options: RunOptions, reporter: Reporter) -> LocalFunction:

@@ -15,6 +15,7 @@ from uv_lambda.ui import Reporter
 
 if TYPE_CHECKING:
     from uv_lambda.app.deploy import Applied
+    from uv_lambda.emulator.early_start import EarlyStart
     from uv_lambda.emulator.function import LocalFunction
 
 
@@ -90,10 +91,17 @@ def announce_sandbox(function: LocalFunction, reporter: Reporter) -> None:
 
 
 def open_function(
-    args: argparse.Namespace, reporter: Reporter, *, concurrency: int | None = None, one_shot: bool = False
+    args: argparse.Namespace,
+    reporter: Reporter,
+    *,
+    concurrency: int | None = None,
+    one_shot: bool = False,
+    early: EarlyStart | None = None,
 ) -> LocalFunction:
     """`invoke` and `serve`: the LocalFunction their run flags (cli/options.py) describe.
-    `one_shot`: it runs one event and the process ends (no draft of the next tree is linked)."""
+    `one_shot`: it runs one event and the process ends (no draft of the next tree is linked;
+    its environment starts while it builds). `early`: what the function it replaces started
+    for it (serve --watch). See emulator/early_start.py."""
     from uv_lambda.app.local import LocalRequest, open_local
     from uv_lambda.emulator.function import RunOptions
 
@@ -121,4 +129,4 @@ def open_function(
         project, [config] = select_functions(args)
         return project, config
 
-    return open_local(request, run_options, reporter, select)
+    return open_local(request, run_options, reporter, select, early)

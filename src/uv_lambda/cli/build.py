@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import argparse
+from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from uv_lambda.bundle.tree import TREE_FORMATS
 from uv_lambda.cli import _parser as cli_types
@@ -16,10 +16,6 @@ from uv_lambda.errors import UsageError
 from uv_lambda.model import Format
 from uv_lambda.project import Project
 from uv_lambda.ui import Reporter, human_size
-
-if TYPE_CHECKING:
-    from uv_lambda.app.build import BuildOptions
-    from uv_lambda.artifact import FunctionBuild
 
 ORDER = 10
 
@@ -131,16 +127,6 @@ def _refuse_image_flags(args: argparse.Namespace) -> None:
         raise UsageError("--push, --output and --base-image apply to --format image", "add --format image")
 
 
-def _build_options(args: argparse.Namespace) -> BuildOptions:
-    from uv_lambda.app.build import BuildOptions
-
-    return BuildOptions(overrides=options.overrides(args), lock=args.lock, full=args.verbose)
-
-
-def _documents(build: FunctionBuild) -> list[Document]:
-    return [{"path": str(artifact.path), **artifact.metadata.to_json()} for artifact in build.artifacts]
-
-
 def _build_tree(
     args: argparse.Namespace,
     function: tuple[Project, FunctionConfig],
@@ -152,17 +138,14 @@ def _build_tree(
 ) -> list[Document]:
     """Build the zips into dist/lambda/<fn>/, unpack the artifact `name` into `folder`; its
     document then names the folder too."""
-    from uv_lambda.app.build import build_tree, remember_command
+    from uv_lambda.bundle.tree import check_destination
+    from uv_lambda.cli._build_output import unpack_into
 
     project, config = function
-    build, unpacked, count = build_tree(project, config, folder, reporter, _build_options(args), name)
-    if remember:
-        # The next run of this command line finds the record before loading anything (cli/_rebuild.py).
-        remember_command(args.argv, default_out_dir(project, config.name), [folder])
-    documents = _documents(build)
-    report_artifacts(documents, reporter)
-    reporter.info(f"  {folder}  {count} files unpacked from {name}")
-    return [{**d, "directory": str(folder.resolve())} if d["path"] == str(unpacked) else d for d in documents]
+    check_destination(folder, project.root)  # before any work
+    shared = default_out_dir(project, config.name)
+    zips = _build_zips(args, function, shared, reporter, remember=remember, never_inputs=[folder])
+    return unpack_into(zips, name, folder, reporter)
 
 
 def _build_zips(
@@ -172,16 +155,21 @@ def _build_zips(
     reporter: Reporter,
     *,
     remember: bool,
+    never_inputs: Sequence[Path] = (),
 ) -> list[Document]:
-    """Build into out_dir: its record is shared with invoke, serve and deploy (app/build.py)."""
-    from uv_lambda.app.build import build_into, remember_command
+    """Build into out_dir: its record is shared with invoke, serve and deploy (app/build.py).
+    `never_inputs`: other folders this build writes to (a tree format's --out)."""
+    from uv_lambda.app.build import BuildOptions, build_into, remember_command
 
     project, config = function
-    build = build_into(project, config, out_dir, reporter, _build_options(args)).build
+    how = BuildOptions(overrides=options.overrides(args), lock=args.lock, full=args.verbose, never_inputs=never_inputs)
+    build = build_into(project, config, out_dir, reporter, how).build
     if remember:
         # The next run of this command line finds the record before loading anything (cli/_rebuild.py).
-        remember_command(args.argv, out_dir)
-    documents = _documents(build)
+        remember_command(args.argv, out_dir, never_inputs)
+    documents: list[Document] = [
+        {"path": str(artifact.path), **artifact.metadata.to_json()} for artifact in build.artifacts
+    ]
     report_artifacts(documents, reporter)
     return documents
 
