@@ -19,7 +19,7 @@ import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import Any
 
 from uv_lambda.artifact import FunctionBuild, read_build
 from uv_lambda.bundle.rebuild import incremental
@@ -134,7 +134,8 @@ def holds_settings(folder: Path, project: Project, config: FunctionConfig, overr
     )
 
 
-class LocalRunFolder(NamedTuple):
+@dataclass(frozen=True)
+class LocalRunFolder:
     folder: Path
     overrides: dict[str, Any]  # what the run changes in the configuration (local_settings)
 
@@ -159,8 +160,8 @@ def build_for_local_run(
     project: Project, config: FunctionConfig, reporter: Reporter, where: LocalRunFolder | None = None
 ) -> FolderBuild:
     """The build `invoke` and `serve` run, in `where` (default: local_run_folder's)."""
-    folder, overrides = where or local_run_folder(project, config, reporter)
-    return build_into(project, config, folder, reporter, BuildOptions(overrides=overrides))
+    where = where or local_run_folder(project, config, reporter)
+    return build_into(project, config, where.folder, reporter, BuildOptions(overrides=where.overrides))
 
 
 def remember_command(argv: list[str], out_dir: Path, never_inputs: Sequence[Path] = ()) -> None:
