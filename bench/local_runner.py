@@ -521,7 +521,7 @@ def _freeze_by_mode(
                     environment._freeze()
                 return (time.perf_counter() - started) * 1000 / 1000
 
-            signal_costs[mode] = function.pool._loop_thread.call(signals)
+            signal_costs[mode] = function.pool.loop_thread.call(signals)
     return in_process, signal_costs
 
 
