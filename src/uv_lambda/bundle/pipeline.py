@@ -22,7 +22,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, TypedDict, TypeVar, Unpack
 
 from packaging.utils import parse_wheel_filename
 
@@ -441,16 +441,18 @@ def check_out_dir(out_dir: Path) -> None:
         )
 
 
+class BuildOptions(TypedDict, total=False):
+    """build_function's options, each given by name (all optional)."""
+
+    out_dir: Path | None  # default dist/lambda/<name>/
+    lock: bool  # run `uv lock` first
+    record: Path | None  # where to leave what an app-only rebuild needs (incremental.py)
+    never_inputs: Sequence[Path]  # other folders the build writes to: never application files
+    overrides: Mapping[str, Any] | None  # the command line's settings that `config` includes
+
+
 def build_function(
-    project: Project,
-    config: FunctionConfig,
-    *,
-    out_dir: Path | None = None,
-    reporter: Reporter,
-    lock: bool = False,
-    record: Path | None = None,
-    never_inputs: Sequence[Path] = (),
-    overrides: Mapping[str, Any] | None = None,
+    project: Project, config: FunctionConfig, *, reporter: Reporter, **options: Unpack[BuildOptions]
 ) -> model.FunctionBuild:
     """Build `config`'s artifacts into out_dir (default dist/lambda/<name>/) and return them.
 
@@ -458,7 +460,7 @@ def build_function(
     and `overrides`, the command line's settings that `config` includes.
     `never_inputs`: other folders the build writes to (out_dir is one): never application files.
     """
-    out_dir = (out_dir or default_out_dir(project, config.name)).resolve()
+    out_dir = (options.get("out_dir") or default_out_dir(project, config.name)).resolve()
     if config.format == "image":
         raise UsageError("--format image is built by `uv-lambda build --format image`", "see docs/image.md")
     check_out_dir(out_dir)
@@ -466,9 +468,14 @@ def build_function(
 
     def build() -> model.FunctionBuild:
         with stage_function(
-            project, config, reporter=reporter, lock=lock, out_dir=out_dir, never_inputs=never_inputs
+            project,
+            config,
+            reporter=reporter,
+            lock=options.get("lock", False),
+            out_dir=out_dir,
+            never_inputs=options.get("never_inputs", ()),
         ) as staged:
-            return write_artifacts(staged, out_dir, reporter, record, overrides or {})
+            return write_artifacts(staged, out_dir, reporter, options.get("record"), options.get("overrides") or {})
 
     with holding(out_dir, reporter):
         scratch_folders.sweep_for_build([out_dir])
