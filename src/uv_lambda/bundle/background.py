@@ -2,14 +2,15 @@
 
 One worker thread runs the tasks in the order they were given, so a task may depend on
 the ones before it (a scratch folder is removed after the entries made from it). Leaving
-the context waits for every task; a task's failure is raised then, unless the build is
-already failing for another reason.
+the context waits for every task, even when Ctrl-C interrupts the wait (the tasks are
+short, and a build that stops must not leave one half done: it removes the scratch the
+task writes in); a task's failure is raised then, unless the build is already failing.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor, wait
 from types import TracebackType
 from typing import Any
 
@@ -32,7 +33,18 @@ class Background:
     ) -> None:
         if self._pool is None:
             return
-        self._pool.shutdown(wait=True)
+        interrupted: BaseException | None = None
+        while True:
+            # The futures, not Thread.join: a join that Ctrl-C interrupts marks the thread as
+            # finished on CPython 3.11 (bpo-45274's fix), and a second join returns at once.
+            try:
+                wait(self._futures)
+                break
+            except KeyboardInterrupt as exc:  # Ctrl-C or SIGTERM (cli/__init__.py): wait, then stop
+                interrupted = exc
+        self._pool.shutdown(wait=interrupted is None)
+        if interrupted is not None:
+            raise interrupted
         if kind is None:
             for future in self._futures:
                 future.result()

@@ -527,20 +527,17 @@ def ensure(uv: Uv, request: Request, background: Background | None = None) -> tu
         raise source_builds.no_interpreter(needs_build, request.runtime)
     with contextlib.ExitStack() as stack:
         later = background if background is not None else stack.enter_context(Background())
-        if missing:
+        if not missing:
+            _store_set(requirements, packages, keys, sets_root / set_key, request.allow_collisions)
+        else:
             scratch = scratch_module.make(packages_root, "install")
             try:
                 fresh = _new_packages(uv, request, missing, scratch)
-            except BaseException:
-                shutil.rmtree(scratch, ignore_errors=True)
-                raise
-            packages.update(fresh)
-            later.submit(_store_packages, fresh, keys, scratch)
-        try:
-            _store_set(requirements, packages, keys, sets_root / set_key, request.allow_collisions)
-        finally:
-            if missing:
-                # The set was made from the scratch's bytes: removed only after it (in order).
+                packages.update(fresh)
+                later.submit(_store_packages, fresh, keys, scratch)
+                _store_set(requirements, packages, keys, sets_root / set_key, request.allow_collisions)
+            finally:
+                # After the tasks before it (in order): the set was made from the scratch's bytes.
                 later.submit(shutil.rmtree, scratch, True)
     loaded = _load_set(sets_root / set_key, set_key)
     assert loaded is not None
