@@ -360,14 +360,12 @@ def _compressed(
     python_version: str,
     scratch: Path,
 ) -> dict[str, list[archive.Entry]]:
-    """Every package's files compressed, with their bytecode when `compiler` is given.
+    """Every package's files compressed, with their bytecode when `compiler` (compiling
+    them: _new_packages) is given.
 
     Compression of the installed files runs in this process while the target interpreter
     compiles their bytecode: the two are the bulk of a first build's CPU time.
     """
-    sources = sorted(name for files in by_package.values() for name in files if name.endswith(".py"))
-    if compiler is not None:
-        compiler.submit([(site_packages, sources)])
     entries = _compress_by_package(site_packages, by_package, scratch / "files.bin")
     if compiler is None:
         return entries
@@ -386,10 +384,11 @@ def _compressed(
 
 
 def _new_packages(
-    uv: Uv, request: Request, missing: list[Requirement], scratch: Path
+    uv: Uv, request: Request, missing: list[Requirement], scratch: Path, later: Background
 ) -> dict[str, list[archive.Entry]]:
     """Install, verify and compile the packages that are not cached yet: each one's entries,
-    sorted by name as its files.zip holds them, their compressed bytes in `scratch`."""
+    sorted by name as its files.zip holds them, their compressed bytes in `scratch`. The
+    installed tree is removed by `later` once compressed: nothing reads it after that."""
     compiler = None
     try:
         # Started before the install so that its start-up is not on the critical path.
@@ -400,10 +399,14 @@ def _new_packages(
         remove_install_debris(site_packages)
         check_tree(site_packages, request.target, [*request.build_paths, scratch])
         by_package = files_by_package(site_packages, request.allow_collisions)
+        if compiler is not None:
+            sources = sorted(name for files in by_package.values() for name in files if name.endswith(".py"))
+            compiler.submit([(site_packages, sources)])
         entries = _compressed(site_packages, by_package, compiler, request.runtime.python_version, scratch)
     finally:
         if compiler is not None:
             compiler.cancel()
+    later.submit(shutil.rmtree, site_packages, True)
     for requirement in missing:
         if not by_package.get(requirement.name):
             # Requirements whose markers are false on the target were dropped before the
@@ -532,7 +535,7 @@ def ensure(uv: Uv, request: Request, background: Background | None = None) -> tu
         else:
             scratch = scratch_module.make(packages_root, "install")
             try:
-                fresh = _new_packages(uv, request, missing, scratch)
+                fresh = _new_packages(uv, request, missing, scratch, later)
                 packages.update(fresh)
                 later.submit(_store_packages, fresh, keys, scratch)
                 _store_set(requirements, packages, keys, sets_root / set_key, request.allow_collisions)
