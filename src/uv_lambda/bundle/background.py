@@ -9,10 +9,12 @@ task writes in); a task's failure is raised then, unless the build is already fa
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from concurrent.futures import Future, ThreadPoolExecutor, wait
-from types import TracebackType
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:  # concurrent.futures only when a task is given: most builds give none
+    from collections.abc import Callable
+    from concurrent.futures import Future, ThreadPoolExecutor
+    from types import TracebackType
 
 
 class Background:
@@ -22,6 +24,8 @@ class Background:
 
     def submit(self, task: Callable[..., Any], *args: Any) -> None:
         if self._pool is None:
+            from concurrent.futures import ThreadPoolExecutor
+
             self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="uv-lambda-background")
         self._futures.append(self._pool.submit(task, *args))
 
@@ -33,6 +37,8 @@ class Background:
     ) -> None:
         if self._pool is None:
             return
+        from concurrent.futures import wait
+
         interrupted: BaseException | None = None
         while True:
             # The futures, not Thread.join: a join that Ctrl-C interrupts marks the thread as
