@@ -33,14 +33,15 @@ from uv_lambda.bundle import archive, bytecode
 from uv_lambda.bundle.background import Background
 from uv_lambda.bundle.export import exporter
 from uv_lambda.bundle.install import dependencies
-from uv_lambda.bundle.rebuild import incremental
+from uv_lambda.bundle.rebuild import incremental, record_file
 from uv_lambda.bundle.settings import BuildSettings, resolve
 from uv_lambda.bundle.stage import app_files, collisions, sources
 from uv_lambda.bundle.verify.handler import check_handler, module_file, parse_handler
 from uv_lambda.bundle.verify.platform_checks import Target, check_tree
 from uv_lambda.config import FunctionConfig
 from uv_lambda.errors import DamagedCacheEntry, UsageError
-from uv_lambda.metadata_file import document_text, file_sha256, formatted
+from uv_lambda.metadata_file import file_sha256, formatted, metadata_text
+from uv_lambda.model import Format
 from uv_lambda.project import Project, default_out_dir
 from uv_lambda.runtimes import Architecture, Runtime
 from uv_lambda.ui import Reporter
@@ -49,7 +50,6 @@ from uv_lambda.uv import Uv, find_uv
 log = logging.getLogger(__name__)
 
 T = TypeVar("T")
-TASK_ROOT = "/var/task/"
 
 
 @dataclass(frozen=True)
@@ -202,7 +202,7 @@ def _inputs(project: Project, uv: Uv, interpreter: Path | None) -> incremental.I
 
 
 def _recipe(
-    staging: _Staging, rules: sources.Rules, selection: sources.Selection, app_dir: Path, facts: incremental.Facts
+    staging: _Staging, rules: sources.Rules, selection: sources.Selection, app_dir: Path, facts: record_file.Facts
 ) -> incremental.Recipe:
     """What a later rebuild of only the application code needs."""
     settings = staging.settings
@@ -210,7 +210,7 @@ def _recipe(
         inputs=staging.inputs,
         rules=rules,
         files=tuple(
-            incremental.LocalFile(
+            record_file.RecordedFile(
                 chosen.name, chosen.path, file_sha256(app_dir / chosen.name), chosen.mode, chosen.stamp
             )
             for chosen in selection.files
@@ -367,7 +367,7 @@ def _stage(
                 selection,
                 installed_size=installed_size,
                 packages=[(p.name, p.size) for p in packages],
-                ships_application=settings.format != "layer",
+                ships_application=settings.format.has_code,
             )
             _copy_app(selection, app_dir)
             warnings += selection.warnings
@@ -402,7 +402,7 @@ def _stage(
         # Workspace packages are built by their build backends: only a full build sees their edits.
         recipe = None
         if not local_infos:
-            facts = incremental.Facts(
+            facts = record_file.Facts(
                 base_warnings=tuple(warnings[: len(warnings) - len(selection.warnings)]),
                 installed_tops=tuple(sorted(deps.top_levels)),
                 installed_size=deps.unzipped_size,
@@ -461,7 +461,7 @@ def build_function(
     `never_inputs`: other folders the build writes to (out_dir is one): never application files.
     """
     out_dir = (options.get("out_dir") or default_out_dir(project, config.name)).resolve()
-    if config.format == "image":
+    if config.format is Format.IMAGE:
         raise UsageError("--format image is built by `uv-lambda build --format image`", "see docs/image.md")
     check_out_dir(out_dir)
     from uv_lambda.bundle.build_lock import holding
@@ -533,9 +533,8 @@ def _make_folder(out_dir: Path) -> list[Path]:
 
 
 def _write_artifacts(staged: StagedFunction, out_dir: Path, record: Path | None, overrides: Mapping[str, Any]) -> None:
-    layout = staged.settings.format
     # What a failure to write (a full disk) is about: the artifact, not a scratch file.
-    writing = out_dir / ("function.zip" if layout == "zip" else "layer.zip")
+    writing = out_dir / staged.settings.format.files[0]
     try:
         scratch = scratch_folders.make(out_dir, "uv-lambda")
     except OSError as exc:
@@ -549,6 +548,17 @@ def _write_artifacts(staged: StagedFunction, out_dir: Path, record: Path | None,
         shutil.rmtree(scratch, ignore_errors=True)
 
 
+@dataclass(frozen=True)
+class _Zip:
+    """One zip to write: a base archive copied as it is, then entries after it."""
+
+    base: Path | None
+    base_sha256: str | None  # the base's sha256, checked as it is copied
+    entries: list[archive.Entry]
+    file_count: int
+    unzipped_size: int
+
+
 def _write_into(
     staged: StagedFunction, out_dir: Path, record: Path | None, overrides: Mapping[str, Any], scratch: Path
 ) -> None:
@@ -558,31 +568,27 @@ def _write_into(
     app_entries = _local_entries(staged.app_dir, scratch, "app")
     local = [*local_entries, *app_entries]
     local_files, local_size = len(local), sum(entry.size for entry in local)
-    # name -> (base archive copied as it is, entries after it, file count, unzipped size)
-    plan: dict[str, tuple[Path | None, list[archive.Entry], int, int]] = {}
-    bases: dict[str, str] = {}  # base archive -> its sha256, checked as it is copied
-    if settings.format == "zip":
-        plan["function.zip"] = (deps.archive, local, deps.file_count + local_files, deps.unzipped_size + local_size)
-        bases[str(deps.archive)] = deps.archive_sha256
-    if settings.format in ("layer", "split"):
+    plan: dict[str, _Zip] = {}  # file name -> what goes into it
+    if settings.format is Format.ZIP:
+        plan["function.zip"] = _Zip(
+            deps.archive, deps.archive_sha256, local, deps.file_count + local_files, deps.unzipped_size + local_size
+        )
+    if settings.format.has_layer:
         layer, layer_sha256 = deps.layer_archive(settings.runtime.site_packages + "/")
-        plan["layer.zip"] = (layer, [], deps.file_count, deps.unzipped_size)
-        bases[str(layer)] = layer_sha256
-    if settings.format == "split":
-        plan["app.zip"] = (None, local, local_files, local_size)
+        plan["layer.zip"] = _Zip(layer, layer_sha256, [], deps.file_count, deps.unzipped_size)
+    if settings.format is Format.SPLIT:
+        plan["app.zip"] = _Zip(None, None, local, local_files, local_size)
     sources.check_unzipped_size(
-        sum(size for _, _, _, size in plan.values()),
+        sum(zip_.unzipped_size for zip_ in plan.values()),
         [*((p.name, p.size) for p in staged.packages), *staged.app_sizes],
     )
     written: list[tuple[str | os.PathLike[str], str | os.PathLike[str]]] = []
-    for name, (base, entries, file_count, unzipped_size) in plan.items():
+    for name, zip_ in plan.items():
         temporary = scratch / name
         try:
-            sha256 = archive.write_archive(
-                temporary, entries, base=base, base_sha256=bases[str(base)] if base else None
-            )
-            metadata = _metadata(staged, name, temporary, sha256, file_count, unzipped_size)
-            atomic.write_text(scratch / f"{name}.json", document_text(metadata.to_json()))
+            sha256 = archive.write_archive(temporary, zip_.entries, base=zip_.base, base_sha256=zip_.base_sha256)
+            metadata = _metadata(staged, name, temporary, sha256, zip_.file_count, zip_.unzipped_size)
+            atomic.write_text(scratch / f"{name}.json", metadata_text(metadata))
         except OSError as exc:
             raise atomic.with_path(exc, out_dir / name) from None
         written += [(temporary, out_dir / name), (scratch / f"{name}.json", model.metadata_path(out_dir / name))]
@@ -595,7 +601,8 @@ def _write_into(
         if staged.recipe is None:
             incremental.record_owner(record, overrides)
         else:
-            artifacts = [(out_dir / name, base, entries is local) for name, (base, entries, _, _) in plan.items()]
+            artifacts = [(out_dir / name, zip_.base, zip_.entries is local) for name, zip_ in plan.items()]
+            bases = {str(zip_.base): zip_.base_sha256 for zip_ in plan.values() if zip_.base and zip_.base_sha256}
             incremental.record(record, staged.recipe, local, artifacts, overrides, bases)
 
 

@@ -17,8 +17,9 @@ from __future__ import annotations
 import hashlib
 import os
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import Any
 
 from uv_lambda.artifact import FunctionBuild, read_build
 from uv_lambda.bundle.rebuild import incremental
@@ -28,7 +29,8 @@ from uv_lambda.project import Project, default_out_dir
 from uv_lambda.ui import Reporter
 
 
-class FolderBuild(NamedTuple):
+@dataclass(frozen=True)
+class FolderBuild:
     build: FunctionBuild
     changed: list[str] | None  # None: the full pipeline ran; else the application files rebuilt
 
@@ -37,7 +39,7 @@ def same_settings(config: FunctionConfig, first: Mapping[str, Any], second: Mapp
     """Whether two sets of command-line settings build the same thing on top of `config`."""
     try:
         return with_overrides(config, **first) == with_overrides(config, **second)
-    except (ValueError, TypeError):  # settings this version does not know
+    except (ValueError, TypeError, UvLambdaError):  # settings this version does not know or refuses
         return False
 
 
@@ -89,11 +91,10 @@ def build_into(
 
 def local_settings(config: FunctionConfig) -> dict[str, Any]:
     """What a local run changes in the configuration: the architecture, to this machine's."""
-    from uv_lambda.emulator.runtime_folder import host_machine
-    from uv_lambda.runtimes import get_architecture
+    from uv_lambda.emulator.runtime_folder import host_architecture
 
-    host = "arm64" if host_machine() == "aarch64" else "x86_64"
-    return {} if get_architecture(config.architecture).machine == host_machine() else {"architecture": host}
+    host = host_architecture()
+    return {} if config.architecture is host else {"architecture": host}
 
 
 def local_folder(shared: Path) -> Path:
@@ -151,7 +152,7 @@ def remember_command(argv: list[str], out_dir: Path, never_inputs: Sequence[Path
     from uv_lambda.bundle.rebuild import record_file
 
     record = str(incremental.record_path(out_dir))
-    document = record_file.read(record)
-    if document is not None and document.get("files") is not None:
+    recorded = record_file.read(record)
+    if isinstance(recorded, record_file.BuildRecord):
         outputs = [os.path.realpath(folder) for folder in (out_dir, *never_inputs)]
-        record_file.remember(argv, record, document["overrides"], document["inputs"], outputs)
+        record_file.remember(argv, record, recorded.overrides, recorded.inputs, outputs)

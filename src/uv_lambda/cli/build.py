@@ -18,6 +18,7 @@ from uv_lambda.cli._common import (
 from uv_lambda.config import FORMATS, FunctionConfig, with_overrides
 from uv_lambda.errors import UsageError
 from uv_lambda.image.command import add_image_options
+from uv_lambda.model import Architecture, Format
 from uv_lambda.project import Project
 from uv_lambda.ui import Reporter, human_size
 
@@ -92,8 +93,10 @@ def add_build_arguments(
     """Options that change what is built; shared by commands that build before acting, and by
     `config`, which shows their effect (without --lock: it locks nothing)."""
     group = parser.add_argument_group("build options (override [tool.uv-lambda])")
-    group.add_argument("--format", choices=formats, help="artifact format (default: zip)")
-    group.add_argument("--arch", choices=("x86_64", "arm64"), help="target architecture (default: x86_64)")
+    group.add_argument("--format", choices=formats, help=f"artifact format (default: {FunctionConfig.format})")
+    group.add_argument(
+        "--arch", choices=tuple(Architecture), help=f"target architecture (default: {FunctionConfig.architecture})"
+    )
     group.add_argument(
         "--runtime",
         type=cli_types.text,
@@ -158,7 +161,7 @@ def run(args: argparse.Namespace, reporter: Reporter) -> int:
             out_dir = args.out / config.name if len(functions) > 1 else args.out
         effective = with_overrides(config, **overrides(args))
         reporter.info(f"building {config.name} ({effective.format})")
-        if effective.format == "image":
+        if effective.format is Format.IMAGE:
             documents.append(_build_image(args, project, effective, out_dir, reporter))
         elif tree is not None:
             from uv_lambda.bundle.tree import check_destination
@@ -173,7 +176,9 @@ def run(args: argparse.Namespace, reporter: Reporter) -> int:
                 len(functions),
                 never_inputs=[out_dir],
             )
-            documents += _unpack(zips, tree[1], out_dir, reporter)
+            from uv_lambda.cli._build_output import unpack_into
+
+            documents += unpack_into(zips, tree[1], out_dir, reporter)
         else:
             documents += _build_zips(args, project, config, out_dir, reporter, len(functions))
     if args.json or args.metadata:
@@ -181,16 +186,6 @@ def run(args: argparse.Namespace, reporter: Reporter) -> int:
 
         deliver(documents, to_stdout=args.json, metadata=args.metadata)
     return 0
-
-
-def _unpack(documents: list[dict[str, object]], name: str, folder: Path, reporter: Reporter) -> list[dict[str, object]]:
-    """Unpack the artifact `name` into `folder`; its document then names the folder too."""
-    from uv_lambda.bundle import tree
-
-    [document] = [d for d in documents if Path(str(d["path"])).name == name]
-    count = tree.unpack(Path(str(document["path"])), folder)
-    reporter.info(f"  {folder}  {count} files unpacked from {name}")
-    return [{**d, "directory": str(folder.resolve())} if d is document else d for d in documents]
 
 
 def _build_zips(
@@ -246,4 +241,4 @@ def _build_image(
     )
     where = image.pushed or image.output
     reporter.info(f"  {where}  {image.digest}, {image.layer_count} layers, {human_size(image.bytes_uploaded)} uploaded")
-    return {"function": config.name, "format": "image", **image.to_json()}
+    return {"function": config.name, "format": Format.IMAGE.value, **image.to_json()}
