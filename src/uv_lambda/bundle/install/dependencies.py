@@ -3,7 +3,8 @@
 Two levels:
 - a package entry per pinned requirement (its hashed requirement text, runtime, platform,
   bytecode, uv version): the package's files and bytecode, verified, as a deterministic zip;
-- a set entry per whole requirements text: the package zips spliced into one archive.
+- a set entry per whole requirements text: the packages' compressed entries spliced into
+  one archive (a new package's own entry is written in the background meanwhile).
 
 A build whose set is cached does no install and no compression. When the lock changes,
 only packages that are not cached yet are installed and compiled; the rest is spliced.
