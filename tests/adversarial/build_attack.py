@@ -171,7 +171,9 @@ def damaged_entries(cache: Path) -> list[str]:
         if not isinstance(document, dict):
             damaged.append(str(record))
         elif document.get("files") is not None:  # else it only names the settings that built a folder
-            archive = record.with_suffix(".zip")
+            # The application's entries: a copy beside the record, or the artifact that holds them.
+            local_in = document.get("local_in")
+            archive = Path(local_in[0]) if local_in else record.with_suffix(".zip")
             if not archive.is_file() or _sha256(archive) != document.get("local_sha256"):
                 damaged.append(str(record))
     for path in [*cache.glob("exports/*.json"), *cache.glob("memo/*"), *cache.glob("rebuild/commands/*.json")]:

@@ -133,10 +133,11 @@ def _central_records(archive: Path) -> Iterator[tuple[str, tuple[int, ...]]]:
         position = start + name_length + fields[11] + fields[12]
 
 
-def read_entries(archive: Path) -> list[Entry]:
-    """The file entries of a zip written by this module, pointing at their compressed bytes."""
+def read_entries(archive: Path, skip: int = 0) -> list[Entry]:
+    """The file entries of a zip written by this module, pointing at their compressed bytes;
+    `skip`: leave out the first so many central records (a base's, see ArchiveOutput)."""
     entries = []
-    for name, fields in _central_records(archive):
+    for name, fields in itertools.islice(_central_records(archive), skip, None):
         if name.endswith("/"):
             continue
         method, crc, length, size, name_length, external, header_offset = (
@@ -391,6 +392,12 @@ class ArchiveOutput:
             raise
 
     @property
+    def appended_after(self) -> int | None:
+        """How many central records come before the entries given to `finish` (the base's);
+        None when they are merged with the base's entries instead."""
+        return None if self._merge_base is not None else self._previous_count
+
+    @property
     def size(self) -> int:
         """Bytes written so far: the archive's size once finished."""
         return self._out.tell()
@@ -437,12 +444,12 @@ def file_sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
-def verified_entries(path: Path, sha256: str) -> list[Entry]:
+def verified_entries(path: Path, sha256: str, skip: int = 0) -> list[Entry]:
     """read_entries of a cached archive whose bytes must have the digest `sha256`."""
     try:
         if file_sha256(path) != sha256:
             raise DamagedCacheEntry(str(path), "its sha256 does not match")
-        return read_entries(path)
+        return read_entries(path, skip)
     except DamagedCacheEntry:
         raise
     except (OSError, ValueError, struct.error, UnicodeDecodeError, BuildError) as exc:

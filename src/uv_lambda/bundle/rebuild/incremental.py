@@ -301,7 +301,8 @@ def _rebuild(
     names = list(changed)
     _verify(build, staged, names, scratch)
     local_archive = Path(record_file.local_archive(str(record)))
-    entries = {entry.name: entry for entry in archive.verified_entries(local_archive, build.local_sha256)}
+    source, skip = (Path(build.local_in[0]), int(build.local_in[1])) if build.local_in else (local_archive, 0)
+    entries = {entry.name: entry for entry in archive.verified_entries(source, build.local_sha256, skip)}
     old_size, old_count = sum(entry.size for entry in entries.values()), len(entries)
     old_names = set(entries)
     version = build.python_version
@@ -335,16 +336,26 @@ def _rebuild(
         entries.update({entry.name: entry for entry in fresh})
         size_change = sum(entry.size for entry in entries.values()) - old_size
         count_change = len(entries) - old_count
-        finished = [
-            (final, _finish(final, output, entries.values(), size_change, count_change, warnings))
+        done = [
+            (final, output, _finish(final, output, entries.values(), size_change, count_change, warnings))
             for final, output in outputs
         ]
     finally:
         for _, output in outputs:
             output.close()
+    finished = [(final, metadata) for final, _, (metadata, _) in done]
     written = {str(final): metadata for final, metadata in finished}
     _check_sizes(build, started.selection, written)
-    build.local_sha256 = archive.write_archive(scratch / "local.zip", entries.values()).hex()
+    # The application's entries for the next rebuild: where an artifact holds them after its
+    # base's, the artifact serves (the record keeps its digest); else a copy beside the record.
+    serving = [(str(final), output.appended_after, digest) for final, output, (_, digest) in done]
+    served = [(final, base_records, digest) for final, base_records, digest in serving if base_records is not None]
+    if served:
+        final_path, base_records, digest = served[0]
+        build.local_in, build.local_sha256 = [final_path, base_records], digest
+    else:
+        build.local_in = None
+        build.local_sha256 = archive.write_archive(scratch / "local.zip", entries.values()).hex()
     # The build is complete: put every file in place (each artifact with its metadata, signals
     # held back meanwhile), then the record of it.
     befores = [(final, changes.identity(final)) for final, _ in finished]
@@ -360,8 +371,11 @@ def _rebuild(
             if list(layer.warnings) != warnings:
                 written[item.path] = layer.replace(warnings=tuple(warnings))
                 write_metadata(Path(item.path), written[item.path])
-    atomic.commit(scratch / "local.zip", local_archive)
+    if build.local_in is None:
+        atomic.commit(scratch / "local.zip", local_archive)
     _update_record(record, build, started.selection, digests)
+    if build.local_in is not None:
+        local_archive.unlink(missing_ok=True)  # the record no longer names it
     uploads = [sources.upload_warning(final.name, metadata.size) for final, metadata in finished]
     names_changed = sorted([*changed, *started.removed])
     return Rebuilt(_documents(build, written), names_changed, [*(u for u in uploads if u), *warnings])
@@ -418,11 +432,13 @@ def _finish(
     size_change: int,
     count_change: int,
     warnings: list[str],
-) -> ArtifactMetadata:
-    """Complete one artifact in scratch; its metadata, updated from the previous build's."""
+) -> tuple[ArtifactMetadata, str]:
+    """Complete one artifact in scratch; its metadata, updated from the previous build's, and
+    its sha256 (hex)."""
     previous = read_metadata(final)
-    sha256, code_sha256 = formatted(output.finish(entries))
-    return previous.replace(
+    digest = output.finish(entries)
+    sha256, code_sha256 = formatted(digest)
+    metadata = previous.replace(
         sha256=sha256,
         code_sha256=code_sha256,
         size=output.size,
@@ -430,6 +446,7 @@ def _finish(
         file_count=previous.file_count + count_change,
         warnings=tuple(warnings),
     )
+    return metadata, digest.hex()
 
 
 def _update_record(
