@@ -301,8 +301,8 @@ def _rebuild(
     names = list(changed)
     _verify(build, staged, names, scratch)
     local_archive = Path(record_file.local_archive(str(record)))
-    source, skip = (Path(build.local_in[0]), int(build.local_in[1])) if build.local_in else (local_archive, 0)
-    entries = {entry.name: entry for entry in archive.verified_entries(source, build.local_sha256, skip)}
+    source, skip, start = (Path(build.local_in[0]), *build.local_in[1:]) if build.local_in else (local_archive, 0, 0)
+    entries = {entry.name: entry for entry in archive.verified_entries(source, build.local_sha256, skip, start)}
     old_size, old_count = sum(entry.size for entry in entries.values()), len(entries)
     old_names = set(entries)
     version = build.python_version
@@ -336,23 +336,24 @@ def _rebuild(
         entries.update({entry.name: entry for entry in fresh})
         size_change = sum(entry.size for entry in entries.values()) - old_size
         count_change = len(entries) - old_count
-        done = [
-            (final, output, _finish(final, output, entries.values(), size_change, count_change, warnings))
+        finished = [
+            (final, _finish(final, output, entries.values(), size_change, count_change, warnings))
             for final, output in outputs
         ]
     finally:
         for _, output in outputs:
             output.close()
-    finished = [(final, metadata) for final, _, (metadata, _) in done]
     written = {str(final): metadata for final, metadata in finished}
     _check_sizes(build, started.selection, written)
     # The application's entries for the next rebuild: where an artifact holds them after its
-    # base's, the artifact serves (the record keeps its digest); else a copy beside the record.
-    serving = [(str(final), output.appended_after, digest) for final, output, (_, digest) in done]
-    served = [(final, base_records, digest) for final, base_records, digest in serving if base_records is not None]
+    # base's, the artifact serves (the record keeps the digest of its part from there on, the
+    # entries and the central directory); else a copy beside the record.
+    served = [(final, output) for final, output in outputs if output.appended_after is not None]
     if served:
-        final_path, base_records, digest = served[0]
-        build.local_in, build.local_sha256 = [final_path, base_records], digest
+        final, output = served[0]
+        skip, start = output.appended_after or (0, 0)
+        build.local_in = [str(final), skip, start]
+        build.local_sha256 = archive.file_sha256(scratch / final.name, start)
     else:
         build.local_in = None
         build.local_sha256 = archive.write_archive(scratch / "local.zip", entries.values()).hex()
@@ -432,13 +433,11 @@ def _finish(
     size_change: int,
     count_change: int,
     warnings: list[str],
-) -> tuple[ArtifactMetadata, str]:
-    """Complete one artifact in scratch; its metadata, updated from the previous build's, and
-    its sha256 (hex)."""
+) -> ArtifactMetadata:
+    """Complete one artifact in scratch; its metadata, updated from the previous build's."""
     previous = read_metadata(final)
-    digest = output.finish(entries)
-    sha256, code_sha256 = formatted(digest)
-    metadata = previous.replace(
+    sha256, code_sha256 = formatted(output.finish(entries))
+    return previous.replace(
         sha256=sha256,
         code_sha256=code_sha256,
         size=output.size,
@@ -446,7 +445,6 @@ def _finish(
         file_count=previous.file_count + count_change,
         warnings=tuple(warnings),
     )
-    return metadata, digest.hex()
 
 
 def _update_record(

@@ -256,7 +256,7 @@ class BuildRecord:
             artifacts=[RecordedArtifact.from_json(item) for item in document["artifacts"]],
             bases=dict(document["bases"]),
             local_sha256=str(document["local_sha256"]),
-            local_in=document.get("local_in"),
+            local_in=_local_in(document.get("local_in")),
         )
 
     def to_json(self) -> dict[str, Any]:
@@ -282,6 +282,16 @@ class BuildRecord:
             "local_sha256": self.local_sha256,
             "local_in": self.local_in,
         }
+
+
+def _local_in(value: Any) -> list[Any] | None:
+    """BuildRecord.local_in as read: None, or [artifact, central records, offset]."""
+    if value is None:
+        return None
+    path, skip, start = value
+    if not isinstance(path, str) or not isinstance(skip, int) or not isinstance(start, int):
+        raise ValueError("local_in")
+    return [path, skip, start]
 
 
 def read(record: str | os.PathLike[str]) -> BuildRecord | OwnerRecord | None:
