@@ -18,7 +18,7 @@ from tests.conftest import CliRunner, write_project
 from uv_lambda.bundle.rebuild.incremental import rebuild_at, record_path
 from uv_lambda.emulator import unpack_cache
 from uv_lambda.emulator.layout import Layout
-from uv_lambda.emulator.unpack_cache import look_ahead, unpack
+from uv_lambda.emulator.unpack_cache import unpack
 from uv_lambda.emulator.unpack_checks import UnpackChecks
 from uv_lambda.errors import UsageError
 
@@ -65,15 +65,10 @@ def test_an_unpack_after_a_rebuild_writes_only_what_it_changed(
     (root / "app" / "extra" / "__init__.py").write_text("Y = 1\n")
     (root / "app" / "old" / "__init__.py").unlink()
     (root / "app" / "old").rmdir()
-    look_ahead(code)  # as a one-shot run does while it builds: the tree's files are checked
-    checked: list[Path] = []
-    real_intact = unpack_cache._intact
-    monkeypatch.setattr(unpack_cache, "_intact", lambda tree, files: checked.append(tree) or real_intact(tree, files))
     assert rebuild_at(record) is not None
     layout = unpack(code, draft=False)
     try:
         assert reads == []  # the rebuild's note stood for the archive
-        assert checked == []  # and the look-ahead for the check of the current tree
         assert _tree_files(layout) == _archive_files(code)
         assert not (layout.task_root / "app" / "old").exists()
         _listing_is_true(layout)
@@ -84,7 +79,6 @@ def test_an_unpack_after_a_rebuild_writes_only_what_it_changed(
     # A file changed by hand in the tree: the note does not cover it, the archive is read.
     os.chmod(main, 0o644)
     main.write_text("X = 'tampered'\n")
-    look_ahead(code)  # sees it too
     (root / "app" / "main.py").write_text(HANDLER)
     assert rebuild_at(record) is not None
     layout = unpack(code, draft=False)

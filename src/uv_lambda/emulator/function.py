@@ -9,7 +9,6 @@ from __future__ import annotations
 import concurrent.futures
 import json
 import logging
-import threading
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -25,7 +24,7 @@ from uv_lambda.emulator.pool import Pool, ResultCallback
 from uv_lambda.emulator.runtime_folder import ensure_runtime_folder, host_architecture, host_machine
 from uv_lambda.emulator.sandbox import Sandbox, choose, default_mode
 from uv_lambda.emulator.spec import FunctionSpec
-from uv_lambda.emulator.unpack_cache import current_tree, look_ahead, unpack
+from uv_lambda.emulator.unpack_cache import current_tree, unpack
 from uv_lambda.errors import UsageError
 from uv_lambda.limits import MAX_SYNC_PAYLOAD
 from uv_lambda.model import Architecture, Function
@@ -230,9 +229,6 @@ def start_early(function: Function, code: Path, layers: Sequence[Path], options:
         tree = current_tree(code, layers)
         known = tree or Layout(code.parent, code.parent, code.parent)  # no tree yet: nothing starts
         return _spec(function, known, options, _Host.prepare(function, options), {}), tree
-
-    # While the build runs, the current tree's files are checked (unpack_cache.look_ahead).
-    threading.Thread(target=look_ahead, args=(code, layers), name="unpack-look-ahead", daemon=True).start()
 
     return EarlyStart.in_background(prepare, host_key(function, options), shared())
 

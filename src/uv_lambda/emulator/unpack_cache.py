@@ -250,7 +250,7 @@ def _wanted_after(
         infos.append(info)
         signature[f"task/{name}"] = [entry.crc, len(entry.data), int(entry.executable)]
         wanted.ready[f"task/{name}"] = entry.data
-    intact = _intact_now(slot, generation, manifest)
+    intact = _intact(generation, manifest)
     if any(intact.get(name, [])[:3] != value for name, value in signature.items() if name not in wanted.ready):
         return None  # a file changed by hand: the archive has its data
     wanted.folders = set(folders)
@@ -282,37 +282,6 @@ def current_tree(code: Path, layers: Sequence[Path] = ()) -> Layout | None:
         return None
     generation = current[0]
     return Layout(generation, generation / "task", generation / "opt", lambda: None)
-
-
-# The intact files of a slot's current generation, taken ahead (look_ahead), by slot: the
-# generation, its entries.json's [size, mtime_ns, inode], and its intact files.
-_looked_ahead: dict[Path, tuple[Path, list[int], dict[str, list[int]]]] = {}
-
-
-def look_ahead(code: Path, layers: Sequence[Path] = ()) -> None:
-    """Check the current generation's files (a stat each) now, off the unpack's critical path:
-    a one-shot run calls this on its early start's thread while the build runs. The unpack
-    uses the result when the generation is still the one checked (see `_intact_now`)."""
-    slot = slot_of(code, layers)
-    read = _read_document(slot)
-    if read is None:
-        return
-    generation, document = read
-    try:
-        stamp = _identity(os.stat(generation / _ENTRIES))
-        _looked_ahead[slot] = (generation, stamp, _intact(generation, document["files"]))
-    except (OSError, KeyError, TypeError, ValueError):
-        return
-
-
-def _intact_now(slot: Path, generation: Path, manifest: Manifest) -> dict[str, list[int]]:
-    """_intact(generation, manifest), or what look_ahead found if it checked this generation."""
-    ahead = _looked_ahead.pop(slot, None)
-    if ahead is not None and ahead[0] == generation:
-        with contextlib.suppress(OSError):
-            if _identity(os.stat(generation / _ENTRIES)) == ahead[1]:
-                return ahead[2]
-    return _intact(generation, manifest)
 
 
 def draft_of(layout: Layout) -> Layout | None:
