@@ -13,7 +13,6 @@ after an application edit fast: the dependency archive in the cache is spliced i
 from __future__ import annotations
 
 import hashlib
-import itertools
 import os
 import stat
 import struct
@@ -81,25 +80,58 @@ def _compress(path: Path) -> tuple[bytes, int, int, int, int]:
     return packed, method, zlib.crc32(raw), len(raw), normalised_mode(path.stat().st_mode)
 
 
-def compress_files(sources: Iterable[SourceFile], scratch: Path, workers: int = 0) -> list[Entry]:
-    """Compress files into one scratch file, in parallel threads (zlib releases the GIL).
+# What the compressing threads may hold at once (files read whole, and their compressed
+# bytes until written): the peak memory of a tree of large extension modules.
+_IN_FLIGHT_BYTES = 32 << 20
+_LARGE_FILE = 1 << 20
 
-    Files are submitted in bounded windows so memory stays flat however large the tree.
+
+def compress_files(sources: Iterable[SourceFile], scratch: Path, workers: int = 0) -> list[Entry]:
+    """Compress files into one scratch file, in parallel threads (zlib releases the GIL);
+    the entries in the order of `sources`.
+
+    Large files go first, and each file's bytes are written as soon as it is compressed:
+    one large extension module neither holds back the files after it nor ends up alone at
+    the end while the other threads idle. What is in flight is bounded (_IN_FLIGHT_BYTES),
+    so memory stays flat however large the tree. The archive is the same whatever the
+    order the scratch file gets (entries point at their bytes).
     """
     items = list(sources)
     if len(items) < 8:  # a rebuild's few edited files: a thread pool costs more than it saves
         return _write_compressed(items, map(_compress, [item.path for item in items]), scratch)
-    from concurrent.futures import ThreadPoolExecutor
+    from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 
     workers = workers or min(4, os.cpu_count() or 1)
-    window = workers * 16
-    with ThreadPoolExecutor(max_workers=workers) as pool:
-        # A window is submitted only once the one before it is being written.
-        compressed = itertools.chain.from_iterable(
-            pool.map(_compress, [item.path for item in items[start : start + window]])
-            for start in range(0, len(items), window)
-        )
-        return _write_compressed(items, compressed, scratch)
+    sizes = [_file_size(item.path) for item in items]
+    large = sorted((index for index, size in enumerate(sizes) if size >= _LARGE_FILE), key=lambda i: -sizes[i])
+    queue = iter([*large, *(index for index, size in enumerate(sizes) if size < _LARGE_FILE)])
+    entries: list[Entry | None] = [None] * len(items)
+    running: dict[Future[tuple[bytes, int, int, int, int]], int] = {}
+    held = 0
+    with ThreadPoolExecutor(max_workers=workers) as pool, scratch.open("wb") as out:
+        while True:
+            for index in queue:  # fill up to the bounds; at least one file is always in flight
+                running[pool.submit(_compress, items[index].path)] = index
+                held += sizes[index]
+                if len(running) >= workers * 4 or held >= _IN_FLIGHT_BYTES:
+                    break
+            if not running:
+                break
+            done, _ = wait(running, return_when=FIRST_COMPLETED)
+            for future in done:
+                index = running.pop(future)
+                held -= sizes[index]
+                packed, method, crc, size, mode = future.result()
+                entries[index] = Entry(items[index].name, mode, crc, size, method, scratch, out.tell(), len(packed))
+                out.write(packed)
+    return [entry for entry in entries if entry is not None]
+
+
+def _file_size(path: Path) -> int:
+    try:
+        return path.stat().st_size
+    except OSError:
+        return 0  # read (and failed on) by _compress, which names the file
 
 
 def _write_compressed(
@@ -133,10 +165,11 @@ def _central_records(archive: Path) -> Iterator[tuple[str, tuple[int, ...]]]:
         position = start + name_length + fields[11] + fields[12]
 
 
-def read_entries(archive: Path) -> list[Entry]:
-    """The file entries of a zip written by this module, pointing at their compressed bytes."""
+def read_entries(archive: Path, skip: int = 0) -> list[Entry]:
+    """The file entries of a zip written by this module, pointing at their compressed bytes;
+    `skip`: leave out the first so many central records (a base's, see ArchiveOutput)."""
     entries = []
-    for name, fields in _central_records(archive):
+    for name, fields in itertools.islice(_central_records(archive), skip, None):
         if name.endswith("/"):
             continue
         method, crc, length, size, name_length, external, header_offset = (
@@ -335,6 +368,7 @@ class ArchiveOutput:
         self._merge_base: Path | None = None
         self._base_names: set[str] = set()
         self._previous_central, self._previous_count = b"", 0
+        self._appended_at = 0
         if base is not None and base_sha256 is not None:
             try:
                 self._open_verified(base, base_sha256, names)
@@ -391,6 +425,13 @@ class ArchiveOutput:
             raise
 
     @property
+    def appended_after(self) -> tuple[int, int] | None:
+        """Where the entries given to `finish` are in the finished archive: after how many
+        central records (the base's) and from which offset (the end of the base's entries);
+        None when they are merged with the base's entries instead."""
+        return None if self._merge_base is not None else (self._previous_count, self._appended_at)
+
+    @property
     def size(self) -> int:
         """Bytes written so far: the archive's size once finished."""
         return self._out.tell()
@@ -402,6 +443,7 @@ class ArchiveOutput:
     def finish(self, entries: Iterable[Entry]) -> bytes:
         """Write `entries` (plus a 0755 entry for every folder) sorted by name; the archive's sha256."""
         by_name = {entry.name: entry for entry in entries}
+        self._appended_at = self._out.tell()
         if self._merge_base is not None:
             merged = {entry.name: entry for entry in read_entries(self._merge_base)}
             merged.update(by_name)
@@ -428,21 +470,23 @@ def write_archive(
     return ArchiveOutput(destination, base, [entry.name for entry in entries], base_sha256).finish(entries)
 
 
-def file_sha256(path: Path) -> str:
-    """Hex sha256 of a file, read in chunks."""
+def file_sha256(path: Path, start: int = 0) -> str:
+    """Hex sha256 of a file (from byte `start`), read in chunks."""
     digest = hashlib.sha256()
     with path.open("rb") as handle:
+        handle.seek(start)
         for chunk in iter(lambda: handle.read(1 << 20), b""):
             digest.update(chunk)
     return digest.hexdigest()
 
 
-def verified_entries(path: Path, sha256: str) -> list[Entry]:
-    """read_entries of a cached archive whose bytes must have the digest `sha256`."""
+def verified_entries(path: Path, sha256: str, skip: int = 0, start: int = 0) -> list[Entry]:
+    """read_entries(path, skip) of an archive whose bytes from `start` must have the digest
+    `sha256` (the entries read and the central directory are there)."""
     try:
-        if file_sha256(path) != sha256:
+        if file_sha256(path, start) != sha256:
             raise DamagedCacheEntry(str(path), "its sha256 does not match")
-        return read_entries(path)
+        return read_entries(path, skip)
     except DamagedCacheEntry:
         raise
     except (OSError, ValueError, struct.error, UnicodeDecodeError, BuildError) as exc:
