@@ -13,6 +13,7 @@ after an application edit fast: the dependency archive in the cache is spliced i
 from __future__ import annotations
 
 import hashlib
+import itertools
 import os
 import stat
 import struct
