@@ -183,6 +183,29 @@ def test_only_differing_fields_are_updated_and_values_stay_out_of_reasons() -> N
     assert "s3cr3t" not in plan_table(plan)
 
 
+def test_a_newer_layer_version_with_the_same_content_is_not_swapped_in() -> None:
+    """Two racing first deploys each publish the layer: the function keeps the one it uses."""
+    state = deployed_state()
+    state.layer_versions.append(LayerVersionState(f"{LAYER}:2", 2, layer_description("b" * 64), ("x86_64",)))
+
+    plan = plan_deploy(desired(), state)
+
+    assert plan.is_noop, plan_table(plan)
+    [layer_step] = [step for step in plan.steps if step.resource == "layer"]
+    assert "version 1 holds the same content" in layer_step.reason
+
+
+def test_the_newest_matching_layer_version_is_chosen_when_none_is_in_use() -> None:
+    state = deployed_state()
+    state.layer_versions.append(LayerVersionState(f"{LAYER}:2", 2, layer_description("b" * 64), ("x86_64",)))
+    state.function = replace(state.function, layers=())  # type: ignore[arg-type]
+
+    plan = plan_deploy(desired(), state)
+
+    [configuration] = [step for step in plan.changes if step.resource == "configuration"]
+    assert f"{LAYER}:2" in str(configuration.action)
+
+
 def test_layer_with_same_content_but_other_architecture_is_published() -> None:
     plan = plan_deploy(desired(architecture="arm64"), deployed_state())
 

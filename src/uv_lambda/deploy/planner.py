@@ -55,6 +55,7 @@ from uv_lambda.deploy.models import (
 )
 from uv_lambda.image.reference import parse_repository
 from uv_lambda.limits import ZIP_UPLOAD_LIMIT
+from uv_lambda.runtimes import Architecture
 from uv_lambda.ui import human_size
 
 
@@ -175,7 +176,8 @@ def plan_deploy(desired: DesiredFunction, reader: StateReader) -> Plan:
     versions: list[LayerVersionState] = []
     if desired.layer is not None:
         versions = reader.list_layer_versions(desired.layer_name)
-        layers = (_plan_layer(desired, desired.layer, versions, uploads, steps), *layers)
+        attached = current.layers if current is not None else ()
+        layers = (_plan_layer(desired, _LayerChoice(desired.layer, versions, attached), uploads, steps), *layers)
 
     if current is None:
         source: CodeSource | ImageSource
@@ -415,19 +417,36 @@ def _plan_role(desired: DesiredFunction, reader: StateReader, steps: list[Step],
     return role.arn
 
 
-def _plan_layer(
-    desired: DesiredFunction,
-    layer: ZipArtifact,
-    versions: list[LayerVersionState],
-    uploads: _Uploads,
-    steps: list[Step],
-) -> Value:
-    for version in reversed(versions):
-        compatible = not version.architectures or desired.architecture in version.architectures
-        if version.content_sha256 == layer.sha256 and compatible:
-            reason = f"version {version.version} holds the same content (sha256 {short(layer.sha256)})"
-            steps.append(Step("layer", desired.layer_name, "no-change", reason))
-            return version.arn
+@dataclass(frozen=True)
+class _LayerChoice:
+    """The built layer, the versions AWS holds, and the layer ARNs the function uses now."""
+
+    layer: ZipArtifact
+    versions: list[LayerVersionState]
+    in_use: tuple[str, ...]
+
+    def matching(self, architecture: Architecture) -> LayerVersionState | None:
+        """A version with the same content: the one the function uses if it is one (two racing
+        first deploys each publish a version, and the next deploy must not swap one for the
+        other), else the newest."""
+        same = [
+            version
+            for version in self.versions
+            if version.content_sha256 == self.layer.sha256
+            and (not version.architectures or architecture in version.architectures)
+        ]
+        in_use = [version for version in same if version.arn in self.in_use]
+        candidates = in_use or same
+        return candidates[-1] if candidates else None
+
+
+def _plan_layer(desired: DesiredFunction, choice: _LayerChoice, uploads: _Uploads, steps: list[Step]) -> Value:
+    layer = choice.layer
+    version = choice.matching(desired.architecture)
+    if version is not None:
+        reason = f"version {version.version} holds the same content (sha256 {short(layer.sha256)})"
+        steps.append(Step("layer", desired.layer_name, "no-change", reason))
+        return version.arn
     source = uploads.source(layer)
     reason = f"new layer version ({human_size(layer.size)}, content sha256 {short(layer.sha256)})"
     action = PublishLayer(desired.layer_name, source, layer.sha256, desired.runtime, desired.architecture)
