@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from tests.bundle.build_helpers import ORDERS_PYPROJECT as PYPROJECT
 from tests.bundle.build_helpers import artifact, names
-from tests.conftest import CliRunner, write_project
+from tests.support.projects import CliRunner, write_project
 
 from uv_lambda.bundle.rebuild.incremental import record_path
 

@@ -12,7 +12,7 @@ import time
 import zipfile
 from pathlib import Path
 
-from uv_lambda.artifact import ArtifactMetadata, digests, write_metadata
+from tests.support.artifacts import write_artifact
 
 
 def build_folder(
@@ -29,27 +29,14 @@ def build_folder(
     with zipfile.ZipFile(archive, "w") as bundle:
         for name, text in files.items():
             bundle.writestr(name, text)
-    sha, code_sha = digests(archive)
-    write_metadata(
+    write_artifact(
         archive,
-        ArtifactMetadata(
-            function="hand-made",
-            format="zip",
-            role="function",
-            file="function.zip",
-            runtime=runtime,
-            architecture=architecture,
-            handler=handler,
-            python_version=runtime.removeprefix("python"),
-            platform=f"{architecture}-manylinux_2_34",
-            uv_version="0.13.9",
-            sha256=sha,
-            code_sha256=code_sha,
-            size=archive.stat().st_size,
-            unzipped_size=sum(len(text) for text in files.values()),
-            file_count=len(files),
-            bytecode=False,
-        ),
+        function="hand-made",
+        format="zip",
+        role="function",
+        handler=handler,
+        runtime=runtime,
+        architecture=architecture,
     )
     return folder
 

@@ -17,8 +17,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from tests.conftest import CliRunner, write_project
 from tests.iac.iac_tools import installed
+from tests.support.projects import CliRunner, write_project
 
 pytestmark = pytest.mark.slow
 

@@ -13,8 +13,8 @@ import zipfile
 from pathlib import Path
 
 import pytest
-from tests.conftest import CliRunner, write_project
 from tests.iac.iac_tools import installed
+from tests.support.projects import CliRunner, write_project
 
 pytestmark = pytest.mark.slow
 

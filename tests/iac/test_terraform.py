@@ -18,7 +18,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from tests.conftest import CliRunner, write_project
+from tests.support.projects import CliRunner, write_project
 
 PYPROJECT = """\
 [project]

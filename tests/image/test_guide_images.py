@@ -10,7 +10,7 @@ from dataclasses import replace
 from pathlib import Path
 
 import pytest
-from image_helpers import BaseImages, Registry, registry_login
+from tests.support.registry import BaseImages, Registry, registry_login
 
 from uv_lambda.emulator.function import RunOptions
 from uv_lambda.image.command import build_function_image

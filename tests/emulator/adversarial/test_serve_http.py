@@ -11,7 +11,7 @@ import time
 from collections.abc import Iterator
 
 import pytest
-from local_run_helpers import (
+from tests.support.local_run import (
     ZIP_ARGS,
     Serving,
     assert_no_scratch,

@@ -12,7 +12,7 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from tests.conftest import write_project
+from tests.support.projects import write_project
 
 from uv_lambda import sealed
 

@@ -12,7 +12,7 @@ import time
 from pathlib import Path
 
 import pytest
-from local_run_helpers import ZIP_ARGS, Serving, run, write_zip
+from tests.support.local_run import ZIP_ARGS, Serving, run, write_zip
 
 DAEMON = """
 import os, time
