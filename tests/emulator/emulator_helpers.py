@@ -52,9 +52,15 @@ class Server:
         return f"http://127.0.0.1:{self.port}"
 
     def request(
-        self, method: str, path: str, body: bytes | None = None, headers: dict[str, str] | None = None
+        self,
+        method: str,
+        path: str,
+        body: bytes | None = None,
+        headers: dict[str, str] | None = None,
+        timeout: float = 30,
     ) -> tuple[int, list[tuple[str, str]], bytes]:
-        connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=30)
+        """One request on a new connection: (status, headers, body)."""
+        connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=timeout)
         connection.request(method, path, body=body, headers=headers or {})
         response = connection.getresponse()
         data = response.read()
@@ -70,14 +76,15 @@ def write_code(folder: Path, source: str) -> Path:
     return code
 
 
-def start_serve(args: list[str], log: Path, cwd: Path | None = None) -> Server:
+def start_serve(args: list[str], log: Path, cwd: Path | None = None, env: dict[str, str] | None = None) -> Server:
+    """`uv-lambda serve --port 0 ARGS` on 127.0.0.1, its output in `log`, `env` added to ours."""
     with log.open("wb") as sink:
         process = subprocess.Popen(
             [sys.executable, "-m", "uv_lambda", "serve", "--port", "0", *args],
             stdout=sink,
             stderr=subprocess.STDOUT,
             cwd=cwd,
-            env=dict(os.environ),
+            env={**os.environ, **(env or {})},
         )
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline:
@@ -95,7 +102,29 @@ def stop(server: Server) -> None:
     if server.process.poll() is None:
         server.process.send_signal(signal.SIGTERM)
         try:
-            server.process.wait(timeout=10)
+            server.process.wait(timeout=20)
         except subprocess.TimeoutExpired:
             server.process.kill()
             server.process.wait()
+
+
+class Serving:
+    """A `uv-lambda serve` with a TMPDIR of its own (`folder`/tmp), so that what it leaves
+    there can be checked after it stopped."""
+
+    def __init__(self, args: list[str | os.PathLike[str]], folder: Path) -> None:
+        self.tmp = folder / "tmp"
+        self.tmp.mkdir(parents=True, exist_ok=True)
+        self.log = folder / "serve.log"
+        self.server = start_serve([str(arg) for arg in args], self.log, env={"TMPDIR": str(self.tmp)})
+        self.port = self.server.port
+        self.process = self.server.process
+
+    def get(self, path: str = "/", timeout: float = 30) -> tuple[int, bytes]:
+        status, _, body = self.server.request("GET", path, timeout=timeout)
+        return status, body
+
+    def stop(self) -> str:
+        """SIGTERM, wait, and return the log."""
+        stop(self.server)
+        return self.log.read_text()
