@@ -85,3 +85,19 @@ def test_cited_test_exists(page: str, cited: tuple[str, str]) -> None:
     files = list((ROOT / "tests").rglob(f"{module}.py"))
     found = any(re.search(rf"def {test}\b", file.read_text()) for file in files)
     assert found, f"{page} cites {module}::{test}, which does not exist"
+
+
+def _anchor(heading: str) -> str:
+    """The fragment GitHub gives a heading: lower case, punctuation dropped, spaces to dashes."""
+    return re.sub(r"[^\w\- ]", "", heading.strip().lower()).replace(" ", "-")
+
+
+_LINK = re.compile(r"\]\(([\w./-]*\.md)?#([\w-]+)\)")
+
+
+@pytest.mark.parametrize("page", PAGES, ids=lambda page: page.name)
+def test_links_to_headings_exist(page: Path) -> None:
+    for target, fragment in _LINK.findall(page.read_text()):
+        linked = (page.parent / target) if target else page
+        headings = re.findall(r"^#+ (.*)$", linked.read_text(), re.MULTILINE)
+        assert fragment in {_anchor(heading) for heading in headings}, f"{page.name} links to {target}#{fragment}"
