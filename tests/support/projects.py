@@ -13,6 +13,16 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[2]
 EXAMPLES = REPO / "examples"
 
+# A one-function project with one small registry dependency: what most build tests need.
+ORDERS_PYPROJECT = """\
+[project]
+name = "orders"
+version = "0.1.0"
+requires-python = ">=3.13"
+dependencies = ["six==1.17.0"]
+"""
+ORDERS_HANDLER = "import six\n\ndef handler(event, context):\n    return {'six': six.__version__}\n"
+
 
 @dataclass(frozen=True)
 class CliResult:
