@@ -87,6 +87,18 @@ class Victim:
         return {name: (self.out / name).read_bytes() for name in ZIPS[layout]}
 
 
+@dataclass(frozen=True)
+class BuildReference:
+    """Artifacts of clean builds of the victim project, and a cache warmed by them."""
+
+    template: Path  # the locked project
+    cache: Path  # a cache holding its packages, set and layer archive
+    artifacts: dict[tuple[str, str], dict[str, bytes]]  # (layout, "A"/"B") -> name -> bytes
+
+    def victim(self, folder: Path, *, warm: bool = True) -> Victim:
+        return make_victim(folder, self.template, self.cache if warm else None)
+
+
 def write_template(folder: Path) -> Path:
     """The victim project, locked once; make_victim copies it."""
     return write_project(folder, PYPROJECT, {"app/__init__.py": "", "app/main.py": MAIN_A})
