@@ -101,3 +101,15 @@ def test_links_to_headings_exist(page: Path) -> None:
         linked = (page.parent / target) if target else page
         headings = re.findall(r"^#+ (.*)$", linked.read_text(), re.MULTILINE)
         assert fragment in {_anchor(heading) for heading in headings}, f"{page.name} links to {target}#{fragment}"
+
+
+# Modules a user's project has, which the pages name as examples.
+_USER_MODULES = {"app.py", "main.py", "lambda_function.py", "typing_extensions.py"}
+
+
+@pytest.mark.parametrize("page", PAGES, ids=lambda page: page.name)
+def test_named_modules_exist(page: Path) -> None:
+    # A module named alone (`pool.py`) in a page's table of modules, not only a full path.
+    ours = {path.name for path in (ROOT / "src" / "uv_lambda").rglob("*.py")}
+    unknown = set(re.findall(r"`(\w+\.py)`", page.read_text())) - ours - _USER_MODULES
+    assert not unknown, f"{page.name} names modules that do not exist: {sorted(unknown)}"
