@@ -185,7 +185,7 @@ def test_native_dependencies_for_each_architecture(
     project = write_project(
         tmp_path / "native",
         NATIVE,
-        {"bundle/verify/handler.py": "import numpy\n\ndef main(e, c):\n    return 1\n"},
+        {"handler.py": "import numpy\n\ndef main(e, c):\n    return 1\n"},
     )
     result = cli("build", project, "--arch", arch, "--runtime", "python3.12")
     assert result.returncode == 0, result.stderr

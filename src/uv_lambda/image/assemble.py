@@ -26,7 +26,7 @@ log = logging.getLogger(__name__)
 
 
 class StagedFunction(Protocol):
-    """What the image build reads from a staged function (uv_lambda.bundle.stage_function)."""
+    """What the image build reads from a staged function (uv_lambda.bundle.pipeline.stage_function)."""
 
     @property
     def architecture(self) -> Architecture: ...
