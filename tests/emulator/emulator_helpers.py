@@ -11,6 +11,7 @@ import sys
 import time
 import zipfile
 from pathlib import Path
+from typing import Any
 
 from tests.support.artifacts import write_artifact
 
@@ -50,6 +51,18 @@ class Server:
     @property
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
+
+    def lambda_client(self) -> Any:
+        """A boto3 Lambda client pointed at this server, with fake credentials."""
+        import boto3
+
+        return boto3.client(
+            "lambda",
+            endpoint_url=self.url,
+            region_name="us-east-1",
+            aws_access_key_id="testing",
+            aws_secret_access_key="testing",
+        )
 
     def request(
         self,

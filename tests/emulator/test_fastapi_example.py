@@ -65,8 +65,6 @@ def test_aws_cli_and_boto3_against_serve_return_the_guide_response(
 ) -> None:
     import subprocess
 
-    import boto3
-
     project = example("fastapi-hello")
     assert cli("build", project).returncode == 0
     server = start_serve([], tmp_path / "serve.log", cwd=project)
@@ -78,13 +76,7 @@ def test_aws_cli_and_boto3_against_serve_return_the_guide_response(
         assert completed.returncode == 0, completed.stderr
         assert json.loads(out.read_bytes()) == EXPECTED
 
-        client = boto3.client(
-            "lambda",
-            endpoint_url=server.url,
-            region_name="us-east-1",
-            aws_access_key_id="testing",
-            aws_secret_access_key="testing",
-        )
+        client = server.lambda_client()
         answer = client.invoke(FunctionName="uv-aws-lambda-example", Payload=(project / "event.json").read_bytes())
         assert answer["StatusCode"] == 200 and "FunctionError" not in answer
         assert json.loads(answer["Payload"].read()) == EXPECTED

@@ -111,17 +111,10 @@ def test_http_requests_become_events_and_responses(serve: ServerStarter, event_f
 
 @pytest.mark.slow
 def test_boto3_invoke_against_serve(serve: ServerStarter) -> None:
-    import boto3
     from botocore.exceptions import ClientError
 
     server = serve()
-    client = boto3.client(
-        "lambda",
-        endpoint_url=server.url,
-        region_name="us-east-1",
-        aws_access_key_id="testing",
-        aws_secret_access_key="testing",
-    )
+    client = server.lambda_client()
     name = "code"  # the function is named after the zip without metadata
     ok = client.invoke(FunctionName=name, Payload=b'{"k": 1}', LogType="Tail")
     assert ok["StatusCode"] == 200
