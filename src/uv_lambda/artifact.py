@@ -22,6 +22,7 @@ from uv_lambda.errors import UsageError
 from uv_lambda.metadata_file import digests as digests
 from uv_lambda.metadata_file import metadata_path as metadata_path
 from uv_lambda.metadata_file import write_document
+from uv_lambda.model import Format
 
 SCHEMA_VERSION = 1
 
@@ -29,11 +30,7 @@ Role = Literal["function", "layer", "app"]
 Source = Literal["registry", "workspace", "project"]
 
 # Which files each format writes, in the order a runner stacks them (layers first).
-FORMAT_FILES: dict[str, tuple[str, ...]] = {
-    "zip": ("function.zip",),
-    "layer": ("layer.zip",),
-    "split": ("layer.zip", "app.zip"),
-}
+FORMAT_FILES: dict[str, tuple[str, ...]] = {format: format.files for format in Format if format.files}
 ROLE_OF_FILE: dict[str, Role] = {"function.zip": "function", "layer.zip": "layer", "app.zip": "app"}
 
 
@@ -129,7 +126,7 @@ def read_artifact(path: Path) -> Artifact:
 
 def read_build(folder: Path) -> FunctionBuild:
     """Read the newest build in `folder` (a build removes the files of other formats)."""
-    for format_name in ("split", "zip", "layer"):
+    for format_name in (Format.SPLIT, Format.ZIP, Format.LAYER):  # split first: it holds a layer.zip too
         files = FORMAT_FILES[format_name]
         if all((folder / name).is_file() for name in files):
             artifacts = tuple(read_artifact(folder / name) for name in files)

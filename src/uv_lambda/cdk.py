@@ -35,6 +35,7 @@ except ImportError as exc:  # pragma: no cover - depends on the environment
 
 from uv_lambda import proc
 from uv_lambda.bundle import tree
+from uv_lambda.model import Architecture, Format
 
 __all__ = [
     "BuildOptions",
@@ -62,7 +63,7 @@ class BuildOptions:
 
     project: str
     function: str | None = None
-    format: str = "zip"  # zip, or split for a layer plus app code
+    format: str = Format.ZIP  # zip, or split for a layer plus app code
     architecture: str | None = None
     runtime: str | None = None
     extra_args: tuple[str, ...] = ()  # more `uv-lambda build` options, e.g. ("--no-bytecode",)
@@ -165,7 +166,9 @@ def _runtime(name: str) -> Any:
 
 
 def _architecture(name: str) -> Any:
-    return aws_lambda.Architecture.ARM_64 if name == "arm64" else aws_lambda.Architecture.X86_64
+    return (
+        aws_lambda.Architecture.ARM_64 if Architecture(name) is Architecture.ARM64 else aws_lambda.Architecture.X86_64
+    )
 
 
 @dataclass(frozen=True)
@@ -187,7 +190,7 @@ def lambda_build(
     project: str | os.PathLike[str],
     *,
     function: str | None = None,
-    format: str = "zip",
+    format: str = Format.ZIP,
     architecture: str | None = None,
     runtime: str | None = None,
     extra_args: Sequence[str] = (),
@@ -201,7 +204,7 @@ def lambda_build(
         handler=str(main["handler"]),
         runtime=_runtime(main["runtime"]),
         architecture=_architecture(main["architecture"]),
-        layer_code=layer_code(options) if format == "split" else None,
+        layer_code=layer_code(options) if Format(format) is Format.SPLIT else None,
         metadata=documents,
     )
 

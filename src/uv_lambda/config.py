@@ -15,6 +15,10 @@ updated with the function's keys; a list (`include`, `exclude`, `exclude-package
 ...) is the shared list followed by the function's, unless the function sets
 `<key>-replace = true`. Every value remembers where it came from (`FunctionConfig.origins`),
 for `uv-lambda config` and the build summary.
+
+This is the one schema: every default is a FunctionConfig field and every range a SCHEMA
+validator (Lambda's own limits and defaults come from limits.py). Command-line values go
+through the same validators (`with_overrides`), so `--memory 64` is refused as `memory = 64` is.
 """
 
 from __future__ import annotations
@@ -26,10 +30,12 @@ from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
-from uv_lambda.errors import ConfigError
+from uv_lambda import limits
+from uv_lambda.errors import ConfigError, UsageError
+from uv_lambda.model import Architecture, Format
 from uv_lambda.reserved_variables import reserved_keys_in
 
-FORMATS = ("zip", "layer", "split", "image")
+FORMATS = tuple(Format)
 
 
 @dataclass(frozen=True)
@@ -39,10 +45,10 @@ class FunctionConfig:
     name: str
     handler: str | None = None
     runtime: str | None = None
-    architecture: str = "x86_64"
+    architecture: Architecture = Architecture.X86_64
     package: str | None = None  # the workspace member that holds the function
     python: str | None = None  # interpreter used to compile bytecode (default: found by uv)
-    format: str = "zip"
+    format: Format = Format.ZIP
     include: tuple[str, ...] = ()
     exclude: tuple[str, ...] = ()
     bytecode: bool = True
@@ -57,10 +63,10 @@ class FunctionConfig:
     # ship: a link out of the project or to a secret, a secret-looking file (bundle/stage/sources.py).
     strict: bool = False
     # Runner and deploy settings.
-    memory: int = 128
-    timeout: int = 3
+    memory: int = limits.DEFAULT_MEMORY_MB
+    timeout: int = limits.DEFAULT_TIMEOUT_SECONDS
     environment: Mapping[str, str] = field(default_factory=dict)
-    ephemeral_storage: int = 512
+    ephemeral_storage: int = limits.DEFAULT_EPHEMERAL_STORAGE_MB
     description: str = ""
     tags: Mapping[str, str] = field(default_factory=dict)
     layers: tuple[str, ...] = ()  # extra layer ARNs, after the built layer
@@ -75,6 +81,11 @@ class FunctionConfig:
     # attribute -> where its value came from ("[tool.uv-lambda]", "--runtime", ...); an
     # attribute not named here has its default.
     origins: Mapping[str, str] = field(default_factory=dict, compare=False, repr=False)
+
+    def __post_init__(self) -> None:
+        # Built in code (tests, the IaC helpers) with plain strings: the same enums as validated ones.
+        object.__setattr__(self, "architecture", Architecture(self.architecture))
+        object.__setattr__(self, "format", Format(self.format))
 
     @property
     def aws_name(self) -> str:
@@ -96,13 +107,22 @@ def _boolean(key: str, value: Any) -> bool:
     return value
 
 
-def _int_range(low: int, high: int) -> Validator:
-    def check(key: str, value: Any) -> int:
-        if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
-            raise TypeError(f"a whole number from {low} to {high}")
+@dataclass(frozen=True)
+class _IntRange:
+    """A whole number from low to high; `allowed` is the hint of a flag out of range."""
+
+    low: int
+    high: int
+    by_lambda: bool = True  # Lambda's limit (limits.py), not one of uv-lambda's own
+
+    def __call__(self, key: str, value: Any) -> int:
+        if isinstance(value, bool) or not isinstance(value, int) or not self.low <= value <= self.high:
+            raise TypeError(f"a whole number from {self.low} to {self.high}")
         return value
 
-    return check
+    @property
+    def allowed(self) -> str:
+        return f"{'Lambda allows' if self.by_lambda else 'use'} {self.low} to {self.high}"
 
 
 def _string_list(key: str, value: Any) -> tuple[str, ...]:
@@ -129,11 +149,11 @@ def _string_table(key: str, value: Any) -> dict[str, str]:
     return dict(value)
 
 
-def _choice(*choices: str) -> Validator:
-    def check(key: str, value: Any) -> str:
-        if value not in choices:
-            raise TypeError("one of " + ", ".join(repr(choice) for choice in choices))
-        return str(value)
+def _choice(enum: type[Architecture] | type[Format]) -> Validator:
+    def check(key: str, value: Any) -> Architecture | Format:
+        if value not in tuple(enum):
+            raise TypeError("one of " + ", ".join(repr(str(choice)) for choice in enum))
+        return enum(value)
 
     return check
 
@@ -154,10 +174,10 @@ def _table(key: str, value: Any) -> dict[str, Any]:
 SCHEMA: dict[str, Validator] = {
     "handler": _string,
     "runtime": _string,
-    "architecture": _choice("x86_64", "arm64"),
+    "architecture": _choice(Architecture),
     "package": _string,
     "python": _string,
-    "format": _choice(*FORMATS),
+    "format": _choice(Format),
     "include": _globs,
     "exclude": _globs,
     "bytecode": _boolean,
@@ -167,10 +187,10 @@ SCHEMA: dict[str, Validator] = {
     "source-builds": _boolean,
     "allow-collisions": _string_list,
     "strict": _boolean,
-    "memory": _int_range(128, 10240),
-    "timeout": _int_range(1, 900),
+    "memory": _IntRange(*limits.MEMORY_MB),
+    "timeout": _IntRange(*limits.TIMEOUT_SECONDS),
     "environment": _string_table,
-    "ephemeral-storage": _int_range(512, 10240),
+    "ephemeral-storage": _IntRange(*limits.EPHEMERAL_STORAGE_MB),
     "description": _string,
     "tags": _string_table,
     "layers": _string_list,
@@ -179,7 +199,7 @@ SCHEMA: dict[str, Validator] = {
     "s3-bucket": _string,
     "function-url": _table,
     "alias": _string,
-    "concurrency": _int_range(1, 64),
+    "concurrency": _IntRange(1, 64, by_lambda=False),  # local execution environments
     "image-repository": _string,
     "runtime-sdk": _sdk,
 }
@@ -288,11 +308,31 @@ def function_configs(tool_table: Mapping[str, Any], default_name: str, source: P
 _FLAGS = {"architecture": "--arch", "bytecode": "--no-bytecode"}
 
 
+def flag_of(attribute: str) -> str:
+    return _FLAGS.get(attribute, f"--{attribute.replace('_', '-')}")
+
+
+def check_override(attribute: str, value: Any) -> Any:
+    """A command-line value, validated by the schema that validates the configuration (and
+    converted the same way: "arm64" is Architecture.ARM64); a UsageError names the flag."""
+    key = attribute.replace("_", "-")
+    validator = SCHEMA.get(key)
+    if validator is None:
+        if attribute in _ATTRIBUTES:  # a flag beyond the schema's keys: taken as it is
+            return value
+        raise ValueError(f"not a FunctionConfig field: {attribute}")
+    # The command line gives lists as tuples; the schema reads TOML's lists.
+    try:
+        return validator(key, list(value) if isinstance(value, tuple) else value)
+    except TypeError as exc:
+        if isinstance(validator, _IntRange) and isinstance(value, int):
+            raise UsageError(f"{flag_of(attribute)} {value} is out of range", validator.allowed) from None
+        raise UsageError(f"{flag_of(attribute)} must be {exc}, not {value!r}", f"fix {flag_of(attribute)}") from None
+
+
 def with_overrides(config: FunctionConfig, **overrides: Any) -> FunctionConfig:
-    """Apply command-line values; None means "not given" and keeps the configured value."""
-    given = {key: value for key, value in overrides.items() if value is not None}
-    unknown = set(given) - _ATTRIBUTES
-    if unknown:
-        raise ValueError(f"not FunctionConfig fields: {sorted(unknown)}")
-    flags = {key: _FLAGS.get(key, f"--{key.replace('_', '-')}") for key in given}
+    """Apply command-line values (validated as configuration is); None means "not given" and
+    keeps the configured value."""
+    given = {key: check_override(key, value) for key, value in overrides.items() if value is not None}
+    flags = {key: flag_of(key) for key in given}
     return replace(config, **given, origins={**config.origins, **flags})

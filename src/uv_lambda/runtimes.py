@@ -127,7 +127,8 @@ def get_runtime(name: str) -> Runtime:
 
 
 def get_architecture(name: str) -> Architecture:
-    aliases = {"x86_64": "x86_64", "amd64": "x86_64", "arm64": "arm64", "aarch64": "arm64"}
-    if name in aliases:
-        return Architecture(aliases[name])
+    """An architecture by its Lambda name, or as machines (aarch64) and OCI (amd64) spell it."""
+    for architecture in Architecture:
+        if name in (architecture.value, architecture.machine, architecture.oci_name):
+            return architecture
     raise UsageError(f"unknown architecture {name!r}", "use x86_64 or arm64")

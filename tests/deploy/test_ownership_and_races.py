@@ -17,7 +17,7 @@ from uv_lambda.cli._common import default_out_dir
 from uv_lambda.deploy.aws import connect
 from uv_lambda.deploy.desired import DeployOptions, desired_function
 from uv_lambda.deploy.executor import execute
-from uv_lambda.deploy.models import OWNER_TAG, DesiredFunction, Outcome, Plan
+from uv_lambda.deploy.models import OWNER_TAG, AppliedPlan, DesiredFunction, Plan
 from uv_lambda.deploy.planner import plan_deploy
 from uv_lambda.project import load_project
 from uv_lambda.ui import Reporter
@@ -209,7 +209,7 @@ def test_two_first_deploys_in_parallel_threads_both_succeed(
     write_split_build(project)
     desired = _desired(project)
     planned = threading.Barrier(2, timeout=60)
-    outcomes: list[Outcome] = []
+    outcomes: list[AppliedPlan] = []
     errors: list[BaseException] = []
 
     def deploy() -> None:

@@ -9,7 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from uv_lambda.emulator.function import FunctionSettings, LocalFunction, RunOptions
+from uv_lambda.config import FunctionConfig
+from uv_lambda.emulator.function import LocalFunction, RunOptions
+from uv_lambda.model import Function
 
 ZipMaker = Callable[..., Path]
 FunctionMaker = Callable[..., LocalFunction]
@@ -59,20 +61,21 @@ def make_function(make_zip: ZipMaker) -> Iterator[FunctionMaker]:
     ) -> LocalFunction:
         code = make_zip({"app.py": textwrap.dedent(source), **(extra_files or {})})
         layer_zips = [make_zip(files) for files in layers]
-        settings = FunctionSettings(
+        config = FunctionConfig(
             name=name,
             handler=handler,
             runtime="python3.13",
-            memory_mb=memory,
-            timeout_seconds=timeout,
+            memory=memory,
+            timeout=timeout,
             environment=environment or {},
-            ephemeral_storage_mb=ephemeral_storage,
+            ephemeral_storage=ephemeral_storage,
+            concurrency=concurrency,
         )
         function = LocalFunction.open(
-            settings,
+            Function.configured(config),
             code,
             layer_zips,
-            RunOptions(concurrency=concurrency, pass_credentials=credentials, with_boto3=with_boto3, sandbox=sandbox),
+            RunOptions(pass_credentials=credentials, with_boto3=with_boto3, sandbox=sandbox),
         )
         opened.append(function)
         return function

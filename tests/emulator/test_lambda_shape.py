@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from uv_lambda.emulator import limits
+from uv_lambda import limits
 from uv_lambda.emulator.environment import InvocationResult
 from uv_lambda.emulator.function import LocalFunction
 

@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 from dockerfile_runner import run_dockerfile
 
+from uv_lambda.config import FunctionConfig
 from uv_lambda.emulator.function import RunOptions
 from uv_lambda.emulator.layout import Layout
 from uv_lambda.image.local import open_layout
@@ -41,9 +42,8 @@ def test_dockerfile_steps_build_a_working_function(
     (root / "opt").mkdir()
     options = RunOptions(pass_credentials=False, region="us-east-1")
     layout = Layout(root, task, root / "opt")
-    with open_layout(
-        layout, name="api", runtime="python3.13", handler=built.handler, timeout_seconds=30, options=options
-    ) as function:
+    config = FunctionConfig(name="api", runtime="python3.13", handler=built.handler, timeout=30)
+    with open_layout(layout, config, options) as function:
         answer = function.invoke((project / "event.json").read_bytes())
     assert not answer.function_error, answer.log
     response = json.loads(answer.payload)

@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 from tests.support.registry import BaseImages, Registry, registry_login
 
+from uv_lambda.config import FunctionConfig
 from uv_lambda.emulator.function import RunOptions
 from uv_lambda.image.command import build_function_image
 from uv_lambda.image.local import open_image
@@ -41,9 +42,7 @@ def _invoke(registry: Registry, reference: str, event: bytes, tmp_path: Path) ->
     options = RunOptions(pass_credentials=False, region="us-east-1")
     with open_image(
         reference,
-        name="api",
-        runtime="python3.13",
-        timeout_seconds=30,
+        FunctionConfig(name="api", runtime="python3.13", timeout=30),
         options=options,
         cache_dir=tmp_path / "pull-cache",
         registry_credentials=registry.credentials,

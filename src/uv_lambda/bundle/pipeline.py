@@ -40,6 +40,7 @@ from uv_lambda.bundle.verify.platform_checks import Target, check_tree
 from uv_lambda.config import FunctionConfig
 from uv_lambda.errors import DamagedCacheEntry, UsageError
 from uv_lambda.metadata_file import document_text, file_sha256, formatted
+from uv_lambda.model import Format
 from uv_lambda.project import Project, default_out_dir
 from uv_lambda.runtimes import Architecture, Runtime
 from uv_lambda.ui import Reporter
@@ -342,7 +343,7 @@ def _stage(
                 selection,
                 installed_size=installed_size,
                 packages=[(p.name, p.size) for p in packages],
-                ships_application=settings.format != "layer",
+                ships_application=settings.format.has_code,
             )
             _copy_app(selection, app_dir)
             warnings += selection.warnings
@@ -434,7 +435,7 @@ def build_function(
     `never_inputs`: other folders the build writes to (out_dir is one): never application files.
     """
     out_dir = (out_dir or default_out_dir(project, config.name)).resolve()
-    if config.format == "image":
+    if config.format is Format.IMAGE:
         raise UsageError("--format image is built by `uv-lambda build --format image`", "see docs/image.md")
     check_out_dir(out_dir)
     from uv_lambda.bundle.build_lock import holding
@@ -501,9 +502,8 @@ def _make_folder(out_dir: Path) -> list[Path]:
 
 
 def _write_artifacts(staged: StagedFunction, out_dir: Path, record: Path | None, overrides: Mapping[str, Any]) -> None:
-    layout = staged.settings.format
     # What a failure to write (a full disk) is about: the artifact, not a scratch file.
-    writing = out_dir / ("function.zip" if layout == "zip" else "layer.zip")
+    writing = out_dir / staged.settings.format.files[0]
     try:
         scratch = scratch_folders.make(out_dir, "uv-lambda")
     except OSError as exc:
@@ -517,6 +517,17 @@ def _write_artifacts(staged: StagedFunction, out_dir: Path, record: Path | None,
         shutil.rmtree(scratch, ignore_errors=True)
 
 
+@dataclass(frozen=True)
+class _Zip:
+    """One zip to write: a base archive copied as it is, then entries after it."""
+
+    base: Path | None
+    base_sha256: str | None  # the base's sha256, checked as it is copied
+    entries: list[archive.Entry]
+    file_count: int
+    unzipped_size: int
+
+
 def _write_into(
     staged: StagedFunction, out_dir: Path, record: Path | None, overrides: Mapping[str, Any], scratch: Path
 ) -> None:
@@ -526,30 +537,26 @@ def _write_into(
     app_entries = _local_entries(staged.app_dir, scratch, "app")
     local = [*local_entries, *app_entries]
     local_files, local_size = len(local), sum(entry.size for entry in local)
-    # name -> (base archive copied as it is, entries after it, file count, unzipped size)
-    plan: dict[str, tuple[Path | None, list[archive.Entry], int, int]] = {}
-    bases: dict[str, str] = {}  # base archive -> its sha256, checked as it is copied
-    if settings.format == "zip":
-        plan["function.zip"] = (deps.archive, local, deps.file_count + local_files, deps.unzipped_size + local_size)
-        bases[str(deps.archive)] = deps.archive_sha256
-    if settings.format in ("layer", "split"):
+    plan: dict[str, _Zip] = {}  # file name -> what goes into it
+    if settings.format is Format.ZIP:
+        plan["function.zip"] = _Zip(
+            deps.archive, deps.archive_sha256, local, deps.file_count + local_files, deps.unzipped_size + local_size
+        )
+    if settings.format.has_layer:
         layer, layer_sha256 = deps.layer_archive(settings.runtime.site_packages + "/")
-        plan["layer.zip"] = (layer, [], deps.file_count, deps.unzipped_size)
-        bases[str(layer)] = layer_sha256
-    if settings.format == "split":
-        plan["app.zip"] = (None, local, local_files, local_size)
+        plan["layer.zip"] = _Zip(layer, layer_sha256, [], deps.file_count, deps.unzipped_size)
+    if settings.format is Format.SPLIT:
+        plan["app.zip"] = _Zip(None, None, local, local_files, local_size)
     sources.check_unzipped_size(
-        sum(size for _, _, _, size in plan.values()),
+        sum(zip_.unzipped_size for zip_ in plan.values()),
         [*((p.name, p.size) for p in staged.packages), *staged.app_sizes],
     )
     written: list[tuple[str | os.PathLike[str], str | os.PathLike[str]]] = []
-    for name, (base, entries, file_count, unzipped_size) in plan.items():
+    for name, zip_ in plan.items():
         temporary = scratch / name
         try:
-            sha256 = archive.write_archive(
-                temporary, entries, base=base, base_sha256=bases[str(base)] if base else None
-            )
-            metadata = _metadata(staged, name, temporary, sha256, file_count, unzipped_size)
+            sha256 = archive.write_archive(temporary, zip_.entries, base=zip_.base, base_sha256=zip_.base_sha256)
+            metadata = _metadata(staged, name, temporary, sha256, zip_.file_count, zip_.unzipped_size)
             atomic.write_text(scratch / f"{name}.json", document_text(metadata.to_json()))
         except OSError as exc:
             raise atomic.with_path(exc, out_dir / name) from None
@@ -563,7 +570,8 @@ def _write_into(
         if staged.recipe is None:
             incremental.record_owner(record, overrides)
         else:
-            artifacts = [(out_dir / name, base, entries is local) for name, (base, entries, _, _) in plan.items()]
+            artifacts = [(out_dir / name, zip_.base, zip_.entries is local) for name, zip_ in plan.items()]
+            bases = {str(zip_.base): zip_.base_sha256 for zip_ in plan.values() if zip_.base and zip_.base_sha256}
             incremental.record(record, staged.recipe, local, artifacts, overrides, bases)
 
 

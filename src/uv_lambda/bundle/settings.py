@@ -1,4 +1,5 @@
-"""Resolve a FunctionConfig into concrete build settings: runtime, architecture, handler."""
+"""Resolve a FunctionConfig into the function to build (model.Function) and how: runtime,
+architecture, handler, and where the code comes from."""
 
 from __future__ import annotations
 
@@ -14,8 +15,9 @@ from uv_lambda.artifact import ROLE_OF_FILE, metadata_path
 from uv_lambda.bundle.verify.handler import default_handler, parse_handler
 from uv_lambda.config import FunctionConfig
 from uv_lambda.errors import ConfigError, UsageError
+from uv_lambda.model import Architecture, Format, Function
 from uv_lambda.project import Package, Project
-from uv_lambda.runtimes import RUNTIMES, Architecture, Runtime, get_architecture, get_runtime
+from uv_lambda.runtimes import RUNTIMES, Runtime, get_runtime
 
 
 @dataclass(frozen=True)
@@ -34,14 +36,32 @@ DEFAULT = "default"
 
 @dataclass(frozen=True)
 class BuildSettings:
-    config: FunctionConfig
+    """The function to build, and what only the build needs to know about it."""
+
+    function: Function
     source: Package  # the package whose folder holds the function's code
-    runtime: Runtime
-    architecture: Architecture
-    handler: str | None  # None when only a layer is built
-    format: str
     runtime_choice: RuntimeChoice | None = None
     lock_sha256: str = ""  # of uv.lock when settings were resolved: the default runtime's record is keyed by it
+
+    @property
+    def config(self) -> FunctionConfig:
+        return self.function.config
+
+    @property
+    def runtime(self) -> Runtime:
+        return self.function.runtime
+
+    @property
+    def architecture(self) -> Architecture:
+        return self.function.architecture
+
+    @property
+    def handler(self) -> str | None:
+        return self.function.handler
+
+    @property
+    def format(self) -> Format:
+        return self.function.format
 
 
 def _specifier(package: Package) -> SpecifierSet | None:
@@ -206,9 +226,9 @@ def resolve(project: Project, config: FunctionConfig, previous: Path | None = No
     source = project.source(config)
     lock_sha256 = lock_digest(project)
     choice = choose_runtime(config, project, source, previous, lock_sha256)
-    architecture = get_architecture(config.architecture)
     handler: str | None = None
-    if config.format != "layer":
+    if config.format.has_code:
         handler = config.handler if config.handler is not None else default_handler(source.path)
         parse_handler(handler)
-    return BuildSettings(config, source, choice.runtime, architecture, handler, config.format, choice, lock_sha256)
+    function = Function(config, choice.runtime, config.architecture, config.format, handler)
+    return BuildSettings(function, source, choice, lock_sha256)

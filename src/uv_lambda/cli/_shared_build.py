@@ -37,7 +37,7 @@ def same_settings(config: FunctionConfig, first: Mapping[str, Any], second: Mapp
     """Whether two sets of command-line settings build the same thing on top of `config`."""
     try:
         return with_overrides(config, **first) == with_overrides(config, **second)
-    except (ValueError, TypeError):  # settings this version does not know
+    except (ValueError, TypeError, UvLambdaError):  # settings this version does not know or refuses
         return False
 
 
@@ -89,11 +89,10 @@ def build_into(
 
 def local_settings(config: FunctionConfig) -> dict[str, Any]:
     """What a local run changes in the configuration: the architecture, to this machine's."""
-    from uv_lambda.emulator.runtime_folder import host_machine
-    from uv_lambda.runtimes import get_architecture
+    from uv_lambda.emulator.runtime_folder import host_architecture
 
-    host = "arm64" if host_machine() == "aarch64" else "x86_64"
-    return {} if get_architecture(config.architecture).machine == host_machine() else {"architecture": host}
+    host = host_architecture()
+    return {} if config.architecture is host else {"architecture": host}
 
 
 def local_folder(shared: Path) -> Path:

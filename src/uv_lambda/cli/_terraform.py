@@ -20,6 +20,7 @@ import sys
 from collections.abc import Sequence
 
 from uv_lambda.errors import ExitCode
+from uv_lambda.model import Format
 
 TYPE_CHECKING = False  # mypy treats this name as True; typing itself costs start-up time
 if TYPE_CHECKING:
@@ -29,7 +30,7 @@ FLAG = "--terraform"
 # query key -> the build option it sets (`path` is the positional argument)
 OPTIONS = {"function": "--function", "format": "--format", "arch": "--arch", "runtime": "--runtime", "out": "--out"}
 KEYS = ("path", *OPTIONS)
-FORMATS = ("zip", "layer", "split")
+FORMATS = tuple(format for format in Format if format is not Format.IMAGE)
 # Options that would make the result something other than one function's zips.
 REFUSED = ("--all", "--format", "--push", "--output", "--base-image")
 

@@ -18,6 +18,7 @@ from uv_lambda.cli._common import (
 from uv_lambda.config import FORMATS, FunctionConfig, with_overrides
 from uv_lambda.errors import UsageError
 from uv_lambda.image.command import add_image_options
+from uv_lambda.model import Architecture, Format
 from uv_lambda.project import Project
 from uv_lambda.ui import Reporter, human_size
 
@@ -92,8 +93,10 @@ def add_build_arguments(
     """Options that change what is built; shared by commands that build before acting, and by
     `config`, which shows their effect (without --lock: it locks nothing)."""
     group = parser.add_argument_group("build options (override [tool.uv-lambda])")
-    group.add_argument("--format", choices=formats, help="artifact format (default: zip)")
-    group.add_argument("--arch", choices=("x86_64", "arm64"), help="target architecture (default: x86_64)")
+    group.add_argument("--format", choices=formats, help=f"artifact format (default: {FunctionConfig.format})")
+    group.add_argument(
+        "--arch", choices=tuple(Architecture), help=f"target architecture (default: {FunctionConfig.architecture})"
+    )
     group.add_argument(
         "--runtime",
         type=cli_types.text,
@@ -158,7 +161,7 @@ def run(args: argparse.Namespace, reporter: Reporter) -> int:
             out_dir = args.out / config.name if len(functions) > 1 else args.out
         effective = with_overrides(config, **overrides(args))
         reporter.info(f"building {config.name} ({effective.format})")
-        if effective.format == "image":
+        if effective.format is Format.IMAGE:
             documents.append(_build_image(args, project, effective, out_dir, reporter))
         elif tree is not None:
             from uv_lambda.bundle.tree import check_destination
@@ -246,4 +249,4 @@ def _build_image(
     )
     where = image.pushed or image.output
     reporter.info(f"  {where}  {image.digest}, {image.layer_count} layers, {human_size(image.bytes_uploaded)} uploaded")
-    return {"function": config.name, "format": "image", **image.to_json()}
+    return {"function": config.name, "format": Format.IMAGE.value, **image.to_json()}

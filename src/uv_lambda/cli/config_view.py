@@ -37,7 +37,7 @@ def resolved(project: Project, config: FunctionConfig) -> dict[str, tuple[object
         choice.reason if choice.reason.startswith(("set by", "pinned by")) else f"{choice.origin}: {choice.reason}"
     )
     view["runtime"] = (choice.runtime.name, explained)
-    if config.handler is None and config.format != "layer":
+    if config.handler is None and config.format.has_code:
         try:
             view["handler"] = (default_handler(source.path), f"{DEFAULT}: discovered in {source.path}")
         except ConfigError as exc:

@@ -169,9 +169,10 @@ def _run(args: argparse.Namespace, reporter: Reporter) -> int:
     from uv_lambda.deploy.endpoint import check_endpoint_url, check_region
     from uv_lambda.deploy.executor import execute
     from uv_lambda.deploy.images import LAYOUT_FOLDER, build_image_artifact, read_layout
-    from uv_lambda.deploy.models import Outcome, Plan
+    from uv_lambda.deploy.models import AppliedPlan, Plan
     from uv_lambda.deploy.names import check_layer_regions
     from uv_lambda.deploy.planner import plan_deploy
+    from uv_lambda.model import Format
 
     if args.prune_layers is not None and args.prune_layers < 1:
         raise UsageError("--prune-layers must be 1 or more", "it is the number of layer versions to keep")
@@ -192,7 +193,7 @@ def _run(args: argparse.Namespace, reporter: Reporter) -> int:
     for base in functions:
         config = with_overrides(base, **overrides(args))
         out_dir = default_out_dir(project, config.name)
-        if config.format == "image":
+        if config.format is Format.IMAGE:
             if args.no_build:
                 image = read_layout(out_dir / LAYOUT_FOLDER)
             else:
@@ -224,7 +225,7 @@ def _run(args: argparse.Namespace, reporter: Reporter) -> int:
     aws = connect(region=args.region, profile=args.profile, endpoint_url=args.endpoint_url)
     for desired in wanted:  # the region is known now; still before any AWS call
         check_layer_regions(desired.extra_layers, aws.region, desired.name)
-    results: list[tuple[Plan, Outcome | None]] = []
+    results: list[tuple[Plan, AppliedPlan | None]] = []
     changes = 0
     for desired in wanted:
         with people.step(f"reading the state of {desired.name}"):

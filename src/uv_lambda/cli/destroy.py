@@ -50,16 +50,17 @@ def run(args: argparse.Namespace, reporter: Reporter) -> int:
     from uv_lambda.deploy.aws import connect
     from uv_lambda.deploy.endpoint import check_endpoint_url, check_region
     from uv_lambda.deploy.executor import execute
-    from uv_lambda.deploy.models import Outcome, Plan
+    from uv_lambda.deploy.models import AppliedPlan, Plan
     from uv_lambda.deploy.names import check_function_name
     from uv_lambda.deploy.teardown import plan_destroy
+    from uv_lambda.model import Format
 
     check_endpoint_url(args.endpoint_url)
     check_region(args.region)
     people = Reporter(quiet=True) if args.json else reporter
     _, functions = select_functions(args)
     aws = connect(region=args.region, profile=args.profile, endpoint_url=args.endpoint_url)
-    results: list[tuple[Plan, Outcome | None]] = []
+    results: list[tuple[Plan, AppliedPlan | None]] = []
     for config in functions:  # a name Lambda cannot hold has nothing to destroy: say why
         check_function_name(
             config.aws_name if config.function_name is None else config.function_name,
@@ -70,7 +71,7 @@ def run(args: argparse.Namespace, reporter: Reporter) -> int:
             config.aws_name,
             aws,
             configured_role=config.role,
-            image=config.format == "image",
+            image=config.format is Format.IMAGE,
             image_repository=config.image_repository,
         )
         people.info(render.plan_table(plan))

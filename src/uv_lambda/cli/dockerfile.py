@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 
 from uv_lambda.cli._common import HelpFormatter, add_project_arguments
+from uv_lambda.config import FunctionConfig
+from uv_lambda.model import Architecture, Format
 from uv_lambda.ui import Reporter, result
 
 ORDER = 60
@@ -36,7 +38,9 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser], co
         formatter_class=HelpFormatter,
     )
     add_project_arguments(parser, allow_all=False)
-    parser.add_argument("--arch", choices=("x86_64", "arm64"), help="target architecture (default: x86_64)")
+    parser.add_argument(
+        "--arch", choices=tuple(Architecture), help=f"target architecture (default: {FunctionConfig.architecture})"
+    )
     parser.add_argument(
         "--runtime",
         metavar="python3.X",
@@ -52,7 +56,7 @@ def run(args: argparse.Namespace, reporter: Reporter) -> int:
     from uv_lambda.image.dockerfile import write_dockerfile
 
     project, [config] = select_functions(args)
-    config = with_overrides(config, architecture=args.arch, runtime=args.runtime, format="zip")
+    config = with_overrides(config, architecture=args.arch, runtime=args.runtime, format=Format.ZIP)
     several = len(project.functions()) > 1
     written = write_dockerfile(project, config, force=args.force, per_function=several)
     for path in written.written:

@@ -10,10 +10,11 @@ from typing import TYPE_CHECKING
 from uv_lambda.cli._common import HelpFormatter, add_project_arguments
 from uv_lambda.cli.deploy import add_aws_arguments
 from uv_lambda.errors import ExitCode, UsageError
+from uv_lambda.limits import MEMORY_MB, TIMEOUT_SECONDS
 from uv_lambda.ui import Reporter
 
 if TYPE_CHECKING:
-    from uv_lambda.emulator.function import LocalFunction
+    from uv_lambda.emulator.function import LocalFunction, RunOptions
 
 ORDER = 30
 
@@ -84,8 +85,10 @@ def add_run_arguments(p: argparse.ArgumentParser) -> None:
     )
     p.add_argument("--handler", dest="handler_name", metavar="MODULE.FUNCTION", help="override the handler")
     p.add_argument("--runtime", metavar="python3.X", help="the runtime of an artifact without metadata")
-    p.add_argument("--timeout", type=int, metavar="SECONDS", help="override the timeout (1-900)")
-    p.add_argument("--memory", type=int, metavar="MB", help="override the memory size (128-10240)")
+    p.add_argument(
+        "--timeout", type=int, metavar="SECONDS", help="override the timeout ({}-{})".format(*TIMEOUT_SECONDS)
+    )
+    p.add_argument("--memory", type=int, metavar="MB", help="override the memory size ({}-{})".format(*MEMORY_MB))
     p.add_argument("--python", metavar="PATH", help="the interpreter to run (default: found by uv)")
     p.add_argument(
         "--no-boto3",
@@ -111,7 +114,7 @@ def add_run_arguments(p: argparse.ArgumentParser) -> None:
 def read_event(source: str | None) -> bytes:
     """The event's bytes: read up to one byte over Lambda's payload limit, so a huge file or
     stream is refused without being read whole (check_payload says by how much)."""
-    from uv_lambda.emulator.limits import MAX_SYNC_PAYLOAD
+    from uv_lambda.limits import MAX_SYNC_PAYLOAD
 
     if source is None:
         return b"{}"
@@ -145,9 +148,18 @@ def read_event(source: str | None) -> bytes:
     return data if data.strip() else b"{}"
 
 
-def _check_range(value: int | None, low: int, high: int, flag: str) -> None:
-    if value is not None and not low <= value <= high:
-        raise UsageError(f"{flag} {value} is out of range", f"Lambda allows {low} to {high}")
+def run_flags(args: argparse.Namespace, concurrency: int | None = None) -> dict[str, object]:
+    """The settings a local run's flags give, checked as configuration is (config.py's schema)."""
+    from uv_lambda.config import check_override
+
+    given = {
+        "handler": args.handler_name,
+        "runtime": args.runtime,
+        "timeout": args.timeout,
+        "memory": args.memory,
+        "concurrency": concurrency,
+    }
+    return {key: check_override(key, value) for key, value in given.items() if value is not None}
 
 
 def open_function(
@@ -155,58 +167,40 @@ def open_function(
 ) -> LocalFunction:
     """The LocalFunction that args describe: a built project function, --artifact or --image.
     `one_shot`: it runs one event and the process ends (no draft of the next tree is linked)."""
-    from uv_lambda.emulator.find_artifact import check_layers, settings_from_path
-    from uv_lambda.emulator.function import LocalFunction, RunOptions, settings_from_build
+    from uv_lambda.emulator.find_artifact import check_layers, function_from_path
+    from uv_lambda.emulator.function import LocalFunction, RunOptions, function_of_build
 
-    _check_range(args.timeout, 1, 900, "--timeout")
-    _check_range(args.memory, 128, 10240, "--memory")
+    flags = run_flags(args, concurrency)
     if not args.no_credentials:
         from uv_lambda.emulator.aws_credentials import prefetch
 
         prefetch()  # while the build runs
+    options = RunOptions(
+        with_boto3=not args.no_boto3,
+        pass_credentials=not args.no_credentials,
+        python=args.python,
+        sandbox=args.sandbox,
+        draft=not one_shot,
+    )
     if args.image is not None:
-        return _open_image(args, reporter, concurrency=concurrency)
+        return _open_image(args, reporter, flags, options)
     extra_layers = check_layers(args.layer)
-    configured_concurrency = 4
-    sdk = "bundled"
     if args.artifact is not None:
-        settings, code, layers = settings_from_path(
-            args.artifact,
-            handler=args.handler_name,
-            runtime=args.runtime,
-            memory_mb=args.memory or 128,
-            timeout_seconds=args.timeout or 3,
-        )
+        function, code, layers = function_from_path(args.artifact, flags)
     else:
         from uv_lambda.cli._common import select_functions
         from uv_lambda.cli._shared_build import build_for_local_run
+        from uv_lambda.config import with_overrides
 
         project, [config] = select_functions(args)
         # The artifact and build record that `build` and `deploy` share (cli/_shared_build.py):
         # an edit of application code between two runs rebuilds only the edited files.
         with reporter.step(f"building {config.name}"):
             build = build_for_local_run(project, config, reporter).build
-        settings, code, layers = settings_from_build(
-            build,
-            name=config.aws_name,
-            handler=args.handler_name,
-            memory_mb=args.memory or config.memory,
-            timeout_seconds=args.timeout or config.timeout,
-            environment=config.environment,
-            ephemeral_storage_mb=config.ephemeral_storage,
-        )
-        configured_concurrency = config.concurrency
-        sdk = config.runtime_sdk
-    options = RunOptions(
-        concurrency=concurrency or configured_concurrency,
-        with_boto3=not args.no_boto3,
-        pass_credentials=not args.no_credentials,
-        python=args.python,
-        sandbox=args.sandbox,
-        sdk=sdk,
-        draft=not one_shot,
-    )
-    return LocalFunction.open(settings, code, [*layers, *extra_layers], options)
+        # The run's flags apply to the run, not to the build (a runtime is the build's).
+        flags.pop("runtime", None)
+        function, code, layers = function_of_build(build, with_overrides(config, **flags))
+    return LocalFunction.open(function, code, [*layers, *extra_layers], options)
 
 
 def announce_sandbox(function: LocalFunction, reporter: Reporter) -> None:
@@ -216,10 +210,12 @@ def announce_sandbox(function: LocalFunction, reporter: Reporter) -> None:
         reporter.info(note)
 
 
-def _open_image(args: argparse.Namespace, reporter: Reporter, *, concurrency: int | None) -> LocalFunction:
+def _open_image(
+    args: argparse.Namespace, reporter: Reporter, flags: dict[str, object], options: RunOptions
+) -> LocalFunction:
     """The LocalFunction of `--image REF`: pulled, its /var/task and /opt unpacked here."""
-    from uv_lambda.emulator.function import RunOptions
-    from uv_lambda.emulator.runtime_folder import host_machine
+    from uv_lambda.config import FunctionConfig, with_overrides
+    from uv_lambda.emulator.runtime_folder import host_architecture
     from uv_lambda.image.local import open_image
     from uv_lambda.image.reference import parse_reference
 
@@ -227,25 +223,10 @@ def _open_image(args: argparse.Namespace, reporter: Reporter, *, concurrency: in
         flag = "--artifact" if args.artifact is not None else "--layer"
         raise UsageError(f"--image cannot be combined with {flag}", "the image holds the code and its layers")
     repository = parse_reference(args.image).repository
-    options = RunOptions(
-        concurrency=concurrency or 4,
-        with_boto3=not args.no_boto3,
-        pass_credentials=not args.no_credentials,
-        python=args.python,
-        sandbox=args.sandbox,
-    )
+    # The platform this machine runs: an image index offers both.
+    config = FunctionConfig(name=repository.rpartition("/")[2], architecture=host_architecture())
     with reporter.step(f"pulling {args.image}"):
-        return open_image(
-            args.image,
-            name=repository.rpartition("/")[2],
-            runtime=args.runtime,
-            # The platform this machine runs: an image index offers both.
-            architecture="arm64" if host_machine() == "aarch64" else "x86_64",
-            handler=args.handler_name,
-            memory_mb=args.memory or 128,
-            timeout_seconds=args.timeout or 3,
-            options=options,
-        )
+        return open_image(args.image, with_overrides(config, **flags), options=options)
 
 
 # Flags that only mean something for a run on this machine (dest, flag).

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 
 from uv_lambda.cli._common import HelpFormatter, add_project_arguments
 from uv_lambda.cli.invoke import add_run_arguments, announce_sandbox, open_function
+from uv_lambda.config import FunctionConfig
 from uv_lambda.emulator.event_types import HTTP_FORMATS
 from uv_lambda.ui import Reporter
 
@@ -56,7 +57,12 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser], co
         help="the event HTTP requests become (default apigw-v2)",
     )
     p.add_argument("--alb-multi-value", action="store_true", help="alb: multi-value headers enabled")
-    p.add_argument("--concurrency", type=int, metavar="N", help="execution environments (default: configured, 4)")
+    p.add_argument(
+        "--concurrency",
+        type=int,
+        metavar="N",
+        help=f"execution environments (default: configured, {FunctionConfig.concurrency})",
+    )
     p.add_argument(
         "--watch",
         action="store_true",
@@ -72,8 +78,6 @@ def run(args: argparse.Namespace, reporter: Reporter) -> int:
     from uv_lambda.emulator.http_server import LambdaHttpServer
     from uv_lambda.errors import UsageError
 
-    if args.concurrency is not None and not 1 <= args.concurrency <= 64:
-        raise UsageError(f"--concurrency {args.concurrency} is out of range", "use 1 to 64")
     if not 0 <= args.port <= 65535:
         raise UsageError(f"--port {args.port} is not a port number", "use 1 to 65535, or 0 for any free port")
 

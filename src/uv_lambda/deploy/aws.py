@@ -34,6 +34,7 @@ from botocore.exceptions import (
     TokenRetrievalError,
 )
 
+from uv_lambda import limits
 from uv_lambda.deploy.endpoint import check_endpoint_url, check_region
 from uv_lambda.deploy.errors import AwsError, DeployError
 from uv_lambda.deploy.models import (
@@ -52,6 +53,7 @@ from uv_lambda.deploy.models import (
     UrlState,
 )
 from uv_lambda.errors import UsageError
+from uv_lambda.model import Architecture
 
 if TYPE_CHECKING:
     from mypy_boto3_ecr import ECRClient
@@ -894,11 +896,13 @@ def function_state(
         package_type=configuration.get("PackageType", "Zip"),
         runtime=configuration.get("Runtime") or "",  # image functions have neither
         handler=configuration.get("Handler") or "",
-        architecture=(configuration.get("Architectures") or ["x86_64"])[0],
-        memory=int(configuration.get("MemorySize", 128)),
-        timeout=int(configuration.get("Timeout", 3)),
+        architecture=(configuration.get("Architectures") or [Architecture.X86_64])[0],
+        memory=int(configuration.get("MemorySize", limits.DEFAULT_MEMORY_MB)),
+        timeout=int(configuration.get("Timeout", limits.DEFAULT_TIMEOUT_SECONDS)),
         environment=dict(environment.get("Variables") or {}),
-        ephemeral_storage=int((configuration.get("EphemeralStorage") or {}).get("Size", 512)),
+        ephemeral_storage=int(
+            (configuration.get("EphemeralStorage") or {}).get("Size", limits.DEFAULT_EPHEMERAL_STORAGE_MB)
+        ),
         description=configuration.get("Description", ""),
         layers=tuple(layer["Arn"] for layer in configuration.get("Layers", [])),
         role=configuration.get("Role", ""),

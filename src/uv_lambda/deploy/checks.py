@@ -36,13 +36,13 @@ def check_build_metadata(metadata: ArtifactMetadata, path: Path) -> None:
     """What deploy takes from the metadata next to the zip (runtime, architecture, handler) is
     what a build writes: a hand-edited or foreign file is refused, not sent to Lambda."""
     from uv_lambda.bundle.verify.handler import parse_handler
-    from uv_lambda.runtimes import RUNTIMES
+    from uv_lambda.runtimes import RUNTIMES, Architecture
 
     where = f"{path.name}.json"
     hint = "rebuild with `uv-lambda build`: the metadata was edited, or not written by uv-lambda"
     if metadata.runtime not in RUNTIMES:
         raise DeployError(f"{where} names runtime {metadata.runtime!r}, which uv-lambda does not deploy", hint)
-    if metadata.architecture not in ("x86_64", "arm64"):
+    if metadata.architecture not in tuple(Architecture):
         raise DeployError(f"{where} names architecture {metadata.architecture!r}; Lambda runs x86_64 or arm64", hint)
     if metadata.handler is not None:
         try:

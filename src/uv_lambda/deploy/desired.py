@@ -14,6 +14,7 @@ from uv_lambda.config import FunctionConfig
 from uv_lambda.deploy import checks, names
 from uv_lambda.deploy.errors import DeployError
 from uv_lambda.deploy.models import DesiredFunction, ImageArtifact
+from uv_lambda.model import Format, Function
 
 
 @dataclass(frozen=True)
@@ -29,7 +30,8 @@ class DeployOptions:
 
 
 def _settings(config: FunctionConfig, options: DeployOptions) -> dict[str, Any]:
-    """The fields every function has, zip or image: configuration and command-line choices."""
+    """The fields every function has, zip or image: the function's configuration and the
+    command line's choices."""
     environment = {**config.environment, **options.environment}
     checks.check_environment(environment)
     alias = options.alias if options.alias is not None else config.alias
@@ -60,7 +62,9 @@ def _settings(config: FunctionConfig, options: DeployOptions) -> dict[str, Any]:
 
 
 def desired_function(config: FunctionConfig, build: FunctionBuild, options: DeployOptions) -> DesiredFunction:
-    if build.format == "layer":
+    """The zip function `config` was built into: the build is what runs, so its metadata (the
+    model.Function of the build) says the runtime, architecture and handler."""
+    if not Format(build.format).has_code:
         raise DeployError(
             f'the build of {config.name} is a layer only (format = "layer"): no function to deploy',
             'use format = "split" (layer + app code) or "zip"',
@@ -77,11 +81,11 @@ def desired_function(config: FunctionConfig, build: FunctionBuild, options: Depl
     checks.check_unzipped_size(code, layer)
     checks.check_layer_count(layer is not None, config.layers)
     names.check_layer_arns(config.layers)
+    function = Function.of_build(config, metadata)
     return DesiredFunction(
-        # The build is what runs: its metadata, not the config, says which runtime it was built for.
-        runtime=metadata.runtime,
+        runtime=function.runtime.name,
         handler=metadata.handler,
-        architecture=metadata.architecture,
+        architecture=function.architecture,
         code=code,
         layer=layer,
         extra_layers=config.layers,

@@ -13,6 +13,7 @@ from typing import Any, Protocol
 from uv_lambda.deploy.errors import DeployError, DeployInterrupted
 from uv_lambda.deploy.models import (
     OWNER_TAG,
+    AppliedPlan,
     AttachPolicies,
     CodeSource,
     CreateBucket,
@@ -27,7 +28,6 @@ from uv_lambda.deploy.models import (
     DeleteRole,
     FunctionState,
     ImageSource,
-    Outcome,
     Plan,
     PublishLayer,
     PublishVersion,
@@ -274,7 +274,7 @@ class _Run:
         return params
 
 
-def execute(plan: Plan, aws: StateWriter, reporter: Reporter, *, alias: str | None = None) -> Outcome:
+def execute(plan: Plan, aws: StateWriter, reporter: Reporter, *, alias: str | None = None) -> AppliedPlan:
     """Run every step that writes; return the summary of what the function is now."""
     run = _Run(plan, aws)
     changed: list[Step] = []
@@ -288,7 +288,7 @@ def execute(plan: Plan, aws: StateWriter, reporter: Reporter, *, alias: str | No
                 f"run `uv-lambda {plan.operation}` again: it picks up from what AWS has now",
             ) from None
         changed.append(step)
-    return Outcome(
+    return AppliedPlan(
         function=plan.function,
         function_arn=None if plan.operation == "destroy" else run.function_arn,
         version=run.version,

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 from uv_lambda.config import FunctionConfig
 from uv_lambda.deploy.errors import DeployError
 from uv_lambda.deploy.models import ImageArtifact
+from uv_lambda.model import Architecture
 from uv_lambda.project import Project
 from uv_lambda.ui import Reporter
 
@@ -35,7 +36,7 @@ ECR_PUSH_ACTIONS = (
     "ecr:BatchGetImage",
     "ecr:GetDownloadUrlForLayer",
 )
-_ARCHITECTURES = {"amd64": "x86_64", "arm64": "arm64"}
+_ARCHITECTURES = {architecture.oci_name: architecture for architecture in Architecture}
 _HINT = "rebuild it: `uv-lambda deploy` without --no-build, or `uv-lambda build --format image`"
 
 

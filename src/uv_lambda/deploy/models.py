@@ -13,6 +13,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
+from uv_lambda.limits import MAX_LAYERS as MAX_LAYERS
+from uv_lambda.model import Architecture
+
 StepKind = Literal["create", "update", "no-change", "delete"]
 Resource = Literal[
     "bucket", "upload", "repository", "image", "role", "layer", "function", "code",
@@ -51,7 +54,6 @@ ECR_LAMBDA_POLICY = (
     '"Principal":{"Service":"lambda.amazonaws.com"},'
     '"Action":["ecr:BatchGetImage","ecr:GetDownloadUrlForLayer"]}]}'
 )
-MAX_LAYERS = 5
 
 
 @dataclass(frozen=True)
@@ -101,7 +103,7 @@ class ImageArtifact:
 
     layout: Path  # an OCI image layout folder (dist/lambda/<function>/image)
     digest: str  # sha256:<hex> of the manifest: what ImageUri pins
-    architecture: str  # x86_64 or arm64, from the image's config
+    architecture: Architecture  # from the image's config
     size: int  # bytes of the manifest, config and layers
 
 
@@ -133,10 +135,13 @@ class UrlSpec:
 
 @dataclass(frozen=True)
 class DesiredFunction:
+    """What a deploy wants: the view of a model.Function (and its build) the planner compares
+    with AWS, made in one place (deploy/desired.py)."""
+
     name: str  # the function's name in AWS
-    runtime: str
+    runtime: str  # "" for an image function (no Runtime setting)
     handler: str
-    architecture: str
+    architecture: Architecture
     memory: int
     timeout: int
     environment: Mapping[str, str]
@@ -539,7 +544,7 @@ class Plan:
 
 
 @dataclass(frozen=True)
-class Outcome:
+class AppliedPlan:
     """What an executed plan left behind: the summary a user or a script reads."""
 
     function: str

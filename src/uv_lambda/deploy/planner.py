@@ -7,6 +7,7 @@ already right is kept as a `no-change` step so the printed plan shows what was c
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Protocol
 
 from uv_lambda.deploy.errors import DeployError
@@ -200,10 +201,10 @@ def plan_deploy(desired: DesiredFunction, reader: StateReader) -> Plan:
             )
         )
     else:
-        _plan_updates(desired, current, role, layers, uploads, image, steps)
+        _plan_updates(_Wanted(desired, role, layers, image), current, uploads, steps)
 
     # The URL serves the alias when there is one: plan it after the alias (which it needs).
-    version = _plan_version_and_alias(desired, current, role, layers, reader, image, steps)
+    version = _plan_version_and_alias(_Wanted(desired, role, layers, image), current, reader, steps)
     url = _plan_url(desired, current, reader, steps)
     if desired.prune_layers is not None and desired.layer is not None:
         in_use = {layer for layer in layers if isinstance(layer, str)}
@@ -528,15 +529,18 @@ def all_configuration(
     return fields
 
 
-def _plan_updates(
-    desired: DesiredFunction,
-    current: FunctionState,
-    role: Value,
-    layers: tuple[Value, ...],
-    uploads: _Uploads,
-    image: _ImageTarget | None,
-    steps: list[Step],
-) -> None:
+@dataclass(frozen=True)
+class _Wanted:
+    """The function as the plan leaves it: its role and layers may be Refs to earlier steps."""
+
+    desired: DesiredFunction
+    role: Value
+    layers: tuple[Value, ...]
+    image: _ImageTarget | None
+
+
+def _plan_updates(wanted: _Wanted, current: FunctionState, uploads: _Uploads, steps: list[Step]) -> None:
+    desired, role, layers, image = wanted.desired, wanted.role, wanted.layers, wanted.image
     name = desired.name
     reasons = []
     if current.update_failed:
@@ -680,14 +684,9 @@ def _grants_public_url(statement: PolicyStatement, action: str) -> bool:
 
 
 def _plan_version_and_alias(
-    desired: DesiredFunction,
-    current: FunctionState | None,
-    role: Value,
-    layers: tuple[Value, ...],
-    reader: StateReader,
-    image: _ImageTarget | None,
-    steps: list[Step],
+    wanted: _Wanted, current: FunctionState | None, reader: StateReader, steps: list[Step]
 ) -> str | None:
+    desired, role, layers, image = wanted.desired, wanted.role, wanted.layers, wanted.image
     if not desired.publish and desired.alias is None:  # an alias needs a version to point at
         return None
     function_changes = any(step.writes and step.resource in ("function", "code", "configuration") for step in steps)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from uv_lambda.deploy.models import Outcome, Plan
+from uv_lambda.deploy.models import AppliedPlan, Plan
 from uv_lambda.ui import human_size
 
 # The markers `terraform plan` and `cdk diff` use, then the word.
@@ -44,7 +44,7 @@ def plan_table(plan: Plan) -> str:
     return "\n".join(lines)
 
 
-def outcome_text(outcome: Outcome, operation: str) -> str:
+def outcome_text(outcome: AppliedPlan, operation: str) -> str:
     if operation == "destroy":
         return f"destroyed {outcome.function}: {len(outcome.changed)} resource(s) removed"
     lines = [f"deployed {outcome.function}"]
@@ -65,7 +65,7 @@ def outcome_text(outcome: Outcome, operation: str) -> str:
     return "\n".join(lines)
 
 
-def json_document(results: list[tuple[Plan, Outcome | None]]) -> str:
+def json_document(results: list[tuple[Plan, AppliedPlan | None]]) -> str:
     """One JSON document for the whole command: each function's plan and, if run, its outcome."""
     functions = []
     for plan, outcome in results:

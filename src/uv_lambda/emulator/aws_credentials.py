@@ -8,7 +8,7 @@ import logging
 import os
 import threading
 
-from uv_lambda.emulator.limits import DEFAULT_REGION
+from uv_lambda.limits import DEFAULT_REGION
 
 log = logging.getLogger(__name__)
 

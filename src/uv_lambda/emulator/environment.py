@@ -24,17 +24,17 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from uv_lambda import proc
-from uv_lambda.emulator import lambda_errors, limits, log_lines, reaper, sandbox
+from uv_lambda import limits, proc
+from uv_lambda.emulator import lambda_errors, log_lines, reaper, sandbox
 from uv_lambda.emulator.function_variables import function_environment
 from uv_lambda.emulator.invocation import Invocation, Outcome
-from uv_lambda.emulator.limits import MAX_RUNTIME_RESPONSE
 from uv_lambda.emulator.memory import EnvironmentMemory
 from uv_lambda.emulator.process_output import OutputCollector
 from uv_lambda.emulator.process_tree import children
 from uv_lambda.emulator.runtime_api import Poll, Reply, RuntimeApiServer
 from uv_lambda.emulator.spec import FunctionSpec
 from uv_lambda.errors import UsageError
+from uv_lambda.limits import MAX_RUNTIME_RESPONSE
 
 log = logging.getLogger(__name__)
 

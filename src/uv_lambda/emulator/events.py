@@ -21,7 +21,7 @@ from uv_lambda.emulator import ids
 from uv_lambda.emulator.event_types import EVENT_TYPES as EVENT_TYPES
 from uv_lambda.emulator.event_types import HTTP_FORMATS as HTTP_FORMATS
 from uv_lambda.emulator.event_types import OTHER_TYPES as OTHER_TYPES
-from uv_lambda.emulator.limits import DEFAULT_REGION, LOCAL_ACCOUNT_ID
+from uv_lambda.limits import DEFAULT_REGION, LOCAL_ACCOUNT_ID
 
 JsonDict = dict[str, Any]
 

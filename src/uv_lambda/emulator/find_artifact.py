@@ -4,74 +4,50 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
 from uv_lambda.artifact import metadata_path, read_artifact, read_build
-from uv_lambda.emulator.function import FunctionSettings, settings_from_build, settings_from_metadata
+from uv_lambda.config import FunctionConfig, with_overrides
+from uv_lambda.emulator.function import function_of_artifact, function_of_build
 from uv_lambda.errors import UsageError
+from uv_lambda.model import Function
 
 
-def settings_from_path(
-    artifact: Path,
-    *,
-    name: str | None = None,
-    handler: str | None = None,
-    runtime: str | None = None,
-    memory_mb: int = 128,
-    timeout_seconds: int = 3,
-    environment: Mapping[str, str] | None = None,
-) -> tuple[FunctionSettings, Path, list[Path]]:
-    """Settings, code zip and layers for `--artifact PATH`.
+def function_from_path(artifact: Path, flags: Mapping[str, Any]) -> tuple[Function, Path, list[Path]]:
+    """The function, code zip and layers for `--artifact PATH`.
 
     PATH is a build folder (dist/lambda/<function>), one of its zips, or a zip without
-    metadata (then --handler and --runtime say what it is).
+    metadata (then --handler and --runtime say what it is). `flags`: the command line's
+    settings (handler, runtime, memory, timeout), over the defaults; a runtime is only read
+    for a single zip (a build folder says its own).
     """
     if not artifact.exists():
         raise UsageError(f"artifact {artifact} does not exist", "build it with `uv-lambda build`")
+    runtime = flags.get("runtime")
+    settings = {key: value for key, value in flags.items() if key != "runtime"}
 
-    def from_build(folder: Path) -> tuple[FunctionSettings, Path, list[Path]]:
-        return settings_from_build(
-            read_build(folder),
-            name=name,
-            handler=handler,
-            memory_mb=memory_mb,
-            timeout_seconds=timeout_seconds,
-            environment=environment,
-        )
+    def configured(name: str, **more: Any) -> FunctionConfig:
+        return with_overrides(FunctionConfig(name=name), **settings, **more)
 
-    if artifact.is_dir():
-        return from_build(artifact)
+    if artifact.is_dir() or (metadata_path(artifact).is_file() and read_artifact(artifact).metadata.role == "app"):
+        # A build folder, or app.zip of a split build: its layer.zip sits beside it.
+        folder = artifact if artifact.is_dir() else artifact.parent
+        build = read_build(folder)
+        return function_of_build(build, configured(build.function))
     if metadata_path(artifact).is_file():
         found = read_artifact(artifact)
-        if found.metadata.role == "app":
-            # app.zip of a split build: its layer.zip sits beside it.
-            return from_build(artifact.parent)
         if found.metadata.role == "layer":
             raise UsageError(f"{artifact} is a layer: there is no code to run", "pass the function or app zip")
-        settings = settings_from_metadata(
-            found,
-            name=name,
-            handler=handler,
-            runtime=runtime,
-            memory_mb=memory_mb,
-            timeout_seconds=timeout_seconds,
-            environment=environment,
-            handler_hint="pass --handler module.function",
+        function = function_of_artifact(
+            found, configured(found.metadata.function), handler_hint="pass --handler module.function"
         )
-        return settings, artifact, []
-    if not handler or not runtime:
+        return (function.with_runtime(runtime) if runtime else function), artifact, []
+    if not flags.get("handler") or not runtime:
         raise UsageError(
             f"{artifact} has no uv-lambda metadata ({metadata_path(artifact).name})",
             "pass --handler module.function and --runtime python3.X, or build it with `uv-lambda build`",
         )
-    settings = FunctionSettings(
-        name=name or artifact.stem,
-        handler=handler,
-        runtime=runtime,
-        memory_mb=memory_mb,
-        timeout_seconds=timeout_seconds,
-        environment=dict(environment or {}),
-    )
-    return settings, artifact, []
+    return Function.configured(configured(artifact.stem, runtime=runtime)), artifact, []
 
 
 def check_layers(layers: Sequence[Path]) -> list[Path]:

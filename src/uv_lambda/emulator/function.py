@@ -9,23 +9,24 @@ from __future__ import annotations
 import concurrent.futures
 import json
 import logging
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from uv_lambda.artifact import Artifact, FunctionBuild
+from uv_lambda.config import FunctionConfig
 from uv_lambda.emulator.aws_credentials import caller_credentials, caller_region
 from uv_lambda.emulator.environment import InvocationResult
 from uv_lambda.emulator.invocation import Invocation
 from uv_lambda.emulator.layout import Layout
-from uv_lambda.emulator.limits import MAX_SYNC_PAYLOAD
 from uv_lambda.emulator.pool import Pool, ResultCallback
-from uv_lambda.emulator.runtime_folder import ensure_runtime_folder, host_machine
+from uv_lambda.emulator.runtime_folder import ensure_runtime_folder, host_architecture, host_machine
 from uv_lambda.emulator.sandbox import Sandbox, choose, default_mode
 from uv_lambda.emulator.spec import FunctionSpec
 from uv_lambda.emulator.unpack_cache import unpack
 from uv_lambda.errors import UsageError
-from uv_lambda.runtimes import get_architecture, get_runtime
+from uv_lambda.limits import MAX_SYNC_PAYLOAD
+from uv_lambda.model import Architecture, Function
 from uv_lambda.uv import find_uv
 
 log = logging.getLogger(__name__)
@@ -37,36 +38,20 @@ class PayloadError(UsageError):
 
 @dataclass(frozen=True)
 class RunOptions:
-    """How to run the function locally, beyond what its configuration says."""
+    """How to run the function on this machine: what its configuration does not say."""
 
-    concurrency: int = 1
     with_boto3: bool = True  # the runtime folder holds boto3, as Lambda's /var/runtime does
     pass_credentials: bool = True
     python: str | None = None  # an explicit interpreter of the runtime's Python version
     region: str | None = None
     # "auto" (bwrap where it works), "require", "off"; None: $UV_LAMBDA_SANDBOX, else auto.
     sandbox: str | None = None
-    sdk: str = "bundled"  # runtime-sdk: the boto3 of the runtime folder
     # Link the next tree while this one runs (emulator/unpack_cache.py): a server runs again
     # while it holds this tree; a one-shot run leaves it to be updated in place instead.
     draft: bool = True
 
     def choose_sandbox(self, interpreter: Path, python_version: str) -> Sandbox:
         return choose(self.sandbox or default_mode(), interpreter, python_version)
-
-
-@dataclass(frozen=True)
-class FunctionSettings:
-    """What the function is: from its build metadata and its [tool.uv-lambda] settings."""
-
-    name: str
-    handler: str
-    runtime: str  # "python3.13"
-    architecture: str = "x86_64"
-    memory_mb: int = 128
-    timeout_seconds: int = 3
-    environment: Mapping[str, str] = field(default_factory=dict)
-    ephemeral_storage_mb: int = 512
 
 
 def check_payload(payload: bytes, limit: int = MAX_SYNC_PAYLOAD, *, parse: bool = True) -> None:
@@ -89,13 +74,13 @@ def check_payload(payload: bytes, limit: int = MAX_SYNC_PAYLOAD, *, parse: bool 
         raise PayloadError(f"the event is not JSON: {exc}", "Lambda only accepts JSON events") from None
 
 
-def check_architecture(architecture: str) -> None:
-    wanted = get_architecture(architecture).machine
+def check_architecture(architecture: Architecture) -> None:
+    wanted = architecture.machine
     host = host_machine()
     if wanted != host:
         raise UsageError(
             f"the function is built for {architecture} ({wanted}) and this machine is {host}: it cannot run here",
-            f"build it for {'x86_64' if host == 'x86_64' else 'arm64'} to run it locally "
+            f"build it for {host_architecture()} to run it locally "
             "(architecture in [tool.uv-lambda]), and keep the other architecture for deploys",
         )
 
@@ -107,44 +92,45 @@ class LocalFunction:
 
     @classmethod
     def open(
-        cls,
-        settings: FunctionSettings,
-        code: Path,
-        layers: Sequence[Path] = (),
-        options: RunOptions | None = None,
+        cls, function: Function, code: Path, layers: Sequence[Path] = (), options: RunOptions | None = None
     ) -> LocalFunction:
+        """The function whose code zip and layer zips are given, unpacked for this run."""
         options = options or RunOptions()
-        runtime = get_runtime(settings.runtime)
-        check_architecture(settings.architecture)
-        try:
-            interpreter = find_uv().find_python(runtime.python_version, options.python)
-        except UsageError as exc:
-            raise UsageError(
-                f"{exc.message}: {runtime.name} functions run locally with Python {runtime.python_version}",
-                f"install it with `uv python install {runtime.python_version}`, or pass "
-                f"--python PATH to a python{runtime.python_version} interpreter",
-            ) from None
-        sandbox = options.choose_sandbox(interpreter, runtime.python_version)
-        runtime_folder = ensure_runtime_folder(
-            runtime.python_version, interpreter, with_boto3=options.with_boto3, sdk=options.sdk
-        )
+        check_architecture(function.architecture)
+        host = _Host.prepare(function, options)
         layout: Layout = unpack(code, layers, draft=options.draft)
+        try:
+            return cls.open_layout(function, layout, options, host)
+        except BaseException:
+            layout.remove()
+            raise
+
+    @classmethod
+    def open_layout(
+        cls, function: Function, layout: Layout, options: RunOptions, host: _Host | None = None
+    ) -> LocalFunction:
+        """The function over an unpacked /var/task (and /opt); closing it removes `layout`.
+        The one place a function's run specification (FunctionSpec) is made."""
+        if function.handler is None:
+            raise UsageError(f"{function.config.name} names no handler", "set handler in [tool.uv-lambda]")
+        host = host or _Host.prepare(function, options)
+        config = function.config
         spec = FunctionSpec(
-            name=settings.name,
-            handler=settings.handler,
-            python_version=runtime.python_version,
-            interpreter=interpreter,
+            name=function.name,
+            handler=function.handler,
+            python_version=function.runtime.python_version,
+            interpreter=host.interpreter,
             layout=layout,
-            runtime_folder=runtime_folder,
-            memory_mb=settings.memory_mb,
-            timeout_seconds=settings.timeout_seconds,
-            environment=dict(settings.environment),
+            runtime_folder=host.runtime_folder,
+            memory_mb=config.memory,
+            timeout_seconds=config.timeout,
+            environment=dict(config.environment),
             credentials=caller_credentials() if options.pass_credentials else {},
             region=options.region or caller_region(),
-            ephemeral_storage_mb=settings.ephemeral_storage_mb,
-            sandbox=sandbox,
+            ephemeral_storage_mb=config.ephemeral_storage,
+            sandbox=host.sandbox,
         )
-        return cls(spec, options.concurrency)
+        return cls(spec, config.concurrency)
 
     def submit(
         self,
@@ -192,61 +178,52 @@ class LocalFunction:
         self.close()
 
 
-def settings_from_build(
-    build: FunctionBuild,
-    *,
-    name: str | None = None,
-    handler: str | None = None,
-    memory_mb: int = 128,
-    timeout_seconds: int = 3,
-    environment: Mapping[str, str] | None = None,
-    ephemeral_storage_mb: int = 512,
-) -> tuple[FunctionSettings, Path, list[Path]]:
-    """Settings, code zip and layer zips of a build (the built layer comes first)."""
+@dataclass(frozen=True)
+class _Host:
+    """What this machine lends the function: an interpreter, a runtime folder, a sandbox."""
+
+    interpreter: Path
+    runtime_folder: Path
+    sandbox: Sandbox
+
+    @classmethod
+    def prepare(cls, function: Function, options: RunOptions) -> _Host:
+        runtime = function.runtime
+        try:
+            interpreter = find_uv().find_python(runtime.python_version, options.python)
+        except UsageError as exc:
+            raise UsageError(
+                f"{exc.message}: {runtime.name} functions run locally with Python {runtime.python_version}",
+                f"install it with `uv python install {runtime.python_version}`, or pass "
+                f"--python PATH to a python{runtime.python_version} interpreter",
+            ) from None
+        sandbox = options.choose_sandbox(interpreter, runtime.python_version)
+        runtime_folder = ensure_runtime_folder(
+            runtime.python_version, interpreter, with_boto3=options.with_boto3, sdk=function.config.runtime_sdk
+        )
+        return cls(interpreter, runtime_folder, sandbox)
+
+
+def function_of_build(build: FunctionBuild, config: FunctionConfig) -> tuple[Function, Path, list[Path]]:
+    """The function, code zip and layer zips of a build (the built layer comes first); `config`
+    says what the build's metadata does not (memory, environment, ...)."""
     code = build.code
     if code is None:
         raise UsageError(
             f"{build.folder} holds only a layer ({build.format} build): there is no code to run",
             "build the function with format zip or split",
         )
-    settings = settings_from_metadata(
-        code,
-        name=name,
-        handler=handler,
-        memory_mb=memory_mb,
-        timeout_seconds=timeout_seconds,
-        environment=environment,
-        handler_hint="set handler in [tool.uv-lambda]",
-        ephemeral_storage_mb=ephemeral_storage_mb,
-    )
+    function = function_of_artifact(code, config, handler_hint="set handler in [tool.uv-lambda]")
     layers = [build.layer.path] if build.layer is not None else []
-    return settings, code.path, layers
+    return function, code.path, layers
 
 
-def settings_from_metadata(
-    code: Artifact,
-    *,
-    name: str | None,
-    handler: str | None,
-    memory_mb: int,
-    timeout_seconds: int,
-    environment: Mapping[str, str] | None,
-    handler_hint: str,
-    runtime: str | None = None,
-    ephemeral_storage_mb: int = 512,
-) -> FunctionSettings:
-    """A code zip's settings from its metadata; arguments given override it."""
-    meta = code.metadata
-    chosen_handler = handler or meta.handler
-    if not chosen_handler:
+def function_of_artifact(code: Artifact, config: FunctionConfig, *, handler_hint: str) -> Function:
+    """A code zip's function: its metadata says what it was built for, `config` the rest; a
+    handler in `config` (a run's --handler) wins over the built one."""
+    function = Function.of_build(config, code.metadata)
+    if config.handler:
+        function = replace(function, handler=config.handler)
+    if not function.handler:
         raise UsageError(f"{code.path} names no handler", handler_hint)
-    return FunctionSettings(
-        name=name or meta.function,
-        handler=chosen_handler,
-        runtime=runtime or meta.runtime,
-        architecture=meta.architecture,
-        memory_mb=memory_mb,
-        timeout_seconds=timeout_seconds,
-        environment=dict(environment or {}),
-        ephemeral_storage_mb=ephemeral_storage_mb,
-    )
+    return function

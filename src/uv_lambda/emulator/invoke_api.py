@@ -18,13 +18,13 @@ from dataclasses import dataclass
 from urllib.parse import unquote
 
 from uv_lambda.emulator.environment import InvocationResult
-from uv_lambda.emulator.limits import (
+from uv_lambda.emulator.pool import PoolClosed, ResultCallback
+from uv_lambda.limits import (
     DEFAULT_VERSION,
     LOG_TAIL_BYTES,
     MAX_ASYNC_PAYLOAD,
     MAX_SYNC_PAYLOAD,
 )
-from uv_lambda.emulator.pool import PoolClosed, ResultCallback
 
 log = logging.getLogger(__name__)
 

@@ -20,7 +20,7 @@ from typing import Protocol
 
 from uv_lambda.emulator import http11
 from uv_lambda.emulator.invocation import Invocation
-from uv_lambda.emulator.limits import MAX_RUNTIME_RESPONSE
+from uv_lambda.limits import MAX_RUNTIME_RESPONSE
 
 log = logging.getLogger(__name__)
 

@@ -20,6 +20,7 @@ from uv_lambda import scratch as scratch_folders
 from uv_lambda import sealed
 from uv_lambda.cache import cache_root, miss, tree_listing
 from uv_lambda.errors import UsageError
+from uv_lambda.runtimes import Architecture, get_architecture
 from uv_lambda.uv import find_uv
 
 # The runtime interface client Lambda's Python base images ship, pinned so that every run
@@ -58,7 +59,15 @@ def folder_name(python_version: str, machine: str, with_boto3: bool, sdk: str = 
 def host_machine() -> str:
     """The host's machine as wheel tags spell it (x86_64, aarch64)."""
     machine = platform.machine().lower()
-    return {"amd64": "x86_64", "arm64": "aarch64"}.get(machine, machine)
+    try:
+        return get_architecture(machine).machine  # "amd64" (Windows), "arm64" (macOS) too
+    except UsageError:
+        return machine
+
+
+def host_architecture() -> Architecture:
+    """The Lambda architecture of this machine: what a local run builds for and pulls."""
+    return Architecture.ARM64 if host_machine() == Architecture.ARM64.machine else Architecture.X86_64
 
 
 def install_args(

@@ -25,8 +25,9 @@ from uv_lambda.ui import Reporter, human_size
 log = logging.getLogger(__name__)
 
 
-class StagedFunction(Protocol):
-    """What the image build reads from a staged function (uv_lambda.bundle.pipeline.stage_function)."""
+class ImageInputs(Protocol):
+    """What the image build reads from a staged function (bundle.pipeline.StagedFunction,
+    from uv_lambda.bundle.pipeline.stage_function, satisfies it)."""
 
     @property
     def architecture(self) -> Architecture: ...
@@ -105,7 +106,7 @@ def _insecure_registries() -> set[str]:
 
 
 def build_image(
-    staged: StagedFunction,
+    staged: ImageInputs,
     *,
     base_image: str,
     push: str | None,

@@ -8,20 +8,18 @@ used; the local runner supplies the runtime interface client and Python, as for 
 from __future__ import annotations
 
 import tempfile
-from collections.abc import Mapping
+from dataclasses import replace
 from pathlib import Path
 
-from uv_lambda.emulator.aws_credentials import caller_credentials, caller_region
+from uv_lambda.config import FunctionConfig
 from uv_lambda.emulator.function import LocalFunction, RunOptions, check_architecture
 from uv_lambda.emulator.layout import Layout
-from uv_lambda.emulator.runtime_folder import ensure_runtime_folder
-from uv_lambda.emulator.spec import FunctionSpec
 from uv_lambda.errors import UsageError
 from uv_lambda.image.auth import Credentials
 from uv_lambda.image.reader import pull_image, unpack
+from uv_lambda.model import Function
 from uv_lambda.reserved_variables import RESERVED
-from uv_lambda.runtimes import get_architecture, get_runtime
-from uv_lambda.uv import find_uv
+from uv_lambda.runtimes import get_runtime
 
 # Set by the base image for its own runtime, or by the local runner: never the function's.
 _SYSTEM_VARIABLES = RESERVED | {"PATH", "LD_LIBRARY_PATH", "LANG", "TZ", "PYTHONPATH"}
@@ -29,33 +27,23 @@ _SYSTEM_VARIABLES = RESERVED | {"PATH", "LD_LIBRARY_PATH", "LANG", "TZ", "PYTHON
 
 def open_image(
     reference: str,
+    config: FunctionConfig,
     *,
-    name: str,
-    runtime: str | None = None,
-    architecture: str = "x86_64",
-    handler: str | None = None,
-    memory_mb: int = 128,
-    timeout_seconds: int = 3,
-    environment: Mapping[str, str] | None = None,
     options: RunOptions | None = None,
     cache_dir: Path | None = None,
     registry_credentials: Credentials | None = None,
 ) -> LocalFunction:
-    """A LocalFunction serving the image; the handler is the image's Cmd unless given.
+    """A LocalFunction serving the image for `config.architecture`; the handler is the image's
+    Cmd unless `config` names one, its environment the image's Env under `config`'s.
 
-    Without `runtime`, the Python version is read from the image's bytecode (uv-lambda
-    compiles the dependencies it puts into /var/task): the image config does not name it.
+    Without a runtime in `config`, the Python version is read from the image's bytecode
+    (uv-lambda compiles the dependencies it puts into /var/task): the image config does not name it.
     """
-    if runtime is not None:
-        get_runtime(runtime)  # an unknown runtime fails before any download
-    check_architecture(architecture)
-    image = pull_image(
-        reference,
-        get_architecture(architecture),
-        cache_dir=cache_dir,
-        registry_credentials=registry_credentials,
-    )
-    chosen = handler or (image.cmd[0] if image.cmd else None)
+    if config.runtime is not None:
+        get_runtime(config.runtime)  # an unknown runtime fails before any download
+    check_architecture(config.architecture)
+    image = pull_image(reference, config.architecture, cache_dir=cache_dir, registry_credentials=registry_credentials)
+    chosen = config.handler or (image.cmd[0] if image.cmd else None)
     if not chosen:
         raise UsageError(
             f"image {reference} sets no handler (its Cmd is empty)",
@@ -68,53 +56,22 @@ def open_image(
         layout.task_root.mkdir(parents=True, exist_ok=True)
         layout.opt.mkdir(parents=True, exist_ok=True)
         image_env = {k: v for k, v in image.env.items() if k not in _SYSTEM_VARIABLES}
-        return open_layout(
-            layout,
-            name=name,
-            runtime=runtime or _runtime_from_bytecode(layout, reference),
+        config = replace(
+            config,
+            runtime=config.runtime or _runtime_from_bytecode(layout, reference),
             handler=chosen,
-            memory_mb=memory_mb,
-            timeout_seconds=timeout_seconds,
-            environment={**image_env, **(environment or {})},
-            options=options,
+            environment={**image_env, **config.environment},
         )
+        return open_layout(layout, config, options)
     except BaseException:
         layout.remove()
         raise
 
 
-def open_layout(
-    layout: Layout,
-    *,
-    name: str,
-    runtime: str,
-    handler: str,
-    memory_mb: int = 128,
-    timeout_seconds: int = 3,
-    environment: Mapping[str, str] | None = None,
-    options: RunOptions | None = None,
-) -> LocalFunction:
-    """A LocalFunction over an unpacked /var/task (and /opt); closing it removes `layout`."""
-    options = options or RunOptions()
-    python_version = get_runtime(runtime).python_version
-    interpreter = find_uv().find_python(python_version, options.python)
-    sandbox = options.choose_sandbox(interpreter, python_version)
-    runtime_folder = ensure_runtime_folder(python_version, interpreter, with_boto3=options.with_boto3, sdk=options.sdk)
-    spec = FunctionSpec(
-        name=name,
-        handler=handler,
-        python_version=python_version,
-        interpreter=interpreter,
-        layout=layout,
-        runtime_folder=runtime_folder,
-        memory_mb=memory_mb,
-        timeout_seconds=timeout_seconds,
-        environment=dict(environment or {}),
-        credentials=caller_credentials() if options.pass_credentials else {},
-        region=options.region or caller_region(),
-        sandbox=sandbox,
-    )
-    return LocalFunction(spec, options.concurrency)
+def open_layout(layout: Layout, config: FunctionConfig, options: RunOptions | None = None) -> LocalFunction:
+    """A LocalFunction over an unpacked /var/task (and /opt); closing it removes `layout`.
+    `config` names the runtime and the handler."""
+    return LocalFunction.open_layout(Function.configured(config), layout, options or RunOptions())
 
 
 def _runtime_from_bytecode(layout: Layout, reference: str) -> str:

@@ -11,7 +11,7 @@ import pytest
 from tests.support.local_run import HANDLER, ZIP_ARGS, assert_no_scratch, assert_refused, run, write_zip
 from tests.support.projects import write_project
 
-from uv_lambda.emulator.limits import MAX_SYNC_PAYLOAD
+from uv_lambda.limits import MAX_SYNC_PAYLOAD
 
 
 @pytest.fixture

@@ -22,10 +22,12 @@ from tests.support.local_run import (
     write_zip,
 )
 
+from uv_lambda.config import FunctionConfig
 from uv_lambda.emulator.environment import InvocationResult
-from uv_lambda.emulator.function import FunctionSettings, LocalFunction, RunOptions
+from uv_lambda.emulator.function import LocalFunction, RunOptions
 from uv_lambda.emulator.http_server import LambdaHttpServer
 from uv_lambda.emulator.pool import ResultCallback
+from uv_lambda.model import Function
 
 
 @pytest.fixture
@@ -74,10 +76,8 @@ def test_a_hostile_artifact_is_refused_before_serving(tmp_path: Path) -> None:
 def quick_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LambdaHttpServer]:
     """The real server and a real function, in this process, with short timeouts."""
     code = write_zip(tmp_path_factory.mktemp("quick") / "code.zip", [("app.py", HANDLER)])
-    settings = FunctionSettings(
-        name="quick", handler="app.handler", runtime="python3.13", memory_mb=128, timeout_seconds=3, environment={}
-    )
-    function = LocalFunction.open(settings, code, [], RunOptions(concurrency=1, pass_credentials=False))
+    config = FunctionConfig(name="quick", handler="app.handler", runtime="python3.13", concurrency=1)
+    function = LocalFunction.open(Function.configured(config), code, [], RunOptions(pass_credentials=False))
 
     def submit(payload: bytes, client_context: str | None, on_done: ResultCallback) -> None:
         function.submit(payload, on_done, client_context=client_context, checked=True)
