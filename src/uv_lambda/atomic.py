@@ -1,19 +1,26 @@
-"""Every file uv-lambda writes goes through here: a temporary name, fsync, rename, fsync.
+"""Every file and folder uv-lambda puts in place goes through here: written under a
+temporary name beside its final path, then renamed over it.
 
 A reader (another build, Lambda's deploy, a crash's next run) sees the old file or the new
-one, never a mix. The temporary name is unique per process and per write, so two builds
-writing one file do not take each other's temporary. The folder is fsynced after the
-rename, so the new name survives a power cut as well as the bytes do.
+one, never a mix. One naming scheme, `temporary_name`: `.<name>.<pid>.<n>.tmp`, unique per
+process and per write (two builds writing one file never take each other's temporary), and
+known to scratch.py, which removes those a killed build left. (Work folders that are not a
+final path's temporary are scratch.make's `.<kind>-<pid>-*`.)
 
-Only `os` is imported: an app-only rebuild writes through this module before it has
-imported anything else it can avoid (bundle/rebuild/record_file.py).
+fsync policy: what is put in place for a reader outside this process (artifacts, their
+metadata, cache entries, build records) is fsynced before the rename and its folder after
+it, so the new name survives a power cut as well as the bytes do. Intermediate files read
+back by the same build (staged trees, bytecode, scratch) are not: a crash discards them.
+
+Only `os` is imported at the top: an app-only rebuild writes through this module before it
+has imported anything else it can avoid (bundle/rebuild/__init__.py).
 """
 
 from __future__ import annotations
 
 import os
 
-TYPE_CHECKING = False  # mypy treats this name as True; typing itself costs start-up time
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing: see bundle/rebuild/__init__.py
 if TYPE_CHECKING:
     from collections.abc import Callable
     from typing import Protocol
@@ -77,6 +84,74 @@ def commit_all(pairs: list[tuple[str | os.PathLike[str], str | os.PathLike[str]]
             commit(temporary, final)
     finally:
         signal.pthread_sigmask(signal.SIG_SETMASK, previous)  # a held signal is delivered now
+
+
+class replacing:
+    """`with replacing(final) as temporary:` write `temporary` (a path), and it replaces
+    `final` when the block ends without an error; on an error it is removed."""
+
+    __slots__ = ("final", "temporary")
+
+    def __init__(self, final: str | os.PathLike[str]) -> None:
+        self.final = final
+        self.temporary = temporary_name(final)
+
+    def __enter__(self) -> str:
+        return self.temporary
+
+    def __exit__(self, kind: type[BaseException] | None, error: BaseException | None, trace: object) -> None:
+        if kind is None:
+            commit(self.temporary, self.final)
+        else:
+            _discard(self.temporary)
+
+
+def publish_folder(finished: str | os.PathLike[str], final: str | os.PathLike[str]) -> bool:
+    """Rename a finished folder to `final` unless `final` exists (a concurrent build's
+    identical cache entry: the first one wins). False when it existed: `finished` is the
+    caller's to remove."""
+    try:
+        os.rename(finished, final)
+    except OSError:
+        if not os.path.isdir(final):
+            raise
+        return False
+    fsync_folder(os.path.dirname(os.fspath(final)))
+    return True
+
+
+def replace_folder(finished: str | os.PathLike[str], final: str | os.PathLike[str]) -> None:
+    """Put a finished folder in place of `final`, whatever is there: the old one is renamed
+    aside (a temporary name) first, then removed. OSError when `final` cannot be renamed
+    (a mount point, a folder another process holds): `finished` is left for the caller."""
+    if not os.path.lexists(final):
+        os.rename(finished, final)
+        return
+    old = temporary_name(final)
+    os.rename(final, old)
+    os.rename(finished, final)
+    remove_tree(old)
+
+
+def remove_tree(folder: str | os.PathLike[str]) -> None:
+    """shutil.rmtree for our own folders, links not followed; what is gone is not an error.
+    (shutil would cost an app-only rebuild its import: bz2, lzma, fnmatch.)"""
+    for parent, folders, files in os.walk(folder, topdown=False):
+        for name in files:
+            _discard(os.path.join(parent, name))
+        for name in folders:
+            path = os.path.join(parent, name)
+            if os.path.islink(path):
+                _discard(path)
+            else:
+                try:  # noqa: SIM105 (contextlib: see the module's docstring)
+                    os.rmdir(path)
+                except OSError:
+                    pass
+    try:  # noqa: SIM105
+        os.rmdir(folder)
+    except OSError:
+        pass
 
 
 def write_bytes(path: str | os.PathLike[str], data: bytes, mode: int | None = None) -> None:

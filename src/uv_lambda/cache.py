@@ -11,7 +11,7 @@ from collections.abc import Callable
 
 from uv_lambda import sealed
 
-TYPE_CHECKING = False  # mypy treats this name as True; see cache_dir
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing: see bundle/rebuild/__init__.py
 if TYPE_CHECKING:
     from pathlib import Path
 

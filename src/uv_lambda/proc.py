@@ -18,9 +18,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 
 from uv_lambda.errors import CommandError
 
-# Annotations only: an app-only rebuild starts its compiler through this module before it
-# imports pathlib or typing (bundle/rebuild/record_file.py). mypy treats this name as True.
-TYPE_CHECKING = False
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing: see bundle/rebuild/__init__.py
 if TYPE_CHECKING:
     from pathlib import Path
     from typing import Any

@@ -13,11 +13,8 @@ from __future__ import annotations
 
 import os
 import time
-
-TYPE_CHECKING = False  # mypy treats this name as True; an app-only rebuild sweeps too
-if TYPE_CHECKING:
-    from collections.abc import Callable, Iterable
-    from pathlib import Path
+from collections.abc import Callable, Iterable
+from pathlib import Path
 
 MAX_AGE = 24 * 3600.0
 _KINDS = ("uv-lambda", "install", "unpack", "set", "runtime", "rebuild")

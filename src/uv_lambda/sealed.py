@@ -14,7 +14,7 @@ import os
 
 from uv_lambda import atomic
 
-TYPE_CHECKING = False  # mypy treats this name as True; typing itself costs start-up time
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing: see bundle/rebuild/__init__.py
 if TYPE_CHECKING:
     from typing import Any
 

@@ -60,6 +60,41 @@ def test_an_atomic_write_that_fails_leaves_the_old_file_and_no_temporary(tmp_pat
     assert sorted(p.name for p in tmp_path.iterdir()) == ["file"]
 
 
+def test_replacing_puts_the_file_in_place_only_when_the_block_succeeds(tmp_path: Path) -> None:
+    target = tmp_path / "layer.zip"
+    target.write_text("old")
+    with pytest.raises(RuntimeError), atomic.replacing(target) as temporary:
+        Path(temporary).write_text("half")
+        raise RuntimeError("interrupted")
+    assert target.read_text() == "old"
+    with atomic.replacing(target) as temporary:
+        Path(temporary).write_text("new")
+    assert target.read_text() == "new"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["layer.zip"]
+
+
+def test_folders_are_published_first_wins_or_replaced_whole(tmp_path: Path) -> None:
+    def folder(name: str, content: str) -> Path:
+        path = tmp_path / name
+        path.mkdir()
+        (path / "file").write_text(content)
+        return path
+
+    final = tmp_path / "entry"
+    assert atomic.publish_folder(folder("a", "first"), final)
+    assert not atomic.publish_folder(folder("b", "second"), final)  # a concurrent build's twin
+    assert (final / "file").read_text() == "first"
+    outside = folder("outside", "kept")
+    (final / "link").symlink_to(outside, target_is_directory=True)
+    atomic.replace_folder(folder("c", "third"), final)
+    assert (final / "file").read_text() == "third" and not (final / "link").exists()
+    assert (outside / "file").read_text() == "kept"  # the old folder's link was not followed
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["b", "entry", "outside"]
+    atomic.remove_tree(tmp_path / "b")
+    atomic.remove_tree(tmp_path / "missing")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["entry", "outside"]
+
+
 def test_temporary_names_are_unique_per_process_and_write(tmp_path: Path) -> None:
     first, second = atomic.temporary_name(tmp_path / "x"), atomic.temporary_name(tmp_path / "x")
     assert first != second

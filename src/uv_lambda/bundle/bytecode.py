@@ -19,9 +19,7 @@ import subprocess
 from uv_lambda import proc
 from uv_lambda.errors import BuildError, CommandError
 
-# Annotations only: this module starts a rebuild's compiler before pathlib and typing are
-# imported (bundle/rebuild/record_file.py). mypy treats this name as True.
-TYPE_CHECKING = False
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing: see bundle/rebuild/__init__.py
 if TYPE_CHECKING:
     from pathlib import Path
     from typing import IO
@@ -50,6 +48,7 @@ from _frozen_importlib_external import MAGIC_NUMBER, _RAW_MAGIC_NUMBER, cache_fr
 lines = sys.stdin.read().split("\n")
 roots = lines[1 : 1 + int(lines[0])]
 jobs = [line.split("\t", 1) for line in lines[1 + len(roots) :] if line]
+written = [0]
 def compile_one(index, rel):
     source = os.path.join(roots[int(index)], rel)
     with open(source, "rb") as handle:
@@ -66,8 +65,11 @@ def compile_one(index, rel):
     pyc += marshal.dumps(code)
     target = cache_from_source(source)
     os.makedirs(os.path.dirname(target), exist_ok=True)
-    # A new file, renamed into place: never write through a link into uv's cache.
-    temporary = f"{target}.{os.getpid()}.tmp"
+    # A new file, renamed into place: never write through a link into uv's cache. Named as
+    # uv_lambda.atomic names temporaries; not fsynced (a build's own scratch: see atomic.py).
+    written[0] += 1
+    folder, name = os.path.split(target)
+    temporary = os.path.join(folder, f".{name}.{os.getpid()}.{written[0]}.tmp")
     with open(temporary, "wb") as handle:
         handle.write(pyc)
     os.replace(temporary, target)

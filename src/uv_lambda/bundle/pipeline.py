@@ -32,14 +32,14 @@ from uv_lambda import scratch as scratch_folders
 from uv_lambda.bundle import archive, bytecode
 from uv_lambda.bundle.export import exporter
 from uv_lambda.bundle.install import dependencies
-from uv_lambda.bundle.rebuild import incremental
+from uv_lambda.bundle.rebuild import incremental, record_file
 from uv_lambda.bundle.settings import BuildSettings, resolve
 from uv_lambda.bundle.stage import app_files, collisions, sources
 from uv_lambda.bundle.verify.handler import check_handler, module_file, parse_handler
 from uv_lambda.bundle.verify.platform_checks import Target, check_tree
 from uv_lambda.config import FunctionConfig
 from uv_lambda.errors import DamagedCacheEntry, UsageError
-from uv_lambda.metadata_file import document_text, file_sha256, formatted
+from uv_lambda.metadata_file import file_sha256, formatted, metadata_text
 from uv_lambda.model import Format
 from uv_lambda.project import Project, default_out_dir
 from uv_lambda.runtimes import Architecture, Runtime
@@ -49,7 +49,6 @@ from uv_lambda.uv import Uv, find_uv
 log = logging.getLogger(__name__)
 
 T = TypeVar("T")
-TASK_ROOT = "/var/task/"
 
 
 @dataclass(frozen=True)
@@ -208,14 +207,14 @@ def _recipe(
     selection: sources.Selection,
     app_dir: Path,
     inputs: incremental.Inputs,
-    facts: incremental.Facts,
+    facts: record_file.Facts,
 ) -> incremental.Recipe:
     """What a later rebuild of only the application code needs."""
     return incremental.Recipe(
         inputs=inputs,
         rules=rules,
         files=tuple(
-            incremental.LocalFile(
+            record_file.RecordedFile(
                 chosen.name, chosen.path, file_sha256(app_dir / chosen.name), chosen.mode, chosen.stamp
             )
             for chosen in selection.files
@@ -378,7 +377,7 @@ def _stage(
         # Workspace packages are built by their build backends: only a full build sees their edits.
         recipe = None
         if not local_infos:
-            facts = incremental.Facts(
+            facts = record_file.Facts(
                 base_warnings=tuple(warnings[: len(warnings) - len(selection.warnings)]),
                 installed_tops=tuple(sorted(deps.top_levels)),
                 installed_size=deps.unzipped_size,
@@ -557,7 +556,7 @@ def _write_into(
         try:
             sha256 = archive.write_archive(temporary, zip_.entries, base=zip_.base, base_sha256=zip_.base_sha256)
             metadata = _metadata(staged, name, temporary, sha256, zip_.file_count, zip_.unzipped_size)
-            atomic.write_text(scratch / f"{name}.json", document_text(metadata.to_json()))
+            atomic.write_text(scratch / f"{name}.json", metadata_text(metadata))
         except OSError as exc:
             raise atomic.with_path(exc, out_dir / name) from None
         written += [(temporary, out_dir / name), (scratch / f"{name}.json", model.metadata_path(out_dir / name))]

@@ -12,13 +12,11 @@ from __future__ import annotations
 import os
 import zlib
 from pathlib import Path
+from typing import BinaryIO
 
+from uv_lambda import atomic
 from uv_lambda.bundle import archive
 from uv_lambda.errors import BuildError, UsageError
-
-TYPE_CHECKING = False  # mypy treats this name as True; an app-only rebuild imports this module
-if TYPE_CHECKING:
-    from typing import BinaryIO
 
 # --format value -> (the format that is built, the artifact unpacked into --out)
 TREE_FORMATS: dict[str, tuple[str, str]] = {
@@ -79,39 +77,28 @@ def extract(source: Path, target: Path) -> int:
 
 def unpack(source: Path, destination: Path) -> int:
     """Replace `destination` with the tree of `source` (staged beside it, then renamed in)."""
-    import shutil  # not at the top: an app-only rebuild imports this module
-    import tempfile
-
     destination = destination.resolve()
     destination.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{destination.name}.", dir=destination.parent))
+    staging = Path(atomic.temporary_name(destination))
+    staging.mkdir()
     try:
         count = extract(source, staging)
-        if not destination.exists():
-            staging.rename(destination)
-            return count
-        old = staging.with_name(staging.name + ".old")
         try:
-            destination.rename(old)
+            atomic.replace_folder(staging, destination)
         except OSError:
             # A mount point or a folder another process holds: empty it, then move the tree in.
             _empty(destination)
             for child in sorted(staging.iterdir()):
                 child.rename(destination / child.name)
             os.utime(destination, (ZIP_EPOCH, ZIP_EPOCH))
-            return count
-        staging.rename(destination)
-        shutil.rmtree(old, ignore_errors=True)
         return count
     finally:
-        shutil.rmtree(staging, ignore_errors=True)
+        atomic.remove_tree(staging)  # (an app-only rebuild imports this module: not shutil)
 
 
 def _empty(folder: Path) -> None:
-    import shutil
-
     for child in folder.iterdir():
         if child.is_dir() and not child.is_symlink():
-            shutil.rmtree(child)
+            atomic.remove_tree(child)
         else:
             child.unlink()

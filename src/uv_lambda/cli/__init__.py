@@ -16,7 +16,7 @@ from uv_lambda import INTERRUPTED, __version__
 from uv_lambda.errors import ExitCode, UvLambdaError
 from uv_lambda.ui import Reporter
 
-TYPE_CHECKING = False  # mypy treats this name as True; typing itself costs start-up time
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing: see bundle/rebuild/__init__.py
 if TYPE_CHECKING:
     import argparse
 
@@ -100,6 +100,14 @@ def _interrupt_on_sigterm() -> None:
         signal.signal(signal.SIGTERM, interrupt)
 
 
+def report_error(exc: UvLambdaError) -> int:
+    """Bad input or failed work as the user sees it: one line, a hint, its exit code."""
+    print(f"error: {exc.message}", file=sys.stderr)
+    if exc.hint:
+        print(f"hint: {exc.hint}", file=sys.stderr)
+    return int(exc.exit_code)
+
+
 def report_interrupt() -> int:
     from uv_lambda.scratch import remove_own
 
@@ -129,16 +137,9 @@ def main(argv: Sequence[str] | None = None) -> int:
 def _main(argv: Sequence[str] | None) -> int:
     _interrupt_on_sigterm()
     arguments = sys.argv[1:] if argv is None else list(argv)
-    if _requested_command(arguments, list(COMMANDS)) == "build":
-        if "--terraform" in arguments and not {"-h", "--help"} & set(arguments):  # the query on stdin
-            from uv_lambda.cli._terraform import run
-
-            return run(arguments)
-        from uv_lambda.cli._rebuild import try_rebuild
-
-        code = try_rebuild(arguments)
-        if code is not None:
-            return code
+    code = _before_parsing(arguments)
+    if code is not None:
+        return code
     parser = build_parser(arguments)
     args = parser.parse_args(arguments)
     # Parents share action objects between parsers, so defaults are filled in here.
@@ -149,27 +150,36 @@ def _main(argv: Sequence[str] | None) -> int:
         parser.print_help(sys.stderr)
         return ExitCode.USAGE
     _configure_logging(args.verbose)
-    reporter = Reporter(quiet=args.quiet)
+    return _run_handler(args, Reporter(quiet=args.quiet))
+
+
+def _before_parsing(arguments: list[str]) -> int | None:
+    """The exit code of a `build` that needs no parser: the Terraform query (on stdin) or an
+    app-only rebuild (cli/_rebuild.py); None for everything else."""
+    if _requested_command(arguments, list(COMMANDS)) != "build":
+        return None
+    if "--terraform" in arguments and not {"-h", "--help"} & set(arguments):
+        from uv_lambda.cli._terraform import run
+
+        return run(arguments)
+    from uv_lambda.cli._rebuild import try_rebuild
+
+    return try_rebuild(arguments)
+
+
+def _run_handler(args: argparse.Namespace, reporter: Reporter) -> int:
+    """The command's exit code; its errors as one line (and a hint), tracebacks only with -v."""
     try:
         return int(args.handler(args, reporter))
     except UvLambdaError as exc:
-        if args.verbose:
-            import logging
-
-            logging.getLogger("uv_lambda").debug("traceback", exc_info=True)
-        print(f"error: {exc.message}", file=sys.stderr)
-        if exc.hint:
-            print(f"hint: {exc.hint}", file=sys.stderr)
-        return int(exc.exit_code)
+        _debug_traceback(args.verbose)
+        return report_error(exc)
     except KeyboardInterrupt:
         return report_interrupt()
     except OSError as exc:
         if exc.errno not in (errno.ENOSPC, errno.EDQUOT):
             return _internal_error(exc, args.verbose)
-        if args.verbose:
-            import logging
-
-            logging.getLogger("uv_lambda").debug("traceback", exc_info=True)
+        _debug_traceback(args.verbose)
         where = f" writing {exc.filename}" if exc.filename else ""
         print(f"error: no space left on device{where}", file=sys.stderr)
         print(
@@ -180,6 +190,13 @@ def _main(argv: Sequence[str] | None) -> int:
         return ExitCode.FAILURE
     except Exception as exc:
         return _internal_error(exc, args.verbose)
+
+
+def _debug_traceback(verbose: bool) -> None:
+    if verbose:
+        import logging
+
+        logging.getLogger("uv_lambda").debug("traceback", exc_info=True)
 
 
 def _internal_error(exc: Exception, verbose: bool) -> int:

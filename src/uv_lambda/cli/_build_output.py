@@ -1,10 +1,29 @@
-"""What `uv-lambda build` prints about zip artifacts, from their metadata documents."""
+"""What `uv-lambda build` prints about zip artifacts, from their metadata documents, and the
+tree of `--format dir` and the like: shared by the full build (cli/build.py) and the app-only
+rebuild (cli/_rebuild.py)."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from uv_lambda.ui import Reporter, human_size
+
+
+def unpack_into(documents: list[dict[str, Any]], name: str, folder: Path, reporter: Reporter) -> list[dict[str, Any]]:
+    """Unpack the artifact `name` into `folder` (bundle/tree.py); its document then names
+    the folder too. The tree is rewritten even when the zip is unchanged: a tool may have
+    emptied or edited its folder since."""
+    from uv_lambda.bundle import tree
+
+    unpacked = []
+    for document in documents:
+        if Path(str(document["path"])).name == name:
+            count = tree.unpack(Path(str(document["path"])), folder)
+            reporter.info(f"  {folder}  {count} files unpacked from {name}")
+            document = {**document, "directory": str(folder.resolve())}
+        unpacked.append(document)
+    return unpacked
 
 
 def report_artifacts(documents: list[dict[str, Any]], reporter: Reporter) -> None:

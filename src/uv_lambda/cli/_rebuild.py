@@ -11,15 +11,16 @@ from __future__ import annotations
 
 import gc
 import json
-import sys
 from collections.abc import Sequence
 
 from uv_lambda.errors import UvLambdaError
 from uv_lambda.ui import Reporter, result
 
-TYPE_CHECKING = False  # mypy treats this name as True; typing itself costs start-up time
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing: see bundle/rebuild/__init__.py
 if TYPE_CHECKING:
     from typing import Any
+
+    from uv_lambda.bundle.rebuild import incremental, record_file
 
 _OUTPUT_FLAGS = {"-q": "quiet", "--quiet": "quiet", "--json": "json"}
 
@@ -30,8 +31,6 @@ def try_rebuild(argv: Sequence[str]) -> int | None:
     # -v wants the full pipeline's debug output; combined short flags (-qv) are left to argparse.
     if any(arg in ("-v", "--verbose", "-h", "--help") or (len(arg) > 2 and arg[1] != "-") for arg in options):
         return None
-    from uv_lambda.bundle.rebuild import record_file
-
     flags = {_OUTPUT_FLAGS[arg] for arg in options if arg in _OUTPUT_FLAGS}
     metadata = None
     if any(arg.startswith("--metadata") for arg in options):
@@ -42,6 +41,34 @@ def try_rebuild(argv: Sequence[str]) -> int | None:
             flags.add("json")
     reporter = Reporter(quiet=bool(flags))
     try:
+        outcome = _rebuild(argv)
+        if outcome is None:
+            return None
+        started, rebuilt = outcome
+        _report(rebuilt, reporter)
+        documents = rebuilt.documents
+        if any(arg.startswith("--format") for arg in options):
+            documents = _unpack_tree(argv, documents, started.build.root, reporter)
+        if metadata:
+            from uv_lambda.cli._documents import deliver
+
+            deliver(documents, to_stdout="json" in flags, metadata=metadata)
+    except UvLambdaError as exc:
+        from uv_lambda.cli import report_error
+
+        return report_error(exc)
+    if "json" in flags and not metadata:
+        result(json.dumps({"artifacts": documents}, indent=2, sort_keys=True))
+    _finish(rebuilt)
+    return 0
+
+
+def _rebuild(argv: Sequence[str]) -> tuple[record_file.Started, incremental.Rebuilt] | None:
+    """The rebuild `uv-lambda <argv>` noted last brought up to date; None when the full
+    build must run (no such note, a stale record, anything unexpected)."""
+    from uv_lambda.bundle.rebuild import record_file
+
+    try:
         # The compiler starts here, before the rest of the rebuild is even imported.
         pointer = record_file.find(argv)
         started = None if pointer is None else record_file.start(pointer.record, pointer)
@@ -50,21 +77,17 @@ def try_rebuild(argv: Sequence[str]) -> int | None:
         from uv_lambda.bundle.rebuild import incremental
 
         rebuilt = incremental.rebuild(started)
-    except UvLambdaError as exc:
-        print(f"error: {exc.message}", file=sys.stderr)
-        if exc.hint:
-            print(f"hint: {exc.hint}", file=sys.stderr)
-        return int(exc.exit_code)
     except (OSError, ValueError, LookupError, TypeError):
         # A file vanished or cannot be read, or an artifact's metadata was edited: the full
         # build says what is wrong, or rewrites it.
         return None
-    except KeyboardInterrupt:  # every file is written to a temporary name first
-        from uv_lambda.cli import report_interrupt
+    # Ctrl-C is main()'s to report, as for any command: every file is written to a
+    # temporary name first, so nothing is left half-written.
+    return None if rebuilt is None else (started, rebuilt)
 
-        return report_interrupt()
-    if rebuilt is None:
-        return None
+
+def _report(rebuilt: incremental.Rebuilt, reporter: Reporter) -> None:
+    """What a full build reports: what was built, the artifacts, the warnings."""
     from uv_lambda.cli._build_output import report_artifacts
 
     first = rebuilt.documents[0]
@@ -77,21 +100,9 @@ def try_rebuild(argv: Sequence[str]) -> int | None:
     report_artifacts(rebuilt.documents, reporter)
     for warning in rebuilt.warnings:
         reporter.warn(warning)
-    documents = rebuilt.documents
-    try:
-        if any(arg.startswith("--format") for arg in options):
-            documents = _unpack_tree(argv, documents, started.document["root"], reporter)
-        if metadata:
-            from uv_lambda.cli._documents import deliver
 
-            deliver(documents, to_stdout="json" in flags, metadata=metadata)
-    except UvLambdaError as exc:
-        print(f"error: {exc.message}", file=sys.stderr)
-        if exc.hint:
-            print(f"hint: {exc.hint}", file=sys.stderr)
-        return int(exc.exit_code)
-    if "json" in flags and not metadata:
-        result(json.dumps({"artifacts": documents}, indent=2, sort_keys=True))
+
+def _finish(rebuilt: incremental.Rebuilt) -> None:
     # What a killed build left (its scratch), as every build does: a few listings.
     from os.path import dirname
 
@@ -102,13 +113,12 @@ def try_rebuild(argv: Sequence[str]) -> int | None:
     # module loaded (~8 ms, a tenth of a rebuild); frozen objects are skipped. Safe here:
     # this path closes its files and reaps its compiler itself.
     gc.freeze()
-    return 0
 
 
 def _unpack_tree(argv: Sequence[str], documents: list[Any], root: str, reporter: Reporter) -> list[Any]:
     """`--format dir` and the like: unpack the rebuilt (or up-to-date) zip into --out, as the
-    full build does (cli/build.py); the tree is rewritten even when the zip is unchanged,
-    since a tool may have emptied or edited its folder since."""
+    full build does (cli/build.py)."""
+    from uv_lambda.cli._build_output import unpack_into
     from uv_lambda.cli._documents import option_value
 
     tree_format = option_value(argv, "--format")
@@ -123,12 +133,4 @@ def _unpack_tree(argv: Sequence[str], documents: list[Any], root: str, reporter:
 
     folder = Path(out)
     tree.check_destination(folder, Path(root))
-    name = tree.TREE_FORMATS[tree_format][1]
-    unpacked = []
-    for document in documents:
-        if Path(document["path"]).name == name:
-            count = tree.unpack(Path(document["path"]), folder)
-            reporter.info(f"  {folder}  {count} files unpacked from {name}")
-            document = {**document, "directory": str(folder.resolve())}
-        unpacked.append(document)
-    return unpacked
+    return unpack_into(documents, tree.TREE_FORMATS[tree_format][1], folder, reporter)

@@ -17,8 +17,9 @@ from __future__ import annotations
 import hashlib
 import os
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import Any
 
 from uv_lambda.artifact import FunctionBuild, read_build
 from uv_lambda.bundle.rebuild import incremental
@@ -28,7 +29,8 @@ from uv_lambda.project import Project, default_out_dir
 from uv_lambda.ui import Reporter
 
 
-class FolderBuild(NamedTuple):
+@dataclass(frozen=True)
+class FolderBuild:
     build: FunctionBuild
     changed: list[str] | None  # None: the full pipeline ran; else the application files rebuilt
 
@@ -150,7 +152,7 @@ def remember_command(argv: list[str], out_dir: Path, never_inputs: Sequence[Path
     from uv_lambda.bundle.rebuild import record_file
 
     record = str(incremental.record_path(out_dir))
-    document = record_file.read(record)
-    if document is not None and document.get("files") is not None:
+    recorded = record_file.read(record)
+    if isinstance(recorded, record_file.BuildRecord):
         outputs = [os.path.realpath(folder) for folder in (out_dir, *never_inputs)]
-        record_file.remember(argv, record, document["overrides"], document["inputs"], outputs)
+        record_file.remember(argv, record, recorded.overrides, recorded.inputs, outputs)

@@ -18,13 +18,10 @@ import json
 import os
 import sys
 from collections.abc import Sequence
+from typing import Any
 
 from uv_lambda.errors import ExitCode
 from uv_lambda.model import Format
-
-TYPE_CHECKING = False  # mypy treats this name as True; typing itself costs start-up time
-if TYPE_CHECKING:
-    from typing import Any
 
 FLAG = "--terraform"
 # query key -> the build option it sets (`path` is the positional argument)

@@ -176,7 +176,9 @@ def run(args: argparse.Namespace, reporter: Reporter) -> int:
                 len(functions),
                 never_inputs=[out_dir],
             )
-            documents += _unpack(zips, tree[1], out_dir, reporter)
+            from uv_lambda.cli._build_output import unpack_into
+
+            documents += unpack_into(zips, tree[1], out_dir, reporter)
         else:
             documents += _build_zips(args, project, config, out_dir, reporter, len(functions))
     if args.json or args.metadata:
@@ -184,16 +186,6 @@ def run(args: argparse.Namespace, reporter: Reporter) -> int:
 
         deliver(documents, to_stdout=args.json, metadata=args.metadata)
     return 0
-
-
-def _unpack(documents: list[dict[str, object]], name: str, folder: Path, reporter: Reporter) -> list[dict[str, object]]:
-    """Unpack the artifact `name` into `folder`; its document then names the folder too."""
-    from uv_lambda.bundle import tree
-
-    [document] = [d for d in documents if Path(str(d["path"])).name == name]
-    count = tree.unpack(Path(str(document["path"])), folder)
-    reporter.info(f"  {folder}  {count} files unpacked from {name}")
-    return [{**d, "directory": str(folder.resolve())} if d is document else d for d in documents]
 
 
 def _build_zips(

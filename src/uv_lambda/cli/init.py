@@ -6,9 +6,9 @@ import argparse
 import json
 import re
 import shutil
-import tempfile
 from pathlib import Path
 
+from uv_lambda import atomic
 from uv_lambda.cli._common import HelpFormatter
 from uv_lambda.errors import CommandError, UsageError
 from uv_lambda.ui import Reporter
@@ -241,13 +241,14 @@ def run(args: argparse.Namespace, reporter: Reporter) -> int:
     # then moved into place: a failed lock leaves nothing behind.
     home = target.resolve() if target.is_dir() else target.resolve().parent
     home.mkdir(parents=True, exist_ok=True)
-    scratch = Path(tempfile.mkdtemp(prefix=f".{name}.", dir=home))
+    scratch = Path(atomic.temporary_name(home / name))
+    scratch.mkdir(mode=0o700)
     try:
         _write(args.template, name, scratch)
         if not args.no_lock:
             with reporter.step("locking with uv"):
                 name = _lock(args, scratch, name, reporter)
-        scratch.chmod(0o755)  # mkdtemp made it private; a project folder is not
+        scratch.chmod(0o755)  # private while it is written; a project folder is not
         if target.is_dir():
             for entry in scratch.iterdir():
                 entry.rename(target / entry.name)

@@ -14,9 +14,7 @@ from datetime import UTC, datetime
 
 from uv_lambda.emulator.sandbox import Paths
 from uv_lambda.emulator.spec import FunctionSpec
-from uv_lambda.reserved_variables import RESERVED, reserved_keys_in
-
-__all__ = ["RESERVED", "function_environment", "log_stream_name", "reserved_keys_in"]
+from uv_lambda.reserved_variables import RESERVED
 
 # The X-Ray daemon's address on Lambda (there is none here: a trace sent to it is lost).
 XRAY_DAEMON_IP = "169.254.79.129"

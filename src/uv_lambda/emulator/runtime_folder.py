@@ -16,8 +16,8 @@ import platform
 import shutil
 from pathlib import Path
 
+from uv_lambda import atomic, sealed
 from uv_lambda import scratch as scratch_folders
-from uv_lambda import sealed
 from uv_lambda.cache import cache_root, miss, tree_listing
 from uv_lambda.errors import UsageError
 from uv_lambda.runtimes import Architecture, get_architecture
@@ -124,14 +124,15 @@ def ensure_runtime_folder(
         listing = {"requirements": requirements(with_boto3, python_version, sdk), "files": tree_listing(scratch)}
         sealed.write(scratch / _COMPLETE_MARKER, listing)
         try:
-            scratch.rename(target)
+            published = atomic.publish_folder(scratch, target)
         except OSError:
-            # Another run finished first: its folder is as good as ours.
-            if not _intact(target):
-                raise UsageError(
-                    f"could not create the runtime folder {target}",
-                    "run `uv-lambda cache clean` and retry",
-                ) from None
+            published = False
+        # Not published: another run finished first, and its folder is as good as ours.
+        if not published and not _intact(target):
+            raise UsageError(
+                f"could not create the runtime folder {target}",
+                "run `uv-lambda cache clean` and retry",
+            )
     finally:
         if scratch.exists():
             shutil.rmtree(scratch, ignore_errors=True)

@@ -24,12 +24,12 @@ import os
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from uv_lambda.errors import UsageError
 from uv_lambda.limits import UNZIPPED_LIMIT
 
-TYPE_CHECKING = False  # mypy treats this name as True; the unpacker imports zipfile itself
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # the unpacker imports zipfile itself, only when it unpacks
     from zipfile import ZipInfo
 
 # Lambda states no limit on the number of files. This one only stops archives built to

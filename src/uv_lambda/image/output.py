@@ -13,7 +13,6 @@ import json
 import os
 import shutil
 import tarfile
-import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -89,7 +88,8 @@ def _blob_name(digest: str) -> str:
 
 def write_oci_layout(image: ComposedImage, store: BlobStore, folder: Path, tag: str | None) -> None:
     folder.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(dir=folder.parent, prefix=f".{folder.name}-"))
+    staging = Path(atomic.temporary_name(folder))
+    staging.mkdir()
     try:
         (staging / "oci-layout").write_bytes(_OCI_LAYOUT)
         (staging / "index.json").write_bytes(_index(image, tag))
@@ -102,13 +102,7 @@ def write_oci_layout(image: ComposedImage, store: BlobStore, folder: Path, tag: 
                 _link_or_copy(source, target)
         for path in [staging, *staging.rglob("*")]:
             path.chmod(0o755 if path.is_dir() else 0o644)
-        if folder.exists():
-            old = Path(tempfile.mkdtemp(prefix=f".{folder.name}-old-", dir=folder.parent))
-            os.replace(folder, old)
-            os.replace(staging, folder)
-            shutil.rmtree(old, ignore_errors=True)
-        else:
-            os.replace(staging, folder)
+        atomic.replace_folder(staging, folder)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
@@ -131,10 +125,9 @@ def write_docker_archive(image: ComposedImage, store: BlobStore, file: Path, tag
         }
     ]
     file.parent.mkdir(parents=True, exist_ok=True)
-    fd, temp = tempfile.mkstemp(dir=file.parent, prefix=f".{file.name}-")
-    try:
+    with atomic.replacing(file) as temporary:
         with (
-            os.fdopen(fd, "wb") as handle,
+            open(temporary, "xb") as handle,
             tarfile.open(fileobj=handle, mode="w", format=tarfile.PAX_FORMAT) as tar,
         ):
             _add_bytes(tar, "oci-layout", _OCI_LAYOUT)
@@ -147,11 +140,7 @@ def write_docker_archive(image: ComposedImage, store: BlobStore, file: Path, tag
                     info = _info(_blob_name(digest), source.stat().st_size)
                     with source.open("rb") as content:
                         tar.addfile(info, content)
-        os.chmod(temp, 0o644)
-        atomic.commit(temp, file)
-    except BaseException:
-        Path(temp).unlink(missing_ok=True)
-        raise
+        os.chmod(temporary, 0o644)
 
 
 def _info(name: str, size: int) -> tarfile.TarInfo:

@@ -13,9 +13,7 @@ import http.client
 import io
 import json
 import logging
-import os
 import socket
-import tempfile
 import threading
 import time
 import urllib.error
@@ -172,19 +170,14 @@ class RegistryClient:
             dest.parent.mkdir(parents=True, exist_ok=True)
             hasher = hashlib.sha256()
             size = 0
-            fd, temp_name = tempfile.mkstemp(dir=dest.parent, prefix=".download-")
-            try:
-                with os.fdopen(fd, "wb") as out:
+            with atomic.replacing(dest) as temporary:
+                with open(temporary, "xb") as out:
                     while chunk := self._read(stream, ref, "reading", _COPY_BUFFER):
                         hasher.update(chunk)
                         out.write(chunk)
                         size += len(chunk)
                 if f"sha256:{hasher.hexdigest()}" != digest:
                     raise RegistryError(f"blob {digest} of {ref} from {self.registry} is corrupt", "try again")
-                atomic.commit(temp_name, dest)
-            except BaseException:
-                Path(temp_name).unlink(missing_ok=True)
-                raise
         return size
 
     # ---- writing -------------------------------------------------------------------------

@@ -7,8 +7,6 @@ Built layers and downloaded base-image layers land here once; later builds, push
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -38,8 +36,9 @@ class BlobStore:
         """A temporary file inside the store, removed unless committed (renamed) meanwhile."""
         folder = self.root / "blobs" / "sha256"
         folder.mkdir(parents=True, exist_ok=True)
-        fd, name = tempfile.mkstemp(dir=folder, prefix=".partial-")
-        handle = os.fdopen(fd, "wb")
+        # Named for the store's folder: the blob's name (its digest) is known only once written.
+        name = atomic.temporary_name(folder / "blob")
+        handle = open(name, "xb")  # noqa: SIM115 (closed below, after the caller's block)
         try:
             yield handle, Path(name)
         finally:

@@ -74,12 +74,8 @@ class CachedDependencies:
         if info is not None or target.exists():
             miss(target, "missing or wrong digest")
         entries = archive.verified_entries(self.archive, self.archive_sha256)
-        temporary = Path(atomic.temporary_name(target))
-        try:
-            digest = archive.write_archive(temporary, archive.with_prefix(entries, prefix)).hex()
-            atomic.commit(temporary, target)
-        finally:
-            temporary.unlink(missing_ok=True)
+        with atomic.replacing(target) as temporary:
+            digest = archive.write_archive(Path(temporary), archive.with_prefix(entries, prefix)).hex()
         sealed.write(seal, {"sha256": digest, "size": _size(target)})
         return target, digest
 
@@ -117,10 +113,7 @@ class CachedDependencies:
                     mode = (info.external_attr >> 16) & 0o777
                     if mode:
                         (unpacked / info.filename).chmod(mode)
-            unpacked.rename(target)
-        except OSError:
-            if not target.is_dir():  # not unpacked by a concurrent build meanwhile
-                raise
+            atomic.publish_folder(unpacked, target)  # or a concurrent build's, as good
         finally:
             shutil.rmtree(unpacked, ignore_errors=True)
         sealed.write(self.folder / "site-packages.json", tree_listing(target))
@@ -409,11 +402,11 @@ def _store_packages(
 def _publish(scratch_entry: Path, final: Path) -> None:
     """Move a finished cache entry into place; a concurrent build's identical entry wins."""
     try:
-        scratch_entry.rename(final)
-    except OSError:
+        published = atomic.publish_folder(scratch_entry, final)
+    except OSError:  # something else is in the way: reading the entry finds it damaged
+        published = False
+    if not published:
         shutil.rmtree(scratch_entry, ignore_errors=True)
-    else:
-        atomic.fsync_folder(final.parent)
 
 
 def _collide(first: archive.Entry, second: archive.Entry, allow_collisions: tuple[str, ...]) -> bool:

@@ -40,7 +40,15 @@ from uv_lambda.bundle.rebuild import record_file
 from uv_lambda.bundle.stage import sources
 from uv_lambda.cache import debug
 from uv_lambda.errors import DamagedCacheEntry
-from uv_lambda.metadata_file import document_text, file_sha256, formatted, metadata_path, read_document, write_document
+from uv_lambda.metadata_file import (
+    ArtifactMetadata,
+    file_sha256,
+    formatted,
+    metadata_path,
+    metadata_text,
+    read_metadata,
+    write_metadata,
+)
 
 # What a rebuild needs only once its compiler runs is imported inside the functions:
 # see rebuild().
@@ -48,17 +56,10 @@ if TYPE_CHECKING:
     from uv_lambda.bundle import archive
 
 
-def _stat(path: Path) -> list[int] | None:
-    try:
-        status = path.stat()
-    except FileNotFoundError:
-        return None
-    return [status.st_size, status.st_mtime_ns]
-
-
-def _stats(artifact: Path) -> list[list[int] | None]:
-    """The artifact's and its metadata's: either changed by hand means a full build."""
-    return [_stat(artifact), _stat(metadata_path(artifact))]
+def _recorded_artifact(path: Path, base: Path | None, holds_local: bool) -> record_file.RecordedArtifact:
+    """An artifact as written, with its and its metadata's stat: either changed by hand means a full build."""
+    stat, metadata_stat = record_file.stat_of(path), record_file.stat_of(metadata_path(path))
+    return record_file.RecordedArtifact(str(path), str(base) if base else None, holds_local, stat, metadata_stat)
 
 
 def record_path(out_dir: Path) -> Path:
@@ -68,17 +69,8 @@ def record_path(out_dir: Path) -> Path:
 
 def recorded_overrides(record: Path) -> dict[str, Any] | None:
     """The command-line settings the folder's artifacts were built with; None when unknown."""
-    document = record_file.read(str(record))
-    return None if document is None else dict(document["overrides"])
-
-
-# NamedTuples, not dataclasses: dataclasses import inspect, a sizeable part of a rebuild.
-class LocalFile(NamedTuple):
-    name: str  # archive name, e.g. app/main.py
-    path: str  # where it is in the project
-    sha256: str | None  # of the bytes that were built (the staged copy), not of the file now
-    mode: int  # the mode it was archived with
-    stamp: list[int]  # size, mtime, ctime and inode, taken before its bytes were read
+    recorded = record_file.read(record)
+    return None if recorded is None else dict(recorded.overrides)
 
 
 # A file changed this recently may change again within the file system's clock tick without
@@ -86,12 +78,18 @@ class LocalFile(NamedTuple):
 _RACY_NS = 2_000_000_000
 
 
-def _files(files: Iterable[LocalFile]) -> list[list[Any]]:
-    """The record's file list; `stamp` is None for a file changed too recently to trust it."""
+def _trusted(files: Iterable[record_file.RecordedFile]) -> list[record_file.RecordedFile]:
+    """The files as recorded: no stamp for a file changed too recently to trust it."""
     racy = time.time_ns() - _RACY_NS
-    return [[f.name, f.path, f.sha256, f.mode, None if max(f.stamp[1:3]) >= racy else f.stamp] for f in files]
+    return [
+        record_file.RecordedFile(f.name, f.path, f.sha256, f.mode, None)
+        if f.stamp is None or max(f.stamp[1:3]) >= racy
+        else f
+        for f in files
+    ]
 
 
+# NamedTuples, not dataclasses: dataclasses import inspect, a sizeable part of a rebuild.
 class Inputs(NamedTuple):
     """The build's configuration files (sha256, None when absent) and tools (size, mtime)."""
 
@@ -100,16 +98,7 @@ class Inputs(NamedTuple):
 
     @classmethod
     def of(cls, files: Iterable[Path], tools: Iterable[Path]) -> Inputs:
-        return cls({str(f): file_sha256(f) for f in files}, {str(t): _stat(t) for t in tools})
-
-
-class Facts(NamedTuple):
-    """What the checks of an app-only rebuild need to know about the rest of the function."""
-
-    base_warnings: tuple[str, ...]  # the build's warnings that are not about application files
-    installed_tops: tuple[str, ...]  # top-level names the dependencies install (collisions)
-    installed_size: int  # unzipped bytes of the dependencies
-    packages: tuple[tuple[str, int], ...]  # (name, unzipped bytes), for an over-size error
+        return cls({str(f): file_sha256(f) for f in files}, {str(t): record_file.stat_of(t) for t in tools})
 
 
 class Recipe(NamedTuple):
@@ -117,9 +106,9 @@ class Recipe(NamedTuple):
 
     inputs: Inputs
     rules: sources.Rules  # what chose the application files
-    files: tuple[LocalFile, ...]  # the application files
+    files: tuple[record_file.RecordedFile, ...]  # the application files
     selection_warnings: tuple[str, ...]  # what the selection left out
-    facts: Facts
+    facts: record_file.Facts
     interpreter: Path | None  # for bytecode; None with --no-bytecode
     python_version: str
     runtime: str
@@ -145,42 +134,36 @@ def record(
     if destination.exists() and sealed.read(destination) is None:
         debug("build record %s is damaged or from another version: replacing it", destination)
     local_archive = Path(record_file.local_archive(str(destination)))
-    temporary_archive = Path(atomic.temporary_name(local_archive))
-    local_sha256 = archive.write_archive(temporary_archive, local_entries).hex()
-    document = {
-        "version": record_file.RECORD_VERSION,
-        "overrides": dict(overrides),
-        "environment": record_file.environment_digest(),
-        "inputs": recipe.inputs.files,
-        "tools": recipe.inputs.tools,
-        "root": recipe.rules.root,  # the folder application files are chosen from
-        "rules": recipe.rules.as_json(),
-        "files": _files(recipe.files),
-        "selection_warnings": list(recipe.selection_warnings),
-        "facts": recipe.facts._asdict(),
-        "interpreter": str(recipe.interpreter) if recipe.interpreter else None,
-        "python_version": recipe.python_version,
-        "runtime": recipe.runtime,
-        "architecture": recipe.architecture,
-        "handler": recipe.handler,
-        "handler_discovered": recipe.handler_discovered,
-        "artifacts": [
-            [str(path), str(base) if base else None, local, *_stats(path)] for path, base, local in artifacts
-        ],
-        "bases": bases or {},
-        "local_sha256": local_sha256,
-    }
-    atomic.commit(temporary_archive, local_archive)
-    sealed.write(destination, document)
+    with atomic.replacing(local_archive) as temporary:
+        local_sha256 = archive.write_archive(Path(temporary), local_entries).hex()
+    content = record_file.BuildRecord(
+        overrides=dict(overrides),
+        environment=record_file.environment_digest(),
+        inputs=recipe.inputs.files,
+        tools=recipe.inputs.tools,
+        root=recipe.rules.root,
+        rules=recipe.rules,
+        files=_trusted(recipe.files),
+        selection_warnings=list(recipe.selection_warnings),
+        facts=recipe.facts,
+        interpreter=str(recipe.interpreter) if recipe.interpreter else None,
+        python_version=recipe.python_version,
+        runtime=recipe.runtime,
+        architecture=recipe.architecture,
+        handler=recipe.handler,
+        handler_discovered=recipe.handler_discovered,
+        artifacts=[_recorded_artifact(path, base, local) for path, base, local in artifacts],
+        bases=bases or {},
+        local_sha256=local_sha256,
+    )
+    record_file.write(destination, content)
 
 
 def record_owner(destination: Path, overrides: Mapping[str, Any]) -> None:
     """Record only which settings built the folder, for a build no app-only rebuild can follow:
     a local run still knows whether the folder holds what it would build (cli/_shared_build.py)."""
     Path(record_file.local_archive(str(destination))).unlink(missing_ok=True)
-    document = {"version": record_file.RECORD_VERSION, "overrides": dict(overrides), "files": None}
-    destination.parent.mkdir(parents=True, exist_ok=True)
-    sealed.write(destination, document)
+    record_file.write(destination, record_file.OwnerRecord(dict(overrides)))
 
 
 class Rebuilt(NamedTuple):
@@ -189,21 +172,31 @@ class Rebuilt(NamedTuple):
     warnings: list[str]
 
 
-def _documents(document: dict[str, Any], written: dict[str, dict[str, Any]] | None = None) -> list[dict[str, Any]]:
-    """{"path": artifact, **metadata} for each recorded artifact; `written` metadata needs no re-read."""
-    written = written or {}
-    return [{"path": path, **(written.get(path) or read_document(Path(path)))} for path, *_ in document["artifacts"]]
+def _metadata_of(build: record_file.BuildRecord, written: dict[str, ArtifactMetadata]) -> list[ArtifactMetadata]:
+    """The metadata of each recorded artifact; `written` metadata needs no re-read."""
+    return [written.get(item.path) or read_metadata(Path(item.path)) for item in build.artifacts]
 
 
-def _still_valid(document: dict[str, Any]) -> bool:
+def _documents(
+    build: record_file.BuildRecord, written: dict[str, ArtifactMetadata] | None = None
+) -> list[dict[str, Any]]:
+    """{"path": artifact, **metadata} for each recorded artifact, as `build --json` prints them."""
+    metadata = _metadata_of(build, written or {})
+    return [{"path": item.path, **meta.to_json()} for item, meta in zip(build.artifacts, metadata, strict=True)]
+
+
+def _still_valid(build: record_file.BuildRecord) -> bool:
     """Everything but the application files' contents is as it was."""
-    if any(file_sha256(Path(path)) != digest for path, digest in document["inputs"].items()):
+    if any(file_sha256(path) != digest for path, digest in build.inputs.items()):
         return False
-    if any(_stat(Path(path)) != status for path, status in document["tools"].items()):
+    if any(record_file.stat_of(path) != status for path, status in build.tools.items()):
         return False
-    for path, base, _, *status in document["artifacts"]:
+    for item in build.artifacts:
         # Our own artifact and its metadata, untouched, and the cached archive it was spliced from.
-        if _stats(Path(path)) != status or (base and not Path(base).is_file()):
+        now = _recorded_artifact(Path(item.path), None, item.holds_local)
+        if (now.stat, now.metadata_stat) != (item.stat, item.metadata_stat):
+            return False
+        if item.base and not Path(item.base).is_file():
             return False
     return True
 
@@ -235,22 +228,22 @@ def _handler_names(handler: str | None) -> set[str]:
 
 
 def _needs_pipeline(
-    document: dict[str, Any], changed: Iterable[str], added: Iterable[str], removed: Iterable[str]
+    build: record_file.BuildRecord, changed: Iterable[str], added: Iterable[str], removed: Iterable[str]
 ) -> bool:
     """Whether the files that changed need what only the full pipeline does: a name a
     dependency installs too (collisions, and which copy ships), where the handler is, or
     which handler is found when none is configured."""
-    installed = set(document["facts"]["installed_tops"])
-    handler = _handler_names(document["handler"])
+    installed = set(build.facts.installed_tops)
+    handler = _handler_names(build.handler)
     if any(_top(name) in installed or name in handler for names in (added, removed) for name in names):
         return True
-    if document["handler_discovered"]:
+    if build.handler_discovered:
         from uv_lambda.bundle.verify.handler import DISCOVERED_MODULES, discover_handler
 
         folders = [module.replace(".", "/") for module in DISCOVERED_MODULES]
         candidates = {name for folder in folders for name in (f"{folder}.py", f"{folder}/__init__.py")}
         if any(name in candidates for names in (changed, removed) for name in names):
-            return bool(discover_handler(Path(document["root"])) != document["handler"])
+            return bool(discover_handler(Path(build.root)) != build.handler)
     return False
 
 
@@ -261,27 +254,27 @@ def rebuild(started: record_file.Started) -> Rebuilt | None:
     so it started first and gets the edited files before the record is even checked (a
     stale record cancels it); the dependency archives are copied while it compiles.
     """
-    document, compiler = started.document, started.compiler
+    build, compiler = started.build, started.compiler
     record = Path(started.record)
     changed = {name: Path(path) for name, path in started.changed.items()}
-    recorded = {name for name, *_ in document["files"]}
+    recorded = {item.name for item in build.files}
     added = [name for name in changed if name not in recorded]
-    warnings = [*document["facts"]["base_warnings"], *started.selection.warnings]
+    warnings = [*build.facts.base_warnings, *started.selection.warnings]
     scratch = record.with_name(f".rebuild-{os.getpid()}-{time.time_ns()}")
     try:
-        if _needs_pipeline(document, changed, added, started.removed):
+        if _needs_pipeline(build, changed, added, started.removed):
             return None
-        if not changed and not started.removed and warnings == _recorded_warnings(document):
-            if not _still_valid(document):
+        if not changed and not started.removed and warnings == [*build.facts.base_warnings, *build.selection_warnings]:
+            if not _still_valid(build):
                 return None
-            return Rebuilt(_documents(document), [], warnings)
+            return Rebuilt(_documents(build), [], warnings)
         staged = scratch / "app"
         staged.mkdir(parents=True)
         modes = {chosen.name: chosen.mode for chosen in started.selection.files if chosen.name in changed}
         digests = _stage(changed, modes, staged)
         if compiler is not None:
             compiler.submit([(staged, [name for name in changed if name.endswith(".py")])])
-        if not _still_valid(document):
+        if not _still_valid(build):
             return None
         return _rebuild(record, started, changed, digests, warnings, scratch)
     except DamagedCacheEntry as exc:
@@ -290,22 +283,7 @@ def rebuild(started: record_file.Started) -> Rebuilt | None:
     finally:
         if compiler is not None:
             compiler.cancel()
-        _remove_tree(scratch)
-
-
-def _recorded_warnings(document: dict[str, Any]) -> list[str]:
-    return [*document["facts"]["base_warnings"], *document["selection_warnings"]]
-
-
-def _remove_tree(folder: Path) -> None:
-    """shutil.rmtree for our own small scratch folder (shutil costs a rebuild 3 ms to import)."""
-    for parent, folders, files in os.walk(folder, topdown=False):
-        for name in files:
-            os.unlink(os.path.join(parent, name))
-        for name in folders:
-            os.rmdir(os.path.join(parent, name))
-    if folder.is_dir():
-        folder.rmdir()
+        atomic.remove_tree(scratch)
 
 
 def _rebuild(
@@ -318,32 +296,35 @@ def _rebuild(
 ) -> Rebuilt:
     from uv_lambda.bundle import archive
 
-    document, compiler = started.document, started.compiler
+    build, compiler = started.build, started.compiler
     staged = scratch / "app"
     names = list(changed)
-    _verify(document, staged, names, scratch)
+    _verify(build, staged, names, scratch)
     local_archive = Path(record_file.local_archive(str(record)))
-    entries = {entry.name: entry for entry in archive.verified_entries(local_archive, document["local_sha256"])}
+    entries = {entry.name: entry for entry in archive.verified_entries(local_archive, build.local_sha256)}
     old_size, old_count = sum(entry.size for entry in entries.values()), len(entries)
-    version = document["python_version"]
+    version = build.python_version
     compiled = [bytecode.pyc_name(name, version) for name in names if name.endswith(".py")]
     for name in started.removed:
         entries.pop(name, None)
         if name.endswith(".py"):
             entries.pop(bytecode.pyc_name(name, version), None)
-    final_names = [*entries, *names, *(compiled if document["interpreter"] else [])]
-    bases = document["bases"]
+    final_names = [*entries, *names, *(compiled if build.interpreter else [])]
+    bases = build.bases
     # While the compiler works: copy the dependencies into each artifact that holds code,
     # checking each against its digest as it is copied.
     outputs = [
         (
-            Path(path),
+            Path(item.path),
             archive.ArchiveOutput(
-                scratch / Path(path).name, Path(base) if base else None, final_names, bases[base] if base else None
+                scratch / Path(item.path).name,
+                Path(item.base) if item.base else None,
+                final_names,
+                bases[item.base] if item.base else None,
             ),
         )
-        for path, base, holds_local, *_ in document["artifacts"]
-        if holds_local
+        for item in build.artifacts
+        if item.holds_local
     ]
     try:
         if compiler is not None:
@@ -361,32 +342,34 @@ def _rebuild(
         for _, output in outputs:
             output.close()
     written = {str(final): metadata for final, metadata in finished}
-    _check_sizes(document, started.selection, written)
-    document["local_sha256"] = archive.write_archive(scratch / "local.zip", entries.values()).hex()
+    _check_sizes(build, started.selection, written)
+    build.local_sha256 = archive.write_archive(scratch / "local.zip", entries.values()).hex()
     # The build is complete: put every file in place (each artifact with its metadata, signals
     # held back meanwhile), then the record of it.
     pairs: list[tuple[str | os.PathLike[str], str | os.PathLike[str]]] = []
     for final, metadata in finished:
-        atomic.write_text(scratch / f"{final.name}.json", document_text(metadata))
+        atomic.write_text(scratch / f"{final.name}.json", metadata_text(metadata))
         pairs += [(scratch / final.name, final), (scratch / f"{final.name}.json", metadata_path(final))]
     atomic.commit_all(pairs)
-    for path, _, holds_local, *_ in document["artifacts"]:
-        if not holds_local:  # the layer: its bytes stay, its metadata carries the warnings too
-            metadata = read_document(Path(path))
-            if metadata.get("warnings") != warnings:
-                written[path] = {**metadata, "warnings": warnings}
-                write_document(Path(path), written[path])
+    for item in build.artifacts:
+        if not item.holds_local:  # the layer: its bytes stay, its metadata carries the warnings too
+            layer = read_metadata(Path(item.path))
+            if list(layer.warnings) != warnings:
+                written[item.path] = layer.replace(warnings=tuple(warnings))
+                write_metadata(Path(item.path), written[item.path])
     atomic.commit(scratch / "local.zip", local_archive)
-    _update_record(record, document, started.selection, digests)
-    uploads = [sources.upload_warning(final.name, metadata["size"]) for final, metadata in finished]
+    _update_record(record, build, started.selection, digests)
+    uploads = [sources.upload_warning(final.name, metadata.size) for final, metadata in finished]
     changes = sorted([*changed, *started.removed])
-    return Rebuilt(_documents(document, written), changes, [*(u for u in uploads if u), *warnings])
+    return Rebuilt(_documents(build, written), changes, [*(u for u in uploads if u), *warnings])
 
 
-def _check_sizes(document: dict[str, Any], selection: sources.Selection, written: dict[str, dict[str, Any]]) -> None:
+def _check_sizes(
+    build: record_file.BuildRecord, selection: sources.Selection, written: dict[str, ArtifactMetadata]
+) -> None:
     """Lambda's unzipped limit on every artifact of the function, as the full build checks it."""
-    total = sum((written.get(path) or read_document(Path(path)))["unzipped_size"] for path, *_ in document["artifacts"])
-    packages = [(name, size) for name, size in document["facts"]["packages"]]
+    total = sum(metadata.unzipped_size for metadata in _metadata_of(build, written))
+    packages = build.facts.packages
     sources.check_unzipped_size(total, [*packages, *((chosen.name, chosen.size) for chosen in selection.files)])
 
 
@@ -415,30 +398,38 @@ def _finish(
     size_change: int,
     count_change: int,
     warnings: list[str],
-) -> dict[str, Any]:
+) -> ArtifactMetadata:
     """Complete one artifact in scratch; its metadata, updated from the previous build's."""
-    metadata = read_document(final)
-    metadata["sha256"], metadata["code_sha256"] = formatted(output.finish(entries))
-    metadata["size"] = output.size
-    metadata["unzipped_size"] += size_change
-    metadata["file_count"] += count_change
-    metadata["warnings"] = warnings
-    return metadata
+    previous = read_metadata(final)
+    sha256, code_sha256 = formatted(output.finish(entries))
+    return previous.replace(
+        sha256=sha256,
+        code_sha256=code_sha256,
+        size=output.size,
+        unzipped_size=previous.unzipped_size + size_change,
+        file_count=previous.file_count + count_change,
+        warnings=tuple(warnings),
+    )
 
 
 def _update_record(
-    record: Path, document: dict[str, Any], selection: sources.Selection, digests: dict[str, str]
+    record: Path, build: record_file.BuildRecord, selection: sources.Selection, digests: dict[str, str]
 ) -> None:
-    for item in document["artifacts"]:
-        item[3:] = _stats(Path(item[0]))
-    digest_of = {name: digest for name, _, digest, *_ in document["files"]}
+    build.artifacts = [_recorded_artifact(Path(item.path), _base(item), item.holds_local) for item in build.artifacts]
+    digest_of = {item.name: item.sha256 for item in build.files}
     digest_of.update(digests)
-    document["files"] = _files(LocalFile(c.name, c.path, digest_of[c.name], c.mode, c.stamp) for c in selection.files)
-    document["selection_warnings"] = selection.warnings
-    sealed.write(record, document)
+    build.files = _trusted(
+        record_file.RecordedFile(c.name, c.path, digest_of[c.name], c.mode, c.stamp) for c in selection.files
+    )
+    build.selection_warnings = selection.warnings
+    record_file.write(record, build)
 
 
-def _verify(document: dict[str, Any], staged: Path, names: list[str], scratch: Path) -> None:
+def _base(item: record_file.RecordedArtifact) -> Path | None:
+    return Path(item.base) if item.base else None
+
+
+def _verify(build: record_file.BuildRecord, staged: Path, names: list[str], scratch: Path) -> None:
     """The pipeline's checks, on the changed files (the others passed them already)."""
     # The tree checks look at binaries, wheel metadata and installer files: an edited .py
     # file is none of those (its syntax is checked by compiling it), so they run only when
@@ -447,9 +438,9 @@ def _verify(document: dict[str, Any], staged: Path, names: list[str], scratch: P
         from uv_lambda.bundle.verify.platform_checks import Target, check_tree
         from uv_lambda.runtimes import get_architecture, get_runtime
 
-        target = Target(get_runtime(document["runtime"]), get_architecture(document["architecture"]))
+        target = Target(get_runtime(build.runtime), get_architecture(build.architecture))
         check_tree(staged, target, [scratch])
-    handler = document["handler"]
+    handler = build.handler
     if handler:
         from uv_lambda.bundle.verify.handler import check_handler, module_file, parse_handler
 

@@ -22,7 +22,7 @@ from uv_lambda.bundle.stage.never_shipped import NEVER_SHIPPED_DIRS, NEVER_SHIPP
 from uv_lambda.errors import ConfigError, VerificationError
 from uv_lambda.limits import UNZIPPED_LIMIT, ZIP_UPLOAD_LIMIT
 
-TYPE_CHECKING = False  # mypy treats this name as True; typing itself costs start-up time
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing: see bundle/rebuild/__init__.py
 if TYPE_CHECKING:
     from collections.abc import Iterable, Sequence
     from typing import Any

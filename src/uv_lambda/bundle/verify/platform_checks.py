@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import functools
 import re
-from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -246,15 +245,3 @@ def check_tree(root: Path, target: Target, build_paths: Iterable[Path]) -> None:
     check_wheel_tags(root, target)
     check_binaries(root, target)
     check_no_build_paths(root, build_paths)
-
-
-def package_sizes(root: Path) -> dict[str, int]:
-    """Unzipped bytes per distribution (by top-level name) of an installed tree."""
-    from uv_lambda.project import normalize_name
-
-    owners = distribution_of_files(root)
-    sizes: dict[str, int] = defaultdict(int)
-    for path in root.rglob("*"):
-        if path.is_file():
-            sizes[normalize_name(_owner(root, path, owners))] += path.stat().st_size
-    return dict(sizes)
