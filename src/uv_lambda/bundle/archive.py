@@ -261,7 +261,12 @@ def _end_record(base: Path) -> tuple[int, int, int]:
 
 
 class _HashingFile:
-    """A file opened for writing that hashes what goes through it: no second read for the digest."""
+    """A file opened for writing that hashes what goes through it: no second read for the digest.
+
+    Writes are gathered into blocks of _BLOCK bytes: an archive of thousands of small entries
+    makes three writes per entry, and each costs a call to the hash and to the file."""
+
+    _BLOCK = 1 << 20
 
     def __init__(self, path: Path) -> None:
         self._path = path
@@ -270,13 +275,34 @@ class _HashingFile:
         except OSError as exc:
             raise with_path(exc, path) from None
         self._position = 0
-        self.sha256 = hashlib.sha256()
+        self._pending = bytearray()
+        self._sha256 = hashlib.sha256()
+
+    @property
+    def sha256(self) -> hashlib._Hash:
+        self._flush()
+        return self._sha256
 
     def write(self, data: bytes | bytearray) -> int:
-        self.sha256.update(data)
         self._position += len(data)
+        if len(data) >= self._BLOCK:  # a block of its own: not copied
+            self._flush()
+            self._write(data)
+            return len(data)
+        self._pending += data
+        if len(self._pending) >= self._BLOCK:
+            self._flush()
+        return len(data)
+
+    def _flush(self) -> None:
+        if self._pending:
+            self._write(self._pending)
+            self._pending = bytearray()
+
+    def _write(self, data: bytes | bytearray) -> None:
+        self._sha256.update(data)
         try:
-            return self._file.write(data)
+            self._file.write(data)
         except OSError as exc:
             raise with_path(exc, self._path) from None
 
@@ -284,6 +310,7 @@ class _HashingFile:
         return self._position
 
     def close(self) -> None:
+        self._flush()
         try:
             self._file.close()  # flushes: a full disk may show only now
         except OSError as exc:

@@ -130,8 +130,14 @@ def holds_settings(folder: Path, project: Project, config: FunctionConfig, overr
     )
 
 
-def build_for_local_run(project: Project, config: FunctionConfig, reporter: Reporter) -> FolderBuild:
-    """The build `invoke` and `serve` run: the shared folder's when it holds these settings."""
+@dataclass(frozen=True)
+class LocalRunFolder:
+    folder: Path
+    overrides: dict[str, Any]  # what the run changes in the configuration (local_settings)
+
+
+def local_run_folder(project: Project, config: FunctionConfig, reporter: Reporter) -> LocalRunFolder:
+    """Where `invoke` and `serve` build: the shared folder when it holds these settings."""
     overrides = local_settings(config)
     shared = default_out_dir(project, config.name)
     folder = shared
@@ -143,6 +149,15 @@ def build_for_local_run(project: Project, config: FunctionConfig, reporter: Repo
             else f"{shared} holds a build with other settings"
         )
         reporter.info(f"{why}: running a build of its own ({folder}); {shared} is left as it is")
+    return LocalRunFolder(folder, overrides)
+
+
+def build_for_local_run(
+    project: Project, config: FunctionConfig, reporter: Reporter, where: LocalRunFolder | None = None
+) -> FolderBuild:
+    """The build `invoke` and `serve` run, in `where` (default: local_run_folder's)."""
+    where = where or local_run_folder(project, config, reporter)
+    folder, overrides = where.folder, where.overrides
     return build_into(project, config, folder, reporter, overrides=overrides)
 
 

@@ -9,12 +9,16 @@ from typing import TYPE_CHECKING
 
 from uv_lambda.cli._common import HelpFormatter, add_project_arguments
 from uv_lambda.cli.deploy import add_aws_arguments
-from uv_lambda.errors import ExitCode, UsageError
+from uv_lambda.errors import ExitCode, UsageError, UvLambdaError
 from uv_lambda.limits import MEMORY_MB, TIMEOUT_SECONDS
 from uv_lambda.ui import Reporter
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from uv_lambda.emulator.early_start import EarlyStart
     from uv_lambda.emulator.function import LocalFunction, RunOptions
+    from uv_lambda.model import Function
 
 ORDER = 30
 
@@ -163,10 +167,18 @@ def run_flags(args: argparse.Namespace, concurrency: int | None = None) -> dict[
 
 
 def open_function(
-    args: argparse.Namespace, reporter: Reporter, *, concurrency: int | None = None, one_shot: bool = False
+    args: argparse.Namespace,
+    reporter: Reporter,
+    *,
+    concurrency: int | None = None,
+    one_shot: bool = False,
+    early: EarlyStart | None = None,
 ) -> LocalFunction:
     """The LocalFunction that args describe: a built project function, --artifact or --image.
-    `one_shot`: it runs one event and the process ends (no draft of the next tree is linked)."""
+    `one_shot`: it runs one event and the process ends (no draft of the next tree is linked;
+    its environment starts while it builds). `early`: what the function it replaces started
+    for it (serve --watch). See emulator/early_start.py."""
+    from uv_lambda.artifact import read_build
     from uv_lambda.emulator.find_artifact import check_layers, function_from_path
     from uv_lambda.emulator.function import LocalFunction, RunOptions, function_of_build
 
@@ -189,18 +201,47 @@ def open_function(
         function, code, layers = function_from_path(args.artifact, flags)
     else:
         from uv_lambda.cli._common import select_functions
-        from uv_lambda.cli._shared_build import build_for_local_run
+        from uv_lambda.cli._shared_build import build_for_local_run, local_run_folder
         from uv_lambda.config import with_overrides
 
         project, [config] = select_functions(args)
-        # The artifact and build record that `build` and `deploy` share (cli/_shared_build.py):
-        # an edit of application code between two runs rebuilds only the edited files.
-        with reporter.step(f"building {config.name}"):
-            build = build_for_local_run(project, config, reporter).build
         # The run's flags apply to the run, not to the build (a runtime is the build's).
         flags.pop("runtime", None)
-        function, code, layers = function_of_build(build, with_overrides(config, **flags))
-    return LocalFunction.open(function, code, [*layers, *extra_layers], options)
+        run_config = with_overrides(config, **flags)
+        where = local_run_folder(project, config, reporter)
+        if one_shot and early is None:  # its environment starts while the build runs
+            early = _start_early(lambda: function_of_build(read_build(where.folder), run_config), extra_layers, options)
+        # The artifact and build record that `build` and `deploy` share (cli/_shared_build.py):
+        # an edit of application code between two runs rebuilds only the edited files.
+        try:
+            with reporter.step(f"building {config.name}"):
+                build = build_for_local_run(project, config, reporter, where).build
+        except BaseException:
+            if one_shot and early is not None:
+                early.cancel()
+            raise
+        function, code, layers = function_of_build(build, run_config)
+    opened = LocalFunction.open(function, code, [*layers, *extra_layers], options, early)
+    if one_shot and early is not None:
+        opened.prewarm(early)  # the environment started early, when it fits
+    return opened
+
+
+def _start_early(
+    built: Callable[[], tuple[Function, Path, list[Path]]], extra_layers: list[Path], options: RunOptions
+) -> EarlyStart | None:
+    """An environment of the build as it is now, started on its unpacked tree before the build
+    runs (emulator/early_start.py); None when there is no build yet, or none that runs here."""
+    from uv_lambda.emulator.function import start_early
+
+    try:
+        function, code, layers = built()
+        return start_early(function, code, [*layers, *extra_layers], options)
+    except (UvLambdaError, OSError, ValueError) as exc:  # the run says what is wrong, after its build
+        import logging
+
+        logging.getLogger(__name__).debug("no early start: %s", exc)
+        return None
 
 
 def announce_sandbox(function: LocalFunction, reporter: Reporter) -> None:

@@ -139,32 +139,50 @@ def run(args: argparse.Namespace, reporter: Reporter) -> int:
 
 
 def _start_watching(args: argparse.Namespace, reporter: Reporter, function: SwappableFunction) -> Watcher:
+    from uv_lambda.emulator.early_start import EarlyStart
     from uv_lambda.emulator.watch import Watcher
     from uv_lambda.errors import UvLambdaError
     from uv_lambda.project import load_project
 
     project = load_project(args.path)
+    noticed: list[EarlyStart] = []
+
+    def notice() -> None:
+        # The next environment starts as soon as a change is seen, while the edit settles
+        # and the rebuild runs, and waits for its tree before it imports the handler
+        # (emulator/early_start.py).
+        noticed.append(EarlyStart.replacing(function.current))
 
     def rebuild() -> None:
         reporter.info("sources changed: rebuilding")
         started = time.monotonic()
+        early = noticed.pop() if noticed else EarlyStart.replacing(function.current)
+        for stale in noticed:
+            stale.cancel()
+        noticed.clear()
         try:
-            replacement = open_function(args, reporter, concurrency=args.concurrency)
+            replacement = open_function(args, reporter, concurrency=args.concurrency, early=early)
         except UvLambdaError as exc:  # keep serving the last good build
+            early.cancel()
             reporter.warn(f"rebuild failed, still serving the previous build: {exc.message}")
             return
+        except BaseException:
+            early.cancel()
+            raise
         rebuilt = time.monotonic()
-        # Pre-warm: the new environment's init starts now, so the first request after the
-        # edit does not pay for it; requests arriving before it is over wait for it.
-        ready = replacement.prewarm()
+        # Pre-warm: the new environment's init starts now (or goes on, started early), so the
+        # first request after the edit does not pay for it; requests arriving before it is
+        # over wait for it.
+        ready = replacement.prewarm(early)
         function.swap(replacement)
         reporter.info(f"serving the new build (rebuilt in {rebuilt - started:.2f} s; its init is starting)")
 
         def report_ready(_: object) -> None:
-            reporter.info(f"the new build is warm ({time.monotonic() - rebuilt:.2f} s of init)")
+            how = ", started during the rebuild" if early.adopted else ""
+            reporter.info(f"the new build is warm ({time.monotonic() - rebuilt:.2f} s of init{how})")
 
         ready.add_done_callback(report_ready)
 
-    watcher = Watcher(project.workspace_root, rebuild)
+    watcher = Watcher(project.workspace_root, rebuild, on_notice=notice)
     watcher.start()
     return watcher

@@ -17,6 +17,7 @@ import logging
 import math
 import os
 import signal
+import socket
 import subprocess
 import threading
 import time
@@ -69,9 +70,14 @@ def _timestamp() -> str:
 
 
 class ExecutionEnvironment:
-    def __init__(self, spec: FunctionSpec, loop: asyncio.AbstractEventLoop) -> None:
-        """Start the runtime process (call on the loop's thread)."""
+    def __init__(
+        self, spec: FunctionSpec, loop: asyncio.AbstractEventLoop, *, gate: socket.socket | None = None
+    ) -> None:
+        """Start the runtime process (call on the loop's thread). `gate`: its stdin, a socket;
+        the runtime waits there before it imports the handler (a sandboxed start made before
+        its tree is ready, see early_start.py)."""
         self.spec = spec
+        self._gate = gate
         self._loop = loop
         self._poll: Poll | None = None  # the runtime's long-poll, while it waits for an event
         self._pending: Invocation | None = None  # handed over, not yet taken by `next`
@@ -123,11 +129,13 @@ class ExecutionEnvironment:
             start = sandbox.start_library_path(self._where, library_path)
             if start != library_path:
                 env, restore = {**env, "LD_LIBRARY_PATH": start}, library_path
+        gate, self._gate = self._gate, None  # a retried init starts ungated
         command = sandbox.runtime_command(
             self._where,
             sandboxed=spec.sandbox.enabled,
             python_version=spec.python_version,
             restore_library_path=restore,
+            gated=gate is not None,
         )
         if spec.sandbox.bwrap is not None:
             command = sandbox.bwrap_command(
@@ -145,6 +153,7 @@ class ExecutionEnvironment:
                 command,
                 cwd=spec.layout.task_root,
                 env=env,
+                stdin=subprocess.DEVNULL if gate is None else gate.fileno(),
                 stdout=subprocess.PIPE,
                 stderr=subprocess.STDOUT,
                 new_session=True,  # its own process group: a kill (or a freeze) takes its children too
@@ -162,6 +171,13 @@ class ExecutionEnvironment:
         # Exits are rare: a thread blocked in waitpid costs nothing per invocation.
         self._watcher = threading.Thread(target=self._wait_for_exit, args=(process,), name="runtime-exit", daemon=True)
         self._watcher.start()
+
+    def gate_opened(self, spec: FunctionSpec, before_gate: float) -> None:
+        """A gated start's tree is in place (early_start.py): from now on the environment is
+        `spec`'s, and its init counts the `before_gate` seconds it took to reach the gate,
+        not the wait there."""
+        self.spec = spec
+        self._started = time.monotonic() - before_gate
 
     def _environment_memory(self) -> EnvironmentMemory | None:
         """The memory of every process of the environment, counted from the runtime process

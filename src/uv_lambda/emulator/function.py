@@ -12,6 +12,7 @@ import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from uv_lambda.artifact import Artifact, FunctionBuild
 from uv_lambda.config import FunctionConfig
@@ -23,11 +24,14 @@ from uv_lambda.emulator.pool import Pool, ResultCallback
 from uv_lambda.emulator.runtime_folder import ensure_runtime_folder, host_architecture, host_machine
 from uv_lambda.emulator.sandbox import Sandbox, choose, default_mode
 from uv_lambda.emulator.spec import FunctionSpec
-from uv_lambda.emulator.unpack_cache import unpack
+from uv_lambda.emulator.unpack_cache import current_tree, unpack
 from uv_lambda.errors import UsageError
 from uv_lambda.limits import MAX_SYNC_PAYLOAD
 from uv_lambda.model import Architecture, Function
 from uv_lambda.uv import find_uv
+
+if TYPE_CHECKING:
+    from uv_lambda.emulator.early_start import EarlyStart
 
 log = logging.getLogger(__name__)
 
@@ -86,51 +90,53 @@ def check_architecture(architecture: Architecture) -> None:
 
 
 class LocalFunction:
-    def __init__(self, spec: FunctionSpec, concurrency: int) -> None:
+    def __init__(self, spec: FunctionSpec, concurrency: int, host_key: HostKey | None = None) -> None:
         self.spec = spec
+        self.host_key = host_key  # what chose its interpreter, sandbox and runtime folder
         self.pool = Pool(spec, concurrency)
 
     @classmethod
     def open(
-        cls, function: Function, code: Path, layers: Sequence[Path] = (), options: RunOptions | None = None
+        cls,
+        function: Function,
+        code: Path,
+        layers: Sequence[Path] = (),
+        options: RunOptions | None = None,
+        early: EarlyStart | None = None,
     ) -> LocalFunction:
-        """The function whose code zip and layer zips are given, unpacked for this run."""
+        """The function whose code zip and layer zips are given, unpacked for this run.
+        `early`: an environment started while it was built (early_start.py)."""
         options = options or RunOptions()
         check_architecture(function.architecture)
-        host = _Host.prepare(function, options)
+        lent = early.lends(host_key(function, options)) if early is not None else None
+        host = _Host(lent.interpreter, lent.runtime_folder, lent.sandbox) if lent is not None else None
+        host = host or _Host.prepare(function, options)
+        if early is not None:
+            early.reached_gate()  # before the unpack updates the tree it runs on
         layout: Layout = unpack(code, layers, draft=options.draft)
+        credentials = early.credentials if early is not None else None  # looked up once (botocore)
         try:
-            return cls.open_layout(function, layout, options, host)
+            return cls.open_layout(function, layout, options, host, credentials)
         except BaseException:
             layout.remove()
             raise
 
     @classmethod
     def open_layout(
-        cls, function: Function, layout: Layout, options: RunOptions, host: _Host | None = None
+        cls,
+        function: Function,
+        layout: Layout,
+        options: RunOptions,
+        host: _Host | None = None,
+        credentials: dict[str, str] | None = None,
     ) -> LocalFunction:
         """The function over an unpacked /var/task (and /opt); closing it removes `layout`.
-        The one place a function's run specification (FunctionSpec) is made."""
-        if function.handler is None:
-            raise UsageError(f"{function.config.name} names no handler", "set handler in [tool.uv-lambda]")
+        `credentials`: the caller's, when already looked up."""
         host = host or _Host.prepare(function, options)
-        config = function.config
-        spec = FunctionSpec(
-            name=function.name,
-            handler=function.handler,
-            python_version=function.runtime.python_version,
-            interpreter=host.interpreter,
-            layout=layout,
-            runtime_folder=host.runtime_folder,
-            memory_mb=config.memory,
-            timeout_seconds=config.timeout,
-            environment=dict(config.environment),
-            credentials=caller_credentials() if options.pass_credentials else {},
-            region=options.region or caller_region(),
-            ephemeral_storage_mb=config.ephemeral_storage,
-            sandbox=host.sandbox,
-        )
-        return cls(spec, config.concurrency)
+        if credentials is None:
+            credentials = caller_credentials() if options.pass_credentials else {}
+        spec = _spec(function, layout, options, host, credentials)
+        return cls(spec, function.config.concurrency, host_key(function, options))
 
     def submit(
         self,
@@ -163,9 +169,10 @@ class LocalFunction:
             invocation.request_id = request_id
         return self.pool.invoke(invocation)
 
-    def prewarm(self) -> concurrent.futures.Future[None]:
-        """Start an environment's init now, before the first event (see Pool.prewarm)."""
-        return self.pool.prewarm()
+    def prewarm(self, early: EarlyStart | None = None) -> concurrent.futures.Future[None]:
+        """Start an environment's init now, before the first event (see Pool.prewarm); or
+        adopt the one `early` started, when it fits."""
+        return self.pool.prewarm(None if early is None else lambda: early.adopt(self.spec))
 
     def close(self) -> None:
         self.pool.close()
@@ -176,6 +183,54 @@ class LocalFunction:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+# What chooses a function's interpreter, sandbox and runtime folder here (see _Host).
+HostKey = tuple[str, str, "RunOptions"]
+
+
+def host_key(function: Function, options: RunOptions) -> HostKey:
+    return (function.runtime.python_version, function.config.runtime_sdk, options)
+
+
+def _spec(
+    function: Function, layout: Layout, options: RunOptions, host: _Host, credentials: dict[str, str]
+) -> FunctionSpec:
+    """The one place a function's run specification (FunctionSpec) is made."""
+    if function.handler is None:
+        raise UsageError(f"{function.config.name} names no handler", "set handler in [tool.uv-lambda]")
+    config = function.config
+    return FunctionSpec(
+        name=function.name,
+        handler=function.handler,
+        python_version=function.runtime.python_version,
+        interpreter=host.interpreter,
+        layout=layout,
+        runtime_folder=host.runtime_folder,
+        memory_mb=config.memory,
+        timeout_seconds=config.timeout,
+        environment=dict(config.environment),
+        credentials=credentials,
+        region=options.region or caller_region(),
+        ephemeral_storage_mb=config.ephemeral_storage,
+        sandbox=host.sandbox,
+    )
+
+
+def start_early(function: Function, code: Path, layers: Sequence[Path], options: RunOptions) -> EarlyStart:
+    """A one-shot run's environment, started on the artifact's current tree before it is
+    rebuilt (early_start.py); `function`, `code` and `layers` are the build's as it is now."""
+    from uv_lambda.emulator.early_start import EarlyStart
+    from uv_lambda.emulator.loop import shared
+
+    check_architecture(function.architecture)
+
+    def prepare() -> tuple[FunctionSpec, Layout | None]:  # on the early start's thread
+        tree = current_tree(code, layers)
+        known = tree or Layout(code.parent, code.parent, code.parent)  # no tree yet: nothing starts
+        return _spec(function, known, options, _Host.prepare(function, options), {}), tree
+
+    return EarlyStart.in_background(prepare, host_key(function, options), shared())
 
 
 @dataclass(frozen=True)

@@ -21,6 +21,10 @@ class Layout:
     opt: Path
     # A tree of the unpack cache (unpack_cache.py) is released when done with, not removed.
     release: Callable[[], None] | None = None
+    # The names in the tree ("task/app/main.py") that differ from the tree it was made from
+    # in place (unpack_cache.py: a draft, or the previous generation itself); empty for a
+    # generation used as it was; None when it was made anew.
+    changed: frozenset[str] | None = None
 
     def python_path(self, python_version: str, runtime_folder: Path) -> list[Path]:
         """sys.path as Lambda orders it: task root, layer site-packages, /opt/python, runtime."""

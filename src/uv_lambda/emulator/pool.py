@@ -36,6 +36,8 @@ _CLOSE_WAIT_SECONDS = 5.0
 # Called once per submitted event: its result, or the exception that stopped it (PoolClosed,
 # a runtime that cannot be started).
 ResultCallback = Callable[[InvocationResult | BaseException], None]
+# Gives an environment started elsewhere for the pool to take, or None (see early_start.py).
+Adopt = Callable[[], ExecutionEnvironment | None]
 
 
 class PoolClosed(RuntimeError):
@@ -55,7 +57,7 @@ class Pool:
             raise ValueError("a pool needs at least one environment")
         self.spec = spec
         self.size = size
-        self._loop_thread = loop_thread or event_loop.shared()
+        self.loop_thread = loop_thread or event_loop.shared()
         self._idle: list[ExecutionEnvironment] = []
         self._waiting: collections.deque[_Job] = collections.deque()
         self._environments: set[ExecutionEnvironment] = set()  # idle + busy + starting
@@ -79,7 +81,7 @@ class Pool:
                 self._waiting.append(job)  # the next environment released takes it
                 return
             try:
-                environment = ExecutionEnvironment(self.spec, self._loop_thread.loop)
+                environment = ExecutionEnvironment(self.spec, self.loop_thread.loop)
             except Exception as exc:
                 job.on_done(exc)
                 return
@@ -98,7 +100,7 @@ class Pool:
     def _run(self, job: _Job, environment: ExecutionEnvironment) -> None:
         environment.invoke(job.invocation, lambda result: self._finished(job, environment, result))
         if self._ticker is None:
-            self._ticker = self._loop_thread.loop.call_later(TICK_SECONDS, self._tick)
+            self._ticker = self.loop_thread.loop.call_later(TICK_SECONDS, self._tick)
 
     def _tick(self) -> None:
         """Deadlines, memory and output of the events in flight (see ExecutionEnvironment.tick)."""
@@ -107,7 +109,7 @@ class Pool:
         for environment in list(self._environments):
             environment.tick(now)
         if not self._closed and any(environment.busy for environment in self._environments):
-            self._ticker = self._loop_thread.loop.call_later(TICK_SECONDS, self._tick)
+            self._ticker = self.loop_thread.loop.call_later(TICK_SECONDS, self._tick)
 
     def _discard(self, environment: ExecutionEnvironment) -> None:
         self._environments.discard(environment)
@@ -164,13 +166,17 @@ class Pool:
             environment.close()  # an event in flight is answered when its runtime's end is seen
         return environments
 
-    def _prewarm(self, on_ready: Callable[[], None]) -> None:
-        """Start one environment before any event needs it (its init runs now); `on_ready`
-        is called when the init is over, or at once when there is nothing to start."""
+    def _prewarm(self, on_ready: Callable[[], None], adopt: Adopt | None) -> None:
+        """Start one environment before any event needs it (its init runs now), or take the
+        one `adopt` gives; `on_ready` is called when the init is over, or at once when there
+        is nothing to start."""
+        adopted = adopt() if adopt is not None else None
         if self._closed or self._environments:
+            if adopted is not None:
+                adopted.close()
             on_ready()
             return
-        environment = ExecutionEnvironment(self.spec, self._loop_thread.loop)
+        environment = adopted or ExecutionEnvironment(self.spec, self.loop_thread.loop)
         environment.on_ready = on_ready
         self._environments.add(environment)
         self.environments_started += 1
@@ -178,9 +184,10 @@ class Pool:
 
     # --- from other threads --------------------------------------------------------------
 
-    def prewarm(self) -> concurrent.futures.Future[None]:
-        """Start one environment's init now (from any thread but the loop's); the future is
-        done when the init is over (or failed: the first event then sees the error)."""
+    def prewarm(self, adopt: Adopt | None = None) -> concurrent.futures.Future[None]:
+        """Start one environment's init now (from any thread but the loop's), or take the
+        one `adopt` returns (called on the loop; None: start one); the future is done when
+        the init is over (or failed: the first event then sees the error)."""
         ready: concurrent.futures.Future[None] = concurrent.futures.Future()
 
         def done() -> None:
@@ -189,17 +196,17 @@ class Pool:
 
         def start() -> None:
             try:
-                self._prewarm(done)
+                self._prewarm(done, adopt)
             except BaseException as exc:  # the runtime cannot start: the first event says why
                 log.debug("pre-warming failed: %s", exc)
                 done()
 
-        self._loop_thread.loop.call_soon_threadsafe(start)
+        self.loop_thread.loop.call_soon_threadsafe(start)
         return ready
 
     def invoke(self, invocation: Invocation) -> InvocationResult:
         """Run one event and wait for its result (from any thread but the loop's)."""
-        if self._loop_thread.in_loop():
+        if self.loop_thread.in_loop():
             raise RuntimeError("Pool.invoke would block the event loop: use submit")
         future: concurrent.futures.Future[InvocationResult] = concurrent.futures.Future()
 
@@ -215,18 +222,18 @@ class Pool:
             except BaseException as exc:
                 future.set_exception(exc)
 
-        self._loop_thread.loop.call_soon_threadsafe(start)
+        self.loop_thread.loop.call_soon_threadsafe(start)
         return future.result()
 
     def runtime_pids(self) -> list[int]:
         """The pids (on this machine) of the environments' runtime processes."""
-        environments = self._loop_thread.call(lambda: list(self._environments))
+        environments = self.loop_thread.call(lambda: list(self._environments))
         return [pid for pid in (environment.runtime_pid for environment in environments) if pid is not None]
 
     def close(self) -> None:
         """Stop every environment; from another thread, wait until their processes are gone."""
-        environments = self._loop_thread.call(self._close)
-        if not self._loop_thread.in_loop():
+        environments = self.loop_thread.call(self._close)
+        if not self.loop_thread.in_loop():
             for environment in environments:
                 environment.wait_closed(_CLOSE_WAIT_SECONDS)
 

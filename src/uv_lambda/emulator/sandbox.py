@@ -55,8 +55,14 @@ _DEVICES = ("null", "zero", "full", "random", "urandom")
 # In a sandbox the interpreter finds its libpython through LD_LIBRARY_PATH (/var/lang/lib);
 # a function that overrides LD_LIBRARY_PATH gets its value back here, after the start (on
 # Lambda the interpreter does not depend on it). bwrap's PWD is not Lambda's.
-# argv: "sandbox"|"host", "=<LD_LIBRARY_PATH to restore>" or "-", runtime folder, task root,
-# the layers' site-packages, /opt/python
+# A *gated* start ("sandbox-gated", see early_start.py) is made before the function's tree is
+# in place: its /var/task is a tree being updated. It imports the runtime client, writes the
+# time it got there to stdin (a socket), and waits for one line: "go" and the top-level names
+# the update changed. When the runtime client imported one of them, it starts afresh (the
+# same process, exec'd ungated); else it goes on with the handler. Nothing of the function is
+# imported before that line.
+# argv: "sandbox"|"sandbox-gated"|"host", "=<LD_LIBRARY_PATH to restore>" or "-", runtime
+# folder, task root, the layers' site-packages, /opt/python
 BOOTSTRAP = """\
 import os, site, sys
 where, library_path, runtime, *front = sys.argv[1:]
@@ -67,16 +73,35 @@ else:
     os.environ.pop("PWD", None)
     # Lambda's own (here an empty folder) stays; a distribution's dist-packages do not.
     drop.discard("/var/lang/lib/python%d.%d/site-packages" % sys.version_info[:2])
-if library_path != "-":
-    os.environ["LD_LIBRARY_PATH"] = library_path[1:]
 rest = [p for p in sys.path if p not in drop and p not in front]
 if runtime not in rest:
     rest.insert(0, runtime)
 sys.path[:] = front + rest
+if where == "sandbox-gated":
+    import importlib, time
+    import awslambdaric.__main__
+    os.write(0, b"%.6f\\n" % time.monotonic())
+    line = b""
+    while not line.endswith(b"\\n"):
+        chunk = os.read(0, 65536)
+        if not chunk:
+            os._exit(0)
+        line += chunk
+    del chunk
+    null = os.open(os.devnull, os.O_RDONLY)
+    os.dup2(null, 0)
+    os.close(null)
+    if any(name.decode() in sys.modules for name in line.split()[1:]):
+        os.execv(sys.orig_argv[0], [*sys.orig_argv[:3], "sandbox", *sys.orig_argv[4:]])
+    importlib.invalidate_caches()
+    del awslambdaric, importlib, time, line, null
+if library_path != "-":
+    os.environ["LD_LIBRARY_PATH"] = library_path[1:]
 del sys.argv[1:], where, library_path, runtime, front, drop, rest
 from awslambdaric.__main__ import main
 main([sys.argv[0], os.environ["_HANDLER"]])
 """
+GATED = "sandbox-gated"
 
 
 @dataclass(frozen=True)
@@ -200,15 +225,16 @@ def start_library_path(where: Paths, function_value: str) -> str:
 
 
 def runtime_command(
-    where: Paths, *, sandboxed: bool, python_version: str, restore_library_path: str | None = None
+    where: Paths, *, sandboxed: bool, python_version: str, restore_library_path: str | None = None, gated: bool = False
 ) -> list[str]:
-    """The interpreter's command line (inside the sandbox, or on the host)."""
+    """The interpreter's command line (inside the sandbox, or on the host); `gated`: it waits
+    for its tree before it imports the handler (see BOOTSTRAP; sandboxed only)."""
     site_packages = f"{where.opt}/python/lib/python{python_version}/site-packages"
     return [
         where.interpreter,
         "-c",
         BOOTSTRAP,
-        "sandbox" if sandboxed else "host",
+        (GATED if gated else "sandbox") if sandboxed else "host",
         "-" if restore_library_path is None else f"={restore_library_path}",
         where.runtime,
         where.task_root,

@@ -22,7 +22,10 @@ read (and their CRCs checked) first, then it is renamed and updated; only otherw
 unchanged file linked into a new tree. A run in flight keeps the generation it started with (its
 lease), a new run gets the new one, and a generation is removed only once nobody holds its
 lease. The next draft is linked, and old trees removed, on a background thread while the
-function runs (`finish_background_work` waits for it before a command exits).
+function runs (`finish_background_work` waits for it before a command exits). A draft is
+renamed and updated, never copied: `serve --watch` starts the next environment on it before
+the rebuild is unpacked (early_start.py), and the generation made from it is the same
+folders, with the names that changed in its Layout.
 
 Every archive passes unpack_checks (Lambda's size limit, an entry limit, entries that can be
 placed) before anything is written, as for a fresh unpack. Files are read-only, as Lambda's
@@ -152,12 +155,32 @@ def unpack(code: Path, layers: Sequence[Path] = (), *, draft: bool = True) -> La
         slot = slot_of(code, layers)
         with _locked(slot / "lock"):
             os.utime(slot / "lock")  # when the slot was last used (see _prune)
-            generation = _up_to_date(slot, wanted)
+            generation, changed = _up_to_date(slot, wanted)
             lease = Lease(generation)
             _retire(slot, keep=generation)
             drafted = _draft_base(slot / _DRAFT) == generation.name
     _in_background(lambda: _tidy(slot, None if drafted or not draft else generation))
-    return Layout(generation, generation / "task", generation / "opt", lease.release)
+    return Layout(generation, generation / "task", generation / "opt", lease.release, changed)
+
+
+def current_tree(code: Path, layers: Sequence[Path] = ()) -> Layout | None:
+    """The current generation of the archives' slot, unleased, as it is now: the tree a
+    one-shot run's unpack updates in place when nobody holds it (see early_start.py)."""
+    current = _read_current(slot_of(code, layers))
+    if current is None:
+        return None
+    generation = current[0]
+    return Layout(generation, generation / "task", generation / "opt", lambda: None)
+
+
+def draft_of(layout: Layout) -> Layout | None:
+    """The draft linked from `layout`'s generation (the tree the next generation will be made
+    of, in place), or None when there is none yet. Nothing holds it: see early_start.py."""
+    slot, name = layout.root.parent, layout.root.name
+    draft = slot / _DRAFT
+    if layout.release is None or _draft_base(draft) != name:
+        return None
+    return Layout(draft, draft / "task", draft / "opt", lambda: None)
 
 
 _DRAFT = ".draft"
@@ -262,8 +285,9 @@ def _folders_unchanged(generation: Path, folders: dict[str, int]) -> bool:
         return False
 
 
-def _up_to_date(slot: Path, wanted: _Wanted) -> Path:
-    """The current generation when it holds what `wanted` says, else a new one made from it."""
+def _up_to_date(slot: Path, wanted: _Wanted) -> tuple[Path, frozenset[str] | None]:
+    """The current generation when it holds what `wanted` says, else a new one made from it;
+    and what differs from the draft it was made from (see Layout.changed)."""
     signature = wanted.signature()
     current = _read_current(slot)
     intact: dict[str, list[int]] = {}
@@ -276,10 +300,10 @@ def _up_to_date(slot: Path, wanted: _Wanted) -> Path:
             and set(folders) == wanted.folders
             and _folders_unchanged(generation, folders)
         ):
-            return generation
-    made = _make_generation(slot, wanted, signature, current, intact)
+            return generation, frozenset()
+    made, changed = _make_generation(slot, wanted, signature, current, intact)
     atomic.write_text(slot / "current", made.name)
-    return made
+    return made, changed
 
 
 def _parent(name: str) -> str:
@@ -300,83 +324,125 @@ def _make_generation(
     signature: dict[str, list[int]],
     current: tuple[Path, Manifest, dict[str, int]] | None,
     intact: dict[str, list[int]],
-) -> Path:
-    """A new generation: from the draft of `current` when there is one, else linked anew."""
+) -> tuple[Path, frozenset[str] | None]:
+    """A new generation: from the draft of `current` when there is one, else linked anew; and,
+    made from the draft, the names that differ from it."""
     name = f"g{time.time_ns()}"
-    scratch = slot / f".scratch-{name}"
+    writer = _GenerationWriter(slot / f".scratch-{name}", wanted, signature, intact)
     draft = slot / _DRAFT
     from_draft = current is not None and _draft_base(draft) == current[0].name
-    ready: dict[str, bytes] = {}  # the changed files' data, read before the tree is touched
     if current is not None and not from_draft:
-        ready_data = _in_place_data(current, wanted, signature, intact)
-        ready = ready_data or {}
-        if ready_data is not None and _take_unheld(current[0], scratch):
-            draft, from_draft = scratch, True
-    present: set[str] = set()
-    kept_stamps: dict[str, int] = {}  # the draft's folders that nothing below changes
-    touched: set[str] = set()
-    written = scratch
+        ready = _in_place_data(current, wanted, signature, intact)
+        writer.ready = ready or {}
+        if ready is not None and _take_unheld(current[0], writer.scratch):
+            draft, from_draft = writer.scratch, True
+    changed = None
+    if current is not None and from_draft:
+        kept = {member for member in wanted.files if intact.get(member, [])[:3] == signature[member]}
+        changed = frozenset({*current[1], *wanted.files} - kept | set(current[2]) ^ wanted.folders)
     try:
         if current is not None and from_draft:
-            _, manifest, folders = current
-            if draft == scratch:  # the current generation itself (_take_unheld)
-                (scratch / _ENTRIES).unlink()
-                kept_stamps = dict(folders)
-            else:
-                draft.rename(scratch)
-                (scratch / "base").unlink()
-                kept_stamps = json.loads((scratch / _STAMPS).read_text())
-                (scratch / _STAMPS).unlink()
-            present = set(manifest)
-            for member in present - wanted.files.keys():
-                _unlink_if_there(f"{scratch}/{member}")
-                touched.add(_parent(member))
-            for folder in _by_depth(set(folders) - wanted.folders, deepest_first=True):
-                shutil.rmtree(scratch / folder, ignore_errors=True)
-                touched.add(_parent(folder))
+            writer.start_from(draft, current)
         else:
-            scratch.mkdir()
-        for folder in _by_depth(wanted.folders - set(kept_stamps)):
+            writer.scratch.mkdir()
+        writer.place_files(f"{current[0]}/" if current is not None else "", linked=from_draft)
+        writer.scratch.rename(slot / name)
+    except BaseException as exc:
+        shutil.rmtree(writer.scratch, ignore_errors=True)
+        if isinstance(exc, OSError):
+            raise _write_error(exc, writer.written) from None
+        raise
+    return slot / name, changed
+
+
+class _GenerationWriter:
+    """Writes one generation into `scratch`: from a tree of links to the current one (a draft,
+    or the current generation itself), or from an empty folder."""
+
+    def __init__(
+        self, scratch: Path, wanted: _Wanted, signature: dict[str, list[int]], intact: dict[str, list[int]]
+    ) -> None:
+        self.scratch = scratch
+        self.member = ""  # the name being written, for an error message (see `written`)
+        self.ready: dict[str, bytes] = {}  # the changed files' data, read before the tree is touched
+        self._wanted = wanted
+        self._signature = signature
+        self._intact = intact
+        self._present: set[str] = set()  # files the starting tree holds
+        self._kept_stamps: dict[str, int] = {}  # the starting tree's folders that nothing below changes
+        self._touched: set[str] = set()  # folders whose entries change
+
+    @property
+    def written(self) -> Path:
+        return self.scratch / self.member if self.member else self.scratch
+
+    def start_from(self, tree: Path, current: tuple[Path, Manifest, dict[str, int]]) -> None:
+        """Take `tree` (links to all of `current`'s files) and remove what is no longer wanted."""
+        _, manifest, folders = current
+        scratch = self.scratch
+        if tree == scratch:  # the current generation itself (_take_unheld)
+            (scratch / _ENTRIES).unlink()
+            self._kept_stamps = dict(folders)
+        else:
+            tree.rename(scratch)
+            (scratch / "base").unlink()
+            self._kept_stamps = json.loads((scratch / _STAMPS).read_text())
+            (scratch / _STAMPS).unlink()
+        self._present = set(manifest)
+        for member in self._present - self._wanted.files.keys():
+            _unlink_if_there(f"{scratch}/{member}")
+            self._touched.add(_parent(member))
+        for folder in _by_depth(set(folders) - self._wanted.folders, deepest_first=True):
+            shutil.rmtree(scratch / folder, ignore_errors=True)
+            self._touched.add(_parent(folder))
+
+    def place_files(self, source: str, *, linked: bool) -> None:
+        """Every wanted file: kept (`linked`: the starting tree has it), linked from `source`
+        (the current generation's folder), or unpacked; then the generation's entries."""
+        scratch = self.scratch
+        for folder in _by_depth(self._wanted.folders - set(self._kept_stamps)):
             os.makedirs(f"{scratch}/{folder}", exist_ok=True)
-            touched.update([folder, _parent(folder)])
+            self._touched.update([folder, _parent(folder)])
         files: Manifest = {}
-        source = f"{current[0]}/" if current is not None else ""
-        for member, (bundle, entry, archive, what) in wanted.files.items():
-            written = scratch / member
-            target = f"{scratch}/{member}"
-            previous = intact.get(member)
-            if previous is not None and previous[:3] == signature[member]:
-                if from_draft:
-                    files[member] = previous  # its link is in the draft already
-                    continue
-                try:
-                    os.link(source + member, target)
-                    files[member] = previous
-                    continue
-                except OSError:
-                    pass  # another file system, or a link limit: unpack it instead
-            if member in present:
-                _unlink_if_there(target)  # a link to the previous copy (or that copy): never written to
-            touched.add(_parent(member))
-            data = ready[member] if member in ready else _read(bundle, entry, archive, what)
-            mode = 0o555 if signature[member][2] else 0o444
-            descriptor = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode)
-            with os.fdopen(descriptor, "wb") as handle:
-                handle.write(data)
-            files[member] = [*signature[member], os.stat(target).st_mtime_ns]
+        for member in self._wanted.files:
+            self.member = member
+            previous = self._intact.get(member)
+            unchanged = previous is not None and previous[:3] == self._signature[member]
+            if previous is not None and unchanged and (linked or _linked(source + member, f"{scratch}/{member}")):
+                files[member] = previous  # the same file as the current generation's
+            else:
+                files[member] = self._unpack(member)
         # A folder's mtime is taken once nothing more is added to it (see _folders_unchanged).
+        kept, touched = self._kept_stamps, self._touched
         stamps = {
-            folder: kept_stamps[folder] if folder in kept_stamps and folder not in touched else _mtime(scratch, folder)
-            for folder in wanted.folders
+            folder: kept[folder] if folder in kept and folder not in touched else _mtime(scratch, folder)
+            for folder in self._wanted.folders
         }
         (scratch / _ENTRIES).write_text(json.dumps({"files": files, "folders": stamps}))
-        scratch.rename(slot / name)
-    except BaseException as exc:
-        shutil.rmtree(scratch, ignore_errors=True)
-        if isinstance(exc, OSError):
-            raise _write_error(exc, written) from None
-        raise
-    return slot / name
+
+    def _unpack(self, member: str) -> list[int]:
+        target = f"{self.scratch}/{member}"
+        if member in self._present:
+            _unlink_if_there(target)  # a link to the previous copy (or that copy): never written to
+        self._touched.add(_parent(member))
+        if member in self.ready:
+            data = self.ready[member]
+        else:
+            bundle, entry, archive, what = self._wanted.files[member]
+            data = _read(bundle, entry, archive, what)
+        signature = self._signature[member]
+        descriptor = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o555 if signature[2] else 0o444)
+        with os.fdopen(descriptor, "wb") as handle:
+            handle.write(data)
+        return [*signature, os.stat(target).st_mtime_ns]
+
+
+def _linked(source: str, target: str) -> bool:
+    try:
+        os.link(source, target)
+        return True
+    except OSError:
+        return False  # another file system, or a link limit: unpack it instead
 
 
 def _read(bundle: zipfile.ZipFile, entry: Entry, archive: Path, what: str) -> bytes:

@@ -113,7 +113,8 @@ def _checked_path(info: ZipInfo, archive: Path, what: str) -> str:
     if not path and not info.is_dir():
         raise UsageError(f"{what} {archive} has a file entry {name!r} that names no file", _HINT)
     for part in path.split("/"):
-        if len(os.fsencode(part)) > _NAME_MAX:
+        # A character takes at most 4 bytes: only a long part can be over the limit.
+        if len(part) * 4 > _NAME_MAX and len(os.fsencode(part)) > _NAME_MAX:
             raise UsageError(
                 f"{what} {archive} has an entry with a name part over {_NAME_MAX} bytes ({part[:40]!r}...)",
                 _HINT,
@@ -126,12 +127,15 @@ def _place(placed: dict[str, _Placed], path: str, info: ZipInfo, archive: Path, 
     if not path:
         return  # a folder entry for the destination itself
     parts = path.split("/")
-    for depth in range(1, len(parts)):
+    # The deepest parent first: a folder already placed had its own parents placed with it.
+    for depth in range(len(parts) - 1, 0, -1):
         parent = "/".join(parts[:depth])
         there = placed.get(parent)
         if there is None:
             placed[parent] = _Placed(True, archive)
-        elif not there.folder:
+        elif there.folder:
+            break
+        else:
             raise UsageError(
                 f"{what} {archive} has an entry {info.filename!r} under {parent!r}, "
                 f"which is a file{_of(there, archive)}",

@@ -32,16 +32,26 @@ def snapshot(root: Path) -> Snapshot:
 
 
 class Watcher:
-    """Calls `on_change` (from its own thread) after files under `root` changed and settled.
+    """Calls `on_change` (from its own thread) after files under `root` changed and settled,
+    and `on_notice` as soon as a change is seen, before it settles.
 
     It polls: as often as a tenth of its time allows (a snapshot of a small project takes
-    about a millisecond, so a change is seen within `fastest` seconds), never more rarely
+    well under a millisecond, so a change is seen within `fastest` seconds), never more rarely
     than `slowest`.
     """
 
-    def __init__(self, root: Path, on_change: Callable[[], None], fastest: float = 0.05, slowest: float = 0.5) -> None:
+    def __init__(
+        self,
+        root: Path,
+        on_change: Callable[[], None],
+        *,
+        on_notice: Callable[[], None] | None = None,
+        fastest: float = 0.02,
+        slowest: float = 0.5,
+    ) -> None:
         self.root = root
         self._on_change = on_change
+        self._on_notice = on_notice
         self._fastest = fastest
         self._slowest = slowest
         self._interval = fastest
@@ -66,6 +76,8 @@ class Watcher:
             current = self._snapshot()
             if current == last:
                 continue
+            if self._on_notice is not None:
+                self._on_notice()
             # Wait for an editor's burst of writes to settle before rebuilding.
             while not self._stop.wait(self._interval / 2):
                 settled = self._snapshot()
