@@ -16,6 +16,17 @@ from typing import Any
 from tests.support.artifacts import write_artifact
 
 
+def write_zip(path: Path, files: dict[str, str | bytes]) -> Path:
+    with zipfile.ZipFile(path, "w") as archive:
+        for name, content in files.items():
+            data = content.encode() if isinstance(content, str) else content
+            info = zipfile.ZipInfo(name)
+            # Files under bin/ are executables (a layer's /opt/bin tools).
+            info.external_attr = (0o755 if name.startswith("bin/") else 0o644) << 16
+            archive.writestr(info, data)
+    return path
+
+
 def build_folder(
     folder: Path,
     files: dict[str, str],
