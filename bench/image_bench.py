@@ -38,6 +38,7 @@ from pathlib import Path
 from uv_lambda import proc
 from uv_lambda.bundle.pipeline import StagedFunction, stage_function
 from uv_lambda.image.assemble import ImageResult, build_image
+from uv_lambda.image.reference import image_target
 from uv_lambda.project import load_project
 from uv_lambda.ui import Reporter
 
@@ -128,7 +129,7 @@ def timed_push(
 ) -> tuple[float, ImageResult]:
     """Seconds to build `staged` on `base` and push it to `target`, and the result."""
     started = time.perf_counter()
-    result = build_image(staged, base_image=base, push=target, output=None, reporter=reporter, cache_dir=cache)
+    result = build_image(staged, image_target(push=target, base_image=base), reporter=reporter, cache_dir=cache)
     return time.perf_counter() - started, result
 
 

@@ -21,8 +21,9 @@ from uv_lambda.deploy.errors import DeployError
 from uv_lambda.deploy.executor import execute
 from uv_lambda.deploy.images import read_layout
 from uv_lambda.deploy.models import ROLE_TAG, DesiredFunction, ImageArtifact, Plan, PushImage, RepositoryState, Step
-from uv_lambda.deploy.planner import plan_deploy, split_repository
-from uv_lambda.errors import UvLambdaError
+from uv_lambda.deploy.planner import plan_deploy
+from uv_lambda.errors import UsageError, UvLambdaError
+from uv_lambda.image.reference import parse_repository
 from uv_lambda.ui import Reporter
 
 ACCOUNT_REGISTRY = "123456789012.dkr.ecr.us-east-1.amazonaws.com"
@@ -307,12 +308,14 @@ def test_push_to_an_ecr_repository_logs_in_with_a_token_from_the_deploy_session(
 
 
 def test_image_repository_is_parsed_and_bad_ones_refused() -> None:
-    assert split_repository("127.0.0.1:5000/team/api") == ("127.0.0.1:5000", "team/api", "latest")
-    assert split_repository(f"{ACCOUNT_REGISTRY}/api:prod") == (ACCOUNT_REGISTRY, "api", "prod")
-    with pytest.raises(DeployError, match="names a digest"):
-        split_repository(f"{ACCOUNT_REGISTRY}/api@sha256:" + "a" * 64)
-    with pytest.raises(DeployError, match="names no registry"):
-        split_repository("api")
+    team = parse_repository("127.0.0.1:5000/team/api")
+    assert (team.registry, team.repository, team.identifier) == ("127.0.0.1:5000", "team/api", "latest")
+    prod = parse_repository(f"{ACCOUNT_REGISTRY}/api:prod")
+    assert (prod.registry, prod.repository, prod.identifier) == (ACCOUNT_REGISTRY, "api", "prod")
+    with pytest.raises(UsageError, match="names a digest"):
+        parse_repository(f"{ACCOUNT_REGISTRY}/api@sha256:" + "a" * 64)
+    with pytest.raises(UsageError, match="names no registry"):
+        parse_repository("api")
 
 
 def _image_desired(tmp_path: Path, repository: str | None) -> DesiredFunction:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 import sys
 from pathlib import Path
 from typing import Any
@@ -266,3 +267,54 @@ def test_a_terminal_is_asked_before_changes(
     monkeypatch.setattr(sys, "stdin", TerminalInput(""))
     again = deploy_cli("deploy", project, "--no-build")
     assert again.code == 0 and "[y/N]" not in again.err
+
+
+def test_destroy_asks_through_the_same_plan_loop(
+    tmp_path: Path, deploy_cli: Any, proxy: RecordingProxy, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """destroy applies its plan with deploy's loop (app/deploy.py: apply_plans), in its own words."""
+    project = make_project(tmp_path / "p")
+    write_split_build(project)
+    assert deploy_cli("deploy", project, *FLAGS).code == 0
+    proxy.reset()
+
+    monkeypatch.setattr(sys, "stdin", TerminalInput("n\n"))
+    declined = deploy_cli("destroy", project, "--json")
+    assert declined.code == 2
+    # --json keeps the plan off stdout: it is shown on stderr before the question.
+    assert re.search(r"- delete\s+function\s+hello", declined.err)
+    assert re.search(r"remove \d+ resource\(s\) of hello\? \[y/N\]", declined.err)
+    assert "error: destroy cancelled; nothing was removed" in declined.err
+    assert declined.out == "" and proxy.writes() == []
+
+    monkeypatch.setattr(sys, "stdin", TerminalInput("y\n"))
+    accepted = deploy_cli("destroy", project)
+    assert accepted.code == 0, accepted.err
+    assert "DeleteFunction" in proxy.writes()
+
+
+def test_deploy_reaches_the_executor_through_four_modules(
+    tmp_path: Path, deploy_cli: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The path from main() to the executor, as docs/architecture.md draws it."""
+    import traceback
+
+    from uv_lambda.deploy import executor
+
+    source = Path(executor.__file__).resolve().parents[1]
+    seen: list[str] = []
+    execute = executor.execute
+
+    def recording_execute(*args: Any, **kwargs: Any) -> Any:
+        frames = [Path(frame.filename) for frame in traceback.extract_stack()]
+        for path in frames:
+            name = path.resolve().relative_to(source).as_posix() if path.resolve().is_relative_to(source) else None
+            if name is not None and name not in seen:
+                seen.append(name)
+        return execute(*args, **kwargs)
+
+    monkeypatch.setattr(executor, "execute", recording_execute)
+    project = make_project(tmp_path / "p")
+    write_split_build(project)
+    assert deploy_cli("deploy", project, *FLAGS).code == 0
+    assert seen == ["cli/__init__.py", "cli/deploy.py", "app/deploy.py"]  # then deploy/executor.py

@@ -10,6 +10,7 @@ from tests.support.registry import Registry
 
 from uv_lambda.image.assemble import ImageResult, build_image
 from uv_lambda.image.auth import Credentials
+from uv_lambda.image.reference import image_target
 from uv_lambda.runtimes import Architecture
 from uv_lambda.ui import Reporter
 
@@ -61,9 +62,7 @@ def build(
     """build_image with the test registry's login and a quiet reporter."""
     return build_image(
         staged,
-        base_image=base,
-        push=push,
-        output=output,
+        image_target(push=push, output=output, base_image=base),
         reporter=Reporter(quiet=True),
         cache_dir=cache_dir,
         registry_credentials={registry.host: credentials or registry.credentials},

@@ -14,6 +14,7 @@ from uv_lambda.errors import UsageError
 from uv_lambda.image.auth import Credentials
 from uv_lambda.image.oci import DOCKER_CONFIG, DOCKER_LAYER_GZIP, DOCKER_MANIFEST, OCI_MANIFEST
 from uv_lambda.image.reader import pull_image, unpack
+from uv_lambda.image.reference import parse_reference
 from uv_lambda.image.registry import RegistryError
 from uv_lambda.runtimes import Architecture
 
@@ -71,7 +72,7 @@ def test_pull_back_with_own_reader(
     target = f"{registry.host}/functions/pulled:v1"
     result = build(staged, registry, base_images.multi_arch, cache_dir, push=target)
     image = pull_image(
-        target,
+        parse_reference(target),
         Architecture.X86_64,
         cache_dir=tmp_path / "reader-cache",
         registry_credentials=registry.credentials,
@@ -99,7 +100,7 @@ def test_arm64_uses_the_arm64_base(
     build(staged, registry, base_images.multi_arch, cache_dir, push=target)
     assert registry.inspect(target)["Architecture"] == "arm64"
     image = pull_image(
-        target,
+        parse_reference(target),
         Architecture.ARM64,
         cache_dir=tmp_path / "reader-cache",
         registry_credentials=registry.credentials,

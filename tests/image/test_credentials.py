@@ -21,6 +21,7 @@ from uv_lambda.errors import UsageError
 from uv_lambda.image.assemble import build_image
 from uv_lambda.image.auth import Credentials
 from uv_lambda.image.credentials import credentials_for, ecr_region
+from uv_lambda.image.reference import image_target
 from uv_lambda.image.registry import RegistryError
 from uv_lambda.ui import Reporter
 
@@ -34,7 +35,7 @@ def no_ambient_login(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
 
 def _build(staged: Staged, base: str, push: str, cache_dir: Path) -> str:
     result = build_image(
-        staged, base_image=base, push=push, output=None, reporter=Reporter(quiet=True), cache_dir=cache_dir
+        staged, image_target(push=push, base_image=base), reporter=Reporter(quiet=True), cache_dir=cache_dir
     )
     return result.digest
 

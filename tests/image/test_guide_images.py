@@ -12,10 +12,11 @@ from pathlib import Path
 import pytest
 from tests.support.registry import BaseImages, Registry, registry_login
 
+from uv_lambda.app.image import build_function_image, configured_target
 from uv_lambda.config import FunctionConfig
 from uv_lambda.emulator.function import RunOptions
-from uv_lambda.image.command import build_function_image
 from uv_lambda.image.local import open_image
+from uv_lambda.image.reference import image_target, parse_reference
 from uv_lambda.project import load_project
 from uv_lambda.ui import Reporter
 
@@ -29,10 +30,9 @@ def _push_example(folder: Path, registry: Registry, base: str, cache_dir: Path, 
         result = build_function_image(
             project,
             config,
+            image_target(push=target, base_image=base),
             out_dir=folder / "dist",
             reporter=Reporter(quiet=True),
-            push=target,
-            base_image=base,
         )
     assert not (folder / "dist").exists()  # pushed, so nothing saved
     return result.digest, [layer.name for layer in result.layers]
@@ -41,7 +41,7 @@ def _push_example(folder: Path, registry: Registry, base: str, cache_dir: Path, 
 def _invoke(registry: Registry, reference: str, event: bytes, tmp_path: Path) -> dict[str, object]:
     options = RunOptions(pass_credentials=False, region="us-east-1")
     with open_image(
-        reference,
+        parse_reference(reference),
         FunctionConfig(name="api", runtime="python3.13", timeout=30),
         options=options,
         cache_dir=tmp_path / "pull-cache",
@@ -98,8 +98,9 @@ def test_defaults_without_push_or_output(
     (tmp_path / "docker").mkdir()
     (tmp_path / "docker" / "config.json").write_text(json.dumps({"auths": {registry.host: {"auth": login.decode()}}}))
     monkeypatch.setenv("DOCKER_CONFIG", str(tmp_path / "docker"))
+    flags = image_target(base_image=base_images.multi_arch)
     result = build_function_image(
-        project, config, out_dir=out_dir, reporter=Reporter(quiet=True), base_image=base_images.multi_arch
+        project, config, configured_target(config, flags), out_dir=out_dir, reporter=Reporter(quiet=True)
     )
     index = json.loads((out_dir / "image" / "index.json").read_text())
     [entry] = index["manifests"]
@@ -108,12 +109,9 @@ def test_defaults_without_push_or_output(
     # With image-repository configured, the same call pushes there instead.
     target = f"{registry.host}/guide/configured"
     with registry_login(registry):
+        configured = replace(config, image_repository=target)
         pushed = build_function_image(
-            project,
-            replace(config, image_repository=target),
-            out_dir=out_dir,
-            reporter=Reporter(quiet=True),
-            base_image=base_images.multi_arch,
+            project, configured, configured_target(configured, flags), out_dir=out_dir, reporter=Reporter(quiet=True)
         )
     assert pushed.digest == result.digest
     assert registry.inspect(f"{target}:latest")["Digest"] == result.digest

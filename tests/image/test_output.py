@@ -18,7 +18,7 @@ from uv_lambda import proc
 from uv_lambda.errors import UsageError
 from uv_lambda.image.assemble import build_image
 from uv_lambda.image.oci import OCI_INDEX, OCI_MANIFEST
-from uv_lambda.image.output import parse_output
+from uv_lambda.image.reference import image_target, parse_output
 from uv_lambda.ui import Reporter
 
 
@@ -45,10 +45,7 @@ def test_oci_layout(
     folder = tmp_path / "out" / "image"
     result = build_image(
         staged,
-        base_image=base_images.multi_arch,
-        push=None,
-        output=f"oci-layout:{folder}",
-        tag="api:v1",
+        image_target(output=f"oci-layout:{folder}", base_image=base_images.multi_arch, tag="api:v1"),
         reporter=Reporter(quiet=True),
         cache_dir=cache_dir,
         registry_credentials=registry.creds_map,
@@ -81,10 +78,7 @@ def test_docker_archive(
     archive = tmp_path / "image.tar"
     result = build_image(
         staged,
-        base_image=base_images.multi_arch,
-        push=None,
-        output=f"docker-archive:{archive}",
-        tag="api",
+        image_target(output=f"docker-archive:{archive}", base_image=base_images.multi_arch, tag="api"),
         reporter=Reporter(quiet=True),
         cache_dir=cache_dir,
         registry_credentials=registry.creds_map,

@@ -15,7 +15,7 @@ from tests.support.registry import BaseImages, Registry
 
 from uv_lambda.image.assemble import build_image
 from uv_lambda.image.oci import OCI_CONFIG, OCI_MANIFEST, Descriptor, manifest_json
-from uv_lambda.image.reference import parse_reference
+from uv_lambda.image.reference import image_target, parse_reference
 from uv_lambda.image.registry import RegistryClient, RegistryError, TransientRegistryError
 from uv_lambda.ui import Reporter
 
@@ -116,9 +116,7 @@ def test_build_and_push_through_a_flaky_registry(
     proxy.fail("PUT", r"/blobs/uploads/.*digest=", 503)  # the first layer upload, once
     result = build_image(
         staged,
-        base_image=base,
-        push=target,
-        output=None,
+        image_target(push=target, base_image=base),
         reporter=Reporter(quiet=True),
         cache_dir=cache_dir,
         registry_credentials={client.registry: registry.credentials},

@@ -13,6 +13,7 @@ from tests.support.token_service import TokenService
 from uv_lambda.image.assemble import build_image
 from uv_lambda.image.auth import Credentials
 from uv_lambda.image.reader import pull_image
+from uv_lambda.image.reference import image_target, parse_reference
 from uv_lambda.image.registry import RegistryError
 from uv_lambda.runtimes import Architecture
 from uv_lambda.ui import Reporter
@@ -28,7 +29,9 @@ def no_ambient_login(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
 def test_anonymous_pull_gets_a_pull_token(token_registry: tuple[Registry, TokenService], tmp_path: Path) -> None:
     registry, service = token_registry
     service.requests.clear()
-    image = pull_image(f"{registry.host}/{BASE_REPOSITORY}:3.13", Architecture.ARM64, cache_dir=tmp_path)
+    image = pull_image(
+        parse_reference(f"{registry.host}/{BASE_REPOSITORY}:3.13"), Architecture.ARM64, cache_dir=tmp_path
+    )
     assert image.config["architecture"] == "arm64"
     assert service.requests == [(False, [f"repository:{BASE_REPOSITORY}:pull"])]  # one token, reused
 
@@ -39,9 +42,7 @@ def test_push_with_a_login(token_registry: tuple[Registry, TokenService], staged
     target = f"{registry.host}/token/app:v1"
     result = build_image(
         staged,
-        base_image=f"{registry.host}/{BASE_REPOSITORY}:3.13",
-        push=target,
-        output=None,
+        image_target(push=target, base_image=f"{registry.host}/{BASE_REPOSITORY}:3.13"),
         reporter=Reporter(quiet=True),
         cache_dir=cache_dir,
         registry_credentials={registry.host: registry.credentials},
@@ -61,9 +62,7 @@ def test_anonymous_push_needs_a_login(
     with pytest.raises(RegistryError) as raised:
         build_image(
             staged,
-            base_image=f"{registry.host}/{BASE_REPOSITORY}:3.13",
-            push=target,
-            output=None,
+            image_target(push=target, base_image=f"{registry.host}/{BASE_REPOSITORY}:3.13"),
             reporter=Reporter(quiet=True),
             cache_dir=cache_dir,
         )
@@ -75,7 +74,7 @@ def test_wrong_password_at_the_token_service(token_registry: tuple[Registry, Tok
     registry, _ = token_registry
     with pytest.raises(RegistryError) as raised:
         pull_image(
-            f"{registry.host}/{BASE_REPOSITORY}:3.13",
+            parse_reference(f"{registry.host}/{BASE_REPOSITORY}:3.13"),
             Architecture.X86_64,
             cache_dir=tmp_path,
             registry_credentials=Credentials("lambda", "wrong"),

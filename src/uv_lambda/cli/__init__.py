@@ -1,7 +1,9 @@
 """The command line: parse, dispatch to one module per command, turn errors into exit codes.
 
 Each module named in COMMANDS defines `register(subparsers, common)`, which adds its parser
-and sets `handler` to a function `(args, reporter) -> int`. Command modules import their
+and sets `handler` to a function `(args, reporter) -> int`: it parses, calls one use case in
+uv_lambda/app/ and renders the result. Option groups several commands take are in
+cli/options.py; no command module imports another. Command modules import their
 heavy dependencies inside the handler so that start-up stays light; argparse and logging
 themselves are imported only once `main` knows it needs them (see cli/_rebuild.py).
 """

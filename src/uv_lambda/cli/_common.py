@@ -1,14 +1,22 @@
-"""Arguments and steps that several commands share: which project, which functions."""
+"""What several commands share besides option groups (cli/options.py): which project and
+functions they act on, and how they render what the application returns."""
 
 from __future__ import annotations
 
 import argparse
+from typing import TYPE_CHECKING
 
 from uv_lambda.cli import _parser as cli_types
 from uv_lambda.config import FunctionConfig
-from uv_lambda.errors import UsageError
+from uv_lambda.errors import ExitCode, UsageError
 from uv_lambda.project import Project, load_project
 from uv_lambda.project import default_out_dir as default_out_dir  # shared by the commands
+from uv_lambda.ui import Reporter
+
+if TYPE_CHECKING:
+    from uv_lambda.app.deploy import Applied
+    from uv_lambda.emulator.early_start import EarlyStart
+    from uv_lambda.emulator.function import LocalFunction
 
 
 class HelpFormatter(argparse.RawDescriptionHelpFormatter):
@@ -60,3 +68,65 @@ def select_functions(args: argparse.Namespace) -> tuple[Project, list[FunctionCo
             "pick one with --function NAME (" + ", ".join(functions) + ") or pass --all",
         )
     return project, list(functions.values())
+
+
+def render_results(results: list[Applied], *, as_json: bool, detailed_exitcode: bool = False) -> int:
+    """`deploy` and `destroy`: the JSON document with --json; the exit code (with
+    --detailed-exitcode, 2 when the plans hold changes)."""
+    from uv_lambda.deploy import render
+    from uv_lambda.ui import result
+
+    if as_json:
+        result(render.json_document(results))
+    if detailed_exitcode and any(plan.changes for plan, _ in results):
+        return int(ExitCode.USAGE)  # 2: there are changes (see --detailed-exitcode)
+    return 0
+
+
+def announce_sandbox(function: LocalFunction, reporter: Reporter) -> None:
+    """`invoke` and `serve`: the one start-up line of an unsandboxed run, what differs from Lambda."""
+    note = function.spec.sandbox.note
+    if note:
+        reporter.info(note)
+
+
+def open_function(
+    args: argparse.Namespace,
+    reporter: Reporter,
+    *,
+    concurrency: int | None = None,
+    one_shot: bool = False,
+    early: EarlyStart | None = None,
+) -> LocalFunction:
+    """`invoke` and `serve`: the LocalFunction their run flags (cli/options.py) describe.
+    `one_shot`: it runs one event and the process ends (no draft of the next tree is linked;
+    its environment starts while it builds). `early`: what the function it replaces started
+    for it (serve --watch). See emulator/early_start.py."""
+    from uv_lambda.app.local import LocalRequest, open_local
+    from uv_lambda.emulator.function import RunOptions
+
+    request = LocalRequest(
+        artifact=args.artifact,
+        image=args.image,
+        layers=args.layer,
+        flags={
+            "handler": args.handler_name,
+            "runtime": args.runtime,
+            "timeout": args.timeout,
+            "memory": args.memory,
+            "concurrency": concurrency,
+        },
+    )
+    run_options = RunOptions(
+        with_boto3=not args.no_boto3,
+        pass_credentials=not args.no_credentials,
+        python=args.python,
+        sandbox=args.sandbox,
+        draft=not one_shot,
+    )
+
+    def select() -> tuple[Project, FunctionConfig]:
+        project, [config] = select_functions(args)
+        return project, config
+
+    return open_local(request, run_options, reporter, select, early)

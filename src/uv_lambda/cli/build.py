@@ -8,17 +8,12 @@ from pathlib import Path
 
 from uv_lambda.bundle.tree import TREE_FORMATS
 from uv_lambda.cli import _parser as cli_types
+from uv_lambda.cli import options
 from uv_lambda.cli._build_output import report_artifacts
-from uv_lambda.cli._common import (
-    HelpFormatter,
-    add_project_arguments,
-    default_out_dir,
-    select_functions,
-)
+from uv_lambda.cli._common import HelpFormatter, add_project_arguments, default_out_dir, select_functions
 from uv_lambda.config import FORMATS, FunctionConfig, with_overrides
 from uv_lambda.errors import UsageError
-from uv_lambda.image.command import add_image_options
-from uv_lambda.model import Architecture, Format
+from uv_lambda.model import Format
 from uv_lambda.project import Project
 from uv_lambda.ui import Reporter, human_size
 
@@ -59,8 +54,8 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser], co
         formatter_class=HelpFormatter,
     )
     add_project_arguments(parser)
-    add_build_arguments(parser, formats=(*FORMATS, *TREE_FORMATS))
-    add_image_options(parser)
+    options.add_build_arguments(parser, formats=(*FORMATS, *TREE_FORMATS))
+    options.add_image_arguments(parser)
     parser.add_argument(
         "--out",
         type=cli_types.path,
@@ -87,56 +82,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser], co
     parser.set_defaults(handler=run)
 
 
-def add_build_arguments(
-    parser: argparse.ArgumentParser, formats: tuple[str, ...] = FORMATS, *, lock: bool = True
-) -> None:
-    """Options that change what is built; shared by commands that build before acting, and by
-    `config`, which shows their effect (without --lock: it locks nothing)."""
-    group = parser.add_argument_group("build options (override [tool.uv-lambda])")
-    group.add_argument("--format", choices=formats, help=f"artifact format (default: {FunctionConfig.format})")
-    group.add_argument(
-        "--arch", choices=tuple(Architecture), help=f"target architecture (default: {FunctionConfig.architecture})"
-    )
-    group.add_argument(
-        "--runtime",
-        type=cli_types.text,
-        metavar="python3.X",
-        help="Lambda runtime, e.g. python3.13 (default: from requires-python / .python-version)",
-    )
-    group.add_argument(
-        "--handler",
-        dest="lambda_handler",
-        type=cli_types.text,
-        metavar="MODULE.FUNCTION",
-        help="handler, e.g. app.main.handler",
-    )
-    group.add_argument(
-        "--package",
-        type=cli_types.text,
-        metavar="MEMBER",
-        help="the workspace member that holds the function (default: the project at PATH)",
-    )
-    group.add_argument(
-        "--python",
-        type=cli_types.text,
-        metavar="PATH",
-        help="interpreter of the runtime's Python version, to compile bytecode",
-    )
-    group.add_argument("--no-bytecode", action="store_true", help="ship no .pyc files (slower cold starts)")
-    if lock:
-        group.add_argument("--lock", action="store_true", help="run `uv lock` first when uv.lock is missing or stale")
-
-
-def overrides(args: argparse.Namespace) -> dict[str, object]:
-    return {
-        "format": args.format,
-        "architecture": args.arch,
-        "runtime": args.runtime,
-        "handler": args.lambda_handler,
-        "python": args.python,
-        "package": args.package,
-        "bytecode": False if args.no_bytecode else None,
-    }
+Document = dict[str, object]
 
 
 def run(args: argparse.Namespace, reporter: Reporter) -> int:
@@ -154,33 +100,21 @@ def run(args: argparse.Namespace, reporter: Reporter) -> int:
             )
         args.format = tree[0]  # the zip format whose artifact is unpacked
     project, functions = select_functions(args)
-    documents: list[dict[str, object]] = []
+    documents: list[Document] = []
     for config in functions:
         out_dir = default_out_dir(project, config.name)
         if args.out:
             out_dir = args.out / config.name if len(functions) > 1 else args.out
-        effective = with_overrides(config, **overrides(args))
+        effective = with_overrides(config, **options.overrides(args))
         reporter.info(f"building {config.name} ({effective.format})")
         if effective.format is Format.IMAGE:
             documents.append(_build_image(args, project, effective, out_dir, reporter))
-        elif tree is not None:
-            from uv_lambda.bundle.tree import check_destination
-
-            check_destination(out_dir, project.root)  # before any work
-            zips = _build_zips(
-                args,
-                project,
-                config,
-                default_out_dir(project, config.name),
-                reporter,
-                len(functions),
-                never_inputs=[out_dir],
-            )
-            from uv_lambda.cli._build_output import unpack_into
-
-            documents += unpack_into(zips, tree[1], out_dir, reporter)
+            continue
+        _refuse_image_flags(args)
+        if tree is not None:
+            documents += _build_tree(args, (project, config), out_dir, reporter, tree[1], remember=len(functions) == 1)
         else:
-            documents += _build_zips(args, project, config, out_dir, reporter, len(functions))
+            documents += _build_zips(args, (project, config), out_dir, reporter, remember=len(functions) == 1)
     if args.json or args.metadata:
         from uv_lambda.cli._documents import deliver
 
@@ -188,34 +122,52 @@ def run(args: argparse.Namespace, reporter: Reporter) -> int:
     return 0
 
 
-def _build_zips(
-    args: argparse.Namespace,
-    project: Project,
-    config: FunctionConfig,
-    out_dir: Path,
-    reporter: Reporter,
-    function_count: int,
-    never_inputs: Sequence[Path] = (),
-) -> list[dict[str, object]]:
-    """Build into out_dir: its record is shared with invoke, serve and deploy (cli/_shared_build.py)."""
-    from uv_lambda.cli._shared_build import build_into, remember_command
-
+def _refuse_image_flags(args: argparse.Namespace) -> None:
     if args.push is not None or args.output is not None or args.base_image is not None:
         raise UsageError("--push, --output and --base-image apply to --format image", "add --format image")
-    build = build_into(
-        project,
-        config,
-        out_dir,
-        reporter,
-        overrides=overrides(args),
-        lock=args.lock,
-        full=args.verbose,
-        never_inputs=never_inputs,
-    ).build
-    if function_count == 1:
+
+
+def _build_tree(
+    args: argparse.Namespace,
+    function: tuple[Project, FunctionConfig],
+    folder: Path,
+    reporter: Reporter,
+    name: str,
+    *,
+    remember: bool,
+) -> list[Document]:
+    """Build the zips into dist/lambda/<fn>/, unpack the artifact `name` into `folder`; its
+    document then names the folder too."""
+    from uv_lambda.bundle.tree import check_destination
+    from uv_lambda.cli._build_output import unpack_into
+
+    project, config = function
+    check_destination(folder, project.root)  # before any work
+    shared = default_out_dir(project, config.name)
+    zips = _build_zips(args, function, shared, reporter, remember=remember, never_inputs=[folder])
+    return unpack_into(zips, name, folder, reporter)
+
+
+def _build_zips(
+    args: argparse.Namespace,
+    function: tuple[Project, FunctionConfig],
+    out_dir: Path,
+    reporter: Reporter,
+    *,
+    remember: bool,
+    never_inputs: Sequence[Path] = (),
+) -> list[Document]:
+    """Build into out_dir: its record is shared with invoke, serve and deploy (app/build.py).
+    `never_inputs`: other folders this build writes to (a tree format's --out)."""
+    from uv_lambda.app.build import BuildOptions, build_into, remember_command
+
+    project, config = function
+    how = BuildOptions(overrides=options.overrides(args), lock=args.lock, full=args.verbose, never_inputs=never_inputs)
+    build = build_into(project, config, out_dir, reporter, how).build
+    if remember:
         # The next run of this command line finds the record before loading anything (cli/_rebuild.py).
         remember_command(args.argv, out_dir, never_inputs)
-    documents: list[dict[str, object]] = [
+    documents: list[Document] = [
         {"path": str(artifact.path), **artifact.metadata.to_json()} for artifact in build.artifacts
     ]
     report_artifacts(documents, reporter)
@@ -224,21 +176,14 @@ def _build_zips(
 
 def _build_image(
     args: argparse.Namespace, project: Project, config: FunctionConfig, out_dir: Path, reporter: Reporter
-) -> dict[str, object]:
+) -> Document:
+    from uv_lambda.app.image import build_function_image, configured_target
     from uv_lambda.bundle.pipeline import check_out_dir
-    from uv_lambda.image.command import build_function_image
+    from uv_lambda.image.reference import image_target
 
     check_out_dir(out_dir)
-    image = build_function_image(
-        project,
-        config,
-        out_dir=out_dir,
-        reporter=reporter,
-        push=args.push,
-        output=args.output,
-        base_image=args.base_image,
-        lock=args.lock,
-    )
+    target = configured_target(config, image_target(push=args.push, output=args.output, base_image=args.base_image))
+    image = build_function_image(project, config, target, out_dir=out_dir, reporter=reporter, lock=args.lock)
     where = image.pushed or image.output
     reporter.info(f"  {where}  {image.digest}, {image.layer_count} layers, {human_size(image.bytes_uploaded)} uploaded")
     return {"function": config.name, "format": Format.IMAGE.value, **image.to_json()}

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 
+from uv_lambda.cli import options
 from uv_lambda.cli._common import HelpFormatter, add_project_arguments
 from uv_lambda.ui import Reporter
 
@@ -33,8 +34,6 @@ examples:
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser], common: argparse.ArgumentParser) -> None:
-    from uv_lambda.cli.build import add_build_arguments
-
     parser = subparsers.add_parser(
         "config",
         parents=[common],
@@ -43,7 +42,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser], co
         formatter_class=HelpFormatter,
     )
     add_project_arguments(parser, allow_all=False, without_function="every function")
-    add_build_arguments(parser, lock=False)
+    options.add_build_arguments(parser, lock=False)
     parser.add_argument(
         "--json",
         action="store_true",
@@ -54,14 +53,13 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser], co
 
 def run(args: argparse.Namespace, reporter: Reporter) -> int:
     from uv_lambda.cli._common import select_functions
-    from uv_lambda.cli.build import overrides
     from uv_lambda.cli.config_view import resolved
     from uv_lambda.config import with_overrides
     from uv_lambda.ui import result
 
     args.all = args.function is None  # every function unless one is named
     project, functions = select_functions(args)
-    views = {config.name: resolved(project, with_overrides(config, **overrides(args))) for config in functions}
+    views = {config.name: resolved(project, with_overrides(config, **options.overrides(args))) for config in functions}
     if args.json:
         document: dict[str, dict[str, dict[str, object]]] = {
             name: {key: {"value": value, "origin": origin} for key, (value, origin) in view.items()}

@@ -3,17 +3,15 @@
 from __future__ import annotations
 
 import argparse
-import sys
+from typing import TYPE_CHECKING
 
-from uv_lambda.cli import _parser as cli_types
-from uv_lambda.cli._common import (
-    HelpFormatter,
-    add_project_arguments,
-    default_out_dir,
-    select_functions,
-)
+from uv_lambda.cli import options
+from uv_lambda.cli._common import HelpFormatter, add_project_arguments, render_results, select_functions
 from uv_lambda.errors import ExitCode, UsageError, UvLambdaError
-from uv_lambda.ui import Reporter, result
+from uv_lambda.ui import Reporter
+
+if TYPE_CHECKING:
+    from uv_lambda.app.deploy import DeployRequest
 
 ORDER = 40
 
@@ -48,17 +46,6 @@ examples:
   uv-lambda deploy --endpoint-url http://127.0.0.1:5000   # moto, LocalStack"""
 
 
-def add_aws_arguments(parser: argparse.ArgumentParser) -> None:
-    group = parser.add_argument_group("AWS")
-    group.add_argument("--region", metavar="R", help="AWS region (default: AWS_REGION or the profile's)")
-    group.add_argument("--profile", type=cli_types.text, metavar="P", help="AWS profile from ~/.aws/config")
-    group.add_argument(
-        "--endpoint-url",
-        metavar="URL",
-        help="send every call to this AWS-compatible endpoint (moto, LocalStack)",
-    )
-
-
 def _env_pair(text: str) -> tuple[str, str]:
     key, sep, value = text.partition("=")
     if not sep or not key:
@@ -67,8 +54,6 @@ def _env_pair(text: str) -> tuple[str, str]:
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser], common: argparse.ArgumentParser) -> None:
-    from uv_lambda.cli.build import add_build_arguments
-
     parser = subparsers.add_parser(
         "deploy",
         parents=[common],
@@ -77,9 +62,10 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser], co
         formatter_class=HelpFormatter,
     )
     add_project_arguments(parser)
-    parser.add_argument("--plan", action="store_true", help="print the plan and exit without changing anything")
-    parser.add_argument(
-        "-y", "--yes", action="store_true", help="apply without asking (required off a terminal when there are changes)"
+    options.add_plan_arguments(
+        parser,
+        plan="print the plan and exit without changing anything",
+        yes="apply without asking (required off a terminal when there are changes)",
     )
     parser.add_argument(
         "--detailed-exitcode",
@@ -117,30 +103,10 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser], co
         action="store_true",
         help="deploy the artifacts already in dist/lambda/<function>/ as they are",
     )
-    add_aws_arguments(parser)
-    add_build_arguments(parser)
-    image = parser.add_argument_group("image options (--format image)")
-    image.add_argument(
-        "--image-repository",
-        type=cli_types.text,
-        metavar="REGISTRY/REPO[:TAG]",
-        help="push the image here (default: image-repository, else an ECR repository named after the function)",
-    )
-    image.add_argument(
-        "--base-image",
-        type=cli_types.text,
-        metavar="REF",
-        help="the image to build on (default: public.ecr.aws/lambda/python:3.X[-arm64] for the runtime)",
-    )
+    options.add_aws_arguments(parser)
+    options.add_build_arguments(parser)
+    options.add_deploy_image_arguments(parser)
     parser.set_defaults(handler=run)
-
-
-def confirm(question: str) -> bool:
-    """Ask on stderr and read the answer from a terminal (stdout may be carrying --json)."""
-    sys.stderr.write(f"{question} [y/N] ")
-    sys.stderr.flush()
-    answer = sys.stdin.readline()
-    return answer.strip().lower() in ("y", "yes")
 
 
 def run(args: argparse.Namespace, reporter: Reporter) -> int:
@@ -160,101 +126,33 @@ def run(args: argparse.Namespace, reporter: Reporter) -> int:
 
 
 def _run(args: argparse.Namespace, reporter: Reporter) -> int:
-    from uv_lambda.artifact import read_build
-    from uv_lambda.cli.build import overrides
-    from uv_lambda.config import with_overrides
-    from uv_lambda.deploy import render
-    from uv_lambda.deploy.aws import connect
-    from uv_lambda.deploy.desired import DeployOptions, desired_function, desired_image_function
-    from uv_lambda.deploy.endpoint import check_endpoint_url, check_region
-    from uv_lambda.deploy.executor import execute
-    from uv_lambda.deploy.images import LAYOUT_FOLDER, build_image_artifact, read_layout
-    from uv_lambda.deploy.models import AppliedPlan, Plan
-    from uv_lambda.deploy.names import check_layer_regions
-    from uv_lambda.deploy.planner import plan_deploy
-    from uv_lambda.model import Format
+    from uv_lambda.app.deploy import deploy
 
-    if args.prune_layers is not None and args.prune_layers < 1:
-        raise UsageError("--prune-layers must be 1 or more", "it is the number of layer versions to keep")
-    check_endpoint_url(args.endpoint_url)  # before the build: a typo should not cost one
-    check_region(args.region)
-    people = Reporter(quiet=True) if args.json else reporter
+    request = _request(args)
     project, functions = select_functions(args)
-    options = DeployOptions(
-        environment=dict(args.env),
-        publish=args.publish,
-        alias=args.alias,
-        prune_layers=args.prune_layers,
-        image_repository=args.image_repository,
-        adopt=args.adopt,
+    results = deploy(project, functions, request, Reporter(quiet=True) if args.json else reporter)
+    return render_results(results, as_json=args.json, detailed_exitcode=args.detailed_exitcode)
+
+
+def _request(args: argparse.Namespace) -> DeployRequest:
+    """The deploy the flags describe."""
+    from uv_lambda.app.build import BuildOptions
+    from uv_lambda.app.deploy import Approval, AwsAccess, DeployRequest
+    from uv_lambda.deploy.desired import DeployOptions
+
+    return DeployRequest(
+        # Checked in this order, before the build: a typo should not cost one.
+        options=DeployOptions(
+            environment=dict(args.env),
+            publish=args.publish,
+            alias=args.alias,
+            prune_layers=args.prune_layers,
+            image_repository=args.image_repository,
+            adopt=args.adopt,
+        ),
+        aws=AwsAccess(region=args.region, profile=args.profile, endpoint_url=args.endpoint_url),
+        approval=Approval(options.ask, plan_only=args.plan, yes=args.yes),
+        build=BuildOptions(overrides=options.overrides(args), lock=args.lock, full=args.verbose),
+        no_build=args.no_build,
+        base_image=args.base_image,
     )
-    # Every local step (build, checks) runs for every function before the first AWS call.
-    wanted = []
-    for base in functions:
-        config = with_overrides(base, **overrides(args))
-        out_dir = default_out_dir(project, config.name)
-        if config.format is Format.IMAGE:
-            if args.no_build:
-                image = read_layout(out_dir / LAYOUT_FOLDER)
-            else:
-                people.info(f"building {config.name} (image)")
-                image = build_image_artifact(
-                    project,
-                    config,
-                    out_dir=out_dir,
-                    reporter=people,
-                    base_image=args.base_image,
-                    image_repository=args.image_repository or config.image_repository,
-                    lock=args.lock,
-                )
-            wanted.append(desired_image_function(config, image, options))
-            continue
-        if args.image_repository or args.base_image:
-            raise UsageError("--image-repository and --base-image apply to image functions", "add --format image")
-        if args.no_build:
-            build = read_build(out_dir)
-        else:
-            from uv_lambda.cli._shared_build import build_into
-
-            people.info(f"building {config.name} ({config.format})")
-            build = build_into(
-                project, base, out_dir, people, overrides=overrides(args), lock=args.lock, full=args.verbose
-            ).build
-        wanted.append(desired_function(config, build, options))
-
-    aws = connect(region=args.region, profile=args.profile, endpoint_url=args.endpoint_url)
-    for desired in wanted:  # the region is known now; still before any AWS call
-        check_layer_regions(desired.extra_layers, aws.region, desired.name)
-    results: list[tuple[Plan, AppliedPlan | None]] = []
-    changes = 0
-    for desired in wanted:
-        with people.step(f"reading the state of {desired.name}"):
-            plan = plan_deploy(desired, aws)
-        people.info(render.plan_table(plan))
-        changes += len(plan.changes)
-        if args.plan and plan.changes:
-            people.info("(--plan: nothing was changed)")
-        outcome = None
-        if not args.plan:
-            if plan.changes and not args.yes:
-                # Off a terminal (CI) there is nobody to ask: only --yes applies a plan there.
-                if not sys.stdin.isatty():
-                    raise UsageError(
-                        f"deploy of {desired.name} has {len(plan.changes)} change(s) and nobody to confirm them "
-                        "(not a terminal); nothing was changed",
-                        "pass --yes to apply without a prompt, or --plan to only show the plan",
-                    )
-                if people.quiet:  # -q / --json hid the plan: nobody says yes to an unseen plan
-                    print(render.plan_table(plan), file=sys.stderr)
-                if not confirm(f"apply to {desired.name}?"):
-                    raise UsageError(
-                        f"deploy of {desired.name} cancelled; nothing was changed", "pass --yes to skip the question"
-                    )
-            outcome = execute(plan, aws, people, alias=desired.alias)
-            people.info(render.outcome_text(outcome, "deploy"))
-        results.append((plan, outcome))
-    if args.json:
-        result(render.json_document(results))
-    if args.detailed_exitcode and changes:
-        return int(ExitCode.USAGE)  # 2: there are changes (see --detailed-exitcode)
-    return 0

@@ -5,20 +5,11 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING
 
-from uv_lambda.cli._common import HelpFormatter, add_project_arguments
-from uv_lambda.cli.deploy import add_aws_arguments
-from uv_lambda.errors import ExitCode, UsageError, UvLambdaError
-from uv_lambda.limits import MEMORY_MB, TIMEOUT_SECONDS
+from uv_lambda.cli import options
+from uv_lambda.cli._common import HelpFormatter, add_project_arguments, announce_sandbox, open_function
+from uv_lambda.errors import ExitCode, UsageError
 from uv_lambda.ui import Reporter
-
-if TYPE_CHECKING:
-    from collections.abc import Callable
-
-    from uv_lambda.emulator.early_start import EarlyStart
-    from uv_lambda.emulator.function import LocalFunction, RunOptions
-    from uv_lambda.model import Function
 
 ORDER = 30
 
@@ -55,64 +46,15 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser], co
         formatter_class=HelpFormatter,
     )
     add_project_arguments(p, allow_all=False)
-    add_run_arguments(p)
+    options.add_run_arguments(p)
     p.add_argument("-e", "--event", metavar="FILE", help="the event: a JSON file, or - for stdin (default: {})")
     p.add_argument(
         "--remote",
         action="store_true",
         help="invoke the deployed function on AWS (its alias, when configured) instead of running it here",
     )
-    add_aws_arguments(p)
+    options.add_aws_arguments(p)
     p.set_defaults(handler=run)
-
-
-def add_run_arguments(p: argparse.ArgumentParser) -> None:
-    """Options shared by `invoke` and `serve`."""
-    p.add_argument(
-        "--artifact",
-        type=Path,
-        metavar="PATH",
-        help="run this build folder or zip instead of building the project",
-    )
-    p.add_argument(
-        "--image",
-        metavar="REF",
-        help="run this container image (REGISTRY/REPO:TAG or @sha256:...) instead of building the project",
-    )
-    p.add_argument(
-        "--layer",
-        type=Path,
-        action="append",
-        default=[],
-        metavar="ZIP",
-        help="an extra layer zip, unpacked into /opt after the built layer (repeatable)",
-    )
-    p.add_argument("--handler", dest="handler_name", metavar="MODULE.FUNCTION", help="override the handler")
-    p.add_argument("--runtime", metavar="python3.X", help="the runtime of an artifact without metadata")
-    p.add_argument(
-        "--timeout", type=int, metavar="SECONDS", help="override the timeout ({}-{})".format(*TIMEOUT_SECONDS)
-    )
-    p.add_argument("--memory", type=int, metavar="MB", help="override the memory size ({}-{})".format(*MEMORY_MB))
-    p.add_argument("--python", metavar="PATH", help="the interpreter to run (default: found by uv)")
-    p.add_argument(
-        "--no-boto3",
-        action="store_true",
-        help="leave boto3 out of the runtime folder (Lambda's runtime ships it)",
-    )
-    p.add_argument(
-        "--no-credentials",
-        action="store_true",
-        help="do not pass your AWS credentials to the function",
-    )
-    p.add_argument(
-        "--sandbox",
-        choices=("auto", "require", "off"),
-        default=None,
-        help="run each execution environment in a bubblewrap sandbox laid out as Lambda's (/var/task, "
-        "/opt, /var/runtime, /var/lang read-only, a private /tmp): auto uses it where bwrap works, "
-        "require fails without it, off runs on this machine's file system "
-        "(default: $UV_LAMBDA_SANDBOX, else auto)",
-    )
 
 
 def read_event(source: str | None) -> bytes:
@@ -150,124 +92,6 @@ def read_event(source: str | None) -> bytes:
         )
     # An empty payload is an empty event, as for `aws lambda invoke` without --payload.
     return data if data.strip() else b"{}"
-
-
-def run_flags(args: argparse.Namespace, concurrency: int | None = None) -> dict[str, object]:
-    """The settings a local run's flags give, checked as configuration is (config.py's schema)."""
-    from uv_lambda.config import check_override
-
-    given = {
-        "handler": args.handler_name,
-        "runtime": args.runtime,
-        "timeout": args.timeout,
-        "memory": args.memory,
-        "concurrency": concurrency,
-    }
-    return {key: check_override(key, value) for key, value in given.items() if value is not None}
-
-
-def open_function(
-    args: argparse.Namespace,
-    reporter: Reporter,
-    *,
-    concurrency: int | None = None,
-    one_shot: bool = False,
-    early: EarlyStart | None = None,
-) -> LocalFunction:
-    """The LocalFunction that args describe: a built project function, --artifact or --image.
-    `one_shot`: it runs one event and the process ends (no draft of the next tree is linked;
-    its environment starts while it builds). `early`: what the function it replaces started
-    for it (serve --watch). See emulator/early_start.py."""
-    from uv_lambda.artifact import read_build
-    from uv_lambda.emulator.find_artifact import check_layers, function_from_path
-    from uv_lambda.emulator.function import LocalFunction, RunOptions, function_of_build
-
-    flags = run_flags(args, concurrency)
-    if not args.no_credentials:
-        from uv_lambda.emulator.aws_credentials import prefetch
-
-        prefetch()  # while the build runs
-    options = RunOptions(
-        with_boto3=not args.no_boto3,
-        pass_credentials=not args.no_credentials,
-        python=args.python,
-        sandbox=args.sandbox,
-        draft=not one_shot,
-    )
-    if args.image is not None:
-        return _open_image(args, reporter, flags, options)
-    extra_layers = check_layers(args.layer)
-    if args.artifact is not None:
-        function, code, layers = function_from_path(args.artifact, flags)
-    else:
-        from uv_lambda.cli._common import select_functions
-        from uv_lambda.cli._shared_build import build_for_local_run, local_run_folder
-        from uv_lambda.config import with_overrides
-
-        project, [config] = select_functions(args)
-        # The run's flags apply to the run, not to the build (a runtime is the build's).
-        flags.pop("runtime", None)
-        run_config = with_overrides(config, **flags)
-        where = local_run_folder(project, config, reporter)
-        if one_shot and early is None:  # its environment starts while the build runs
-            early = _start_early(lambda: function_of_build(read_build(where.folder), run_config), extra_layers, options)
-        # The artifact and build record that `build` and `deploy` share (cli/_shared_build.py):
-        # an edit of application code between two runs rebuilds only the edited files.
-        try:
-            with reporter.step(f"building {config.name}"):
-                build = build_for_local_run(project, config, reporter, where).build
-        except BaseException:
-            if one_shot and early is not None:
-                early.cancel()
-            raise
-        function, code, layers = function_of_build(build, run_config)
-    opened = LocalFunction.open(function, code, [*layers, *extra_layers], options, early)
-    if one_shot and early is not None:
-        opened.prewarm(early)  # the environment started early, when it fits
-    return opened
-
-
-def _start_early(
-    built: Callable[[], tuple[Function, Path, list[Path]]], extra_layers: list[Path], options: RunOptions
-) -> EarlyStart | None:
-    """An environment of the build as it is now, started on its unpacked tree before the build
-    runs (emulator/early_start.py); None when there is no build yet, or none that runs here."""
-    from uv_lambda.emulator.function import start_early
-
-    try:
-        function, code, layers = built()
-        return start_early(function, code, [*layers, *extra_layers], options)
-    except (UvLambdaError, OSError, ValueError) as exc:  # the run says what is wrong, after its build
-        import logging
-
-        logging.getLogger(__name__).debug("no early start: %s", exc)
-        return None
-
-
-def announce_sandbox(function: LocalFunction, reporter: Reporter) -> None:
-    """The one start-up line of an unsandboxed run: what differs from Lambda."""
-    note = function.spec.sandbox.note
-    if note:
-        reporter.info(note)
-
-
-def _open_image(
-    args: argparse.Namespace, reporter: Reporter, flags: dict[str, object], options: RunOptions
-) -> LocalFunction:
-    """The LocalFunction of `--image REF`: pulled, its /var/task and /opt unpacked here."""
-    from uv_lambda.config import FunctionConfig, with_overrides
-    from uv_lambda.emulator.runtime_folder import host_architecture
-    from uv_lambda.image.local import open_image
-    from uv_lambda.image.reference import parse_reference
-
-    if args.artifact is not None or args.layer:
-        flag = "--artifact" if args.artifact is not None else "--layer"
-        raise UsageError(f"--image cannot be combined with {flag}", "the image holds the code and its layers")
-    repository = parse_reference(args.image).repository
-    # The platform this machine runs: an image index offers both.
-    config = FunctionConfig(name=repository.rpartition("/")[2], architecture=host_architecture())
-    with reporter.step(f"pulling {args.image}"):
-        return open_image(args.image, with_overrides(config, **flags), options=options)
 
 
 # Flags that only mean something for a run on this machine (dest, flag).

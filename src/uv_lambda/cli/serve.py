@@ -8,8 +8,8 @@ import sys
 import time
 from typing import TYPE_CHECKING
 
-from uv_lambda.cli._common import HelpFormatter, add_project_arguments
-from uv_lambda.cli.invoke import add_run_arguments, announce_sandbox, open_function
+from uv_lambda.cli import options
+from uv_lambda.cli._common import HelpFormatter, add_project_arguments, announce_sandbox, open_function
 from uv_lambda.config import FunctionConfig
 from uv_lambda.emulator.event_types import HTTP_FORMATS
 from uv_lambda.ui import Reporter
@@ -48,7 +48,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser], co
         formatter_class=HelpFormatter,
     )
     add_project_arguments(p, allow_all=False)
-    add_run_arguments(p)
+    options.add_run_arguments(p)
     p.add_argument("--port", type=int, default=8000, help="port on 127.0.0.1 (default 8000; 0 picks a free one)")
     p.add_argument(
         "--event-format",

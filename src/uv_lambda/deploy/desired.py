@@ -14,6 +14,7 @@ from uv_lambda.config import FunctionConfig
 from uv_lambda.deploy import checks, names
 from uv_lambda.deploy.errors import DeployError
 from uv_lambda.deploy.models import DesiredFunction, ImageArtifact
+from uv_lambda.errors import UsageError
 from uv_lambda.model import Format, Function
 
 
@@ -27,6 +28,10 @@ class DeployOptions:
     prune_layers: int | None = None
     image_repository: str | None = None  # --image-repository, over the configured one
     adopt: bool = False  # --adopt: take over a function or role uv-lambda did not create
+
+    def __post_init__(self) -> None:
+        if self.prune_layers is not None and self.prune_layers < 1:
+            raise UsageError("--prune-layers must be 1 or more", "it is the number of layer versions to keep")
 
 
 def _settings(config: FunctionConfig, options: DeployOptions) -> dict[str, Any]:

@@ -1,7 +1,7 @@
-"""Image functions: build the image into a local OCI layout, read it back, push it from there.
+"""Image functions: read the image built into a local OCI layout back, push it from there.
 
-A deploy builds the image without pushing it (`--plan` must not write anywhere, a registry
-included): the layout in dist/lambda/<function>/image holds every blob, and its manifest
+A deploy builds the image (app/image.py) without pushing it (`--plan` must not write
+anywhere, a registry included): the layout in dist/lambda/<function>/image holds every blob, and its manifest
 digest is what the function will run, wherever the image goes. The executor pushes the
 layout (only the blobs the registry lacks) when the plan says so.
 """
@@ -13,17 +13,13 @@ import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from uv_lambda.config import FunctionConfig
 from uv_lambda.deploy.errors import DeployError
 from uv_lambda.deploy.models import ImageArtifact
 from uv_lambda.model import Architecture
-from uv_lambda.project import Project
-from uv_lambda.ui import Reporter
 
 if TYPE_CHECKING:
     from uv_lambda.image.auth import Credentials
 
-LAYOUT_FOLDER = "image"
 # What a push to ECR through the registry API needs (HEAD of blobs and manifests, uploads,
 # the manifest); Lambda's CreateFunction/UpdateFunctionCode with an ImageUri needs the two
 # pull actions from the deploying principal too.
@@ -38,51 +34,6 @@ ECR_PUSH_ACTIONS = (
 )
 _ARCHITECTURES = {architecture.oci_name: architecture for architecture in Architecture}
 _HINT = "rebuild it: `uv-lambda deploy` without --no-build, or `uv-lambda build --format image`"
-
-
-def build_image_artifact(
-    project: Project,
-    config: FunctionConfig,
-    *,
-    out_dir: Path,
-    reporter: Reporter,
-    base_image: str | None,
-    image_repository: str | None,
-    lock: bool,
-) -> ImageArtifact:
-    """Build the function's image into `out_dir/image` (an OCI layout); push nothing.
-
-    The same staging and dependency cache as `uv-lambda build --format image`.
-    """
-    from uv_lambda.bundle.pipeline import retrying_damaged, stage_function
-    from uv_lambda.image import credentials
-    from uv_lambda.image.assemble import build_image
-    from uv_lambda.image.reference import parse_reference
-
-    layout = out_dir / LAYOUT_FOLDER
-
-    def build() -> None:
-        with stage_function(project, config, reporter=reporter, lock=lock, never_inputs=[out_dir]) as staged:
-            base = base_image or staged.runtime.base_image(staged.architecture)
-            # UV_LAMBDA_REGISTRY_USERNAME/PASSWORD are the login of the registry pushed to: a
-            # base image there is read with it (elsewhere: Docker's config, ECR, or anonymous).
-            logins = {}
-            explicit = credentials.from_environment()
-            base_registry = parse_reference(base).registry
-            if explicit is not None and image_repository and image_repository.split("/", 1)[0] == base_registry:
-                logins[base_registry] = explicit
-            build_image(
-                staged,
-                base_image=base,
-                push=None,
-                output=f"oci-layout:{layout}",
-                reporter=reporter,
-                tag=f"{config.aws_name}:latest",
-                registry_credentials=logins or None,
-            )
-
-    retrying_damaged(build)  # a damaged cached dependency set is made again
-    return read_layout(layout)
 
 
 def _blob(layout: Path, digest: str) -> Path:

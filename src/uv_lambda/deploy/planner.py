@@ -53,6 +53,7 @@ from uv_lambda.deploy.models import (
     ZipArtifact,
     repository_name_for,
 )
+from uv_lambda.image.reference import parse_repository
 from uv_lambda.limits import ZIP_UPLOAD_LIMIT
 from uv_lambda.ui import human_size
 
@@ -148,7 +149,7 @@ def plan_deploy(desired: DesiredFunction, reader: StateReader) -> Plan:
             "run `uv-lambda destroy` first, or set function-name to deploy it under another name",
         )
     uploads = _Uploads(desired, reader, steps)
-    image: _ImageTarget | None = None
+    image: _ImagePush | None = None
     if desired.image is not None:
         image = _plan_repository(desired, desired.image, reader, steps)
     role = _plan_role(desired, reader, steps, warnings)
@@ -245,7 +246,7 @@ def _zip(desired: DesiredFunction) -> ZipArtifact:
     return desired.code
 
 
-class _ImageTarget:
+class _ImagePush:
     """Where an image function's image goes, and the step that pushes it (added once, if needed)."""
 
     def __init__(self, artifact: ImageArtifact, repository_uri: str, tag: str, *, ecr: bool) -> None:
@@ -271,42 +272,24 @@ class _ImageTarget:
         return ImageSource(self.uri)
 
 
-def split_repository(reference: str) -> tuple[str, str, str]:
-    """`REGISTRY/PATH[:TAG]` -> (registry, path, tag); the tag defaults to `latest`."""
-    if "@" in reference:
-        raise DeployError(
-            f"image-repository {reference} names a digest",
-            "set it to REGISTRY/REPOSITORY[:TAG]; deploy pins the digest it builds",
-        )
-    registry, slash, path = reference.partition("/")
-    if not slash or not path or not ("." in registry or ":" in registry or registry == "localhost"):
-        raise DeployError(
-            f"image-repository {reference} names no registry",
-            "write it as REGISTRY/REPOSITORY, e.g. 123456789012.dkr.ecr.eu-west-1.amazonaws.com/api",
-        )
-    tag = "latest"
-    if ":" in path.rsplit("/", 1)[-1]:
-        path, tag = path.rsplit(":", 1)
-    return registry, path, tag
-
-
 def ecr_registry_host(account: str, region: str) -> str:
     return f"{account}.dkr.ecr.{region}.amazonaws.com"
 
 
 def _plan_repository(
     desired: DesiredFunction, artifact: ImageArtifact, reader: StateReader, steps: list[Step]
-) -> _ImageTarget:
+) -> _ImagePush:
     from uv_lambda.deploy.images import is_ecr
     from uv_lambda.image.credentials import ecr_region
 
     tag = "latest"
-    if desired.image_repository is not None:
-        registry, path, tag = split_repository(desired.image_repository)
+    configured = parse_repository(desired.image_repository) if desired.image_repository is not None else None
+    if configured is not None:
+        registry, path, tag = configured.registry, configured.repository, configured.identifier
         if not is_ecr(registry):
             target = f"{registry}/{path}"
             steps.append(Step("repository", target, "no-change", "configured registry (not managed by uv-lambda)"))
-            return _ImageTarget(artifact, target, tag, ecr=False)
+            return _ImagePush(artifact, target, tag, ecr=False)
         region = ecr_region(registry)
         if region != reader.region:
             raise DeployError(
@@ -325,16 +308,16 @@ def _plan_repository(
         steps.append(Step("repository", state.uri, "no-change", reason))
         if state.created_for(desired.name):
             _plan_repository_policy(state.name, reader.get_repository_policy(state.name), steps)
-        return _ImageTarget(artifact, state.uri, tag, ecr=True)
-    if desired.image_repository is not None:
-        uri = f"{split_repository(desired.image_repository)[0]}/{name}"
+        return _ImagePush(artifact, state.uri, tag, ecr=True)
+    if configured is not None:
+        uri = f"{configured.registry}/{name}"
     else:
         uri = f"{ecr_registry_host(reader.account_id(), reader.region)}/{name}"
     steps.append(
         Step("repository", uri, "create", "ECR repository for the image", CreateRepository(name, desired.name))
     )
     _plan_repository_policy(name, None, steps)
-    return _ImageTarget(artifact, uri, tag, ecr=True)
+    return _ImagePush(artifact, uri, tag, ecr=True)
 
 
 def lets_lambda_pull(policy_text: str | None) -> bool:
@@ -536,7 +519,7 @@ class _Wanted:
     desired: DesiredFunction
     role: Value
     layers: tuple[Value, ...]
-    image: _ImageTarget | None
+    image: _ImagePush | None
 
 
 def _plan_updates(wanted: _Wanted, current: FunctionState, uploads: _Uploads, steps: list[Step]) -> None:

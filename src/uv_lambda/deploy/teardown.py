@@ -26,7 +26,8 @@ from uv_lambda.deploy.models import (
     repository_name_for,
     role_name_for,
 )
-from uv_lambda.deploy.planner import StateReader, split_repository
+from uv_lambda.deploy.planner import StateReader
+from uv_lambda.image.reference import parse_repository
 
 
 class TeardownReader(StateReader, Protocol):
@@ -146,7 +147,8 @@ def _plan_repository(function_name: str, configured: str | None, reader: StateRe
     from uv_lambda.deploy.images import is_ecr
 
     if configured is not None:
-        registry, name, _ = split_repository(configured)
+        parsed = parse_repository(configured)
+        registry, name = parsed.registry, parsed.repository
         if not is_ecr(registry):
             steps.append(Step("repository", f"{registry}/{name}", "no-change", "configured registry: left alone"))
             return

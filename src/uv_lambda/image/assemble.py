@@ -13,9 +13,9 @@ from uv_lambda.image import credentials
 from uv_lambda.image.auth import Credentials
 from uv_lambda.image.compose import ComposedImage, compose
 from uv_lambda.image.layers import Layer, build_layer, has_files
-from uv_lambda.image.output import OutputTarget, parse_output, write_output
+from uv_lambda.image.output import write_output
 from uv_lambda.image.push import PushStats, push_image
-from uv_lambda.image.reference import Reference, parse_reference
+from uv_lambda.image.reference import ImageTarget, Reference
 from uv_lambda.image.registry import RegistryClient
 from uv_lambda.image.resolve import PlatformImage, resolve_image
 from uv_lambda.image.store import BlobStore, default_cache_dir
@@ -107,38 +107,66 @@ def _insecure_registries() -> set[str]:
 
 def build_image(
     staged: ImageInputs,
+    target: ImageTarget,
     *,
-    base_image: str,
-    push: str | None,
-    output: str | None,
     reporter: Reporter,
-    tag: str | None = None,
     cache_dir: Path | None = None,
     registry_credentials: dict[str, Credentials] | None = None,
 ) -> ImageResult:
-    """Build the function's image on `base_image`; push it to `push`, write it to `output`.
+    """Build the function's image on `target.base`; push it to `target.push`, write it to
+    `target.output` (named `target.tag` there, by default the push reference).
 
-    `output` is `oci-layout:DIR` or `docker-archive:FILE`; `tag` names the image in an
-    output (default: the push reference). Credentials: `registry_credentials` by registry
-    host, else the environment / Docker config / ECR (see uv_lambda.image.credentials).
+    Credentials: `registry_credentials` by registry host, else the environment / Docker
+    config / ECR (see uv_lambda.image.credentials).
     """
     if not staged.handler:
         raise UsageError(
             "an image needs a handler, and this function has none",
             'set handler = "module.function" in [tool.uv-lambda] or pass --handler',
         )
-    handler = staged.handler
-    base_ref = parse_reference(base_image)
-    target_ref = parse_reference(push) if push else None
-    if target_ref and target_ref.digest:
-        raise UsageError(f"cannot push to {push}: a digest names an image, not a place", "push to REPOSITORY:TAG")
-    target_output: OutputTarget | None = parse_output(output) if output else None
+    if target.base is None:
+        raise TypeError("build_image needs target.base (app/image.py picks the runtime's by default)")
     store = BlobStore(cache_dir or default_cache_dir())
-    clients = _Clients(registry_credentials, target_ref.registry if target_ref else None)
-    base_client = clients.get(base_ref)
+    clients = _Clients(registry_credentials, target.login_registry)
+    base_client = clients.get(target.base)
+    with reporter.step(f"reading base image {target.base}"):
+        base = resolve_image(base_client, target.base, staged.architecture)
+    image = compose(base, _own_layers(staged, store, reporter), staged.handler)
 
-    with reporter.step(f"reading base image {base_ref}"):
-        base = resolve_image(base_client, base_ref, staged.architecture)
+    def fetch_base_layer(digest: str) -> None:
+        # Runs in push threads: no spinner here, the push step shows progress.
+        if not store.has(digest):
+            log.debug("downloading base layer %s from %s", digest, base.reference)
+            base_client.download_blob(base.reference, digest, store.path(digest))
+
+    stats = PushStats()
+    if target.push is not None:
+        with reporter.step(f"pushing {target.push}"):
+            stats = push_image(
+                image,
+                target.push,
+                clients.get(target.push),
+                store,
+                base=base.reference,
+                fetch_base_layer=fetch_base_layer,
+            )
+        reporter.info(
+            f"pushed {target.push}@{image.digest}: {len(stats.uploaded)} blobs uploaded "
+            f"({human_size(stats.bytes_uploaded)}), "
+            f"{len(stats.present) + len(stats.mounted)} already there"
+        )
+    if target.output is not None:
+        with reporter.step(f"downloading base image layers of {target.base}"):
+            for layer in base.layers:
+                fetch_base_layer(layer.digest)
+        with reporter.step(f"writing {target.output}"):
+            write_output(target.output, image, store, target.tag or (str(target.push) if target.push else None))
+    return _result(image, base, target, stats)
+
+
+def _own_layers(staged: ImageInputs, store: BlobStore, reporter: Reporter) -> list[Layer]:
+    """Dependencies, workspace packages, application: one layer each (the first two only when
+    they hold files)."""
     layers: list[Layer] = []
     for name, folder in (
         ("dependencies", staged.dependencies_dir),
@@ -148,54 +176,19 @@ def build_image(
         if name == "application" or has_files(folder):
             with reporter.step(f"layer {name}"):
                 layers.append(build_layer(folder, store, name=name))
-    image = compose(base, layers, handler)
-
-    def fetch_base_layer(digest: str) -> None:
-        # Runs in push threads: no spinner here, the push step shows progress.
-        if not store.has(digest):
-            log.debug("downloading base layer %s from %s", digest, base.reference)
-            base_client.download_blob(base.reference, digest, store.path(digest))
-
-    stats = PushStats()
-    if target_ref is not None:
-        with reporter.step(f"pushing {target_ref}"):
-            stats = push_image(
-                image,
-                target_ref,
-                clients.get(target_ref),
-                store,
-                base=base.reference,
-                fetch_base_layer=fetch_base_layer,
-            )
-        reporter.info(
-            f"pushed {target_ref}@{image.digest}: {len(stats.uploaded)} blobs uploaded "
-            f"({human_size(stats.bytes_uploaded)}), "
-            f"{len(stats.present) + len(stats.mounted)} already there"
-        )
-    if target_output is not None:
-        with reporter.step(f"downloading base image layers of {base_ref}"):
-            for layer in base.layers:
-                fetch_base_layer(layer.digest)
-        with reporter.step(f"writing {target_output}"):
-            write_output(target_output, image, store, tag or (str(target_ref) if target_ref else None))
-    return _result(image, base, target_ref, target_output, stats)
+    return layers
 
 
-def _result(
-    image: ComposedImage,
-    base: PlatformImage,
-    target: Reference | None,
-    output: OutputTarget | None,
-    stats: PushStats,
-) -> ImageResult:
+def _result(image: ComposedImage, base: PlatformImage, target: ImageTarget, stats: PushStats) -> ImageResult:
+    pushed = target.push
     return ImageResult(
         digest=image.digest,
         manifest_type=image.manifest_type,
         base=str(base.reference),
         layers=image.own_layers,
         base_layer_count=len(image.base_layers),
-        pushed=f"{target.registry}/{target.repository}@{image.digest}" if target else None,
-        output=str(output) if output else None,
+        pushed=f"{pushed.registry}/{pushed.repository}@{image.digest}" if pushed else None,
+        output=str(target.output) if target.output else None,
         bytes_uploaded=stats.bytes_uploaded,
         uploaded=tuple(stats.uploaded),
         mounted=tuple(stats.mounted),

@@ -17,6 +17,7 @@ from uv_lambda.emulator.layout import Layout
 from uv_lambda.errors import UsageError
 from uv_lambda.image.auth import Credentials
 from uv_lambda.image.reader import pull_image, unpack
+from uv_lambda.image.reference import Reference
 from uv_lambda.model import Function
 from uv_lambda.reserved_variables import RESERVED
 from uv_lambda.runtimes import get_runtime
@@ -26,7 +27,7 @@ _SYSTEM_VARIABLES = RESERVED | {"PATH", "LD_LIBRARY_PATH", "LANG", "TZ", "PYTHON
 
 
 def open_image(
-    reference: str,
+    reference: Reference,
     config: FunctionConfig,
     *,
     options: RunOptions | None = None,
@@ -74,7 +75,7 @@ def open_layout(layout: Layout, config: FunctionConfig, options: RunOptions | No
     return LocalFunction.open_layout(Function.configured(config), layout, options or RunOptions())
 
 
-def _runtime_from_bytecode(layout: Layout, reference: str) -> str:
+def _runtime_from_bytecode(layout: Layout, reference: Reference) -> str:
     """python3.X from the tag of the first compiled module found (`mod.cpython-313.pyc`)."""
     for folder in (layout.task_root, layout.opt):
         for compiled in folder.rglob("__pycache__/*.cpython-3*.pyc"):

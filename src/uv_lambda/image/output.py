@@ -14,50 +14,17 @@ import os
 import shutil
 import tarfile
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
 
 from uv_lambda import atomic
-from uv_lambda.errors import UsageError
 from uv_lambda.image.compose import ComposedImage
 from uv_lambda.image.layers import FIXED_MTIME
 from uv_lambda.image.oci import OCI_INDEX, canonical_json
+from uv_lambda.image.reference import OutputTarget
 from uv_lambda.image.store import BlobStore
 
-OutputKind = Literal["oci-layout", "docker-archive"]
 _OCI_LAYOUT = canonical_json({"imageLayoutVersion": "1.0.0"})
 _REF_NAME = "org.opencontainers.image.ref.name"
-
-
-@dataclass(frozen=True)
-class OutputTarget:
-    kind: OutputKind
-    path: Path
-
-    def __str__(self) -> str:
-        return f"{self.kind}:{self.path}"
-
-
-def parse_output(spec: str) -> OutputTarget:
-    kind, sep, path = spec.partition(":")
-    if not sep or not path or kind not in ("oci-layout", "docker-archive"):
-        raise UsageError(
-            f"unknown image output {spec!r}",
-            "use oci-layout:DIR (an OCI image folder) or docker-archive:FILE (a tar for docker load)",
-        )
-    target = OutputTarget(kind, Path(path).expanduser())  # type: ignore[arg-type]
-    if kind == "docker-archive" and target.path.is_dir():
-        raise UsageError(f"{target.path} is a folder", "docker-archive: needs a file name, e.g. image.tar")
-    if kind == "oci-layout" and target.path.exists():
-        if not target.path.is_dir():
-            raise UsageError(f"{target.path} is not a folder", "oci-layout: needs a folder")
-        if any(target.path.iterdir()) and not (target.path / "oci-layout").is_file():
-            raise UsageError(
-                f"{target.path} is not empty and not an OCI image folder",
-                "pick a new folder: uv-lambda replaces only earlier image folders",
-            )
-    return target
 
 
 def _blobs(image: ComposedImage, store: BlobStore) -> Iterator[tuple[str, Path | bytes]]:

@@ -17,7 +17,7 @@ from uv_lambda.errors import BuildError
 from uv_lambda.image import credentials
 from uv_lambda.image.auth import Credentials
 from uv_lambda.image.oci import Descriptor
-from uv_lambda.image.reference import Reference, parse_reference
+from uv_lambda.image.reference import Reference
 from uv_lambda.image.registry import RegistryClient
 from uv_lambda.image.resolve import resolve_image
 from uv_lambda.image.store import BlobStore, default_cache_dir
@@ -49,14 +49,13 @@ class PulledImage:
 
 
 def pull_image(
-    reference: str,
+    ref: Reference,
     architecture: Architecture,
     *,
     cache_dir: Path | None = None,
     registry_credentials: Credentials | None = None,
 ) -> PulledImage:
     """Fetch the image's manifest for `architecture`, its config, and every layer not cached."""
-    ref = parse_reference(reference)
     creds = registry_credentials or credentials.credentials_for(ref.registry, push_target=True)
     client = RegistryClient(ref.registry, creds, plain_http=ref.is_loopback)
     image = resolve_image(client, ref, architecture, role="image")

@@ -1,9 +1,16 @@
-"""Image references: `[registry/]repository[:tag][@digest]`, parsed the way Docker reads them."""
+"""Image references, `[registry/]repository[:tag][@digest]`, parsed the way Docker reads them;
+and the `ImageTarget` an image build takes: its base, where it is pushed, where it is written.
+
+Every image reference uv-lambda reads (--push, --base-image, --image, --image-repository and
+`image-repository`) goes through `parse_reference`, once, where it enters.
+"""
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
 
 from uv_lambda.errors import UsageError
 
@@ -107,3 +114,92 @@ def _check_registry(registry: str, text: str) -> None:
     port = match["port"]
     if port is not None and not 1 <= int(port[:6]) <= 65535:
         raise UsageError(f"invalid port {port} in image reference {text!r}", "a port is 1 to 65535")
+
+
+def parse_repository(text: str, *, setting: str = "image-repository") -> Reference:
+    """A place to push to, REGISTRY/REPOSITORY[:TAG] (tag `latest` by default): the registry
+    must be named (a deploy never pushes to Docker Hub by accident) and a digest is refused."""
+    if "@" in text:
+        raise UsageError(
+            f"{setting} {text} names a digest", "set it to REGISTRY/REPOSITORY[:TAG]; deploy pins the digest it builds"
+        )
+    registry, slash, path = text.partition("/")
+    if not slash or not path or not ("." in registry or ":" in registry or registry == "localhost"):
+        raise UsageError(
+            f"{setting} {text} names no registry",
+            "write it as REGISTRY/REPOSITORY, e.g. 123456789012.dkr.ecr.eu-west-1.amazonaws.com/api",
+        )
+    return parse_reference(text)
+
+
+OutputKind = Literal["oci-layout", "docker-archive"]
+
+
+@dataclass(frozen=True)
+class OutputTarget:
+    kind: OutputKind
+    path: Path
+
+    def __str__(self) -> str:
+        return f"{self.kind}:{self.path}"
+
+
+def parse_output(spec: str) -> OutputTarget:
+    kind, sep, path = spec.partition(":")
+    if not sep or not path or kind not in ("oci-layout", "docker-archive"):
+        raise UsageError(
+            f"unknown image output {spec!r}",
+            "use oci-layout:DIR (an OCI image folder) or docker-archive:FILE (a tar for docker load)",
+        )
+    target = OutputTarget(kind, Path(path).expanduser())  # type: ignore[arg-type]
+    if kind == "docker-archive" and target.path.is_dir():
+        raise UsageError(f"{target.path} is a folder", "docker-archive: needs a file name, e.g. image.tar")
+    if kind == "oci-layout" and target.path.exists():
+        if not target.path.is_dir():
+            raise UsageError(f"{target.path} is not a folder", "oci-layout: needs a folder")
+        if any(target.path.iterdir()) and not (target.path / "oci-layout").is_file():
+            raise UsageError(
+                f"{target.path} is not empty and not an OCI image folder",
+                "pick a new folder: uv-lambda replaces only earlier image folders",
+            )
+    return target
+
+
+@dataclass(frozen=True)
+class ImageTarget:
+    """What an image is built on and where it goes, parsed once (`image_target`)."""
+
+    base: Reference | None = None  # None: the runtime's base image
+    push: Reference | None = None  # never a digest
+    output: OutputTarget | None = None
+    tag: str | None = None  # the image's name inside an output (default: the push reference)
+    # The registry whose login UV_LAMBDA_REGISTRY_USERNAME/PASSWORD are (the one pushed to,
+    # at once or later by a deploy): a base image there is read with it.
+    login_registry: str | None = None
+
+
+def image_target(
+    *, push: str | None = None, output: str | None = None, base_image: str | None = None, tag: str | None = None
+) -> ImageTarget:
+    """--push, --output and --base-image checked before any work is done.
+
+    An empty value is most often an unset variable (`--push "$IMAGE"` in CI): it is an
+    error, not "no push", so a pipeline never succeeds having pushed nothing.
+    """
+    for flag, value in (("--push", push), ("--output", output), ("--base-image", base_image)):
+        if value is not None and not value.strip():
+            raise UsageError(
+                f"{flag} is empty",
+                f"pass a value (is the variable it comes from unset?), or leave {flag} out",
+            )
+    pushed = parse_reference(push) if push is not None else None
+    if pushed is not None and pushed.digest:
+        raise UsageError(f"cannot push to {push}: a digest names an image, not a place", "push to REPOSITORY:TAG")
+    written = parse_output(output) if output is not None else None
+    return ImageTarget(
+        base=parse_reference(base_image) if base_image is not None else None,
+        push=pushed,
+        output=written,
+        tag=tag,
+        login_registry=pushed.registry if pushed is not None else None,
+    )

@@ -161,7 +161,7 @@ def record(
 
 def record_owner(destination: Path, overrides: Mapping[str, Any]) -> None:
     """Record only which settings built the folder, for a build no app-only rebuild can follow:
-    a local run still knows whether the folder holds what it would build (cli/_shared_build.py)."""
+    a local run still knows whether the folder holds what it would build (app/build.py)."""
     Path(record_file.local_archive(str(destination))).unlink(missing_ok=True)
     record_file.write(destination, record_file.OwnerRecord(dict(overrides)))
 

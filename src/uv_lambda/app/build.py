@@ -1,4 +1,4 @@
-"""One artifact folder, one build record, whichever command builds it.
+"""The build use case: one artifact folder, one build record, whichever command builds it.
 
 `build`, `invoke`, `serve` and `deploy` all build a function into `dist/lambda/<fn>/` and
 leave the same record (bundle/rebuild/incremental.py, one per folder), so any of them can follow any
@@ -17,7 +17,7 @@ from __future__ import annotations
 import hashlib
 import os
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -35,6 +35,17 @@ class FolderBuild:
     changed: list[str] | None  # None: the full pipeline ran; else the application files rebuilt
 
 
+@dataclass(frozen=True)
+class BuildOptions:
+    """How a build into a folder runs, beyond the function's configuration."""
+
+    overrides: Mapping[str, Any] = field(default_factory=dict)  # the command line's build flags
+    lock: bool = False  # `uv lock` first when uv.lock is missing or stale
+    full: bool = False  # the full pipeline, never an app-only rebuild (-v: every step shown)
+    # Other folders this build writes to; like the output folder, never application files.
+    never_inputs: Sequence[Path] = ()
+
+
 def same_settings(config: FunctionConfig, first: Mapping[str, Any], second: Mapping[str, Any]) -> bool:
     """Whether two sets of command-line settings build the same thing on top of `config`."""
     try:
@@ -44,20 +55,13 @@ def same_settings(config: FunctionConfig, first: Mapping[str, Any], second: Mapp
 
 
 def build_into(
-    project: Project,
-    config: FunctionConfig,
-    out_dir: Path,
-    reporter: Reporter,
-    *,
-    overrides: Mapping[str, Any] | None = None,
-    lock: bool = False,
-    full: bool = False,
-    never_inputs: Sequence[Path] = (),
+    project: Project, config: FunctionConfig, out_dir: Path, reporter: Reporter, options: BuildOptions = BuildOptions()
 ) -> FolderBuild:
-    """Bring `out_dir` up to date with `config` plus the command line's `overrides`: an app-only
-    rebuild when the folder's record allows one (never with `full`), else the full pipeline.
-    `never_inputs`: other folders this build writes to; like out_dir, never application files."""
-    given = {key: value for key, value in (overrides or {}).items() if value is not None}
+    """Bring `out_dir` up to date with `config` plus the command line's overrides: an app-only
+    rebuild when the folder's record allows one (never with `options.full`), else the full pipeline."""
+    overrides, never_inputs = options.overrides, options.never_inputs
+    full, lock = options.full, options.lock
+    given = {key: value for key, value in overrides.items() if value is not None}
     record = incremental.record_path(out_dir)
     recorded = incremental.recorded_overrides(record)
     if not full and recorded is not None and same_settings(config, recorded, given):
@@ -157,8 +161,7 @@ def build_for_local_run(
 ) -> FolderBuild:
     """The build `invoke` and `serve` run, in `where` (default: local_run_folder's)."""
     where = where or local_run_folder(project, config, reporter)
-    folder, overrides = where.folder, where.overrides
-    return build_into(project, config, folder, reporter, overrides=overrides)
+    return build_into(project, config, where.folder, reporter, BuildOptions(overrides=where.overrides))
 
 
 def remember_command(argv: list[str], out_dir: Path, never_inputs: Sequence[Path] = ()) -> None:

@@ -1,0 +1,147 @@
+"""The local-run use case: what `invoke` and `serve` run, opened as a LocalFunction.
+
+Three sources, one way to open them (`LocalFunction.open`, or `open_layout` for an image's
+unpacked tree): the project's function, built into the folder `build` and `deploy` share
+(app/build.py); a build folder or zip named with --artifact; a pushed image (--image).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from uv_lambda.config import FunctionConfig
+from uv_lambda.errors import UsageError
+from uv_lambda.project import Project
+from uv_lambda.ui import Reporter
+
+if TYPE_CHECKING:
+    from uv_lambda.emulator.early_start import EarlyStart
+    from uv_lambda.emulator.function import LocalFunction, RunOptions
+    from uv_lambda.model import Function
+
+# The project's function: called (the project read) only when neither --artifact nor --image is given.
+SelectFunction = Callable[[], tuple[Project, FunctionConfig]]
+
+
+@dataclass(frozen=True)
+class LocalRequest:
+    """What to run here: --artifact, --image or (neither) the project's function, and the
+    command line's settings for the run (handler, runtime, timeout, memory, concurrency)."""
+
+    artifact: Path | None = None
+    image: str | None = None
+    layers: Sequence[Path] = field(default_factory=list)  # extra layer zips, after the built layer
+    flags: dict[str, Any] = field(default_factory=dict)  # given settings, by FunctionConfig field
+
+    def __post_init__(self) -> None:
+        from uv_lambda.config import check_override
+
+        # Checked (and converted) as the configuration is, before anything is built or pulled.
+        checked = {key: check_override(key, value) for key, value in self.flags.items() if value is not None}
+        object.__setattr__(self, "flags", checked)
+
+
+def open_local(
+    request: LocalRequest,
+    options: RunOptions,
+    reporter: Reporter,
+    select: SelectFunction | None = None,
+    early: EarlyStart | None = None,
+) -> LocalFunction:
+    """The LocalFunction `request` names, run with `options`; `select` gives the project's
+    function when that is what runs. A one-shot run (`options.draft` off) starts its
+    environment while it builds; `early`: what the function it replaces started for it
+    (serve --watch). See emulator/early_start.py."""
+    if options.pass_credentials:
+        from uv_lambda.emulator.aws_credentials import prefetch
+
+        prefetch()  # while the build runs
+    if request.image is not None:
+        return _open_image(request.image, request, options, reporter)
+    from uv_lambda.emulator.find_artifact import check_layers, function_from_path
+    from uv_lambda.emulator.function import LocalFunction
+
+    extra_layers = check_layers(request.layers)
+    if request.artifact is not None:
+        function, code, layers = function_from_path(request.artifact, request.flags)
+        return LocalFunction.open(function, code, [*layers, *extra_layers], options)
+    if select is None:
+        raise TypeError("open_local needs `select` when neither an artifact nor an image is named")
+    return _open_built(request, options, reporter, select(), (extra_layers, early))
+
+
+def _open_built(
+    request: LocalRequest,
+    options: RunOptions,
+    reporter: Reporter,
+    function: tuple[Project, FunctionConfig],
+    extra: tuple[Sequence[Path], EarlyStart | None],
+) -> LocalFunction:
+    """The project's function, built (or brought up to date) for this machine first; `extra`:
+    the extra layers, and the environment started early, if any."""
+    from uv_lambda.app.build import build_for_local_run, local_run_folder
+    from uv_lambda.artifact import read_build
+    from uv_lambda.config import with_overrides
+    from uv_lambda.emulator.function import LocalFunction, function_of_build
+
+    project, config = function
+    extra_layers, early = extra
+    one_shot = not options.draft
+    # The run's flags apply to the run, not to the build (a runtime is the build's).
+    flags = {key: value for key, value in request.flags.items() if key != "runtime"}
+    run_config = with_overrides(config, **flags)
+    where = local_run_folder(project, config, reporter)
+    if one_shot and early is None:  # its environment starts while the build runs
+        early = _start_early(lambda: function_of_build(read_build(where.folder), run_config), extra_layers, options)
+    # The artifact and build record that `build` and `deploy` share (app/build.py): an edit
+    # of application code between two runs rebuilds only the edited files.
+    try:
+        with reporter.step(f"building {config.name}"):
+            build = build_for_local_run(project, config, reporter, where).build
+    except BaseException:
+        if one_shot and early is not None:
+            early.cancel()
+        raise
+    built, code, layers = function_of_build(build, run_config)
+    opened = LocalFunction.open(built, code, [*layers, *extra_layers], options, early)
+    if one_shot and early is not None:
+        opened.prewarm(early)  # the environment started early, when it fits
+    return opened
+
+
+def _start_early(
+    built: Callable[[], tuple[Function, Path, list[Path]]], extra_layers: Sequence[Path], options: RunOptions
+) -> EarlyStart | None:
+    """An environment of the build as it is now, started on its unpacked tree before the build
+    runs (emulator/early_start.py); None when there is no build yet, or none that runs here."""
+    from uv_lambda.emulator.function import start_early
+    from uv_lambda.errors import UvLambdaError
+
+    try:
+        function, code, layers = built()
+        return start_early(function, code, [*layers, *extra_layers], options)
+    except (UvLambdaError, OSError, ValueError) as exc:  # the run says what is wrong, after its build
+        import logging
+
+        logging.getLogger(__name__).debug("no early start: %s", exc)
+        return None
+
+
+def _open_image(image: str, request: LocalRequest, options: RunOptions, reporter: Reporter) -> LocalFunction:
+    """The LocalFunction of `--image REF`: pulled, its /var/task and /opt unpacked here."""
+    from uv_lambda.config import with_overrides
+    from uv_lambda.emulator.runtime_folder import host_architecture
+    from uv_lambda.image.local import open_image
+    from uv_lambda.image.reference import parse_reference
+
+    if request.artifact is not None or request.layers:
+        flag = "--artifact" if request.artifact is not None else "--layer"
+        raise UsageError(f"--image cannot be combined with {flag}", "the image holds the code and its layers")
+    reference = parse_reference(image)
+    # The platform this machine runs: an image index offers both.
+    config = FunctionConfig(name=reference.repository.rpartition("/")[2], architecture=host_architecture())
+    with reporter.step(f"pulling {image}"):
+        return open_image(reference, with_overrides(config, **request.flags), options=options)
