@@ -3,18 +3,15 @@
 from __future__ import annotations
 
 import textwrap
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from emulator_helpers import write_zip
+from emulator_helpers import FunctionMaker, ZipMaker, write_zip
 
 from uv_lambda.config import FunctionConfig
 from uv_lambda.emulator.function import LocalFunction, RunOptions
 from uv_lambda.model import Function
-
-ZipMaker = Callable[..., Path]
-FunctionMaker = Callable[..., LocalFunction]
 
 
 @pytest.fixture

@@ -10,10 +10,17 @@ import subprocess
 import sys
 import time
 import zipfile
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from tests.support.artifacts import write_artifact
+
+from uv_lambda.emulator.function import LocalFunction
+
+# The conftest's factories: a zip of files, and a LocalFunction from a handler's source.
+ZipMaker = Callable[..., Path]
+FunctionMaker = Callable[..., LocalFunction]
 
 
 def write_zip(path: Path, files: dict[str, str | bytes]) -> Path:
