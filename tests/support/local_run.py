@@ -9,6 +9,7 @@ import socket
 import subprocess
 import sys
 import time
+import weakref
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -102,9 +103,14 @@ def read_until_closed(sock: socket.socket, limit: float = 15) -> bytes:
     return bytes(data)
 
 
+# Bytes read past one response (pipelined answers can come in one recv), kept for the next read.
+_UNREAD: weakref.WeakKeyDictionary[socket.socket, bytes] = weakref.WeakKeyDictionary()
+
+
 def read_response(sock: socket.socket, limit: float = 15) -> tuple[int, dict[str, str], bytes]:
-    """One response with a Content-Length body: (status, headers lowercased, body)."""
-    data = bytearray()
+    """One response with a Content-Length body: (status, headers lowercased, body). What
+    follows it in the stream is kept for the next call on the same socket."""
+    data = bytearray(_UNREAD.pop(sock, b""))
     deadline = time.monotonic() + limit
     for _ in range(10_000):
         end = data.find(b"\r\n\r\n")
@@ -116,6 +122,8 @@ def read_response(sock: socket.socket, limit: float = 15) -> tuple[int, dict[str
                 headers[name.strip().lower()] = value.strip()
             length = int(headers.get("content-length", "0"))
             if len(data) >= end + 4 + length:
+                if len(data) > end + 4 + length:
+                    _UNREAD[sock] = bytes(data[end + 4 + length :])
                 return int(head[0].split()[1]), headers, bytes(data[end + 4 : end + 4 + length])
         sock.settimeout(max(0.01, deadline - time.monotonic()))
         chunk = sock.recv(65536)
