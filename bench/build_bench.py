@@ -7,7 +7,7 @@ On a copy of examples/fastapi-hello, with a warm uv cache, it measures (medians)
   baseline+  the same with `--compile-bytecode` (the target interpreter compiles): the
              same work as a build with bytecode
   full       `uv-lambda build` (zip, bytecode on) with an empty uv-lambda cache, against
-             baseline+
+             baseline+ (the two run interleaved, with the pair below: see equal_work)
   no-bytecode `uv-lambda build --no-bytecode`, empty cache, against the baseline
   large      both of the above pairs on a numpy + pandas project (--no-large to skip)
   packages   `uv-lambda build` for a new dependency set whose packages are cached
@@ -31,6 +31,7 @@ import sys
 import tempfile
 import time
 import zipfile
+from collections.abc import Callable
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
@@ -96,24 +97,45 @@ def large_project(work: Path, env: dict[str, str]) -> Path:
     return project
 
 
-def equal_work(project: Path, env: dict[str, str], repeat: int) -> dict[str, float]:
-    """Medians of each side of the two equal-work pairs, each build with an empty cache."""
+def equal_work(project: Path, env: dict[str, str], repeat: int) -> dict[str, list[float]]:
+    """Samples of each side of the two equal-work pairs, each build with an empty cache.
+
+    The four sides run interleaved, one of each per round, in an order that rotates every
+    round, and each after `sync`: a burst of load from elsewhere on a shared machine, or the
+    write-back of what the side before wrote, then lands on every side alike, not on the
+    one phase that happened to run at the time (run phase by phase, one side of a pair
+    was once measured at 4.47x while by hand it was 1.45x).
+    """
     cache = Path(env["UV_LAMBDA_CACHE_DIR"])
     timed(GUIDE_BYTECODE, project, env)  # warm uv's cache, and the interpreter's files
 
     def build(*flags: str) -> float:
         shutil.rmtree(cache, ignore_errors=True)
+        os.sync()  # the removal's write-back is not the build's
         return timed([sys.executable, "-m", "uv_lambda", "-q", "build", *flags], project, env)[0]
 
-    return {
-        "guide": median_of(repeat, lambda: timed(GUIDE, project, env)[0]),
-        "guide+bytecode": median_of(repeat, lambda: timed(GUIDE_BYTECODE, project, env)[0]),
-        "full": median_of(repeat, build),
-        "no-bytecode": median_of(repeat, lambda: build("--no-bytecode")),
+    sides: dict[str, Callable[[], float]] = {
+        "guide": lambda: timed(GUIDE, project, env)[0],
+        "guide+bytecode": lambda: timed(GUIDE_BYTECODE, project, env)[0],
+        "full": build,
+        "no-bytecode": lambda: build("--no-bytecode"),
     }
+    samples: dict[str, list[float]] = {name: [] for name in sides}
+    names = list(sides)
+    for turn in range(repeat):
+        for name in names[turn % len(names) :] + names[: turn % len(names)]:
+            os.sync()
+            samples[name].append(sides[name]())
+    return samples
 
 
-def median_of(repeat: int, run) -> float:  # type: ignore[no-untyped-def]
+def pair_ratio(ours: list[float], baseline: list[float]) -> tuple[float, float]:
+    """(ratio of the medians, median of the per-round ratios) of two interleaved sides."""
+    per_round = statistics.median(a / b for a, b in zip(ours, baseline, strict=True))
+    return statistics.median(ours) / statistics.median(baseline), per_round
+
+
+def median_of(repeat: int, run: Callable[[], float]) -> float:
     # Each phase starts with the previous phase's writes on disk, so that their write-back
     # does not land on the next phase's clock (it would on the one after a full build).
     os.sync()
@@ -137,6 +159,7 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--no-large", action="store_true", help="skip the numpy + pandas project")
     args = parser.parse_args()
+    load_at_start = os.getloadavg()[0]
     work = Path(tempfile.mkdtemp(prefix="uv-lambda-bench-"))
     try:
         project = work / "fastapi-hello"
@@ -189,7 +212,8 @@ def main() -> None:
 
         print(
             f"machine: {os.uname().machine}, {os.cpu_count()} cores; python {sys.version.split()[0]}; "
-            f"median of {args.repeat} (cold start: {cold_repeat})"
+            f"median of {args.repeat} (cold start: {cold_repeat}); load average at start {load_at_start:.1f}, "
+            f"at end {os.getloadavg()[0]:.1f} (1 min)"
         )
 
         def row(label: str, seconds: float, against: float | None = None) -> None:
@@ -203,11 +227,15 @@ def main() -> None:
         row("build with nothing changed", noop_build, baseline)
         print(f"{'peak RSS of a full build':<38}{max(peaks) / 1024:8.1f} MB")
         for name, pair in pairs.items():
-            print(f"equal work, {name}:")
-            row("  guide with --compile-bytecode", pair["guide+bytecode"])
-            row("  full build, empty cache", pair["full"], pair["guide+bytecode"])
-            row("  guide's own commands", pair["guide"])
-            row("  build --no-bytecode, empty cache", pair["no-bytecode"], pair["guide"])
+            print(f"equal work, {name} (interleaved rounds; ratio of medians, then median of per-round ratios):")
+            for label, side, base, base_label in (
+                ("  full build, empty cache", "full", "guide+bytecode", "  guide with --compile-bytecode"),
+                ("  build --no-bytecode, empty cache", "no-bytecode", "guide", "  guide's own commands"),
+            ):
+                row(base_label, statistics.median(pair[base]))
+                ratio, per_round = pair_ratio(pair[side], pair[base])
+                seconds = statistics.median(pair[side])
+                print(f"{label:<38}{seconds * 1000:8.0f} ms  ratio {ratio:.2f}  (per round {per_round:.2f})")
         row("cold start import, guide's zip", guide_import)
         row("cold start import, uv-lambda zip", ours_import, guide_import)
     finally:

@@ -45,7 +45,7 @@ from uv_lambda.config import with_overrides  # noqa: E402
 from uv_lambda.deploy.aws import connect  # noqa: E402
 from uv_lambda.deploy.desired import DeployOptions, desired_function  # noqa: E402
 from uv_lambda.deploy.executor import execute  # noqa: E402
-from uv_lambda.deploy.models import DesiredFunction, Outcome  # noqa: E402
+from uv_lambda.deploy.models import AppliedPlan, DesiredFunction  # noqa: E402
 from uv_lambda.deploy.planner import plan_deploy  # noqa: E402
 from uv_lambda.project import load_project  # noqa: E402
 from uv_lambda.ui import Reporter  # noqa: E402
@@ -83,7 +83,7 @@ def deploy(desired: DesiredFunction, endpoint: str) -> float:
     return deploy_outcome(desired, endpoint)[0]
 
 
-def deploy_outcome(desired: DesiredFunction, endpoint: str) -> tuple[float, Outcome]:
+def deploy_outcome(desired: DesiredFunction, endpoint: str) -> tuple[float, AppliedPlan]:
     started = time.perf_counter()
     aws = connect(region=REGION, profile=None, endpoint_url=endpoint)
     plan = plan_deploy(desired, aws)

@@ -147,9 +147,11 @@ def warm_invoke(name: str, serve_args: list[str], env: dict[str, str], work: Pat
 
 
 def in_process(name: str, code: Path, layers: list[Path], handler: str, count: int) -> None:
-    from uv_lambda.emulator.function import FunctionSettings, LocalFunction, RunOptions
+    from uv_lambda.config import FunctionConfig
+    from uv_lambda.emulator.function import LocalFunction, RunOptions
+    from uv_lambda.model import Function
 
-    settings = FunctionSettings(name=name, handler=handler, runtime="python3.13")
+    settings = Function.configured(FunctionConfig(name=name, handler=handler, runtime="python3.13"))
     with LocalFunction.open(settings, code, layers, RunOptions(pass_credentials=False)) as function:
         for _ in range(50):
             function.invoke(GUIDE_EVENT)
@@ -164,9 +166,11 @@ def in_process(name: str, code: Path, layers: list[Path], handler: str, count: i
 
 
 def cold_start(name: str, code: Path, layers: list[Path], handler: str, module: str, runs: int) -> None:
-    from uv_lambda.emulator.function import FunctionSettings, LocalFunction, RunOptions
+    from uv_lambda.config import FunctionConfig
+    from uv_lambda.emulator.function import LocalFunction, RunOptions
+    from uv_lambda.model import Function
 
-    settings = FunctionSettings(name=name, handler=handler, runtime="python3.13")
+    settings = Function.configured(FunctionConfig(name=name, handler=handler, runtime="python3.13"))
     firsts: list[float] = []
     imports: list[float] = []
     no_teardown: list[float] = []
@@ -430,12 +434,14 @@ def sandbox_comparison(
     The machine this runs on may be shared: every pair of figures is measured interleaved
     (alternating batches), so that a change in load hits both sides alike.
     """
+    from uv_lambda.config import FunctionConfig
     from uv_lambda.emulator.environment import ExecutionEnvironment
-    from uv_lambda.emulator.function import FunctionSettings, LocalFunction, RunOptions
+    from uv_lambda.emulator.function import LocalFunction, RunOptions
+    from uv_lambda.model import Function
 
     rounds = 10
     for name, code, handler, module, serve_args in apps:
-        settings = FunctionSettings(name=name, handler=handler, runtime="python3.13")
+        settings = Function.configured(FunctionConfig(name=name, handler=handler, runtime="python3.13"))
         servers = {
             mode: Serve([*serve_args, "--concurrency", "1", "--sandbox", mode], env, work / f"{name}-{mode}.log")
             for mode in MODES
@@ -480,7 +486,7 @@ def sandbox_comparison(
                         environment._freeze()
                     return (time.perf_counter() - started) * 1000 / 1000
 
-                signal_costs[mode] = function.pool._loop_thread.call(signals)
+                signal_costs[mode] = function.pool.loop_thread.call(signals)
         # Cold starts, alternating modes, each against the bare import on the host.
         task = work / f"{name}-task"
         with zipfile.ZipFile(code) as bundle:

@@ -8,8 +8,11 @@ which version goes first so both see the same load:
   rebuild  `uv-lambda -q build` after editing app/main.py (the app-only path)
   noop     the same command again, nothing changed
   full     the same command with the build records removed (a full build, set cached)
-and prints medians and the ratio this/REV for each. Meant for a loaded machine, where
-absolute times are noise but interleaved ratios are not.
+  empty    a full build with the whole uv-lambda cache removed first (a first build)
+  empty-nb the same with --no-bytecode
+and prints medians of wall time and of CPU time (user + system, the build and what it
+ran) and the ratio this/REV for each. Meant for a loaded machine, where absolute times
+are noise but interleaved ratios are not, and CPU time moves less than wall time.
 """
 
 from __future__ import annotations
@@ -25,7 +28,18 @@ import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
-KINDS = ("rebuild", "noop", "full")
+# The first builds first: each leaves the record the app-only kinds after it use.
+KINDS = ("empty-nb", "empty", "rebuild", "noop", "full")
+
+
+def _timed(command: list[str], cwd: Path, env: dict[str, str]) -> tuple[float, float]:
+    """Wall and CPU seconds (user + system of the process and everything it waited for)."""
+    started = time.perf_counter()
+    process = subprocess.Popen(command, cwd=cwd, env=env)
+    _, status, usage = os.wait4(process.pid, 0)
+    if os.waitstatus_to_exitcode(status) != 0:
+        raise SystemExit(f"failed: {command}")
+    return time.perf_counter() - started, usage.ru_utime + usage.ru_stime
 
 
 def _checkout(revision: str, into: Path) -> Path:
@@ -58,24 +72,38 @@ def main() -> None:
             for _ in range(2):  # a full build, then one that leaves nothing to do
                 subprocess.run([sys.executable, "-m", "uv_lambda", "-q", "build"], cwd=project, env=env, check=True)
             setups[name] = (project, env)
-        times: dict[tuple[str, str], list[float]] = {(name, kind): [] for name in setups for kind in KINDS}
+        times: dict[tuple[str, str], list[tuple[float, float]]] = {
+            (name, kind): [] for name in setups for kind in KINDS
+        }
         names = list(setups)
         for round_number in range(args.repeat):
             for name in names if round_number % 2 == 0 else names[::-1]:
                 project, env = setups[name]
+                cache = Path(env["UV_LAMBDA_CACHE_DIR"])
                 main_py = project / "app" / "main.py"
-                main_py.write_text(main_py.read_text() + f"\n# edit {round_number}\n")
                 for kind in KINDS:
+                    flags = ["--no-bytecode"] if kind == "empty-nb" else []
+                    if kind == "rebuild":
+                        main_py.write_text(main_py.read_text() + f"\n# edit {round_number}\n")
+                    if kind.startswith("empty"):
+                        shutil.rmtree(cache, ignore_errors=True)
+                        os.sync()  # the removal's write-back is not the build's
                     if kind == "full":
-                        shutil.rmtree(Path(env["UV_LAMBDA_CACHE_DIR"]) / "rebuild", ignore_errors=True)
-                    started = time.perf_counter()
-                    subprocess.run([sys.executable, "-m", "uv_lambda", "-q", "build"], cwd=project, env=env, check=True)
-                    times[name, kind].append(time.perf_counter() - started)
+                        shutil.rmtree(cache / "rebuild", ignore_errors=True)
+                    command = [sys.executable, "-m", "uv_lambda", "-q", "build", *flags]
+                    times[name, kind].append(_timed(command, project, env))
         print(f"medians of {args.repeat}; load average {os.getloadavg()[0]:.1f}")
         for kind in KINDS:
-            this, then = (statistics.median(times[name, kind]) * 1000 for name in names)
+            (this, this_cpu), (then, then_cpu) = (
+                (
+                    statistics.median(t[0] for t in times[name, kind]) * 1000,
+                    statistics.median(t[1] for t in times[name, kind]) * 1000,
+                )
+                for name in names
+            )
             print(
                 f"{kind:<8} this {this:6.0f} ms  {args.revision} {then:6.0f} ms  this/{args.revision} {this / then:.2f}"
+                f"   CPU {this_cpu:6.0f} / {then_cpu:6.0f} ms  {this_cpu / then_cpu:.2f}"
             )
     finally:
         shutil.rmtree(work, ignore_errors=True)

@@ -187,3 +187,12 @@ def test_size_checks_name_the_largest_items(project: Path) -> None:
     sources.check_selection(selection, installed_size=1024, packages=[], ships_application=False)  # a layer
     assert sources.upload_warning("function.zip", sources.ZIP_UPLOAD_LIMIT) is None
     assert "through S3" in (sources.upload_warning("function.zip", sources.ZIP_UPLOAD_LIMIT + 1) or "")
+
+
+def test_rules_of_another_version_are_refused_not_ignored(tmp_path: Path) -> None:
+    """A build record's rules round-trip; one this version does not know (a newer record's)
+    makes the record unusable (record_file.py falls back to a full build), never ignored."""
+    rules = sources.Rules(str(tmp_path), includes=["app"], excludes=["app/tests"], strict=True)
+    assert sources.Rules.from_json(rules.as_json()).as_json() == rules.as_json()
+    with pytest.raises(TypeError, match="newer"):
+        sources.Rules.from_json({**rules.as_json(), "newer": True})

@@ -13,7 +13,6 @@ after an application edit fast: the dependency archive in the cache is spliced i
 from __future__ import annotations
 
 import hashlib
-import itertools
 import os
 import stat
 import struct
@@ -81,25 +80,58 @@ def _compress(path: Path) -> tuple[bytes, int, int, int, int]:
     return packed, method, zlib.crc32(raw), len(raw), normalised_mode(path.stat().st_mode)
 
 
-def compress_files(sources: Iterable[SourceFile], scratch: Path, workers: int = 0) -> list[Entry]:
-    """Compress files into one scratch file, in parallel threads (zlib releases the GIL).
+# What the compressing threads may hold at once (files read whole, and their compressed
+# bytes until written): the peak memory of a tree of large extension modules.
+_IN_FLIGHT_BYTES = 32 << 20
+_LARGE_FILE = 1 << 20
 
-    Files are submitted in bounded windows so memory stays flat however large the tree.
+
+def compress_files(sources: Iterable[SourceFile], scratch: Path, workers: int = 0) -> list[Entry]:
+    """Compress files into one scratch file, in parallel threads (zlib releases the GIL);
+    the entries in the order of `sources`.
+
+    Large files go first, and each file's bytes are written as soon as it is compressed:
+    one large extension module neither holds back the files after it nor ends up alone at
+    the end while the other threads idle. What is in flight is bounded (_IN_FLIGHT_BYTES),
+    so memory stays flat however large the tree. The archive is the same whatever the
+    order the scratch file gets (entries point at their bytes).
     """
     items = list(sources)
     if len(items) < 8:  # a rebuild's few edited files: a thread pool costs more than it saves
         return _write_compressed(items, map(_compress, [item.path for item in items]), scratch)
-    from concurrent.futures import ThreadPoolExecutor
+    from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 
     workers = workers or min(4, os.cpu_count() or 1)
-    window = workers * 16
-    with ThreadPoolExecutor(max_workers=workers) as pool:
-        # A window is submitted only once the one before it is being written.
-        compressed = itertools.chain.from_iterable(
-            pool.map(_compress, [item.path for item in items[start : start + window]])
-            for start in range(0, len(items), window)
-        )
-        return _write_compressed(items, compressed, scratch)
+    sizes = [_file_size(item.path) for item in items]
+    large = sorted((index for index, size in enumerate(sizes) if size >= _LARGE_FILE), key=lambda i: -sizes[i])
+    queue = iter([*large, *(index for index, size in enumerate(sizes) if size < _LARGE_FILE)])
+    entries: list[Entry | None] = [None] * len(items)
+    running: dict[Future[tuple[bytes, int, int, int, int]], int] = {}
+    held = 0
+    with ThreadPoolExecutor(max_workers=workers) as pool, scratch.open("wb") as out:
+        while True:
+            for index in queue:  # fill up to the bounds; at least one file is always in flight
+                running[pool.submit(_compress, items[index].path)] = index
+                held += sizes[index]
+                if len(running) >= workers * 4 or held >= _IN_FLIGHT_BYTES:
+                    break
+            if not running:
+                break
+            done, _ = wait(running, return_when=FIRST_COMPLETED)
+            for future in done:
+                index = running.pop(future)
+                held -= sizes[index]
+                packed, method, crc, size, mode = future.result()
+                entries[index] = Entry(items[index].name, mode, crc, size, method, scratch, out.tell(), len(packed))
+                out.write(packed)
+    return [entry for entry in entries if entry is not None]
+
+
+def _file_size(path: Path) -> int:
+    try:
+        return path.stat().st_size
+    except OSError:
+        return 0  # read (and failed on) by _compress, which names the file
 
 
 def _write_compressed(

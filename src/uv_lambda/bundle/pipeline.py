@@ -20,9 +20,9 @@ import shutil
 import tempfile
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import ExitStack, contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, TypedDict, TypeVar, Unpack
 
 from packaging.utils import parse_wheel_filename
 
@@ -30,6 +30,7 @@ from uv_lambda import artifact as model
 from uv_lambda import atomic, cache
 from uv_lambda import scratch as scratch_folders
 from uv_lambda.bundle import archive, bytecode
+from uv_lambda.bundle.background import Background
 from uv_lambda.bundle.export import exporter
 from uv_lambda.bundle.install import dependencies
 from uv_lambda.bundle.rebuild import incremental, record_file
@@ -201,17 +202,12 @@ def _inputs(project: Project, uv: Uv, interpreter: Path | None) -> incremental.I
 
 
 def _recipe(
-    settings: BuildSettings,
-    interpreter: Path | None,
-    rules: sources.Rules,
-    selection: sources.Selection,
-    app_dir: Path,
-    inputs: incremental.Inputs,
-    facts: record_file.Facts,
+    staging: _Staging, rules: sources.Rules, selection: sources.Selection, app_dir: Path, facts: record_file.Facts
 ) -> incremental.Recipe:
     """What a later rebuild of only the application code needs."""
+    settings = staging.settings
     return incremental.Recipe(
-        inputs=inputs,
+        inputs=staging.inputs,
         rules=rules,
         files=tuple(
             record_file.RecordedFile(
@@ -221,7 +217,7 @@ def _recipe(
         ),
         selection_warnings=tuple(selection.warnings),
         facts=facts,
-        interpreter=interpreter if settings.config.bytecode else None,
+        interpreter=staging.interpreter if settings.config.bytecode else None,
         python_version=settings.runtime.python_version,
         runtime=settings.runtime.name,
         architecture=settings.architecture.value,
@@ -241,6 +237,21 @@ def _interpreter(uv: Uv, settings: BuildSettings, config: FunctionConfig) -> Pat
         return None
 
 
+@dataclass(frozen=True)
+class _Staging:
+    """What the steps of staging one function read (made by stage_function)."""
+
+    project: Project
+    config: FunctionConfig
+    settings: BuildSettings
+    uv: Uv
+    interpreter: Path | None  # the target's, if found; compiles bytecode when config.bytecode
+    reporter: Reporter
+    inputs: incremental.Inputs
+    never_inputs: tuple[Path, ...]
+    background: Background  # cache writes the build need not wait for
+
+
 @contextmanager
 def stage_function(
     project: Project,
@@ -258,7 +269,6 @@ def stage_function(
     It and `never_inputs` (other folders the build writes to) are never application files.
     """
     settings = resolve(project, config, out_dir or default_out_dir(project, config.name))
-    never_inputs = [*([out_dir] if out_dir is not None else []), *never_inputs]
     uv = find_uv()
     choice = settings.runtime_choice
     warnings: list[str] = list(choice.warnings) if choice else []
@@ -267,70 +277,85 @@ def stage_function(
     interpreter = _interpreter(uv, settings, config)
     inputs = _inputs(project, uv, interpreter)
     with ExitStack() as cleanup:
+        # Left last: the cache entries it writes overlap the rest of the build.
+        background = cleanup.enter_context(Background())
+        staging = _Staging(
+            project,
+            config,
+            settings,
+            uv,
+            interpreter,
+            reporter,
+            inputs,
+            (*([out_dir] if out_dir is not None else []), *never_inputs),
+            background,
+        )
         # The compiler for local code starts now; its start-up overlaps the steps below.
         local_compiler = None
         if config.bytecode and interpreter is not None:
             local_compiler = cleanup.enter_context(bytecode.Compiler(interpreter))
-        yield from _stage(
-            project, config, settings, uv, interpreter, local_compiler, warnings, reporter, lock, inputs, never_inputs
-        )
+        yield from _stage(staging, local_compiler, warnings, lock)
+
+
+def _exported(staging: _Staging, lock: bool) -> exporter.Exported:
+    """The function's requirements for its target (locking first with `lock`)."""
+    uv, project, config, settings = staging.uv, staging.project, staging.config, staging.settings
+    if lock:
+        with staging.reporter.step("locking with uv"):
+            exporter.lock(uv, project, staging.interpreter)
+    exported = exporter.for_target(
+        exporter.export(uv, project, config, staging.interpreter), settings.runtime, settings.architecture
+    )
+    if config.exclude_packages:
+        everything = exporter.export(uv, project, replace(config, exclude_packages=()), staging.interpreter)
+        left_out = exporter.excluded(exported, exporter.for_target(everything, settings.runtime, settings.architecture))
+        if left_out:
+            staging.reporter.info(f"  left out by exclude-packages: {', '.join(left_out)}")
+    for requirement in exported.dropped:
+        log.debug("not for %s %s: %s", settings.runtime.name, settings.architecture.value, requirement)
+    return exported
+
+
+def _dependencies(staging: _Staging, exported: exporter.Exported) -> dependencies.CachedDependencies:
+    """The third-party dependencies, from the cache or installed (see dependencies.py)."""
+    settings, config = staging.settings, staging.config
+    request = dependencies.Request(
+        exported.requirements,
+        settings.runtime,
+        settings.architecture,
+        staging.interpreter if config.bytecode else None,
+        (staging.project.workspace_root,),
+        staging.project.workspace_root,
+        source_only=exported.source_only,
+        source_builds_allowed=config.source_builds,
+        build_python=staging.interpreter,  # also builds the packages that publish only an sdist
+        allow_collisions=config.allow_collisions,
+    )
+    with staging.reporter.step(f"dependencies for {settings.runtime.name} {settings.architecture.value}"):
+        deps, hit = dependencies.ensure(staging.uv, request, staging.background)
+    if hit:
+        staging.reporter.info(f"  dependencies: {len(exported.pins)} packages, from cache")
+    return deps
 
 
 def _stage(
-    project: Project,
-    config: FunctionConfig,
-    settings: BuildSettings,
-    uv: Uv,
-    interpreter: Path | None,
-    local_compiler: bytecode.Compiler | None,
-    warnings: list[str],
-    reporter: Reporter,
-    lock: bool,
-    inputs: incremental.Inputs,
-    never_inputs: Sequence[Path],
+    staging: _Staging, local_compiler: bytecode.Compiler | None, warnings: list[str], lock: bool
 ) -> Iterator[StagedFunction]:
-    if lock:
-        with reporter.step("locking with uv"):
-            exporter.lock(uv, project, interpreter)
-    build_python = interpreter  # also builds the packages that publish only an sdist
-    exported = exporter.for_target(
-        exporter.export(uv, project, config, interpreter), settings.runtime, settings.architecture
-    )
-    left_out = exporter.excluded(uv, project, config, interpreter, exported, settings.runtime, settings.architecture)
-    if left_out:
-        reporter.info(f"  left out by exclude-packages: {', '.join(left_out)}")
-    for requirement in exported.dropped:
-        log.debug("not for %s %s: %s", settings.runtime.name, settings.architecture.value, requirement)
-    if not config.bytecode:
-        interpreter = None
+    project, config, settings, uv = staging.project, staging.config, staging.settings, staging.uv
+    exported = _exported(staging, lock)
+    deps = _dependencies(staging, exported)
     build_paths = [project.workspace_root]
-    with reporter.step(f"dependencies for {settings.runtime.name} {settings.architecture.value}"):
-        deps, hit = dependencies.ensure(
-            uv,
-            exported.requirements,
-            settings.runtime,
-            settings.architecture,
-            interpreter,
-            build_paths,
-            project.workspace_root,
-            source_only=exported.source_only,
-            source_builds_allowed=config.source_builds,
-            build_python=build_python,
-            allow_collisions=config.allow_collisions,
-        )
-    if hit:
-        reporter.info(f"  dependencies: {len(exported.pins)} packages, from cache")
     scratch = scratch_folders.make(Path(tempfile.gettempdir()), "uv-lambda", hidden=False)
     try:
         workspace_dir, app_dir = scratch / "workspace", scratch / "app"
         workspace_dir.mkdir()
         app_dir.mkdir()
-        with reporter.step("workspace packages and application code"):
+        with staging.reporter.step("workspace packages and application code"):
             local_infos = _install_local_packages(
                 uv, exported.local_packages, settings, workspace_dir, scratch, project.workspace_root
             )
             provided = app_files.installed_names(workspace_dir)
-            rules = selection_rules(project, settings, provided, never_inputs)
+            rules = selection_rules(project, settings, provided, staging.never_inputs)
             selection = sources.select_application_files(rules)
             packages = [
                 model.PackageInfo(name, version, "registry", deps.package_sizes.get(name, 0))
@@ -346,7 +371,7 @@ def _stage(
             )
             _copy_app(selection, app_dir)
             warnings += selection.warnings
-        _report_application(settings, selection, local_infos, reporter)
+        _report_application(settings, selection, local_infos, staging.reporter)
         shipped_tops = {name.split("/", 1)[0] for name in selection.names()}
         collisions.check_function(
             selection.names(),
@@ -383,7 +408,7 @@ def _stage(
                 installed_size=deps.unzipped_size,
                 packages=tuple((p.name, p.size) for p in packages),
             )
-            recipe = _recipe(settings, interpreter, rules, selection, app_dir, inputs, facts)
+            recipe = _recipe(staging, rules, selection, app_dir, facts)
         app_sizes = tuple((chosen.name, chosen.size) for chosen in selection.files)
         yield StagedFunction(
             settings, deps, workspace_dir, app_dir, tuple(packages), uv.version, tuple(warnings), recipe, app_sizes
@@ -416,16 +441,18 @@ def check_out_dir(out_dir: Path) -> None:
         )
 
 
+class BuildOptions(TypedDict, total=False):
+    """build_function's options, each given by name (all optional)."""
+
+    out_dir: Path | None  # default dist/lambda/<name>/
+    lock: bool  # run `uv lock` first
+    record: Path | None  # where to leave what an app-only rebuild needs (incremental.py)
+    never_inputs: Sequence[Path]  # other folders the build writes to: never application files
+    overrides: Mapping[str, Any] | None  # the command line's settings that `config` includes
+
+
 def build_function(
-    project: Project,
-    config: FunctionConfig,
-    *,
-    out_dir: Path | None = None,
-    reporter: Reporter,
-    lock: bool = False,
-    record: Path | None = None,
-    never_inputs: Sequence[Path] = (),
-    overrides: Mapping[str, Any] | None = None,
+    project: Project, config: FunctionConfig, *, reporter: Reporter, **options: Unpack[BuildOptions]
 ) -> model.FunctionBuild:
     """Build `config`'s artifacts into out_dir (default dist/lambda/<name>/) and return them.
 
@@ -433,7 +460,7 @@ def build_function(
     and `overrides`, the command line's settings that `config` includes.
     `never_inputs`: other folders the build writes to (out_dir is one): never application files.
     """
-    out_dir = (out_dir or default_out_dir(project, config.name)).resolve()
+    out_dir = (options.get("out_dir") or default_out_dir(project, config.name)).resolve()
     if config.format is Format.IMAGE:
         raise UsageError("--format image is built by `uv-lambda build --format image`", "see docs/image.md")
     check_out_dir(out_dir)
@@ -441,9 +468,14 @@ def build_function(
 
     def build() -> model.FunctionBuild:
         with stage_function(
-            project, config, reporter=reporter, lock=lock, out_dir=out_dir, never_inputs=never_inputs
+            project,
+            config,
+            reporter=reporter,
+            lock=options.get("lock", False),
+            out_dir=out_dir,
+            never_inputs=options.get("never_inputs", ()),
         ) as staged:
-            return write_artifacts(staged, out_dir, reporter, record, overrides or {})
+            return write_artifacts(staged, out_dir, reporter, options.get("record"), options.get("overrides") or {})
 
     with holding(out_dir, reporter):
         scratch_folders.sweep_for_build([out_dir])

@@ -6,7 +6,7 @@ import difflib
 import hashlib
 import json
 import re
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -223,20 +223,9 @@ def export(uv: Uv, project: Project, config: FunctionConfig, interpreter: Path |
     return exported
 
 
-def excluded(
-    uv: Uv,
-    project: Project,
-    config: FunctionConfig,
-    interpreter: Path | None,
-    kept: Exported,
-    runtime: Runtime,
-    arch: Architecture,
-) -> list[str]:
-    """The packages exclude-packages left out of `kept` (the export for the target): those named
-    and those only they needed. One more (cached) export, run only when something is excluded."""
-    if not config.exclude_packages:
-        return []
-    everything = for_target(export(uv, project, replace(config, exclude_packages=()), interpreter), runtime, arch)
+def excluded(kept: Exported, everything: Exported) -> list[str]:
+    """The packages exclude-packages left out: those of `everything` (the export without the
+    exclusions) that `kept` (the export with them) lacks, both for the same target."""
     local = {path.name for path in everything.local_packages} - {path.name for path in kept.local_packages}
     names = {name for name, _ in everything.pins} - {name for name, _ in kept.pins}
     return sorted(names | {normalize_name(name) for name in local})
@@ -275,9 +264,44 @@ def _lock_packages(lock_path: Path) -> list[dict[str, Any]]:
 
 
 def _run_export(uv: Uv, project: Project, args: list[str]) -> Exported:
+    """One `uv export` (with hashes, workspace members included) split into third-party pins
+    and local packages, while this process reads the lock for the packages without wheels.
+
+    Local packages are the export's path lines: workspace members, and path dependencies
+    outside the workspace, which are built and installed as local packages, never from an
+    index. Every other block is a third-party pin, the same lines `--no-emit-workspace` gives.
+    """
+    from concurrent.futures import ThreadPoolExecutor
+
+    # uv runs in its own process: the lock is parsed (pure Python, ~40 ms) while it does.
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        lock_scan = pool.submit(source_only, project.lock_path)
+        text = _exported_text(uv, project, args)
+        without_wheels = lock_scan.result()
+    local: dict[Path, str] = {}
+    third_party: list[str] = []
+    for block in _blocks(text):
+        path, marker = _local_line(block[0])
+        if path is None:
+            third_party += block
+        else:
+            local[(project.workspace_root / path).resolve()] = marker
+    requirements = "".join(line + "\n" for line in third_party)
+    ordered = sorted(local)
+    return Exported(
+        requirements,
+        _pins(requirements.splitlines()),
+        tuple(ordered),
+        tuple(local[path] for path in ordered),
+        (),
+        without_wheels,
+    )
+
+
+def _exported_text(uv: Uv, project: Project, args: list[str]) -> str:
+    """uv's export, its failures told as what to fix."""
     try:
-        third_party = uv.run([*args, "--no-emit-workspace"], cwd=project.workspace_root).stdout
-        everything = uv.run([*args, "--no-hashes"], cwd=project.workspace_root).stdout
+        return uv.run(args, cwd=project.workspace_root).stdout
     except CommandError as exc:
         if "needs to be updated" in exc.output:
             raise ConfigError(
@@ -291,25 +315,6 @@ def _run_export(uv: Uv, project: Project, args: list[str]) -> Exported:
             raise unreadable from None
         exc.hint = exc.hint or "uv's message says what is wrong; run with -v for uv's whole output"
         raise
-    local: dict[Path, str] = {}
-    for line in everything.splitlines():
-        path, marker = _local_line(line)
-        if path is not None:
-            local[(project.workspace_root / path).resolve()] = marker
-    # Path dependencies outside the workspace appear in the third-party export too: they
-    # are built and installed as local packages, never from an index.
-    third_party = "".join(
-        line + "\n" for block in _blocks(third_party) if _local_line(block[0])[0] is None for line in block
-    )
-    ordered = sorted(local)
-    return Exported(
-        third_party,
-        _pins(third_party.splitlines()),
-        tuple(ordered),
-        tuple(local[path] for path in ordered),
-        (),
-        source_only(project.lock_path),
-    )
 
 
 def _local_line(line: str) -> tuple[str | None, str]:

@@ -3,7 +3,8 @@
 Two levels:
 - a package entry per pinned requirement (its hashed requirement text, runtime, platform,
   bytecode, uv version): the package's files and bytecode, verified, as a deterministic zip;
-- a set entry per whole requirements text: the package zips spliced into one archive.
+- a set entry per whole requirements text: the packages' compressed entries spliced into
+  one archive (a new package's own entry is written in the background meanwhile).
 
 A build whose set is cached does no install and no compression. When the lock changes,
 only packages that are not cached yet are installed and compiled; the rest is spliced.
@@ -11,6 +12,7 @@ only packages that are not cached yet are installed and compiled; the rest is sp
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import logging
@@ -25,6 +27,7 @@ from pathlib import Path
 from uv_lambda import atomic, sealed
 from uv_lambda import scratch as scratch_module
 from uv_lambda.bundle import archive, bytecode
+from uv_lambda.bundle.background import Background
 from uv_lambda.bundle.export import markers
 from uv_lambda.bundle.install import source_builds
 from uv_lambda.bundle.stage import collisions
@@ -127,6 +130,26 @@ def _size(path: Path) -> int | None:
         return None
 
 
+@dataclass(frozen=True)
+class Request:
+    """What `ensure` installs, for which target, and how."""
+
+    requirements: str  # the export's third-party requirements.txt, for the target
+    runtime: Runtime
+    arch: Architecture
+    interpreter: Path | None  # the target's interpreter, compiling bytecode; None: no bytecode
+    build_paths: tuple[Path, ...]  # no installed file may contain these (platform_checks.py)
+    project: Path  # uv runs here, so that the project's uv configuration applies
+    source_only: tuple[str, ...] = ()  # packages with no wheel in the lock: built from source
+    source_builds_allowed: bool = True
+    build_python: Path | None = None  # builds the source-only packages
+    allow_collisions: tuple[str, ...] = ()
+
+    @property
+    def target(self) -> Target:
+        return Target(self.runtime, self.arch)
+
+
 def parse_requirements(text: str) -> list[Requirement]:
     """Split an exported requirements.txt into one block per package."""
     blocks: list[list[str]] = []
@@ -145,12 +168,12 @@ def parse_requirements(text: str) -> list[Requirement]:
     return requirements
 
 
-def _target_material(runtime: Runtime, arch: Architecture, compile_bytecode: bool, uv: Uv) -> dict[str, object]:
+def _target_material(request: Request, uv: Uv) -> dict[str, object]:
     return {
         "layout": LAYOUT_VERSION,
-        "platform": runtime.uv_platform(arch),
-        "python": runtime.python_version,
-        "bytecode": compile_bytecode,
+        "platform": request.runtime.uv_platform(request.arch),
+        "python": request.runtime.python_version,
+        "bytecode": request.interpreter is not None,
         "uv": uv.version,
     }
 
@@ -223,17 +246,10 @@ def explain_install_failure(exc: CommandError, runtime: Runtime, arch: Architect
     )
 
 
-def _install(
-    uv: Uv,
-    requirements: Path,
-    target: Path,
-    runtime: Runtime,
-    arch: Architecture,
-    project: Path,
-    build_python: Path | None = None,
-) -> None:
+def _install(uv: Uv, requirements: Path, target: Path, request: Request, build_python: Path | None = None) -> None:
     """Install wheels only; with `build_python`, the requirements are packages that publish
     only an sdist, and uv builds them with that interpreter (source_builds.py)."""
+    runtime, arch = request.runtime, request.arch
     # Wheels only: an sdist with C code would be compiled for this machine, not for Lambda.
     build = ["--python", build_python] if build_python is not None else ["--only-binary", ":all:"]
     try:
@@ -259,7 +275,7 @@ def _install(
             ],
             # The project's folder: its uv configuration (indexes, exclude-newer) applies, as
             # it did to `uv lock`; the caller's current folder may be another project.
-            cwd=project,
+            cwd=request.project,
             what="installing dependencies",
         )
     except DiskFull:
@@ -317,86 +333,101 @@ def _compress_by_package(
     return entries
 
 
-def _store_packages(
-    uv: Uv,
-    missing: list[Requirement],
-    keys: dict[str, str],
-    runtime: Runtime,
-    arch: Architecture,
-    interpreter: Path | None,
-    build_paths: list[Path],
-    packages_root: Path,
-    project: Path,
-    source_only: frozenset[str],
-    build_python: Path | None,
-    allow_collisions: tuple[str, ...],
-) -> None:
-    """Install, verify, compile and store the packages that are not cached yet.
+def _install_missing(uv: Uv, request: Request, missing: list[Requirement], site_packages: Path, scratch: Path) -> None:
+    """Install `missing` into `site_packages`: wheels in one uv call, packages that publish
+    only an sdist in a second one that builds them (source_builds.py)."""
+    from_wheels = [requirement for requirement in missing if requirement.name not in request.source_only]
+    from_source = [requirement for requirement in missing if requirement.name in request.source_only]
+    for requirements, python in ((from_wheels, None), (from_source, request.build_python)):
+        if requirements:
+            requirements_file = scratch / ("sources.txt" if python else "requirements.txt")
+            requirements_file.write_text("".join(requirement.text + "\n" for requirement in requirements))
+            _install(uv, requirements_file, site_packages, request, python)
+    names = [requirement.name for requirement in from_source]
+    source_builds.check_built(site_packages, names, request.runtime, request.arch)
+
+
+def _compressed(
+    site_packages: Path,
+    by_package: dict[str, list[str]],
+    compiler: bytecode.Compiler | None,
+    python_version: str,
+    scratch: Path,
+) -> dict[str, list[archive.Entry]]:
+    """Every package's files compressed, with their bytecode when `compiler` (compiling
+    them: _new_packages) is given.
 
     Compression of the installed files runs in this process while the target interpreter
     compiles their bytecode: the two are the bulk of a first build's CPU time.
     """
+    entries = _compress_by_package(site_packages, by_package, scratch / "files.bin")
+    if compiler is None:
+        return entries
+    # Some packages ship files that do not compile (Python 2 tests, templates): they simply
+    # get no pyc, as with pip's compileall.
+    failed = {failure.file for failure in compiler.wait()}
+    pycs = {
+        owner: [
+            bytecode.pyc_name(name, python_version) for name in files if name.endswith(".py") and name not in failed
+        ]
+        for owner, files in by_package.items()
+    }
+    for owner, pyc_entries in _compress_by_package(site_packages, pycs, scratch / "pycs.bin").items():
+        entries[owner] += pyc_entries
+    return entries
+
+
+def _new_packages(
+    uv: Uv, request: Request, missing: list[Requirement], scratch: Path, later: Background
+) -> dict[str, list[archive.Entry]]:
+    """Install, verify and compile the packages that are not cached yet: each one's entries,
+    sorted by name as its files.zip holds them, their compressed bytes in `scratch`. The
+    installed tree is removed by `later` once compressed: nothing reads it after that."""
     compiler = None
-    scratch = scratch_module.make(packages_root, "install")
     try:
         # Started before the install so that its start-up is not on the critical path.
-        compiler = bytecode.Compiler(interpreter) if interpreter is not None else None
+        compiler = bytecode.Compiler(request.interpreter) if request.interpreter is not None else None
         site_packages = scratch / "site-packages"
         site_packages.mkdir()
-        from_wheels = [requirement for requirement in missing if requirement.name not in source_only]
-        from_source = [requirement for requirement in missing if requirement.name in source_only]
-        for requirements, python in ((from_wheels, None), (from_source, build_python)):
-            if requirements:
-                requirements_file = scratch / ("sources.txt" if python else "requirements.txt")
-                requirements_file.write_text("".join(requirement.text + "\n" for requirement in requirements))
-                _install(uv, requirements_file, site_packages, runtime, arch, project, python)
-        source_builds.check_built(site_packages, [requirement.name for requirement in from_source], runtime, arch)
+        _install_missing(uv, request, missing, site_packages, scratch)
         remove_install_debris(site_packages)
-        check_tree(site_packages, Target(runtime, arch), [*build_paths, scratch])
-        by_package = files_by_package(site_packages, allow_collisions)
-        sources = sorted(name for files in by_package.values() for name in files if name.endswith(".py"))
+        check_tree(site_packages, request.target, [*request.build_paths, scratch])
+        by_package = files_by_package(site_packages, request.allow_collisions)
         if compiler is not None:
+            sources = sorted(name for files in by_package.values() for name in files if name.endswith(".py"))
             compiler.submit([(site_packages, sources)])
-        entries = _compress_by_package(site_packages, by_package, scratch / "files.bin")
-        if compiler is not None:
-            # Some packages ship files that do not compile (Python 2 tests, templates): they
-            # simply get no pyc, as with pip's compileall.
-            failed = {failure.file for failure in compiler.wait()}
-            pycs = {
-                owner: [
-                    bytecode.pyc_name(name, runtime.python_version)
-                    for name in files
-                    if name.endswith(".py") and name not in failed
-                ]
-                for owner, files in by_package.items()
-            }
-            for owner, pyc_entries in _compress_by_package(site_packages, pycs, scratch / "pycs.bin").items():
-                entries[owner] += pyc_entries
-        for requirement in missing:
-            if not by_package.get(requirement.name):
-                # Requirements whose markers are false on the target were dropped before the
-                # install (markers.py): uv skipped one that applies.
-                raise BuildError(
-                    f"uv installed no files for {markers.requirement_line(requirement.text)} "
-                    f"({runtime.name} on {arch.value})",
-                    "uv-lambda reads this requirement as needed on the target, but uv skipped it: "
-                    "run with -v to see uv's output, and report it with that output",
-                )
-            entry = scratch / keys[requirement.name]
-            entry.mkdir()
-            digest = archive.write_archive(entry / "files.zip", entries[requirement.name])
-            info = {
-                "name": requirement.name,
-                "size": sum(e.size for e in entries[requirement.name]),
-                "file_count": len(entries[requirement.name]),
-                "sha256": digest.hex(),
-            }
-            sealed.write(entry / "info.json", info)
-            _publish(entry, packages_root / keys[requirement.name])
+        entries = _compressed(site_packages, by_package, compiler, request.runtime.python_version, scratch)
     finally:
         if compiler is not None:
             compiler.cancel()
-        shutil.rmtree(scratch, ignore_errors=True)
+    later.submit(shutil.rmtree, site_packages, True)
+    for requirement in missing:
+        if not by_package.get(requirement.name):
+            # Requirements whose markers are false on the target were dropped before the
+            # install (markers.py): uv skipped one that applies.
+            raise BuildError(
+                f"uv installed no files for {markers.requirement_line(requirement.text)} "
+                f"({request.runtime.name} on {request.arch.value})",
+                "uv-lambda reads this requirement as needed on the target, but uv skipped it: "
+                "run with -v to see uv's output, and report it with that output",
+            )
+    return {requirement.name: sorted(entries[requirement.name]) for requirement in missing}
+
+
+def _store_packages(packages: dict[str, list[archive.Entry]], keys: dict[str, str], scratch: Path) -> None:
+    """Write a cache entry for each new package and move it into place.
+
+    Runs in the background (Background) while the build goes on: the set and the artifact
+    are made from the entries in hand, so nothing waits for these writes but the exit.
+    """
+    packages_root = scratch.parent
+    for name, entries in packages.items():
+        entry = scratch / keys[name]
+        entry.mkdir()
+        digest = archive.write_archive(entry / "files.zip", entries)
+        info = {"name": name, "size": sum(e.size for e in entries), "file_count": len(entries), "sha256": digest.hex()}
+        sealed.write(entry / "info.json", info)
+        _publish(entry, packages_root / keys[name])
 
 
 def _publish(scratch_entry: Path, final: Path) -> None:
@@ -443,47 +474,36 @@ def _load_set(folder: Path, key: str) -> CachedDependencies | None:
     return loaded
 
 
-def _load_package(folder: Path) -> tuple[dict[str, object], list[archive.Entry]] | None:
-    """A stored package's info and entries, its archive checked against its digest; None
-    when absent, or damaged (then removed)."""
+def _load_package(folder: Path) -> list[archive.Entry] | None:
+    """A stored package's entries, its archive checked against its digest; None when absent,
+    or damaged (then removed)."""
     if not folder.exists():
         return None
     info = sealed.read_dict(folder / "info.json", "name", "size", "file_count", "sha256")
     try:
         if info is None:
             raise DamagedCacheEntry(str(folder), "its info.json is missing or damaged")
-        return info, archive.verified_entries(folder / "files.zip", str(info["sha256"]))
+        return archive.verified_entries(folder / "files.zip", str(info["sha256"]))
     except DamagedCacheEntry as exc:
         miss(folder, exc.reason)
         return None
 
 
-def ensure(
-    uv: Uv,
-    requirements: str,
-    runtime: Runtime,
-    arch: Architecture,
-    interpreter: Path | None,
-    build_paths: list[Path],
-    project: Path,
-    *,
-    source_only: tuple[str, ...] = (),
-    source_builds_allowed: bool = True,
-    build_python: Path | None = None,
-    allow_collisions: tuple[str, ...] = (),
-) -> tuple[CachedDependencies, bool]:
-    """The cached dependency set for these inputs, building what is missing first.
+def ensure(uv: Uv, request: Request, background: Background | None = None) -> tuple[CachedDependencies, bool]:
+    """The cached dependency set for `request`, building what is missing first.
 
     Returns (set, hit). Verification runs before anything is stored, so every cache entry
     is one that passed for its target. `source_only` packages (no wheel in the lock) are
-    built by uv with `build_python`, unless `source_builds_allowed` is false.
+    built by uv with `build_python`, unless `source_builds_allowed` is false. The new
+    packages' own cache entries are written by `background` (one made here if None) while
+    the caller goes on; the set is complete when this returns.
     """
-    if source_only and not source_builds_allowed:
-        raise source_builds.refused(list(source_only), runtime)
-    material = _target_material(runtime, arch, interpreter is not None, uv)
-    set_material: dict[str, object] = {**material, "requirements": requirements}
-    if allow_collisions:  # a set stored under an allowance is not one for a build without it
-        set_material["allow_collisions"] = sorted(allow_collisions)
+    if request.source_only and not request.source_builds_allowed:
+        raise source_builds.refused(list(request.source_only), request.runtime)
+    material = _target_material(request, uv)
+    set_material: dict[str, object] = {**material, "requirements": request.requirements}
+    if request.allow_collisions:  # a set stored under an allowance is not one for a build without it
+        set_material["allow_collisions"] = sorted(request.allow_collisions)
     set_key = _digest(set_material)
     root = cache_root()
     sets_root, packages_root = root / "sets", root / "packages"
@@ -493,48 +513,52 @@ def ensure(
         return cached, True
     sets_root.mkdir(parents=True, exist_ok=True)
     packages_root.mkdir(parents=True, exist_ok=True)
-    requirements_list = parse_requirements(requirements)
-    keys = {r.name: _digest({**material, "requirement": r.text}) for r in requirements_list}
-    stored = {r.name: _load_package(packages_root / keys[r.name]) for r in requirements_list}
-    missing = [r for r in requirements_list if stored[r.name] is None]
-    log.debug(
-        "packages cached: %d, to install: %s",
-        len(requirements_list) - len(missing),
-        [r.name for r in missing],
-    )
-    needs_build = sorted(r.name for r in missing if r.name in source_only)
-    if needs_build and build_python is None:
-        raise source_builds.no_interpreter(needs_build, runtime)
-    if missing:
-        _store_packages(
-            uv,
-            missing,
-            keys,
-            runtime,
-            arch,
-            interpreter,
-            build_paths,
-            packages_root,
-            project,
-            frozenset(source_only),
-            build_python,
-            allow_collisions,
-        )
-    for requirement in missing:
-        stored[requirement.name] = _load_package(packages_root / keys[requirement.name])
-    work = scratch_module.make(sets_root, "set")
+    requirements = parse_requirements(request.requirements)
+    keys = {r.name: _digest({**material, "requirement": r.text}) for r in requirements}
+    stored = {r.name: _load_package(packages_root / keys[r.name]) for r in requirements}
+    packages = {name: entries for name, entries in stored.items() if entries is not None}
+    missing = [r for r in requirements if r.name not in packages]
+    log.debug("packages cached: %d, to install: %s", len(requirements) - len(missing), [r.name for r in missing])
+    needs_build = sorted(r.name for r in missing if r.name in request.source_only)
+    if needs_build and request.build_python is None:
+        raise source_builds.no_interpreter(needs_build, request.runtime)
+    with contextlib.ExitStack() as stack:
+        later = background if background is not None else stack.enter_context(Background())
+        if not missing:
+            _store_set(requirements, packages, keys, sets_root / set_key, request.allow_collisions)
+        else:
+            scratch = scratch_module.make(packages_root, "install")
+            try:
+                fresh = _new_packages(uv, request, missing, scratch, later)
+                packages.update(fresh)
+                later.submit(_store_packages, fresh, keys, scratch)
+                _store_set(requirements, packages, keys, sets_root / set_key, request.allow_collisions)
+            finally:
+                # After the tasks before it (in order): the set was made from the scratch's bytes.
+                later.submit(shutil.rmtree, scratch, True)
+    loaded = _load_set(sets_root / set_key, set_key)
+    assert loaded is not None
+    return loaded, False
+
+
+def _store_set(
+    requirements: list[Requirement],
+    packages: dict[str, list[archive.Entry]],
+    keys: dict[str, str],
+    folder: Path,
+    allow_collisions: tuple[str, ...],
+) -> None:
+    """Splice the packages' entries into the set's archive and store it in `folder`."""
+    work = scratch_module.make(folder.parent, "set")
     try:
         entries: list[archive.Entry] = []
         sizes: dict[str, int] = {}
         # Packages stored by separate installs meet here first: the same name twice.
         seen: dict[str, tuple[str, archive.Entry]] = {}
         owner_files: dict[str, list[str]] = {}
-        for requirement in requirements_list:
-            package = stored[requirement.name]
-            if package is None:  # removed or damaged since this build stored it
-                raise DamagedCacheEntry(str(packages_root / keys[requirement.name]), "it vanished while in use")
-            info, package_entries = package
-            sizes[requirement.name] = int(str(info["size"]))
+        for requirement in requirements:
+            package_entries = packages[requirement.name]
+            sizes[requirement.name] = sum(entry.size for entry in package_entries)
             for entry in package_entries:
                 previous = seen.get(entry.name)
                 if previous and _collide(previous[1], entry, allow_collisions):
@@ -549,16 +573,13 @@ def ensure(
             "package_sizes": sizes,
             "file_count": len(entries),
             "unzipped_size": sum(entry.size for entry in entries),
-            "packages": {r.name: keys[r.name] for r in requirements_list},
+            "packages": {r.name: keys[r.name] for r in requirements},
             "top_levels": {
                 top: [[level.owner, level.regular] for level in levels]
                 for top, levels in collisions.top_levels(owner_files).items()
             },
         }
         sealed.write(work / "info.json", summary)
-        _publish(work, sets_root / set_key)
+        _publish(work, folder)
     finally:
         shutil.rmtree(work, ignore_errors=True)
-    loaded = _load_set(sets_root / set_key, set_key)
-    assert loaded is not None
-    return loaded, False

@@ -25,7 +25,19 @@ from uv_lambda.limits import UNZIPPED_LIMIT, ZIP_UPLOAD_LIMIT
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing: see bundle/rebuild/__init__.py
 if TYPE_CHECKING:
     from collections.abc import Iterable, Sequence
-    from typing import Any
+    from typing import Any, TypedDict, Unpack
+
+    class RuleFields(TypedDict, total=False):
+        """The fields of Rules besides its root, each given by name."""
+
+        boundary: str | None
+        includes: Sequence[str]
+        excludes: Sequence[str]
+        handler_module: str | None
+        provided: Sequence[str]
+        never_inputs: Sequence[str]
+        strict: bool
+
 
 # Left out by default when no `include` is configured: not code a function runs.
 NOT_APPLICATION_DIRS = {
@@ -156,26 +168,20 @@ class Rules:
 
     __slots__ = ("boundary", "excludes", "handler_module", "includes", "never_inputs", "provided", "root", "strict")
 
-    def __init__(
-        self,
-        root: str,
-        *,
-        boundary: str | None = None,
-        includes: Sequence[str] = (),
-        excludes: Sequence[str] = (),
-        handler_module: str | None = None,
-        provided: Sequence[str] = (),
-        never_inputs: Sequence[str] = (),
-        strict: bool = False,
-    ) -> None:
+    def __init__(self, root: str, **fields: Unpack[RuleFields]) -> None:
+        unknown = set(fields).difference(self.__slots__)
+        if unknown:  # a record of another version: its rules are not these (record_file.py)
+            raise TypeError(f"unknown rules: {', '.join(sorted(unknown))}")
+        boundary = fields.get("boundary")
         self.root = os.path.realpath(root)  # the folder files are chosen from
         self.boundary = os.path.realpath(boundary or root)  # the project: no link leaves it
-        self.includes = list(includes)  # the `include` setting; empty for the default
-        self.excludes = list(excludes)
-        self.handler_module = handler_module
-        self.provided = list(provided)  # top-level names installed by local packages
-        self.never_inputs = [os.path.realpath(folder) for folder in never_inputs]  # output folders
-        self.strict = strict
+        self.includes = list(fields.get("includes", ()))  # the `include` setting; empty for the default
+        self.excludes = list(fields.get("excludes", ()))
+        self.handler_module = fields.get("handler_module")
+        self.provided = list(fields.get("provided", ()))  # top-level names installed by local packages
+        # The build's output folders
+        self.never_inputs = [os.path.realpath(folder) for folder in fields.get("never_inputs", ())]
+        self.strict = fields.get("strict", False)
 
     def as_json(self) -> dict[str, Any]:
         return {name: getattr(self, name) for name in self.__slots__}
