@@ -9,7 +9,7 @@ from pathlib import Path
 from uv_lambda.artifact import ArtifactMetadata, digests, write_metadata
 
 
-def write_artifact(
+def write_artifact(  # noqa: PLR0913  a factory: each test names the few fields it varies
     path: Path,
     *,
     function: str,
