@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-import importlib
+import ast
+import importlib.util
 import re
 from pathlib import Path
 
@@ -13,18 +14,44 @@ _BLOCK = re.compile(r"```python\n(.*?)```", re.DOTALL)
 _FROM_IMPORT = re.compile(r"^from (uv_lambda[\w.]*) import ([\w, ]+)$", re.MULTILINE)
 
 
+_IMPORT_AS = re.compile(r"^import (uv_lambda[\w.]*) as (\w+)$", re.MULTILINE)
+
+
 def _imports() -> list[tuple[str, str, str]]:
     found = []
     for page in sorted(DOCS.glob("*.md")):
         for block in _BLOCK.findall(page.read_text()):
             for module, names in _FROM_IMPORT.findall(block):
                 found += [(page.name, module, name.strip()) for name in names.split(",")]
+            # `import uv_lambda.cdk as cdk`, then `cdk.function_props(...)` in any block of the page.
+            for module, alias in _IMPORT_AS.findall(block):
+                used = set(re.findall(rf"\b{alias}\.(\w+)", "".join(_BLOCK.findall(page.read_text()))))
+                found += [(page.name, module, name) for name in sorted(used)]
     return found
+
+
+def _top_level_names(module: str) -> set[str]:
+    """What the module's source defines or imports at its top level, read without running it
+    (uv_lambda.cdk needs the optional AWS CDK to be imported)."""
+    spec = importlib.util.find_spec(module)
+    assert spec is not None and spec.origin is not None, f"no module {module}"
+    names = set()
+    for node in ast.parse(Path(spec.origin).read_text()).body:
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
+            names.add(node.name)
+        elif isinstance(node, ast.Assign | ast.AnnAssign):
+            targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+            names |= {target.id for target in targets if isinstance(target, ast.Name)}
+        elif isinstance(node, ast.Import | ast.ImportFrom):
+            names |= {(alias.asname or alias.name).partition(".")[0] for alias in node.names}
+    for location in spec.submodule_search_locations or []:
+        names |= {path.stem for path in Path(location).iterdir() if path.suffix == ".py" or path.is_dir()}
+    return names
 
 
 @pytest.mark.parametrize(("page", "module", "name"), _imports())
 def test_documented_import_exists(page: str, module: str, name: str) -> None:
-    assert hasattr(importlib.import_module(module), name), f"docs/{page}: {module} has no {name}"
+    assert name in _top_level_names(module), f"docs/{page}: {module} has no {name}"
 
 
 def test_docs_show_imports() -> None:
@@ -85,3 +112,31 @@ def test_cited_test_exists(page: str, cited: tuple[str, str]) -> None:
     files = list((ROOT / "tests").rglob(f"{module}.py"))
     found = any(re.search(rf"def {test}\b", file.read_text()) for file in files)
     assert found, f"{page} cites {module}::{test}, which does not exist"
+
+
+def _anchor(heading: str) -> str:
+    """The fragment GitHub gives a heading: lower case, punctuation dropped, spaces to dashes."""
+    return re.sub(r"[^\w\- ]", "", heading.strip().lower()).replace(" ", "-")
+
+
+_LINK = re.compile(r"\]\(([\w./-]*\.md)?#([\w-]+)\)")
+
+
+@pytest.mark.parametrize("page", PAGES, ids=lambda page: page.name)
+def test_links_to_headings_exist(page: Path) -> None:
+    for target, fragment in _LINK.findall(page.read_text()):
+        linked = (page.parent / target) if target else page
+        headings = re.findall(r"^#+ (.*)$", linked.read_text(), re.MULTILINE)
+        assert fragment in {_anchor(heading) for heading in headings}, f"{page.name} links to {target}#{fragment}"
+
+
+# Modules a user's project has, which the pages name as examples.
+_USER_MODULES = {"app.py", "main.py", "lambda_function.py", "typing_extensions.py"}
+
+
+@pytest.mark.parametrize("page", PAGES, ids=lambda page: page.name)
+def test_named_modules_exist(page: Path) -> None:
+    # A module named alone (`pool.py`) in a page's table of modules, not only a full path.
+    ours = {path.name for path in (ROOT / "src" / "uv_lambda").rglob("*.py")}
+    unknown = set(re.findall(r"`(\w+\.py)`", page.read_text())) - ours - _USER_MODULES
+    assert not unknown, f"{page.name} names modules that do not exist: {sorted(unknown)}"

@@ -7,15 +7,6 @@ import zipfile
 from pathlib import Path
 from typing import Any
 
-# A one-function project with one small registry dependency: what most build tests need.
-ORDERS_PYPROJECT = """\
-[project]
-name = "orders"
-version = "0.1.0"
-requires-python = ">=3.13"
-dependencies = ["six==1.17.0"]
-"""
-
 
 def names(archive: Path) -> list[str]:
     with zipfile.ZipFile(archive) as handle:

@@ -12,7 +12,8 @@ from pathlib import Path
 
 import pytest
 from tests.bundle.build_helpers import artifact
-from tests.conftest import CliResult, CliRunner, write_project
+from tests.support.interpreters import find_python
+from tests.support.projects import CliResult, CliRunner, write_project
 
 pytestmark = pytest.mark.slow
 
@@ -162,7 +163,7 @@ def test_package_that_does_not_exist(cli: CliRunner, tmp_path: Path) -> None:
 
 
 def test_target_interpreter_missing(cli: CliRunner, tmp_path: Path) -> None:
-    if list(Path.home().glob(".pyenv/versions/3.14*")):
+    if find_python("3.14") is not None:
         pytest.skip("this machine has a Python 3.14")
     project = write_project(
         tmp_path / "p14",

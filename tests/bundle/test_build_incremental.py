@@ -11,15 +11,15 @@ import zipfile
 from pathlib import Path
 
 import pytest
-from tests.bundle.build_helpers import ORDERS_PYPROJECT as PYPROJECT
 from tests.bundle.build_helpers import artifact, names
-from tests.conftest import CliRunner, write_project
+from tests.support.projects import ORDERS_HANDLER as HANDLER
+from tests.support.projects import ORDERS_PYPROJECT as PYPROJECT
+from tests.support.projects import CliRunner, write_project
 
 from uv_lambda.bundle.rebuild.incremental import record_path
 
 pytestmark = pytest.mark.slow
 
-HANDLER = "import six\n\ndef handler(event, context):\n    return {'six': six.__version__}\n"
 FAST = "the rest reused"
 FULL = "building orders ("
 

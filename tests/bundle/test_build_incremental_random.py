@@ -18,8 +18,8 @@ import stat
 from pathlib import Path
 
 import pytest
-from tests.bundle.build_helpers import ORDERS_PYPROJECT as PYPROJECT
-from tests.conftest import CliResult, CliRunner, write_project
+from tests.support.projects import ORDERS_PYPROJECT as PYPROJECT
+from tests.support.projects import CliResult, CliRunner, write_project
 
 from uv_lambda.bundle.rebuild import record_file
 

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 from tests.bundle.build_helpers import artifact, metadata, names, read
-from tests.conftest import CliRunner, write_project
+from tests.support.projects import CliRunner, write_project
 
 pytestmark = pytest.mark.slow
 

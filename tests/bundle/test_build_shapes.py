@@ -8,7 +8,9 @@ from pathlib import Path
 
 import pytest
 from tests.bundle.build_helpers import artifact, metadata, names, read
-from tests.conftest import PYENV_VERSIONS, CliRunner, write_project
+from tests.fixtures import PythonFor
+from tests.support.interpreters import MINORS
+from tests.support.projects import CliRunner, write_project
 
 pytestmark = pytest.mark.slow
 
@@ -150,15 +152,14 @@ def test_virtual_root_packaged_member_with_package_option(cli: CliRunner, virtua
     assert not (virtual_workspace / "functions" / "worker" / "uv.lock").exists()
 
 
-RUNTIMES = sorted(
-    f"python{path.name.rsplit('python', 1)[1]}" for path in PYENV_VERSIONS.glob("3.1[0-9]*/bin/python3.1[0-9]")
-)
-
-
-@pytest.mark.parametrize("runtime", RUNTIMES)
-def test_byte_identical_artifacts_across_cache_folders(cli: CliRunner, tmp_path: Path, runtime: str) -> None:
+@pytest.mark.parametrize("version", MINORS, ids=lambda version: f"python{version}")
+def test_byte_identical_artifacts_across_cache_folders(
+    cli: CliRunner, tmp_path: Path, version: str, python_for: PythonFor
+) -> None:
     """Frozenset constants (`x in {...}`) in app and dependency code: python3.10's marshal
     writes them in hash order, so only a fixed hash seed makes the pycs reproducible."""
+    python_for(version)  # the build compiles bytecode with it
+    runtime = f"python{version}"
     source = "KINDS = None\n\ndef handler(event, context):\n    return event.get('kind') in {'a', 'b', 'c', 'd', 'e'}\n"
     digests = []
     for run in ("one", "two"):

@@ -1,6 +1,6 @@
 """The file selection (bundle/stage/sources.py) on real folders: what is chosen, what a link may
 reach, what is left out and why. The builds that use it are tested in
-test_build_incremental*.py and tests/adversarial/test_build_selection.py."""
+test_build_incremental*.py and tests/bundle/adversarial/test_build_selection.py."""
 
 from __future__ import annotations
 

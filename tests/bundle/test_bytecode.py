@@ -7,12 +7,11 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from tests.conftest import PYENV_VERSIONS
+from tests.fixtures import PythonFor
+from tests.support.interpreters import MINORS
 
 from uv_lambda.bundle import bytecode
 from uv_lambda.errors import BuildError
-
-INTERPRETERS = sorted(PYENV_VERSIONS.glob("3.1[0-9]*/bin/python3.1[0-9]"))
 
 # py_compile's own UNCHECKED_HASH output, with the relative path as the recorded file name.
 _REFERENCE = """
@@ -42,10 +41,10 @@ def _tree(root: Path, count: int) -> list[str]:
 
 
 @pytest.mark.parametrize("count", [3, 80], ids=["one-process", "forked-workers"])
-@pytest.mark.parametrize("interpreter", INTERPRETERS, ids=lambda path: path.name)
-def test_same_bytes_as_py_compile(tmp_path: Path, interpreter: Path, count: int) -> None:
+@pytest.mark.parametrize("version", MINORS, ids=lambda version: f"python{version}")
+def test_same_bytes_as_py_compile(tmp_path: Path, version: str, count: int, python_for: PythonFor) -> None:
+    interpreter = python_for(version)
     files = _tree(tmp_path, count)
-    version = interpreter.name.removeprefix("python")
     with bytecode.Compiler(interpreter) as compiler:
         compiler.submit([(tmp_path, files)])
         assert compiler.wait() == []
@@ -65,8 +64,8 @@ def test_same_bytes_as_py_compile(tmp_path: Path, interpreter: Path, count: int)
     assert not list(tmp_path.rglob("*.tmp")), "no temporary file is left behind"
 
 
-def test_failures_are_reported_per_tree(tmp_path: Path) -> None:
-    interpreter = INTERPRETERS[-1]
+def test_failures_are_reported_per_tree(tmp_path: Path, python_for: PythonFor) -> None:
+    interpreter = python_for("3.13")
     app, deps = tmp_path / "app", tmp_path / "deps"
     app.mkdir()
     deps.mkdir()
@@ -84,8 +83,8 @@ def test_failures_are_reported_per_tree(tmp_path: Path) -> None:
         bytecode.raise_for_strict([f for f in failures if f.root == app])
 
 
-def test_cancel_stops_an_unused_compiler(tmp_path: Path) -> None:
-    compiler = bytecode.Compiler(INTERPRETERS[-1])
+def test_cancel_stops_an_unused_compiler(python_for: PythonFor) -> None:
+    compiler = bytecode.Compiler(python_for("3.13"))
     compiler.cancel()
     assert compiler._process.returncode is not None
 
@@ -100,9 +99,9 @@ def test_pyc_name() -> None:
 _FROZENSET_SOURCE = "def f(x):\n    return x in {'alpha', 'beta', 'gamma', 'delta', 'epsilon', 'zeta'}\n"
 
 
-@pytest.mark.parametrize("interpreter", INTERPRETERS, ids=lambda path: path.name)
-def test_frozenset_constants_give_the_same_bytes_every_run(tmp_path: Path, interpreter: Path) -> None:
-    version = interpreter.name.removeprefix("python")
+@pytest.mark.parametrize("version", MINORS, ids=lambda version: f"python{version}")
+def test_frozenset_constants_give_the_same_bytes_every_run(tmp_path: Path, version: str, python_for: PythonFor) -> None:
+    interpreter = python_for(version)
     outputs = set()
     for run in range(4):
         root = tmp_path / str(run)
@@ -116,9 +115,9 @@ def test_frozenset_constants_give_the_same_bytes_every_run(tmp_path: Path, inter
 
 
 def test_compiler_ignores_the_current_folder_and_python_variables(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, python_for: PythonFor
 ) -> None:
-    interpreter = INTERPRETERS[0]  # 3.10 imports os from disk after start-up
+    interpreter = python_for("3.10")  # 3.10 imports os from disk after start-up
     poisoned = tmp_path / "poisoned"
     poisoned.mkdir()
     (poisoned / "os.py").write_text("raise SystemExit('the project os.py was imported')\n")

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 from tests.bundle.build_helpers import metadata, names
-from tests.conftest import CliRunner, write_project
+from tests.support.projects import CliRunner, write_project
 
 from uv_lambda.bundle.export import exporter, markers
 from uv_lambda.runtimes import Architecture, get_runtime

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 from tests.bundle.build_helpers import metadata, names, read
-from tests.conftest import CliRunner, uv_bin, write_project
+from tests.support.projects import CliRunner, uv_bin, write_project
 
 pytestmark = pytest.mark.slow
 

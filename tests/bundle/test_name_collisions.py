@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 from tests.bundle.build_helpers import names, read
-from tests.conftest import CliResult, CliRunner, write_project
+from tests.support.projects import CliResult, CliRunner, write_project
 
 from uv_lambda.bundle.stage import collisions
 from uv_lambda.errors import VerificationError

@@ -17,8 +17,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from tests.bundle.build_helpers import ORDERS_PYPROJECT
-from tests.conftest import CliRunner, write_project
+from tests.support.projects import ORDERS_PYPROJECT, CliRunner, write_project
 
 # Every uv_lambda module an app-only rebuild may import. Besides bundle/rebuild/ and its CLI
 # entry, the shared modules it uses with the full build, which therefore stay light.

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 from tests.bundle.build_helpers import metadata, names, read
-from tests.conftest import CliResult, CliRunner, write_project
+from tests.support.projects import CliResult, CliRunner, write_project
 
 from uv_lambda.bundle.export import exporter
 from uv_lambda.bundle.install import source_builds

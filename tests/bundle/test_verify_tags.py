@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 from tests.bundle.build_helpers import metadata, names, read
-from tests.conftest import CliRunner, write_project
+from tests.support.projects import CliRunner, write_project
 
 from uv_lambda.bundle.verify.platform_checks import (
     Target,

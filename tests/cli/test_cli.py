@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from tests.conftest import CliRunner
+from tests.support.projects import CliRunner
 
 from uv_lambda import __version__
 from uv_lambda.cli import build_parser

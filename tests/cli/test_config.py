@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 from packaging.specifiers import SpecifierSet
-from tests.conftest import CliRunner, write_project
+from tests.support.projects import CliRunner, write_project
 
 from uv_lambda.bundle.settings import default_runtime
 from uv_lambda.config import function_configs

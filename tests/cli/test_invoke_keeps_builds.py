@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 from tests.bundle.build_helpers import metadata, read
-from tests.conftest import CliRunner, write_project
+from tests.support.projects import CliRunner, write_project
 
 pytestmark = pytest.mark.slow
 

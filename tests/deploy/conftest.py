@@ -87,6 +87,17 @@ def moto_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Moto]:
         log.close()
 
 
+@pytest.fixture
+def no_docker(moto_server: Moto) -> Iterator[None]:
+    """moto's stand-in answers Invoke instead of running the function in Docker (there is no
+    Docker engine here); switched off again after the test, as it answers for any name."""
+    moto_server.post("/moto-api/config", {"lambda": {"use_docker": False}})
+    try:
+        yield
+    finally:
+        moto_server.post("/moto-api/config", {"lambda": {"use_docker": True}})
+
+
 @pytest.fixture(scope="session")
 def recording_proxy(moto_server: Moto) -> Iterator[RecordingProxy]:
     proxy = RecordingProxy(moto_server.port)

@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, unquote
 
-from uv_lambda.artifact import ArtifactMetadata, digests, write_metadata
+from tests.support.artifacts import write_artifact
 
 # (method, path regex) -> Lambda operation name; the first match wins.
 LAMBDA_ROUTES: list[tuple[str, str, str]] = [
@@ -322,40 +322,6 @@ def write_zip(path: Path, files: dict[str, str | bytes], *, compress: bool = Tru
             info.compress_type = method
             content = files[name]
             archive.writestr(info, content.encode() if isinstance(content, str) else content)
-
-
-def write_artifact(  # noqa: PLR0913  a factory: each test names the few fields it varies
-    path: Path,
-    *,
-    function: str,
-    format: str,
-    role: str,
-    handler: str | None,
-    runtime: str = "python3.13",
-    architecture: str = "x86_64",
-) -> None:
-    sha256, code_sha256 = digests(path)
-    with zipfile.ZipFile(path) as archive:
-        infos = archive.infolist()
-    metadata = ArtifactMetadata(
-        function=function,
-        format=format,
-        role=role,  # type: ignore[arg-type]
-        file=path.name,
-        runtime=runtime,
-        architecture=architecture,
-        handler=handler,
-        python_version=runtime.removeprefix("python"),
-        platform=f"{'x86_64' if architecture == 'x86_64' else 'aarch64'}-manylinux_2_34",
-        uv_version="0.13.9",
-        sha256=sha256,
-        code_sha256=code_sha256,
-        size=path.stat().st_size,
-        unzipped_size=sum(info.file_size for info in infos),
-        file_count=len(infos),
-        bytecode=False,
-    )
-    write_metadata(path, metadata)
 
 
 APP = 'def handler(event, context):\n    return {"statusCode": 200, "body": "hello"}\n'

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 from deploy_helpers import RecordingProxy
-from tests.conftest import CliRunner
+from tests.support.projects import CliRunner
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "fastapi-hello"
 NAME = "uv-aws-lambda-example"

@@ -1,33 +1,20 @@
 """Image functions (format = "image"): build, push, PackageType=Image, against moto and a real registry.
 
 Moto's ECR has no registry behind it, so the pushes go to Debian's docker-registry on
-127.0.0.1 (started with the image tests' helpers) through `image-repository`; the ECR side
+127.0.0.1 (the suite's `registry` fixture) through `image-repository`; the ECR side
 (repository creation, its tag, the login token, destroy) is checked against moto's ECR API.
 """
 
 from __future__ import annotations
 
 import json
-import sys
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 from deploy_helpers import REGION, RecordingProxy, make_project, write_image_layout, write_zip_build
-
-# The registry fixture and the synthetic base image come from the image tests' helpers.
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "image"))
-from image_helpers import (  # type: ignore[import-not-found,unused-ignore]
-    BASE_REPOSITORY,
-    PASSWORD,
-    USERNAME,
-    OciLayoutWriter,
-    Registry,
-    start_registry,
-    stop_registry,
-)
 from test_planner_unit import MemoryState, desired
+from tests.support.registry import BaseImages, Registry
 
 from uv_lambda.deploy.aws import connect
 from uv_lambda.deploy.errors import DeployError
@@ -41,38 +28,6 @@ from uv_lambda.ui import Reporter
 
 ACCOUNT_REGISTRY = "123456789012.dkr.ecr.us-east-1.amazonaws.com"
 APP = 'def handler(event, context):\n    return {"statusCode": 200, "body": "hello from an image"}\n'
-
-
-@pytest.fixture(scope="module")
-def registry(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Registry]:
-    running = start_registry(tmp_path_factory.mktemp("deploy-registry"))
-    yield running
-    stop_registry(running)
-
-
-@pytest.fixture(scope="module")
-def base_image(registry: Registry, tmp_path_factory: pytest.TempPathFactory) -> str:
-    """The synthetic Lambda base image (amd64 + arm64 under one index), pushed by skopeo."""
-    layout = OciLayoutWriter(tmp_path_factory.mktemp("deploy-base-layout"))
-    layout.index("3.13", ["amd64", "arm64"])
-    reference = f"{registry.host}/{BASE_REPOSITORY}:3.13"
-    registry.skopeo(
-        "copy",
-        "--all",
-        "--quiet",
-        "--dest-tls-verify=false",
-        "--dest-creds",
-        f"{USERNAME}:{PASSWORD}",
-        f"oci:{layout.root}:3.13",
-        f"docker://{reference}",
-    )
-    return reference
-
-
-@pytest.fixture
-def registry_login(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("UV_LAMBDA_REGISTRY_USERNAME", USERNAME)
-    monkeypatch.setenv("UV_LAMBDA_REGISTRY_PASSWORD", PASSWORD)
 
 
 def _image_project(root: Path, tool: str = "") -> Path:
@@ -97,12 +52,12 @@ def test_image_lifecycle_against_a_real_registry(  # noqa: PLR0913  pytest passe
     proxy: RecordingProxy,
     clients: Any,
     registry: Registry,
-    base_image: str,
-    registry_login: None,
+    base_images: BaseImages,
+    registry_credentials: None,
 ) -> None:
     repository = f"{registry.host}/deploy/hello"
     project = _image_project(tmp_path / "p", tool=f'image-repository = "{repository}"\n')
-    flags = ("--base-image", base_image, "--lock", "--yes", "--json")
+    flags = ("--base-image", base_images.multi_arch, "--lock", "--yes", "--json")
 
     # --plan: the image is built locally, nothing is written to AWS or to the registry.
     blobs = registry.blob_count()

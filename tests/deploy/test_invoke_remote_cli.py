@@ -26,16 +26,6 @@ from uv_lambda.cli import main
 RESULT = {"statusCode": 200, "body": "from the deployed function"}
 
 
-@pytest.fixture
-def no_docker(moto_server: Any) -> Iterator[None]:
-    # moto runs functions in Docker unless told otherwise; there is no Docker engine here.
-    moto_server.post("/moto-api/config", {"lambda": {"use_docker": False}})
-    try:
-        yield
-    finally:
-        moto_server.post("/moto-api/config", {"lambda": {"use_docker": True}})
-
-
 def test_invoke_remote_prints_the_deployed_result(
     tmp_path: Path, deploy_cli: Any, proxy: RecordingProxy, moto_server: Any, no_docker: None
 ) -> None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -12,17 +11,6 @@ from deploy_helpers import REGION, RecordingProxy, make_project, write_split_bui
 from uv_lambda.deploy.errors import DeployError
 from uv_lambda.deploy.remote import invoke_remote
 from uv_lambda.project import load_project
-
-
-@pytest.fixture
-def no_docker(moto_server: Any) -> Iterator[None]:
-    # moto runs functions in Docker unless told otherwise; there is no Docker engine here.
-    moto_server.post("/moto-api/config", {"lambda": {"use_docker": False}})
-    try:
-        yield
-    finally:
-        # The stand-in answers for any name, even a missing function: switch it off again.
-        moto_server.post("/moto-api/config", {"lambda": {"use_docker": True}})
 
 
 def test_invoke_remote_returns_result_and_log(

@@ -3,29 +3,15 @@
 from __future__ import annotations
 
 import textwrap
-import zipfile
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from emulator_helpers import FunctionMaker, ZipMaker, write_zip
 
 from uv_lambda.config import FunctionConfig
 from uv_lambda.emulator.function import LocalFunction, RunOptions
 from uv_lambda.model import Function
-
-ZipMaker = Callable[..., Path]
-FunctionMaker = Callable[..., LocalFunction]
-
-
-def write_zip(path: Path, files: dict[str, str | bytes]) -> Path:
-    with zipfile.ZipFile(path, "w") as archive:
-        for name, content in files.items():
-            data = content.encode() if isinstance(content, str) else content
-            info = zipfile.ZipInfo(name)
-            # Files under bin/ are executables (a layer's /opt/bin tools).
-            info.external_attr = (0o755 if name.startswith("bin/") else 0o644) << 16
-            archive.writestr(info, data)
-    return path
 
 
 @pytest.fixture

@@ -10,9 +10,28 @@ import subprocess
 import sys
 import time
 import zipfile
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
-from uv_lambda.artifact import ArtifactMetadata, digests, write_metadata
+from tests.support.artifacts import write_artifact
+
+from uv_lambda.emulator.function import LocalFunction
+
+# The conftest's factories: a zip of files, and a LocalFunction from a handler's source.
+ZipMaker = Callable[..., Path]
+FunctionMaker = Callable[..., LocalFunction]
+
+
+def write_zip(path: Path, files: dict[str, str | bytes]) -> Path:
+    with zipfile.ZipFile(path, "w") as archive:
+        for name, content in files.items():
+            data = content.encode() if isinstance(content, str) else content
+            info = zipfile.ZipInfo(name)
+            # Files under bin/ are executables (a layer's /opt/bin tools).
+            info.external_attr = (0o755 if name.startswith("bin/") else 0o644) << 16
+            archive.writestr(info, data)
+    return path
 
 
 def build_folder(
@@ -29,27 +48,14 @@ def build_folder(
     with zipfile.ZipFile(archive, "w") as bundle:
         for name, text in files.items():
             bundle.writestr(name, text)
-    sha, code_sha = digests(archive)
-    write_metadata(
+    write_artifact(
         archive,
-        ArtifactMetadata(
-            function="hand-made",
-            format="zip",
-            role="function",
-            file="function.zip",
-            runtime=runtime,
-            architecture=architecture,
-            handler=handler,
-            python_version=runtime.removeprefix("python"),
-            platform=f"{architecture}-manylinux_2_34",
-            uv_version="0.13.9",
-            sha256=sha,
-            code_sha256=code_sha,
-            size=archive.stat().st_size,
-            unzipped_size=sum(len(text) for text in files.values()),
-            file_count=len(files),
-            bytecode=False,
-        ),
+        function="hand-made",
+        format="zip",
+        role="function",
+        handler=handler,
+        runtime=runtime,
+        architecture=architecture,
     )
     return folder
 
@@ -64,10 +70,28 @@ class Server:
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
+    def lambda_client(self) -> Any:
+        """A boto3 Lambda client pointed at this server, with fake credentials."""
+        import boto3
+
+        return boto3.client(
+            "lambda",
+            endpoint_url=self.url,
+            region_name="us-east-1",
+            aws_access_key_id="testing",
+            aws_secret_access_key="testing",
+        )
+
     def request(
-        self, method: str, path: str, body: bytes | None = None, headers: dict[str, str] | None = None
+        self,
+        method: str,
+        path: str,
+        body: bytes | None = None,
+        headers: dict[str, str] | None = None,
+        timeout: float = 30,
     ) -> tuple[int, list[tuple[str, str]], bytes]:
-        connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=30)
+        """One request on a new connection: (status, headers, body)."""
+        connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=timeout)
         connection.request(method, path, body=body, headers=headers or {})
         response = connection.getresponse()
         data = response.read()
@@ -83,14 +107,15 @@ def write_code(folder: Path, source: str) -> Path:
     return code
 
 
-def start_serve(args: list[str], log: Path, cwd: Path | None = None) -> Server:
+def start_serve(args: list[str], log: Path, cwd: Path | None = None, env: dict[str, str] | None = None) -> Server:
+    """`uv-lambda serve --port 0 ARGS` on 127.0.0.1, its output in `log`, `env` added to ours."""
     with log.open("wb") as sink:
         process = subprocess.Popen(
             [sys.executable, "-m", "uv_lambda", "serve", "--port", "0", *args],
             stdout=sink,
             stderr=subprocess.STDOUT,
             cwd=cwd,
-            env=dict(os.environ),
+            env={**os.environ, **(env or {})},
         )
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline:
@@ -108,7 +133,29 @@ def stop(server: Server) -> None:
     if server.process.poll() is None:
         server.process.send_signal(signal.SIGTERM)
         try:
-            server.process.wait(timeout=10)
+            server.process.wait(timeout=20)
         except subprocess.TimeoutExpired:
             server.process.kill()
             server.process.wait()
+
+
+class Serving:
+    """A `uv-lambda serve` with a TMPDIR of its own (`folder`/tmp), so that what it leaves
+    there can be checked after it stopped."""
+
+    def __init__(self, args: list[str | os.PathLike[str]], folder: Path) -> None:
+        self.tmp = folder / "tmp"
+        self.tmp.mkdir(parents=True, exist_ok=True)
+        self.log = folder / "serve.log"
+        self.server = start_serve([str(arg) for arg in args], self.log, env={"TMPDIR": str(self.tmp)})
+        self.port = self.server.port
+        self.process = self.server.process
+
+    def get(self, path: str = "/", timeout: float = 30) -> tuple[int, bytes]:
+        status, _, body = self.server.request("GET", path, timeout=timeout)
+        return status, body
+
+    def stop(self) -> str:
+        """SIGTERM, wait, and return the log."""
+        stop(self.server)
+        return self.log.read_text()

@@ -11,7 +11,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from tests.emulator.conftest import write_zip
+from emulator_helpers import write_zip
 
 from uv_lambda.config import FunctionConfig
 from uv_lambda.emulator.early_start import EarlyStart, _top_names

@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 from emulator_helpers import start_serve, stop
+from tests.support.aws_cli import AwsCli
 
 EXPECTED = {
     "statusCode": 200,
@@ -60,43 +61,22 @@ def test_serve_answers_hello_world_for_every_event_format(
 
 @pytest.mark.slow
 def test_aws_cli_and_boto3_against_serve_return_the_guide_response(
-    cli: Any, example: Callable[[str], Path], tmp_path: Path
+    cli: Any, example: Callable[[str], Path], tmp_path: Path, aws_cli: AwsCli
 ) -> None:
-    import os
-    import shutil
     import subprocess
-
-    import boto3
 
     project = example("fastapi-hello")
     assert cli("build", project).returncode == 0
     server = start_serve([], tmp_path / "serve.log", cwd=project)
     try:
-        aws = shutil.which("aws")
-        assert aws, "the AWS CLI (pip install awscli) must be on PATH for this test"
         out = tmp_path / "response.json"
-        env = {
-            **os.environ,
-            "AWS_ACCESS_KEY_ID": "testing",
-            "AWS_SECRET_ACCESS_KEY": "testing",
-            "AWS_DEFAULT_REGION": "us-east-1",
-        }
-        args = [aws, "lambda", "invoke", "--endpoint-url", server.url, "--function-name", "uv-aws-lambda-example",
-                "--payload", f"file://{project / 'event.json'}", str(out)]  # fmt: skip
-        version = subprocess.run([aws, "--version"], capture_output=True, text=True, check=True)
-        if (version.stdout + version.stderr).startswith("aws-cli/2"):
-            args[-1:-1] = ["--cli-binary-format", "raw-in-base64-out"]
+        args = aws_cli.lambda_invoke(server.url, "uv-aws-lambda-example", project / "event.json", out)
+        env = aws_cli.env()
         completed = subprocess.run(args, capture_output=True, text=True, env=env, timeout=120, check=False)
         assert completed.returncode == 0, completed.stderr
         assert json.loads(out.read_bytes()) == EXPECTED
 
-        client = boto3.client(
-            "lambda",
-            endpoint_url=server.url,
-            region_name="us-east-1",
-            aws_access_key_id="testing",
-            aws_secret_access_key="testing",
-        )
+        client = server.lambda_client()
         answer = client.invoke(FunctionName="uv-aws-lambda-example", Payload=(project / "event.json").read_bytes())
         assert answer["StatusCode"] == 200 and "FunctionError" not in answer
         assert json.loads(answer["Payload"].read()) == EXPECTED

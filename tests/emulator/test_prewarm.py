@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 import time
 
-from tests.emulator.conftest import FunctionMaker
+from emulator_helpers import FunctionMaker
 
 SLOW_INIT = """
 import time

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import base64
 import json
-import os
-import shutil
 import socket
 import subprocess
 import sys
@@ -16,6 +14,7 @@ from typing import Any
 
 import pytest
 from emulator_helpers import Server, start_serve, stop, write_code
+from tests.support.aws_cli import AwsCli
 
 ServerStarter = Callable[..., Server]
 
@@ -112,17 +111,10 @@ def test_http_requests_become_events_and_responses(serve: ServerStarter, event_f
 
 @pytest.mark.slow
 def test_boto3_invoke_against_serve(serve: ServerStarter) -> None:
-    import boto3
     from botocore.exceptions import ClientError
 
     server = serve()
-    client = boto3.client(
-        "lambda",
-        endpoint_url=server.url,
-        region_name="us-east-1",
-        aws_access_key_id="testing",
-        aws_secret_access_key="testing",
-    )
+    client = server.lambda_client()
     name = "code"  # the function is named after the zip without metadata
     ok = client.invoke(FunctionName=name, Payload=b'{"k": 1}', LogType="Tail")
     assert ok["StatusCode"] == 200
@@ -164,36 +156,13 @@ def test_boto3_invoke_against_serve(serve: ServerStarter) -> None:
 
 
 @pytest.mark.slow
-def test_aws_cli_invoke_against_serve(serve: ServerStarter, tmp_path: Path) -> None:
-    aws = shutil.which("aws")
-    assert aws, "the AWS CLI (pip install awscli) must be on PATH for this test"
+def test_aws_cli_invoke_against_serve(serve: ServerStarter, tmp_path: Path, aws_cli: AwsCli) -> None:
     server = serve()
     event = tmp_path / "event.json"
     event.write_text('{"from": "aws-cli"}')
     out = tmp_path / "out.json"
-    env = {
-        **os.environ,
-        "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",
-        "AWS_DEFAULT_REGION": "us-east-1",
-        "AWS_CONFIG_FILE": "/dev/null",
-        "AWS_SHARED_CREDENTIALS_FILE": "/dev/null",
-    }
-    args = [
-        aws,
-        "lambda",
-        "invoke",
-        "--endpoint-url",
-        server.url,
-        "--function-name",
-        "code",
-        "--payload",
-        f"file://{event}",
-        str(out),
-    ]
-    version = subprocess.run([aws, "--version"], capture_output=True, text=True, check=True)
-    if (version.stdout + version.stderr).startswith("aws-cli/2"):
-        args[-1:-1] = ["--cli-binary-format", "raw-in-base64-out"]
+    args = aws_cli.lambda_invoke(server.url, "code", event, out)
+    env = aws_cli.env()
     completed = subprocess.run(args, capture_output=True, text=True, env=env, timeout=120, check=False)
     assert completed.returncode == 0, completed.stderr
     assert json.loads(completed.stdout)["StatusCode"] == 200

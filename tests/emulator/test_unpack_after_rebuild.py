@@ -12,8 +12,8 @@ import zipfile
 from pathlib import Path
 
 import pytest
-from tests.bundle.build_helpers import ORDERS_PYPROJECT, artifact
-from tests.conftest import CliRunner, write_project
+from tests.bundle.build_helpers import artifact
+from tests.support.projects import ORDERS_PYPROJECT, CliRunner, write_project
 
 from uv_lambda.bundle.rebuild.incremental import rebuild_at, record_path
 from uv_lambda.emulator import unpack_cache

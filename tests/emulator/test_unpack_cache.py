@@ -11,7 +11,7 @@ import zipfile
 from pathlib import Path
 
 import pytest
-from tests.emulator.conftest import write_zip
+from emulator_helpers import write_zip
 
 from uv_lambda.emulator.unpack_cache import UNUSED_SECONDS, finish_background_work, slot_of, unpack
 from uv_lambda.errors import UsageError

@@ -19,7 +19,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from tests.conftest import uv_bin
+from tests.support.projects import uv_bin
 
 
 def tools_root() -> Path:

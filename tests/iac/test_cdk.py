@@ -17,22 +17,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from tests.conftest import CliRunner, write_project
 from tests.iac.iac_tools import installed
+from tests.support.projects import ORDERS_HANDLER as HANDLER
+from tests.support.projects import ORDERS_PYPROJECT, CliRunner, write_project
 
 pytestmark = pytest.mark.slow
 
-PYPROJECT = """\
-[project]
-name = "orders"
-version = "0.1.0"
-requires-python = ">=3.13"
-dependencies = ["six==1.17.0"]
-
-[tool.uv-lambda]
-architecture = "arm64"
-"""
-HANDLER = "import six\n\ndef handler(event, context):\n    return {'six': six.__version__}\n"
+PYPROJECT = ORDERS_PYPROJECT + '\n[tool.uv-lambda]\narchitecture = "arm64"\n'
 APP = """\
 import json
 import sys

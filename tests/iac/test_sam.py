@@ -13,19 +13,13 @@ import zipfile
 from pathlib import Path
 
 import pytest
-from tests.conftest import CliRunner, write_project
 from tests.iac.iac_tools import installed
+from tests.support.projects import ORDERS_HANDLER as HANDLER
+from tests.support.projects import ORDERS_PYPROJECT as PYPROJECT
+from tests.support.projects import CliRunner, write_project
 
 pytestmark = pytest.mark.slow
 
-PYPROJECT = """\
-[project]
-name = "orders"
-version = "0.1.0"
-requires-python = ">=3.13"
-dependencies = ["six==1.17.0"]
-"""
-HANDLER = "import six\n\ndef handler(event, context):\n    return {'six': six.__version__}\n"
 ZIP_EPOCH = 315532800  # 1980-01-01T00:00:00Z
 TEMPLATE = """\
 AWSTemplateFormatVersion: "2010-09-09"

@@ -18,16 +18,10 @@ import sys
 from pathlib import Path
 
 import pytest
-from tests.conftest import CliRunner, write_project
+from tests.support.projects import ORDERS_HANDLER as HANDLER
+from tests.support.projects import ORDERS_PYPROJECT as PYPROJECT
+from tests.support.projects import CliRunner, write_project
 
-PYPROJECT = """\
-[project]
-name = "orders"
-version = "0.1.0"
-requires-python = ">=3.13"
-dependencies = ["six==1.17.0"]
-"""
-HANDLER = "import six\n\ndef handler(event, context):\n    return {'six': six.__version__}\n"
 KEYS = {"filename", "code_sha256", "sha256", "size", "handler", "runtime", "architecture", "function", "format"}
 LAYER_KEYS = {"layer_filename", "layer_code_sha256", "layer_sha256", "layer_size"}
 

@@ -1,5 +1,5 @@
-"""Fixtures of the image tests: a real registry on 127.0.0.1, a synthetic base image in it,
-and staged function folders (see image_helpers)."""
+"""Fixtures of the image tests only: the shared registry served read-only, a registry behind a
+token service, and staged function folders (the registry and base image: tests/fixtures.py)."""
 
 from __future__ import annotations
 
@@ -7,26 +7,17 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from image_helpers import (
+from image_helpers import Staged, make_staged
+from tests.support.registry import (
     BASE_REPOSITORY,
     PASSWORD,
     USERNAME,
-    BaseImages,
     OciLayoutWriter,
     Registry,
-    Staged,
-    make_staged,
     start_registry,
     stop_registry,
 )
-from token_service import TokenService
-
-
-@pytest.fixture(scope="session")
-def registry(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Registry]:
-    running = start_registry(tmp_path_factory.mktemp("registry"))
-    yield running
-    stop_registry(running)
+from tests.support.token_service import TokenService
 
 
 @pytest.fixture(scope="session")
@@ -35,48 +26,6 @@ def readonly_registry(tmp_path_factory: pytest.TempPathFactory, registry: Regist
     running = start_registry(tmp_path_factory.mktemp("readonly"), readonly=True, storage=registry.storage)
     yield running
     stop_registry(running)
-
-
-@pytest.fixture(scope="session")
-def base_images(registry: Registry, tmp_path_factory: pytest.TempPathFactory) -> BaseImages:
-    layout = OciLayoutWriter(tmp_path_factory.mktemp("base-layout"))
-    layout.index("3.13", ["amd64", "arm64"])
-    layout.index("amd64-only", ["amd64"])
-    images = BaseImages(
-        f"{registry.host}/{BASE_REPOSITORY}:3.13",
-        f"{registry.host}/{BASE_REPOSITORY}:amd64-only",
-        f"{registry.host}/{BASE_REPOSITORY}:docker-v2",
-    )
-    login = f"{USERNAME}:{PASSWORD}"
-    for tag, ref in (("3.13", images.multi_arch), ("amd64-only", images.amd64_only)):
-        registry.skopeo(
-            "copy",
-            "--all",
-            "--quiet",
-            "--dest-tls-verify=false",
-            "--dest-creds",
-            login,
-            f"oci:{layout.root}:{tag}",
-            f"docker://{ref}",
-        )
-    # skopeo converts the amd64 image to Docker's schema 2, the format older bases use.
-    registry.skopeo(
-        "copy",
-        "--quiet",
-        "--format",
-        "v2s2",
-        "--override-arch",
-        "amd64",
-        "--src-tls-verify=false",
-        "--dest-tls-verify=false",
-        "--src-creds",
-        login,
-        "--dest-creds",
-        login,
-        f"docker://{images.multi_arch}",
-        f"docker://{images.docker_v2}",
-    )
-    return images
 
 
 @pytest.fixture(scope="session")

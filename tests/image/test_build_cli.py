@@ -10,7 +10,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from image_helpers import PASSWORD, USERNAME, BaseImages, Registry
+from tests.support.registry import PASSWORD, USERNAME, BaseImages, Registry
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "fastapi-hello"
 

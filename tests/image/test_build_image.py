@@ -7,15 +7,8 @@ import shutil
 from pathlib import Path
 
 import pytest
-from image_helpers import (
-    BASE_ENTRYPOINT,
-    BASE_ENV,
-    BaseImages,
-    Registry,
-    Staged,
-    build,
-    make_staged,
-)
+from image_helpers import Staged, build, make_staged
+from tests.support.registry import BASE_ENTRYPOINT, BASE_ENV, BaseImages, Registry
 
 from uv_lambda.errors import UsageError
 from uv_lambda.image.auth import Credentials

@@ -13,7 +13,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from image_helpers import BaseImages, Registry, Staged, free_port
+from image_helpers import Staged
+from tests.support.registry import BaseImages, Registry, free_port
 
 from uv_lambda import proc
 from uv_lambda.errors import UsageError

@@ -10,7 +10,7 @@ from dataclasses import replace
 from pathlib import Path
 
 import pytest
-from image_helpers import BaseImages, Registry, registry_login
+from tests.support.registry import BaseImages, Registry, registry_login
 
 from uv_lambda.app.image import build_function_image, configured_target
 from uv_lambda.config import FunctionConfig

@@ -15,7 +15,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from image_helpers import PASSWORD, USERNAME, BaseImages, Registry
+from tests.support.registry import PASSWORD, USERNAME, BaseImages, Registry
 
 from uv_lambda import proc
 

@@ -11,7 +11,8 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from image_helpers import BaseImages, Registry, Staged, build
+from image_helpers import Staged, build
+from tests.support.registry import BaseImages, Registry
 
 from uv_lambda import proc
 from uv_lambda.errors import UsageError

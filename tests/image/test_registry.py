@@ -8,7 +8,7 @@ import os
 from pathlib import Path
 
 import pytest
-from image_helpers import Registry
+from tests.support.registry import Registry
 
 from uv_lambda.image.auth import Challenge, Credentials, parse_challenge, token_from, token_url
 from uv_lambda.image.oci import OCI_CONFIG, OCI_LAYER_GZIP, OCI_MANIFEST, Descriptor, manifest_json

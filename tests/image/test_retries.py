@@ -10,7 +10,8 @@ from pathlib import Path
 
 import pytest
 from fault_proxy import FaultProxy
-from image_helpers import BaseImages, Registry, Staged
+from image_helpers import Staged
+from tests.support.registry import BaseImages, Registry
 
 from uv_lambda.image.assemble import build_image
 from uv_lambda.image.oci import OCI_CONFIG, OCI_MANIFEST, Descriptor, manifest_json

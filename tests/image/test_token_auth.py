@@ -6,8 +6,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from image_helpers import BASE_REPOSITORY, Registry, Staged
-from token_service import TokenService
+from image_helpers import Staged
+from tests.support.registry import BASE_REPOSITORY, Registry
+from tests.support.token_service import TokenService
 
 from uv_lambda.image.assemble import build_image
 from uv_lambda.image.auth import Credentials

@@ -14,8 +14,8 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from local_run_helpers import assert_refused, run
-from tests.conftest import write_project
+from tests.support.local_run import assert_refused, run
+from tests.support.projects import write_project
 
 from uv_lambda.uv import find_uv
 

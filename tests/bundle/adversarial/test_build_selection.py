@@ -12,9 +12,9 @@ import zipfile
 from pathlib import Path
 
 import pytest
-from local_run_helpers import Run, assert_no_scratch, assert_refused, run
-from tests.bundle.build_helpers import ORDERS_PYPROJECT as PYPROJECT
-from tests.conftest import write_project
+from tests.support.local_run import Run, assert_no_scratch, assert_refused, run
+from tests.support.projects import ORDERS_PYPROJECT as PYPROJECT
+from tests.support.projects import write_project
 
 pytestmark = pytest.mark.slow
 

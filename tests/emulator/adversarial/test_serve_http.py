@@ -11,9 +11,9 @@ import time
 from collections.abc import Iterator
 
 import pytest
-from local_run_helpers import (
+from emulator_helpers import Serving
+from tests.support.local_run import (
     ZIP_ARGS,
-    Serving,
     assert_no_scratch,
     connect,
     read_response,

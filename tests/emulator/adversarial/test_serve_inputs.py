@@ -10,7 +10,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from local_run_helpers import (
+from tests.support.local_run import (
     HANDLER,
     ZIP_ARGS,
     assert_refused,

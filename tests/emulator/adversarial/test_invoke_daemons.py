@@ -12,7 +12,8 @@ import time
 from pathlib import Path
 
 import pytest
-from local_run_helpers import ZIP_ARGS, Serving, run, write_zip
+from emulator_helpers import Serving
+from tests.support.local_run import ZIP_ARGS, run, write_zip
 
 DAEMON = """
 import os, time

@@ -11,11 +11,11 @@ import pytest
 from build_attack import (
     MAIN_A,
     MAIN_B,
+    BuildReference,
     assert_nothing_half_written,
     damaged_entries,
 )
 
-from conftest import BuildReference
 from uv_lambda.metadata_file import digests
 
 pytestmark = pytest.mark.slow

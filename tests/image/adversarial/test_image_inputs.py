@@ -8,8 +8,8 @@ import socket
 from pathlib import Path
 
 import pytest
-from local_run_helpers import assert_refused, run
-from tests.conftest import write_project
+from tests.support.local_run import assert_refused, run
+from tests.support.projects import write_project
 
 DIGEST = "sha256:" + "a" * 64
 

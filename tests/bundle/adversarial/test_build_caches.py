@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 from build_attack import (
     MAIN_B,
+    BuildReference,
     Victim,
     assert_clean_run,
     assert_nothing_half_written,
@@ -19,7 +20,6 @@ from build_attack import (
     truncate,
 )
 
-from conftest import BuildReference
 from uv_lambda import sealed
 
 pytestmark = pytest.mark.slow

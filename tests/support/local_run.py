@@ -4,10 +4,7 @@ command with a private TMPDIR, and check that it failed the way the project prom
 from __future__ import annotations
 
 import hashlib
-import http.client
 import os
-import re
-import signal
 import socket
 import subprocess
 import sys
@@ -81,54 +78,6 @@ def write_zip(path: Path, entries: list[tuple[str, bytes | str]]) -> Path:
 
 def digest(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
-
-
-class Serving:
-    """A real `uv-lambda serve` process on 127.0.0.1, with its own TMPDIR and log."""
-
-    def __init__(self, args: list[str | os.PathLike[str]], folder: Path) -> None:
-        self.tmp = folder / "tmp"
-        self.tmp.mkdir(parents=True, exist_ok=True)
-        self.log = folder / "serve.log"
-        with self.log.open("wb") as sink:
-            self.process = subprocess.Popen(
-                [sys.executable, "-m", "uv_lambda", "serve", "--port", "0", *map(str, args)],
-                stdout=sink,
-                stderr=subprocess.STDOUT,
-                env={**os.environ, "TMPDIR": str(self.tmp)},
-            )
-        deadline = time.monotonic() + 120
-        while time.monotonic() < deadline:
-            match = re.search(r"on http://127\.0\.0\.1:(\d+)", self.log.read_text())
-            if match:
-                self.port = int(match.group(1))
-                return
-            if self.process.poll() is not None:
-                break
-            time.sleep(0.05)
-        self.process.kill()
-        raise AssertionError(f"serve did not start: {self.log.read_text()}")
-
-    def get(self, path: str = "/", timeout: float = 30) -> tuple[int, bytes]:
-        """A normal request on a new connection: (status, body)."""
-        connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=timeout)
-        try:
-            connection.request("GET", path)
-            response = connection.getresponse()
-            return response.status, response.read()
-        finally:
-            connection.close()
-
-    def stop(self) -> str:
-        """SIGTERM, wait, and return the log."""
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-            try:
-                self.process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
-        return self.log.read_text()
 
 
 def connect(port: int, timeout: float = 10) -> socket.socket:

@@ -11,7 +11,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from local_run_helpers import HANDLER, ZIP_ARGS, Run, assert_no_scratch, assert_refused, digest, run, write_zip
+from tests.support.local_run import HANDLER, ZIP_ARGS, Run, assert_no_scratch, assert_refused, digest, run, write_zip
 
 from uv_lambda.emulator.unpack_checks import FILE_LIMIT, UNZIPPED_LIMIT
 

@@ -12,7 +12,7 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from tests.conftest import write_project
+from tests.support.projects import write_project
 
 from uv_lambda import sealed
 
@@ -85,6 +85,18 @@ class Victim:
 
     def artifacts(self, layout: str = "zip") -> dict[str, bytes]:
         return {name: (self.out / name).read_bytes() for name in ZIPS[layout]}
+
+
+@dataclass(frozen=True)
+class BuildReference:
+    """Artifacts of clean builds of the victim project, and a cache warmed by them."""
+
+    template: Path  # the locked project
+    cache: Path  # a cache holding its packages, set and layer archive
+    artifacts: dict[tuple[str, str], dict[str, bytes]]  # (layout, "A"/"B") -> name -> bytes
+
+    def victim(self, folder: Path, *, warm: bool = True) -> Victim:
+        return make_victim(folder, self.template, self.cache if warm else None)
 
 
 def write_template(folder: Path) -> Path:

@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 from build_attack import (
     MAIN_B,
+    BuildReference,
     Victim,
     assert_clean_run,
     assert_nothing_half_written,
@@ -19,8 +20,6 @@ from build_attack import (
     damaged_entries,
     scratch_left,
 )
-
-from conftest import BuildReference
 
 pytestmark = pytest.mark.slow
 

@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 from build_attack import (
     MAIN_B,
+    BuildReference,
     Victim,
     assert_clean_run,
     assert_nothing_half_written,
@@ -21,7 +22,6 @@ from build_attack import (
     scratch_left,
 )
 
-from conftest import BuildReference
 from uv_lambda.metadata_file import digests
 
 pytestmark = pytest.mark.slow

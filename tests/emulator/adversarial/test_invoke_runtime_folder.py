@@ -9,7 +9,7 @@ import os
 from pathlib import Path
 
 import pytest
-from local_run_helpers import HANDLER, ZIP_ARGS, assert_no_scratch, run, write_zip
+from tests.support.local_run import HANDLER, ZIP_ARGS, assert_no_scratch, run, write_zip
 
 from uv_lambda.cache import cache_root
 from uv_lambda.emulator.runtime_folder import folder_name, host_machine

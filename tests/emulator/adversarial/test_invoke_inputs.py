@@ -8,8 +8,8 @@ import threading
 from pathlib import Path
 
 import pytest
-from local_run_helpers import HANDLER, ZIP_ARGS, assert_no_scratch, assert_refused, run, write_zip
-from tests.conftest import write_project
+from tests.support.local_run import HANDLER, ZIP_ARGS, assert_no_scratch, assert_refused, run, write_zip
+from tests.support.projects import write_project
 
 from uv_lambda.limits import MAX_SYNC_PAYLOAD
 

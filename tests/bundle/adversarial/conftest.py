@@ -1,25 +1,10 @@
-"""Fixtures for the adversarial suite: tests that attack uv-lambda as a careless user or an
-attacker would (bad input, hostile files, corrupt caches, crashes and races)."""
+"""Fixtures of the build attacks only: clean reference builds of the victim project and a
+cache they warmed (build_attack.py holds the victim and the checks)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from pathlib import Path
-
 import pytest
-from build_attack import MAIN_A, MAIN_B, Victim, assert_clean_run, make_victim, write_template
-
-
-@dataclass(frozen=True)
-class BuildReference:
-    """Artifacts of clean builds of the victim project, and a cache warmed by them."""
-
-    template: Path  # the locked project
-    cache: Path  # a cache holding its packages, set and layer archive
-    artifacts: dict[tuple[str, str], dict[str, bytes]]  # (layout, "A"/"B") -> name -> bytes
-
-    def victim(self, folder: Path, *, warm: bool = True) -> Victim:
-        return make_victim(folder, self.template, self.cache if warm else None)
+from build_attack import MAIN_A, MAIN_B, BuildReference, assert_clean_run, make_victim, write_template
 
 
 @pytest.fixture(scope="session")

@@ -3,7 +3,7 @@
 Each case is refused with the right exit code, one `error:` line, a hint that is true and no
 traceback; and nothing was written to AWS: the recording proxy in front of moto saw no write
 call, and moto holds no function. The moto server, the recording proxy and the hand-made
-artifacts are the deploy suite's own (tests/deploy), shared rather than copied.
+artifacts are the deploy suite's own (tests/deploy/conftest.py, deploy_helpers.py).
 """
 
 from __future__ import annotations
@@ -21,12 +21,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-
-# tests/deploy/conftest.py imports its helpers as the top-level module `deploy_helpers`.
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "deploy"))
-pytest_plugins = ["tests.deploy.conftest"]
-
-from deploy_helpers import (  # noqa: E402
+from deploy_helpers import (
     REGION,
     RecordingProxy,
     make_project,
@@ -35,7 +30,7 @@ from deploy_helpers import (  # noqa: E402
     write_zip_build,
 )
 
-from uv_lambda.cli import main  # noqa: E402
+from uv_lambda.cli import main
 
 FLAGS = ("--no-build", "--yes")
 ACCOUNT = "123456789012"
@@ -79,7 +74,7 @@ def assert_no_call(proxy: RecordingProxy) -> None:
 
 
 @pytest.fixture
-def aws_cli(aws: RecordingProxy, capsys: pytest.CaptureFixture[str]) -> Callable[..., Result]:
+def deploy_command(aws: RecordingProxy, capsys: pytest.CaptureFixture[str]) -> Callable[..., Result]:
     """`uv-lambda COMMAND PATH ARGS --endpoint-url <proxy> --region us-east-1`, in this process;
     `--endpoint-url` and `--region` given in ARGS win (argparse keeps the last)."""
 
@@ -95,11 +90,11 @@ def aws_cli(aws: RecordingProxy, capsys: pytest.CaptureFixture[str]) -> Callable
     return run
 
 
-def deploy_config(tmp_path: Path, aws_cli: Callable[..., Result], tool: str, *extra: str) -> Result:
+def deploy_config(tmp_path: Path, deploy_command: Callable[..., Result], tool: str, *extra: str) -> Result:
     """`deploy --no-build --yes` of a split build whose [tool.uv-lambda] holds `tool`."""
     project = make_project(tmp_path / "p", tool=tool)
     write_split_build(project)
-    return aws_cli("deploy", project, *extra)
+    return deploy_command("deploy", project, *extra)
 
 
 # --- --endpoint-url and --region ------------------------------------------------------------
@@ -122,13 +117,13 @@ BAD_ENDPOINTS = {
 @pytest.mark.parametrize("verb", ["deploy", "destroy"])
 @pytest.mark.parametrize("case", sorted(BAD_ENDPOINTS))
 def test_malformed_endpoint_urls(
-    tmp_path: Path, aws_cli: Callable[..., Result], aws: RecordingProxy, verb: str, case: str
+    tmp_path: Path, deploy_command: Callable[..., Result], aws: RecordingProxy, verb: str, case: str
 ) -> None:
     url, needle = BAD_ENDPOINTS[case]
     project = make_project(tmp_path / "p")
     write_split_build(project)
 
-    result = aws_cli(verb, project, "--endpoint-url", url)
+    result = deploy_command(verb, project, "--endpoint-url", url)
 
     assert_refused(result, 2, needle, ENDPOINT_HINT)
     assert result.err.splitlines()[0].startswith("error: --endpoint-url")
@@ -148,13 +143,13 @@ BAD_REGIONS = {
 @pytest.mark.parametrize("verb", ["deploy", "destroy"])
 @pytest.mark.parametrize("case", sorted(BAD_REGIONS))
 def test_garbage_regions(
-    tmp_path: Path, aws_cli: Callable[..., Result], aws: RecordingProxy, verb: str, case: str
+    tmp_path: Path, deploy_command: Callable[..., Result], aws: RecordingProxy, verb: str, case: str
 ) -> None:
     region, needle, hint = BAD_REGIONS[case]
     project = make_project(tmp_path / "p")
     write_split_build(project)
 
-    result = aws_cli(verb, project, "--region", region)
+    result = deploy_command(verb, project, "--region", region)
 
     assert_refused(result, 2, needle, hint)
     assert_no_call(aws)
@@ -319,27 +314,27 @@ CONFIG_CASES: dict[str, tuple[str, tuple[str, ...], str, str]] = {
 
 @pytest.mark.parametrize("case", sorted(CONFIG_CASES))
 def test_configuration_lambda_would_refuse(
-    tmp_path: Path, aws_cli: Callable[..., Result], aws: RecordingProxy, case: str
+    tmp_path: Path, deploy_command: Callable[..., Result], aws: RecordingProxy, case: str
 ) -> None:
     tool, extra, needle, hint = CONFIG_CASES[case]
-    result = deploy_config(tmp_path, aws_cli, tool, *extra)
+    result = deploy_config(tmp_path, deploy_command, tool, *extra)
     assert_refused(result, 2, needle, hint)
     assert_no_call(aws)
 
 
 def test_six_configured_layers_on_a_zip_function(
-    tmp_path: Path, aws_cli: Callable[..., Result], aws: RecordingProxy
+    tmp_path: Path, deploy_command: Callable[..., Result], aws: RecordingProxy
 ) -> None:
     arns = ", ".join(f'"{_layer(f"l{i}")}"' for i in range(6))
     project = make_project(tmp_path / "p", tool=f"layers = [{arns}]\n")
     write_zip_build(project)
-    result = aws_cli("deploy", project)
+    result = deploy_command("deploy", project)
     assert_refused(result, 2, "6 layers; Lambda allows 5", "remove entries from `layers`")
     assert_no_call(aws)
 
 
 def test_layers_merged_from_the_shared_and_the_function_table(
-    tmp_path: Path, aws_cli: Callable[..., Result], aws: RecordingProxy
+    tmp_path: Path, deploy_command: Callable[..., Result], aws: RecordingProxy
 ) -> None:
     shared = ", ".join(f'"{_layer(f"s{i}")}"' for i in range(3))
     own = ", ".join(f'"{_layer(f"f{i}")}"' for i in range(2))
@@ -347,25 +342,27 @@ def test_layers_merged_from_the_shared_and_the_function_table(
         tmp_path / "p", tool=f"layers = [{shared}]\n[tool.uv-lambda.functions.hello]\nlayers = [{own}]\n"
     )
     write_split_build(project)  # the built layer makes 6
-    result = aws_cli("deploy", project)
+    result = deploy_command("deploy", project)
     assert_refused(result, 2, "6 layers; Lambda allows 5", "remove entries from `layers`")
     assert_no_call(aws)
 
 
-def test_destroy_of_a_name_lambda_rejects(tmp_path: Path, aws_cli: Callable[..., Result], aws: RecordingProxy) -> None:
+def test_destroy_of_a_name_lambda_rejects(
+    tmp_path: Path, deploy_command: Callable[..., Result], aws: RecordingProxy
+) -> None:
     project = make_project(tmp_path / "p", tool='function-name = "my function"\n')
-    result = aws_cli("destroy", project)
+    result = deploy_command("destroy", project)
     assert_refused(result, 2, "function name 'my function' may hold only letters", 'function-name = "my-function"')
     assert_no_call(aws)
 
 
 def test_a_function_table_name_lambda_rejects(
-    tmp_path: Path, aws_cli: Callable[..., Result], aws: RecordingProxy
+    tmp_path: Path, deploy_command: Callable[..., Result], aws: RecordingProxy
 ) -> None:
     """Without function-name, the table's name is the name in AWS; Lambda has no dots in names."""
     project = make_project(tmp_path / "p", tool='[tool.uv-lambda.functions."api.v2"]\nmemory = 256\n')
     write_split_build(project, "api.v2")
-    result = aws_cli("deploy", project)
+    result = deploy_command("deploy", project)
     assert_refused(result, 2, "function name 'api.v2' may hold only letters", 'set function-name = "api-v2"')
     assert_no_call(aws)
 
@@ -374,7 +371,9 @@ def test_a_function_table_name_lambda_rejects(
 
 
 @pytest.mark.slow
-def test_a_small_zip_over_250_mb_unzipped(tmp_path: Path, aws_cli: Callable[..., Result], aws: RecordingProxy) -> None:
+def test_a_small_zip_over_250_mb_unzipped(
+    tmp_path: Path, deploy_command: Callable[..., Result], aws: RecordingProxy
+) -> None:
     project = make_project(tmp_path / "p")
     folder = project / "dist" / "lambda" / "hello"
     folder.mkdir(parents=True)
@@ -391,7 +390,7 @@ def test_a_small_zip_over_250_mb_unzipped(tmp_path: Path, aws_cli: Callable[...,
     write_artifact(folder / "function.zip", function="hello", format="zip", role="function", handler="app.handler")
     assert (folder / "function.zip").stat().st_size < 2**20
 
-    result = aws_cli("deploy", project)
+    result = deploy_command("deploy", project)
 
     assert_refused(
         result, 1, "263.2 MB unzipped (code 263.2 MB); Lambda allows 250 MB (262,144,000 bytes)", "container image"
@@ -400,9 +399,11 @@ def test_a_small_zip_over_250_mb_unzipped(tmp_path: Path, aws_cli: Callable[...,
 
 
 @pytest.mark.parametrize("flag", ["--profile", "--image-repository", "--base-image"])
-def test_empty_option_values(tmp_path: Path, aws_cli: Callable[..., Result], aws: RecordingProxy, flag: str) -> None:
+def test_empty_option_values(
+    tmp_path: Path, deploy_command: Callable[..., Result], aws: RecordingProxy, flag: str
+) -> None:
     """An unset variable (`--profile "$PROFILE"`) is an error, never the default profile or repository."""
-    result = deploy_config(tmp_path, aws_cli, "", flag, "")
+    result = deploy_config(tmp_path, deploy_command, "", flag, "")
     assert_refused(result, 2, f"argument {flag}: is empty", "pass a value, or leave the option out")
     assert_no_call(aws)
 
@@ -417,7 +418,7 @@ TAMPERED = {
 
 @pytest.mark.parametrize("case", sorted(TAMPERED))
 def test_hand_edited_build_metadata(
-    tmp_path: Path, aws_cli: Callable[..., Result], aws: RecordingProxy, case: str
+    tmp_path: Path, deploy_command: Callable[..., Result], aws: RecordingProxy, case: str
 ) -> None:
     """deploy --no-build takes runtime, architecture and handler from the metadata file."""
     key, value, needle = TAMPERED[case]
@@ -425,14 +426,14 @@ def test_hand_edited_build_metadata(
     metadata = write_zip_build(project) / "function.zip.json"
     document = json.loads(metadata.read_text())
     metadata.write_text(json.dumps({**document, key: value}))
-    result = aws_cli("deploy", project)
+    result = deploy_command("deploy", project)
     assert_refused(result, 1, f"function.zip.json {needle}", "rebuild with `uv-lambda build`")
     assert_no_call(aws)
 
 
-def test_no_build_without_a_build(tmp_path: Path, aws_cli: Callable[..., Result], aws: RecordingProxy) -> None:
+def test_no_build_without_a_build(tmp_path: Path, deploy_command: Callable[..., Result], aws: RecordingProxy) -> None:
     project = make_project(tmp_path / "p")
-    result = aws_cli("deploy", project)
+    result = deploy_command("deploy", project)
     assert_refused(result, 2, f"no uv-lambda build in {project / 'dist' / 'lambda' / 'hello'}", "uv-lambda build")
     assert_no_call(aws)
 
@@ -530,7 +531,7 @@ CREDENTIAL_CASES = {
 @pytest.mark.parametrize("case", sorted(CREDENTIAL_CASES))
 def test_missing_credentials(
     tmp_path: Path,
-    aws_cli: Callable[..., Result],
+    deploy_command: Callable[..., Result],
     aws: RecordingProxy,
     monkeypatch: pytest.MonkeyPatch,
     verb: str,
@@ -545,12 +546,12 @@ def test_missing_credentials(
     for key, value in setenv.items():
         monkeypatch.setenv(key, value)
 
-    assert_refused(aws_cli(verb, project), code, needle, hint)
+    assert_refused(deploy_command(verb, project), code, needle, hint)
     assert_no_call(aws)
 
 
 def test_a_credentials_file_that_is_not_ini(
-    tmp_path: Path, aws_cli: Callable[..., Result], aws: RecordingProxy, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, deploy_command: Callable[..., Result], aws: RecordingProxy, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     project = make_project(tmp_path / "p")
     write_split_build(project)
@@ -561,7 +562,7 @@ def test_a_credentials_file_that_is_not_ini(
     monkeypatch.delenv("AWS_ACCESS_KEY_ID")
     monkeypatch.delenv("AWS_SECRET_ACCESS_KEY")
 
-    assert_refused(aws_cli("deploy", project), 2, f"cannot read {credentials}", "fix or remove")
+    assert_refused(deploy_command("deploy", project), 2, f"cannot read {credentials}", "fix or remove")
     assert_no_call(aws)
 
 
@@ -576,7 +577,7 @@ def _without_dac_override() -> list[str]:
 
 
 def test_a_read_only_dist_folder(tmp_path: Path, proxy: RecordingProxy, clients: Any) -> None:
-    from tests.conftest import write_project
+    from tests.support.projects import write_project
 
     project = write_project(
         tmp_path / "p",
