@@ -45,7 +45,7 @@ from uv_lambda.model import Format
 from uv_lambda.project import Project, default_out_dir
 from uv_lambda.runtimes import Architecture, Runtime
 from uv_lambda.ui import Reporter
-from uv_lambda.uv import Uv, find_uv
+from uv_lambda.uv import Uv, find_python, find_uv, uv_path
 
 log = logging.getLogger(__name__)
 
@@ -226,15 +226,46 @@ def _recipe(
     )
 
 
-def _interpreter(uv: Uv, settings: BuildSettings, config: FunctionConfig) -> Path | None:
+def _interpreter(uv_path: Path, settings: BuildSettings, config: FunctionConfig) -> Path | None:
     """The target's interpreter: required for bytecode, otherwise only a help to uv."""
     version = settings.runtime.python_version
     if config.bytecode:
-        return uv.find_python(version, config.python)
+        return find_python(uv_path, version, config.python)
     try:
-        return uv.find_python(version, config.python)
+        return find_python(uv_path, version, config.python)
     except UsageError:
         return None
+
+
+def _uv_and_interpreter(settings: BuildSettings, config: FunctionConfig) -> tuple[Uv, Callable[[], Path | None]]:
+    """uv (its version checked) and the target's interpreter, looked up at the same time: on an
+    empty cache each is a subprocess, and neither needs the other's answer. uv's error is raised
+    here; the interpreter's when the returned function is called, so messages keep their order."""
+    import threading
+
+    path = uv_path()
+    found: list[Path | None] = []
+    failed: list[BaseException] = []
+
+    def discover() -> None:
+        try:
+            found.append(_interpreter(path, settings, config))
+        except BaseException as exc:  # raised in the caller's thread, after uv's own errors
+            failed.append(exc)
+
+    worker = threading.Thread(target=discover, name="uv-lambda-python-find", daemon=True)
+    worker.start()
+    try:
+        uv = find_uv()
+    finally:
+        worker.join()
+
+    def interpreter() -> Path | None:
+        if failed:
+            raise failed[0]
+        return found[0]
+
+    return uv, interpreter
 
 
 @dataclass(frozen=True)
@@ -269,12 +300,12 @@ def stage_function(
     It and `never_inputs` (other folders the build writes to) are never application files.
     """
     settings = resolve(project, config, out_dir or default_out_dir(project, config.name))
-    uv = find_uv()
+    uv, found_interpreter = _uv_and_interpreter(settings, config)
     choice = settings.runtime_choice
     warnings: list[str] = list(choice.warnings) if choice else []
     if choice is not None:
         reporter.info(f"  runtime {choice.runtime.name}: {choice.reason}")
-    interpreter = _interpreter(uv, settings, config)
+    interpreter = found_interpreter()
     inputs = _inputs(project, uv, interpreter)
     with ExitStack() as cleanup:
         # Left last: the cache entries it writes overlap the rest of the build.
