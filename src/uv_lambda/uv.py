@@ -8,6 +8,7 @@ import os
 import re
 import shutil
 import tempfile
+import threading
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -76,6 +77,7 @@ class Uv:
 
 def find_python(uv_path: Path, version: str, explicit: str | None = None) -> Path:
     """Uv.find_python with only uv's path: it can run while uv's version is still being asked."""
+    _wait_for_lookups()
     remedies = (
         f"install one with `uv python install {version}`, pass `--python PATH` to a python{version} "
         "interpreter, or build with `--no-bytecode`"
@@ -165,29 +167,41 @@ def uv_path() -> Path:
     return Path(candidates[0])
 
 
-# Lookups started ahead by start_finding_uv: find_uv waits for them before it looks itself.
-_started_ahead: list[Callable[[], None]] = []
+# Lookups started ahead by start_finding_uv: find_uv and find_python wait for them before
+# they look themselves (they then read what the lookups remembered).
+_started_ahead: list[threading.Thread] = []
 
 
-def start_finding_uv() -> None:
-    """Start find_uv in a thread: its `uv --version` (a subprocess until it is remembered) then
-    runs while the build imports the modules it needs before it first needs uv."""
-    import threading
+def _wait_for_lookups() -> None:
+    """Wait for the lookups started ahead; one of them never waits (for itself or the others)."""
+    started = list(_started_ahead)
+    if threading.current_thread() in started:
+        return
+    for thread in started:
+        thread.join()
+        with contextlib.suppress(ValueError):  # another thread's wait may have removed it
+            _started_ahead.remove(thread)
+
+
+def start_finding_uv(then: Callable[[Uv], None] | None = None) -> None:
+    """Start find_uv, then `then(uv)`, in a thread: `uv --version` (a subprocess until it is
+    remembered) and whatever `then` looks up run while the build imports the modules it needs
+    first. find_uv waits for the thread. Errors are left to the build, which meets them again."""
 
     def look() -> None:
-        # An error here is met again by find_uv, which raises it in the caller's thread.
         with contextlib.suppress(Exception):
-            _checked_uv()
+            uv = _checked_uv()
+            if then is not None:
+                then(uv)
 
     thread = threading.Thread(target=look, name="uv-lambda-find-uv", daemon=True)
     thread.start()
-    _started_ahead.append(thread.join)
+    _started_ahead.append(thread)
 
 
 def find_uv() -> Uv:
     """The bundled uv first, then uv on PATH; refuses one older than MINIMUM_VERSION."""
-    while _started_ahead:
-        _started_ahead.pop()()
+    _wait_for_lookups()
     return _checked_uv()
 
 

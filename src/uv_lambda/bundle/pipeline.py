@@ -30,7 +30,7 @@ from uv_lambda import artifact as model
 from uv_lambda import atomic, cache
 from uv_lambda import scratch as scratch_folders
 from uv_lambda.bundle import archive, bytecode
-from uv_lambda.bundle.background import Background
+from uv_lambda.bundle.background import Background, Started
 from uv_lambda.bundle.export import exporter
 from uv_lambda.bundle.install import dependencies
 from uv_lambda.bundle.rebuild import incremental, record_file
@@ -241,31 +241,13 @@ def _uv_and_interpreter(settings: BuildSettings, config: FunctionConfig) -> tupl
     """uv (its version checked) and the target's interpreter, looked up at the same time: on an
     empty cache each is a subprocess, and neither needs the other's answer. uv's error is raised
     here; the interpreter's when the returned function is called, so messages keep their order."""
-    import threading
-
     path = uv_path()
-    found: list[Path | None] = []
-    failed: list[BaseException] = []
-
-    def discover() -> None:
-        try:
-            found.append(_interpreter(path, settings, config))
-        except BaseException as exc:  # raised in the caller's thread, after uv's own errors
-            failed.append(exc)
-
-    worker = threading.Thread(target=discover, name="uv-lambda-python-find", daemon=True)
-    worker.start()
+    interpreter = Started(lambda: _interpreter(path, settings, config), "uv-lambda-python-find")
     try:
         uv = find_uv()
     finally:
-        worker.join()
-
-    def interpreter() -> Path | None:
-        if failed:
-            raise failed[0]
-        return found[0]
-
-    return uv, interpreter
+        interpreter.wait()
+    return uv, interpreter.result
 
 
 @dataclass(frozen=True)

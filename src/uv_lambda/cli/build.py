@@ -159,9 +159,6 @@ def _build_zips(
 ) -> list[Document]:
     """Build into out_dir: its record is shared with invoke, serve and deploy (app/build.py).
     `never_inputs`: other folders this build writes to (a tree format's --out)."""
-    from uv_lambda.uv import start_finding_uv
-
-    start_finding_uv()  # uv's version check runs while the build's modules are imported
     from uv_lambda.app.build import BuildOptions, build_into, remember_command
 
     project, config = function
