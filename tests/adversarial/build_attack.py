@@ -144,8 +144,8 @@ def assert_nothing_half_written(victim: Victim) -> None:
     assert left == [], f"left behind: {left}"
 
 
-def _sha256(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
+def _sha256(path: Path, start: int = 0) -> str:
+    return hashlib.sha256(path.read_bytes()[start:]).hexdigest()
 
 
 def damaged_entries(cache: Path) -> list[str]:
@@ -171,8 +171,10 @@ def damaged_entries(cache: Path) -> list[str]:
         if not isinstance(document, dict):
             damaged.append(str(record))
         elif document.get("files") is not None:  # else it only names the settings that built a folder
-            archive = record.with_suffix(".zip")
-            if not archive.is_file() or _sha256(archive) != document.get("local_sha256"):
+            # The application's entries: a copy beside the record, or the artifact that holds them.
+            local_in = document.get("local_in")
+            archive, start = (Path(local_in[0]), local_in[2]) if local_in else (record.with_suffix(".zip"), 0)
+            if not archive.is_file() or _sha256(archive, start) != document.get("local_sha256"):
                 damaged.append(str(record))
     for path in [*cache.glob("exports/*.json"), *cache.glob("memo/*"), *cache.glob("rebuild/commands/*.json")]:
         if sealed.read(path) is None:

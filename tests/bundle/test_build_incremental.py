@@ -5,6 +5,7 @@ edits are in test_build_incremental_random.py."""
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import zipfile
 from pathlib import Path
@@ -238,3 +239,32 @@ def test_without_a_record_the_metadata_decides_whose_folder_it_is(cli: CliRunner
     own = cli("invoke", project, "--event", event)
     assert own.returncode == 0 and "running a build of its own" in own.stderr, own.stderr
     assert artifact(project).read_bytes() == before
+
+
+def test_a_rebuild_reads_the_application_from_the_artifact_it_wrote(
+    cli: CliRunner, project: Path, tmp_path: Path
+) -> None:
+    from uv_lambda import sealed
+
+    zip_path = artifact(project)
+    record = record_path(zip_path.parent)
+    assert record.with_suffix(".zip").is_file()  # a full build keeps its own copy
+    (project / "app" / "util.py").write_text("X = 2\n")
+    assert FAST in cli("build", project).stderr
+    # The artifact holds the application's entries after its base's: no copy is written.
+    document = sealed.read(record)
+    assert isinstance(document, dict) and document["local_in"][0] == str(zip_path)
+    assert not record.with_suffix(".zip").exists()
+    (project / "app" / "util.py").write_text("X = 3\n")
+    result = cli("build", project)
+    assert FAST in result.stderr, result.stderr
+    assert zip_path.read_bytes() == _full_build_bytes(cli, project, tmp_path)["function.zip"]
+    # Bytes of the artifact changed behind its stat: its digest no longer fits, a full build.
+    stamp = zip_path.stat()
+    data = bytearray(zip_path.read_bytes())
+    data[-200] ^= 0x10
+    zip_path.write_bytes(bytes(data))
+    os.utime(zip_path, ns=(stamp.st_atime_ns, stamp.st_mtime_ns))
+    (project / "app" / "util.py").write_text("X = 4\n")
+    result = cli("build", project)
+    assert result.returncode == 0 and FULL in result.stderr, result.stderr

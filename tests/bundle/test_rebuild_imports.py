@@ -42,6 +42,7 @@ ALLOWED_UV_LAMBDA = frozenset(
         "uv_lambda.bundle.rebuild",
         "uv_lambda.bundle.rebuild.record_file",
         "uv_lambda.bundle.rebuild.incremental",
+        "uv_lambda.bundle.rebuild.changes",  # what it changed, for a local run in the same process
         "uv_lambda.bundle.archive",
         "uv_lambda.bundle.bytecode",
         "uv_lambda.bundle.stage",

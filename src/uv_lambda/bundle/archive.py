@@ -13,6 +13,7 @@ after an application edit fast: the dependency archive in the cache is spliced i
 from __future__ import annotations
 
 import hashlib
+import itertools
 import os
 import stat
 import struct
@@ -165,10 +166,11 @@ def _central_records(archive: Path) -> Iterator[tuple[str, tuple[int, ...]]]:
         position = start + name_length + fields[11] + fields[12]
 
 
-def read_entries(archive: Path) -> list[Entry]:
-    """The file entries of a zip written by this module, pointing at their compressed bytes."""
+def read_entries(archive: Path, skip: int = 0) -> list[Entry]:
+    """The file entries of a zip written by this module, pointing at their compressed bytes;
+    `skip`: leave out the first so many central records (a base's, see ArchiveOutput)."""
     entries = []
-    for name, fields in _central_records(archive):
+    for name, fields in itertools.islice(_central_records(archive), skip, None):
         if name.endswith("/"):
             continue
         method, crc, length, size, name_length, external, header_offset = (
@@ -367,6 +369,7 @@ class ArchiveOutput:
         self._merge_base: Path | None = None
         self._base_names: set[str] = set()
         self._previous_central, self._previous_count = b"", 0
+        self._appended_at = 0
         if base is not None and base_sha256 is not None:
             try:
                 self._open_verified(base, base_sha256, names)
@@ -423,6 +426,13 @@ class ArchiveOutput:
             raise
 
     @property
+    def appended_after(self) -> tuple[int, int] | None:
+        """Where the entries given to `finish` are in the finished archive: after how many
+        central records (the base's) and from which offset (the end of the base's entries);
+        None when they are merged with the base's entries instead."""
+        return None if self._merge_base is not None else (self._previous_count, self._appended_at)
+
+    @property
     def size(self) -> int:
         """Bytes written so far: the archive's size once finished."""
         return self._out.tell()
@@ -434,6 +444,7 @@ class ArchiveOutput:
     def finish(self, entries: Iterable[Entry]) -> bytes:
         """Write `entries` (plus a 0755 entry for every folder) sorted by name; the archive's sha256."""
         by_name = {entry.name: entry for entry in entries}
+        self._appended_at = self._out.tell()
         if self._merge_base is not None:
             merged = {entry.name: entry for entry in read_entries(self._merge_base)}
             merged.update(by_name)
@@ -460,21 +471,23 @@ def write_archive(
     return ArchiveOutput(destination, base, [entry.name for entry in entries], base_sha256).finish(entries)
 
 
-def file_sha256(path: Path) -> str:
-    """Hex sha256 of a file, read in chunks."""
+def file_sha256(path: Path, start: int = 0) -> str:
+    """Hex sha256 of a file (from byte `start`), read in chunks."""
     digest = hashlib.sha256()
     with path.open("rb") as handle:
+        handle.seek(start)
         for chunk in iter(lambda: handle.read(1 << 20), b""):
             digest.update(chunk)
     return digest.hexdigest()
 
 
-def verified_entries(path: Path, sha256: str) -> list[Entry]:
-    """read_entries of a cached archive whose bytes must have the digest `sha256`."""
+def verified_entries(path: Path, sha256: str, skip: int = 0, start: int = 0) -> list[Entry]:
+    """read_entries(path, skip) of an archive whose bytes from `start` must have the digest
+    `sha256` (the entries read and the central directory are there)."""
     try:
-        if file_sha256(path) != sha256:
+        if file_sha256(path, start) != sha256:
             raise DamagedCacheEntry(str(path), "its sha256 does not match")
-        return read_entries(path)
+        return read_entries(path, skip)
     except DamagedCacheEntry:
         raise
     except (OSError, ValueError, struct.error, UnicodeDecodeError, BuildError) as exc:

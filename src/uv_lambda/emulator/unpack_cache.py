@@ -50,11 +50,15 @@ import zlib
 from collections.abc import Callable, Sequence
 from contextlib import ExitStack
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from uv_lambda import atomic
 from uv_lambda.emulator.layout import Layout
 from uv_lambda.emulator.unpack_checks import Entry, UnpackChecks
 from uv_lambda.errors import UsageError, UvLambdaError
+
+if TYPE_CHECKING:
+    from uv_lambda.bundle.rebuild.changes import ArtifactChange
 
 # What zipfile raises for an archive it cannot read: a broken central directory or stream
 # (BadZipFile, EOFError, zlib.error), an unsupported compression (NotImplementedError), an
@@ -107,14 +111,25 @@ def slot_of(code: Path, layers: Sequence[Path]) -> Path:
     return cache_folder() / hashlib.sha256(key.encode()).hexdigest()[:24]
 
 
+_Source = tuple[zipfile.ZipFile, Entry, Path, str]  # where a file's data is: (open archive, entry, path, what)
+
+
 class _Wanted:
-    """What the archives unpack to: files (the last archive to name one wins) and folders."""
+    """What the archives unpack to: files (the last archive to name one wins) and folders;
+    `archives`: each archive's [real path, *identity] (see bundle/rebuild/changes.py).
+
+    Made from a rebuild's note (`_wanted_after`), a file has no source: its data is in `ready`
+    when it changed, and it is the current generation's otherwise."""
 
     def __init__(self) -> None:
-        self.files: dict[str, tuple[zipfile.ZipFile, Entry, Path, str]] = {}
+        self.files: dict[str, _Source | None] = {}
         self.folders: set[str] = {"task", "opt"}
+        self.archives: list[list[object]] = []
+        self.ready: dict[str, bytes] = {}
+        self.signed: dict[str, list[int]] | None = None
 
     def add(self, bundle: zipfile.ZipFile, entries: list[Entry], archive: Path, what: str, folder: str) -> None:
+        self.archives.append([os.path.realpath(archive), *_identity(os.fstat(bundle.fp.fileno()))])  # type: ignore[union-attr]
         for entry in entries:
             name = f"{folder}/{entry.path}" if entry.path else folder
             if entry.info.is_dir():
@@ -124,7 +139,23 @@ class _Wanted:
                 self.folders.update(_parents(name))
 
     def signature(self) -> dict[str, list[int]]:
-        return {name: [e.info.CRC, e.info.file_size, _executable(e)] for name, (_, e, _, _) in self.files.items()}
+        if self.signed is not None:
+            return self.signed
+        return {name: [s[1].info.CRC, s[1].info.file_size, _executable(s[1])] for name, s in self.files.items() if s}
+
+    def source(self, member: str) -> _Source:
+        source = self.files[member]
+        if source is None:  # a file that could not be linked from the current generation
+            raise _NoSource(member)
+        return source
+
+
+class _NoSource(Exception):
+    """A file made from a rebuild's note needs the archive's data after all: read the archive."""
+
+
+def _identity(status: os.stat_result) -> list[int]:
+    return [status.st_size, status.st_mtime_ns, status.st_ino]  # as bundle/rebuild/changes.identity
 
 
 def _parents(name: str) -> list[str]:
@@ -141,26 +172,106 @@ def unpack(code: Path, layers: Sequence[Path] = (), *, draft: bool = True) -> La
 
     `draft`: link the next generation's draft in the background (for a process that runs the
     function again while it holds this generation, as `serve` does). A one-shot run (`invoke`)
-    skips it: its generation is unheld when the next run comes, which then updates it in place."""
-    with ExitStack() as open_archives:
-        checks = UnpackChecks()
-        wanted = _Wanted()
-        for archive, what, folder in [(code, "code zip", "task"), *((layer, "layer", "opt") for layer in layers)]:
-            bundle = open_archives.enter_context(_open(archive, what))
-            try:
-                infos = bundle.infolist()
-            except _UNREADABLE as exc:
-                raise _not_a_zip(what, archive, exc) from None
-            wanted.add(bundle, checks.check(archive, infos, what=what, destination=folder), archive, what, folder)
-        slot = slot_of(code, layers)
+    skips it: its generation is unheld when the next run comes, which then updates it in place.
+
+    After an app-only rebuild in this process, the rebuild's note of what it changed
+    (bundle/rebuild/changes.py) stands for the code zip when the current generation was made
+    from the archive the note starts from: only the changed entries are checked and written."""
+    from uv_lambda.bundle.rebuild import changes
+
+    slot = slot_of(code, layers)
+    change = changes.take(code)
+    settled = None
+    if change is not None:
         with _locked(slot / "lock"):
-            os.utime(slot / "lock")  # when the slot was last used (see _prune)
-            generation, changed = _up_to_date(slot, wanted)
-            lease = Lease(generation)
-            _retire(slot, keep=generation)
-            drafted = _draft_base(slot / _DRAFT) == generation.name
+            known = _wanted_after(slot, code, layers, change)
+            if known is not None:
+                with contextlib.suppress(_NoSource):
+                    settled = _settle(slot, *known)
+    if settled is None:
+        with ExitStack() as open_archives:
+            checks = UnpackChecks()
+            wanted = _Wanted()
+            for archive, what, folder in [(code, "code zip", "task"), *((layer, "layer", "opt") for layer in layers)]:
+                bundle = open_archives.enter_context(_open(archive, what))
+                try:
+                    infos = bundle.infolist()
+                except _UNREADABLE as exc:
+                    raise _not_a_zip(what, archive, exc) from None
+                wanted.add(bundle, checks.check(archive, infos, what=what, destination=folder), archive, what, folder)
+            with _locked(slot / "lock"):
+                settled = _settle(slot, wanted, None)
+    generation, changed, lease, drafted = settled
     _in_background(lambda: _tidy(slot, None if drafted or not draft else generation))
     return Layout(generation, generation / "task", generation / "opt", lease.release, changed)
+
+
+_Current = tuple[Path, Manifest, dict[str, int]]
+
+
+def _settle(
+    slot: Path, wanted: _Wanted, known: tuple[_Current, dict[str, list[int]]] | None
+) -> tuple[Path, frozenset[str] | None, Lease, bool]:
+    """Under the slot's lock: the generation holding `wanted`, leased; whether its draft is linked."""
+    os.utime(slot / "lock")  # when the slot was last used (see _prune)
+    generation, changed = _up_to_date(slot, wanted, known)
+    lease = Lease(generation)
+    _retire(slot, keep=generation)
+    return generation, changed, lease, _draft_base(slot / _DRAFT) == generation.name
+
+
+def _wanted_after(
+    slot: Path, code: Path, layers: Sequence[Path], change: ArtifactChange
+) -> tuple[_Wanted, tuple[_Current, dict[str, list[int]]]] | None:
+    """What the archives unpack to, from the current generation and the rebuild's note, when
+    the generation was made from the archives the note starts from and its files are intact;
+    the changed entries pass the checks a fresh unpack makes. None: read the archives."""
+    document = _read_document(slot)
+    if document is None:
+        return None
+    generation, content = document
+    try:
+        layer_ids = [[os.path.realpath(layer), *_identity(os.stat(layer))] for layer in layers]
+        manifest, folders = content["files"], content["folders"]
+    except (OSError, KeyError, TypeError):
+        return None
+    if content.get("archives") != [[os.path.realpath(code), *change.before], *layer_ids]:
+        return None
+    current: _Current = (generation, manifest, folders)
+    signature = {name: value[:3] for name, value in manifest.items()}
+    for name in change.removed:
+        signature.pop(f"task/{name}", None)
+    infos = []
+    wanted = _Wanted()
+    for name, entry in change.entries.items():
+        info = zipfile.ZipInfo(name)
+        info.file_size, info.CRC = len(entry.data), entry.crc
+        info.external_attr = (0o100755 if entry.executable else 0o100644) << 16
+        infos.append(info)
+        signature[f"task/{name}"] = [entry.crc, len(entry.data), int(entry.executable)]
+        wanted.ready[f"task/{name}"] = entry.data
+    intact = _intact(generation, manifest)
+    if any(intact.get(name, [])[:3] != value for name, value in signature.items() if name not in wanted.ready):
+        return None  # a file changed by hand: the archive has its data
+    wanted.folders = set(folders)
+    if change.removed or any(name not in manifest for name in wanted.ready):
+        explicit = wanted.folders - {parent for name in manifest for parent in _parents(name)}
+        wanted.folders = {"task", "opt", *explicit, *(parent for name in signature for parent in _parents(name))}
+    task_files = {name[5:] for name in signature if name.startswith("task/")}
+    task_folders = {folder[5:] for folder in wanted.folders if folder.startswith("task/")}
+    unchanged = [value[1] for name, value in signature.items() if name not in wanted.ready]
+    UnpackChecks().check_update(
+        code,
+        infos,
+        what="code zip",
+        unchanged=(len(unchanged) + len(wanted.folders), sum(unchanged)),
+        files=task_files,
+        folders=task_folders,
+    )
+    wanted.files = dict.fromkeys(signature)
+    wanted.signed = signature
+    wanted.archives = [[os.path.realpath(code), *change.after], *layer_ids]
+    return wanted, (current, intact)
 
 
 def current_tree(code: Path, layers: Sequence[Path] = ()) -> Layout | None:
@@ -246,12 +357,21 @@ def _unheld(lease: Path) -> bool:
         os.close(fd)
 
 
-def _read_current(slot: Path) -> tuple[Path, Manifest, dict[str, int]] | None:
+def _read_document(slot: Path) -> tuple[Path, dict[str, Any]] | None:
+    """The current generation and its entries.json."""
     try:
         generation = slot / (slot / "current").read_text().strip()
         document = json.loads((generation / _ENTRIES).read_text())
-        return generation, document["files"], document["folders"]
-    except (OSError, ValueError, KeyError, TypeError):
+    except (OSError, ValueError):
+        return None
+    return (generation, document) if isinstance(document, dict) else None
+
+
+def _read_current(slot: Path) -> tuple[Path, Manifest, dict[str, int]] | None:
+    read = _read_document(slot)
+    try:
+        return None if read is None else (read[0], read[1]["files"], read[1]["folders"])
+    except (KeyError, TypeError):
         return None
 
 
@@ -285,15 +405,18 @@ def _folders_unchanged(generation: Path, folders: dict[str, int]) -> bool:
         return False
 
 
-def _up_to_date(slot: Path, wanted: _Wanted) -> tuple[Path, frozenset[str] | None]:
+def _up_to_date(
+    slot: Path, wanted: _Wanted, known: tuple[_Current, dict[str, list[int]]] | None = None
+) -> tuple[Path, frozenset[str] | None]:
     """The current generation when it holds what `wanted` says, else a new one made from it;
-    and what differs from the draft it was made from (see Layout.changed)."""
+    and what differs from the draft it was made from (see Layout.changed). `known`: the
+    current generation and its intact files, read under this lock already."""
     signature = wanted.signature()
-    current = _read_current(slot)
-    intact: dict[str, list[int]] = {}
+    current, intact = known if known is not None else (_read_current(slot), {})
     if current is not None:
         generation, manifest, folders = current
-        intact = _intact(generation, manifest)
+        if known is None:
+            intact = _intact(generation, manifest)
         if (
             len(intact) == len(signature)
             and all(intact.get(name, [])[:3] == value for name, value in signature.items())
@@ -333,7 +456,7 @@ def _make_generation(
     from_draft = current is not None and _draft_base(draft) == current[0].name
     if current is not None and not from_draft:
         ready = _in_place_data(current, wanted, signature, intact)
-        writer.ready = ready or {}
+        writer.ready = ready or dict(wanted.ready)
         if ready is not None and _take_unheld(current[0], writer.scratch):
             draft, from_draft = writer.scratch, True
     changed = None
@@ -364,7 +487,7 @@ class _GenerationWriter:
     ) -> None:
         self.scratch = scratch
         self.member = ""  # the name being written, for an error message (see `written`)
-        self.ready: dict[str, bytes] = {}  # the changed files' data, read before the tree is touched
+        self.ready: dict[str, bytes] = dict(wanted.ready)  # the changed files' data, read before the tree is touched
         self._wanted = wanted
         self._signature = signature
         self._intact = intact
@@ -418,18 +541,15 @@ class _GenerationWriter:
             folder: kept[folder] if folder in kept and folder not in touched else _mtime(scratch, folder)
             for folder in self._wanted.folders
         }
-        (scratch / _ENTRIES).write_text(json.dumps({"files": files, "folders": stamps}))
+        document = {"files": files, "folders": stamps, "archives": self._wanted.archives}
+        (scratch / _ENTRIES).write_text(json.dumps(document))
 
     def _unpack(self, member: str) -> list[int]:
         target = f"{self.scratch}/{member}"
         if member in self._present:
             _unlink_if_there(target)  # a link to the previous copy (or that copy): never written to
         self._touched.add(_parent(member))
-        if member in self.ready:
-            data = self.ready[member]
-        else:
-            bundle, entry, archive, what = self._wanted.files[member]
-            data = _read(bundle, entry, archive, what)
+        data = self.ready[member] if member in self.ready else _read(*self._wanted.source(member))
         signature = self._signature[member]
         descriptor = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o555 if signature[2] else 0o444)
         with os.fdopen(descriptor, "wb") as handle:
@@ -476,10 +596,10 @@ def _in_place_data(
     changed = [m for m in wanted.files if intact.get(m, [])[:3] != signature[m]]
     if sum(signature[m][1] for m in changed) > IN_PLACE_BYTES or not _folders_unchanged(generation, folders):
         return None
-    ready = {}
+    ready = dict(wanted.ready)
     for member in changed:
-        bundle, entry, archive, what = wanted.files[member]
-        ready[member] = _read(bundle, entry, archive, what)
+        if member not in ready:
+            ready[member] = _read(*wanted.source(member))
     return ready
 
 

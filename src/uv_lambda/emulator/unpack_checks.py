@@ -21,7 +21,7 @@ written. Paths are the ones zipfile.extract writes (`member_path`): it drops emp
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable
+from collections.abc import Container, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -82,24 +82,59 @@ class UnpackChecks:
         placed = self._placed.setdefault(destination, {})
         entries: list[Entry] = []
         for info in infos:
-            self.entries += 1
-            if self.entries > self.file_limit:
-                raise UsageError(
-                    f"{self._subject(what, archive)} hold more than {self.file_limit:,} entries",
-                    "a function this size holds far fewer files: check that it is the archive you meant",
-                )
-            self.unzipped += info.file_size
-            if self.unzipped > self.unzipped_limit:
-                raise UsageError(
-                    f"{self._subject(what, archive)} unzip to {self.unzipped:,} bytes or more (at "
-                    f"{info.filename!r}): over Lambda's limit of {self.unzipped_limit:,} bytes "
-                    "for code and layers together",
-                    "make the function smaller (large data belongs in S3), or build it as a container image",
-                )
+            self._count(info, archive, what)
             path = _checked_path(info, archive, what)
             _place(placed, path, info, archive, what)
             entries.append(Entry(info, path))
         return entries
+
+    def check_update(
+        self,
+        archive: Path,
+        infos: Iterable[ZipInfo],
+        *,
+        what: str,
+        unchanged: tuple[int, int],
+        files: Container[str],
+        folders: Container[str],
+    ) -> list[Entry]:
+        """The new or replaced entries `infos` of `archive`, whose other entries were checked
+        when its tree was unpacked: `unchanged` is their (count, bytes); `files` and `folders`
+        are the destination's paths once updated. The checks of `check`, on `infos` only."""
+        self._archives.append(archive)
+        self.entries += unchanged[0]
+        self.unzipped += unchanged[1]
+        entries: list[Entry] = []
+        for info in infos:
+            self._count(info, archive, what)
+            path = _checked_path(info, archive, what)
+            parts = path.split("/")
+            under = next(("/".join(parts[:d]) for d in range(1, len(parts)) if "/".join(parts[:d]) in files), None)
+            if under is not None:
+                message = f"{what} {archive} has an entry {info.filename!r} under {under!r}, which is a file"
+                raise UsageError(message, _HINT)
+            if path in folders:
+                message = f"{what} {archive} has a file entry {info.filename!r}, but {path!r} is a folder"
+                raise UsageError(message, _HINT)
+            entries.append(Entry(info, path))
+        return entries
+
+    def _count(self, info: ZipInfo, archive: Path, what: str) -> None:
+        """One more entry, and its bytes: within FILE_LIMIT and Lambda's unzipped limit."""
+        self.entries += 1
+        if self.entries > self.file_limit:
+            raise UsageError(
+                f"{self._subject(what, archive)} hold more than {self.file_limit:,} entries",
+                "a function this size holds far fewer files: check that it is the archive you meant",
+            )
+        self.unzipped += info.file_size
+        if self.unzipped > self.unzipped_limit:
+            raise UsageError(
+                f"{self._subject(what, archive)} unzip to {self.unzipped:,} bytes or more (at "
+                f"{info.filename!r}): over Lambda's limit of {self.unzipped_limit:,} bytes "
+                "for code and layers together",
+                "make the function smaller (large data belongs in S3), or build it as a container image",
+            )
 
     def _subject(self, what: str, archive: Path) -> str:
         if len(self._archives) == 1:

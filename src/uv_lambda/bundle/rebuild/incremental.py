@@ -36,7 +36,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 
 from uv_lambda import atomic, sealed
 from uv_lambda.bundle import bytecode
-from uv_lambda.bundle.rebuild import record_file
+from uv_lambda.bundle.rebuild import changes, record_file
 from uv_lambda.bundle.stage import sources
 from uv_lambda.cache import debug
 from uv_lambda.errors import DamagedCacheEntry
@@ -301,8 +301,10 @@ def _rebuild(
     names = list(changed)
     _verify(build, staged, names, scratch)
     local_archive = Path(record_file.local_archive(str(record)))
-    entries = {entry.name: entry for entry in archive.verified_entries(local_archive, build.local_sha256)}
+    source, skip, start = (Path(build.local_in[0]), *build.local_in[1:]) if build.local_in else (local_archive, 0, 0)
+    entries = {entry.name: entry for entry in archive.verified_entries(source, build.local_sha256, skip, start)}
     old_size, old_count = sum(entry.size for entry in entries.values()), len(entries)
+    old_names = set(entries)
     version = build.python_version
     compiled = [bytecode.pyc_name(name, version) for name in names if name.endswith(".py")]
     for name in started.removed:
@@ -343,25 +345,58 @@ def _rebuild(
             output.close()
     written = {str(final): metadata for final, metadata in finished}
     _check_sizes(build, started.selection, written)
-    build.local_sha256 = archive.write_archive(scratch / "local.zip", entries.values()).hex()
+    # The application's entries for the next rebuild: where an artifact holds them after its
+    # base's, the artifact serves (the record keeps the digest of its part from there on, the
+    # entries and the central directory); else a copy beside the record.
+    served = [(final, output) for final, output in outputs if output.appended_after is not None]
+    if served:
+        final, output = served[0]
+        skip, start = output.appended_after or (0, 0)
+        build.local_in = [str(final), skip, start]
+        build.local_sha256 = archive.file_sha256(scratch / final.name, start)
+    else:
+        build.local_in = None
+        build.local_sha256 = archive.write_archive(scratch / "local.zip", entries.values()).hex()
     # The build is complete: put every file in place (each artifact with its metadata, signals
     # held back meanwhile), then the record of it.
+    befores = [(final, changes.identity(final)) for final, _ in finished]
     pairs: list[tuple[str | os.PathLike[str], str | os.PathLike[str]]] = []
     for final, metadata in finished:
         atomic.write_text(scratch / f"{final.name}.json", metadata_text(metadata))
         pairs += [(scratch / final.name, final), (scratch / f"{final.name}.json", metadata_path(final))]
     atomic.commit_all(pairs)
+    _leave_changes(befores, staged, fresh, old_names - entries.keys())
     for item in build.artifacts:
         if not item.holds_local:  # the layer: its bytes stay, its metadata carries the warnings too
             layer = read_metadata(Path(item.path))
             if list(layer.warnings) != warnings:
                 written[item.path] = layer.replace(warnings=tuple(warnings))
                 write_metadata(Path(item.path), written[item.path])
-    atomic.commit(scratch / "local.zip", local_archive)
+    if build.local_in is None:
+        atomic.commit(scratch / "local.zip", local_archive)
     _update_record(record, build, started.selection, digests)
+    if build.local_in is not None:
+        local_archive.unlink(missing_ok=True)  # the record no longer names it
     uploads = [sources.upload_warning(final.name, metadata.size) for final, metadata in finished]
-    changes = sorted([*changed, *started.removed])
-    return Rebuilt(_documents(build, written), changes, [*(u for u in uploads if u), *warnings])
+    names_changed = sorted([*changed, *started.removed])
+    return Rebuilt(_documents(build, written), names_changed, [*(u for u in uploads if u), *warnings])
+
+
+def _leave_changes(
+    befores: list[tuple[Path, list[int]]], staged: Path, fresh: list[archive.Entry], removed: set[str]
+) -> None:
+    """Tell a local run in this process which entries of each artifact changed (changes.py)."""
+    if sum(entry.size for entry in fresh) > changes.NOTE_BYTES:
+        entries = None
+    else:
+        entries = {
+            entry.name: changes.ChangedEntry((staged / entry.name).read_bytes(), entry.crc, bool(entry.mode & 0o100))
+            for entry in fresh
+        }
+    for final, before in befores:
+        after = changes.identity(final)
+        note = None if entries is None else changes.ArtifactChange(before, after, entries, sorted(removed))
+        changes.leave(final, note)
 
 
 def _check_sizes(

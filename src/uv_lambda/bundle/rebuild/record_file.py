@@ -177,6 +177,7 @@ class BuildRecord:
         "handler_discovered",
         "inputs",
         "interpreter",
+        "local_in",
         "local_sha256",
         "overrides",
         "python_version",
@@ -209,6 +210,7 @@ class BuildRecord:
         artifacts: list[RecordedArtifact],
         bases: dict[str, str],
         local_sha256: str,
+        local_in: list[Any] | None = None,
     ) -> None:
         self.overrides = overrides  # the command-line settings it was built with
         self.environment = environment  # environment_digest()
@@ -228,6 +230,10 @@ class BuildRecord:
         self.artifacts = artifacts
         self.bases = bases  # the sha256 of each base archive, checked when it is copied again
         self.local_sha256 = local_sha256  # of the application's compressed entries (local_archive)
+        # [artifact, n]: the application's entries are that artifact's after its first n central
+        # records (an app-only rebuild wrote it), and local_sha256 is the artifact's; None: they
+        # are local_archive's.
+        self.local_in = local_in
 
     @classmethod
     def from_json(cls, document: dict[str, Any]) -> BuildRecord:
@@ -250,6 +256,7 @@ class BuildRecord:
             artifacts=[RecordedArtifact.from_json(item) for item in document["artifacts"]],
             bases=dict(document["bases"]),
             local_sha256=str(document["local_sha256"]),
+            local_in=_local_in(document.get("local_in")),
         )
 
     def to_json(self) -> dict[str, Any]:
@@ -273,7 +280,18 @@ class BuildRecord:
             "artifacts": [item.to_json() for item in self.artifacts],
             "bases": self.bases,
             "local_sha256": self.local_sha256,
+            "local_in": self.local_in,
         }
+
+
+def _local_in(value: Any) -> list[Any] | None:
+    """BuildRecord.local_in as read: None, or [artifact, central records, offset]."""
+    if value is None:
+        return None
+    path, skip, start = value
+    if not isinstance(path, str) or not isinstance(skip, int) or not isinstance(start, int):
+        raise ValueError("local_in")
+    return [path, skip, start]
 
 
 def read(record: str | os.PathLike[str]) -> BuildRecord | OwnerRecord | None:
@@ -375,7 +393,7 @@ def start(record: str, pointer: Pointer | None = None, never_inputs: Sequence[st
     record is checked later (incremental.py); a stale one cancels the compiler.
     """
     build = read(record)
-    if not isinstance(build, BuildRecord) or not os.path.isfile(local_archive(record)):
+    if not isinstance(build, BuildRecord) or (build.local_in is None and not os.path.isfile(local_archive(record))):
         return None  # no record, or one that only says who built the folder (no app-only rebuild)
     if build.environment != environment_digest():
         return None
