@@ -183,20 +183,23 @@ def _wait_for_lookups() -> None:
             _started_ahead.remove(thread)
 
 
-def start_finding_uv(then: Callable[[Uv], None] | None = None) -> None:
-    """Start find_uv, then `then(uv)`, in a thread: `uv --version` (a subprocess until it is
-    remembered) and whatever `then` looks up run while the build imports the modules it needs
-    first. find_uv waits for the thread. Errors are left to the build, which meets them again."""
+def start_finding_uv(*also: Callable[[], object]) -> None:
+    """Start find_uv, and each of `also` (lookups that need only `uv_path()`), each in its own
+    thread: `uv --version` and `uv python find` (subprocesses until they are remembered) then
+    run at the same time, while the build imports the modules it needs first. find_uv and
+    find_python wait for these threads. Errors are left to the build, which meets them again."""
 
-    def look() -> None:
+    def look(lookup: Callable[[], object]) -> None:
         with contextlib.suppress(Exception):
-            uv = _checked_uv()
-            if then is not None:
-                then(uv)
+            lookup()
 
-    thread = threading.Thread(target=look, name="uv-lambda-find-uv", daemon=True)
-    thread.start()
-    _started_ahead.append(thread)
+    threads = [
+        threading.Thread(target=look, args=(lookup,), name=f"uv-lambda-lookup-{number}", daemon=True)
+        for number, lookup in enumerate((_checked_uv, *also))
+    ]
+    _started_ahead.extend(threads)  # before they start: a lookup never waits for the others
+    for thread in threads:
+        thread.start()
 
 
 def find_uv() -> Uv:

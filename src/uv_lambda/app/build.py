@@ -19,7 +19,7 @@ import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from uv_lambda.artifact import FunctionBuild, read_build
 from uv_lambda.bundle.rebuild import incremental
@@ -27,9 +27,6 @@ from uv_lambda.config import FunctionConfig, with_overrides
 from uv_lambda.errors import UvLambdaError
 from uv_lambda.project import Project, default_out_dir
 from uv_lambda.ui import Reporter
-
-if TYPE_CHECKING:
-    from uv_lambda.uv import Uv
 
 
 @dataclass(frozen=True)
@@ -101,13 +98,13 @@ def build_into(
 def _look_ahead(project: Project, config: FunctionConfig, out_dir: Path) -> None:
     """uv's version and the target's interpreter, looked up while the pipeline is imported: on an
     empty cache each is a subprocess, and both answers are remembered for the build to read."""
-    from uv_lambda.uv import find_python, start_finding_uv
+    from uv_lambda.uv import find_python, start_finding_uv, uv_path
 
-    def find_interpreter(uv: Uv) -> None:
+    def find_interpreter() -> None:
         if config.python is None:  # an explicit interpreter is checked by the build itself
             from uv_lambda.bundle.settings import resolve
 
-            find_python(uv.path, resolve(project, config, out_dir).runtime.python_version)
+            find_python(uv_path(), resolve(project, config, out_dir).runtime.python_version)
 
     start_finding_uv(find_interpreter)
 
