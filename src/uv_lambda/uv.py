@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import contextlib
 import functools
 import os
 import re
 import shutil
 import tempfile
-import threading
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -72,55 +70,47 @@ class Uv:
 
     def find_python(self, version: str, explicit: str | None = None) -> Path:
         """An interpreter of exactly `version` (e.g. "3.13"): `explicit` if given, else via uv."""
-        return find_python(self.path, version, explicit)
-
-
-def find_python(uv_path: Path, version: str, explicit: str | None = None) -> Path:
-    """Uv.find_python with only uv's path: it can run while uv's version is still being asked."""
-    _wait_for_lookups()
-    remedies = (
-        f"install one with `uv python install {version}`, pass `--python PATH` to a python{version} "
-        "interpreter, or build with `--no-bytecode`"
-    )
-    if explicit:
-        candidate = Path(explicit)
-        resolved = shutil.which(explicit) if not candidate.exists() else str(candidate)
-        if not resolved:
-            raise UsageError(f"interpreter {explicit} does not exist", remedies)
-        found = proc.run(
-            [resolved, "-c", "import sys; print('%d.%d' % sys.version_info[:2])"],
-            what=f"{explicit} --version",
-            check=False,
+        remedies = (
+            f"install one with `uv python install {version}`, pass `--python PATH` to a python{version} "
+            "interpreter, or build with `--no-bytecode`"
         )
-        if found.returncode != 0 or found.stdout.strip() != version:
-            raise UsageError(
-                f"{explicit} is Python {found.stdout.strip() or '?'}, but the runtime needs Python {version}",
-                remedies,
+        if explicit:
+            candidate = Path(explicit)
+            resolved = shutil.which(explicit) if not candidate.exists() else str(candidate)
+            if not resolved:
+                raise UsageError(f"interpreter {explicit} does not exist", remedies)
+            found = proc.run(
+                [resolved, "-c", "import sys; print('%d.%d' % sys.version_info[:2])"],
+                what=f"{explicit} --version",
+                check=False,
             )
-        return Path(resolved)
-    # Remembered per uv binary and PATH: the lookup is a subprocess on every build otherwise.
-    environment = [os.environ.get(name) for name in ("PATH", "PYENV_ROOT", "UV_PYTHON")]
-    key = [_identity(uv_path), version, *environment]
-    found_path = remembered("python", key, lambda: _discover_python(uv_path, version), os.path.exists)
-    if not found_path:
-        raise UsageError(f"no Python {version} interpreter found", remedies)
-    return Path(found_path)
+            if found.returncode != 0 or found.stdout.strip() != version:
+                raise UsageError(
+                    f"{explicit} is Python {found.stdout.strip() or '?'}, but the runtime needs Python {version}",
+                    remedies,
+                )
+            return Path(resolved)
+        # Remembered per PATH: the lookup is a subprocess on every build otherwise.
+        key = [self.version, version, os.environ.get("PATH"), os.environ.get("PYENV_ROOT"), os.environ.get("UV_PYTHON")]
+        found_path = remembered("python", key, lambda: self._discover_python(version), os.path.exists)
+        if not found_path:
+            raise UsageError(f"no Python {version} interpreter found", remedies)
+        return Path(found_path)
 
-
-def _discover_python(uv_path: Path, version: str) -> str:
-    """uv's discovery, then pyenv's real folders; "" when there is none."""
-    # Run from a neutral folder: inside a project uv would weigh its requires-python.
-    with tempfile.TemporaryDirectory() as neutral:
-        result = Uv(uv_path, "").run(
-            ["python", "find", "--no-project", "--no-python-downloads", version],
-            cwd=Path(neutral),
-            check=False,
-        )
-    path = result.stdout.strip()
-    if result.returncode == 0 and path:
-        return path
-    pyenv = _pyenv_interpreter(version)
-    return str(pyenv) if pyenv else ""
+    def _discover_python(self, version: str) -> str:
+        """uv's discovery, then pyenv's real folders; "" when there is none."""
+        # Run from a neutral folder: inside a project uv would weigh its requires-python.
+        with tempfile.TemporaryDirectory() as neutral:
+            result = self.run(
+                ["python", "find", "--no-project", "--no-python-downloads", version],
+                cwd=Path(neutral),
+                check=False,
+            )
+        path = result.stdout.strip()
+        if result.returncode == 0 and path:
+            return path
+        pyenv = _pyenv_interpreter(version)
+        return str(pyenv) if pyenv else ""
 
 
 def _pyenv_interpreter(version: str) -> Path | None:
@@ -148,69 +138,14 @@ def _candidates() -> list[str]:
     return found
 
 
-def _identity(path: Path) -> list[object]:
-    """What tells one uv binary from another (path, size, mtime); [] when it cannot be read."""
-    try:
-        stat = path.stat()
-        return [str(path.resolve()), stat.st_size, stat.st_mtime_ns]
-    except OSError:
-        return []
-
-
 @functools.cache
-def uv_path() -> Path:
-    """The uv binary find_uv checks: UV_LAMBDA_UV, the bundled uv, then uv on PATH."""
+def find_uv() -> Uv:
+    """The bundled uv first, then uv on PATH; refuses one older than MINIMUM_VERSION."""
     override = os.environ.get("UV_LAMBDA_UV")
     candidates = [override] if override else _candidates()
     if not candidates:
         raise UsageError("uv was not found", "install it with `pip install uv` (or reinstall uv-lambda)")
-    return Path(candidates[0])
-
-
-# Lookups started ahead by start_finding_uv: find_uv and find_python wait for them before
-# they look themselves (they then read what the lookups remembered).
-_started_ahead: list[threading.Thread] = []
-
-
-def _wait_for_lookups() -> None:
-    """Wait for the lookups started ahead; one of them never waits (for itself or the others)."""
-    started = list(_started_ahead)
-    if threading.current_thread() in started:
-        return
-    for thread in started:
-        thread.join()
-        with contextlib.suppress(ValueError):  # another thread's wait may have removed it
-            _started_ahead.remove(thread)
-
-
-def start_finding_uv(*also: Callable[[], object]) -> None:
-    """Start find_uv, and each of `also` (lookups that need only `uv_path()`), each in its own
-    thread: `uv --version` and `uv python find` (subprocesses until they are remembered) then
-    run at the same time, while the build imports the modules it needs first. find_uv and
-    find_python wait for these threads. Errors are left to the build, which meets them again."""
-
-    def look(lookup: Callable[[], object]) -> None:
-        with contextlib.suppress(Exception):
-            lookup()
-
-    threads = [
-        threading.Thread(target=look, args=(lookup,), name=f"uv-lambda-lookup-{number}", daemon=True)
-        for number, lookup in enumerate((_checked_uv, *also))
-    ]
-    _started_ahead.extend(threads)  # before they start: a lookup never waits for the others
-    for thread in threads:
-        thread.start()
-
-
-def find_uv() -> Uv:
-    """The bundled uv first, then uv on PATH; refuses one older than MINIMUM_VERSION."""
-    _wait_for_lookups()
-    return _checked_uv()
-
-
-@functools.cache
-def _checked_uv() -> Uv:
-    path = uv_path()
+    path = Path(candidates[0])
 
     def ask_version() -> str:
         try:
@@ -218,7 +153,11 @@ def _checked_uv() -> Uv:
         except CommandError as exc:
             raise UsageError(f"{path} does not run: {exc.message}", _UPGRADE_HINT) from None
 
-    identity = _identity(path)
+    try:
+        stat = path.stat()
+        identity = [str(path.resolve()), stat.st_size, stat.st_mtime_ns]
+    except OSError:
+        identity = []
     # The same binary (path, size, mtime) always prints the same version: ask it once.
     output = remembered("uv-version", identity, ask_version, lambda _: bool(identity)) if identity else ask_version()
     version = _version_tuple(output)

@@ -78,13 +78,11 @@ def build_into(
             for warning in rebuilt.warnings:
                 reporter.warn(warning)
             return FolderBuild(read_build(out_dir), rebuilt.changed)
-    final = with_overrides(config, **given)
-    _look_ahead(project, final, out_dir)
     from uv_lambda.bundle.pipeline import build_function  # the full pipeline: only imported when it runs
 
     build = build_function(
         project,
-        final,
+        with_overrides(config, **given),
         out_dir=out_dir,
         reporter=reporter,
         lock=lock,
@@ -93,20 +91,6 @@ def build_into(
         overrides=given,
     )
     return FolderBuild(build, None)
-
-
-def _look_ahead(project: Project, config: FunctionConfig, out_dir: Path) -> None:
-    """uv's version and the target's interpreter, looked up while the pipeline is imported: on an
-    empty cache each is a subprocess, and both answers are remembered for the build to read."""
-    from uv_lambda.uv import find_python, start_finding_uv, uv_path
-
-    def find_interpreter() -> None:
-        if config.python is None:  # an explicit interpreter is checked by the build itself
-            from uv_lambda.bundle.settings import resolve
-
-            find_python(uv_path(), resolve(project, config, out_dir).runtime.python_version)
-
-    start_finding_uv(find_interpreter)
 
 
 def local_settings(config: FunctionConfig) -> dict[str, Any]:

@@ -9,15 +9,12 @@ task writes in); a task's failure is raised then, unless the build is already fa
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Generic, TypeVar
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:  # concurrent.futures only when a task is given: most builds give none
     from collections.abc import Callable
     from concurrent.futures import Future, ThreadPoolExecutor
     from types import TracebackType
-
-
-T = TypeVar("T")
 
 
 class Background:
@@ -57,34 +54,3 @@ class Background:
         if kind is None:
             for future in self._futures:
                 future.result()
-
-
-class Started(Generic[T]):
-    """`work()` running in a thread from now on, for work that mostly waits on a subprocess
-    while the caller does something else. `result()` waits, then returns what it returned or
-    raises what it raised, in the caller's thread. A plain thread: concurrent.futures is not
-    worth importing before a build's first subprocess."""
-
-    def __init__(self, work: Callable[[], T], name: str) -> None:
-        import threading
-
-        self._value: list[T] = []
-        self._error: list[BaseException] = []
-
-        def run() -> None:
-            try:
-                self._value.append(work())
-            except BaseException as exc:  # raised again by result(), in the caller's thread
-                self._error.append(exc)
-
-        self._thread = threading.Thread(target=run, name=name, daemon=True)
-        self._thread.start()
-
-    def wait(self) -> None:
-        self._thread.join()
-
-    def result(self) -> T:
-        self._thread.join()
-        if self._error:
-            raise self._error[0]
-        return self._value[0]

@@ -30,7 +30,7 @@ from uv_lambda import artifact as model
 from uv_lambda import atomic, cache
 from uv_lambda import scratch as scratch_folders
 from uv_lambda.bundle import archive, bytecode
-from uv_lambda.bundle.background import Background, Started
+from uv_lambda.bundle.background import Background
 from uv_lambda.bundle.export import exporter
 from uv_lambda.bundle.install import dependencies
 from uv_lambda.bundle.rebuild import incremental, record_file
@@ -45,7 +45,7 @@ from uv_lambda.model import Format
 from uv_lambda.project import Project, default_out_dir
 from uv_lambda.runtimes import Architecture, Runtime
 from uv_lambda.ui import Reporter
-from uv_lambda.uv import Uv, find_python, find_uv, uv_path
+from uv_lambda.uv import Uv, find_uv
 
 log = logging.getLogger(__name__)
 
@@ -226,28 +226,15 @@ def _recipe(
     )
 
 
-def _interpreter(uv_path: Path, settings: BuildSettings, config: FunctionConfig) -> Path | None:
+def _interpreter(uv: Uv, settings: BuildSettings, config: FunctionConfig) -> Path | None:
     """The target's interpreter: required for bytecode, otherwise only a help to uv."""
     version = settings.runtime.python_version
     if config.bytecode:
-        return find_python(uv_path, version, config.python)
+        return uv.find_python(version, config.python)
     try:
-        return find_python(uv_path, version, config.python)
+        return uv.find_python(version, config.python)
     except UsageError:
         return None
-
-
-def _uv_and_interpreter(settings: BuildSettings, config: FunctionConfig) -> tuple[Uv, Callable[[], Path | None]]:
-    """uv (its version checked) and the target's interpreter, looked up at the same time: on an
-    empty cache each is a subprocess, and neither needs the other's answer. uv's error is raised
-    here; the interpreter's when the returned function is called, so messages keep their order."""
-    path = uv_path()
-    interpreter = Started(lambda: _interpreter(path, settings, config), "uv-lambda-python-find")
-    try:
-        uv = find_uv()
-    finally:
-        interpreter.wait()
-    return uv, interpreter.result
 
 
 @dataclass(frozen=True)
@@ -282,12 +269,12 @@ def stage_function(
     It and `never_inputs` (other folders the build writes to) are never application files.
     """
     settings = resolve(project, config, out_dir or default_out_dir(project, config.name))
-    uv, found_interpreter = _uv_and_interpreter(settings, config)
+    uv = find_uv()
     choice = settings.runtime_choice
     warnings: list[str] = list(choice.warnings) if choice else []
     if choice is not None:
         reporter.info(f"  runtime {choice.runtime.name}: {choice.reason}")
-    interpreter = found_interpreter()
+    interpreter = _interpreter(uv, settings, config)
     inputs = _inputs(project, uv, interpreter)
     with ExitStack() as cleanup:
         # Left last: the cache entries it writes overlap the rest of the build.

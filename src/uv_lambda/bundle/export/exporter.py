@@ -11,7 +11,6 @@ from pathlib import Path
 from typing import Any
 
 from uv_lambda import sealed
-from uv_lambda.bundle.background import Started
 from uv_lambda.bundle.export import markers
 from uv_lambda.cache import cache_root, miss
 from uv_lambda.config import FunctionConfig
@@ -272,14 +271,13 @@ def _run_export(uv: Uv, project: Project, args: list[str]) -> Exported:
     outside the workspace, which are built and installed as local packages, never from an
     index. Every other block is a third-party pin, the same lines `--no-emit-workspace` gives.
     """
+    from concurrent.futures import ThreadPoolExecutor
+
     # uv runs in its own process: the lock is parsed (pure Python, ~40 ms) while it does.
-    export = Started(lambda: _exported_text(uv, project, args), "uv-lambda-export")
-    try:
-        without_wheels = source_only(project.lock_path)
-    except Exception:
-        export.result()  # the export's own error is the one to tell
-        raise
-    text = export.result()
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        lock_scan = pool.submit(source_only, project.lock_path)
+        text = _exported_text(uv, project, args)
+        without_wheels = lock_scan.result()
     local: dict[Path, str] = {}
     third_party: list[str] = []
     for block in _blocks(text):
