@@ -45,11 +45,15 @@ import tempfile
 import time
 import zipfile
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 REPO = Path(__file__).resolve().parent.parent
 PYENV = Path.home() / ".pyenv" / "versions"
 TRIVIAL = "def handler(event, context):\n    return {'ok': True}\n"
 INVOKE_PATH = "/2015-03-31/functions/function/invocations"
+if TYPE_CHECKING:
+    from uv_lambda.model import Function
+
 GUIDE_EVENT = json.dumps({"httpMethod": "GET", "path": "/", "requestContext": {}, "version": "1.0"}).encode()
 
 
@@ -406,11 +410,7 @@ def namespace_setup(work: Path, runs: int) -> None:
     inside = sandbox.bwrap_command(
         bwrap,
         ["/var/lang/bin/python3.13", "-c", "pass"],
-        task_root=folders[0],
-        opt=folders[1],
-        runtime=folders[2],
-        interpreter=interpreter,
-        python_version="3.13",
+        sandbox.HostPaths(*folders, interpreter, "3.13"),
         tmp_megabytes=512,
     )
     times: dict[str, list[float]] = {"sandboxed": [], "direct": []}
@@ -435,86 +435,14 @@ def sandbox_comparison(
     (alternating batches), so that a change in load hits both sides alike.
     """
     from uv_lambda.config import FunctionConfig
-    from uv_lambda.emulator.environment import ExecutionEnvironment
-    from uv_lambda.emulator.function import LocalFunction, RunOptions
     from uv_lambda.model import Function
 
     rounds = 10
     for name, code, handler, module, serve_args in apps:
         settings = Function.configured(FunctionConfig(name=name, handler=handler, runtime="python3.13"))
-        servers = {
-            mode: Serve([*serve_args, "--concurrency", "1", "--sandbox", mode], env, work / f"{name}-{mode}.log")
-            for mode in MODES
-        }
-        warm: dict[str, list[float]] = {mode: [] for mode in MODES}
-        try:
-            for server in servers.values():
-                sequential(server.port, 50, "POST", INVOKE_PATH, GUIDE_EVENT)
-            for _ in range(rounds):
-                for mode, server in servers.items():
-                    warm[mode] += sequential(server.port, count // rounds, "POST", INVOKE_PATH, GUIDE_EVENT)[0]
-        finally:
-            for server in servers.values():
-                server.stop()
-        # The freeze's cost: the same environment, rounds with and without it, alternating.
-        freeze = ExecutionEnvironment._freeze
-        in_process: dict[tuple[str, bool], list[float]] = {}
-        signal_costs: dict[str, float] = {}
-        for mode in MODES:
-            with LocalFunction.open(settings, code, [], RunOptions(pass_credentials=False, sandbox=mode)) as function:
-                for _ in range(50):
-                    function.invoke(GUIDE_EVENT)
-                try:
-                    for _ in range(rounds):
-                        for frozen in (True, False):
-                            ExecutionEnvironment._freeze = freeze if frozen else lambda self: None  # type: ignore[method-assign]
-                            calls = in_process.setdefault((mode, frozen), [])
-                            for _ in range(count // rounds):
-                                started = time.perf_counter()
-                                function.invoke(GUIDE_EVENT)
-                                calls.append((time.perf_counter() - started) * 1000)
-                finally:
-                    ExecutionEnvironment._freeze = freeze  # type: ignore[method-assign]
-                # The signals themselves: thaw and freeze again the idle (frozen) environment.
-                function.invoke(GUIDE_EVENT)
-                [environment] = function.pool._environments
-
-                def signals(environment: ExecutionEnvironment = environment) -> float:
-                    started = time.perf_counter()
-                    for _ in range(1000):
-                        environment._thaw()
-                        environment._freeze()
-                    return (time.perf_counter() - started) * 1000 / 1000
-
-                signal_costs[mode] = function.pool.loop_thread.call(signals)
-        # Cold starts, alternating modes, each against the bare import on the host.
-        task = work / f"{name}-task"
-        with zipfile.ZipFile(code) as bundle:
-            bundle.extractall(task)
-        firsts: dict[str, list[float]] = {mode: [] for mode in MODES}
-        imports: list[float] = []
-        for _ in range(cold):
-            for mode in MODES:
-                options = RunOptions(pass_credentials=False, sandbox=mode)
-                with LocalFunction.open(settings, code, [], options) as function:
-                    started = time.perf_counter()
-                    result = function.invoke(GUIDE_EVENT)
-                    firsts[mode].append((time.perf_counter() - started) * 1000)
-                    assert not result.function_error, result.payload
-                    spec = function.spec
-            started = time.perf_counter()
-            subprocess.run(
-                [str(spec.interpreter), "-c", f"import {module}"],
-                cwd=task,
-                env={
-                    "PYTHONPATH": str(spec.runtime_folder),
-                    "PATH": os.environ["PATH"],
-                    "PYTHONDONTWRITEBYTECODE": "1",
-                },
-                check=True,
-            )
-            imports.append((time.perf_counter() - started) * 1000)
-        bare = statistics.median(imports)
+        warm = _warm_by_mode(name, serve_args, env, work, count, rounds)
+        in_process, signal_costs = _freeze_by_mode(settings, code, count, rounds)
+        firsts, bare = _cold_by_mode(settings, code, module, work, cold)
         for mode in MODES:
             label = "sandboxed" if mode == "require" else "unsandboxed"
             with_freeze, without = (statistics.median(in_process[(mode, f)]) for f in (True, False))
@@ -532,6 +460,105 @@ def sandbox_comparison(
             f"[{name}] sandboxed / unsandboxed: warm invoke {sandboxed / plain:.2f}x; "
             f"cold start {cold_sandboxed - cold_plain:+.1f} ms ({cold_sandboxed / cold_plain:.2f}x)"
         )
+
+
+def _warm_by_mode(
+    name: str, serve_args: list[str], env: dict[str, str], work: Path, count: int, rounds: int
+) -> dict[str, list[float]]:
+    """Warm Invoke API latencies (ms) through `serve` in each sandbox mode, in alternating batches."""
+    servers = {
+        mode: Serve([*serve_args, "--concurrency", "1", "--sandbox", mode], env, work / f"{name}-{mode}.log")
+        for mode in MODES
+    }
+    warm: dict[str, list[float]] = {mode: [] for mode in MODES}
+    try:
+        for server in servers.values():
+            sequential(server.port, 50, "POST", INVOKE_PATH, GUIDE_EVENT)
+        for _ in range(rounds):
+            for mode, server in servers.items():
+                warm[mode] += sequential(server.port, count // rounds, "POST", INVOKE_PATH, GUIDE_EVENT)[0]
+    finally:
+        for server in servers.values():
+            server.stop()
+    return warm
+
+
+def _freeze_by_mode(
+    settings: Function, code: Path, count: int, rounds: int
+) -> tuple[dict[tuple[str, bool], list[float]], dict[str, float]]:
+    """LocalFunction.invoke latencies (ms) with and without the freeze between invocations,
+    and what the freeze's signals cost (ms), in each sandbox mode."""
+    from uv_lambda.emulator.environment import ExecutionEnvironment
+    from uv_lambda.emulator.function import LocalFunction, RunOptions
+
+    # The freeze's cost: the same environment, rounds with and without it, alternating.
+    freeze = ExecutionEnvironment._freeze
+    in_process: dict[tuple[str, bool], list[float]] = {}
+    signal_costs: dict[str, float] = {}
+    for mode in MODES:
+        with LocalFunction.open(settings, code, [], RunOptions(pass_credentials=False, sandbox=mode)) as function:
+            for _ in range(50):
+                function.invoke(GUIDE_EVENT)
+            try:
+                for _ in range(rounds):
+                    for frozen in (True, False):
+                        ExecutionEnvironment._freeze = freeze if frozen else lambda self: None  # type: ignore[method-assign]
+                        calls = in_process.setdefault((mode, frozen), [])
+                        for _ in range(count // rounds):
+                            started = time.perf_counter()
+                            function.invoke(GUIDE_EVENT)
+                            calls.append((time.perf_counter() - started) * 1000)
+            finally:
+                ExecutionEnvironment._freeze = freeze  # type: ignore[method-assign]
+            # The signals themselves: thaw and freeze again the idle (frozen) environment.
+            function.invoke(GUIDE_EVENT)
+            [environment] = function.pool._environments
+
+            def signals(environment: ExecutionEnvironment = environment) -> float:
+                started = time.perf_counter()
+                for _ in range(1000):
+                    environment._thaw()
+                    environment._freeze()
+                return (time.perf_counter() - started) * 1000 / 1000
+
+            signal_costs[mode] = function.pool.loop_thread.call(signals)
+    return in_process, signal_costs
+
+
+def _cold_by_mode(
+    settings: Function, code: Path, module: str, work: Path, cold: int
+) -> tuple[dict[str, list[float]], float]:
+    """First-response times (ms) of fresh environments in each mode, and the median bare import."""
+    from uv_lambda.emulator.function import LocalFunction, RunOptions
+
+    # Cold starts, alternating modes, each against the bare import on the host.
+    task = work / f"{settings.name}-task"
+    with zipfile.ZipFile(code) as bundle:
+        bundle.extractall(task)
+    firsts: dict[str, list[float]] = {mode: [] for mode in MODES}
+    imports: list[float] = []
+    for _ in range(cold):
+        for mode in MODES:
+            options = RunOptions(pass_credentials=False, sandbox=mode)
+            with LocalFunction.open(settings, code, [], options) as function:
+                started = time.perf_counter()
+                result = function.invoke(GUIDE_EVENT)
+                firsts[mode].append((time.perf_counter() - started) * 1000)
+                assert not result.function_error, result.payload
+                spec = function.spec
+        started = time.perf_counter()
+        subprocess.run(
+            [str(spec.interpreter), "-c", f"import {module}"],
+            cwd=task,
+            env={
+                "PYTHONPATH": str(spec.runtime_folder),
+                "PATH": os.environ["PATH"],
+                "PYTHONDONTWRITEBYTECODE": "1",
+            },
+            check=True,
+        )
+        imports.append((time.perf_counter() - started) * 1000)
+    return firsts, statistics.median(imports)
 
 
 def main() -> None:

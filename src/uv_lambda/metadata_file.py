@@ -129,7 +129,7 @@ class ArtifactMetadata(_Frozen):
     warnings: tuple[str, ...]
 
     # Many arguments (PLR0913) on purpose: one keyword per field of the file, as a dataclass's __init__ has.
-    def __init__(
+    def __init__(  # noqa: PLR0913
         self,
         *,
         function: str,

@@ -150,11 +150,20 @@ def _sha256(path: Path, start: int = 0) -> str:
 
 def damaged_entries(cache: Path) -> list[str]:
     """Every cache entry that does not hold what its seal says (empty when the cache is sound)."""
+    return [*_damaged_packages(cache), *_damaged_sets(cache), *_damaged_records(cache), *_unreadable(cache)]
+
+
+def _damaged_packages(cache: Path) -> list[str]:
     damaged = []
     for info_path in sorted(cache.glob("packages/*/info.json")):
         info = sealed.read(info_path)
         if not isinstance(info, dict) or _sha256(info_path.parent / "files.zip") != info.get("sha256"):
             damaged.append(str(info_path.parent))
+    return damaged
+
+
+def _damaged_sets(cache: Path) -> list[str]:
+    damaged = []
     for info_path in sorted(cache.glob("sets/*/info.json")):
         info = sealed.read(info_path)
         if not isinstance(info, dict) or _sha256(info_path.parent / "dependencies.zip") != info.get("sha256"):
@@ -166,6 +175,11 @@ def damaged_entries(cache: Path) -> list[str]:
     for folder in sorted(cache.glob("sets/*")):
         if not (folder / "info.json").is_file():
             damaged.append(str(folder))
+    return damaged
+
+
+def _damaged_records(cache: Path) -> list[str]:
+    damaged = []
     for record in sorted(cache.glob("rebuild/*.json")):
         document = sealed.read(record)
         if not isinstance(document, dict):
@@ -176,10 +190,12 @@ def damaged_entries(cache: Path) -> list[str]:
             archive, start = (Path(local_in[0]), local_in[2]) if local_in else (record.with_suffix(".zip"), 0)
             if not archive.is_file() or _sha256(archive, start) != document.get("local_sha256"):
                 damaged.append(str(record))
-    for path in [*cache.glob("exports/*.json"), *cache.glob("memo/*"), *cache.glob("rebuild/commands/*.json")]:
-        if sealed.read(path) is None:
-            damaged.append(str(path))
     return damaged
+
+
+def _unreadable(cache: Path) -> list[str]:
+    paths = [*cache.glob("exports/*.json"), *cache.glob("memo/*"), *cache.glob("rebuild/commands/*.json")]
+    return [str(path) for path in paths if sealed.read(path) is None]
 
 
 def flip(path: Path, at: float = 0.5) -> None:

@@ -155,25 +155,43 @@ def read_until_closed(sock: socket.socket, limit: float = 15) -> bytes:
 
 def read_response(sock: socket.socket, limit: float = 15) -> tuple[int, dict[str, str], bytes]:
     """One response with a Content-Length body: (status, headers lowercased, body)."""
+    return read_responses(sock, 1, limit)[0]
+
+
+def read_responses(sock: socket.socket, count: int, limit: float = 15) -> list[tuple[int, dict[str, str], bytes]]:
+    """`count` responses in a row from one buffer: pipelined answers may arrive in one recv."""
     data = bytearray()
+    responses: list[tuple[int, dict[str, str], bytes]] = []
     deadline = time.monotonic() + limit
     for _ in range(10_000):
-        end = data.find(b"\r\n\r\n")
-        if end >= 0:
-            head = data[:end].decode("latin-1").split("\r\n")
-            headers = {}
-            for line in head[1:]:
-                name, _, value = line.partition(":")
-                headers[name.strip().lower()] = value.strip()
-            length = int(headers.get("content-length", "0"))
-            if len(data) >= end + 4 + length:
-                return int(head[0].split()[1]), headers, bytes(data[end + 4 : end + 4 + length])
+        while (response := _take_response(data)) is not None:
+            responses.append(response)
+            if len(responses) == count:
+                return responses
         sock.settimeout(max(0.01, deadline - time.monotonic()))
         chunk = sock.recv(65536)
         if not chunk:
             raise AssertionError(f"closed before a whole response: {bytes(data[:200])!r}")
         data += chunk
     raise AssertionError("no whole response")
+
+
+def _take_response(data: bytearray) -> tuple[int, dict[str, str], bytes] | None:
+    """The first whole response in `data`, removed from it; None while it is incomplete."""
+    end = data.find(b"\r\n\r\n")
+    if end < 0:
+        return None
+    head = data[:end].decode("latin-1").split("\r\n")
+    headers = {}
+    for line in head[1:]:
+        name, _, value = line.partition(":")
+        headers[name.strip().lower()] = value.strip()
+    length = int(headers.get("content-length", "0"))
+    if len(data) < end + 4 + length:
+        return None
+    body = bytes(data[end + 4 : end + 4 + length])
+    del data[: end + 4 + length]
+    return int(head[0].split()[1]), headers, body
 
 
 def status_of(response: bytes) -> int:

@@ -17,6 +17,7 @@ from local_run_helpers import (
     assert_no_scratch,
     connect,
     read_response,
+    read_responses,
     read_until_closed,
     status_of,
     write_zip,
@@ -174,7 +175,7 @@ def test_garbage_sent_to_the_runtime_api(server: Serving) -> None:
 def test_pipelined_requests_are_answered_in_order(server: Serving) -> None:
     with connect(server.port) as sock:
         sock.sendall(b"GET /one HTTP/1.1\r\nHost: x\r\n\r\nGET /two HTTP/1.1\r\nHost: x\r\n\r\n")
-        first, second = read_response(sock), read_response(sock)
+        first, second = read_responses(sock, 2)
     assert [json.loads(response[2])["path"] for response in (first, second)] == ["/one", "/two"]
 
 

@@ -25,7 +25,7 @@ from local_run_helpers import (
 from uv_lambda.config import FunctionConfig
 from uv_lambda.emulator.environment import InvocationResult
 from uv_lambda.emulator.function import LocalFunction, RunOptions
-from uv_lambda.emulator.http_server import LambdaHttpServer
+from uv_lambda.emulator.http_server import LambdaHttpServer, ServerOptions
 from uv_lambda.emulator.pool import ResultCallback
 from uv_lambda.model import Function
 
@@ -85,7 +85,9 @@ def quick_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LambdaHtt
     def report(result: InvocationResult) -> None:
         pass
 
-    server = LambdaHttpServer(0, "quick", submit, report=report, idle_timeout=0.5, request_timeout=1.0)
+    server = LambdaHttpServer(
+        0, "quick", submit, options=ServerOptions(idle_timeout=0.5, request_timeout=1.0), report=report
+    )
     server.start()
     yield server
     server.close()

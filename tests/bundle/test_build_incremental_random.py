@@ -92,51 +92,81 @@ class Editor:
             kind = "add"
         if kind == "link-inside" and not regular:
             kind = "add"
-        if kind == "add":
-            path = self._new_name()
-            path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_text(self._text(path))
-        elif kind == "delete":
-            path = self.rng.choice(files)
-            path.unlink()
-        elif kind == "modify":
-            path = self.rng.choice(files)
-            path.unlink()  # a link is replaced by a file, a file rewritten
-            path.write_text(self._text(path))
-        elif kind == "chmod":
-            path = self.rng.choice(regular or files)
-            if path.exists():
-                os.chmod(path, path.stat().st_mode ^ stat.S_IXUSR)
-        elif kind == "link-inside":
-            target = self.rng.choice(regular)
-            path = self._new_name() if self.rng.random() < 0.5 else self.rng.choice(files)
-            path.parent.mkdir(parents=True, exist_ok=True)
-            path.unlink(missing_ok=True)
-            os.symlink(os.path.relpath(target, path.parent), path)
-        elif kind == "link-outside":
-            path = self.rng.choice(files)
-            path.unlink()
-            target = self.outside / f"secret{self.count}.py"
-            target.write_text("PASSWORD = 'from the build machine'\n")
-            os.symlink(target, path)
-            self.broken = path if self.strict else None
-        elif kind == "break":
-            path = self.rng.choice(files)
-            path.unlink()
-            if path.suffix == ".py":
-                path.write_text("def broken(:\n")
-            else:
-                path = path.with_suffix(".so")
-                path.unlink(missing_ok=True)
-                path.write_bytes(b"\x7fELF\x02\x01\x01")
-            self.broken = path
-        else:
-            path = self.rng.choice(files)
-            path.unlink()
-            with path.open("wb") as handle:
-                handle.truncate(300 * 1024 * 1024)
-            self.broken = path
+        edits = {
+            "add": self._add,
+            "delete": self._delete,
+            "modify": self._modify,
+            "chmod": self._chmod,
+            "link-inside": self._link_inside,
+            "link-outside": self._link_outside,
+            "break": self._break,
+            "grow": self._grow,
+        }
+        path = edits[kind](files, regular)
         return f"{kind} {path.relative_to(self.root)}"
+
+    # One method per kind of edit: each takes the project's files (and its regular files)
+    # and returns the path it edited.
+
+    def _add(self, files: list[Path], regular: list[Path]) -> Path:
+        path = self._new_name()
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(self._text(path))
+        return path
+
+    def _delete(self, files: list[Path], regular: list[Path]) -> Path:
+        path = self.rng.choice(files)
+        path.unlink()
+        return path
+
+    def _modify(self, files: list[Path], regular: list[Path]) -> Path:
+        path = self.rng.choice(files)
+        path.unlink()  # a link is replaced by a file, a file rewritten
+        path.write_text(self._text(path))
+        return path
+
+    def _chmod(self, files: list[Path], regular: list[Path]) -> Path:
+        path = self.rng.choice(regular or files)
+        if path.exists():
+            os.chmod(path, path.stat().st_mode ^ stat.S_IXUSR)
+        return path
+
+    def _link_inside(self, files: list[Path], regular: list[Path]) -> Path:
+        target = self.rng.choice(regular)
+        path = self._new_name() if self.rng.random() < 0.5 else self.rng.choice(files)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.unlink(missing_ok=True)
+        os.symlink(os.path.relpath(target, path.parent), path)
+        return path
+
+    def _link_outside(self, files: list[Path], regular: list[Path]) -> Path:
+        path = self.rng.choice(files)
+        path.unlink()
+        target = self.outside / f"secret{self.count}.py"
+        target.write_text("PASSWORD = 'from the build machine'\n")
+        os.symlink(target, path)
+        self.broken = path if self.strict else None
+        return path
+
+    def _break(self, files: list[Path], regular: list[Path]) -> Path:
+        path = self.rng.choice(files)
+        path.unlink()
+        if path.suffix == ".py":
+            path.write_text("def broken(:\n")
+        else:
+            path = path.with_suffix(".so")
+            path.unlink(missing_ok=True)
+            path.write_bytes(b"\x7fELF\x02\x01\x01")
+        self.broken = path
+        return path
+
+    def _grow(self, files: list[Path], regular: list[Path]) -> Path:
+        path = self.rng.choice(files)
+        path.unlink()
+        with path.open("wb") as handle:
+            handle.truncate(300 * 1024 * 1024)
+        self.broken = path
+        return path
 
 
 def _error(result: CliResult) -> tuple[int, list[str]]:

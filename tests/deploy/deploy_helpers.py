@@ -140,109 +140,8 @@ class RecordingProxy:
         return f"http://127.0.0.1:{self.port}"
 
     def start(self) -> None:
-        proxy = self
-
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def log_message(self, format: str, *args: object) -> None:
-                pass
-
-            def _body(self) -> bytes:
-                if self.headers.get("Transfer-Encoding", "").lower() == "chunked":
-                    chunks: list[bytes] = []
-                    while True:
-                        size = int(self.rfile.readline().split(b";")[0].strip(), 16)
-                        if size == 0:
-                            self.rfile.readline()
-                            return b"".join(chunks)
-                        chunks.append(self.rfile.read(size))
-                        self.rfile.readline()
-                return self.rfile.read(int(self.headers.get("Content-Length") or 0))
-
-            def _handle(self) -> None:
-                started = time.monotonic()
-                body = self._body()
-                headers = {key.lower(): value for key, value in self.headers.items()}
-                call = Call(self.command, self.path, operation_of(self.command, self.path, headers, body))
-                call.body = body if len(body) < 65536 else b""
-                fault = proxy._take_fault(call.operation)
-                if fault is not None and fault.mode != "error":
-                    if fault.after_forwarding:
-                        self._forward(body)
-                    call.status = -1
-                    proxy._record(call)
-                    self._drop(fault)
-                    return
-                if fault is not None and not fault.after_forwarding:
-                    call.status = fault.status
-                    proxy._record(call)
-                    self._answer_fault(fault)
-                    return
-                status, response_headers, payload = self._forward(body)
-                call.status = fault.status if fault else status
-                call.seconds = time.monotonic() - started
-                proxy._record(call)
-                if fault is not None:
-                    self._answer_fault(fault)
-                    return
-                self.send_response(status)
-                for key, value in response_headers:
-                    if key.lower() not in ("transfer-encoding", "connection", "content-length"):
-                        self.send_header(key, value)
-                self.send_header("Content-Length", str(len(payload)))
-                self.end_headers()
-                if self.command != "HEAD":
-                    self.wfile.write(payload)
-
-            def _forward(self, body: bytes) -> tuple[int, list[tuple[str, str]], bytes]:
-                upstream = http.client.HTTPConnection("127.0.0.1", proxy.upstream_port, timeout=120)
-                forward = {
-                    key: value
-                    for key, value in self.headers.items()
-                    if key.lower() not in ("expect", "transfer-encoding", "connection", "content-length")
-                }
-                forward["Content-Length"] = str(len(body))
-                try:
-                    upstream.request(self.command, self.path, body=body, headers=forward)
-                    response = upstream.getresponse()
-                    return response.status, response.getheaders(), response.read()
-                finally:
-                    upstream.close()
-
-            def _drop(self, fault: Fault) -> None:
-                import socket
-                import struct
-
-                if fault.mode == "stall":
-                    time.sleep(fault.stall_seconds)
-                # SO_LINGER 0: close sends a RST, as a reset connection looks to the client.
-                self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
-                self.close_connection = True
-                self.connection.close()
-
-            def _answer_fault(self, fault: Fault) -> None:
-                if fault.protocol == "query":
-                    payload = (
-                        "<ErrorResponse><Error><Type>Sender</Type>"
-                        f"<Code>{fault.code}</Code><Message>{fault.message}</Message>"
-                        "</Error><RequestId>proxy</RequestId></ErrorResponse>"
-                    ).encode()
-                    content_type = "text/xml"
-                else:
-                    payload = json.dumps({"Type": "User", "message": fault.message}).encode()
-                    content_type = "application/json"
-                self.send_response(fault.status)
-                self.send_header("Content-Type", content_type)
-                self.send_header("x-amzn-ErrorType", fault.code)
-                self.send_header("x-amzn-RequestId", "proxy")
-                self.send_header("Content-Length", str(len(payload)))
-                self.end_headers()
-                self.wfile.write(payload)
-
-            do_GET = do_POST = do_PUT = do_DELETE = do_HEAD = do_PATCH = _handle
-
-        self._server = QuietHTTPServer(("127.0.0.1", 0), Handler)
+        handler = type("Handler", (_ProxyHandler,), {"proxy": self})
+        self._server = QuietHTTPServer(("127.0.0.1", 0), handler)
         self._server.daemon_threads = True
         self.port = self._server.server_address[1]
         threading.Thread(target=self._server.serve_forever, daemon=True).start()
@@ -264,7 +163,7 @@ class RecordingProxy:
                     return fault
         return None
 
-    def inject(
+    def inject(  # noqa: PLR0913  the fault's fields, a test naming the few it varies
         self,
         operation: str,
         status: int,
@@ -307,6 +206,111 @@ class RecordingProxy:
 # Hand-made artifacts: the same files and metadata a build writes.
 
 
+class _ProxyHandler(BaseHTTPRequestHandler):
+    """RecordingProxy's request handler: records each call, forwards it or answers its fault."""
+
+    proxy: RecordingProxy  # set on the subclass RecordingProxy.start makes
+
+    protocol_version = "HTTP/1.1"
+
+    def log_message(self, format: str, *args: object) -> None:
+        pass
+
+    def _body(self) -> bytes:
+        if self.headers.get("Transfer-Encoding", "").lower() == "chunked":
+            chunks: list[bytes] = []
+            while True:
+                size = int(self.rfile.readline().split(b";")[0].strip(), 16)
+                if size == 0:
+                    self.rfile.readline()
+                    return b"".join(chunks)
+                chunks.append(self.rfile.read(size))
+                self.rfile.readline()
+        return self.rfile.read(int(self.headers.get("Content-Length") or 0))
+
+    def _handle(self) -> None:
+        started = time.monotonic()
+        body = self._body()
+        headers = {key.lower(): value for key, value in self.headers.items()}
+        call = Call(self.command, self.path, operation_of(self.command, self.path, headers, body))
+        call.body = body if len(body) < 65536 else b""
+        fault = self.proxy._take_fault(call.operation)
+        if fault is not None and fault.mode != "error":
+            if fault.after_forwarding:
+                self._forward(body)
+            call.status = -1
+            self.proxy._record(call)
+            self._drop(fault)
+            return
+        if fault is not None and not fault.after_forwarding:
+            call.status = fault.status
+            self.proxy._record(call)
+            self._answer_fault(fault)
+            return
+        status, response_headers, payload = self._forward(body)
+        call.status = fault.status if fault else status
+        call.seconds = time.monotonic() - started
+        self.proxy._record(call)
+        if fault is not None:
+            self._answer_fault(fault)
+            return
+        self.send_response(status)
+        for key, value in response_headers:
+            if key.lower() not in ("transfer-encoding", "connection", "content-length"):
+                self.send_header(key, value)
+        self.send_header("Content-Length", str(len(payload)))
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(payload)
+
+    def _forward(self, body: bytes) -> tuple[int, list[tuple[str, str]], bytes]:
+        upstream = http.client.HTTPConnection("127.0.0.1", self.proxy.upstream_port, timeout=120)
+        forward = {
+            key: value
+            for key, value in self.headers.items()
+            if key.lower() not in ("expect", "transfer-encoding", "connection", "content-length")
+        }
+        forward["Content-Length"] = str(len(body))
+        try:
+            upstream.request(self.command, self.path, body=body, headers=forward)
+            response = upstream.getresponse()
+            return response.status, response.getheaders(), response.read()
+        finally:
+            upstream.close()
+
+    def _drop(self, fault: Fault) -> None:
+        import socket
+        import struct
+
+        if fault.mode == "stall":
+            time.sleep(fault.stall_seconds)
+        # SO_LINGER 0: close sends a RST, as a reset connection looks to the client.
+        self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        self.close_connection = True
+        self.connection.close()
+
+    def _answer_fault(self, fault: Fault) -> None:
+        if fault.protocol == "query":
+            payload = (
+                "<ErrorResponse><Error><Type>Sender</Type>"
+                f"<Code>{fault.code}</Code><Message>{fault.message}</Message>"
+                "</Error><RequestId>proxy</RequestId></ErrorResponse>"
+            ).encode()
+            content_type = "text/xml"
+        else:
+            payload = json.dumps({"Type": "User", "message": fault.message}).encode()
+            content_type = "application/json"
+        self.send_response(fault.status)
+        self.send_header("Content-Type", content_type)
+        self.send_header("x-amzn-ErrorType", fault.code)
+        self.send_header("x-amzn-RequestId", "proxy")
+        self.send_header("Content-Length", str(len(payload)))
+        self.end_headers()
+        self.wfile.write(payload)
+
+    do_GET = do_POST = do_PUT = do_DELETE = do_HEAD = do_PATCH = _handle
+
+
 def write_zip(path: Path, files: dict[str, str | bytes], *, compress: bool = True) -> None:
     """A reproducible zip (fixed dates, sorted entries) like the build writes."""
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -320,7 +324,7 @@ def write_zip(path: Path, files: dict[str, str | bytes], *, compress: bool = Tru
             archive.writestr(info, content.encode() if isinstance(content, str) else content)
 
 
-def write_artifact(
+def write_artifact(  # noqa: PLR0913  a factory: each test names the few fields it varies
     path: Path,
     *,
     function: str,

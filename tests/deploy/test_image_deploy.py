@@ -91,7 +91,7 @@ def _calls(proxy: RecordingProxy, operation: str) -> list[dict[str, Any]]:
 
 
 @pytest.mark.slow
-def test_image_lifecycle_against_a_real_registry(
+def test_image_lifecycle_against_a_real_registry(  # noqa: PLR0913  pytest passes fixtures by name
     tmp_path: Path,
     deploy_cli: Any,
     proxy: RecordingProxy,

@@ -5,18 +5,20 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import get_args
 
 import pytest
 from botocore.exceptions import ClientError
 
 from uv_lambda.deploy.aws import RetryPolicy, is_retryable, translate_client_error
 from uv_lambda.deploy.errors import DeployError, DeployInterrupted
-from uv_lambda.deploy.executor import execute
+from uv_lambda.deploy.executor import _APPLY, execute
 from uv_lambda.deploy.models import (
     BASIC_EXECUTION_POLICY,
     ROLE_TAG,
     URL_INVOKE_PERMISSION_SID,
     URL_PERMISSION_SID,
+    Action,
     AliasState,
     DesiredFunction,
     FunctionState,
@@ -294,6 +296,11 @@ def test_executor_resolves_refs_in_order(tmp_path: Path) -> None:
     assert params["Code"] == {"ZipFile": b"zip bytes"}
     assert (outcome.function_arn, outcome.version, outcome.alias) == ("arn:new", "3", "live")
     assert [step.resource for step in outcome.changed] == ["role", "layer", "function", "version", "alias"]
+
+
+def test_the_executor_applies_every_kind_of_action() -> None:
+    # A plan action without an entry in the executor's table would fail mid-deploy.
+    assert set(_APPLY) == set(get_args(Action))
 
 
 def test_interrupt_says_how_to_converge() -> None:

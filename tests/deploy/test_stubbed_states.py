@@ -13,7 +13,7 @@ import pytest
 from botocore.exceptions import ReadTimeoutError
 from botocore.stub import Stubber
 
-from uv_lambda.deploy.aws import AwsClient, Connection, RetryPolicy
+from uv_lambda.deploy.aws import AwsClient, CallRules, Connection, RetryPolicy
 from uv_lambda.deploy.errors import DeployError
 from uv_lambda.deploy.executor import execute
 from uv_lambda.deploy.models import (
@@ -182,7 +182,7 @@ def test_an_invoke_whose_answer_is_lost_is_not_repeated(stubbed: Stubbed) -> Non
         raise ReadTimeoutError(endpoint_url="https://lambda.us-east-1.amazonaws.com/")
 
     with pytest.raises(DeployError, match="did not answer within"):
-        stubbed.aws._call("lambda", invoke, idempotent=False)
+        stubbed.aws._call("lambda", invoke, rules=CallRules(idempotent=False))
     assert calls == [1]  # the function may have run: no second invoke
 
     def read() -> object:

@@ -43,7 +43,7 @@ def make_function(make_zip: ZipMaker) -> Iterator[FunctionMaker]:
     """A LocalFunction running `source` as app.py (handler app.handler) on python3.13."""
     opened: list[LocalFunction] = []
 
-    def make(
+    def make(  # noqa: PLR0913  a factory: each test names the few options it varies
         source: str,
         *,
         handler: str = "app.handler",

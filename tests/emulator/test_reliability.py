@@ -18,6 +18,8 @@ from typing import Any
 import pytest
 from emulator_helpers import start_serve, stop, write_code
 
+from uv_lambda.emulator.environment import InvocationResult
+
 TOTAL = 10_000
 CALLERS = 32
 KILLED_TOTAL = 1_000
@@ -138,6 +140,21 @@ def _runtime_children() -> list[int]:
     return found
 
 
+def _judged(n: int, result: InvocationResult) -> tuple[str | None, str | None]:
+    """The kind of the answer to event `n` ("ok", "exit", None if unreadable), and what is wrong with it."""
+    try:
+        body = json.loads(result.payload)
+    except ValueError:
+        return None, f"{n}: not JSON: {result.payload!r}"
+    if result.function_error:
+        ok = body["errorType"] == "Runtime.ExitError" and result.request_id in body["errorMessage"]
+        kind = "exit"
+    else:
+        ok = body == {"id": n, "request_id": result.request_id}
+        kind = "ok"
+    return kind, None if ok else f"{n}: {body}"
+
+
 @pytest.mark.slow
 @pytest.mark.timeout(300)
 def test_environments_killed_at_random_lose_no_event(make_function: Any) -> None:
@@ -162,21 +179,12 @@ def test_environments_killed_at_random_lose_no_event(make_function: Any) -> None
             if n is None:
                 return
             result = function.invoke(json.dumps({"id": n}).encode())
-            try:
-                body = json.loads(result.payload)
-            except ValueError:
-                with lock:
-                    problems.append(f"{n}: not JSON: {result.payload!r}")
-                continue
-            if result.function_error:
-                ok = body["errorType"] == "Runtime.ExitError" and result.request_id in body["errorMessage"]
-                kind = "exit"
-            else:
-                ok = body == {"id": n, "request_id": result.request_id}
-                kind = "ok"
+            kind, problem = _judged(n, result)
             with lock:
-                if not ok:
-                    problems.append(f"{n}: {body}")
+                if problem is not None:
+                    problems.append(problem)
+                if kind is None:
+                    continue
                 if n in answers:
                     problems.append(f"{n}: answered twice")
                 answers[n] = (kind, result.request_id)

@@ -323,7 +323,7 @@ def make_staged(root: Path, *, arch: Architecture = Architecture.X86_64, workspa
     return Staged(arch, "app.main.handler", deps, members, app)
 
 
-def build(
+def build(  # noqa: PLR0913  a factory: each test names the few options it varies
     staged: Staged,
     registry: Registry,
     base: str,

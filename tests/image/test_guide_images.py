@@ -59,7 +59,7 @@ def _invoke(registry: Registry, reference: str, event: bytes, tmp_path: Path) ->
         ("workspace", ["dependencies", "workspace", "application"], '"Hello from library!"'),
     ],
 )
-def test_guide_app_as_an_image(
+def test_guide_app_as_an_image(  # noqa: PLR0913  pytest passes fixtures and parameters by name
     example: Callable[[str], Path],
     registry: Registry,
     base_images: BaseImages,

@@ -75,7 +75,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser], co
 def run(args: argparse.Namespace, reporter: Reporter) -> int:
     from uv_lambda.emulator.environment import InvocationResult
     from uv_lambda.emulator.hot_swap import SwappableFunction
-    from uv_lambda.emulator.http_server import LambdaHttpServer
+    from uv_lambda.emulator.http_server import LambdaHttpServer, ServerOptions
     from uv_lambda.errors import UsageError
 
     if not 0 <= args.port <= 65535:
@@ -103,8 +103,7 @@ def run(args: argparse.Namespace, reporter: Reporter) -> int:
             args.port,
             name,
             submit,
-            event_format=args.event_format,
-            alb_multi_value=args.alb_multi_value,
+            options=ServerOptions(event_format=args.event_format, alb_multi_value=args.alb_multi_value),
             report=report,
         )
     except BaseException:

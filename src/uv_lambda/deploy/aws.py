@@ -139,6 +139,19 @@ class RetryPolicy:
         return ceiling / 2 + random.uniform(0, ceiling / 2)
 
 
+@dataclass(frozen=True)
+class CallRules:
+    """How one call's retries differ from the RetryPolicy's."""
+
+    # Further errors (code, message) worth retrying for this call, up to `attempts` in all.
+    extra_retry: Callable[[str, str], bool] | None = None
+    attempts: int | None = None
+    # False: a lost answer is not retried (the call may have had its effect), unless rechecked.
+    idempotent: bool = True
+    # Error codes not retried for this call although they usually are.
+    final_codes: frozenset[str] = frozenset()
+
+
 def _error_parts(exc: ClientError) -> tuple[str, int, str]:
     error = exc.response.get("Error", {})
     status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0)
@@ -321,21 +334,18 @@ class AwsClient:
         service: str,
         fn: Callable[[], T],
         *,
-        extra_retry: Callable[[str, str], bool] | None = None,
-        attempts: int | None = None,
         recheck: Callable[[], T | None] | None = None,
-        idempotent: bool = True,
-        final_codes: frozenset[str] = frozenset(),
+        rules: CallRules = CallRules(),
     ) -> T:
-        """Call `fn`, retrying what can succeed later.
+        """Call `fn`, retrying what can succeed later (`rules` says how this call differs).
 
         `recheck` runs before each retry of a call that is not idempotent: a 5xx can come
         after AWS did the work, and the retry must not do it twice (a duplicate layer version).
         A call that is neither idempotent nor rechecked (an invoke) is retried after a network
-        error only when the request cannot have been sent (no connection). `final_codes` are
-        error codes not retried for this call although they usually are.
+        error only when the request cannot have been sent (no connection).
         """
-        limit = attempts or self.retry.attempts
+        extra_retry, idempotent, final_codes = rules.extra_retry, rules.idempotent, rules.final_codes
+        limit = rules.attempts or self.retry.attempts
         attempt = 0
         network_failures = 0
         while True:
@@ -637,10 +647,12 @@ class AwsClient:
             state = self._call(
                 "lambda",
                 lambda: function_state(dict(self._lambda.create_function(**params)), params.get("Tags", {})),
-                extra_retry=is_role_propagation,
-                attempts=self.retry.role_propagation_attempts,
                 recheck=lambda: self.get_function(name),
-                final_codes=frozenset({"ResourceConflictException"}),
+                rules=CallRules(
+                    extra_retry=is_role_propagation,
+                    attempts=self.retry.role_propagation_attempts,
+                    final_codes=frozenset({"ResourceConflictException"}),
+                ),
             )
         except AwsError as exc:
             if exc.code != "ResourceConflictException":
@@ -664,8 +676,8 @@ class AwsClient:
         self._call(
             "lambda",
             lambda: self._lambda.update_function_configuration(FunctionName=name, **fields),  # type: ignore[arg-type]
-            extra_retry=is_role_propagation,  # a role changed to a just-created one
-            attempts=self.retry.role_propagation_attempts,
+            # a role changed to a just-created one
+            rules=CallRules(extra_retry=is_role_propagation, attempts=self.retry.role_propagation_attempts),
         )
         self.wait_updated(name)
 
@@ -837,7 +849,7 @@ class AwsClient:
         if qualifier:
             params["Qualifier"] = qualifier
         # Not idempotent: a lost answer is not retried (the function may have run).
-        response = self._call("lambda", lambda: self._lambda.invoke(**params), idempotent=False)
+        response = self._call("lambda", lambda: self._lambda.invoke(**params), rules=CallRules(idempotent=False))
         body = response["Payload"].read()
         tail = base64.b64decode(response.get("LogResult", "") or "").decode("utf-8", "replace")
         return body, tail, response.get("FunctionError")

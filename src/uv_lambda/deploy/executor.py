@@ -7,12 +7,13 @@ finds what was already done (a layer version with the same content hash, a creat
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any, Protocol
 
 from uv_lambda.deploy.errors import DeployError, DeployInterrupted
 from uv_lambda.deploy.models import (
     OWNER_TAG,
+    Action,
     AppliedPlan,
     AttachPolicies,
     CodeSource,
@@ -138,85 +139,107 @@ class _Run:
             self._settled = True
 
     def run(self, step: Step) -> None:
-        action = step.action
-        aws = self.aws
-        match action:
-            case None:
-                return
-            case CreateBucket(bucket=bucket):
-                aws.create_bucket(bucket)
-            case CreateRepository(name=name, function_name=function_name):
-                aws.create_repository(name, function_name)
-            case SetRepositoryPolicy(name=name, policy_text=policy_text):
-                aws.set_repository_policy(name, policy_text)
-            case TagRole(role_name=role_name, function_name=function_name):
-                aws.tag_role(role_name, function_name)
-            case PushImage():
-                self._push(action)
-            case DeleteRepository(name=name):
-                aws.delete_repository(name)
-            case PutObject(bucket=bucket, key=key, path=path, size=size):
-                aws.put_object(bucket, key, CodeSource(path, size))
-                self.bytes_uploaded += size
-            case CreateRole(role_name=role_name, function_name=function_name, policy_arns=policies):
-                self.outputs["role_arn"] = aws.create_role(role_name, function_name)
-                for policy in policies:
-                    aws.attach_policy(role_name, policy)
-            case AttachPolicies(role_name=role_name, policy_arns=policies):
-                for policy in policies:
-                    aws.attach_policy(role_name, policy)
-            case PublishLayer():
-                description = layer_description(action.sha256)
-                self.outputs["layer_arn"] = aws.publish_layer(
-                    action.layer_name,
-                    action.source,
-                    description,
-                    action.runtime,
-                    action.architecture,
-                )
-                self._inline(action.source)
-            case CreateFunction():
-                state, created = aws.create_function(self.create_parameters(action))
-                if created:
-                    self._inline(action.source)
-                else:
-                    self._converge(action, state)
-                self.function_arn = state.arn
-                self._settled = True
-            case UpdateCode(function_name=name, source=source, architecture=architecture):
-                self._settle(name)
-                aws.update_code(name, source, architecture)
-                self._inline(source)
-            case UpdateConfiguration(function_name=name, fields=fields):
-                self._settle(name)
-                aws.update_configuration(name, {field: self._resolve_field(value) for field, value in fields})
-            case TagFunction(function_arn=arn, add=add, remove=remove):
-                if add:
-                    aws.tag(arn, dict(add))
-                if remove:
-                    aws.untag(arn, list(remove))
-            case PutFunctionUrl(function_name=name, url=url, exists=exists, qualifier=qualifier):
-                self.url = aws.put_function_url(name, url, exists=exists, qualifier=qualifier)
-            case SetUrlPermission(function_name=name, public=public, statement_id=sid, qualifier=qualifier):
-                if public:
-                    aws.add_url_permission(name, sid, qualifier)
-                else:
-                    aws.remove_permission(name, sid, qualifier)
-            case PublishVersion(function_name=name):
-                self.version = self.outputs["version"] = aws.publish_version(name)
-            case PutAlias(function_name=name, alias=alias, version=version, exists=exists):
-                aws.put_alias(name, alias, self.resolve(version), exists=exists)
-                self.alias = alias
-            case DeleteAlias(function_name=name, alias=alias):
-                aws.delete_alias(name, alias)
-            case DeleteFunctionUrl(function_name=name, qualifier=qualifier):
-                aws.delete_function_url(name, qualifier)
-            case DeleteFunction(function_name=name):
-                aws.delete_function(name)
-            case DeleteLayerVersion(layer_name=layer_name, version=version):
-                aws.delete_layer_version(layer_name, version)
-            case DeleteRole(role_name=role_name, policy_arns=policies, inline_policies=inline):
-                aws.delete_role(role_name, policies, inline)
+        if step.action is not None:
+            _APPLY[type(step.action)](self, step.action)
+
+    # One method per action type; `_APPLY` below maps each type to its method.
+
+    def _create_bucket(self, action: CreateBucket) -> None:
+        self.aws.create_bucket(action.bucket)
+
+    def _create_repository(self, action: CreateRepository) -> None:
+        self.aws.create_repository(action.name, action.function_name)
+
+    def _set_repository_policy(self, action: SetRepositoryPolicy) -> None:
+        self.aws.set_repository_policy(action.name, action.policy_text)
+
+    def _tag_role(self, action: TagRole) -> None:
+        self.aws.tag_role(action.role_name, action.function_name)
+
+    def _delete_repository(self, action: DeleteRepository) -> None:
+        self.aws.delete_repository(action.name)
+
+    def _put_object(self, action: PutObject) -> None:
+        self.aws.put_object(action.bucket, action.key, CodeSource(action.path, action.size))
+        self.bytes_uploaded += action.size
+
+    def _create_role(self, action: CreateRole) -> None:
+        self.outputs["role_arn"] = self.aws.create_role(action.role_name, action.function_name)
+        for policy in action.policy_arns:
+            self.aws.attach_policy(action.role_name, policy)
+
+    def _attach_policies(self, action: AttachPolicies) -> None:
+        for policy in action.policy_arns:
+            self.aws.attach_policy(action.role_name, policy)
+
+    def _publish_layer(self, action: PublishLayer) -> None:
+        description = layer_description(action.sha256)
+        self.outputs["layer_arn"] = self.aws.publish_layer(
+            action.layer_name,
+            action.source,
+            description,
+            action.runtime,
+            action.architecture,
+        )
+        self._inline(action.source)
+
+    def _create_function(self, action: CreateFunction) -> None:
+        state, created = self.aws.create_function(self.create_parameters(action))
+        if created:
+            self._inline(action.source)
+        else:
+            self._converge(action, state)
+        self.function_arn = state.arn
+        self._settled = True
+
+    def _update_code(self, action: UpdateCode) -> None:
+        self._settle(action.function_name)
+        self.aws.update_code(action.function_name, action.source, action.architecture)
+        self._inline(action.source)
+
+    def _update_configuration(self, action: UpdateConfiguration) -> None:
+        self._settle(action.function_name)
+        fields = {field: self._resolve_field(value) for field, value in action.fields}
+        self.aws.update_configuration(action.function_name, fields)
+
+    def _tag_function(self, action: TagFunction) -> None:
+        if action.add:
+            self.aws.tag(action.function_arn, dict(action.add))
+        if action.remove:
+            self.aws.untag(action.function_arn, list(action.remove))
+
+    def _put_function_url(self, action: PutFunctionUrl) -> None:
+        self.url = self.aws.put_function_url(
+            action.function_name, action.url, exists=action.exists, qualifier=action.qualifier
+        )
+
+    def _set_url_permission(self, action: SetUrlPermission) -> None:
+        if action.public:
+            self.aws.add_url_permission(action.function_name, action.statement_id, action.qualifier)
+        else:
+            self.aws.remove_permission(action.function_name, action.statement_id, action.qualifier)
+
+    def _publish_version(self, action: PublishVersion) -> None:
+        self.version = self.outputs["version"] = self.aws.publish_version(action.function_name)
+
+    def _put_alias(self, action: PutAlias) -> None:
+        self.aws.put_alias(action.function_name, action.alias, self.resolve(action.version), exists=action.exists)
+        self.alias = action.alias
+
+    def _delete_alias(self, action: DeleteAlias) -> None:
+        self.aws.delete_alias(action.function_name, action.alias)
+
+    def _delete_function_url(self, action: DeleteFunctionUrl) -> None:
+        self.aws.delete_function_url(action.function_name, action.qualifier)
+
+    def _delete_function(self, action: DeleteFunction) -> None:
+        self.aws.delete_function(action.function_name)
+
+    def _delete_layer_version(self, action: DeleteLayerVersion) -> None:
+        self.aws.delete_layer_version(action.layer_name, action.version)
+
+    def _delete_role(self, action: DeleteRole) -> None:
+        self.aws.delete_role(action.role_name, action.policy_arns, action.inline_policies)
 
     def _converge(self, action: CreateFunction, state: FunctionState) -> None:
         """CreateFunction found the function there (a concurrent first deploy won): make it ours.
@@ -272,6 +295,34 @@ class _Run:
             params["Layers"] = [self.resolve(layer) for layer in action.layers]
         params["Tags"] = {**function.tags, OWNER_TAG: function.name}
         return params
+
+
+# What each action does; tests/deploy/test_planner_unit.py checks that every `Action` has an entry.
+_APPLY: dict[type[Action], Callable[[_Run, Any], None]] = {
+    CreateBucket: _Run._create_bucket,
+    PutObject: _Run._put_object,
+    CreateRepository: _Run._create_repository,
+    SetRepositoryPolicy: _Run._set_repository_policy,
+    PushImage: _Run._push,
+    CreateRole: _Run._create_role,
+    AttachPolicies: _Run._attach_policies,
+    TagRole: _Run._tag_role,
+    PublishLayer: _Run._publish_layer,
+    CreateFunction: _Run._create_function,
+    UpdateCode: _Run._update_code,
+    UpdateConfiguration: _Run._update_configuration,
+    TagFunction: _Run._tag_function,
+    PutFunctionUrl: _Run._put_function_url,
+    SetUrlPermission: _Run._set_url_permission,
+    PublishVersion: _Run._publish_version,
+    PutAlias: _Run._put_alias,
+    DeleteFunction: _Run._delete_function,
+    DeleteFunctionUrl: _Run._delete_function_url,
+    DeleteAlias: _Run._delete_alias,
+    DeleteLayerVersion: _Run._delete_layer_version,
+    DeleteRole: _Run._delete_role,
+    DeleteRepository: _Run._delete_repository,
+}
 
 
 def execute(plan: Plan, aws: StateWriter, reporter: Reporter, *, alias: str | None = None) -> AppliedPlan:

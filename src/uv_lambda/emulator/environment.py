@@ -98,14 +98,10 @@ class ExecutionEnvironment:
         self.returncode: int | None = None
         self._peak_kb = 0
         self._server = RuntimeApiServer(loop, self, spec.arn)
-        self._where = sandbox.paths(
-            spec.sandbox,
-            task_root=spec.layout.task_root,
-            opt=spec.layout.opt,
-            runtime=spec.runtime_folder,
-            interpreter=spec.interpreter,
-            python_version=spec.python_version,
+        self._host = sandbox.HostPaths(
+            spec.layout.task_root, spec.layout.opt, spec.runtime_folder, spec.interpreter, spec.python_version
         )
+        self._where = sandbox.paths(spec.sandbox, self._host)
         self._env = function_environment(spec, self._server.address, self._where)
         # The init phase: 10 s from the start; an init that fails or overruns is run again
         # when the first event is handled, under the function's own timeout (Lambda's
@@ -139,14 +135,7 @@ class ExecutionEnvironment:
         )
         if spec.sandbox.bwrap is not None:
             command = sandbox.bwrap_command(
-                spec.sandbox.bwrap,
-                command,
-                task_root=spec.layout.task_root,
-                opt=spec.layout.opt,
-                runtime=spec.runtime_folder,
-                interpreter=spec.interpreter,
-                python_version=spec.python_version,
-                tmp_megabytes=spec.ephemeral_storage_mb,
+                spec.sandbox.bwrap, command, self._host, tmp_megabytes=spec.ephemeral_storage_mb
             )
         try:
             process = proc.spawn(

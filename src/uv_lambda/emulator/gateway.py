@@ -64,11 +64,24 @@ def _name(name: Any) -> str:
 
 
 def _structured(event_format: str, result: dict[str, Any], alb_multi_value: bool) -> HttpResponse:
+    return HttpResponse(
+        _status(result),
+        _headers(event_format, result, alb_multi_value),
+        _body(result),
+        _reason(result) if event_format == "alb" else None,
+    )
+
+
+def _status(result: dict[str, Any]) -> int:
     status = result.get("statusCode")
     if isinstance(status, str) and status.isdigit():
         status = int(status)
     if not isinstance(status, int) or isinstance(status, bool) or not 100 <= status <= 599:
         raise ValueError("statusCode must be an HTTP status")
+    return status
+
+
+def _headers(event_format: str, result: dict[str, Any], alb_multi_value: bool) -> tuple[tuple[str, str], ...]:
     headers: list[tuple[str, str]] = []
     single = result.get("headers") or {}
     multi = result.get("multiValueHeaders") or {}
@@ -89,19 +102,26 @@ def _structured(event_format: str, result: dict[str, Any], alb_multi_value: bool
     if event_format in ("apigw-v2", "function-url"):
         for cookie in result.get("cookies") or []:
             headers.append(("set-cookie", _text(cookie)))
-    body_value = result.get("body")
-    if body_value is None:
-        body = b""
-    elif not isinstance(body_value, str):
+    return tuple(headers)
+
+
+def _body(result: dict[str, Any]) -> bytes:
+    body = result.get("body")
+    if body is None:
+        return b""
+    if not isinstance(body, str):
         raise ValueError("body must be a string")
-    elif result.get("isBase64Encoded"):
-        body = base64.b64decode(body_value, validate=True)
-    else:
-        body = body_value.encode()
-    reason = result.get("statusDescription") if event_format == "alb" else None
-    if isinstance(reason, str):
-        reason = reason.partition(" ")[2] or None
-    return HttpResponse(status, tuple(headers), body, reason if isinstance(reason, str) else None)
+    if result.get("isBase64Encoded"):
+        return base64.b64decode(body, validate=True)
+    return body.encode()
+
+
+def _reason(result: dict[str, Any]) -> str | None:
+    """An ALB's statusDescription ("200 OK") gives the reason phrase."""
+    description = result.get("statusDescription")
+    if isinstance(description, str):
+        return description.partition(" ")[2] or None
+    return None
 
 
 def to_http(event_format: str, payload: bytes, function_error: bool, *, alb_multi_value: bool = False) -> HttpResponse:

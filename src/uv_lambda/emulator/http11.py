@@ -12,6 +12,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from http import HTTPStatus
+from typing import Literal
 
 _MAX_LINE = 65536  # a chunk-size line
 _MAX_HEADERS = 200
@@ -57,6 +58,19 @@ def _parse_head(head: str) -> tuple[Request, int]:
     Framing follows RFC 9112: anything that two parsers could read differently (a request
     smuggling vector) is refused, not guessed at.
     """
+    method, target, version, fields_text = _request_line(head)
+    headers, fields, lengths, codings = _header_fields(fields_text)
+    request = Request(method, target, version, headers, fields, _keep_alive(version, fields))
+    if not codings and len(lengths) == 1:
+        declared = lengths[0].strip(" \t")
+        # ASCII digits only: str.isdigit() also takes "\u00b2" and "\u0661", which int() refuses or reads.
+        if declared.isascii() and declared.isdigit() and len(declared) <= 18:
+            return request, int(declared)
+    return request, _body_length(request, lengths, codings)
+
+
+def _request_line(head: str) -> tuple[str, str, str, str]:
+    """(method, target, version, the header lines) of a head, its line ends made "\n"."""
     if "\r" in head:
         head = head.replace("\r\n", "\n")
         if "\r" in head:
@@ -71,6 +85,15 @@ def _parse_head(head: str) -> tuple[Request, int]:
         or (parts[0] not in _METHODS and not _TOKEN.fullmatch(parts[0]))
     ):
         raise BadRequest(f"bad request line {request_line[:80]!r}")
+    method, target, version = parts
+    return method, target, version, fields_text
+
+
+def _header_fields(
+    fields_text: str,
+) -> tuple[list[tuple[str, str]], dict[str, str], list[str], list[str]]:
+    """The headers in order, the first value of each name, and the Content-Length and
+    Transfer-Encoding values (split at commas) that frame the body."""
     # Every line is `token:value`, checked in one pass: this refuses a space before the colon
     # and obs-fold (a line that starts with a space or tab), as RFC 9112 5 says.
     if fields_text and not _FIELD_LINES.fullmatch(fields_text):
@@ -93,20 +116,15 @@ def _parse_head(head: str) -> tuple[Request, int]:
             lengths += value.split(",")
         elif lowered == "transfer-encoding":
             codings += value.split(",")
-    version = parts[2]
+    return headers, fields, lengths, codings
+
+
+def _keep_alive(version: str, fields: dict[str, str]) -> bool:
     connection = fields.get("connection")
     if connection is None:
-        keep_alive = version != "HTTP/1.0"
-    else:
-        tokens = {token.strip().lower() for token in connection.split(",")}
-        keep_alive = "keep-alive" in tokens if version == "HTTP/1.0" else "close" not in tokens
-    request = Request(parts[0], parts[1], version, headers, fields, keep_alive)
-    if not codings and len(lengths) == 1:
-        declared = lengths[0].strip(" \t")
-        # ASCII digits only: str.isdigit() also takes "\u00b2" and "\u0661", which int() refuses or reads.
-        if declared.isascii() and declared.isdigit() and len(declared) <= 18:
-            return request, int(declared)
-    return request, _body_length(request, lengths, codings)
+        return version != "HTTP/1.0"
+    tokens = {token.strip().lower() for token in connection.split(",")}
+    return "keep-alive" in tokens if version == "HTTP/1.0" else "close" not in tokens
 
 
 def _body_length(request: Request, lengths: list[str], codings: list[str]) -> int:
@@ -243,21 +261,11 @@ class RequestReader:
         position = 0
         try:
             while True:
-                left = self._chunk_left
-                if left >= 0:  # a chunk's data, then its line end
-                    end = position + left
-                    if len(buffer) < end + 1 or (buffer[end] == 13 and len(buffer) < end + 2):
+                if self._chunk_left >= 0:
+                    after = self._take_chunk_data(position)
+                    if after is None:
                         return None
-                    if buffer[end] == 13:
-                        if buffer[end + 1] != 10:
-                            raise BadRequest("chunk data not followed by a line end")
-                        after = end + 2
-                    elif buffer[end] == 10:
-                        after = end + 1
-                    else:
-                        raise BadRequest("chunk data longer than its size")
-                    self._chunks += buffer[position:end]
-                    position, self._chunk_left = after, -1
+                    position = after
                     continue
                 end = buffer.find(b"\n", position)
                 if end < 0:
@@ -266,7 +274,7 @@ class RequestReader:
                     return None
                 line = buffer[position : end - 1 if end > position and buffer[end - 1] == 13 else end]
                 position = end + 1
-                if left == -2:  # trailers (ignored), up to an empty line
+                if self._chunk_left == -2:  # trailers (ignored), up to an empty line
                     if not line:
                         body = bytes(self._chunks)
                         self._chunks = bytearray()
@@ -274,14 +282,30 @@ class RequestReader:
                         return body
                     continue
                 length = _chunk_size(line)
-                if length == 0:
-                    self._chunk_left = -2
-                    continue
                 if len(self._chunks) + length > self._limit:
                     raise BodyTooLarge(request)
-                self._chunk_left = length
+                self._chunk_left = length if length else -2  # a zero-size chunk ends the data
         finally:
             del buffer[:position]
+
+    def _take_chunk_data(self, position: int) -> int | None:
+        """Add the current chunk's data at `position` to the body: the position after its line
+        end, or None until the data and its line end have arrived."""
+        buffer = self._buffer
+        end = position + self._chunk_left
+        if len(buffer) < end + 1 or (buffer[end] == 13 and len(buffer) < end + 2):
+            return None
+        if buffer[end] == 13:
+            if buffer[end + 1] != 10:
+                raise BadRequest("chunk data not followed by a line end")
+            after = end + 2
+        elif buffer[end] == 10:
+            after = end + 1
+        else:
+            raise BadRequest("chunk data longer than its size")
+        self._chunks += buffer[position:end]
+        self._chunk_left = -1
+        return after
 
 
 def response_bytes(
@@ -290,21 +314,19 @@ def response_bytes(
     body: bytes,
     *,
     reason: str | None = None,
-    close: bool = False,
-    keep_alive: bool = False,
+    connection: Literal["close", "keep-alive"] | None = None,
     head_only: bool = False,
 ) -> bytes:
     """A whole response in one buffer, so it leaves in one write.
 
-    `keep_alive` says `Connection: keep-alive`, which an HTTP/1.0 client needs to hear to
-    reuse the connection (without it, `ab -k` waits for the server to close).
+    `connection` is the Connection header, if any: `close` before the server closes the
+    connection; `keep-alive` for an HTTP/1.0 client, which needs to hear it to reuse the
+    connection (without it, `ab -k` waits for the server to close).
     """
     lines = [f"HTTP/1.1 {status} {reason or REASONS.get(status, '')}\r\n"]
     lines += [f"{name}: {value}\r\n" for name, value in headers]
-    if close:
-        lines.append(f"Content-Length: {len(body)}\r\nConnection: close\r\n\r\n")
-    elif keep_alive:
-        lines.append(f"Content-Length: {len(body)}\r\nConnection: keep-alive\r\n\r\n")
+    if connection:
+        lines.append(f"Content-Length: {len(body)}\r\nConnection: {connection}\r\n\r\n")
     else:
         lines.append(f"Content-Length: {len(body)}\r\n\r\n")
     head = "".join(lines).encode("latin-1", "replace")

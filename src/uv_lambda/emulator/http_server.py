@@ -14,6 +14,8 @@ import json
 import logging
 import socket
 from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Literal
 from urllib.parse import parse_qs, unquote, urlsplit
 
 from uv_lambda.emulator import events, gateway, http11
@@ -37,6 +39,16 @@ IDLE_TIMEOUT = 5.0
 # headersTimeout); a client that trickles bytes (slowloris) gets a 408.
 REQUEST_TIMEOUT = 60.0
 _JSON = (("content-type", "application/json"),)
+
+
+@dataclass(frozen=True)
+class ServerOptions:
+    """What the server's clients see: the gateway it stands in for, and how long it waits."""
+
+    event_format: str = "apigw-v2"  # a key of events.HTTP_EVENT_BUILDERS, or "alb"
+    alb_multi_value: bool = False  # alb: the target group has multi-value headers enabled
+    idle_timeout: float = IDLE_TIMEOUT
+    request_timeout: float = REQUEST_TIMEOUT
 
 
 class _Connection(asyncio.Protocol):
@@ -88,7 +100,7 @@ class _Connection(asyncio.Protocol):
             return
         self._stop_timer()
         loop = asyncio.get_running_loop()
-        delay = self._server.request_timeout if request else self._server.idle_timeout
+        delay = self._server.options.request_timeout if request else self._server.options.idle_timeout
         self._timer = loop.call_later(delay, self._timed_out)
         self._timing_request = request
 
@@ -102,7 +114,11 @@ class _Connection(asyncio.Protocol):
         if self._busy or self._closed:
             return
         if self._timing_request:
-            log.debug("serve: request from %s not complete after %.0f s", self._client_ip, self._server.request_timeout)
+            log.debug(
+                "serve: request from %s not complete after %.0f s",
+                self._client_ip,
+                self._server.options.request_timeout,
+            )
             self.answer(None, 408, _JSON, b'{"message":"Request Timeout"}', close=True)
         else:
             self.close()
@@ -168,10 +184,9 @@ class _Connection(asyncio.Protocol):
         head_only = request is not None and request.method == "HEAD"
         # An HTTP/1.0 client keeps the connection only when told so (RFC 9112 9.3).
         keep_alive = not close and request is not None and request.version == "HTTP/1.0"
+        connection: Literal["close", "keep-alive"] | None = "close" if close else "keep-alive" if keep_alive else None
         self._write(
-            http11.response_bytes(
-                status, headers, body, reason=reason, close=close, keep_alive=keep_alive, head_only=head_only
-            )
+            http11.response_bytes(status, headers, body, reason=reason, connection=connection, head_only=head_only)
         )
         if close:
             self.close()
@@ -191,17 +206,11 @@ class LambdaHttpServer:
         function_name: str,
         submit: Submitter,
         *,
-        event_format: str = "apigw-v2",
-        alb_multi_value: bool = False,
+        options: ServerOptions = ServerOptions(),
         report: Callable[[InvocationResult], None] | None = None,
         loop_thread: event_loop.LoopThread | None = None,
-        idle_timeout: float = IDLE_TIMEOUT,
-        request_timeout: float = REQUEST_TIMEOUT,
     ) -> None:
-        self.event_format = event_format
-        self.idle_timeout = idle_timeout
-        self.request_timeout = request_timeout
-        self.alb_multi_value = alb_multi_value
+        self.options = options
         self.submit = submit
         self.report = report or (lambda result: None)
         self.invoke_api = InvokeApi(function_name, submit, on_result=self.report)
@@ -271,10 +280,10 @@ class LambdaHttpServer:
             source_ip=connection.client_ip,
             protocol=request.version,
         )
-        if self.event_format == "alb":
-            event = events.alb(event_request, multi_value=self.alb_multi_value)
+        if self.options.event_format == "alb":
+            event = events.alb(event_request, multi_value=self.options.alb_multi_value)
         else:
-            event = events.HTTP_EVENT_BUILDERS[self.event_format](event_request)
+            event = events.HTTP_EVENT_BUILDERS[self.options.event_format](event_request)
 
         def done(outcome: InvocationResult | BaseException) -> None:
             self._answer_gateway(request, connection, outcome)
@@ -299,6 +308,9 @@ class LambdaHttpServer:
             return
         self.report(outcome)
         response = gateway.to_http(
-            self.event_format, outcome.payload, outcome.function_error, alb_multi_value=self.alb_multi_value
+            self.options.event_format,
+            outcome.payload,
+            outcome.function_error,
+            alb_multi_value=self.options.alb_multi_value,
         )
         connection.answer(request, response.status, response.headers, response.body, reason=response.reason)

@@ -195,7 +195,11 @@ class _Connection(asyncio.Protocol):
         if status == 202 and keep_alive:
             self._write(_ACCEPTED)
             return True
-        self._write(http11.response_bytes(status, _JSON, _status_document(status, message), close=not keep_alive))
+        self._write(
+            http11.response_bytes(
+                status, _JSON, _status_document(status, message), connection=None if keep_alive else "close"
+            )
+        )
         return keep_alive
 
     def _answer(self, request: http11.Request) -> bool:

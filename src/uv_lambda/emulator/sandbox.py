@@ -117,6 +117,17 @@ class Paths:
 
 
 @dataclass(frozen=True)
+class HostPaths:
+    """The function's folders and interpreter on this machine (the sandbox binds them at Lambda's paths)."""
+
+    task_root: Path
+    opt: Path
+    runtime: Path  # awslambdaric's folder
+    interpreter: Path
+    python_version: str  # "3.13": where its standard library and site-packages are
+
+
+@dataclass(frozen=True)
 class Sandbox:
     """How this run starts runtimes: `bwrap` is None when it runs them unsandboxed."""
 
@@ -204,17 +215,18 @@ def unsandboxed_note(reason: str) -> str:
     )
 
 
-def paths(
-    sandbox: Sandbox, *, task_root: Path, opt: Path, runtime: Path, interpreter: Path, python_version: str
-) -> Paths:
+def paths(sandbox: Sandbox, host: HostPaths) -> Paths:
     if sandbox.enabled:
-        name = f"python{python_version}"
+        name = f"python{host.python_version}"
         return Paths(
             TASK_ROOT, OPT, RUNTIME_DIR, f"{LANG_PREFIX}/bin", f"{LANG_PREFIX}/lib", f"{LANG_PREFIX}/bin/{name}"
         )
-    prefix = interpreter_prefix(interpreter, python_version)
+    interpreter = host.interpreter
+    prefix = interpreter_prefix(interpreter, host.python_version)
     lang_lib = str(prefix / "lib") if prefix is not None else str(interpreter.parent.parent / "lib")
-    return Paths(str(task_root), str(opt), str(runtime), str(interpreter.parent), lang_lib, str(interpreter))
+    return Paths(
+        str(host.task_root), str(host.opt), str(host.runtime), str(interpreter.parent), lang_lib, str(interpreter)
+    )
 
 
 def start_library_path(where: Paths, function_value: str) -> str:
@@ -243,21 +255,12 @@ def runtime_command(
     ]
 
 
-def bwrap_command(
-    bwrap: str,
-    inner: list[str],
-    *,
-    task_root: Path,
-    opt: Path,
-    runtime: Path,
-    interpreter: Path,
-    python_version: str,
-    tmp_megabytes: int,
-) -> list[str]:
+def bwrap_command(bwrap: str, inner: list[str], host: HostPaths, *, tmp_megabytes: int) -> list[str]:
     """bwrap's command line for one execution environment running `inner`."""
-    prefix = interpreter_prefix(interpreter, python_version)
+    python_version = host.python_version
+    prefix = interpreter_prefix(host.interpreter, python_version)
     if prefix is None:  # choose() refused it
-        raise UsageError(f"{interpreter} cannot be bound at /var/lang", "pass --python, or --sandbox off")
+        raise UsageError(f"{host.interpreter} cannot be bound at /var/lang", "pass --python, or --sandbox off")
     args = [bwrap, "--die-with-parent", "--unshare-pid", "--unshare-ipc"]
     for folder in _SYSTEM_FOLDERS:
         args += ["--ro-bind", folder, folder]
@@ -280,8 +283,8 @@ def bwrap_command(
     site_packages = f"{LANG_PREFIX}/lib/python{python_version}/site-packages"
     if (prefix / "lib" / f"python{python_version}" / "site-packages").is_dir():
         args += ["--tmpfs", site_packages, "--remount-ro", site_packages]
-    args += ["--ro-bind", str(runtime), RUNTIME_DIR]
-    args += ["--ro-bind", str(task_root), TASK_ROOT]
-    args += ["--ro-bind", str(opt), OPT]
+    args += ["--ro-bind", str(host.runtime), RUNTIME_DIR]
+    args += ["--ro-bind", str(host.task_root), TASK_ROOT]
+    args += ["--ro-bind", str(host.opt), OPT]
     args += ["--remount-ro", "/", "--chdir", TASK_ROOT, "--", *inner]
     return args

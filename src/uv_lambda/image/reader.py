@@ -124,6 +124,11 @@ def _apply(tar: tarfile.TarFile, member: tarfile.TarInfo, path: PurePosixPath, d
     target.parent.mkdir(parents=True, exist_ok=True)
     if target.exists() or target.is_symlink():
         _remove(target)
+    _write(tar, member, target, dest)
+
+
+def _write(tar: tarfile.TarFile, member: tarfile.TarInfo, target: Path, dest: Path) -> None:
+    """Write a layer's symlink, file or hard link at `target` (where nothing is now)."""
     if member.issym():
         target.symlink_to(member.linkname)
     elif member.isfile():

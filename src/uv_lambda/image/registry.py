@@ -83,6 +83,31 @@ class Response:
     body: bytes = b""
 
 
+@dataclass(frozen=True)
+class _Call:
+    """One request to a registry, and what it is for: the token `scope` it needs, and the
+    reference and what was being done (`reading`, `pushing`) that an error message names."""
+
+    method: str
+    path: str
+    ref: Reference
+    scope: str
+    doing: str
+    headers: dict[str, str] | None = None
+    body: Path | bytes | None = None
+    resend: bool = False  # may be sent again after a transient failure (GET and HEAD always may)
+
+    @property
+    def resendable(self) -> bool:
+        return self.resend or self.method in _RESENDABLE
+
+
+def _blob_read(ref: Reference, digest: str) -> _Call:
+    return _Call(
+        "GET", f"/v2/{ref.repository}/blobs/{digest}", ref=ref, scope=access(ref.repository, "pull"), doing="reading"
+    )
+
+
 @dataclass
 class RegistryClient:
     """One registry host; keeps what it learned about authentication between requests.
@@ -108,12 +133,14 @@ class RegistryClient:
     def get_manifest(self, ref: Reference) -> tuple[str, bytes, str]:
         """(media type, bytes, digest) of the manifest or index `ref` names."""
         response = self._request(
-            "GET",
-            f"/v2/{ref.repository}/manifests/{ref.identifier}",
-            ref=ref,
-            scope=access(ref.repository, "pull"),
-            headers={"Accept": ACCEPT_MANIFESTS},
-            doing="reading",
+            _Call(
+                "GET",
+                f"/v2/{ref.repository}/manifests/{ref.identifier}",
+                ref=ref,
+                scope=access(ref.repository, "pull"),
+                headers={"Accept": ACCEPT_MANIFESTS},
+                doing="reading",
+            )
         )
         if response.status == 404:
             raise RegistryError(
@@ -134,13 +161,7 @@ class RegistryClient:
 
     def get_blob(self, ref: Reference, digest: str) -> bytes:
         """A small blob (a config) held in memory, checked against its digest."""
-        response = self._request(
-            "GET",
-            f"/v2/{ref.repository}/blobs/{digest}",
-            ref=ref,
-            scope=access(ref.repository, "pull"),
-            doing="reading",
-        )
+        response = self._request(_blob_read(ref, digest))
         self._expect_blob(response, ref, digest)
         if sha256_digest(response.body) != digest:
             raise RegistryError(f"blob {digest} of {ref} from {self.registry} is corrupt", "try again")
@@ -158,13 +179,7 @@ class RegistryClient:
         raise AssertionError("unreachable: the last attempt returns or raises")
 
     def _download_once(self, ref: Reference, digest: str, dest: Path) -> int:
-        with self._open(
-            "GET",
-            f"/v2/{ref.repository}/blobs/{digest}",
-            ref=ref,
-            scope=access(ref.repository, "pull"),
-            doing="reading",
-        ) as (status, headers, stream):
+        with self._open(_blob_read(ref, digest)) as (status, headers, stream):
             if status != 200:
                 self._expect_blob(Response(status, headers, self._read(stream, ref, "reading")), ref, digest)
             dest.parent.mkdir(parents=True, exist_ok=True)
@@ -184,11 +199,13 @@ class RegistryClient:
 
     def blob_exists(self, ref: Reference, digest: str) -> bool:
         response = self._request(
-            "HEAD",
-            f"/v2/{ref.repository}/blobs/{digest}",
-            ref=ref,
-            scope=access(ref.repository, "pull,push"),
-            doing="pushing",
+            _Call(
+                "HEAD",
+                f"/v2/{ref.repository}/blobs/{digest}",
+                ref=ref,
+                scope=access(ref.repository, "pull,push"),
+                doing="pushing",
+            )
         )
         if response.status == 404:
             return False
@@ -199,14 +216,16 @@ class RegistryClient:
         """Ask the registry to link a blob it holds in another repository; False if it won't."""
         query = urllib.parse.urlencode({"mount": digest, "from": from_repository})
         response = self._request(
-            "POST",
-            f"/v2/{ref.repository}/blobs/uploads/?{query}",
-            ref=ref,
-            scope=f"{access(ref.repository, 'pull,push')} {access(from_repository, 'pull')}",
-            headers={"Content-Length": "0"},
-            body=b"",
-            doing="pushing",
-            resend=True,  # at worst a second try opens an upload session, which is cancelled
+            _Call(
+                "POST",
+                f"/v2/{ref.repository}/blobs/uploads/?{query}",
+                ref=ref,
+                scope=f"{access(ref.repository, 'pull,push')} {access(from_repository, 'pull')}",
+                headers={"Content-Length": "0"},
+                body=b"",
+                doing="pushing",
+                resend=True,  # at worst a second try opens an upload session, which is cancelled
+            )
         )
         if response.status == 201:
             return True
@@ -215,11 +234,13 @@ class RegistryClient:
         location = response.headers.get("location")
         if location:
             self._request(
-                "DELETE",
-                location,
-                ref=ref,
-                scope=access(ref.repository, "pull,push"),
-                doing="pushing",
+                _Call(
+                    "DELETE",
+                    location,
+                    ref=ref,
+                    scope=access(ref.repository, "pull,push"),
+                    doing="pushing",
+                )
             )
         return False
 
@@ -242,13 +263,15 @@ class RegistryClient:
         size = len(source) if isinstance(source, bytes) else source.stat().st_size
         wanted = access(ref.repository, "pull,push")
         started = self._request(
-            "POST",
-            f"/v2/{ref.repository}/blobs/uploads/",
-            ref=ref,
-            scope=wanted,
-            headers={"Content-Length": "0"},
-            body=b"",
-            doing="pushing",
+            _Call(
+                "POST",
+                f"/v2/{ref.repository}/blobs/uploads/",
+                ref=ref,
+                scope=wanted,
+                headers={"Content-Length": "0"},
+                body=b"",
+                doing="pushing",
+            )
         )
         self._expect(started, {202}, ref, "pushing")
         location = started.headers.get("location", "")
@@ -257,17 +280,19 @@ class RegistryClient:
                 offset = 0
                 while chunk := stream.read(self.chunk_size):
                     patched = self._request(
-                        "PATCH",
-                        location,
-                        ref=ref,
-                        scope=wanted,
-                        headers={
-                            "Content-Type": "application/octet-stream",
-                            "Content-Range": f"{offset}-{offset + len(chunk) - 1}",
-                            "Content-Length": str(len(chunk)),
-                        },
-                        body=chunk,
-                        doing="pushing",
+                        _Call(
+                            "PATCH",
+                            location,
+                            ref=ref,
+                            scope=wanted,
+                            headers={
+                                "Content-Type": "application/octet-stream",
+                                "Content-Range": f"{offset}-{offset + len(chunk) - 1}",
+                                "Content-Length": str(len(chunk)),
+                            },
+                            body=chunk,
+                            doing="pushing",
+                        )
                     )
                     self._expect(patched, {202}, ref, "pushing")
                     location = patched.headers.get("location", location)
@@ -278,29 +303,33 @@ class RegistryClient:
             body = source
             self._count_sent(size)
         finished = self._request(
-            "PUT",
-            _add_query(location, {"digest": digest}),
-            ref=ref,
-            scope=wanted,
-            headers={
-                "Content-Type": "application/octet-stream",
-                "Content-Length": str(0 if body == b"" else size),
-            },
-            body=body,
-            doing="pushing",
+            _Call(
+                "PUT",
+                _add_query(location, {"digest": digest}),
+                ref=ref,
+                scope=wanted,
+                headers={
+                    "Content-Type": "application/octet-stream",
+                    "Content-Length": str(0 if body == b"" else size),
+                },
+                body=body,
+                doing="pushing",
+            )
         )
         self._expect(finished, {201}, ref, "pushing")
 
     def put_manifest(self, ref: Reference, media_type: str, manifest: bytes) -> str:
         response = self._request(
-            "PUT",
-            f"/v2/{ref.repository}/manifests/{ref.identifier}",
-            ref=ref,
-            scope=access(ref.repository, "pull,push"),
-            headers={"Content-Type": media_type, "Content-Length": str(len(manifest))},
-            body=manifest,
-            doing="pushing",
-            resend=True,  # a manifest PUT is idempotent
+            _Call(
+                "PUT",
+                f"/v2/{ref.repository}/manifests/{ref.identifier}",
+                ref=ref,
+                scope=access(ref.repository, "pull,push"),
+                headers={"Content-Type": media_type, "Content-Length": str(len(manifest))},
+                body=manifest,
+                doing="pushing",
+                resend=True,  # a manifest PUT is idempotent
+            )
         )
         self._expect(response, {201}, ref, "pushing")
         self._count_sent(len(manifest))
@@ -324,27 +353,13 @@ class RegistryClient:
     def base_url(self) -> str:
         return f"{'http' if self.plain_http else 'https'}://{self.registry}"
 
-    def _request(
-        self,
-        method: str,
-        path: str,
-        *,
-        ref: Reference,
-        scope: str,
-        doing: str,
-        headers: dict[str, str] | None = None,
-        body: Path | bytes | None = None,
-        resend: bool = False,
-    ) -> Response:
-        resend = resend or method in _RESENDABLE
+    def _request(self, call: _Call) -> Response:
         for attempt in range(1, self.attempts + 1):
             try:
-                with self._open(
-                    method, path, ref=ref, scope=scope, doing=doing, headers=headers, body=body, resend=resend
-                ) as (status, response_headers, stream):
-                    return Response(status, response_headers, self._read(stream, ref, doing))
+                with self._open(call) as (status, response_headers, stream):
+                    return Response(status, response_headers, self._read(stream, call.ref, call.doing))
             except _DroppedConnection:  # other failures were already retried by _open
-                if not resend or attempt == self.attempts:
+                if not call.resendable or attempt == self.attempts:
                     raise
                 self._pause(attempt, None)
         raise AssertionError("unreachable: the last attempt returns or raises")
@@ -360,29 +375,19 @@ class RegistryClient:
             ) from None
 
     @contextmanager
-    def _open(
-        self,
-        method: str,
-        path: str,
-        *,
-        ref: Reference,
-        scope: str,
-        doing: str,
-        headers: dict[str, str] | None = None,
-        body: Path | bytes | None = None,
-        resend: bool = False,
-    ) -> Iterator[tuple[int, dict[str, str], IO[bytes]]]:
+    def _open(self, call: _Call) -> Iterator[tuple[int, dict[str, str], IO[bytes]]]:
         """Send a request, answering one 401 challenge and, for requests that can be sent
         again, retrying transient failures; yields (status, headers, body stream)."""
-        url = urllib.parse.urljoin(self.base_url, path)
-        resend = resend or method in _RESENDABLE
+        method, scope, ref, doing = call.method, call.scope, call.ref, call.doing
+        url = urllib.parse.urljoin(self.base_url, call.path)
+        resend = call.resendable
         authenticated = False
         attempt = 0
         while True:
             attempt += 1
             try:
-                with _reader(body) as data:
-                    request = urllib.request.Request(url, data=data, method=method, headers=headers or {})
+                with _reader(call.body) as data:
+                    request = urllib.request.Request(url, data=data, method=method, headers=call.headers or {})
                     authorization = self._basic or self._tokens.get(scope)
                     if authorization:
                         # Unredirected: blob downloads are redirected to storage that rejects it.

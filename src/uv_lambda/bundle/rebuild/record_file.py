@@ -189,7 +189,7 @@ class BuildRecord:
     )
 
     # Many arguments (PLR0913) on purpose: one keyword per part of the record, as a dataclass's __init__ has.
-    def __init__(
+    def __init__(  # noqa: PLR0913
         self,
         *,
         overrides: dict[str, Any],
