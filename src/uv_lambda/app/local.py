@@ -134,8 +134,8 @@ def _open_image(image: str, request: LocalRequest, options: RunOptions, reporter
     """The LocalFunction of `--image REF`: pulled, its /var/task and /opt unpacked here."""
     from uv_lambda.config import with_overrides
     from uv_lambda.emulator.runtime_folder import host_architecture
-    from uv_lambda.image.local import open_image
     from uv_lambda.image.reference import parse_reference
+    from uv_lambda.image.run_pulled import open_image
 
     if request.artifact is not None or request.layers:
         flag = "--artifact" if request.artifact is not None else "--layer"
