@@ -15,8 +15,8 @@ from uv_lambda.ui import Reporter
 
 if TYPE_CHECKING:
     from uv_lambda.app.deploy import Applied
-    from uv_lambda.emulator.early_start import EarlyStart
-    from uv_lambda.emulator.function import LocalFunction
+    from uv_lambda.app.local import LocalRequest
+    from uv_lambda.emulator.function import LocalFunction, RunOptions
 
 
 class HelpFormatter(argparse.RawDescriptionHelpFormatter):
@@ -96,13 +96,22 @@ def open_function(
     *,
     concurrency: int | None = None,
     one_shot: bool = False,
-    early: EarlyStart | None = None,
 ) -> LocalFunction:
-    """`invoke` and `serve`: the LocalFunction their run flags (cli/options.py) describe.
-    `one_shot`: it runs one event and the process ends (no draft of the next tree is linked;
-    its environment starts while it builds). `early`: what the function it replaces started
-    for it (serve --watch). See emulator/early_start.py."""
-    from uv_lambda.app.local import LocalRequest, open_local
+    """`invoke`: the LocalFunction its run flags (cli/options.py) describe. `one_shot`: it runs
+    one event and the process ends (no draft of the next tree is linked; its environment
+    starts while it builds, see emulator/early_start.py)."""
+    from uv_lambda.app.local import open_local
+
+    request, run_options = local_request(args, concurrency=concurrency, one_shot=one_shot)
+    return open_local(request, run_options, reporter, lambda: select_function(args))
+
+
+def local_request(
+    args: argparse.Namespace, *, concurrency: int | None = None, one_shot: bool = False
+) -> tuple[LocalRequest, RunOptions]:
+    """`invoke` and `serve`: the local run their run flags (cli/options.py) describe, and its
+    options (`one_shot`: see open_function)."""
+    from uv_lambda.app.local import LocalRequest
     from uv_lambda.emulator.function import RunOptions
 
     request = LocalRequest(
@@ -124,9 +133,10 @@ def open_function(
         sandbox=args.sandbox,
         draft=not one_shot,
     )
+    return request, run_options
 
-    def select() -> tuple[Project, FunctionConfig]:
-        project, [config] = select_functions(args)
-        return project, config
 
-    return open_local(request, run_options, reporter, select, early)
+def select_function(args: argparse.Namespace) -> tuple[Project, FunctionConfig]:
+    """The project at args.path and the one function args.function names (or its only one)."""
+    project, [config] = select_functions(args)
+    return project, config

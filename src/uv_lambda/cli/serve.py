@@ -3,22 +3,24 @@
 from __future__ import annotations
 
 import argparse
-import signal
 import sys
-import time
 from typing import TYPE_CHECKING
 
 from uv_lambda.cli import options
-from uv_lambda.cli._common import HelpFormatter, add_project_arguments, announce_sandbox, open_function
+from uv_lambda.cli._common import (
+    HelpFormatter,
+    add_project_arguments,
+    announce_sandbox,
+    local_request,
+    select_function,
+)
 from uv_lambda.config import FunctionConfig
 from uv_lambda.emulator.event_types import HTTP_FORMATS
 from uv_lambda.ui import Reporter
 
 if TYPE_CHECKING:
+    from uv_lambda.emulator.environment import InvocationResult
     from uv_lambda.emulator.function import LocalFunction
-    from uv_lambda.emulator.hot_swap import SwappableFunction
-    from uv_lambda.emulator.pool import ResultCallback
-    from uv_lambda.emulator.watch import Watcher
 
 ORDER = 31
 
@@ -73,115 +75,36 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser], co
 
 
 def run(args: argparse.Namespace, reporter: Reporter) -> int:
-    from uv_lambda.emulator.environment import InvocationResult
-    from uv_lambda.emulator.hot_swap import SwappableFunction
-    from uv_lambda.emulator.http_server import LambdaHttpServer, ServerOptions
+    from uv_lambda.app.serve import ServeEvents, ServeRequest, serve
     from uv_lambda.errors import UsageError
 
     if not 0 <= args.port <= 65535:
         raise UsageError(f"--port {args.port} is not a port number", "use 1 to 65535, or 0 for any free port")
+    if args.watch and (args.artifact is not None or args.image is not None):
+        flag = "an --artifact" if args.artifact is not None else "an --image"
+        raise UsageError(f"--watch rebuilds the project: it cannot watch {flag}", "drop one of them")
+    local, run_options = local_request(args, concurrency=args.concurrency)
+    request = ServeRequest(
+        local,
+        run_options,
+        port=args.port,
+        event_format=args.event_format,
+        alb_multi_value=args.alb_multi_value,
+        watch=args.watch,
+        path=args.path,
+    )
+
+    def started(function: LocalFunction, url: str) -> None:
+        name = function.spec.name
+        # Always printed (also with -q): scripts and tests read the port from it.
+        print(f"serving {name} on {url} ({args.event_format} events)", file=sys.stderr, flush=True)
+        reporter.info(f"Invoke API: POST {url}/2015-03-31/functions/{name}/invocations")
+        announce_sandbox(function, reporter)
 
     def report(result: InvocationResult) -> None:
         if not reporter.quiet:
             sys.stderr.write(result.log)
             sys.stderr.flush()
 
-    if args.watch and (args.artifact is not None or args.image is not None):
-        flag = "an --artifact" if args.artifact is not None else "an --image"
-        raise UsageError(f"--watch rebuilds the project: it cannot watch {flag}", "drop one of them")
-    function = SwappableFunction(open_function(args, reporter, concurrency=args.concurrency))
-    name = function.current.spec.name
-    # Without --watch nothing is ever swapped: events skip the swap's bookkeeping.
-    runner: SwappableFunction | LocalFunction = function if args.watch else function.current
-
-    def submit(payload: bytes, client_context: str | None, on_done: ResultCallback) -> None:
-        # Both callers (the Invoke API and the gateway) hand over JSON they checked or made.
-        runner.submit(payload, on_done, client_context=client_context, checked=True)
-
-    try:
-        server = LambdaHttpServer(
-            args.port,
-            name,
-            submit,
-            options=ServerOptions(event_format=args.event_format, alb_multi_value=args.alb_multi_value),
-            report=report,
-        )
-    except BaseException:
-        function.close()
-        raise
-
-    def stop(signum: int, frame: object) -> None:
-        raise KeyboardInterrupt  # SIGTERM stops the server as Ctrl-C does: environments cleaned up
-
-    signal.signal(signal.SIGTERM, stop)
-    watcher: Watcher | None = None
-    try:
-        # The server, the environments and their Runtime APIs all run on the event loop's
-        # thread; this one only waits for Ctrl-C or SIGTERM.
-        server.start()
-        url = f"http://127.0.0.1:{server.port}"
-        # Always printed (also with -q): scripts and tests read the port from it.
-        print(f"serving {name} on {url} ({args.event_format} events)", file=sys.stderr, flush=True)
-        reporter.info(f"Invoke API: POST {url}/2015-03-31/functions/{name}/invocations")
-        announce_sandbox(function.current, reporter)
-        watcher = _start_watching(args, reporter, function) if args.watch else None
-        while True:
-            signal.pause()
-    except KeyboardInterrupt:
-        reporter.info("stopping")
-    finally:
-        if watcher is not None:
-            watcher.stop()
-        server.close()
-        function.close()
+    serve(request, reporter, ServeEvents(started=started, result=report), lambda: select_function(args))
     return 0
-
-
-def _start_watching(args: argparse.Namespace, reporter: Reporter, function: SwappableFunction) -> Watcher:
-    from uv_lambda.emulator.early_start import EarlyStart
-    from uv_lambda.emulator.watch import Watcher
-    from uv_lambda.errors import UvLambdaError
-    from uv_lambda.project import load_project
-
-    project = load_project(args.path)
-    noticed: list[EarlyStart] = []
-
-    def notice() -> None:
-        # The next environment starts as soon as a change is seen, while the edit settles
-        # and the rebuild runs, and waits for its tree before it imports the handler
-        # (emulator/early_start.py).
-        noticed.append(EarlyStart.replacing(function.current))
-
-    def rebuild() -> None:
-        reporter.info("sources changed: rebuilding")
-        started = time.monotonic()
-        early = noticed.pop() if noticed else EarlyStart.replacing(function.current)
-        for stale in noticed:
-            stale.cancel()
-        noticed.clear()
-        try:
-            replacement = open_function(args, reporter, concurrency=args.concurrency, early=early)
-        except UvLambdaError as exc:  # keep serving the last good build
-            early.cancel()
-            reporter.warn(f"rebuild failed, still serving the previous build: {exc.message}")
-            return
-        except BaseException:
-            early.cancel()
-            raise
-        rebuilt = time.monotonic()
-        # Pre-warm: the new environment's init starts now (or goes on, started early), so the
-        # first request after the edit does not pay for it; requests arriving before it is
-        # over wait for it.
-        ready = replacement.prewarm(early)
-        function.swap(replacement)
-        reporter.info(f"serving the new build (rebuilt in {rebuilt - started:.2f} s; its init is starting)")
-
-        def report_ready(_: object) -> None:
-            how = ", started during the rebuild" if early.adopted else ""
-            reporter.info(f"the new build is warm ({time.monotonic() - rebuilt:.2f} s of init{how})")
-
-        ready.add_done_callback(report_ready)
-
-    watcher = Watcher(project.workspace_root, rebuild, on_notice=notice)
-    watcher.start()
-    return watcher
