@@ -60,3 +60,23 @@ def test_deploy_reaches_the_executor_through_the_app_layer() -> None:
         "uv_lambda.deploy.desired"  # DeployOptions, the flags' typed form
     }
     assert ("uv_lambda.deploy.executor", "execute") in _imports_of(CLI.parent / "app" / "deploy.py")
+
+
+@pytest.mark.parametrize(
+    ("command", "use_case", "driven"),
+    [
+        (
+            "serve",
+            ("uv_lambda.app.serve", "serve"),
+            {"uv_lambda.emulator.http_server", "uv_lambda.emulator.hot_swap", "uv_lambda.emulator.watch"},
+        ),
+        ("invoke", ("uv_lambda.app.remote", "invoke_deployed"), {"uv_lambda.deploy.remote", "uv_lambda.deploy.aws"}),
+    ],
+)
+def test_run_commands_reach_their_subsystems_through_the_app_layer(
+    command: str, use_case: tuple[str, str], driven: set[str]
+) -> None:
+    """serve's server loop and swap, and invoke --remote's call to AWS, are use cases in app/."""
+    imports = _imports_of(CLI / f"{command}.py")
+    assert use_case in imports
+    assert not {module for module, _ in imports} & driven, f"cli/{command}.py drives {sorted(driven)} itself"

@@ -135,33 +135,13 @@ def run(args: argparse.Namespace, reporter: Reporter) -> int:
 
 
 def _invoke_remotely(args: argparse.Namespace, payload: bytes, reporter: Reporter) -> int:
-    from uv_lambda.cli._common import select_functions
-    from uv_lambda.deploy.endpoint import check_endpoint_url, check_region
-    from uv_lambda.deploy.remote import invoke_remote
-    from uv_lambda.emulator.function import check_payload
+    from uv_lambda.app.deploy import AwsAccess
+    from uv_lambda.app.remote import invoke_deployed
+    from uv_lambda.cli._common import select_function
 
-    check_endpoint_url(args.endpoint_url)
-    check_region(args.region)
-    check_payload(payload)  # refused here with the same message as locally, not by AWS
-    _, [config] = select_functions(args)
-    with reporter.step(f"invoking {config.aws_name}" + (f":{config.alias}" if config.alias else "")):
-        body, log, function_error = invoke_remote(
-            config, payload, region=args.region, profile=args.profile, endpoint_url=args.endpoint_url
-        )
-    failure = (_error_type(body) or function_error) if function_error is not None else None
-    return print_result(body, log, failure)
-
-
-def _error_type(body: bytes) -> str | None:
-    """errorType of Lambda's error JSON, when the body is one."""
-    import json
-
-    try:
-        document = json.loads(body)
-    except ValueError:
-        return None
-    error_type = document.get("errorType") if isinstance(document, dict) else None
-    return error_type if isinstance(error_type, str) and error_type else None
+    aws = AwsAccess(region=args.region, profile=args.profile, endpoint_url=args.endpoint_url)
+    result = invoke_deployed(payload, aws, reporter, lambda: select_function(args))
+    return print_result(result.body, result.log, result.failure)
 
 
 def _invoke_locally(args: argparse.Namespace, payload: bytes, reporter: Reporter) -> int:
