@@ -11,10 +11,10 @@ from typing import Any
 import pytest
 from dockerfile_runner import run_dockerfile
 
+from uv_lambda.app.local import open_layout
 from uv_lambda.config import FunctionConfig
 from uv_lambda.emulator.function import RunOptions
 from uv_lambda.emulator.layout import Layout
-from uv_lambda.image.run_pulled import open_layout
 from uv_lambda.uv import find_uv
 
 pytestmark = pytest.mark.slow

@@ -13,10 +13,10 @@ import pytest
 from tests.support.registry import BaseImages, Registry, registry_login
 
 from uv_lambda.app.image import build_function_image, configured_target
+from uv_lambda.app.local import open_image
 from uv_lambda.config import FunctionConfig
 from uv_lambda.emulator.function import RunOptions
 from uv_lambda.image.reference import image_target, parse_reference
-from uv_lambda.image.run_pulled import open_image
 from uv_lambda.project import load_project
 from uv_lambda.ui import Reporter
 

@@ -1,8 +1,9 @@
 """The local-run use case: what `invoke` and `serve` run, opened as a LocalFunction.
 
 Three sources, one way to open them (`LocalFunction.open`, or `open_layout` for an image's
-unpacked tree): the project's function, built into the folder `build` and `deploy` share
-(app/build.py); a build folder or zip named with --artifact; a pushed image (--image).
+tree, unpacked by image/unpack_pulled.py): the project's function, built into the folder
+`build` and `deploy` share (app/build.py); a build folder or zip named with --artifact; a
+pushed image (--image).
 """
 
 from __future__ import annotations
@@ -20,6 +21,9 @@ from uv_lambda.ui import Reporter
 if TYPE_CHECKING:
     from uv_lambda.emulator.early_start import EarlyStart
     from uv_lambda.emulator.function import LocalFunction, RunOptions
+    from uv_lambda.emulator.layout import Layout
+    from uv_lambda.image.auth import Credentials
+    from uv_lambda.image.reference import Reference
     from uv_lambda.model import Function
 
 # The project's function: called (the project read) only when neither --artifact nor --image is given.
@@ -135,7 +139,6 @@ def _open_image(image: str, request: LocalRequest, options: RunOptions, reporter
     from uv_lambda.config import with_overrides
     from uv_lambda.emulator.runtime_folder import host_architecture
     from uv_lambda.image.reference import parse_reference
-    from uv_lambda.image.run_pulled import open_image
 
     if request.artifact is not None or request.layers:
         flag = "--artifact" if request.artifact is not None else "--layer"
@@ -145,3 +148,39 @@ def _open_image(image: str, request: LocalRequest, options: RunOptions, reporter
     config = FunctionConfig(name=reference.repository.rpartition("/")[2], architecture=host_architecture())
     with reporter.step(f"pulling {image}"):
         return open_image(reference, with_overrides(config, **request.flags), options=options)
+
+
+def open_image(
+    reference: Reference,
+    config: FunctionConfig,
+    *,
+    options: RunOptions | None = None,
+    cache_dir: Path | None = None,
+    registry_credentials: Credentials | None = None,
+) -> LocalFunction:
+    """A LocalFunction serving the pushed image for `config.architecture`: pulled, its
+    /var/task and /opt unpacked here (image/unpack_pulled.py) and opened like a build's."""
+    from uv_lambda.emulator.function import check_architecture
+    from uv_lambda.emulator.layout import Layout
+    from uv_lambda.image.unpack_pulled import unpack_pulled
+    from uv_lambda.runtimes import get_runtime
+
+    if config.runtime is not None:
+        get_runtime(config.runtime)  # an unknown runtime fails before any download
+    check_architecture(config.architecture)
+    root, config = unpack_pulled(reference, config, cache_dir=cache_dir, registry_credentials=registry_credentials)
+    layout = Layout(root, root / "var" / "task", root / "opt")
+    try:
+        return open_layout(layout, config, options)
+    except BaseException:
+        layout.remove()
+        raise
+
+
+def open_layout(layout: Layout, config: FunctionConfig, options: RunOptions | None = None) -> LocalFunction:
+    """A LocalFunction over an unpacked /var/task (and /opt); closing it removes `layout`.
+    `config` names the runtime and the handler."""
+    from uv_lambda.emulator.function import LocalFunction, RunOptions
+    from uv_lambda.model import Function
+
+    return LocalFunction.open_layout(Function.configured(config), layout, options or RunOptions())

@@ -3,7 +3,8 @@
 <root>/task   the unpacked function (or app) zip: /var/task, the working directory
 <root>/opt    the layers, unpacked in order (a later layer wins a conflict): /opt
 
-unpack_cache.py makes it from the function's archives; image/run_pulled.py from an image.
+unpack_cache.py makes it from the function's archives; app/local.py from an image
+(unpacked by image/unpack_pulled.py).
 """
 
 from __future__ import annotations
