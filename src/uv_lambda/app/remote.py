@@ -28,6 +28,7 @@ def invoke_deployed(payload: bytes, aws: AwsAccess, reporter: Reporter, select: 
     with the same message as locally, not by AWS."""
     from uv_lambda.deploy.remote import invoke_remote
     from uv_lambda.emulator.function import check_payload
+    from uv_lambda.emulator.lambda_errors import error_type_of
 
     check_payload(payload)
     _, config = select()
@@ -35,17 +36,6 @@ def invoke_deployed(payload: bytes, aws: AwsAccess, reporter: Reporter, select: 
         body, log, function_error = invoke_remote(
             config, payload, region=aws.region, profile=aws.profile, endpoint_url=aws.endpoint_url
         )
-    failure = (_error_type(body) or function_error) if function_error is not None else None
+    failure = (error_type_of(body) or function_error) if function_error is not None else None
     return RemoteResult(body, log, failure)
 
-
-def _error_type(body: bytes) -> str | None:
-    """errorType of Lambda's error JSON, when the body is one."""
-    import json
-
-    try:
-        document = json.loads(body)
-    except ValueError:
-        return None
-    error_type = document.get("errorType") if isinstance(document, dict) else None
-    return error_type if isinstance(error_type, str) and error_type else None
