@@ -38,4 +38,3 @@ def invoke_deployed(payload: bytes, aws: AwsAccess, reporter: Reporter, select: 
         )
     failure = (error_type_of(body) or function_error) if function_error is not None else None
     return RemoteResult(body, log, failure)
-
