@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import os
 import time
+import uuid
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -198,7 +199,7 @@ def test_child_processes_are_frozen_too(run: Callable[..., LocalFunction]) -> No
     """Also one that left the process group (setsid)."""
     source = """
 import os, subprocess, sys, time
-CHILD = "import os, time\\nwhile True:\\n    os.write(1, b'.')\\n    time.sleep(0.01)"
+CHILD = "import os, time\\nwhile True:\\n    os.write(1, b'.')\\n    time.sleep(0.01)  # TOKEN"
 def handler(event, context):
     if event.get("start"):
         ticks = open(f"/tmp/ticks-{os.getpid()}-{time.time()}", "wb")
@@ -210,13 +211,14 @@ def handler(event, context):
         os.unlink(handler.ticks)
     return size
 """
-    function = run(source)
+    token = uuid.uuid4().hex  # this test's processes only: other runs may share the machine
+    function = run(source.replace("TOKEN", token))
     before = _ok(function.invoke(b'{"start": true}'))
     time.sleep(1.0)
     after = _ok(function.invoke(b"{}"))
     assert before > 0 and after - before < 30, (before, after)
     function.pool.close()  # and it ends with its environment
-    assert _all_gone(b"os.write(1, b'.')")
+    assert _all_gone(token.encode())
 
 
 def test_the_process_tree_ends_with_the_environment(run: Callable[..., LocalFunction], mode: str) -> None:
@@ -225,16 +227,18 @@ def test_the_process_tree_ends_with_the_environment(run: Callable[..., LocalFunc
     source = """
 import os, subprocess, sys
 def handler(event, context):
-    child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)  # TOKEN"])
     daemon = subprocess.Popen([sys.executable, "-c",
-        "import os, time\\nif os.fork(): os._exit(0)\\nos.setsid()\\nif os.fork(): os._exit(0)\\ntime.sleep(60)"])
+        "import os, time\\nif os.fork(): os._exit(0)\\nos.setsid()\\n"
+        "if os.fork(): os._exit(0)\\ntime.sleep(60)  # TOKEN"])
     daemon.wait()
     return "started"
 """
-    function = run(source)
+    token = uuid.uuid4().hex  # this test's processes only: other runs may share the machine
+    function = run(source.replace("TOKEN", token))
     assert _ok(function.invoke(b"{}")) == "started"
     [runtime] = function.pool.runtime_pids()
-    marker = b"time.sleep(60)"
+    marker = token.encode()
     started = _processes_with(marker)
     assert len(started) >= 1
     function.pool.close()
