@@ -177,7 +177,7 @@ def plan_deploy(desired: DesiredFunction, reader: StateReader) -> Plan:
     if desired.layer is not None:
         versions = reader.list_layer_versions(desired.layer_name)
         attached = current.layers if current is not None else ()
-        layers = (_plan_layer(desired, _LayerChoice(desired.layer, versions, attached), uploads, steps), *layers)
+        layers = (_plan_layer(desired, desired.layer, versions, attached, uploads, steps), *layers)
 
     if current is None:
         source: CodeSource | ImageSource
@@ -417,32 +417,33 @@ def _plan_role(desired: DesiredFunction, reader: StateReader, steps: list[Step],
     return role.arn
 
 
-@dataclass(frozen=True)
-class _LayerChoice:
-    """The built layer, the versions AWS holds, and the layer ARNs the function uses now."""
-
-    layer: ZipArtifact
-    versions: list[LayerVersionState]
-    in_use: tuple[str, ...]
-
-    def matching(self, architecture: Architecture) -> LayerVersionState | None:
-        """A version with the same content: the one the function uses if it is one (two racing
-        first deploys each publish a version, and the next deploy must not swap one for the
-        other), else the newest."""
-        same = [
-            version
-            for version in self.versions
-            if version.content_sha256 == self.layer.sha256
-            and (not version.architectures or architecture in version.architectures)
-        ]
-        in_use = [version for version in same if version.arn in self.in_use]
-        candidates = in_use or same
-        return candidates[-1] if candidates else None
+def _same_content(
+    layer: ZipArtifact, versions: list[LayerVersionState], attached: tuple[str, ...], architecture: Architecture
+) -> LayerVersionState | None:
+    """A version holding `layer`'s content: the one the function uses if it is one (two racing
+    first deploys each publish a version, and the next deploy must not swap one for the
+    other), else the newest."""
+    same = [
+        version
+        for version in versions
+        if version.content_sha256 == layer.sha256
+        and (not version.architectures or architecture in version.architectures)
+    ]
+    candidates = [version for version in same if version.arn in attached] or same
+    return candidates[-1] if candidates else None
 
 
-def _plan_layer(desired: DesiredFunction, choice: _LayerChoice, uploads: _Uploads, steps: list[Step]) -> Value:
-    layer = choice.layer
-    version = choice.matching(desired.architecture)
+def _plan_layer(
+    desired: DesiredFunction,
+    layer: ZipArtifact,
+    versions: list[LayerVersionState],
+    attached: tuple[str, ...],
+    uploads: _Uploads,
+    steps: list[Step],
+) -> Value:
+    """The built layer's ARN: a version AWS already holds, or a new one (`attached`: the layer
+    ARNs the function uses now)."""
+    version = _same_content(layer, versions, attached, desired.architecture)
     if version is not None:
         reason = f"version {version.version} holds the same content (sha256 {short(layer.sha256)})"
         steps.append(Step("layer", desired.layer_name, "no-change", reason))
