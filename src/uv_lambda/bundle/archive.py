@@ -13,7 +13,6 @@ after an application edit fast: the dependency archive in the cache is spliced i
 from __future__ import annotations
 
 import hashlib
-import itertools
 import os
 import stat
 import struct
@@ -61,6 +60,10 @@ class Entry(NamedTuple):
     data_source: Path  # where the compressed bytes are
     data_offset: int
     data_length: int
+    # Where the entry's local header starts in data_source, when data_source is an archive
+    # this module wrote and the entry is read from it under its own name (read_entries); -1
+    # otherwise. Runs of such entries are copied as one block (see _Writer.add_all).
+    local_header: int = -1
 
 
 class SourceFile(NamedTuple):
@@ -146,8 +149,8 @@ def _write_compressed(
     return entries
 
 
-def _central_records(archive: Path) -> Iterator[tuple[str, tuple[int, ...]]]:
-    """(name, central header fields) of each entry of a zip this module wrote, folders too.
+def _central_directory(archive: Path) -> tuple[int, bytes]:
+    """(entry count, central directory) of a zip this module wrote.
 
     Such zips have no ZIP64 records, no comment and no extra fields, so the central
     directory is read directly (zipfile would cost more to import than this whole read).
@@ -156,6 +159,12 @@ def _central_records(archive: Path) -> Iterator[tuple[str, tuple[int, ...]]]:
     with archive.open("rb") as handle:
         handle.seek(offset)
         directory = handle.read(size)
+    return count, directory
+
+
+def _central_records(archive: Path) -> Iterator[tuple[str, tuple[int, ...]]]:
+    """(name, central header fields) of each entry of a zip this module wrote, folders too."""
+    count, directory = _central_directory(archive)
     position = 0
     for _ in range(count):
         fields = _CENTRAL_HEADER.unpack_from(directory, position)
@@ -168,23 +177,31 @@ def _central_records(archive: Path) -> Iterator[tuple[str, tuple[int, ...]]]:
 
 def read_entries(archive: Path, skip: int = 0) -> list[Entry]:
     """The file entries of a zip written by this module, pointing at their compressed bytes;
-    `skip`: leave out the first so many central records (a base's, see ArchiveOutput)."""
-    entries = []
-    for name, fields in itertools.islice(_central_records(archive), skip, None):
-        if name.endswith("/"):
+    `skip`: leave out the first so many central records (a base's, see ArchiveOutput).
+
+    One loop over the central directory, without a record per entry in between: an
+    app-only rebuild reads thousands of them before it writes anything."""
+    count, directory = _central_directory(archive)
+    unpack_from, header_size, local_size = _CENTRAL_HEADER.unpack_from, _CENTRAL_HEADER.size, _LOCAL_HEADER.size
+    entries: list[Entry] = []
+    append = entries.append
+    position = 0
+    for index in range(count):
+        # fmt: off
+        (_, _, _, flags, method, _, _, crc, length, size, name_length, extra_length, comment_length,
+         _, _, external, header_offset) = unpack_from(directory, position)
+        # fmt: on
+        start = position + header_size
+        position = start + name_length + extra_length + comment_length
+        if index < skip:
             continue
-        method, crc, length, size, name_length, external, header_offset = (
-            fields[4],
-            fields[7],
-            fields[8],
-            fields[9],
-            fields[10],
-            fields[15],
-            fields[16],
-        )
+        name = directory[start : start + name_length].decode("utf-8" if flags & _UTF8_FLAG else "cp437")
+        if name[-1:] == "/":
+            continue
         # No extra field in our local headers: the data starts right after the name.
-        data_offset = header_offset + _LOCAL_HEADER.size + name_length
-        entries.append(Entry(name, (external >> 16) & 0o7777, crc, size, method, archive, data_offset, length))
+        data_offset = header_offset + local_size + name_length
+        mode = (external >> 16) & 0o7777
+        append(Entry(name, mode, crc, size, method, archive, data_offset, length, header_offset))
     return entries
 
 
@@ -197,15 +214,22 @@ def entry_bytes(entry: Entry) -> bytes:
 
 
 def with_prefix(entries: Iterable[Entry], prefix: str) -> list[Entry]:
-    return [entry._replace(name=prefix + entry.name) for entry in entries]
+    # Renamed: the local header in the source names the entry otherwise.
+    return [entry._replace(name=prefix + entry.name, local_header=-1) for entry in entries]
 
 
 def _directories(names: Iterable[str]) -> set[str]:
+    """Every folder above `names` ("a/b/c.py": "a/", "a/b/"); a name's parents are walked up
+    only until one is known (thousands of names share a few folders)."""
     folders: set[str] = set()
     for name in names:
-        parts = name.split("/")[:-1]
-        for depth in range(1, len(parts) + 1):
-            folders.add("/".join(parts[:depth]) + "/")
+        end = name.rfind("/")
+        while end > 0:
+            folder = name[: end + 1]
+            if folder in folders:
+                break
+            folders.add(folder)
+            end = name.rfind("/", 0, end)
     return folders
 
 
@@ -219,6 +243,11 @@ def _copy_range(source: BinaryIO, destination: BinaryIO | _HashingFile, length: 
         remaining -= len(chunk)
 
 
+# A run of entries copied as one block is read into memory whole: at most this many bytes
+# (blocks of this size reuse the memory freed by the one before: a larger read is slower).
+_BLOCK_BYTES = 1 << 20
+
+
 class _Writer:
     """Writes local entries to `out` and collects their central directory records."""
 
@@ -228,41 +257,75 @@ class _Writer:
         self.count = 0
         self._sources: dict[Path, BinaryIO] = {}
 
+    def add_all(self, items: Iterable[tuple[str, Entry | None]]) -> None:
+        """`add` each (name, entry), in order. Runs of entries whose local headers and data
+        follow each other in one archive this module wrote (Entry.local_header) are copied as
+        one block: after an app-only rebuild, the unchanged entries of the previous artifact.
+        The bytes are the ones `add` writes (each header in the block is checked against it)."""
+        run: list[tuple[str, Entry]] = []
+        run_bytes = 0
+        for name, entry in items:
+            if entry is not None and entry.local_header >= 0:
+                previous = run[-1][1] if run else None
+                follows = (
+                    previous is not None
+                    and (entry.data_source is previous.data_source or entry.data_source == previous.data_source)
+                    and entry.local_header == previous.data_offset + previous.data_length
+                )
+                length = entry.data_offset + entry.data_length - entry.local_header
+                if not follows or run_bytes + length > _BLOCK_BYTES:
+                    self._add_run(run)
+                    run, run_bytes = [], 0
+                run.append((name, entry))
+                run_bytes += length
+                continue
+            self._add_run(run)
+            run, run_bytes = [], 0
+            self.add(name, entry)
+        self._add_run(run)
+
+    def _add_run(self, run: list[tuple[str, Entry]]) -> None:
+        if len(run) < 2:
+            for name, entry in run:
+                self.add(name, entry)
+            return
+        first, last = run[0][1], run[-1][1]
+        start, end = first.local_header, last.data_offset + last.data_length
+        source = self._source(first.data_source)
+        source.seek(start)
+        block = source.read(end - start)
+        if len(block) != end - start:
+            raise BuildError("a cached archive is truncated", "remove the uv-lambda cache and build again")
+        at = self.out.tell()
+        central = bytearray()
+        for name, entry in run:
+            position = entry.local_header - start
+            local, record = _headers(name, entry, at + position)
+            if entry.data_offset - entry.local_header != len(local) or not block.startswith(local, position):
+                # Not the header `add` writes (an archive of another writer): entry by entry.
+                for each in run:
+                    self.add(*each)
+                return
+            central += record
+        self.out.write(block)
+        self.central += central
+        self.count += len(run)
+
+    def _source(self, path: Path) -> BinaryIO:
+        source = self._sources.get(path)
+        if source is None:
+            source = self._sources[path] = path.open("rb")
+        return source
+
     def add(self, name: str, entry: Entry | None) -> None:
         """Write `entry` under `name`; None writes a 0755 folder entry."""
-        encoded = name.encode("utf-8")
-        flags = 0 if encoded.isascii() else _UTF8_FLAG
-        if entry is None:
-            mode, crc, size, method, length = stat.S_IFDIR | DIRECTORY_MODE, 0, 0, 0, 0
-            external = (mode << 16) | 0x10  # MS-DOS directory bit, as zip(1) sets it
-        else:
-            mode = stat.S_IFREG | entry.mode
-            crc, size, method, length = entry.crc, entry.size, entry.method, entry.data_length
-            external = mode << 16
-        offset = self.out.tell()
-        if offset > _MAX_SIZE or size > _MAX_SIZE:
-            raise BuildError("the archive is larger than 4 GB", "Lambda accepts at most 250 MB unzipped")
-        # fmt: off
-        self.out.write(_LOCAL_HEADER.pack(
-            0x04034B50, _VERSION, flags, method, _DOS_TIME_MIDNIGHT, _DOS_DATE_1980_01_01,
-            crc, length, size, len(encoded), 0,
-        ))
-        # fmt: on
-        self.out.write(encoded)
+        local, record = _headers(name, entry, self.out.tell())
+        self.out.write(local)
         if entry is not None:
-            source = self._sources.get(entry.data_source)
-            if source is None:
-                source = self._sources[entry.data_source] = entry.data_source.open("rb")
+            source = self._source(entry.data_source)
             source.seek(entry.data_offset)
-            _copy_range(source, self.out, length)
-        # fmt: off
-        self.central += _CENTRAL_HEADER.pack(
-            0x02014B50, (_CREATE_SYSTEM_UNIX << 8) | _VERSION, _VERSION, flags, method,
-            _DOS_TIME_MIDNIGHT, _DOS_DATE_1980_01_01, crc, length, size, len(encoded),
-            0, 0, 0, 0, external, offset,
-        )
-        # fmt: on
-        self.central += encoded
+            _copy_range(source, self.out, entry.data_length)
+        self.central += record
         self.count += 1
 
     def finish(self, previous_central: bytes = b"", previous_count: int = 0) -> None:
@@ -282,6 +345,34 @@ class _Writer:
     def close(self) -> None:
         for handle in self._sources.values():
             handle.close()
+
+
+def _headers(name: str, entry: Entry | None, offset: int) -> tuple[bytes, bytes]:
+    """(local header, central directory record) of `entry` stored under `name` at `offset`;
+    None: a 0755 folder entry."""
+    encoded = name.encode("utf-8")
+    flags = 0 if encoded.isascii() else _UTF8_FLAG
+    if entry is None:
+        mode, crc, size, method, length = stat.S_IFDIR | DIRECTORY_MODE, 0, 0, 0, 0
+        external = (mode << 16) | 0x10  # MS-DOS directory bit, as zip(1) sets it
+    else:
+        mode = stat.S_IFREG | entry.mode
+        crc, size, method, length = entry.crc, entry.size, entry.method, entry.data_length
+        external = mode << 16
+    if offset > _MAX_SIZE or size > _MAX_SIZE:
+        raise BuildError("the archive is larger than 4 GB", "Lambda accepts at most 250 MB unzipped")
+    # fmt: off
+    local = _LOCAL_HEADER.pack(
+        0x04034B50, _VERSION, flags, method, _DOS_TIME_MIDNIGHT, _DOS_DATE_1980_01_01,
+        crc, length, size, len(encoded), 0,
+    ) + encoded
+    record = _CENTRAL_HEADER.pack(
+        0x02014B50, (_CREATE_SYSTEM_UNIX << 8) | _VERSION, _VERSION, flags, method,
+        _DOS_TIME_MIDNIGHT, _DOS_DATE_1980_01_01, crc, length, size, len(encoded),
+        0, 0, 0, 0, external, offset,
+    ) + encoded
+    # fmt: on
+    return local, record
 
 
 def _end_record(base: Path) -> tuple[int, int, int]:
@@ -451,8 +542,8 @@ class ArchiveOutput:
             by_name = merged
         writer = _Writer(self._out)
         try:
-            for name in sorted((set(by_name) | _directories(by_name)) - self._base_names):
-                writer.add(name, by_name.get(name))
+            names = sorted((set(by_name) | _directories(by_name)) - self._base_names)
+            writer.add_all((name, by_name.get(name)) for name in names)
             writer.finish(self._previous_central, self._previous_count)
         finally:
             writer.close()
