@@ -69,7 +69,7 @@ def record_path(out_dir: Path) -> Path:
 
 def recorded_overrides(record: Path) -> dict[str, Any] | None:
     """The command-line settings the folder's artifacts were built with; None when unknown."""
-    recorded = record_file.read(record)
+    recorded = record_file.read(record, peek=True)  # the rebuild that follows reads it again
     return None if recorded is None else dict(recorded.overrides)
 
 

@@ -294,8 +294,43 @@ def _local_in(value: Any) -> list[Any] | None:
     return [path, skip, start]
 
 
-def read(record: str | os.PathLike[str]) -> BuildRecord | OwnerRecord | None:
-    """The record at `record`, if this version wrote it and it is intact (sealed.py)."""
+# The record a caller only looked at (read(..., peek=True)), with the file's stat when it was
+# read: a local run reads its folder's record three times before it rebuilds (whether the
+# folder holds its settings, which settings built it, then the record itself), and parsing
+# the record of thousands of files is most of what reading it costs. The next read of the
+# same file, unchanged (same inode, size, mtime and ctime), takes it.
+_peeked: list[tuple[str, tuple[int, ...], BuildRecord | OwnerRecord | None]] = []
+
+
+def _stat_key(path: str) -> tuple[int, ...] | None:
+    try:
+        status = os.stat(path)
+    except OSError:
+        return None
+    return (status.st_dev, status.st_ino, status.st_size, status.st_mtime_ns, status.st_ctime_ns)
+
+
+def read(record: str | os.PathLike[str], *, peek: bool = False) -> BuildRecord | OwnerRecord | None:
+    """The record at `record`, if this version wrote it and it is intact (sealed.py).
+
+    `peek`: the caller only looks at it (its settings), so the next read of the unchanged file
+    takes this one rather than reading and parsing it again; a record is handed out to one
+    caller that keeps it (the rebuild changes it as it goes)."""
+    path = os.fspath(record)
+    key = _stat_key(path)
+    if key is not None and _peeked and _peeked[0][:2] == (path, key):
+        content = _peeked[0][2]
+        if not peek:
+            _peeked.clear()
+        return content
+    _peeked.clear()
+    content = _read(path)
+    if peek and key is not None:
+        _peeked.append((path, key, content))
+    return content
+
+
+def _read(record: str) -> BuildRecord | OwnerRecord | None:
     document = sealed.read(record)
     try:
         if isinstance(document, dict) and document.get("version") == RECORD_VERSION:
@@ -312,6 +347,7 @@ def read(record: str | os.PathLike[str]) -> BuildRecord | OwnerRecord | None:
 def write(record: str | os.PathLike[str], content: BuildRecord | OwnerRecord) -> None:
     """Replace the record (sealed.py; atomically)."""
     os.makedirs(os.path.dirname(os.fspath(record)), exist_ok=True)
+    _peeked.clear()
     sealed.write(record, content.to_json())
 
 
