@@ -63,6 +63,7 @@ def open_local(
         from uv_lambda.emulator.aws_credentials import prefetch
 
         prefetch()  # while the build runs
+    options.probe_sandbox()  # while the configuration is read
     if request.image is not None:
         return _open_image(request.image, request, options, reporter)
     from uv_lambda.emulator.find_artifact import check_layers, function_from_path

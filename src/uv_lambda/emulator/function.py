@@ -22,7 +22,7 @@ from uv_lambda.emulator.invocation import Invocation
 from uv_lambda.emulator.layout import Layout
 from uv_lambda.emulator.pool import Pool, ResultCallback
 from uv_lambda.emulator.runtime_folder import ensure_runtime_folder, host_architecture, host_machine
-from uv_lambda.emulator.sandbox import Sandbox, choose, default_mode
+from uv_lambda.emulator.sandbox import Sandbox, choose, default_mode, probe_in_background
 from uv_lambda.emulator.spec import FunctionSpec
 from uv_lambda.emulator.unpack_cache import current_tree, unpack
 from uv_lambda.errors import UsageError
@@ -56,6 +56,14 @@ class RunOptions:
 
     def choose_sandbox(self, interpreter: Path, python_version: str) -> Sandbox:
         return choose(self.sandbox or default_mode(), interpreter, python_version)
+
+    def probe_sandbox(self) -> None:
+        """Start the sandbox's trial run on a thread, for choose_sandbox (sandbox.probe_in_background)."""
+        try:
+            mode = self.sandbox or default_mode()
+        except UsageError:
+            return  # choose_sandbox says what is wrong, in its turn
+        probe_in_background(mode)
 
 
 def check_payload(payload: bytes, limit: int = MAX_SYNC_PAYLOAD, *, parse: bool = True) -> None:

@@ -24,6 +24,7 @@ from __future__ import annotations
 import functools
 import os
 import shutil
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -178,6 +179,20 @@ def bwrap_problem() -> tuple[str | None, str | None]:
     return bwrap, None
 
 
+_probing: list[threading.Thread] = []
+
+
+def probe_in_background(mode: str) -> None:
+    """Start bwrap's trial run (bwrap_problem: a process, 10-20 ms) on a thread, when `mode`
+    may use it: a local run does it while it reads its configuration, and `choose` then
+    finds the answer ready."""
+    if mode == "off" or _probing or bwrap_problem.cache_info().currsize:
+        return
+    thread = threading.Thread(target=bwrap_problem, name="bwrap-probe", daemon=True)
+    _probing.append(thread)
+    thread.start()
+
+
 def interpreter_prefix(interpreter: Path, python_version: str) -> Path | None:
     """The installation prefix of `interpreter` (bound whole at /var/lang), or None when the
     executable does not sit in `<prefix>/bin` next to `<prefix>/lib/python3.X` (a venv)."""
@@ -193,6 +208,8 @@ def choose(mode: str, interpreter: Path, python_version: str) -> Sandbox:
     check_mode(mode)
     if mode == "off":
         return Sandbox(None, unsandboxed_note("--sandbox off"))
+    for thread in _probing:  # one trial run per process: wait for the one under way
+        thread.join()
     bwrap, problem = bwrap_problem()
     if bwrap is not None and interpreter_prefix(interpreter, python_version) is None:
         bwrap, problem = None, f"{interpreter} is not an installed interpreter (a venv?) that can be bound at /var/lang"
