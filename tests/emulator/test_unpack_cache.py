@@ -109,6 +109,34 @@ def test_files_are_read_only_and_a_changed_file_is_unpacked_again(tmp_path: Path
         again.remove()
 
 
+@pytest.mark.parametrize("draft", [True, False])
+def test_a_file_written_in_place_at_its_size_or_a_folder_replaced_is_unpacked_again(
+    tmp_path: Path, draft: bool
+) -> None:
+    """The integrity check stats every file, each in its folder: a deep file rewritten with
+    the same size (its mtime moves) and a folder swapped for another by hand are both seen."""
+    files: dict[str, str | bytes] = {**FILES, "app/deep/er/mod.py": "Z = 3\n", "app/deep/er/other.py": "W = 4\n"}
+    code = write_zip(tmp_path / "function.zip", files)
+    first = unpack(code, draft=draft)
+    first.remove()
+    finish_background_work()
+    deep = first.task_root / "app" / "deep" / "er"
+    os.chmod(deep / "mod.py", 0o644)
+    time.sleep(0.01)  # a later mtime than the one written
+    (deep / "mod.py").write_text("Z = 9\n")
+    lib = first.task_root / "lib"
+    os.rename(lib, first.task_root / "lib-moved")
+    lib.mkdir()
+    (lib / "big.py").write_text("Y = 9\n")
+    again = unpack(code, draft=draft)
+    try:
+        assert (again.task_root / "app" / "deep" / "er" / "mod.py").read_text() == "Z = 3\n"
+        assert (again.task_root / "app" / "deep" / "er" / "other.py").read_text() == "W = 4\n"
+        assert (again.task_root / "lib" / "big.py").read_text() == "Y = 2\n"
+    finally:
+        again.remove()
+
+
 def test_a_file_added_to_the_tree_is_not_kept(tmp_path: Path) -> None:
     code = write_zip(tmp_path / "function.zip", FILES)
     layout = unpack(code)

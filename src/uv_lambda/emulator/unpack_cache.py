@@ -277,10 +277,16 @@ def _wanted_after(
 def current_tree(code: Path, layers: Sequence[Path] = ()) -> Layout | None:
     """The current generation of the archives' slot, unleased, as it is now: the tree a
     one-shot run's unpack updates in place when nobody holds it (see early_start.py)."""
-    current = _read_current(slot_of(code, layers))
-    if current is None:
+    # Its name only (entries.json, thousands of files, is the unpack's to read): an early
+    # start runs on it while the build goes on, and is not adopted unless the unpack updates
+    # this very tree in place.
+    slot = slot_of(code, layers)
+    try:
+        generation = slot / (slot / "current").read_text().strip()
+    except OSError:
         return None
-    generation = current[0]
+    if not (generation / _ENTRIES).is_file():
+        return None
     return Layout(generation, generation / "task", generation / "opt", lambda: None)
 
 
@@ -383,16 +389,40 @@ def _draft_base(draft: Path) -> str | None:
 
 
 def _intact(generation: Path, manifest: Manifest) -> dict[str, list[int]]:
-    """The files of `generation` as they were written (size and mtime unchanged), by name."""
+    """The files of `generation` as they were written (size and mtime unchanged), by name.
+
+    Every file is stat'ed: a file written in place (as root can) changes nothing else. Each
+    relative to its folder's descriptor (opened once per folder; the manifest lists a folder's
+    files together), which spares the kernel the walk down the generation's path for each
+    of thousands of files and Python the joined path."""
     root = f"{generation}/"
     intact = {}
-    for name, (crc, size, executable, mtime) in manifest.items():
-        try:
-            status = os.stat(root + name)
-        except OSError:
-            continue
-        if status.st_size == size and status.st_mtime_ns == mtime:
-            intact[name] = [crc, size, executable, mtime]
+    folders: dict[str, int] = {}
+    last_folder, descriptor = None, -1
+    try:
+        for name, (crc, size, executable, mtime) in manifest.items():
+            folder, _, file = name.rpartition("/")
+            if folder != last_folder:
+                last_folder = folder
+                descriptor = folders.get(folder, -2)
+                if descriptor == -2:
+                    try:
+                        descriptor = os.open(root + folder, os.O_RDONLY | os.O_DIRECTORY)
+                    except OSError:
+                        descriptor = -1  # gone: none of its files is intact
+                    folders[folder] = descriptor
+            if descriptor < 0:
+                continue
+            try:
+                status = os.stat(file, dir_fd=descriptor)
+            except OSError:
+                continue
+            if status.st_size == size and status.st_mtime_ns == mtime:
+                intact[name] = [crc, size, executable, mtime]
+    finally:
+        for descriptor in folders.values():
+            if descriptor >= 0:
+                os.close(descriptor)
     return intact
 
 
