@@ -228,3 +228,39 @@ def test_a_tree_listing_names_files_relative_to_the_folder_however_it_is_spelled
     listings = [[(name, size) for name, size, _ in tree_listing(folder)] for folder in spellings]
     assert listings == [[("x.py", 1), (os.path.join("a", "b", "y.py"), 2)]] * len(spellings)
     assert [name for name, _, _ in tree_listing("top", skip="x.py")] == [os.path.join("a", "b", "y.py")]
+
+
+def _walked(folder: Path, skip: str = "") -> list[list[object]]:
+    """The listing as os.walk gives it: what tree_listing must keep giving (old markers)."""
+    listing: list[list[object]] = []
+    for parent, folders, files in os.walk(folder):
+        folders.sort()
+        below = os.path.relpath(parent, folder)
+        for name in sorted(files):
+            relative = name if below == "." else os.path.join(below, name)
+            if relative != skip:
+                status = os.lstat(os.path.join(parent, name))
+                listing.append([relative, status.st_size, status.st_mtime_ns])
+    return listing
+
+
+def test_a_tree_listing_is_os_walks_with_links_and_unreadable_folders(tmp_path: Path) -> None:
+    top = tmp_path / "top"
+    for folder in ("a", "a/b", "a.b", "z", "locked"):
+        (top / folder).mkdir(parents=True)
+    for name in ("a.py", "a/b/c.py", "a.b/d.txt", "z/e", "A.py", "_x.py", "locked/secret"):
+        (top / name).write_text(name * 3)
+    (top / "link-to-file").symlink_to(top / "a.py")
+    (top / "link-to-folder").symlink_to(top / "a")
+    (top / "dangling").symlink_to(top / "nowhere")
+    (top / "locked").chmod(0)
+    try:
+        assert tree_listing(top) == _walked(top)
+        assert tree_listing(top, skip="a.py") == _walked(top, skip="a.py")
+        names = [name for name, _, _ in tree_listing(top)]
+        assert (
+            "link-to-file" in names and "dangling" in names and not any(n.startswith("link-to-folder/") for n in names)
+        )
+    finally:
+        (top / "locked").chmod(0o755)
+    assert tree_listing(tmp_path / "missing") == []
