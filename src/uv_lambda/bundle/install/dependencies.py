@@ -41,7 +41,7 @@ from uv_lambda.uv import NETWORK_FAILURE, NETWORK_HINT, Uv
 
 log = logging.getLogger(__name__)
 
-LAYOUT_VERSION = "4"  # 4: every entry sealed with the digests of its files
+LAYOUT_VERSION = "5"  # 5: files over 256 KiB deflated in pieces (archive.py)
 _NAME = re.compile(r"^([A-Za-z0-9][A-Za-z0-9._-]*)")
 
 
