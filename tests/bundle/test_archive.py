@@ -3,13 +3,16 @@
 
 from __future__ import annotations
 
+import random
 import shutil
 import zipfile
+import zlib
 from pathlib import Path
 
 import pytest
 
 from uv_lambda.bundle import archive
+from uv_lambda.errors import BuildError
 
 
 def test_archive_splicing_is_byte_identical_to_direct_compression(tmp_path: Path) -> None:
@@ -144,3 +147,69 @@ def test_a_block_whose_headers_are_not_the_writers_is_written_entry_by_entry(tmp
     with zipfile.ZipFile(out) as handle:
         assert handle.testzip() is None
         assert handle.read("pkg/m1b.py") == b"x = 1\n"
+
+
+def _large_tree(tree: Path) -> list[archive.SourceFile]:
+    """Files around and well above the piece size: compressible text, an incompressible blob
+    (stored), a file of exactly one piece, and small files to fill the pool."""
+    generator = random.Random(7)
+    tree.mkdir()
+    text = b"".join(b"line %d of a module with some repetition\n" % (i % 977) for i in range(60_000))
+    (tree / "module.so").write_bytes(text + bytes(generator.getrandbits(8) for _ in range(70_000)))
+    (tree / "noise.bin").write_bytes(generator.randbytes(archive._PIECE * 2 + 13))
+    (tree / "exact.py").write_bytes(text[: archive._PIECE])
+    for index in range(10):
+        (tree / f"small{index}.py").write_text(f"value = {index}\n" * 50)
+    return [archive.SourceFile(path.name, path) for path in sorted(tree.iterdir())]
+
+
+def test_large_files_are_deflated_in_pieces_that_make_one_valid_stream(tmp_path: Path) -> None:
+    sources = _large_tree(tmp_path / "tree")
+    entries = {entry.name: entry for entry in archive.compress_files(sources, tmp_path / "scratch.bin", workers=2)}
+    large = tmp_path / "tree" / "module.so"
+    assert len(archive._pieces(large.stat().st_size)) > 4  # really cut into pieces
+    packed = tmp_path / "packed.zip"
+    archive.write_archive(packed, list(entries.values()))
+    with zipfile.ZipFile(packed) as handle:
+        assert handle.testzip() is None  # every CRC checks
+        for source in sources:
+            assert handle.read(source.name) == source.path.read_bytes()
+        assert handle.getinfo("noise.bin").compress_type == zipfile.ZIP_STORED
+        assert handle.getinfo("module.so").compress_type == zipfile.ZIP_DEFLATED
+    # Within a few bytes per piece of one whole-file stream: the window primes each piece.
+    whole = zlib.compressobj(archive.COMPRESS_LEVEL, zlib.DEFLATED, -15)
+    single = whole.compress(large.read_bytes()) + whole.flush()
+    assert entries["module.so"].data_length <= len(single) * 1.01
+
+
+def test_pieces_give_the_same_bytes_whatever_the_threads_and_the_path(tmp_path: Path) -> None:
+    """The pool (any worker count) and the sequential path of a rebuild's few files agree."""
+    sources = _large_tree(tmp_path / "tree")
+    archives = []
+    for workers in (1, 2, 3):
+        out = tmp_path / f"pool{workers}.zip"
+        archive.write_archive(out, archive.compress_files(sources, tmp_path / f"s{workers}.bin", workers=workers))
+        archives.append(out.read_bytes())
+    few = [source for source in sources if source.name in ("module.so", "noise.bin", "exact.py")]
+    sequential = [archive._write_compressed(few, map(archive._compress, [s.path for s in few]), tmp_path / "q.bin")]
+    pooled = archive.compress_files(few, tmp_path / "p.bin", workers=2)
+    assert archives[0] == archives[1] == archives[2]
+    assert [archive.entry_bytes(entry) for entry in sequential[0]] == [archive.entry_bytes(e) for e in pooled]
+    out_a, out_b = tmp_path / "a.zip", tmp_path / "b.zip"
+    archive.write_archive(out_a, sequential[0])
+    archive.write_archive(out_b, pooled)
+    assert out_a.read_bytes() == out_b.read_bytes()
+
+
+def test_a_large_file_that_changes_size_while_it_is_read_is_an_error(tmp_path: Path) -> None:
+    """The pieces are cut for the size seen first: a file that grew must not be half-stored."""
+    path = tmp_path / "grows.so"
+    path.write_bytes(b"x" * (archive._PIECE * 3))
+    parts = archive._LargeFile(3)
+    parts.packed = [b"p", b"p", b"p"]
+    parts.checksum = (0, archive._PIECE * 3 + 1, 0o644)
+    with pytest.raises(BuildError, match="changed while it was being archived"):
+        archive._joined(path, parts, archive._PIECE * 3)
+    path.write_bytes(b"x" * 10)
+    with pytest.raises(BuildError, match="changed while it was being archived"):
+        archive._read_piece(path, archive._PIECE, archive._PIECE, last=False)

@@ -19,7 +19,7 @@ import struct
 import zlib
 from collections.abc import Iterable, Iterator
 from pathlib import Path
-from typing import BinaryIO, NamedTuple
+from typing import Any, BinaryIO, NamedTuple
 
 from uv_lambda.atomic import with_path
 from uv_lambda.errors import BuildError, DamagedCacheEntry
@@ -73,62 +73,180 @@ class SourceFile(NamedTuple):
     path: Path
 
 
+# A file larger than _PIECE is deflated in pieces of _PIECE bytes, each primed with the
+# _WINDOW bytes before it and ended with a sync flush, so that the pieces concatenate into one
+# deflate stream (as pigz does) and compress on all cores: one large extension module
+# (pydantic-core's 5 MB, numpy's OpenBLAS) would otherwise keep one thread busy long after
+# the others are done. The pieces depend only on the file's bytes, never on the threads.
+_PIECE = 256 << 10
+_WINDOW = 32 << 10
+
+
+def _pieces(size: int) -> list[tuple[int, int]]:
+    """(offset, length) of the pieces a file of `size` bytes is deflated in."""
+    return [(offset, min(_PIECE, size - offset)) for offset in range(0, size, _PIECE)] or [(0, 0)]
+
+
+def _deflate_piece(raw: bytes | memoryview, start: int, length: int, last: bool) -> bytes:
+    """Deflate raw[start:start+length] as one piece of the file's stream (see _PIECE)."""
+    view = memoryview(raw)
+    if start:
+        compressor = zlib.compressobj(COMPRESS_LEVEL, zlib.DEFLATED, -15, zdict=view[max(0, start - _WINDOW) : start])
+    else:
+        compressor = zlib.compressobj(COMPRESS_LEVEL, zlib.DEFLATED, -15)
+    return compressor.compress(view[start : start + length]) + compressor.flush(
+        zlib.Z_FINISH if last else zlib.Z_SYNC_FLUSH
+    )
+
+
+def _read_piece(path: Path, start: int, length: int, last: bool) -> bytes:
+    """One piece of a large file, read with the window before it, deflated (in a thread)."""
+    primed = min(start, _WINDOW)
+    with path.open("rb") as handle:
+        handle.seek(start - primed)
+        data = handle.read(primed + length)
+    if len(data) != primed + length:
+        raise BuildError(f"{path} changed while it was being archived", "build again")
+    return _deflate_piece(data, primed, length, last)
+
+
 def _compress(path: Path) -> tuple[bytes, int, int, int, int]:
     """(compressed bytes, method, crc, size, mode) of one file."""
     raw = path.read_bytes()
-    compressor = zlib.compressobj(COMPRESS_LEVEL, zlib.DEFLATED, -15)
-    packed = compressor.compress(raw) + compressor.flush()
+    pieces = _pieces(len(raw))
+    packed = b"".join(
+        _deflate_piece(raw, start, length, index == len(pieces) - 1) for index, (start, length) in enumerate(pieces)
+    )
     method = _DEFLATED
     if len(packed) >= len(raw):  # already-compressed data: store it as it is
         packed, method = raw, _STORED
     return packed, method, zlib.crc32(raw), len(raw), normalised_mode(path.stat().st_mode)
 
 
-# What the compressing threads may hold at once (files read whole, and their compressed
+def _checksum(path: Path) -> tuple[int, int, int]:
+    """(crc, size, mode) of a large file, whose pieces are deflated by other tasks; read in
+    blocks, so that it holds no more than one."""
+    crc = size = 0
+    with path.open("rb") as handle:
+        while block := handle.read(1 << 20):
+            crc, size = zlib.crc32(block, crc), size + len(block)
+        mode = normalised_mode(os.fstat(handle.fileno()).st_mode)
+    return crc, size, mode
+
+
+# What the compressing threads may hold at once (file pieces read, and their compressed
 # bytes until written): the peak memory of a tree of large extension modules.
 _IN_FLIGHT_BYTES = 32 << 20
-_LARGE_FILE = 1 << 20
+
+
+class _Task(NamedTuple):
+    """One unit of work for the pool: a small file whole, a piece of a large one, or a large
+    file's checksum (piece -1)."""
+
+    file: int  # its index in the sources
+    piece: int | None  # None: the whole file
+    cost: int  # bytes read at once
+
+
+class _LargeFile:
+    """The parts of a large file gathered as its tasks finish."""
+
+    def __init__(self, pieces: int) -> None:
+        self.packed: list[bytes | None] = [None] * pieces
+        self.checksum: tuple[int, int, int] | None = None
+
+    def complete(self) -> bool:
+        return self.checksum is not None and all(piece is not None for piece in self.packed)
 
 
 def compress_files(sources: Iterable[SourceFile], scratch: Path, workers: int = 0) -> list[Entry]:
     """Compress files into one scratch file, in parallel threads (zlib releases the GIL);
     the entries in the order of `sources`.
 
-    Large files go first, and each file's bytes are written as soon as it is compressed:
-    one large extension module neither holds back the files after it nor ends up alone at
-    the end while the other threads idle. What is in flight is bounded (_IN_FLIGHT_BYTES),
-    so memory stays flat however large the tree. The archive is the same whatever the
-    order the scratch file gets (entries point at their bytes).
+    Large files are split into pieces (_PIECE) and go first; each file's bytes are written
+    as soon as all its parts are compressed. What is read and not yet written is bounded
+    (_IN_FLIGHT_BYTES, and a large file's own compressed size), so memory stays flat however
+    large the tree. The archive is the same whatever the order the scratch file gets
+    (entries point at their bytes), and the same as the sequential path below gives.
     """
     items = list(sources)
-    if len(items) < 8:  # a rebuild's few edited files: a thread pool costs more than it saves
+    if len(items) < 8 and all(_file_size(item.path) <= _PIECE for item in items):
+        # A rebuild's few edited files: a thread pool costs more than it saves.
         return _write_compressed(items, map(_compress, [item.path for item in items]), scratch)
     from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 
     workers = workers or min(4, os.cpu_count() or 1)
     sizes = [_file_size(item.path) for item in items]
-    large = sorted((index for index, size in enumerate(sizes) if size >= _LARGE_FILE), key=lambda i: -sizes[i])
-    queue = iter([*large, *(index for index, size in enumerate(sizes) if size < _LARGE_FILE)])
+    queue = iter(_tasks(sizes))
+    large: dict[int, _LargeFile] = {}
     entries: list[Entry | None] = [None] * len(items)
-    running: dict[Future[tuple[bytes, int, int, int, int]], int] = {}
+    running: dict[Future[Any], _Task] = {}
     held = 0
     with ThreadPoolExecutor(max_workers=workers) as pool, scratch.open("wb") as out:
+
+        def write(index: int, packed: bytes, method: int, crc: int, size: int, mode: int) -> None:
+            entries[index] = Entry(items[index].name, mode, crc, size, method, scratch, out.tell(), len(packed))
+            out.write(packed)
+
         while True:
-            for index in queue:  # fill up to the bounds; at least one file is always in flight
-                running[pool.submit(_compress, items[index].path)] = index
-                held += sizes[index]
+            for task in queue:  # fill up to the bounds; at least one task is always in flight
+                running[pool.submit(_run_task, items[task.file].path, task, sizes[task.file])] = task
+                held += task.cost
                 if len(running) >= workers * 4 or held >= _IN_FLIGHT_BYTES:
                     break
             if not running:
                 break
             done, _ = wait(running, return_when=FIRST_COMPLETED)
             for future in done:
-                index = running.pop(future)
-                held -= sizes[index]
-                packed, method, crc, size, mode = future.result()
-                entries[index] = Entry(items[index].name, mode, crc, size, method, scratch, out.tell(), len(packed))
-                out.write(packed)
+                task = running.pop(future)
+                held -= task.cost
+                if task.piece is None:
+                    write(task.file, *future.result())
+                    continue
+                parts = large.setdefault(task.file, _LargeFile(len(_pieces(sizes[task.file]))))
+                if task.piece < 0:
+                    parts.checksum = future.result()
+                else:
+                    parts.packed[task.piece] = future.result()
+                if parts.complete():
+                    del large[task.file]
+                    write(task.file, *_joined(items[task.file].path, parts, sizes[task.file]))
     return [entry for entry in entries if entry is not None]
+
+
+def _tasks(sizes: list[int]) -> Iterator[_Task]:
+    """Large files first, in pieces with a checksum task each, then the small files whole."""
+    by_size = sorted(range(len(sizes)), key=lambda index: -sizes[index])
+    for index in by_size:
+        if sizes[index] > _PIECE:
+            yield _Task(index, -1, 1 << 20)
+            yield from (_Task(index, piece, length) for piece, (_, length) in enumerate(_pieces(sizes[index])))
+    yield from (_Task(index, None, size) for index, size in enumerate(sizes) if size <= _PIECE)
+
+
+def _run_task(path: Path, task: _Task, size: int) -> Any:
+    if task.piece is None:
+        return _compress(path)
+    if task.piece < 0:
+        return _checksum(path)
+    pieces = _pieces(size)
+    start, length = pieces[task.piece]
+    return _read_piece(path, start, length, task.piece == len(pieces) - 1)
+
+
+def _joined(path: Path, parts: _LargeFile, expected_size: int) -> tuple[bytes, int, int, int, int]:
+    """A large file's (bytes, method, crc, size, mode) from its compressed pieces."""
+    assert parts.checksum is not None
+    crc, size, mode = parts.checksum
+    if size != expected_size:  # the pieces were cut for another size
+        raise BuildError(f"{path} changed while it was being archived", "build again")
+    packed = b"".join(piece for piece in parts.packed if piece is not None)
+    if len(packed) >= size:  # already-compressed data: read it again and store it
+        raw = path.read_bytes()
+        if len(raw) != size or zlib.crc32(raw) != crc:
+            raise BuildError(f"{path} changed while it was being archived", "build again")
+        return raw, _STORED, crc, size, mode
+    return packed, _DEFLATED, crc, size, mode
 
 
 def _file_size(path: Path) -> int:

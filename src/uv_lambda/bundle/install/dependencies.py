@@ -41,7 +41,7 @@ from uv_lambda.uv import NETWORK_FAILURE, NETWORK_HINT, Uv
 
 log = logging.getLogger(__name__)
 
-LAYOUT_VERSION = "4"  # 4: every entry sealed with the digests of its files
+LAYOUT_VERSION = "5"  # 5: files over 256 KiB deflated in pieces (archive.py)
 _NAME = re.compile(r"^([A-Za-z0-9][A-Za-z0-9._-]*)")
 
 
@@ -391,11 +391,13 @@ def _new_packages(
         site_packages.mkdir()
         _install_missing(uv, request, missing, site_packages, scratch)
         remove_install_debris(site_packages)
-        check_tree(site_packages, request.target, [*request.build_paths, scratch])
         by_package = files_by_package(site_packages, request.allow_collisions)
         if compiler is not None:
+            # Compiling is the longest step: it starts before the checks, and a tree that
+            # fails them only wastes the compiler's work (cancelled below).
             sources = sorted(name for files in by_package.values() for name in files if name.endswith(".py"))
             compiler.submit([(site_packages, sources)])
+        check_tree(site_packages, request.target, [*request.build_paths, scratch])
         entries = _compressed(site_packages, by_package, compiler, request.runtime.python_version, scratch)
     finally:
         if compiler is not None:

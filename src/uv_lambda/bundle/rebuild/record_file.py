@@ -25,7 +25,7 @@ TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing: see bund
 if TYPE_CHECKING:
     from typing import Any
 
-RECORD_VERSION = 5  # 5: sealed (see sealed.py), with the digests of the archives it uses
+RECORD_VERSION = 6  # 6: its artifact deflates files over 256 KiB in pieces (archive.py)
 
 
 def _key(*parts: object) -> str:
