@@ -15,6 +15,7 @@ from uv_lambda.bundle.rebuild import record_file
 @pytest.fixture(autouse=True)
 def _nothing_remembered() -> None:
     record_file._peeked.clear()
+    record_file._put_off.clear()
 
 
 def test_a_peeked_record_is_handed_to_the_next_read_once(tmp_path: Path) -> None:
@@ -61,3 +62,30 @@ def test_a_missing_record_is_never_remembered(tmp_path: Path) -> None:
     assert record_file.read(record, peek=True) is None
     record_file.write(record, record_file.OwnerRecord({}))
     assert isinstance(record_file.read(record), record_file.OwnerRecord)
+
+
+def test_a_record_write_put_off_is_done_before_any_read(tmp_path: Path) -> None:
+    record = tmp_path / "record.json"
+    record_file.write(record, record_file.OwnerRecord({"runtime": "python3.12"}))
+    assert record_file.read(record, peek=True) is not None
+    record_file.put_off(lambda: record_file.write(record, record_file.OwnerRecord({"runtime": "python3.13"})))
+    assert record_file.any_put_off()
+    reread = record_file.read(record)  # not the record peeked at before the write put off
+    assert isinstance(reread, record_file.OwnerRecord) and reread.overrides == {"runtime": "python3.13"}
+    assert not record_file.any_put_off()
+
+
+def test_a_failed_write_put_off_is_raised_and_the_next_stays_put_off(tmp_path: Path) -> None:
+    record = tmp_path / "record.json"
+    written: list[str] = []
+
+    def fail() -> None:
+        raise OSError(28, "No space left on device")
+
+    record_file.put_off(fail)
+    record_file.put_off(lambda: written.append("second"))
+    with pytest.raises(OSError, match="No space"):
+        record_file.write_put_off()
+    assert written == [] and record_file.any_put_off()
+    assert record_file.read(record) is None  # the read does what is still put off first
+    assert written == ["second"] and not record_file.any_put_off()

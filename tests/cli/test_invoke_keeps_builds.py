@@ -60,3 +60,27 @@ def test_invoke_shares_the_folder_when_the_settings_agree(cli: CliRunner, tmp_pa
     shared = project / "dist" / "lambda" / "hello" / "function.zip"
     assert b"hey " in read(shared, "main.py")  # the run brought the build's own folder up to date
     assert metadata(shared)["architecture"] == "x86_64"
+
+
+def test_the_record_an_invoke_writes_while_its_function_starts_is_the_next_builds(
+    cli: CliRunner, tmp_path: Path
+) -> None:
+    """A one-shot run writes the build record of its app-only rebuild on a thread while the
+    function starts (app/local.py): the next build and the next run still follow it with an
+    app-only rebuild, or find nothing to do."""
+    project = write_project(tmp_path / "hello", PROJECT, {"main.py": MAIN, "util.py": "X = 1\n"})
+    event = tmp_path / "event.json"
+    event.write_text('{"name": "world"}')
+    assert cli("build", project).returncode == 0
+    for index, greeting in enumerate(("hey ", "yo ")):
+        (project / "main.py").write_text(MAIN.replace("hello ", greeting))
+        run = cli("invoke", project, "--event", event)
+        assert run.returncode == 0, run.stderr
+        assert "main.py changed, the rest reused" in run.stderr, run.stderr
+        assert json.loads(run.stdout) == {"greeting": f"{greeting}world"}
+        if index == 0:
+            after = cli("build", project)
+            assert after.returncode == 0 and "is up to date" in after.stderr, after.stderr
+    (project / "util.py").write_text("X = 2\n")
+    last = cli("build", project)
+    assert last.returncode == 0 and "util.py changed, the rest reused" in last.stderr, last.stderr

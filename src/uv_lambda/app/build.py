@@ -44,6 +44,9 @@ class BuildOptions:
     full: bool = False  # the full pipeline, never an app-only rebuild (-v: every step shown)
     # Other folders this build writes to; like the output folder, never application files.
     never_inputs: Sequence[Path] = ()
+    # An app-only rebuild's record is written later (bundle/rebuild/record_file.write_put_off):
+    # a one-shot local run writes it while its function starts.
+    put_off_record: bool = False
 
 
 def same_settings(config: FunctionConfig, first: Mapping[str, Any], second: Mapping[str, Any]) -> bool:
@@ -66,7 +69,7 @@ def build_into(
     recorded = incremental.recorded_overrides(record)
     if not full and recorded is not None and same_settings(config, recorded, given):
         try:
-            rebuilt = incremental.rebuild_at(record, [out_dir, *never_inputs])
+            rebuilt = incremental.rebuild_at(record, [out_dir, *never_inputs], put_off_record=options.put_off_record)
         except OSError:
             rebuilt = None  # a file vanished or cannot be read: the full build says what is wrong
         if rebuilt is not None:
@@ -157,11 +160,18 @@ def local_run_folder(project: Project, config: FunctionConfig, reporter: Reporte
 
 
 def build_for_local_run(
-    project: Project, config: FunctionConfig, reporter: Reporter, where: LocalRunFolder | None = None
+    project: Project,
+    config: FunctionConfig,
+    reporter: Reporter,
+    where: LocalRunFolder | None = None,
+    *,
+    put_off_record: bool = False,
 ) -> FolderBuild:
-    """The build `invoke` and `serve` run, in `where` (default: local_run_folder's)."""
+    """The build `invoke` and `serve` run, in `where` (default: local_run_folder's);
+    `put_off_record`: see BuildOptions."""
     where = where or local_run_folder(project, config, reporter)
-    return build_into(project, config, where.folder, reporter, BuildOptions(overrides=where.overrides))
+    options = BuildOptions(overrides=where.overrides, put_off_record=put_off_record)
+    return build_into(project, config, where.folder, reporter, options)
 
 
 def remember_command(argv: list[str], out_dir: Path, never_inputs: Sequence[Path] = ()) -> None:

@@ -8,6 +8,7 @@ pushed image (--image).
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -105,7 +106,8 @@ def _open_built(
     # of application code between two runs rebuilds only the edited files.
     try:
         with reporter.step(f"building {config.name}"):
-            build = build_for_local_run(project, config, reporter, where).build
+            # A one-shot run writes the build record while its function starts (see below).
+            build = build_for_local_run(project, config, reporter, where, put_off_record=one_shot).build
     except BaseException:
         if one_shot and early is not None:
             early.cancel()
@@ -114,7 +116,57 @@ def _open_built(
     opened = LocalFunction.open(built, code, [*layers, *extra_layers], options, early)
     if one_shot and early is not None:
         opened.prewarm(early)  # the environment started early, when it fits
+    if one_shot:
+        _write_record_meanwhile(early)
     return opened
+
+
+_record_writes: list[tuple[threading.Thread, list[BaseException]]] = []
+_GATE_WAIT_SECONDS = 5.0  # at most: an environment that never opens its gate holds nothing back
+
+
+def _write_record_meanwhile(early: EarlyStart | None) -> None:
+    """The record of an app-only rebuild, written on a thread while the function starts: the
+    run itself does not need it (bundle/rebuild/record_file.py), and the process only waits
+    for the function meanwhile. Once the environment started `early` has its gate opened:
+    before that, the thread would hold the interpreter the opening needs. `finish_local_run`
+    waits for it."""
+    from uv_lambda.bundle.rebuild import record_file
+
+    if not record_file.any_put_off():
+        return
+    failed: list[BaseException] = []
+
+    def write() -> None:
+        if early is not None:
+            early.settled.wait(_GATE_WAIT_SECONDS)
+        try:
+            record_file.write_put_off()
+        except Exception as exc:  # reported by finish_local_run, in the main thread
+            failed.append(exc)
+
+    thread = threading.Thread(target=write, name="build-record", daemon=True)
+    _record_writes.append((thread, failed))
+    thread.start()
+
+
+def finish_local_run() -> list[str]:
+    """Wait for what a one-shot run left on threads (the build record, the unpack cache's
+    tidying) before its process ends; warnings about what could not be done."""
+    from uv_lambda.bundle.rebuild import record_file
+    from uv_lambda.emulator.unpack_cache import finish_background_work
+
+    failed: list[BaseException] = []
+    while _record_writes:
+        thread, errors = _record_writes.pop()
+        thread.join()
+        failed += errors
+    try:
+        record_file.write_put_off()  # the run ended before its function started
+    except Exception as exc:
+        failed.append(exc)
+    finish_background_work()
+    return [f"the build record was not written ({exc}): the next build runs the full pipeline" for exc in failed]
 
 
 def _start_early(

@@ -149,15 +149,20 @@ def _invoke_locally(args: argparse.Namespace, payload: bytes, reporter: Reporter
     from uv_lambda.emulator.function import check_payload
 
     check_payload(payload)
-    from uv_lambda.emulator.unpack_cache import finish_background_work
+    from uv_lambda.app.local import finish_local_run
 
-    with open_function(args, reporter, concurrency=1, one_shot=True) as function:
-        announce_sandbox(function, reporter)
-        result = function.invoke(payload)
+    try:
+        with open_function(args, reporter, concurrency=1, one_shot=True) as function:
+            announce_sandbox(function, reporter)
+            result = function.invoke(payload)
+    finally:
+        # The build record and the unpack cache's tidying are done while the function runs:
+        # let them finish.
+        leftovers = finish_local_run()
     failure = (result.error_type or "an error") if result.function_error else None
     code = print_result(result.payload, result.log, failure)
-    # The unpack cache removes trees nobody uses while the function runs: let it finish.
-    finish_background_work()
+    for warning in leftovers:
+        reporter.warn(warning)
     # The process ends next. Its final garbage collection would walk every object of every
     # module loaded (~10 ms of an invoke's exit); frozen objects are skipped. Safe here, as
     # for the app-only rebuild (cli/_rebuild.py): the function's environment is stopped, its

@@ -71,6 +71,9 @@ class EarlyStart:
         self._starting: threading.Thread | None = None
         self.adopted = False
         self.credentials: dict[str, str] | None = None  # the caller's, when it looked them up
+        # Set once the environment was adopted (its gate opened: the function's init runs)
+        # or given up: work that can wait for the init (a one-shot run's build record) waits for it.
+        self.settled = threading.Event()
 
     @classmethod
     def replacing(cls, function: LocalFunction) -> EarlyStart:
@@ -163,6 +166,12 @@ class EarlyStart:
     def adopt(self, spec: FunctionSpec) -> ExecutionEnvironment | None:
         """The environment, now `spec`'s, when it fits the new function; else None (stopped).
         On the loop's thread."""
+        try:
+            return self._adopt(spec)
+        finally:
+            self.settled.set()
+
+    def _adopt(self, spec: FunctionSpec) -> ExecutionEnvironment | None:
         environment, self._environment = self._environment, None
         gate, self._gate = self._gate, None
         if environment is None or gate is None:
@@ -196,6 +205,7 @@ class EarlyStart:
 
     def cancel(self) -> None:
         """Stop the environment, if it was not adopted (from any thread but the loop's)."""
+        self.settled.set()
         self._started()
         environment, self._environment = self._environment, None
         gate, self._gate = self._gate, None

@@ -201,16 +201,19 @@ def _still_valid(build: record_file.BuildRecord) -> bool:
     return True
 
 
-def rebuild_at(record: Path, never_inputs: Sequence[Path] | None = None) -> Rebuilt | None:
+def rebuild_at(
+    record: Path, never_inputs: Sequence[Path] | None = None, *, put_off_record: bool = False
+) -> Rebuilt | None:
     """Bring the build recorded at `record` up to date; None when it needs the full pipeline.
 
     The caller has checked that the record's settings are the ones it wants (recorded_overrides).
     `never_inputs`: the folders this build writes to (see record_file.start); default the
-    recorded ones.
+    recorded ones. `put_off_record`: the artifacts are in place when this returns, the record
+    of them is written by record_file.write_put_off (or the next read of a record).
     """
     outputs = None if never_inputs is None else [str(folder) for folder in never_inputs]
     started = record_file.start(str(record), never_inputs=outputs)
-    return None if started is None else rebuild(started)
+    return None if started is None else rebuild(started, put_off_record=put_off_record)
 
 
 def _top(name: str) -> str:
@@ -247,7 +250,7 @@ def _needs_pipeline(
     return False
 
 
-def rebuild(started: record_file.Started) -> Rebuilt | None:
+def rebuild(started: record_file.Started, *, put_off_record: bool = False) -> Rebuilt | None:
     """Finish what record_file.start began; None when the record is stale (full pipeline).
 
     Ordered for speed: the compiler's start-up is the longest step of an app-only rebuild,
@@ -276,7 +279,10 @@ def rebuild(started: record_file.Started) -> Rebuilt | None:
             compiler.submit([(staged, [name for name in changed if name.endswith(".py")])])
         if not _still_valid(build):
             return None
-        return _rebuild(record, started, changed, digests, warnings, scratch)
+        rebuilt = _rebuild(record, started, changed, digests, warnings, scratch)
+        if not put_off_record:
+            record_file.write_put_off()
+        return rebuilt
     except DamagedCacheEntry as exc:
         debug("%s: a full build replaces it", exc.message)
         return None  # the full build finds (and replaces) what is damaged
@@ -374,9 +380,8 @@ def _rebuild(
                 write_metadata(Path(item.path), written[item.path])
     if build.local_in is None:
         atomic.commit(scratch / "local.zip", local_archive)
-    _update_record(record, build, started.selection, digests)
-    if build.local_in is not None:
-        local_archive.unlink(missing_ok=True)  # the record no longer names it
+    # The record is written now or later (see rebuild()): it is the next build's.
+    record_file.put_off(lambda: _update_record(record, build, started.selection, digests))
     uploads = [sources.upload_warning(final.name, metadata.size) for final, metadata in finished]
     names_changed = sorted([*changed, *started.removed])
     return Rebuilt(_documents(build, written), names_changed, [*(u for u in uploads if u), *warnings])
@@ -458,6 +463,8 @@ def _update_record(
     )
     build.selection_warnings = selection.warnings
     record_file.write(record, build)
+    if build.local_in is not None:
+        Path(record_file.local_archive(str(record))).unlink(missing_ok=True)  # the record no longer names it
 
 
 def _base(item: record_file.RecordedArtifact) -> Path | None:

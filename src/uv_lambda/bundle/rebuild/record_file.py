@@ -10,6 +10,7 @@ other imports.
 
 from __future__ import annotations
 
+import _thread
 import hashlib
 import json
 import os
@@ -23,6 +24,7 @@ from uv_lambda.metadata_file import file_sha256
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing: see bundle/rebuild/__init__.py
 if TYPE_CHECKING:
+    from collections.abc import Callable
     from typing import Any
 
 RECORD_VERSION = 6  # 6: its artifact deflates files over 256 KiB in pieces (archive.py)
@@ -310,12 +312,39 @@ def _stat_key(path: str) -> tuple[int, ...] | None:
     return (status.st_dev, status.st_ino, status.st_size, status.st_mtime_ns, status.st_ctime_ns)
 
 
+# Record writes an app-only rebuild put off (`put_off`): a one-shot local run writes its record
+# while its function starts rather than before (app/local.py). A record is the next build's,
+# not this one's: until it is written, the one on disk names the artifact as it was before,
+# which a build takes for an artifact changed by hand (the full pipeline), never for this one.
+# Every read of a record does the writes put off first.
+_put_off: list[Callable[[], None]] = []
+_writing = _thread.allocate_lock()  # (threading itself is one import more for a rebuild)
+
+
+def put_off(write_it: Callable[[], None]) -> None:
+    """Leave a record write for `write_put_off`."""
+    _put_off.append(write_it)
+
+
+def any_put_off() -> bool:
+    return bool(_put_off)
+
+
+def write_put_off() -> None:
+    """Do the record writes put off, in order (an error is the first write's; the rest stay
+    put off). From any thread: a read waits for a write under way."""
+    with _writing:
+        while _put_off:
+            _put_off.pop(0)()
+
+
 def read(record: str | os.PathLike[str], *, peek: bool = False) -> BuildRecord | OwnerRecord | None:
     """The record at `record`, if this version wrote it and it is intact (sealed.py).
 
     `peek`: the caller only looks at it (its settings), so the next read of the unchanged file
     takes this one rather than reading and parsing it again; a record is handed out to one
     caller that keeps it (the rebuild changes it as it goes)."""
+    write_put_off()
     path = os.fspath(record)
     key = _stat_key(path)
     if key is not None and _peeked and _peeked[0][:2] == (path, key):
