@@ -9,9 +9,9 @@ dropped here if they come from elsewhere (a container image's Env).
 
 from __future__ import annotations
 
-import uuid
 from datetime import UTC, datetime
 
+from uv_lambda.emulator.ids import request_id
 from uv_lambda.emulator.sandbox import Paths
 from uv_lambda.emulator.spec import FunctionSpec
 from uv_lambda.reserved_variables import RESERVED
@@ -24,7 +24,8 @@ XRAY_DAEMON_PORT = "2000"
 def log_stream_name(version: str, now: datetime | None = None) -> str:
     """Lambda's stream name: `2026/11/26/[$LATEST]<32 hex>`, one per environment."""
     day = (now or datetime.now(UTC)).strftime("%Y/%m/%d")
-    return f"{day}/[{version}]{uuid.uuid4().hex}"
+    # A version-4 UUID's hex, as uuid.uuid4().hex (the uuid module costs a run ~3 ms to import).
+    return f"{day}/[{version}]{request_id().replace('-', '')}"
 
 
 def lambda_defaults(where: Paths) -> dict[str, str]:

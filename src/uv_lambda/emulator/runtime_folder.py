@@ -12,7 +12,7 @@ or removed, is installed again.
 from __future__ import annotations
 
 import hashlib
-import platform
+import os
 import shutil
 from pathlib import Path
 
@@ -58,7 +58,9 @@ def folder_name(python_version: str, machine: str, with_boto3: bool, sdk: str = 
 
 def host_machine() -> str:
     """The host's machine as wheel tags spell it (x86_64, aarch64)."""
-    machine = platform.machine().lower()
+    # os.uname(), which platform.machine() reads on POSIX (local runs are POSIX-only: fcntl,
+    # bwrap), without importing the platform module on every run.
+    machine = os.uname().machine.lower()
     try:
         return get_architecture(machine).machine  # "amd64" (Windows), "arm64" (macOS) too
     except UsageError:
