@@ -251,7 +251,11 @@ def _wanted_after(
         signature[f"task/{name}"] = [entry.crc, len(entry.data), int(entry.executable)]
         wanted.ready[f"task/{name}"] = entry.data
     intact = _intact(generation, manifest)
-    if any(intact.get(name, [])[:3] != value for name, value in signature.items() if name not in wanted.ready):
+    # Every file of the generation intact (the usual case) means every unchanged one is: the
+    # signature of those is the manifest's, which is what `intact` holds.
+    if len(intact) != len(manifest) and any(
+        intact.get(name, [])[:3] != value for name, value in signature.items() if name not in wanted.ready
+    ):
         return None  # a file changed by hand: the archive has its data
     wanted.folders = set(folders)
     if change.removed or any(name not in manifest for name in wanted.ready):
@@ -484,15 +488,19 @@ def _make_generation(
     writer = _GenerationWriter(slot / f".scratch-{name}", wanted, signature, intact)
     draft = slot / _DRAFT
     from_draft = current is not None and _draft_base(draft) == current[0].name
+    # The wanted files that are not the current generation's as they are (one pass, used twice).
+    differing = [m for m in wanted.files if intact.get(m, [])[:3] != signature[m]]
     if current is not None and not from_draft:
-        ready = _in_place_data(current, wanted, signature, intact)
+        ready = _in_place_data(current, wanted, signature, differing)
         writer.ready = ready or dict(wanted.ready)
         if ready is not None and _take_unheld(current[0], writer.scratch):
             draft, from_draft = writer.scratch, True
     changed = None
     if current is not None and from_draft:
-        kept = {member for member in wanted.files if intact.get(member, [])[:3] == signature[member]}
-        changed = frozenset({*current[1], *wanted.files} - kept | set(current[2]) ^ wanted.folders)
+        # What differs from the tree it was made of: files gone or not kept as they were,
+        # folders added or gone.
+        gone = current[1].keys() - wanted.files.keys()
+        changed = frozenset(gone.union(differing, set(current[2]) ^ wanted.folders))
     try:
         if current is not None and from_draft:
             writer.start_from(draft, current)
@@ -617,13 +625,12 @@ def _in_place_data(
     current: tuple[Path, Manifest, dict[str, int]],
     wanted: _Wanted,
     signature: dict[str, list[int]],
-    intact: dict[str, list[int]],
+    changed: list[str],
 ) -> dict[str, bytes] | None:
-    """The changed files' data when `current` may be updated in place: its folders hold only
-    what it wrote and the changed files are small; read now, so that a bad archive (a CRC
-    that does not fit) is refused before the current tree is touched."""
+    """The data of the `changed` files when `current` may be updated in place: its folders
+    hold only what it wrote and the changed files are small; read now, so that a bad archive
+    (a CRC that does not fit) is refused before the current tree is touched."""
     generation, _, folders = current
-    changed = [m for m in wanted.files if intact.get(m, [])[:3] != signature[m]]
     if sum(signature[m][1] for m in changed) > IN_PLACE_BYTES or not _folders_unchanged(generation, folders):
         return None
     ready = dict(wanted.ready)
