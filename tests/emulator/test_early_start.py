@@ -16,6 +16,7 @@ from emulator_helpers import write_zip
 from uv_lambda.config import FunctionConfig
 from uv_lambda.emulator.early_start import EarlyStart, _top_names
 from uv_lambda.emulator.function import LocalFunction, RunOptions, start_early
+from uv_lambda.emulator.runtime_folder import installed_runtime_folder, runtime_folder_intact
 from uv_lambda.emulator.sandbox import bwrap_problem
 from uv_lambda.emulator.unpack_cache import finish_background_work
 from uv_lambda.model import Function
@@ -146,3 +147,24 @@ def test_a_one_shot_run_starts_its_environment_before_the_rebuild(tmp_path: Path
         function.prewarm(early)
         assert _payload(function) == {"message": message, "start": "sandbox-gated"}
         assert early.adopted and function.pool.environments_started == 1
+
+
+@sandboxed
+@pytest.mark.slow
+def test_a_runtime_folder_changed_since_its_install_gives_the_early_environment_up(tmp_path: Path) -> None:
+    """The early start checks the runtime folder while its runtime starts (the runtime runs
+    nothing of the function before its gate): a folder that fails the check is not lent, the
+    environment is stopped before its gate opens, and the run installs the folder again."""
+    code = write_zip(tmp_path / "function.zip", {"app.py": SOURCE.format(message="first")})
+    with LocalFunction.open(SETTINGS, code, (), ONE_SHOT) as function:
+        assert _payload(function)["message"] == "first"
+    folder = installed_runtime_folder("3.13", with_boto3=ONE_SHOT.with_boto3, sdk=SETTINGS.config.runtime_sdk)
+    assert folder is not None and runtime_folder_intact(folder)
+    (folder / "stray.py").write_text("")  # what a hand in the cache would leave
+    early = start_early(SETTINGS, code, [], ONE_SHOT)
+    write_zip(code, {"app.py": SOURCE.format(message="second")})
+    with LocalFunction.open(SETTINGS, code, (), ONE_SHOT, early) as function:
+        function.prewarm(early)
+        assert _payload(function)["message"] == "second"
+        assert not early.adopted and function.pool.environments_started == 1
+    assert runtime_folder_intact(folder) and not (folder / "stray.py").exists()

@@ -84,22 +84,38 @@ class EarlyStart:
 
     @classmethod
     def in_background(
-        cls, prepare: Callable[[], tuple[FunctionSpec, Layout | None]], key: HostKey, loop_thread: LoopThread
+        cls,
+        prepare: Callable[[], tuple[FunctionSpec, Layout | None, Callable[[], bool]]],
+        key: HostKey,
+        loop_thread: LoopThread,
     ) -> EarlyStart:
         """An environment started from a thread on the tree `prepare` names, with the spec it
         makes (its interpreter, sandbox and runtime folder found there) and the caller's
-        AWS credentials (a one-shot run: its tree is updated in place, see unpack_cache.py)."""
+        AWS credentials (a one-shot run: its tree is updated in place, see unpack_cache.py).
+
+        The third thing `prepare` gives checks the runtime folder; it runs once the runtime
+        is starting (which imports only awslambdaric before its gate: nothing of the
+        function), and a folder that fails it gives the environment up, lending nothing: the
+        run then installs the folder again and starts its own environment."""
         early = cls(None, key, loop_thread)
 
         def start() -> None:
             try:
-                spec, tree = prepare()
+                spec, tree, runtime_folder_intact = prepare()
             except Exception as exc:  # the run finds the same again, and says what is wrong
                 log.debug("no early start: %s", exc)
                 return
             early.credentials = caller_credentials() if key[2].pass_credentials else {}
             early.spec = dataclasses.replace(spec, credentials=early.credentials)
             early.start(tree)
+            try:
+                intact = runtime_folder_intact()
+            except OSError:
+                intact = False
+            if not intact:
+                log.debug("early start abandoned: its runtime folder changed since it was installed")
+                early.spec = None  # nothing is lent: the run checks (and installs) the folder itself
+                early._stop()
 
         early._starting = threading.Thread(target=start, name="early-start", daemon=True)
         early._starting.start()
@@ -207,6 +223,9 @@ class EarlyStart:
         """Stop the environment, if it was not adopted (from any thread but the loop's)."""
         self.settled.set()
         self._started()
+        self._stop()
+
+    def _stop(self) -> None:
         environment, self._environment = self._environment, None
         gate, self._gate = self._gate, None
         if gate is not None:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import concurrent.futures
 import json
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -21,7 +21,13 @@ from uv_lambda.emulator.environment import InvocationResult
 from uv_lambda.emulator.invocation import Invocation
 from uv_lambda.emulator.layout import Layout
 from uv_lambda.emulator.pool import Pool, ResultCallback
-from uv_lambda.emulator.runtime_folder import ensure_runtime_folder, host_architecture, host_machine
+from uv_lambda.emulator.runtime_folder import (
+    ensure_runtime_folder,
+    host_architecture,
+    host_machine,
+    installed_runtime_folder,
+    runtime_folder_intact,
+)
 from uv_lambda.emulator.sandbox import Sandbox, choose, default_mode, probe_in_background
 from uv_lambda.emulator.spec import FunctionSpec
 from uv_lambda.emulator.unpack_cache import current_tree, unpack
@@ -233,10 +239,18 @@ def start_early(function: Function, code: Path, layers: Sequence[Path], options:
 
     check_architecture(function.architecture)
 
-    def prepare() -> tuple[FunctionSpec, Layout | None]:  # on the early start's thread
+    def prepare() -> tuple[FunctionSpec, Layout | None, Callable[[], bool]]:  # on the early start's thread
         tree = current_tree(code, layers)
         known = tree or Layout(code.parent, code.parent, code.parent)  # no tree yet: nothing starts
-        return _spec(function, known, options, _Host.prepare(function, options), {}), tree
+        # The runtime folder is checked while the runtime starts (it runs nothing of the
+        # function before its gate), not before: see early_start.py.
+        runtime = function.runtime
+        installed = installed_runtime_folder(
+            runtime.python_version, with_boto3=options.with_boto3, sdk=function.config.runtime_sdk
+        )
+        host = _Host.prepare(function, options, installed)
+        check = (lambda: runtime_folder_intact(host.runtime_folder)) if installed is not None else (lambda: True)
+        return _spec(function, known, options, host, {}), tree, check
 
     return EarlyStart.in_background(prepare, host_key(function, options), shared())
 
@@ -250,7 +264,9 @@ class _Host:
     sandbox: Sandbox
 
     @classmethod
-    def prepare(cls, function: Function, options: RunOptions) -> _Host:
+    def prepare(cls, function: Function, options: RunOptions, runtime_folder: Path | None = None) -> _Host:
+        """`runtime_folder`: the one to use, unchecked (see start_early); default: checked,
+        or installed when it is missing or not intact."""
         runtime = function.runtime
         try:
             interpreter = find_uv().find_python(runtime.python_version, options.python)
@@ -261,7 +277,7 @@ class _Host:
                 f"--python PATH to a python{runtime.python_version} interpreter",
             ) from None
         sandbox = options.choose_sandbox(interpreter, runtime.python_version)
-        runtime_folder = ensure_runtime_folder(
+        runtime_folder = runtime_folder or ensure_runtime_folder(
             runtime.python_version, interpreter, with_boto3=options.with_boto3, sdk=function.config.runtime_sdk
         )
         return cls(interpreter, runtime_folder, sandbox)

@@ -141,6 +141,19 @@ def ensure_runtime_folder(
     return target
 
 
+def installed_runtime_folder(python_version: str, *, with_boto3: bool = True, sdk: str = "bundled") -> Path | None:
+    """The runtime folder for `python_version` when one was installed (its marker is there),
+    not checked yet: an early start runs its gated runtime on it while `runtime_folder_intact`
+    checks it (early_start.py); None when there is none."""
+    target = cache_root() / "runtimes" / folder_name(python_version, host_machine(), with_boto3, sdk)
+    return target if (target / _COMPLETE_MARKER).is_file() else None
+
+
+def runtime_folder_intact(folder: Path) -> bool:
+    """Whether `folder` (a runtime folder) holds what was installed there (see ensure_runtime_folder)."""
+    return _intact(folder)
+
+
 def _intact(folder: Path) -> bool:
     """Whether `folder` holds what was installed there: every file, at its size and mtime."""
     marker = sealed.read_dict(folder / _COMPLETE_MARKER, "files")
