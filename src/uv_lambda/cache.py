@@ -106,10 +106,13 @@ def remove(entry: str | os.PathLike[str]) -> None:
             os.unlink(entry)
 
 
-def tree_listing(folder: str | os.PathLike[str], skip: str = "") -> list[list[object]]:
+def tree_listing(
+    folder: str | os.PathLike[str], skip: str = "", folders: dict[str, int] | None = None
+) -> list[list[object]]:
     """(path, size, mtime) of every file below `folder` but `skip`, sorted: a cached folder's
     fingerprint, compared on each use (cheaper than hashing its files, and what any write,
-    truncation or removal changes).
+    truncation or removal changes). `folders`, when given, gets the mtime of every folder
+    read ("" for `folder` itself), taken before its entries are read.
 
     In os.walk's order and with its rules (a folder's files sorted, then its folders in turn;
     a link to a folder is not entered; a folder that cannot be read is left out), but each
@@ -121,34 +124,38 @@ def tree_listing(folder: str | os.PathLike[str], skip: str = "") -> list[list[ob
     except OSError:
         return listing
     try:
-        _list_folder(descriptor, "", skip, listing)
+        _list_folder(descriptor, "", skip, listing, folders)
     finally:
         os.close(descriptor)
     return listing
 
 
-def _list_folder(descriptor: int, below: str, skip: str, listing: list[list[object]]) -> None:
+def _list_folder(
+    descriptor: int, below: str, skip: str, listing: list[list[object]], folders: dict[str, int] | None
+) -> None:
     try:
+        if folders is not None:
+            folders[below.rstrip("/")] = os.fstat(descriptor).st_mtime_ns
         with os.scandir(descriptor) as iterator:
             entries = sorted(iterator, key=lambda entry: entry.name)
     except OSError:
         return
-    folders = []
+    inner_folders = []
     for entry in entries:
         if entry.is_dir():  # follows a link, as os.walk does: a link to a folder is no file
             if not entry.is_symlink():
-                folders.append(entry.name)
+                inner_folders.append(entry.name)
             continue
         relative = below + entry.name
         if relative != skip:
             status = entry.stat(follow_symlinks=False)
             listing.append([relative, status.st_size, status.st_mtime_ns])
-    for name in folders:
+    for name in inner_folders:
         try:
             inner = os.open(name, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW, dir_fd=descriptor)
         except OSError:
             continue
         try:
-            _list_folder(inner, f"{below}{name}/", skip, listing)
+            _list_folder(inner, f"{below}{name}/", skip, listing, folders)
         finally:
             os.close(inner)

@@ -155,13 +155,14 @@ def _invoke_locally(args: argparse.Namespace, payload: bytes, reporter: Reporter
         with open_function(args, reporter, concurrency=1, one_shot=True) as function:
             announce_sandbox(function, reporter)
             result = function.invoke(payload)
-    finally:
-        # The build record and the unpack cache's tidying are done while the function runs:
-        # let them finish.
-        leftovers = finish_local_run()
+    except BaseException:
+        finish_local_run()  # the record of a rebuild that ran is still written
+        raise
     failure = (result.error_type or "an error") if result.function_error else None
     code = print_result(result.payload, result.log, failure)
-    for warning in leftovers:
+    # The build record and the unpack cache's tidying are done while the function runs:
+    # let them finish.
+    for warning in finish_local_run():
         reporter.warn(warning)
     # The process ends next. Its final garbage collection would walk every object of every
     # module loaded (~10 ms of an invoke's exit); frozen objects are skipped. Safe here, as
