@@ -191,7 +191,7 @@ def test_pieces_give_the_same_bytes_whatever_the_threads_and_the_path(tmp_path: 
         archive.write_archive(out, archive.compress_files(sources, tmp_path / f"s{workers}.bin", workers=workers))
         archives.append(out.read_bytes())
     few = [source for source in sources if source.name in ("module.so", "noise.bin", "exact.py")]
-    sequential = [archive._write_compressed(few, map(archive._compress, [s.path for s in few]), tmp_path / "q.bin")]
+    sequential = [archive._write_compressed(few, map(archive._compress, few), tmp_path / "q.bin")]
     pooled = archive.compress_files(few, tmp_path / "p.bin", workers=2)
     assert archives[0] == archives[1] == archives[2]
     assert [archive.entry_bytes(entry) for entry in sequential[0]] == [archive.entry_bytes(e) for e in pooled]
@@ -209,7 +209,35 @@ def test_a_large_file_that_changes_size_while_it_is_read_is_an_error(tmp_path: P
     parts.packed = [b"p", b"p", b"p"]
     parts.checksum = (0, archive._PIECE * 3 + 1, 0o644)
     with pytest.raises(BuildError, match="changed while it was being archived"):
-        archive._joined(path, parts, archive._PIECE * 3)
+        archive._joined(archive.SourceFile(path.name, path), parts, archive._PIECE * 3)
     path.write_bytes(b"x" * 10)
     with pytest.raises(BuildError, match="changed while it was being archived"):
-        archive._read_piece(path, archive._PIECE, archive._PIECE, last=False)
+        archive._read_piece(archive.SourceFile(path.name, path), archive._PIECE, archive._PIECE, last=False)
+
+
+def test_a_slice_of_a_blob_is_archived_as_the_file_it_holds(tmp_path: Path) -> None:
+    """The compiler's pycs live in blobs: a slice gives the bytes (and archive) the same
+    content as a file of its own would, small or in pieces, with mode 0644."""
+    small, large = b"small pyc " * 100, bytes(range(256)) * (archive._PIECE // 128)
+    blob = tmp_path / "pycs-0.bin"
+    blob.write_bytes(b"head" + small + large + b"tail")
+    blob.chmod(0o755)
+    (tmp_path / "small.pyc").write_bytes(small)
+    (tmp_path / "large.pyc").write_bytes(large)
+    sliced = [
+        archive.SourceFile("a/small.pyc", blob, 4, len(small)),
+        archive.SourceFile("a/large.pyc", blob, 4 + len(small), len(large)),
+    ]
+    files = [
+        archive.SourceFile("a/small.pyc", tmp_path / "small.pyc"),
+        archive.SourceFile("a/large.pyc", tmp_path / "large.pyc"),
+    ]
+    one, two = tmp_path / "sliced.zip", tmp_path / "files.zip"
+    archive.write_archive(one, archive.compress_files(sliced, tmp_path / "s.bin", workers=2))
+    archive.write_archive(two, archive.compress_files(files, tmp_path / "f.bin", workers=2))
+    assert one.read_bytes() == two.read_bytes()
+    with zipfile.ZipFile(one) as handle:
+        assert handle.read("a/large.pyc") == large and handle.read("a/small.pyc") == small
+        assert handle.getinfo("a/small.pyc").external_attr >> 16 == 0o100644
+    with pytest.raises(BuildError, match="shorter"):
+        archive.SourceFile("x.pyc", blob, 4, blob.stat().st_size).read()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 from pathlib import Path
 
@@ -62,6 +63,42 @@ def test_same_bytes_as_py_compile(tmp_path: Path, version: str, count: int, pyth
         assert written.hex() == reference[rel], rel
         assert int.from_bytes(written[4:8], "little") == 0b01  # unchecked hash
     assert not list(tmp_path.rglob("*.tmp")), "no temporary file is left behind"
+
+
+@pytest.mark.parametrize("count", [3, 80], ids=["one-process", "forked-workers"])
+def test_pycs_in_blobs_are_the_bytes_written_beside_the_sources(
+    tmp_path: Path, count: int, python_for: PythonFor
+) -> None:
+    """With `into`, each worker appends its pycs to a blob: the same bytes, no file per module,
+    and a file that does not compile is a failure with no pyc."""
+    interpreter = python_for("3.13")
+    beside, blobs = tmp_path / "beside", tmp_path / "blobs"
+    for root in (beside, blobs / "tree"):
+        root.mkdir(parents=True)
+        files = _tree(root, count)
+        (root / "broken.py").write_text("def f(:\n")
+    (blobs / "pycs").mkdir()
+    with bytecode.Compiler(interpreter) as compiler:
+        compiler.submit([(beside, [*files, "broken.py"])])
+        assert [failure.file for failure in compiler.wait()] == ["broken.py"]
+    with bytecode.Compiler(interpreter) as compiler:
+        compiler.submit([(blobs / "tree", [*files, "broken.py"])], into=blobs / "pycs")
+        assert [failure.file for failure in compiler.wait()] == ["broken.py"]
+        pycs = compiler.pycs
+    assert set(pycs) == {(blobs / "tree", rel) for rel in files}
+    for rel in files:
+        pyc = pycs[(blobs / "tree", rel)]
+        with pyc.blob.open("rb") as handle:
+            handle.seek(pyc.offset)
+            assert handle.read(pyc.length) == (beside / bytecode.pyc_name(rel, "3.13")).read_bytes(), rel
+    assert not list((blobs / "tree").rglob("*.pyc")), "nothing is written beside the sources"
+    workers = min(os.cpu_count() or 1, 4) if count > 50 else 1
+    assert len(list((blobs / "pycs").iterdir())) == workers  # one blob per worker
+
+
+def test_a_tab_in_a_file_name_is_refused_before_compiling(tmp_path: Path, python_for: PythonFor) -> None:
+    with bytecode.Compiler(python_for("3.13")) as compiler, pytest.raises(BuildError, match="line break or a tab"):
+        compiler.submit([(tmp_path, ["a\tb.py"])])
 
 
 def test_failures_are_reported_per_tree(tmp_path: Path, python_for: PythonFor) -> None:

@@ -67,10 +67,34 @@ class Entry(NamedTuple):
 
 
 class SourceFile(NamedTuple):
-    """A file on disk to be stored under `name`."""
+    """A file on disk to be stored under `name`; or, with a `length`, that many bytes of
+    `path` from `offset` (a pyc in the compiler's blob), stored with mode 0644."""
 
     name: str
     path: Path
+    offset: int = 0
+    length: int = -1
+
+    def read(self) -> bytes:
+        if self.length < 0:
+            return self.path.read_bytes()
+        with self.path.open("rb") as handle:
+            handle.seek(self.offset)
+            data = handle.read(self.length)
+        if len(data) != self.length:
+            raise BuildError(f"{self.path} is shorter than the compiler said", "build again")
+        return data
+
+    def mode(self) -> int:
+        return normalised_mode(self.path.stat().st_mode) if self.length < 0 else FILE_MODE
+
+    def size(self) -> int:
+        if self.length >= 0:
+            return self.length
+        try:
+            return self.path.stat().st_size
+        except OSError:
+            return 0  # read (and failed on) by _compress, which names the file
 
 
 # A file larger than _PIECE is deflated in pieces of _PIECE bytes, each primed with the
@@ -99,20 +123,20 @@ def _deflate_piece(raw: bytes | memoryview, start: int, length: int, last: bool)
     )
 
 
-def _read_piece(path: Path, start: int, length: int, last: bool) -> bytes:
+def _read_piece(source: SourceFile, start: int, length: int, last: bool) -> bytes:
     """One piece of a large file, read with the window before it, deflated (in a thread)."""
     primed = min(start, _WINDOW)
-    with path.open("rb") as handle:
-        handle.seek(start - primed)
+    with source.path.open("rb") as handle:
+        handle.seek(source.offset + start - primed)
         data = handle.read(primed + length)
     if len(data) != primed + length:
-        raise BuildError(f"{path} changed while it was being archived", "build again")
+        raise BuildError(f"{source.path} changed while it was being archived", "build again")
     return _deflate_piece(data, primed, length, last)
 
 
-def _compress(path: Path) -> tuple[bytes, int, int, int, int]:
+def _compress(source: SourceFile) -> tuple[bytes, int, int, int, int]:
     """(compressed bytes, method, crc, size, mode) of one file."""
-    raw = path.read_bytes()
+    raw = source.read()
     pieces = _pieces(len(raw))
     packed = b"".join(
         _deflate_piece(raw, start, length, index == len(pieces) - 1) for index, (start, length) in enumerate(pieces)
@@ -120,18 +144,19 @@ def _compress(path: Path) -> tuple[bytes, int, int, int, int]:
     method = _DEFLATED
     if len(packed) >= len(raw):  # already-compressed data: store it as it is
         packed, method = raw, _STORED
-    return packed, method, zlib.crc32(raw), len(raw), normalised_mode(path.stat().st_mode)
+    return packed, method, zlib.crc32(raw), len(raw), source.mode()
 
 
-def _checksum(path: Path) -> tuple[int, int, int]:
+def _checksum(source: SourceFile) -> tuple[int, int, int]:
     """(crc, size, mode) of a large file, whose pieces are deflated by other tasks; read in
     blocks, so that it holds no more than one."""
     crc = size = 0
-    with path.open("rb") as handle:
-        while block := handle.read(1 << 20):
+    remaining = source.length if source.length >= 0 else None
+    with source.path.open("rb") as handle:
+        handle.seek(source.offset)
+        while block := handle.read(1 << 20 if remaining is None else min(1 << 20, remaining - size)):
             crc, size = zlib.crc32(block, crc), size + len(block)
-        mode = normalised_mode(os.fstat(handle.fileno()).st_mode)
-    return crc, size, mode
+    return crc, size, source.mode()
 
 
 # What the compressing threads may hold at once (file pieces read, and their compressed
@@ -170,13 +195,13 @@ def compress_files(sources: Iterable[SourceFile], scratch: Path, workers: int = 
     (entries point at their bytes), and the same as the sequential path below gives.
     """
     items = list(sources)
-    if len(items) < 8 and all(_file_size(item.path) <= _PIECE for item in items):
+    if len(items) < 8 and all(item.size() <= _PIECE for item in items):
         # A rebuild's few edited files: a thread pool costs more than it saves.
-        return _write_compressed(items, map(_compress, [item.path for item in items]), scratch)
+        return _write_compressed(items, map(_compress, items), scratch)
     from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 
     workers = workers or min(4, os.cpu_count() or 1)
-    sizes = [_file_size(item.path) for item in items]
+    sizes = [item.size() for item in items]
     queue = iter(_tasks(sizes))
     large: dict[int, _LargeFile] = {}
     entries: list[Entry | None] = [None] * len(items)
@@ -190,7 +215,7 @@ def compress_files(sources: Iterable[SourceFile], scratch: Path, workers: int = 
 
         while True:
             for task in queue:  # fill up to the bounds; at least one task is always in flight
-                running[pool.submit(_run_task, items[task.file].path, task, sizes[task.file])] = task
+                running[pool.submit(_run_task, items[task.file], task, sizes[task.file])] = task
                 held += task.cost
                 if len(running) >= workers * 4 or held >= _IN_FLIGHT_BYTES:
                     break
@@ -210,7 +235,7 @@ def compress_files(sources: Iterable[SourceFile], scratch: Path, workers: int = 
                     parts.packed[task.piece] = future.result()
                 if parts.complete():
                     del large[task.file]
-                    write(task.file, *_joined(items[task.file].path, parts, sizes[task.file]))
+                    write(task.file, *_joined(items[task.file], parts, sizes[task.file]))
     return [entry for entry in entries if entry is not None]
 
 
@@ -224,36 +249,29 @@ def _tasks(sizes: list[int]) -> Iterator[_Task]:
     yield from (_Task(index, None, size) for index, size in enumerate(sizes) if size <= _PIECE)
 
 
-def _run_task(path: Path, task: _Task, size: int) -> Any:
+def _run_task(source: SourceFile, task: _Task, size: int) -> Any:
     if task.piece is None:
-        return _compress(path)
+        return _compress(source)
     if task.piece < 0:
-        return _checksum(path)
+        return _checksum(source)
     pieces = _pieces(size)
     start, length = pieces[task.piece]
-    return _read_piece(path, start, length, task.piece == len(pieces) - 1)
+    return _read_piece(source, start, length, task.piece == len(pieces) - 1)
 
 
-def _joined(path: Path, parts: _LargeFile, expected_size: int) -> tuple[bytes, int, int, int, int]:
+def _joined(source: SourceFile, parts: _LargeFile, expected_size: int) -> tuple[bytes, int, int, int, int]:
     """A large file's (bytes, method, crc, size, mode) from its compressed pieces."""
     assert parts.checksum is not None
     crc, size, mode = parts.checksum
     if size != expected_size:  # the pieces were cut for another size
-        raise BuildError(f"{path} changed while it was being archived", "build again")
+        raise BuildError(f"{source.path} changed while it was being archived", "build again")
     packed = b"".join(piece for piece in parts.packed if piece is not None)
     if len(packed) >= size:  # already-compressed data: read it again and store it
-        raw = path.read_bytes()
+        raw = source.read()
         if len(raw) != size or zlib.crc32(raw) != crc:
-            raise BuildError(f"{path} changed while it was being archived", "build again")
+            raise BuildError(f"{source.path} changed while it was being archived", "build again")
         return raw, _STORED, crc, size, mode
     return packed, _DEFLATED, crc, size, mode
-
-
-def _file_size(path: Path) -> int:
-    try:
-        return path.stat().st_size
-    except OSError:
-        return 0  # read (and failed on) by _compress, which names the file
 
 
 def _write_compressed(

@@ -29,8 +29,12 @@ if TYPE_CHECKING:
 # loaded at start-up (py_compile and json would double its start-up time), and writes
 # exactly what py_compile writes for UNCHECKED_HASH: magic, flags=1, the source hash, the
 # marshalled code compiled with the relative name as its file name.
-# Job on stdin: the number of roots, the roots, then "<root index>\t<relative path>" lines.
-# Output: "<root index>\t<relative path>\t<error>" for each file that did not compile.
+# Job on stdin: a folder for pyc blobs (or an empty line), the number of roots, the roots, then
+# "<root index>\t<relative path>" lines. Without a blob folder each pyc is written beside its
+# source; with one, each worker appends its pycs to `pycs-<worker>.bin` there (no file to
+# create per module: that cost as much as compiling on some file systems) and says where.
+# Output: "F\t<root index>\t<relative path>\t<error>" for each file that did not compile,
+# "W\t<root index>\t<worker>\t<offset>\t<length>\t<relative path>" for each pyc in a blob.
 # The first line drops the current folder from sys.path (what -I would do): 3.10 imports
 # os from disk here, and a project's own os.py must not be the one it finds.
 _COMPILER = r"""
@@ -46,10 +50,11 @@ def stop_with_parent(lifeline):
 _thread.start_new_thread(stop_with_parent, (int(sys.argv[1]),))
 from _frozen_importlib_external import MAGIC_NUMBER, _RAW_MAGIC_NUMBER, cache_from_source
 lines = sys.stdin.read().split("\n")
-roots = lines[1 : 1 + int(lines[0])]
-jobs = [line.split("\t", 1) for line in lines[1 + len(roots) :] if line]
+into = lines[0]
+roots = lines[2 : 2 + int(lines[1])]
+jobs = [line.split("\t", 1) for line in lines[2 + len(roots) :] if line]
 written = [0]
-def compile_one(index, rel):
+def compile_one(index, rel, blob, worker):
     source = os.path.join(roots[int(index)], rel)
     with open(source, "rb") as handle:
         data = handle.read()
@@ -58,11 +63,15 @@ def compile_one(index, rel):
     except (SyntaxError, ValueError) as exc:
         detail = exc.msg if isinstance(exc, SyntaxError) else str(exc)
         line = f" (line {exc.lineno})" if isinstance(exc, SyntaxError) and exc.lineno else ""
-        return f"{index}\t{rel}\t{type(exc).__name__}: {detail}{line}".replace("\n", " ") + "\n"
+        return f"F\t{index}\t{rel}\t{type(exc).__name__}: {detail}{line}".replace("\n", " ") + "\n"
     pyc = bytearray(MAGIC_NUMBER)
     pyc += (1).to_bytes(4, "little")
     pyc += _imp.source_hash(_RAW_MAGIC_NUMBER, data)
     pyc += marshal.dumps(code)
+    if blob is not None:
+        offset = blob.tell()
+        blob.write(pyc)
+        return f"W\t{index}\t{worker}\t{offset}\t{len(pyc)}\t{rel}\n"
     target = cache_from_source(source)
     os.makedirs(os.path.dirname(target), exist_ok=True)
     # A new file, renamed into place: never write through a link into uv's cache. Named as
@@ -74,8 +83,13 @@ def compile_one(index, rel):
         handle.write(pyc)
     os.replace(temporary, target)
     return ""
-def compile_all(chunk):
-    return "".join(compile_one(index, rel) for index, rel in chunk)
+def compile_all(chunk, worker):
+    blob = open(os.path.join(into, f"pycs-{worker}.bin"), "wb") if into else None
+    try:
+        return "".join(compile_one(index, rel, blob, worker) for index, rel in chunk)
+    finally:
+        if blob is not None:
+            blob.close()
 # compile() holds the GIL: large trees are split by size over forked workers, one per core.
 workers = min(os.cpu_count() or 1, 4) if len(jobs) > 50 else 1
 chunks, loads = [[] for _ in range(workers)], [0] * workers
@@ -84,17 +98,17 @@ for job in sorted(jobs, key=lambda job: -os.path.getsize(os.path.join(roots[int(
     chunks[lightest].append(job)
     loads[lightest] += os.path.getsize(os.path.join(roots[int(job[0])], job[1]))
 children = []
-for chunk in chunks[1:]:
+for worker, chunk in enumerate(chunks[1:], 1):
     read_end, write_end = os.pipe()
     pid = os.fork()
     if pid == 0:
         os.close(read_end)
         with os.fdopen(write_end, "w") as out:
-            out.write(compile_all(chunk))
+            out.write(compile_all(chunk, worker))
         os._exit(0)
     os.close(write_end)
     children.append((pid, read_end))
-failures = [compile_all(chunks[0])]
+failures = [compile_all(chunks[0], 0)]
 for pid, read_end in children:
     with os.fdopen(read_end) as result:
         failures.append(result.read())
@@ -151,12 +165,26 @@ def pyc_name(source: str, python_version: str) -> str:
     return f"{folder}/__pycache__/{file[:-3]}.{tag}.pyc".lstrip("/")
 
 
+class Pyc:
+    """Where the compiler put one pyc in a blob (submit's `into`): a plain class, see TYPE_CHECKING."""
+
+    __slots__ = ("blob", "length", "offset")
+
+    def __init__(self, blob: Path, offset: int, length: int) -> None:
+        self.blob = blob
+        self.offset = offset
+        self.length = length
+
+
 class Compiler:
     """One compile job in the target interpreter: start it early, give it files, then wait."""
 
     def __init__(self, interpreter: str | os.PathLike[str]) -> None:
         self.interpreter = interpreter
         self._roots: list[Path] = []
+        self._into: Path | None = None
+        # With submit's `into`: each compiled source, by (root, relative path), after wait().
+        self.pycs: dict[tuple[Path, str], Pyc] = {}
         # A process group of its own (its forked workers join it), stopped as one by cancel();
         # the lifeline's read end tells it when this process is gone, however it ended.
         lifeline, self._lifeline = os.pipe()
@@ -181,13 +209,20 @@ class Compiler:
         finally:
             os.close(lifeline)
 
-    def submit(self, trees: list[tuple[Path, list[str]]]) -> None:
-        """Send the job: for each root, the relative paths of the .py files to compile."""
-        header = [str(len(trees)), *(str(root) for root, _ in trees)]
+    def submit(self, trees: list[tuple[Path, list[str]]], into: Path | None = None) -> None:
+        """Send the job: for each root, the relative paths of the .py files to compile.
+
+        The pycs are written beside their sources (`__pycache__/`), or, with `into` (an empty
+        folder), appended to a few blobs there: `pycs` then says where each one is.
+        """
+        header = [str(into or ""), str(len(trees)), *(str(root) for root, _ in trees)]
         lines = [f"{index}\t{rel}" for index, (_, files) in enumerate(trees) for rel in files]
-        if any("\n" in line for line in [*header, *lines]):
-            raise BuildError("a file or folder name contains a line break", "rename it: Lambda cannot load it anyway")
+        if any("\n" in line for line in header) or any("\n" in line or line.count("\t") > 1 for line in lines):
+            raise BuildError(
+                "a file or folder name contains a line break or a tab", "rename it: Lambda cannot load it anyway"
+            )
         self._roots = [root for root, _ in trees]
+        self._into = into
         with contextlib.suppress(BrokenPipeError):  # the process died: wait() reports how
             self._stdin().write("\n".join([*header, *lines, ""]).encode())
         self._close_stdin()
@@ -217,8 +252,14 @@ class Compiler:
             )
         failures = []
         for line in stdout.decode(errors="replace").splitlines():
-            index, file, error = line.split("\t", 2)
-            failures.append(Failure(self._roots[int(index)], file, error))
+            kind, rest = line.split("\t", 1)
+            if kind == "W" and self._into is not None:
+                index, worker, offset, length, file = rest.split("\t", 4)
+                blob = self._into / f"pycs-{worker}.bin"
+                self.pycs[(self._roots[int(index)], file)] = Pyc(blob, int(offset), int(length))
+            else:
+                index, file, error = rest.split("\t", 2)
+                failures.append(Failure(self._roots[int(index)], file, error))
         return failures
 
     def __enter__(self) -> Compiler:

@@ -322,11 +322,11 @@ def files_by_package(site_packages: Path, allow_collisions: tuple[str, ...] = ()
 
 
 def _compress_by_package(
-    site_packages: Path, by_package: dict[str, list[str]], scratch: Path
+    by_package: dict[str, list[archive.SourceFile]], scratch: Path
 ) -> dict[str, list[archive.Entry]]:
     """Compress every package's files in one parallel pass; the entries, by package."""
-    owners = [(owner, name) for owner, names in by_package.items() for name in names]
-    compressed = archive.compress_files([archive.SourceFile(name, site_packages / name) for _, name in owners], scratch)
+    owners = [(owner, source) for owner, sources in by_package.items() for source in sources]
+    compressed = archive.compress_files([source for _, source in owners], scratch)
     entries: dict[str, list[archive.Entry]] = {owner: [] for owner in by_package}
     for (owner, _), entry in zip(owners, compressed, strict=True):
         entries[owner].append(entry)
@@ -360,19 +360,28 @@ def _compressed(
     Compression of the installed files runs in this process while the target interpreter
     compiles their bytecode: the two are the bulk of a first build's CPU time.
     """
-    entries = _compress_by_package(site_packages, by_package, scratch / "files.bin")
+    files = {
+        owner: [archive.SourceFile(name, site_packages / name) for name in names] for owner, names in by_package.items()
+    }
+    entries = _compress_by_package(files, scratch / "files.bin")
     if compiler is None:
         return entries
     # Some packages ship files that do not compile (Python 2 tests, templates): they simply
-    # get no pyc, as with pip's compileall.
+    # get no pyc, as with pip's compileall. The others are in the compiler's blobs.
     failed = {failure.file for failure in compiler.wait()}
-    pycs = {
-        owner: [
-            bytecode.pyc_name(name, python_version) for name in files if name.endswith(".py") and name not in failed
-        ]
-        for owner, files in by_package.items()
-    }
-    for owner, pyc_entries in _compress_by_package(site_packages, pycs, scratch / "pycs.bin").items():
+    written = compiler.pycs
+    pycs: dict[str, list[archive.SourceFile]] = {owner: [] for owner in by_package}
+    for owner, names in by_package.items():
+        for name in names:
+            if not name.endswith(".py") or name in failed:
+                continue
+            pyc = written.get((site_packages, name))
+            if pyc is None:
+                raise BuildError(f"the bytecode compiler left out {name}", "run with -v and report it")
+            pycs[owner].append(
+                archive.SourceFile(bytecode.pyc_name(name, python_version), pyc.blob, pyc.offset, pyc.length)
+            )
+    for owner, pyc_entries in _compress_by_package(pycs, scratch / "pycs.bin").items():
         entries[owner] += pyc_entries
     return entries
 
@@ -396,7 +405,9 @@ def _new_packages(
             # Compiling is the longest step: it starts before the checks, and a tree that
             # fails them only wastes the compiler's work (cancelled below).
             sources = sorted(name for files in by_package.values() for name in files if name.endswith(".py"))
-            compiler.submit([(site_packages, sources)])
+            pyc_blobs = scratch / "pycs"
+            pyc_blobs.mkdir()
+            compiler.submit([(site_packages, sources)], into=pyc_blobs)
         check_tree(site_packages, request.target, [*request.build_paths, scratch])
         entries = _compressed(site_packages, by_package, compiler, request.runtime.python_version, scratch)
     finally:
