@@ -69,6 +69,7 @@ class EarlyStart:
         self._spawned = 0.0
         self._before_gate: float | None = None
         self._starting: threading.Thread | None = None
+        self._runtime_folder_check: Callable[[], bool] | None = None  # see in_background
         self.adopted = False
         self.credentials: dict[str, str] | None = None  # the caller's, when it looked them up
         # Set once the environment was adopted (its gate opened: the function's init runs)
@@ -93,10 +94,12 @@ class EarlyStart:
         makes (its interpreter, sandbox and runtime folder found there) and the caller's
         AWS credentials (a one-shot run: its tree is updated in place, see unpack_cache.py).
 
-        The third thing `prepare` gives checks the runtime folder; it runs once the runtime
-        is starting (which imports only awslambdaric before its gate: nothing of the
-        function), and a folder that fails it gives the environment up, lending nothing: the
-        run then installs the folder again and starts its own environment."""
+        The third thing `prepare` gives checks the runtime folder. It runs after the runtime
+        was spawned (which imports only awslambdaric before its gate: nothing of the
+        function), in the run's own thread once its build is done (`lends`, `reached_gate`):
+        on this thread, its thousands of stat calls would hand the interpreter back and forth
+        with the build's own. A folder that fails it gives the environment up, lending
+        nothing: the run then installs the folder again and starts its own environment."""
         early = cls(None, key, loop_thread)
 
         def start() -> None:
@@ -107,15 +110,8 @@ class EarlyStart:
                 return
             early.credentials = caller_credentials() if key[2].pass_credentials else {}
             early.spec = dataclasses.replace(spec, credentials=early.credentials)
+            early._runtime_folder_check = runtime_folder_intact
             early.start(tree)
-            try:
-                intact = runtime_folder_intact()
-            except OSError:
-                intact = False
-            if not intact:
-                log.debug("early start abandoned: its runtime folder changed since it was installed")
-                early.spec = None  # nothing is lent: the run checks (and installs) the folder itself
-                early._stop()
 
         early._starting = threading.Thread(target=start, name="early-start", daemon=True)
         early._starting.start()
@@ -165,11 +161,22 @@ class EarlyStart:
             log.debug("early start abandoned: %s", exc)
             self.cancel()
 
-    def _started(self) -> None:
-        """Wait for the thread of `in_background`, if any."""
+    def _started(self, *, check: bool = True) -> None:
+        """Wait for the thread of `in_background`, if any, then check its runtime folder."""
         if self._starting is not None:
             self._starting.join()
             self._starting = None
+        runtime_folder_intact, self._runtime_folder_check = self._runtime_folder_check, None
+        if runtime_folder_intact is None or not check:
+            return
+        try:
+            intact = runtime_folder_intact()
+        except OSError:
+            intact = False
+        if not intact:
+            log.debug("early start abandoned: its runtime folder changed since it was installed")
+            self.spec = None  # nothing is lent: the run checks (and installs) the folder itself
+            self._stop()
 
     def lends(self, key: HostKey) -> FunctionSpec | None:
         """The spec it was started with, when its interpreter, sandbox and runtime folder are
@@ -222,7 +229,7 @@ class EarlyStart:
     def cancel(self) -> None:
         """Stop the environment, if it was not adopted (from any thread but the loop's)."""
         self.settled.set()
-        self._started()
+        self._started(check=False)  # stopped anyway
         self._stop()
 
     def _stop(self) -> None:
