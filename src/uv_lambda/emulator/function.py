@@ -242,8 +242,8 @@ def start_early(function: Function, code: Path, layers: Sequence[Path], options:
     def prepare() -> tuple[FunctionSpec, Layout | None, Callable[[], bool]]:  # on the early start's thread
         tree = current_tree(code, layers)
         known = tree or Layout(code.parent, code.parent, code.parent)  # no tree yet: nothing starts
-        # The runtime folder is checked while the runtime starts (it runs nothing of the
-        # function before its gate), not before: see early_start.py.
+        # An installed runtime folder is checked after the runtime is spawned (it runs nothing
+        # of the function before its gate), once the build is done: see early_start.py.
         runtime = function.runtime
         installed = installed_runtime_folder(
             runtime.python_version, with_boto3=options.with_boto3, sdk=function.config.runtime_sdk
