@@ -54,9 +54,15 @@ class C{index}:
 '''
 
 
-def environment(cache: Path) -> dict[str, str]:
+def search_path() -> str:
+    """PATH with this interpreter's folder and pyenv's real interpreters first: pyenv's
+    shims, if they come first, are not interpreters uv or this script can use."""
     interpreters = [str(p) for p in sorted(PYENV.glob("3.1[0-9]*/bin"), reverse=True)]
-    path = os.pathsep.join([str(Path(sys.executable).parent), *interpreters, os.environ["PATH"]])
+    return os.pathsep.join([str(Path(sys.executable).parent), *interpreters, os.environ["PATH"]])
+
+
+def environment(cache: Path) -> dict[str, str]:
+    path = search_path()
     env = {**os.environ, "PATH": path, "UV_PYTHON_DOWNLOADS": "never", "UV_LAMBDA_CACHE_DIR": str(cache)}
     env.pop("PYTHONDONTWRITEBYTECODE", None)  # uv-lambda's own modules keep their bytecode
     return env
@@ -97,8 +103,9 @@ def task_root(cache: Path) -> Path:
 
 
 def cold_imports(root: Path, repeat: int = 5) -> list[float]:
-    python = shutil.which("python3.13") or "python3.13"
-    env = {"PATH": os.environ["PATH"], "PYTHONDONTWRITEBYTECODE": "1", "PYTHONPATH": str(root)}
+    path = search_path()
+    python = shutil.which("python3.13", path=path) or "python3.13"
+    env = {"PATH": path, "PYTHONDONTWRITEBYTECODE": "1", "PYTHONPATH": str(root)}
     times = []
     for _ in range(repeat):
         started = time.perf_counter()
