@@ -32,7 +32,8 @@ if TYPE_CHECKING:
 # Job on stdin: a folder for pyc blobs (or an empty line), the number of roots, the roots, then
 # "<root index>\t<relative path>" lines. Without a blob folder each pyc is written beside its
 # source; with one, each worker appends its pycs to `pycs-<worker>.bin` there (no file to
-# create per module: that cost as much as compiling on some file systems) and says where.
+# create per module: on some file systems that costs a fifth of what compiling does) and says
+# where.
 # Output: "F\t<root index>\t<relative path>\t<error>" for each file that did not compile,
 # "W\t<root index>\t<worker>\t<offset>\t<length>\t<relative path>" for each pyc in a blob.
 # The first line drops the current folder from sys.path (what -I would do): 3.10 imports
@@ -253,7 +254,8 @@ class Compiler:
         failures = []
         for line in stdout.decode(errors="replace").splitlines():
             kind, rest = line.split("\t", 1)
-            if kind == "W" and self._into is not None:
+            if kind == "W":  # only with submit's `into`
+                assert self._into is not None
                 index, worker, offset, length, file = rest.split("\t", 4)
                 blob = self._into / f"pycs-{worker}.bin"
                 self.pycs[(self._roots[int(index)], file)] = Pyc(blob, int(offset), int(length))

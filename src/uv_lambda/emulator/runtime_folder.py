@@ -7,7 +7,7 @@ half-installed runtime is never used and concurrent runs do not step on each oth
 files are copies (never hard links into uv's cache), and a sealed listing of them (path,
 size, mtime) is compared on every use: a folder a function wrote into, or a file damaged
 or removed, is installed again. (After one full listing, a check stats the listed files and
-the folders' mtimes instead of reading every folder: see _intact.)
+the folders' mtimes instead of reading every folder: see runtime_folder_intact.)
 """
 
 from __future__ import annotations
@@ -110,7 +110,7 @@ def ensure_runtime_folder(
     """The runtime folder for `python_version` on this machine, installing it on first use."""
     root = cache_root() / "runtimes"
     target = root / folder_name(python_version, host_machine(), with_boto3, sdk)
-    if _intact(target):
+    if runtime_folder_intact(target):
         return target
     if target.exists():
         miss(target, "its files changed since it was installed")
@@ -134,7 +134,7 @@ def ensure_runtime_folder(
         except OSError:
             published = False
         # Not published: another run finished first, and its folder is as good as ours.
-        if not published and not _intact(target):
+        if not published and not runtime_folder_intact(target):
             raise UsageError(
                 f"could not create the runtime folder {target}",
                 "run `uv-lambda cache clean` and retry",
@@ -154,13 +154,8 @@ def installed_runtime_folder(python_version: str, *, with_boto3: bool = True, sd
 
 
 def runtime_folder_intact(folder: Path) -> bool:
-    """Whether `folder` (a runtime folder) holds what was installed there (see ensure_runtime_folder)."""
-    return _intact(folder)
-
-
-def _intact(folder: Path) -> bool:
-    """Whether `folder` holds what was installed there: every file, at its size and mtime,
-    and no other.
+    """Whether `folder` (a runtime folder) holds what was installed there: every file, at
+    its size and mtime, and no other.
 
     The first check lists the folder (~1,000 folders for boto3's ~2,500 files) and, when
     the listing is the installed one, keeps the mtime of each of its folders beside it
