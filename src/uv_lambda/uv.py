@@ -123,6 +123,59 @@ def _pyenv_interpreter(version: str) -> Path | None:
     return matches[-1] if matches else None
 
 
+def _bundled_uv() -> tuple[str, str] | None:
+    """The binary the `uv` wheel installed and the wheel's version, read from its RECORD.
+
+    uv-lambda depends on the `uv` package, whose wheel ships the binary: the installer
+    wrote the file RECORD names (path and size), so that file is that version, and
+    `uv --version` (a subprocess on every first build) need not be asked. None when
+    anything does not match (no such package, two dist-info folders, a binary replaced
+    since): find_uv then asks the binary itself.
+    """
+    from importlib.util import find_spec
+
+    try:
+        spec = find_spec("uv")
+    except (ImportError, ValueError):
+        return None
+    folders = spec.submodule_search_locations if spec is not None else None
+    if not folders:
+        return None
+    return wheel_binary(os.path.dirname(next(iter(folders))))
+
+
+def wheel_binary(site_packages: str) -> tuple[str, str] | None:
+    """(path, version) of the uv binary that the `uv` wheel in `site_packages` installed, if
+    its RECORD names one and that file still has the recorded size (see _bundled_uv)."""
+    try:
+        dist_infos = [
+            entry.name
+            for entry in os.scandir(site_packages)
+            # `uv-<version>.dist-info`: a wheel's folder name escapes the name's own dashes.
+            if entry.name.startswith("uv-") and entry.name.endswith(".dist-info") and "-" not in entry.name[3:-10]
+        ]
+        if len(dist_infos) != 1:
+            return None
+        with open(os.path.join(site_packages, dist_infos[0], "RECORD"), encoding="utf-8") as record:
+            lines = record.read().splitlines()
+    except OSError:
+        return None
+    executable = "uv.exe" if os.name == "nt" else "uv"
+    for line in lines:
+        name, _, rest = line.partition(",")
+        size = rest.rpartition(",")[2]
+        if name.replace("\\", "/").rsplit("/", 2)[-2:] not in (["bin", executable], ["Scripts", executable]):
+            continue
+        path = os.path.normpath(os.path.join(site_packages, name))
+        try:
+            if not size.isdigit() or os.stat(path).st_size != int(size):
+                return None
+        except OSError:
+            return None
+        return path, dist_infos[0][len("uv-") : -len(".dist-info")]
+    return None
+
+
 def _candidates() -> list[str]:
     found: list[str] = []
     try:
@@ -142,6 +195,9 @@ def _candidates() -> list[str]:
 def find_uv() -> Uv:
     """The bundled uv first, then uv on PATH; refuses one older than MINIMUM_VERSION."""
     override = os.environ.get("UV_LAMBDA_UV")
+    bundled = None if override else _bundled_uv()
+    if bundled is not None:
+        return _checked(Path(bundled[0]), bundled[1])
     candidates = [override] if override else _candidates()
     if not candidates:
         raise UsageError("uv was not found", "install it with `pip install uv` (or reinstall uv-lambda)")
@@ -160,7 +216,11 @@ def find_uv() -> Uv:
         identity = []
     # The same binary (path, size, mtime) always prints the same version: ask it once.
     output = remembered("uv-version", identity, ask_version, lambda _: bool(identity)) if identity else ask_version()
-    version = _version_tuple(output)
+    return _checked(path, output)
+
+
+def _checked(path: Path, version_text: str) -> Uv:
+    version = _version_tuple(version_text)
     if version < MINIMUM_VERSION:
         minimum = ".".join(map(str, MINIMUM_VERSION))
         raise UsageError(

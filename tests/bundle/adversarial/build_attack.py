@@ -9,7 +9,7 @@ import os
 import shutil
 import subprocess
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from tests.support.projects import write_project
@@ -46,10 +46,11 @@ class Victim:
     project: Path
     cache: Path
     tmp: Path
+    extra_env: dict[str, str] = field(default_factory=dict)
 
     @property
     def env(self) -> dict[str, str]:
-        return {**os.environ, "UV_LAMBDA_CACHE_DIR": str(self.cache), "TMPDIR": str(self.tmp)}
+        return {**os.environ, "UV_LAMBDA_CACHE_DIR": str(self.cache), "TMPDIR": str(self.tmp), **self.extra_env}
 
     @property
     def out(self) -> Path:

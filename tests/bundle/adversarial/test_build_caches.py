@@ -5,6 +5,7 @@ exactly the bytes of a clean build; the cache is sound afterwards and no scratch
 from __future__ import annotations
 
 import json
+import shutil
 from collections.abc import Callable
 from pathlib import Path
 
@@ -21,6 +22,7 @@ from build_attack import (
 )
 
 from uv_lambda import sealed
+from uv_lambda.uv import find_uv
 
 pytestmark = pytest.mark.slow
 
@@ -77,9 +79,21 @@ CASES = [
 ]
 
 
-def _prepared(reference: BuildReference, tmp_path: Path, layout: str) -> Victim:
-    """A victim built once (so its build record exists), then edited to version B."""
+@pytest.fixture(scope="module")
+def unbundled_uv(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A copy of the uv binary outside its wheel: its version is asked for and remembered
+    (memo/uv-version-*), where the wheel's own binary's is read from the wheel's RECORD."""
+    copy = tmp_path_factory.mktemp("uv") / "uv"
+    shutil.copy2(find_uv().path, copy)
+    return copy
+
+
+def _prepared(reference: BuildReference, tmp_path: Path, layout: str, uv: Path | None = None) -> Victim:
+    """A victim built once (so its build record exists), then edited to version B; with
+    `uv`, every build of it runs that binary (UV_LAMBDA_UV)."""
     victim = reference.victim(tmp_path)
+    if uv is not None:
+        victim.extra_env["UV_LAMBDA_UV"] = str(uv)
     first = victim.build("--format", layout)
     assert_clean_run(first)
     assert victim.artifacts(layout) == reference.artifacts[layout, "A"]
@@ -89,10 +103,10 @@ def _prepared(reference: BuildReference, tmp_path: Path, layout: str) -> Victim:
 
 @pytest.mark.parametrize(("kind", "damage_name"), CASES)
 def test_a_damaged_cache_entry_is_a_miss(
-    build_reference: BuildReference, tmp_path: Path, kind: str, damage_name: str
+    build_reference: BuildReference, unbundled_uv: Path, tmp_path: Path, kind: str, damage_name: str
 ) -> None:
     pattern, layout, drop_set, damages = ENTRIES[kind]
-    victim = _prepared(build_reference, tmp_path, layout)
+    victim = _prepared(build_reference, tmp_path, layout, unbundled_uv if kind == "uv-version-memo" else None)
     targets = sorted(victim.cache.glob(pattern))
     assert targets, f"no {pattern} in the cache"
     for target in targets:
@@ -125,9 +139,9 @@ def test_a_damaged_cache_entry_is_a_miss(
     ],
 )
 def test_a_miss_is_one_line_at_verbose(
-    build_reference: BuildReference, tmp_path: Path, pattern: str, damage: Damage
+    build_reference: BuildReference, unbundled_uv: Path, tmp_path: Path, pattern: str, damage: Damage
 ) -> None:
-    victim = _prepared(build_reference, tmp_path, "zip")
+    victim = _prepared(build_reference, tmp_path, "zip", unbundled_uv if pattern.startswith("memo/") else None)
     (target,) = victim.cache.glob(pattern)
     damage(target)
     rebuilt = victim.build("-v")
