@@ -10,7 +10,7 @@ import pytest
 from tests.bundle.build_helpers import metadata, names, read
 from tests.support.projects import CliResult, CliRunner, write_project
 
-from uv_lambda.bundle.export import exporter
+from uv_lambda.bundle.export import exporter, lock_files
 from uv_lambda.bundle.install import source_builds
 from uv_lambda.errors import CommandError
 from uv_lambda.runtimes import Architecture, get_runtime
@@ -57,7 +57,10 @@ def native(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def test_the_lock_names_packages_without_wheels(pure: Path) -> None:
-    assert exporter.source_only(pure / "uv.lock") == ("docopt",)
+    packages = exporter.lock_packages(pure / "uv.lock")
+    assert exporter.source_only(packages) == ("docopt",)
+    # The others' wheels are installed by URL (lock_files.py); docopt has none to list.
+    assert [pin.partition("==")[0] for pin in lock_files.blocks_by_pin(packages)] == ["six"]
 
 
 @pytest.mark.slow

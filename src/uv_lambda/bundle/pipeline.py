@@ -330,6 +330,7 @@ def _dependencies(staging: _Staging, exported: exporter.Exported) -> dependencie
         source_builds_allowed=config.source_builds,
         build_python=staging.interpreter,  # also builds the packages that publish only an sdist
         allow_collisions=config.allow_collisions,
+        lock_files={pin.partition("==")[0]: block for pin, block in exported.lock_files},
     )
     with staging.reporter.step(f"dependencies for {settings.runtime.name} {settings.architecture.value}"):
         deps, hit = dependencies.ensure(staging.uv, request, staging.background)

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from uv_lambda import sealed
-from uv_lambda.bundle.export import markers
+from uv_lambda.bundle.export import lock_files, markers
 from uv_lambda.cache import cache_root, miss
 from uv_lambda.config import FunctionConfig
 from uv_lambda.errors import CommandError, ConfigError, UsageError
@@ -23,7 +23,7 @@ _PIN = re.compile(r"^([A-Za-z0-9][A-Za-z0-9._-]*)(?:\[[^\]]*\])?==([^\s;\\]+)")
 
 
 # Part of the export cache's key: a change in what an entry holds makes fresh entries.
-_FORMAT = "3"
+_FORMAT = "4"  # 4: lock_files
 
 
 @dataclass(frozen=True)
@@ -38,6 +38,8 @@ class Exported:
     dropped: tuple[str, ...] = ()
     # Third-party packages the lock knows no wheel of: built from source
     source_only: tuple[str, ...] = ()
+    # ("name==version", pylock table) of the pins whose wheels the lock lists by URL (lock_files.py)
+    lock_files: tuple[tuple[str, str], ...] = ()
 
 
 def _pins(lines: list[str]) -> tuple[tuple[str, str], ...]:
@@ -67,6 +69,7 @@ def for_target(exported: Exported, runtime: Runtime, arch: Architecture) -> Expo
     ]
     pins = _pins(firsts)
     kept_names = {name for name, _ in pins}
+    kept_pins = {f"{name}=={version}" for name, version in pins}
     return Exported(
         requirements,
         pins,
@@ -74,6 +77,7 @@ def for_target(exported: Exported, runtime: Runtime, arch: Architecture) -> Expo
         (),
         tuple(dropped),
         tuple(name for name in exported.source_only if name in kept_names),
+        tuple((pin, block) for pin, block in exported.lock_files if pin in kept_pins),
     )
 
 
@@ -193,7 +197,9 @@ def export(uv: Uv, project: Project, config: FunctionConfig, interpreter: Path |
     check_excluded(project, config)
     args = [*_export_args(project, config), *_python_args(interpreter)]
     cached = cache_root() / "exports" / f"{_export_key(uv, project, args)}.json"
-    data = sealed.read_dict(cached, "requirements", "pins", "local_packages", "local_markers", "source_only")
+    data = sealed.read_dict(
+        cached, "requirements", "pins", "local_packages", "local_markers", "source_only", "lock_files"
+    )
     if data is not None:
         try:
             return Exported(
@@ -203,6 +209,7 @@ def export(uv: Uv, project: Project, config: FunctionConfig, interpreter: Path |
                 tuple(str(marker) for marker in data["local_markers"]),
                 (),
                 tuple(str(name) for name in data["source_only"]),
+                tuple((str(pin), str(block)) for pin, block in data["lock_files"]),
             )
         except (TypeError, ValueError):
             pass
@@ -218,6 +225,7 @@ def export(uv: Uv, project: Project, config: FunctionConfig, interpreter: Path |
             "local_packages": [str(path) for path in exported.local_packages],
             "local_markers": list(exported.local_markers),
             "source_only": list(exported.source_only),
+            "lock_files": [list(pair) for pair in exported.lock_files],
         },
     )
     return exported
@@ -235,7 +243,7 @@ def check_excluded(project: Project, config: FunctionConfig) -> None:
     """Every name in exclude-packages must be a package of uv.lock: a typo is an error."""
     if not config.exclude_packages or not project.lock_path.is_file():
         return
-    known = {normalize_name(package["name"]) for package in _lock_packages(project.lock_path) if "name" in package}
+    known = {normalize_name(package["name"]) for package in lock_packages(project.lock_path) if "name" in package}
     for name in config.exclude_packages:
         if normalize_name(name) in known:
             continue
@@ -249,7 +257,7 @@ def check_excluded(project: Project, config: FunctionConfig) -> None:
         )
 
 
-def _lock_packages(lock_path: Path) -> list[dict[str, Any]]:
+def lock_packages(lock_path: Path) -> list[dict[str, Any]]:
     import tomllib
 
     try:
@@ -265,7 +273,8 @@ def _lock_packages(lock_path: Path) -> list[dict[str, Any]]:
 
 def _run_export(uv: Uv, project: Project, args: list[str]) -> Exported:
     """One `uv export` (with hashes, workspace members included) split into third-party pins
-    and local packages, while this process reads the lock for the packages without wheels.
+    and local packages, while this process reads the lock for the packages without wheels
+    and the wheel files of the others (lock_files.py).
 
     Local packages are the export's path lines: workspace members, and path dependencies
     outside the workspace, which are built and installed as local packages, never from an
@@ -275,9 +284,9 @@ def _run_export(uv: Uv, project: Project, args: list[str]) -> Exported:
 
     # uv runs in its own process: the lock is parsed (pure Python, ~40 ms) while it does.
     with ThreadPoolExecutor(max_workers=1) as pool:
-        lock_scan = pool.submit(source_only, project.lock_path)
+        lock_scan = pool.submit(lock_packages, project.lock_path)
         text = _exported_text(uv, project, args)
-        without_wheels = lock_scan.result()
+        packages = lock_scan.result()
     local: dict[Path, str] = {}
     third_party: list[str] = []
     for block in _blocks(text):
@@ -288,13 +297,16 @@ def _run_export(uv: Uv, project: Project, args: list[str]) -> Exported:
             local[(project.workspace_root / path).resolve()] = marker
     requirements = "".join(line + "\n" for line in third_party)
     ordered = sorted(local)
+    pins = _pins(requirements.splitlines())
+    blocks = lock_files.blocks_by_pin(packages)
     return Exported(
         requirements,
-        _pins(requirements.splitlines()),
+        pins,
         tuple(ordered),
         tuple(local[path] for path in ordered),
         (),
-        without_wheels,
+        source_only(packages),
+        tuple((pin, blocks[pin]) for pin in (f"{name}=={version}" for name, version in pins) if pin in blocks),
     )
 
 
@@ -326,9 +338,8 @@ def _local_line(line: str) -> tuple[str | None, str]:
     return path.strip(), marker.strip()
 
 
-def source_only(lock_path: Path) -> tuple[str, ...]:
+def source_only(packages: list[dict[str, Any]]) -> tuple[str, ...]:
     """Registry packages of the lock with a source distribution and no wheel at all."""
-    packages = _lock_packages(lock_path)
     return tuple(
         sorted(
             {

@@ -21,14 +21,15 @@ import posixpath
 import re
 import shutil
 import zipfile
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from uv_lambda import atomic, sealed
 from uv_lambda import scratch as scratch_module
 from uv_lambda.bundle import archive, bytecode
 from uv_lambda.bundle.background import Background
-from uv_lambda.bundle.export import markers
+from uv_lambda.bundle.export import lock_files, markers
 from uv_lambda.bundle.install import source_builds
 from uv_lambda.bundle.stage import collisions
 from uv_lambda.bundle.verify.platform_checks import Target, check_tree, dist_info_name
@@ -144,6 +145,8 @@ class Request:
     source_builds_allowed: bool = True
     build_python: Path | None = None  # builds the source-only packages
     allow_collisions: tuple[str, ...] = ()
+    # name -> the pylock table of its wheels in the lock: installed by URL (lock_files.py)
+    lock_files: Mapping[str, str] = field(default_factory=dict)
 
     @property
     def target(self) -> Target:
@@ -250,34 +253,8 @@ def _install(uv: Uv, requirements: Path, target: Path, request: Request, build_p
     """Install wheels only; with `build_python`, the requirements are packages that publish
     only an sdist, and uv builds them with that interpreter (source_builds.py)."""
     runtime, arch = request.runtime, request.arch
-    # Wheels only: an sdist with C code would be compiled for this machine, not for Lambda.
-    build = ["--python", build_python] if build_python is not None else ["--only-binary", ":all:"]
     try:
-        uv.run(
-            [
-                "pip",
-                "install",
-                "--target",
-                target,
-                "--requirements",
-                requirements,
-                "--python-platform",
-                runtime.uv_platform(arch),
-                "--python-version",
-                runtime.python_version,
-                *build,
-                "--no-deps",  # the export is the complete, locked set
-                "--no-sources",
-                "--no-installer-metadata",
-                "--no-compile-bytecode",
-                # uv's default link mode (hardlinks from its cache on Linux) is safe here:
-                # nothing writes into installed files, the compiler only adds new pycs.
-            ],
-            # The project's folder: its uv configuration (indexes, exclude-newer) applies, as
-            # it did to `uv lock`; the caller's current folder may be another project.
-            cwd=request.project,
-            what="installing dependencies",
-        )
+        _run_install(uv, requirements, target, request, build_python)
     except DiskFull:
         raise
     except CommandError as exc:
@@ -285,6 +262,66 @@ def _install(uv: Uv, requirements: Path, target: Path, request: Request, build_p
             names = [requirement.name for requirement in parse_requirements(requirements.read_text())]
             raise source_builds.explain_failure(exc, names, runtime, arch) from None
         raise explain_install_failure(exc, runtime, arch) from None
+
+
+def _run_install(uv: Uv, requirements: Path, target: Path, request: Request, build_python: Path | None) -> None:
+    """One `uv pip install --target` of a requirements.txt or a pylock.toml, for the target."""
+    runtime = request.runtime
+    # Wheels only: an sdist with C code would be compiled for this machine, not for Lambda.
+    build = ["--python", build_python] if build_python is not None else ["--only-binary", ":all:"]
+    uv.run(
+        [
+            "pip",
+            "install",
+            "--target",
+            target,
+            "--requirements",
+            requirements,
+            "--python-platform",
+            runtime.uv_platform(request.arch),
+            "--python-version",
+            runtime.python_version,
+            *build,
+            "--no-deps",  # the export is the complete, locked set
+            "--no-sources",
+            "--no-installer-metadata",
+            "--no-compile-bytecode",
+            # uv's default link mode (hardlinks from its cache on Linux) is safe here:
+            # nothing writes into installed files, the compiler only adds new pycs.
+        ],
+        # The project's folder: its uv configuration (indexes, exclude-newer) applies, as
+        # it did to `uv lock`; the caller's current folder may be another project.
+        cwd=request.project,
+        what="installing dependencies",
+    )
+
+
+def _install_wheels(uv: Uv, request: Request, requirements: list[Requirement], target: Path, scratch: Path) -> None:
+    """Install `requirements` from wheels: the lock's own files by URL where it lists them
+    (a pylock.toml: no index is asked, see lock_files.py), the rest from the index.
+
+    When the lock's files do not install (none fits the target, a download fails), the
+    whole lot goes through the index instead: uv's account of that failure is the one
+    explain_install_failure reads, and the hint follows from it.
+    """
+    by_url = [requirement for requirement in requirements if requirement.name in request.lock_files]
+    from_index = [requirement for requirement in requirements if requirement.name not in request.lock_files]
+    if by_url:
+        pylock = scratch / "pylock.toml"  # the name tells uv the format (PEP 751)
+        pylock.write_text(lock_files.pylock_text(request.lock_files[requirement.name] for requirement in by_url))
+        try:
+            _run_install(uv, pylock, target, request, None)
+        except DiskFull:
+            raise
+        except CommandError as exc:
+            log.debug("the lock's wheel files did not install (%s): installing from the index", exc.message)
+            shutil.rmtree(target)
+            target.mkdir()
+            from_index = requirements
+    if from_index:
+        requirements_file = scratch / "requirements.txt"
+        requirements_file.write_text("".join(requirement.text + "\n" for requirement in from_index))
+        _install(uv, requirements_file, target, request)
 
 
 def files_by_package(site_packages: Path, allow_collisions: tuple[str, ...] = ()) -> dict[str, list[str]]:
@@ -334,15 +371,16 @@ def _compress_by_package(
 
 
 def _install_missing(uv: Uv, request: Request, missing: list[Requirement], site_packages: Path, scratch: Path) -> None:
-    """Install `missing` into `site_packages`: wheels in one uv call, packages that publish
-    only an sdist in a second one that builds them (source_builds.py)."""
+    """Install `missing` into `site_packages`: wheels in one uv call (_install_wheels),
+    packages that publish only an sdist in a second one that builds them (source_builds.py)."""
     from_wheels = [requirement for requirement in missing if requirement.name not in request.source_only]
     from_source = [requirement for requirement in missing if requirement.name in request.source_only]
-    for requirements, python in ((from_wheels, None), (from_source, request.build_python)):
-        if requirements:
-            requirements_file = scratch / ("sources.txt" if python else "requirements.txt")
-            requirements_file.write_text("".join(requirement.text + "\n" for requirement in requirements))
-            _install(uv, requirements_file, site_packages, request, python)
+    if from_wheels:
+        _install_wheels(uv, request, from_wheels, site_packages, scratch)
+    if from_source:
+        requirements_file = scratch / "sources.txt"
+        requirements_file.write_text("".join(requirement.text + "\n" for requirement in from_source))
+        _install(uv, requirements_file, site_packages, request, request.build_python)
     names = [requirement.name for requirement in from_source]
     source_builds.check_built(site_packages, names, request.runtime, request.arch)
 
