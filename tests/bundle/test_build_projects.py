@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import os
 import shutil
 import stat
 import subprocess
@@ -12,6 +13,7 @@ from pathlib import Path
 
 import pytest
 from tests.bundle.build_helpers import artifact, metadata, names, read
+from tests.support.interpreters import find_python
 from tests.support.projects import CliRunner, write_project
 
 pytestmark = pytest.mark.slow
@@ -68,6 +70,30 @@ def test_archive_is_normalised_and_reproducible_across_folders(cli: CliRunner, e
         assert order[local_start:] == sorted(order[local_start:])
         blob = b"".join(handle.read(name) for name in handle.namelist() if not name.endswith("/"))
     assert str(first).encode() not in blob and str(second).encode() not in blob
+
+
+def test_reproducible_whichever_python_uv_finds_first(cli: CliRunner, example, tmp_path: Path) -> None:
+    """Console scripts (fastapi's, idna's) are written with the shebang of the Python uv
+    finds on this machine; they are not shipped, and neither are their RECORD lines, whose
+    hash is that of the shebang: the artifact is the same on a machine whose first Python
+    on PATH lives elsewhere."""
+    other = find_python("3.12")
+    if other is None:
+        pytest.skip("no python3.12 on this machine: put one on PATH to run this test")
+    project = example("fastapi-hello")
+    outputs = []
+    for first in (Path(sys.executable).parent, other.parent):
+        out = tmp_path / f"out-{len(outputs)}"
+        env = {"PATH": os.pathsep.join([str(first), os.environ["PATH"]]), "UV_LAMBDA_CACHE_DIR": str(out) + "-cache"}
+        result = cli("build", project, "--no-bytecode", "--out", out, env=env)
+        assert result.returncode == 0, result.stderr
+        outputs.append(out / "function.zip")
+    assert outputs[0].read_bytes() == outputs[1].read_bytes()
+    with zipfile.ZipFile(outputs[0]) as handle:
+        records = {name: handle.read(name).decode() for name in handle.namelist() if name.endswith(".dist-info/RECORD")}
+    assert "fastapi-0.165.0.dist-info/RECORD" in records
+    assert not [line for text in records.values() for line in text.splitlines() if line.startswith("bin/")]
+    assert not [name for name in names(outputs[0]) if name.startswith("bin/")]
 
 
 def test_rebuild_after_app_edit_reuses_dependencies(cli: CliRunner, example) -> None:

@@ -42,7 +42,7 @@ from uv_lambda.uv import NETWORK_FAILURE, NETWORK_HINT, Uv
 
 log = logging.getLogger(__name__)
 
-LAYOUT_VERSION = "5"  # 5: files over 256 KiB deflated in pieces (archive.py)
+LAYOUT_VERSION = "6"  # 6: no RECORD line for the removed bin/ (5: large files deflated in pieces)
 _NAME = re.compile(r"^([A-Za-z0-9][A-Za-z0-9._-]*)")
 
 
@@ -187,11 +187,27 @@ def _digest(material: dict[str, object]) -> str:
 
 def remove_install_debris(target: Path) -> None:
     """Drop what `uv pip install --target` leaves that must not ship."""
-    # Console scripts point at the building interpreter; Lambda cannot run them.
-    shutil.rmtree(target / "bin", ignore_errors=True)
+    # Console scripts point at the building interpreter; Lambda cannot run them. Their
+    # lines go from each RECORD too: a script's hash there is that of its shebang, the
+    # path of whichever Python uv found on this machine (the artifact would differ from
+    # one machine to the next), and RECORD lists what is installed.
+    if (target / "bin").is_dir():
+        shutil.rmtree(target / "bin", ignore_errors=True)
+        for record in target.glob("*.dist-info/RECORD"):
+            _drop_record_lines(record, "bin/")
     (target / ".lock").unlink(missing_ok=True)  # uv's lock for the target folder
     for cache_dir in list(target.rglob("__pycache__")):
         shutil.rmtree(cache_dir, ignore_errors=True)
+
+
+def _drop_record_lines(record: Path, prefix: str) -> None:
+    """Rewrite `record` without the lines of paths under `prefix`, as a new file: an
+    installed file may be a hard link into uv's cache, never written through."""
+    lines = record.read_bytes().splitlines(keepends=True)
+    kept = [line for line in lines if not line.startswith(prefix.encode())]
+    if len(kept) != len(lines):
+        record.unlink()
+        record.write_bytes(b"".join(kept))
 
 
 _NO_WHEEL = re.compile(

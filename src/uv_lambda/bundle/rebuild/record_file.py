@@ -27,7 +27,7 @@ if TYPE_CHECKING:
     from collections.abc import Callable
     from typing import Any
 
-RECORD_VERSION = 6  # 6: its artifact deflates files over 256 KiB in pieces (archive.py)
+RECORD_VERSION = 7  # 7: its base holds no RECORD line for bin/ (6: large files deflated in pieces)
 
 
 def _key(*parts: object) -> str:
