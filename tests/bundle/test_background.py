@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from uv_lambda.bundle.background import Background
+from uv_lambda.bundle.background import Background, start_removal
 
 
 def test_tasks_run_in_order_and_are_waited_for(tmp_path: Path) -> None:
@@ -45,3 +45,21 @@ def test_ctrl_c_while_waiting_still_lets_the_tasks_finish(tmp_path: Path) -> Non
     with pytest.raises(KeyboardInterrupt), Background() as background:
         background.submit(slow_write)
     assert (tmp_path / "written").read_text() == "complete"
+
+
+@pytest.mark.parametrize("rm_on_path", [True, False], ids=["rm", "no-rm"])
+def test_a_removal_started_early_is_complete_once_finished(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, rm_on_path: bool
+) -> None:
+    """start_removal's `rm -rf` runs beside the build; finishing it leaves nothing, and
+    without `rm` on PATH the finish removes the folder itself."""
+    tree = tmp_path / "site-packages"
+    for index in range(50):
+        (tree / f"package{index % 5}" / "sub").mkdir(parents=True, exist_ok=True)
+        (tree / f"package{index % 5}" / "sub" / f"module{index}.py").write_text("x = 1\n")
+    if not rm_on_path:
+        monkeypatch.setenv("PATH", str(tmp_path / "empty"))
+    finish = start_removal(tree)
+    finish()
+    assert not tree.exists()
+    assert list(tmp_path.iterdir()) == []

@@ -21,14 +21,14 @@ import posixpath
 import re
 import shutil
 import zipfile
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from uv_lambda import atomic, sealed
 from uv_lambda import scratch as scratch_module
 from uv_lambda.bundle import archive, bytecode
-from uv_lambda.bundle.background import Background
+from uv_lambda.bundle.background import Background, start_removal
 from uv_lambda.bundle.export import lock_files, markers
 from uv_lambda.bundle.install import source_builds
 from uv_lambda.bundle.stage import collisions
@@ -441,11 +441,12 @@ def _compressed(
 
 
 def _new_packages(
-    uv: Uv, request: Request, missing: list[Requirement], scratch: Path, later: Background
+    uv: Uv, request: Request, missing: list[Requirement], scratch: Path
 ) -> dict[str, list[archive.Entry]]:
     """Install, verify and compile the packages that are not cached yet: each one's entries,
     sorted by name as its files.zip holds them, their compressed bytes in `scratch`. The
-    installed tree is removed by `later` once compressed: nothing reads it after that."""
+    installed tree (`scratch`/site-packages) is the caller's to remove: nothing reads it
+    after this."""
     compiler = None
     try:
         # Started before the install so that its start-up is not on the critical path.
@@ -467,7 +468,6 @@ def _new_packages(
     finally:
         if compiler is not None:
             compiler.cancel()
-    later.submit(shutil.rmtree, site_packages, True)
     for requirement in missing:
         if not by_package.get(requirement.name):
             # Requirements whose markers are false on the target were dropped before the
@@ -479,6 +479,12 @@ def _new_packages(
                 "run with -v to see uv's output, and report it with that output",
             )
     return {requirement.name: sorted(entries[requirement.name]) for requirement in missing}
+
+
+def _remove_scratch(removing: Callable[[], None] | None, scratch: Path) -> None:
+    if removing is not None:
+        removing()
+    shutil.rmtree(scratch, ignore_errors=True)
 
 
 def _store_packages(packages: dict[str, list[archive.Entry]], keys: dict[str, str], scratch: Path) -> None:
@@ -595,14 +601,16 @@ def ensure(uv: Uv, request: Request, background: Background | None = None) -> tu
             _store_set(requirements, packages, keys, sets_root / set_key, request.allow_collisions)
         else:
             scratch = scratch_module.make(packages_root, "install")
+            removing = None
             try:
-                fresh = _new_packages(uv, request, missing, scratch, later)
+                fresh = _new_packages(uv, request, missing, scratch)
+                removing = start_removal(scratch / "site-packages")  # beside the writes below
                 packages.update(fresh)
                 later.submit(_store_packages, fresh, keys, scratch)
                 _store_set(requirements, packages, keys, sets_root / set_key, request.allow_collisions)
             finally:
                 # After the tasks before it (in order): the set was made from the scratch's bytes.
-                later.submit(shutil.rmtree, scratch, True)
+                later.submit(_remove_scratch, removing, scratch)
     loaded = _load_set(sets_root / set_key, set_key)
     assert loaded is not None
     return loaded, False
