@@ -23,7 +23,6 @@ through the same validators (`with_overrides`), so `--memory 64` is refused as `
 
 from __future__ import annotations
 
-import difflib
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, fields, replace
@@ -225,7 +224,9 @@ def _validate_table(table: Mapping[str, Any], where: str, source: Path) -> dict[
             continue
         validator = SCHEMA.get(key)
         if validator is None:
-            close = difflib.get_close_matches(key, SCHEMA, n=1)
+            from difflib import get_close_matches  # only for a key that is wrong
+
+            close = get_close_matches(key, SCHEMA, n=1)
             hint = f"did you mean {close[0]!r}?" if close else "known keys: " + ", ".join(SCHEMA)
             raise ConfigError(f"{source}: unknown key {key!r} in [{where}]", hint)
         try:

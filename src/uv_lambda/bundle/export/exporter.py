@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import difflib
 import hashlib
 import json
 import re
@@ -247,7 +246,9 @@ def check_excluded(project: Project, config: FunctionConfig) -> None:
     for name in config.exclude_packages:
         if normalize_name(name) in known:
             continue
-        close = difflib.get_close_matches(normalize_name(name), sorted(known), n=3, cutoff=0.6)
+        from difflib import get_close_matches  # only for a name that is wrong
+
+        close = get_close_matches(normalize_name(name), sorted(known), n=3, cutoff=0.6)
         where = config.origins.get("exclude_packages", "[tool.uv-lambda]")
         raise ConfigError(
             f"exclude-packages names {name!r} ({where}), which is not a package of {project.lock_path}",

@@ -20,7 +20,6 @@ import os
 import posixpath
 import re
 import shutil
-import zipfile
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -108,6 +107,8 @@ class CachedDependencies:
             (self.folder / "site-packages.json").unlink(missing_ok=True)
         if archive.file_sha256(self.archive) != self.archive_sha256:
             raise DamagedCacheEntry(str(self.archive), "its sha256 does not match")
+        import zipfile  # only here: most builds never unpack a set
+
         unpacked = scratch_module.make(self.folder, "unpack")
         try:
             with zipfile.ZipFile(self.archive) as handle:
