@@ -74,14 +74,32 @@ def commit(temporary: str | os.PathLike[str], final: str | os.PathLike[str]) -> 
 
 def commit_all(pairs: list[tuple[str | os.PathLike[str], str | os.PathLike[str]]]) -> None:
     """commit() each (temporary, final) pair, with Ctrl-C and SIGTERM held back meanwhile:
-    files that belong together (an artifact and its metadata) are replaced together."""
+    files that belong together (an artifact and its metadata) are replaced together.
+
+    Every temporary is fsynced first, then renamed; each folder is fsynced once, after
+    the last rename into it (an fsync of a folder makes all its renames durable).
+    """
     import signal  # not at the top: see the module's docstring
 
     held = {signal.SIGINT, signal.SIGTERM}
     previous = signal.pthread_sigmask(signal.SIG_BLOCK, held)
     try:
         for temporary, final in pairs:
-            commit(temporary, final)
+            try:
+                fsync_file(temporary)
+            except OSError as exc:
+                _discard(temporary)
+                raise with_path(exc, final) from None
+        folders: dict[str, None] = {}
+        for temporary, final in pairs:
+            try:
+                os.replace(temporary, final)
+            except OSError as exc:
+                _discard(temporary)
+                raise with_path(exc, final) from None
+            folders[os.path.dirname(os.fspath(final))] = None
+        for folder in folders:
+            fsync_folder(folder)
     finally:
         signal.pthread_sigmask(signal.SIG_SETMASK, previous)  # a held signal is delivered now
 

@@ -589,7 +589,8 @@ def _write_into(
         try:
             sha256 = archive.write_archive(temporary, zip_.entries, base=zip_.base, base_sha256=zip_.base_sha256)
             metadata = _metadata(staged, name, temporary, sha256, zip_.file_count, zip_.unzipped_size)
-            atomic.write_text(scratch / f"{name}.json", metadata_text(metadata))
+            # Scratch, read back by commit_all below, which fsyncs it before the rename.
+            (scratch / f"{name}.json").write_bytes(metadata_text(metadata).encode())
         except OSError as exc:
             raise atomic.with_path(exc, out_dir / name) from None
         written += [(temporary, out_dir / name), (scratch / f"{name}.json", model.metadata_path(out_dir / name))]

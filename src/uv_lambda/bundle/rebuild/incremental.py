@@ -368,7 +368,8 @@ def _rebuild(
     befores = [(final, changes.identity(final)) for final, _ in finished]
     pairs: list[tuple[str | os.PathLike[str], str | os.PathLike[str]]] = []
     for final, metadata in finished:
-        atomic.write_text(scratch / f"{final.name}.json", metadata_text(metadata))
+        # Scratch, read back by commit_all below, which fsyncs it before the rename.
+        (scratch / f"{final.name}.json").write_bytes(metadata_text(metadata).encode())
         pairs += [(scratch / final.name, final), (scratch / f"{final.name}.json", metadata_path(final))]
     atomic.commit_all(pairs)
     _leave_changes(befores, staged, fresh, old_names - entries.keys())
