@@ -7,7 +7,8 @@ with the module that imported it.
 
 A module added to the lists must stay light itself: the fast path's modules (and the shared
 ones named in ALLOWED_UV_LAMBDA) use `TYPE_CHECKING = False`, plain classes with __slots__
-and os.path instead of typing, dataclasses and shutil for that reason.
+(or collections.namedtuple, typed as typing.NamedTuple for mypy only) and os.path instead of
+typing, dataclasses and shutil for that reason: typing alone cost a rebuild 3 ms of ~60.
 """
 
 from __future__ import annotations
@@ -66,6 +67,7 @@ ONLY_WHEN_NEEDED = frozenset(
         "datetime",
         "_datetime",
         "logging",  # packaging's
+        *("typing", "_typing"),  # platform_checks'
         *("inspect", "dis", "opcode", "_opcode", "copy", "org", "importlib", "token", "tokenize", "linecache"),
         *("traceback", "textwrap", "string", "_string", "atexit", "platform", "sysconfig"),
         "uv_lambda.bundle.tree",
@@ -109,7 +111,6 @@ ALLOWED_STDLIB = frozenset(
         "subprocess",  # the target interpreter's bytecode compiler
         "threading",
         "types",
-        "typing",
         "urllib",  # pathlib before 3.13
         "ipaddress",  # urllib.parse
         "warnings",
@@ -129,7 +130,6 @@ ALLOWED_STDLIB = frozenset(
         "_sre",
         "_string",
         "_struct",
-        "_typing",
         "_weakrefset",
         # Tried on every platform by os, pathlib and subprocess (failed imports show too).
         "fcntl",

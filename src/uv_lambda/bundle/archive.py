@@ -17,12 +17,51 @@ import os
 import stat
 import struct
 import zlib
+from collections import namedtuple
 from collections.abc import Iterable, Iterator
 from pathlib import Path
-from typing import Any, BinaryIO, NamedTuple
 
 from uv_lambda.atomic import with_path
 from uv_lambda.errors import BuildError, DamagedCacheEntry
+
+# An app-only rebuild imports this module; typing costs it ~3 ms (bundle/rebuild/__init__.py).
+# The records below are collections.namedtuple at run time and typing.NamedTuple for mypy.
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any, BinaryIO, NamedTuple
+
+    class _EntryFields(NamedTuple):
+        name: str
+        mode: int
+        crc: int
+        size: int
+        method: int
+        data_source: Path  # where the compressed bytes are
+        data_offset: int
+        data_length: int
+        # Where the entry's local header starts in data_source, when data_source is an archive
+        # this module wrote and the entry is read from it under its own name (read_entries); -1
+        # otherwise. Runs of such entries are copied as one block (see _Writer.add_all).
+        local_header: int = -1
+
+    class _SourceFileFields(NamedTuple):
+        name: str
+        path: Path
+        offset: int = 0
+        length: int = -1
+
+    class _TaskFields(NamedTuple):
+        file: int  # its index in the sources
+        piece: int | None  # None: the whole file
+        cost: int  # bytes read at once
+else:
+    _EntryFields = namedtuple(
+        "_EntryFields",
+        "name mode crc size method data_source data_offset data_length local_header",
+        defaults=[-1],
+    )
+    _SourceFileFields = namedtuple("_SourceFileFields", "name path offset length", defaults=[0, -1])
+    _TaskFields = namedtuple("_TaskFields", "file piece cost")
 
 _DOS_DATE_1980_01_01 = (0 << 9) | (1 << 5) | 1
 _DOS_TIME_MIDNIGHT = 0
@@ -47,33 +86,19 @@ def normalised_mode(path_mode: int) -> int:
     return EXECUTABLE_MODE if path_mode & stat.S_IXUSR else FILE_MODE
 
 
-# NamedTuples rather than dataclasses: this module is on a rebuild's start-up path, and
+# Tuples rather than dataclasses: this module is on a rebuild's start-up path, and
 # dataclasses import inspect (several milliseconds).
-class Entry(NamedTuple):
+class Entry(_EntryFields):
     """One file of an archive, already compressed (data is the compressed stream)."""
 
-    name: str
-    mode: int
-    crc: int
-    size: int
-    method: int
-    data_source: Path  # where the compressed bytes are
-    data_offset: int
-    data_length: int
-    # Where the entry's local header starts in data_source, when data_source is an archive
-    # this module wrote and the entry is read from it under its own name (read_entries); -1
-    # otherwise. Runs of such entries are copied as one block (see _Writer.add_all).
-    local_header: int = -1
+    __slots__ = ()
 
 
-class SourceFile(NamedTuple):
+class SourceFile(_SourceFileFields):
     """A file on disk to be stored under `name`; or, with a `length`, that many bytes of
     `path` from `offset` (a pyc in the compiler's blob), stored with mode 0644."""
 
-    name: str
-    path: Path
-    offset: int = 0
-    length: int = -1
+    __slots__ = ()
 
     def read(self) -> bytes:
         if self.length < 0:
@@ -164,13 +189,11 @@ def _checksum(source: SourceFile) -> tuple[int, int, int]:
 _IN_FLIGHT_BYTES = 32 << 20
 
 
-class _Task(NamedTuple):
+class _Task(_TaskFields):
     """One unit of work for the pool: a small file whole, a piece of a large one, or a large
     file's checksum (piece -1)."""
 
-    file: int  # its index in the sources
-    piece: int | None  # None: the whole file
-    cost: int  # bytes read at once
+    __slots__ = ()
 
 
 class _LargeFile:

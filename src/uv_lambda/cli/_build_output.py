@@ -5,9 +5,12 @@ rebuild (cli/_rebuild.py)."""
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 from uv_lambda.ui import Reporter, human_size
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing: see bundle/rebuild/__init__.py
+if TYPE_CHECKING:
+    from typing import Any
 
 
 def unpack_into(documents: list[dict[str, Any]], name: str, folder: Path, reporter: Reporter) -> list[dict[str, Any]]:

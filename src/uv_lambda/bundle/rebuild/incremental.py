@@ -30,9 +30,9 @@ from __future__ import annotations
 import hashlib
 import os
 import time
+from collections import namedtuple
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, NamedTuple
 
 from uv_lambda import atomic, sealed
 from uv_lambda.bundle import bytecode
@@ -51,9 +51,43 @@ from uv_lambda.metadata_file import (
 )
 
 # What a rebuild needs only once its compiler runs is imported inside the functions:
-# see rebuild().
+# see rebuild(). typing is not imported at all (~3 ms): the records below are
+# collections.namedtuple at run time and typing.NamedTuple for mypy.
+TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from typing import Any, NamedTuple
+
     from uv_lambda.bundle import archive
+
+    class _InputsFields(NamedTuple):
+        files: dict[str, str | None]
+        tools: dict[str, list[int] | None]
+
+    class _RecipeFields(NamedTuple):
+        inputs: Inputs
+        rules: sources.Rules  # what chose the application files
+        files: tuple[record_file.RecordedFile, ...]  # the application files
+        selection_warnings: tuple[str, ...]  # what the selection left out
+        facts: record_file.Facts
+        interpreter: Path | None  # for bytecode; None with --no-bytecode
+        python_version: str
+        runtime: str
+        architecture: str
+        handler: str | None
+        handler_discovered: bool  # not configured: found in the project's files (handler.discover_handler)
+
+    class _RebuiltFields(NamedTuple):
+        documents: list[dict[str, Any]]  # {"path": artifact, **its metadata}, as `build --json` prints them
+        changed: list[str]  # archive names of the application files edited, added or removed
+        warnings: list[str]
+else:
+    _InputsFields = namedtuple("_InputsFields", "files tools")
+    _RecipeFields = namedtuple(
+        "_RecipeFields",
+        "inputs rules files selection_warnings facts interpreter python_version runtime architecture handler "
+        "handler_discovered",
+    )
+    _RebuiltFields = namedtuple("_RebuiltFields", "documents changed warnings")
 
 
 def _recorded_artifact(path: Path, base: Path | None, holds_local: bool) -> record_file.RecordedArtifact:
@@ -89,32 +123,21 @@ def _trusted(files: Iterable[record_file.RecordedFile]) -> list[record_file.Reco
     ]
 
 
-# NamedTuples, not dataclasses: dataclasses import inspect, a sizeable part of a rebuild.
-class Inputs(NamedTuple):
+# Tuples, not dataclasses: dataclasses import inspect, a sizeable part of a rebuild.
+class Inputs(_InputsFields):
     """The build's configuration files (sha256, None when absent) and tools (size, mtime)."""
 
-    files: dict[str, str | None]
-    tools: dict[str, list[int] | None]
+    __slots__ = ()
 
     @classmethod
     def of(cls, files: Iterable[Path], tools: Iterable[Path]) -> Inputs:
         return cls({str(f): file_sha256(f) for f in files}, {str(t): record_file.stat_of(t) for t in tools})
 
 
-class Recipe(NamedTuple):
+class Recipe(_RecipeFields):
     """What the pipeline knows at the end of a build and a rebuild needs (see `record`)."""
 
-    inputs: Inputs
-    rules: sources.Rules  # what chose the application files
-    files: tuple[record_file.RecordedFile, ...]  # the application files
-    selection_warnings: tuple[str, ...]  # what the selection left out
-    facts: record_file.Facts
-    interpreter: Path | None  # for bytecode; None with --no-bytecode
-    python_version: str
-    runtime: str
-    architecture: str
-    handler: str | None
-    handler_discovered: bool  # not configured: found in the project's files (handler.discover_handler)
+    __slots__ = ()
 
 
 def record(
@@ -166,10 +189,10 @@ def record_owner(destination: Path, overrides: Mapping[str, Any]) -> None:
     record_file.write(destination, record_file.OwnerRecord(dict(overrides)))
 
 
-class Rebuilt(NamedTuple):
-    documents: list[dict[str, Any]]  # {"path": artifact, **its metadata}, as `build --json` prints them
-    changed: list[str]  # archive names of the application files edited, added or removed
-    warnings: list[str]
+class Rebuilt(_RebuiltFields):
+    """What a rebuild did: the artifacts' documents, the files it took in, its warnings."""
+
+    __slots__ = ()
 
 
 def _metadata_of(build: record_file.BuildRecord, written: dict[str, ArtifactMetadata]) -> list[ArtifactMetadata]:
