@@ -11,7 +11,6 @@ import contextlib
 import os
 import shlex
 import signal
-import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -20,8 +19,14 @@ from uv_lambda.errors import CommandError
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing: see bundle/rebuild/__init__.py
 if TYPE_CHECKING:
+    import subprocess
     from pathlib import Path
-    from typing import Any
+    from typing import Any, BinaryIO
+
+# subprocess's constants, without importing subprocess: an app-only rebuild starts its
+# compiler with spawn_piped (below), and subprocess with selectors and locale cost it ~3 ms.
+PIPE = -1
+DEVNULL = -3
 
 
 def _debug(message: str, *args: object) -> None:
@@ -88,13 +93,15 @@ def run(  # noqa: PLR0913  (see above)
             _die_with_parent(),
             cwd=cwd,
             env=_environment(env, extra_env),
-            stdin=subprocess.PIPE if input_text is not None else None,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
+            stdin=PIPE if input_text is not None else None,
+            stdout=PIPE,
+            stderr=PIPE,
             process_group=0,
         )
     except FileNotFoundError as exc:
         raise CommandError(f"{args[0]} was not found", hint) from exc
+    import subprocess
+
     try:
         output, errors = process.communicate(None if input_text is None else input_text.encode(), timeout=timeout)
     except subprocess.TimeoutExpired as exc:
@@ -134,7 +141,7 @@ def spawn(  # noqa: PLR0913  (subprocess's keyword-only options, as run above)
     cwd: Path | None = None,
     env: Mapping[str, str] | None = None,
     extra_env: Mapping[str, str] | None = None,
-    stdin: int | None = subprocess.DEVNULL,
+    stdin: int | None = DEVNULL,
     stdout: int | None = None,
     stderr: int | None = None,
     new_session: bool = False,
@@ -157,9 +164,92 @@ def spawn(  # noqa: PLR0913  (subprocess's keyword-only options, as run above)
     )
 
 
+class Piped:
+    """A process started by spawn_piped, with what of subprocess.Popen its callers use."""
+
+    __slots__ = ("_err", "_open", "_out", "pid", "returncode", "stdin")
+
+    def __init__(self, pid: int, stdin: int, stdout: int, stderr: int) -> None:
+        self.pid = pid
+        self.returncode: int | None = None
+        self.stdin: BinaryIO | None = os.fdopen(stdin, "wb")
+        self._out: list[bytes] = []
+        self._err: list[bytes] = []
+        self._open = {stdout: self._out, stderr: self._err}  # pipes not read to their end yet
+
+    def communicate(self) -> tuple[bytes, bytes]:
+        """Everything it writes to stdout and stderr until it exits (stdin is closed first).
+        Called again after an interruption (Ctrl-C), it goes on where it stopped."""
+        import select
+
+        if self.stdin is not None:
+            with contextlib.suppress(BrokenPipeError):
+                self.stdin.close()
+            self.stdin = None
+        # Both pipes at once (poll): a child that fills one while this reads the other would
+        # wait forever.
+        poller = select.poll()
+        for descriptor in self._open:
+            poller.register(descriptor, select.POLLIN | select.POLLHUP)
+        while self._open:
+            for descriptor, _ in poller.poll():
+                data = os.read(descriptor, 1 << 16)
+                if data:
+                    self._open[descriptor].append(data)
+                else:
+                    poller.unregister(descriptor)
+                    del self._open[descriptor]
+                    os.close(descriptor)
+        if self.returncode is None:
+            self.returncode = os.waitstatus_to_exitcode(os.waitpid(self.pid, 0)[1])
+        return b"".join(self._out), b"".join(self._err)
+
+
+def spawn_piped(
+    cmd: Command, *, env: Mapping[str, str], pass_fds: Sequence[int] = (), new_session: bool = False
+) -> Piped:
+    """Start `cmd` (an absolute path first) with its stdin, stdout and stderr piped to this
+    process: subprocess.Popen's work for that case through os.posix_spawn, with subprocess
+    never imported (see PIPE above). Signals the interpreter ignores (SIGPIPE, SIGXFSZ) are
+    default again in the child, as Popen's restore_signals does."""
+    import signal
+
+    args = _render(cmd)
+    _debug("spawn: %s", args)
+    # Each pipe closes on exec (PEP 446): the child gets only the copies dup2 makes.
+    stdin_read, stdin_write = os.pipe()
+    stdout_read, stdout_write = os.pipe()
+    stderr_read, stderr_write = os.pipe()
+    child = (stdin_read, stdout_write, stderr_write)
+    actions = [(os.POSIX_SPAWN_DUP2, descriptor, target) for target, descriptor in enumerate(child)]
+    for descriptor in pass_fds:
+        os.set_inheritable(descriptor, True)
+    try:
+        pid = os.posix_spawn(
+            args[0],
+            args,
+            dict(env),
+            file_actions=actions,
+            setsid=new_session,
+            setsigdef=[signal.SIGPIPE, signal.SIGXFSZ],
+        )
+    except BaseException:
+        for descriptor in (stdin_write, stdout_read, stderr_read):
+            os.close(descriptor)
+        raise
+    finally:
+        for descriptor in pass_fds:
+            os.set_inheritable(descriptor, False)
+        for descriptor in child:
+            os.close(descriptor)
+    return Piped(pid, stdin_write, stdout_read, stderr_read)
+
+
 def _start(args: list[str], preexec: Callable[[], None] | None, **options: Any) -> subprocess.Popen[bytes]:
     """Popen, with `preexec` run in the child and signals held back meanwhile (see
     _signals_held); a signal delivered just after still stops what was started."""
+    import subprocess
+
     process: subprocess.Popen[bytes] | None = None
     try:
         with _signals_held(preexec is not None):
@@ -186,6 +276,8 @@ def stop_group(process: subprocess.Popen[bytes] | subprocess.Popen[str]) -> None
         os.killpg(process.pid, signal.SIGKILL)
     except (ProcessLookupError, PermissionError):
         process.kill()
+    import subprocess
+
     with contextlib.suppress(subprocess.TimeoutExpired, ValueError, OSError):
         process.communicate(timeout=5)
 

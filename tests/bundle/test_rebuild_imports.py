@@ -68,6 +68,7 @@ ONLY_WHEN_NEEDED = frozenset(
         "_datetime",
         "logging",  # packaging's
         *("typing", "_typing"),  # platform_checks'
+        *("subprocess", "_posixsubprocess", "selectors", "locale", "_locale"),  # packaging.tags'
         *("inspect", "dis", "opcode", "_opcode", "copy", "org", "importlib", "token", "tokenize", "linecache"),
         *("traceback", "textwrap", "string", "_string", "atexit", "platform", "sysconfig"),
         "uv_lambda.bundle.tree",
@@ -96,19 +97,16 @@ ALLOWED_STDLIB = frozenset(
         "itertools",
         "json",
         "keyword",
-        "locale",  # subprocess's text mode
         "math",
         "operator",
         "pathlib",
         "re",
         "reprlib",
         "select",
-        "selectors",
         "shlex",
         "signal",
         "stat",
         "struct",
-        "subprocess",  # the target interpreter's bytecode compiler
         "threading",
         "types",
         "urllib",  # pathlib before 3.13
@@ -123,10 +121,8 @@ ALLOWED_STDLIB = frozenset(
         "_functools",
         "_hashlib",
         "_json",
-        "_locale",
         "_opcode",
         "_operator",
-        "_posixsubprocess",
         "_sre",
         "_string",
         "_struct",

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import subprocess
 
 from uv_lambda import proc
 from uv_lambda.errors import BuildError, CommandError
@@ -22,7 +21,7 @@ from uv_lambda.errors import BuildError, CommandError
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing: see bundle/rebuild/__init__.py
 if TYPE_CHECKING:
     from pathlib import Path
-    from typing import IO
+    from typing import BinaryIO
 
 # Runs under the target interpreter with -S -s, no PYTHON* variable but a fixed
 # PYTHONHASHSEED (see _environment). It imports nothing beyond what the interpreter has
@@ -177,6 +176,19 @@ class Pyc:
         self.length = length
 
 
+def _executable(interpreter: str | os.PathLike[str]) -> str:
+    """The interpreter as a path (posix_spawn does not search PATH)."""
+    name = os.fspath(interpreter)
+    if os.sep in name:
+        return name
+    import shutil  # only for a bare name: a rebuild's recorded interpreter is a path
+
+    found = shutil.which(name)
+    if found is None:
+        raise FileNotFoundError(2, "No such file or directory", name)
+    return found
+
+
 class Compiler:
     """One compile job in the target interpreter: start it early, give it files, then wait."""
 
@@ -190,14 +202,12 @@ class Compiler:
         # the lifeline's read end tells it when this process is gone, however it ended.
         lifeline, self._lifeline = os.pipe()
         try:
-            self._process: subprocess.Popen[bytes] = proc.spawn(
+            # spawn_piped, not spawn: subprocess is an import an app-only rebuild does without.
+            self._process = proc.spawn_piped(
                 # frozen_modules=on: the start-up modules from the copies built into the
                 # interpreter, not from disk (~1 ms less with pyenv's 3.13); 3.10 ignores it.
-                [interpreter, "-S", "-s", "-X", "frozen_modules=on", "-c", _COMPILER, str(lifeline)],
+                [_executable(interpreter), "-S", "-s", "-X", "frozen_modules=on", "-c", _COMPILER, str(lifeline)],
                 env=_environment(),
-                stdin=subprocess.PIPE,
-                stdout=subprocess.PIPE,
-                stderr=subprocess.PIPE,
                 new_session=True,
                 pass_fds=(lifeline,),
             )
@@ -228,7 +238,7 @@ class Compiler:
             self._stdin().write("\n".join([*header, *lines, ""]).encode())
         self._close_stdin()
 
-    def _stdin(self) -> IO[bytes]:
+    def _stdin(self) -> BinaryIO:
         assert self._process.stdin is not None
         return self._process.stdin
 
