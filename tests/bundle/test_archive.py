@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import os
 import random
 import shutil
 import zipfile
@@ -241,3 +242,31 @@ def test_a_slice_of_a_blob_is_archived_as_the_file_it_holds(tmp_path: Path) -> N
         assert handle.getinfo("a/small.pyc").external_attr >> 16 == 0o100644
     with pytest.raises(BuildError, match="shorter"):
         archive.SourceFile("x.pyc", blob, 4, blob.stat().st_size).read()
+
+
+def test_an_output_synced_in_the_background_holds_every_byte(tmp_path: Path) -> None:
+    """An app-only rebuild starts putting the copied base on the disk on a thread, then goes
+    on writing: the archive is the one written in one go, and close() waits for the sync."""
+    entries = archive.compress_files(
+        [
+            archive.SourceFile(f"pkg/m{index}.py", _file(tmp_path / f"m{index}.py", os.urandom(300_000)))
+            for index in range(3)
+        ],
+        tmp_path / "blob.bin",
+    )
+    base = tmp_path / "base.zip"
+    digest = archive.write_archive(base, entries).hex()
+    app = archive.compress_files(
+        [archive.SourceFile("app/main.py", _file(tmp_path / "main.py", b"x = 1\n"))], tmp_path / "app.bin"
+    )
+    in_one_go = archive.ArchiveOutput(tmp_path / "one.zip", base, ["app/main.py"], digest)
+    in_one_go.finish(app)
+    synced = archive.ArchiveOutput(tmp_path / "synced.zip", base, ["app/main.py"], digest)
+    synced.sync_in_background()
+    synced.finish(app)
+    assert (tmp_path / "synced.zip").read_bytes() == (tmp_path / "one.zip").read_bytes()
+
+
+def _file(path: Path, data: bytes) -> Path:
+    path.write_bytes(data)
+    return path

@@ -357,6 +357,8 @@ def _rebuild(
         for item in build.artifacts
         if item.holds_local
     ]
+    for _, output in outputs:  # on the disk while the rest is done, before the fsync of commit_all
+        output.sync_in_background()
     try:
         if compiler is not None:
             bytecode.raise_for_strict(compiler.wait())
