@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import shlex
 import signal
 import sys
 import time
@@ -37,6 +36,12 @@ def _debug(message: str, *args: object) -> None:
         logging.getLogger(__name__).debug(message, *args)
 
 
+def _debugging() -> bool:
+    """Whether _debug writes anything (-v): the command line is only put together then."""
+    logging = sys.modules.get("logging")
+    return logging is not None and logging.getLogger(__name__).isEnabledFor(logging.DEBUG)
+
+
 Command = Sequence[str | os.PathLike[str]]
 
 
@@ -50,6 +55,13 @@ class Completed:
         self.returncode = returncode
         self.stdout = stdout
         self.stderr = stderr
+
+
+def _joined(args: list[str]) -> str:
+    """The command line as a shell would take it (shlex: imported for -v only)."""
+    import shlex
+
+    return shlex.join(args)
 
 
 def _render(cmd: Command) -> list[str]:
@@ -85,7 +97,8 @@ def run(  # noqa: PLR0913  (see above)
     (or the program) and carries the last lines of stderr, the part users need.
     """
     args = _render(cmd)
-    _debug("run: %s%s", shlex.join(args), f"  (in {cwd})" if cwd else "")
+    if _debugging():
+        _debug("run: %s%s", _joined(args), f"  (in {cwd})" if cwd else "")
     started = time.monotonic()
     try:
         process = _start(
@@ -150,7 +163,8 @@ def spawn(  # noqa: PLR0913  (subprocess's keyword-only options, as run above)
 ) -> subprocess.Popen[bytes]:
     """Start a long-running process (a runtime worker, a server) and return its handle."""
     args = _render(cmd)
-    _debug("spawn: %s%s", shlex.join(args), f"  (in {cwd})" if cwd else "")
+    if _debugging():
+        _debug("spawn: %s%s", _joined(args), f"  (in {cwd})" if cwd else "")
     return _start(
         args,
         preexec,

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import itertools
 import sys
-import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -41,6 +40,8 @@ class Reporter:
         if not self.interactive:
             yield
             return
+        import threading  # only for a terminal's spinner: an app-only rebuild does without it
+
         done = threading.Event()
 
         def spin() -> None:

@@ -66,7 +66,7 @@ ONLY_WHEN_NEEDED = frozenset(
         "dataclasses",
         "datetime",
         "_datetime",
-        "logging",  # packaging's
+        *("logging", "threading"),  # packaging's
         *("typing", "_typing"),  # platform_checks'
         *("subprocess", "_posixsubprocess", "selectors", "locale", "_locale"),  # packaging.tags'
         *("inspect", "dis", "opcode", "_opcode", "copy", "org", "importlib", "token", "tokenize", "linecache"),
@@ -103,11 +103,9 @@ ALLOWED_STDLIB = frozenset(
         "re",
         "reprlib",
         "select",
-        "shlex",
         "signal",
         "stat",
         "struct",
-        "threading",
         "types",
         "urllib",  # pathlib before 3.13
         "ipaddress",  # urllib.parse
