@@ -181,60 +181,69 @@ def spawn(  # noqa: PLR0913  (subprocess's keyword-only options, as run above)
 class Piped:
     """A process started by spawn_piped, with what of subprocess.Popen its callers use."""
 
-    __slots__ = ("_err", "_open", "_out", "pid", "returncode", "stdin")
+    __slots__ = ("_err", "_out", "_stderr", "_stdout", "pid", "returncode", "stdin")
 
     def __init__(self, pid: int, stdin: int, stdout: int, stderr: int) -> None:
         self.pid = pid
         self.returncode: int | None = None
         self.stdin: BinaryIO | None = os.fdopen(stdin, "wb")
+        self._stdout, self._stderr = stdout, stderr  # a pipe, and a file with no name
         self._out: list[bytes] = []
-        self._err: list[bytes] = []
-        self._open = {stdout: self._out, stderr: self._err}  # pipes not read to their end yet
+        self._err = b""
 
     def communicate(self) -> tuple[bytes, bytes]:
         """Everything it writes to stdout and stderr until it exits (stdin is closed first).
         Called again after an interruption (Ctrl-C), it goes on where it stopped."""
-        import select
-
         if self.stdin is not None:
             with contextlib.suppress(BrokenPipeError):
                 self.stdin.close()
             self.stdin = None
-        # Both pipes at once (poll): a child that fills one while this reads the other would
-        # wait forever.
-        poller = select.poll()
-        for descriptor in self._open:
-            poller.register(descriptor, select.POLLIN | select.POLLHUP)
-        while self._open:
-            for descriptor, _ in poller.poll():
-                data = os.read(descriptor, 1 << 16)
-                if data:
-                    self._open[descriptor].append(data)
-                else:
-                    poller.unregister(descriptor)
-                    del self._open[descriptor]
-                    os.close(descriptor)
+        # stderr is a file, which never makes the child wait: reading the one pipe to its end
+        # is enough (no poll, no select module).
+        while self._stdout >= 0:
+            data = os.read(self._stdout, 1 << 16)
+            if data:
+                self._out.append(data)
+            else:
+                os.close(self._stdout)
+                self._stdout = -1
         if self.returncode is None:
             self.returncode = os.waitstatus_to_exitcode(os.waitpid(self.pid, 0)[1])
-        return b"".join(self._out), b"".join(self._err)
+        if self._stderr >= 0:
+            with os.fdopen(self._stderr, "rb") as errors:
+                errors.seek(0)
+                self._err = errors.read()
+            self._stderr = -1
+        return b"".join(self._out), self._err
+
+
+def _unnamed_file() -> int:
+    """A readable and writable file with no name, removed when closed (O_TMPFILE on Linux;
+    elsewhere one created and unlinked at once), in the temporary folder."""
+    folder = os.environ.get("TMPDIR") or "/tmp"
+    with contextlib.suppress(AttributeError, OSError):
+        return os.open(folder, os.O_TMPFILE | os.O_RDWR, 0o600)
+    name = os.path.join(folder, f".uv-lambda-stderr.{os.getpid()}.{time.monotonic_ns()}.tmp")
+    descriptor = os.open(name, os.O_CREAT | os.O_EXCL | os.O_RDWR, 0o600)
+    os.unlink(name)
+    return descriptor
 
 
 def spawn_piped(
     cmd: Command, *, env: Mapping[str, str], pass_fds: Sequence[int] = (), new_session: bool = False
 ) -> Piped:
-    """Start `cmd` (an absolute path first) with its stdin, stdout and stderr piped to this
-    process: subprocess.Popen's work for that case through os.posix_spawn, with subprocess
-    never imported (see PIPE above). Signals the interpreter ignores (SIGPIPE, SIGXFSZ) are
-    default again in the child, as Popen's restore_signals does."""
-    import signal
-
+    """Start `cmd` (an absolute path first) with its stdin and stdout piped to this process
+    and its stderr in a file with no name: subprocess.Popen's work for that case through
+    os.posix_spawn, with subprocess never imported (see PIPE above). Signals the interpreter
+    ignores (SIGPIPE, SIGXFSZ) are default again in the child, as Popen's restore_signals does."""
     args = _render(cmd)
-    _debug("spawn: %s", args)
+    if _debugging():
+        _debug("spawn: %s", _joined(args))
     # Each pipe closes on exec (PEP 446): the child gets only the copies dup2 makes.
     stdin_read, stdin_write = os.pipe()
     stdout_read, stdout_write = os.pipe()
-    stderr_read, stderr_write = os.pipe()
-    child = (stdin_read, stdout_write, stderr_write)
+    errors = _unnamed_file()
+    child = (stdin_read, stdout_write, errors)
     actions = [(os.POSIX_SPAWN_DUP2, descriptor, target) for target, descriptor in enumerate(child)]
     for descriptor in pass_fds:
         os.set_inheritable(descriptor, True)
@@ -248,15 +257,15 @@ def spawn_piped(
             setsigdef=[signal.SIGPIPE, signal.SIGXFSZ],
         )
     except BaseException:
-        for descriptor in (stdin_write, stdout_read, stderr_read):
+        for descriptor in (stdin_write, stdout_read, errors):
             os.close(descriptor)
         raise
     finally:
         for descriptor in pass_fds:
             os.set_inheritable(descriptor, False)
-        for descriptor in child:
+        for descriptor in (stdin_read, stdout_write):
             os.close(descriptor)
-    return Piped(pid, stdin_write, stdout_read, stderr_read)
+    return Piped(pid, stdin_write, stdout_read, errors)
 
 
 def _start(args: list[str], preexec: Callable[[], None] | None, **options: Any) -> subprocess.Popen[bytes]:

@@ -68,7 +68,7 @@ ONLY_WHEN_NEEDED = frozenset(
         "_datetime",
         *("logging", "threading"),  # packaging's
         *("typing", "_typing"),  # platform_checks'
-        *("subprocess", "_posixsubprocess", "selectors", "locale", "_locale"),  # packaging.tags'
+        *("subprocess", "_posixsubprocess", "selectors", "select", "locale", "_locale"),  # packaging.tags'
         *("inspect", "dis", "opcode", "_opcode", "copy", "org", "importlib", "token", "tokenize", "linecache"),
         *("traceback", "textwrap", "string", "_string", "atexit", "platform", "sysconfig"),
         "uv_lambda.bundle.tree",
@@ -102,7 +102,6 @@ ALLOWED_STDLIB = frozenset(
         "pathlib",
         "re",
         "reprlib",
-        "select",
         "signal",
         "stat",
         "struct",

@@ -14,8 +14,8 @@ ENV = {"PATH": os.environ["PATH"]}
 
 
 def test_stdin_reaches_it_and_both_outputs_come_back_whole() -> None:
-    """More than a pipe's buffer on each stream, written in turns: read one after the
-    other, the child would block on the full pipe while this process waits on the other."""
+    """More than a pipe's buffer on each stream, written in turns: had stderr been a second
+    pipe read after stdout, the child would have blocked on it while this process waited."""
     script = (
         "import sys\n"
         "data = sys.stdin.buffer.read()\n"

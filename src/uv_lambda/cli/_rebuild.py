@@ -102,7 +102,13 @@ def _report(rebuilt: incremental.Rebuilt, reporter: Reporter) -> None:
         reporter.warn(warning)
 
 
+# Set once an app-only rebuild has written everything and reaped what it started: the
+# command-line entry (cli.main) may then end the process without the interpreter's teardown.
+completed = False
+
+
 def _finish(rebuilt: incremental.Rebuilt) -> None:
+    global completed
     # What a killed build left (its scratch), as every build does: a few listings.
     from os.path import dirname
 
@@ -113,6 +119,7 @@ def _finish(rebuilt: incremental.Rebuilt) -> None:
     # module loaded (~8 ms, a tenth of a rebuild); frozen objects are skipped. Safe here:
     # this path closes its files and reaps its compiler itself.
     gc.freeze()
+    completed = True
 
 
 def _unpack_tree(argv: Sequence[str], documents: list[Any], root: str, reporter: Reporter) -> list[Any]:
