@@ -65,7 +65,7 @@ class FunctionBuild:
 
 
 def read_artifact(path: Path) -> Artifact:
-    meta = metadata_path(path)
+    meta = Path(metadata_path(path))
     if not path.is_file():
         raise UsageError(f"artifact {path} does not exist", "build it with `uv-lambda build`")
     if not meta.is_file():

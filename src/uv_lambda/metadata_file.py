@@ -17,8 +17,9 @@ from uv_lambda import atomic
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing: see bundle/rebuild/__init__.py
 if TYPE_CHECKING:
-    from pathlib import Path
     from typing import Any
+
+    from _typeshed import StrPath
 
     from uv_lambda.artifact import Role, Source
 
@@ -180,20 +181,21 @@ class ArtifactMetadata(_Frozen):
         return cls(**values)
 
 
-def metadata_path(artifact: Path) -> Path:
-    return artifact.with_name(artifact.name + ".json")
+def metadata_path(artifact: StrPath) -> str:
+    """The metadata file of `artifact`: beside it, its name + ".json"."""
+    return os.fspath(artifact) + ".json"
 
 
-def digests(path: Path) -> tuple[str, str]:
+def digests(path: StrPath) -> tuple[str, str]:
     """(hex sha256, base64 sha256) of a file: the second is Lambda's CodeSha256."""
     digest = hashlib.sha256()
-    with path.open("rb") as handle:
+    with open(path, "rb") as handle:
         for chunk in iter(lambda: handle.read(1 << 20), b""):
             digest.update(chunk)
     return formatted(digest.digest())
 
 
-def file_sha256(path: str | os.PathLike[str]) -> str | None:
+def file_sha256(path: StrPath) -> str | None:
     """Hex sha256 of a file's bytes, None when it does not exist."""
     try:
         with open(path, "rb") as handle:
@@ -207,10 +209,11 @@ def formatted(sha256: bytes) -> tuple[str, str]:
     return sha256.hex(), binascii.b2a_base64(sha256, newline=False).decode("ascii")
 
 
-def read_metadata(artifact: Path) -> ArtifactMetadata:
+def read_metadata(artifact: StrPath) -> ArtifactMetadata:
     """The metadata beside `artifact`: OSError when it cannot be read, ValueError or
     TypeError when it is not uv-lambda metadata."""
-    return ArtifactMetadata.from_json(json.loads(metadata_path(artifact).read_text()))
+    with open(metadata_path(artifact), "rb") as handle:
+        return ArtifactMetadata.from_json(json.loads(handle.read()))
 
 
 def metadata_text(metadata: ArtifactMetadata) -> str:
@@ -218,6 +221,6 @@ def metadata_text(metadata: ArtifactMetadata) -> str:
     return json.dumps(metadata.to_json(), indent=2, sort_keys=True) + "\n"
 
 
-def write_metadata(artifact: Path, metadata: ArtifactMetadata) -> None:
+def write_metadata(artifact: StrPath, metadata: ArtifactMetadata) -> None:
     """Write the metadata atomically, beside its artifact."""
     atomic.write_text(metadata_path(artifact), metadata_text(metadata))

@@ -14,7 +14,10 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Callable, Iterable
-from pathlib import Path
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing: see bundle/rebuild/__init__.py
+if TYPE_CHECKING:
+    from pathlib import Path
 
 MAX_AGE = 24 * 3600.0
 _KINDS = ("uv-lambda", "install", "unpack", "set", "runtime", "rebuild")

@@ -8,7 +8,8 @@ with the module that imported it.
 A module added to the lists must stay light itself: the fast path's modules (and the shared
 ones named in ALLOWED_UV_LAMBDA) use `TYPE_CHECKING = False`, plain classes with __slots__
 (or collections.namedtuple, typed as typing.NamedTuple for mypy only) and os.path instead of
-typing, dataclasses and shutil for that reason: typing alone cost a rebuild 3 ms of ~60.
+typing, dataclasses, pathlib and shutil for that reason: typing alone cost a rebuild 3 ms of
+~60, pathlib (with urllib.parse) 5 ms.
 """
 
 from __future__ import annotations
@@ -69,9 +70,10 @@ ONLY_WHEN_NEEDED = frozenset(
         *("logging", "threading"),  # packaging's
         *("typing", "_typing"),  # platform_checks'
         *("subprocess", "_posixsubprocess", "selectors", "select", "locale", "_locale"),  # packaging.tags'
-        *("inspect", "dis", "opcode", "_opcode", "copy", "org", "importlib", "token", "tokenize", "linecache"),
+        *("inspect", "ast", "dis", "opcode", "_opcode", "copy", "org", "importlib", "token", "tokenize", "linecache"),
         *("traceback", "textwrap", "string", "_string", "atexit", "platform", "sysconfig"),
         "uv_lambda.bundle.tree",
+        *("pathlib", "urllib", "ipaddress"),  # platform_checks' and tree's (urllib.parse: pathlib's before 3.13)
     }
 )
 
@@ -81,7 +83,7 @@ ONLY_WHEN_NEEDED = frozenset(
 ALLOWED_STDLIB = frozenset(
     {
         "__future__",
-        "ast",  # handler checks
+        "_ast",  # handler checks (not ast: see bundle/verify/handler.py)
         "binascii",
         "collections",
         "contextlib",
@@ -99,20 +101,16 @@ ALLOWED_STDLIB = frozenset(
         "keyword",
         "math",
         "operator",
-        "pathlib",
         "re",
         "reprlib",
         "signal",
         "stat",
         "struct",
         "types",
-        "urllib",  # pathlib before 3.13
-        "ipaddress",  # urllib.parse
         "warnings",
         "weakref",
         "zlib",
         # Private modules behind the public ones above.
-        "_ast",
         "_blake2",
         "_collections",
         "_functools",

@@ -19,7 +19,6 @@ import struct
 import zlib
 from collections import namedtuple
 from collections.abc import Iterable, Iterator
-from pathlib import Path
 
 from uv_lambda.atomic import with_path
 from uv_lambda.errors import BuildError, DamagedCacheEntry
@@ -31,13 +30,15 @@ if TYPE_CHECKING:
     from _thread import LockType
     from typing import Any, BinaryIO, NamedTuple
 
+    from _typeshed import StrPath
+
     class _EntryFields(NamedTuple):
         name: str
         mode: int
         crc: int
         size: int
         method: int
-        data_source: Path  # where the compressed bytes are
+        data_source: StrPath  # where the compressed bytes are
         data_offset: int
         data_length: int
         # Where the entry's local header starts in data_source, when data_source is an archive
@@ -47,7 +48,7 @@ if TYPE_CHECKING:
 
     class _SourceFileFields(NamedTuple):
         name: str
-        path: Path
+        path: StrPath
         offset: int = 0
         length: int = -1
 
@@ -103,8 +104,9 @@ class SourceFile(_SourceFileFields):
 
     def read(self) -> bytes:
         if self.length < 0:
-            return self.path.read_bytes()
-        with self.path.open("rb") as handle:
+            with open(self.path, "rb") as whole:
+                return whole.read()
+        with open(self.path, "rb") as handle:
             handle.seek(self.offset)
             data = handle.read(self.length)
         if len(data) != self.length:
@@ -112,13 +114,13 @@ class SourceFile(_SourceFileFields):
         return data
 
     def mode(self) -> int:
-        return normalised_mode(self.path.stat().st_mode) if self.length < 0 else FILE_MODE
+        return normalised_mode(os.stat(self.path).st_mode) if self.length < 0 else FILE_MODE
 
     def size(self) -> int:
         if self.length >= 0:
             return self.length
         try:
-            return self.path.stat().st_size
+            return os.stat(self.path).st_size
         except OSError:
             return 0  # read (and failed on) by _compress, which names the file
 
@@ -152,7 +154,7 @@ def _deflate_piece(raw: bytes | memoryview, start: int, length: int, last: bool)
 def _read_piece(source: SourceFile, start: int, length: int, last: bool) -> bytes:
     """One piece of a large file, read with the window before it, deflated (in a thread)."""
     primed = min(start, _WINDOW)
-    with source.path.open("rb") as handle:
+    with open(source.path, "rb") as handle:
         handle.seek(source.offset + start - primed)
         data = handle.read(primed + length)
     if len(data) != primed + length:
@@ -178,7 +180,7 @@ def _checksum(source: SourceFile) -> tuple[int, int, int]:
     blocks, so that it holds no more than one."""
     crc = size = 0
     remaining = source.length if source.length >= 0 else None
-    with source.path.open("rb") as handle:
+    with open(source.path, "rb") as handle:
         handle.seek(source.offset)
         while block := handle.read(1 << 20 if remaining is None else min(1 << 20, remaining - size)):
             crc, size = zlib.crc32(block, crc), size + len(block)
@@ -208,7 +210,7 @@ class _LargeFile:
         return self.checksum is not None and all(piece is not None for piece in self.packed)
 
 
-def compress_files(sources: Iterable[SourceFile], scratch: Path, workers: int = 0) -> list[Entry]:
+def compress_files(sources: Iterable[SourceFile], scratch: StrPath, workers: int = 0) -> list[Entry]:
     """Compress files into one scratch file, in parallel threads (zlib releases the GIL);
     the entries in the order of `sources`.
 
@@ -231,7 +233,7 @@ def compress_files(sources: Iterable[SourceFile], scratch: Path, workers: int = 
     entries: list[Entry | None] = [None] * len(items)
     running: dict[Future[Any], _Task] = {}
     held = 0
-    with ThreadPoolExecutor(max_workers=workers) as pool, scratch.open("wb") as out:
+    with ThreadPoolExecutor(max_workers=workers) as pool, open(scratch, "wb") as out:
 
         def write(index: int, packed: bytes, method: int, crc: int, size: int, mode: int) -> None:
             entries[index] = Entry(items[index].name, mode, crc, size, method, scratch, out.tell(), len(packed))
@@ -299,30 +301,30 @@ def _joined(source: SourceFile, parts: _LargeFile, expected_size: int) -> tuple[
 
 
 def _write_compressed(
-    items: list[SourceFile], compressed: Iterable[tuple[bytes, int, int, int, int]], scratch: Path
+    items: list[SourceFile], compressed: Iterable[tuple[bytes, int, int, int, int]], scratch: StrPath
 ) -> list[Entry]:
     entries = []
-    with scratch.open("wb") as out:
+    with open(scratch, "wb") as out:
         for item, (packed, method, crc, size, mode) in zip(items, compressed, strict=True):
             entries.append(Entry(item.name, mode, crc, size, method, scratch, out.tell(), len(packed)))
             out.write(packed)
     return entries
 
 
-def _central_directory(archive: Path) -> tuple[int, bytes]:
+def _central_directory(archive: StrPath) -> tuple[int, bytes]:
     """(entry count, central directory) of a zip this module wrote.
 
     Such zips have no ZIP64 records, no comment and no extra fields, so the central
     directory is read directly (zipfile would cost more to import than this whole read).
     """
     count, size, offset = _end_record(archive)
-    with archive.open("rb") as handle:
+    with open(archive, "rb") as handle:
         handle.seek(offset)
         directory = handle.read(size)
     return count, directory
 
 
-def _central_records(archive: Path) -> Iterator[tuple[str, tuple[int, ...]]]:
+def _central_records(archive: StrPath) -> Iterator[tuple[str, tuple[int, ...]]]:
     """(name, central header fields) of each entry of a zip this module wrote, folders too."""
     count, directory = _central_directory(archive)
     position = 0
@@ -335,7 +337,7 @@ def _central_records(archive: Path) -> Iterator[tuple[str, tuple[int, ...]]]:
         position = start + name_length + fields[11] + fields[12]
 
 
-def read_entries(archive: Path, skip: int = 0) -> list[Entry]:
+def read_entries(archive: StrPath, skip: int = 0) -> list[Entry]:
     """The file entries of a zip written by this module, pointing at their compressed bytes;
     `skip`: leave out the first so many central records (a base's, see ArchiveOutput).
 
@@ -367,7 +369,7 @@ def read_entries(archive: Path, skip: int = 0) -> list[Entry]:
 
 def entry_bytes(entry: Entry) -> bytes:
     """The uncompressed contents of an entry (stored or deflated)."""
-    with entry.data_source.open("rb") as handle:
+    with open(entry.data_source, "rb") as handle:
         handle.seek(entry.data_offset)
         raw = handle.read(entry.data_length)
     return zlib.decompress(raw, -15) if entry.method == 8 else raw
@@ -415,7 +417,7 @@ class _Writer:
         self.out = out
         self.central = bytearray()
         self.count = 0
-        self._sources: dict[Path, BinaryIO] = {}
+        self._sources: dict[StrPath, BinaryIO] = {}
 
     def add_all(self, items: Iterable[tuple[str, Entry | None]]) -> None:
         """`add` each (name, entry), in order. Runs of entries whose local headers and data
@@ -471,10 +473,10 @@ class _Writer:
         self.central += central
         self.count += len(run)
 
-    def _source(self, path: Path) -> BinaryIO:
+    def _source(self, path: StrPath) -> BinaryIO:
         source = self._sources.get(path)
         if source is None:
-            source = self._sources[path] = path.open("rb")
+            source = self._sources[path] = open(path, "rb")  # noqa: SIM115 (close() closes them all)
         return source
 
     def add(self, name: str, entry: Entry | None) -> None:
@@ -535,9 +537,9 @@ def _headers(name: str, entry: Entry | None, offset: int) -> tuple[bytes, bytes]
     return local, record
 
 
-def _end_record(base: Path) -> tuple[int, int, int]:
+def _end_record(base: StrPath) -> tuple[int, int, int]:
     """(entry count, central directory size, central directory offset) of our own archive."""
-    with base.open("rb") as handle:
+    with open(base, "rb") as handle:
         handle.seek(-_END_RECORD.size, os.SEEK_END)
         signature, _, _, _, count, size, offset, comment = _END_RECORD.unpack(handle.read(_END_RECORD.size))
     if signature != 0x06054B50 or comment:
@@ -553,10 +555,10 @@ class _HashingFile:
 
     _BLOCK = 1 << 20
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: StrPath) -> None:
         self._path = path
         try:
-            self._file = path.open("wb")
+            self._file = open(path, "wb")  # noqa: SIM115 (kept open until close())
         except OSError as exc:
             raise with_path(exc, path) from None
         self._position = 0
@@ -644,10 +646,10 @@ class ArchiveOutput:
     """
 
     def __init__(
-        self, destination: Path, base: Path | None, names: Iterable[str], base_sha256: str | None = None
+        self, destination: StrPath, base: StrPath | None, names: Iterable[str], base_sha256: str | None = None
     ) -> None:
         self._destination = destination
-        self._merge_base: Path | None = None
+        self._merge_base: StrPath | None = None
         self._base_names: set[str] = set()
         self._previous_central, self._previous_count = b"", 0
         self._appended_at = 0
@@ -670,14 +672,14 @@ class ArchiveOutput:
         try:
             if base is not None and self._merge_base is None:
                 self._previous_count, central_size, central_offset = _end_record(base)
-                with base.open("rb") as source:
+                with open(base, "rb") as source:
                     _copy_range(source, self._out, central_offset)
                     self._previous_central = source.read(central_size)
         except BaseException:
             self._out.close()
             raise
 
-    def _open_verified(self, base: Path, sha256: str, names: Iterable[str]) -> None:
+    def _open_verified(self, base: StrPath, sha256: str, names: Iterable[str]) -> None:
         """As __init__, for a cached `base` whose bytes must have the digest `sha256`.
 
         The usual case (no merge) checks the digest on the bytes as they are copied: the
@@ -693,7 +695,7 @@ class ArchiveOutput:
         self._out = _HashingFile(self._destination)
         try:
             self._previous_count, central_size, central_offset = _end_record(base)
-            with base.open("rb") as source:
+            with open(base, "rb") as source:
                 _copy_range(source, self._out, central_offset)
                 self._previous_central = source.read(central_size)
                 tail = source.read()
@@ -747,7 +749,7 @@ class ArchiveOutput:
 
 
 def write_archive(
-    destination: Path, entries: Iterable[Entry], *, base: Path | None = None, base_sha256: str | None = None
+    destination: StrPath, entries: Iterable[Entry], *, base: StrPath | None = None, base_sha256: str | None = None
 ) -> bytes:
     """Write `entries` sorted by name after `base`'s (see ArchiveOutput); the archive's sha256.
 
@@ -757,17 +759,17 @@ def write_archive(
     return ArchiveOutput(destination, base, [entry.name for entry in entries], base_sha256).finish(entries)
 
 
-def file_sha256(path: Path, start: int = 0) -> str:
+def file_sha256(path: StrPath, start: int = 0) -> str:
     """Hex sha256 of a file (from byte `start`), read in chunks."""
     digest = hashlib.sha256()
-    with path.open("rb") as handle:
+    with open(path, "rb") as handle:
         handle.seek(start)
         for chunk in iter(lambda: handle.read(1 << 20), b""):
             digest.update(chunk)
     return digest.hexdigest()
 
 
-def verified_entries(path: Path, sha256: str, skip: int = 0, start: int = 0) -> list[Entry]:
+def verified_entries(path: StrPath, sha256: str, skip: int = 0, start: int = 0) -> list[Entry]:
     """read_entries(path, skip) of an archive whose bytes from `start` must have the digest
     `sha256` (the entries read and the central directory are there)."""
     try:

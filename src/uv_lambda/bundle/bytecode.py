@@ -20,14 +20,19 @@ from uv_lambda.errors import BuildError, CommandError
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing: see bundle/rebuild/__init__.py
 if TYPE_CHECKING:
+    from collections.abc import Sequence
     from pathlib import Path
     from typing import BinaryIO
 
+    from _typeshed import StrPath
+
 # Runs under the target interpreter with -S -s, no PYTHON* variable but a fixed
 # PYTHONHASHSEED (see _environment). It imports nothing beyond what the interpreter has
-# loaded at start-up (py_compile and json would double its start-up time), and writes
-# exactly what py_compile writes for UNCHECKED_HASH: magic, flags=1, the source hash, the
-# marshalled code compiled with the relative name as its file name.
+# loaded at start-up or builds in: posix, not os, which -S leaves unloaded (os alone is a
+# fifth of this process's time on a rebuild, where the parent waits for it; py_compile and
+# json would double its start-up time). It writes exactly what py_compile writes for
+# UNCHECKED_HASH: magic, flags=1, the source hash, the marshalled code compiled with the
+# relative name as its file name.
 # Job on stdin: a folder for pyc blobs (or an empty line), the number of roots, the roots, then
 # "<root index>\t<relative path>" lines. Without a blob folder each pyc is written beside its
 # source; with one, each worker appends its pycs to `pycs-<worker>.bin` there (no file to
@@ -35,18 +40,18 @@ if TYPE_CHECKING:
 # where.
 # Output: "F\t<root index>\t<relative path>\t<error>" for each file that did not compile,
 # "W\t<root index>\t<worker>\t<offset>\t<length>\t<relative path>" for each pyc in a blob.
-# The first line drops the current folder from sys.path (what -I would do): 3.10 imports
-# os from disk here, and a project's own os.py must not be the one it finds.
+# The first line drops the current folder from sys.path (what -I would do): a project's own
+# module must never be the one an import here finds.
 _COMPILER = r"""
 import sys
 if sys.path and sys.path[0] == "": del sys.path[0]
-import marshal, os, _imp, _thread
+import marshal, posix, _imp, _thread
 def stop_with_parent(lifeline):
     # The parent holds the other end of this pipe: EOF means it is gone (even by SIGKILL),
     # so this process and its workers (one process group) stop too.
-    while os.read(lifeline, 1):
+    while posix.read(lifeline, 1):
         pass
-    os.killpg(0, 9)
+    posix.killpg(0, 9)
 _thread.start_new_thread(stop_with_parent, (int(sys.argv[1]),))
 from _frozen_importlib_external import MAGIC_NUMBER, _RAW_MAGIC_NUMBER, cache_from_source
 lines = sys.stdin.read().split("\n")
@@ -55,7 +60,7 @@ roots = lines[2 : 2 + int(lines[1])]
 jobs = [line.split("\t", 1) for line in lines[2 + len(roots) :] if line]
 written = [0]
 def compile_one(index, rel, blob, worker):
-    source = os.path.join(roots[int(index)], rel)
+    source = roots[int(index)] + "/" + rel
     with open(source, "rb") as handle:
         data = handle.read()
     try:
@@ -73,46 +78,51 @@ def compile_one(index, rel, blob, worker):
         blob.write(pyc)
         return f"W\t{index}\t{worker}\t{offset}\t{len(pyc)}\t{rel}\n"
     target = cache_from_source(source)
-    os.makedirs(os.path.dirname(target), exist_ok=True)
+    folder, _, name = target.rpartition("/")
+    try:
+        posix.mkdir(folder)
+    except FileExistsError:
+        pass
     # A new file, renamed into place: never write through a link into uv's cache. Named as
     # uv_lambda.atomic names temporaries; not fsynced (a build's own scratch: see atomic.py).
     written[0] += 1
-    folder, name = os.path.split(target)
-    temporary = os.path.join(folder, f".{name}.{os.getpid()}.{written[0]}.tmp")
+    temporary = f"{folder}/.{name}.{posix.getpid()}.{written[0]}.tmp"
     with open(temporary, "wb") as handle:
         handle.write(pyc)
-    os.replace(temporary, target)
+    posix.replace(temporary, target)
     return ""
 def compile_all(chunk, worker):
-    blob = open(os.path.join(into, f"pycs-{worker}.bin"), "wb") if into else None
+    blob = open(f"{into}/pycs-{worker}.bin", "wb") if into else None
     try:
         return "".join(compile_one(index, rel, blob, worker) for index, rel in chunk)
     finally:
         if blob is not None:
             blob.close()
+def size(job):
+    return posix.stat(roots[int(job[0])] + "/" + job[1]).st_size
 # compile() holds the GIL: large trees are split by size over forked workers, one per core.
-workers = min(os.cpu_count() or 1, 4) if len(jobs) > 50 else 1
+workers = min(posix.cpu_count() or 1, 4) if len(jobs) > 50 else 1
 chunks, loads = [[] for _ in range(workers)], [0] * workers
-for job in sorted(jobs, key=lambda job: -os.path.getsize(os.path.join(roots[int(job[0])], job[1]))):
+for job in sorted(jobs, key=lambda job: -size(job)):
     lightest = loads.index(min(loads))
     chunks[lightest].append(job)
-    loads[lightest] += os.path.getsize(os.path.join(roots[int(job[0])], job[1]))
+    loads[lightest] += size(job)
 children = []
 for worker, chunk in enumerate(chunks[1:], 1):
-    read_end, write_end = os.pipe()
-    pid = os.fork()
+    read_end, write_end = posix.pipe()
+    pid = posix.fork()
     if pid == 0:
-        os.close(read_end)
-        with os.fdopen(write_end, "w") as out:
+        posix.close(read_end)
+        with open(write_end, "w") as out:
             out.write(compile_all(chunk, worker))
-        os._exit(0)
-    os.close(write_end)
+        posix._exit(0)
+    posix.close(write_end)
     children.append((pid, read_end))
 failures = [compile_all(chunks[0], 0)]
 for pid, read_end in children:
-    with os.fdopen(read_end) as result:
+    with open(read_end) as result:
         failures.append(result.read())
-    if os.waitpid(pid, 0)[1] != 0:
+    if posix.waitpid(pid, 0)[1] != 0:
         sys.exit("a compiler worker failed")
 sys.stdout.write("".join(failures))
 """
@@ -135,7 +145,7 @@ class Failure:
 
     __slots__ = ("error", "file", "root")
 
-    def __init__(self, root: Path, file: str, error: str) -> None:
+    def __init__(self, root: StrPath, file: str, error: str) -> None:
         self.root = root
         self.file = file  # relative to root
         self.error = error
@@ -194,10 +204,10 @@ class Compiler:
 
     def __init__(self, interpreter: str | os.PathLike[str]) -> None:
         self.interpreter = interpreter
-        self._roots: list[Path] = []
+        self._roots: list[StrPath] = []
         self._into: Path | None = None
         # With submit's `into`: each compiled source, by (root, relative path), after wait().
-        self.pycs: dict[tuple[Path, str], Pyc] = {}
+        self.pycs: dict[tuple[StrPath, str], Pyc] = {}
         # A process group of its own (its forked workers join it), stopped as one by cancel();
         # the lifeline's read end tells it when this process is gone, however it ended.
         lifeline, self._lifeline = os.pipe()
@@ -220,7 +230,7 @@ class Compiler:
         finally:
             os.close(lifeline)
 
-    def submit(self, trees: list[tuple[Path, list[str]]], into: Path | None = None) -> None:
+    def submit(self, trees: Sequence[tuple[StrPath, list[str]]], into: Path | None = None) -> None:
         """Send the job: for each root, the relative paths of the .py files to compile.
 
         The pycs are written beside their sources (`__pycache__/`), or, with `into` (an empty

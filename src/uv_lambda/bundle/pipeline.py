@@ -597,7 +597,7 @@ def _write_into(
     # Everything verified and written: only now replace the previous artifacts.
     atomic.commit_all(written)
     for stale in set(model.ROLE_OF_FILE) - set(plan):
-        for path in (out_dir / stale, model.metadata_path(out_dir / stale)):
+        for path in (out_dir / stale, Path(model.metadata_path(out_dir / stale))):
             path.unlink(missing_ok=True)
     if record is not None:
         if staged.recipe is None:

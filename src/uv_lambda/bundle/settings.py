@@ -156,7 +156,8 @@ def _recorded_default(folder: Path | None) -> tuple[str, str] | None:
         return None
     for name in ROLE_OF_FILE:
         try:
-            document = json.loads(metadata_path(folder / name).read_text())
+            with open(metadata_path(folder / name), "rb") as handle:
+                document = json.loads(handle.read())
         except (OSError, ValueError):
             continue
         if isinstance(document, dict) and document.get("runtime_origin") == DEFAULT:

@@ -4,12 +4,13 @@ rebuild (cli/_rebuild.py)."""
 
 from __future__ import annotations
 
-from pathlib import Path
+import os
 
 from uv_lambda.ui import Reporter, human_size
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing: see bundle/rebuild/__init__.py
 if TYPE_CHECKING:
+    from pathlib import Path
     from typing import Any
 
 
@@ -17,11 +18,13 @@ def unpack_into(documents: list[dict[str, Any]], name: str, folder: Path, report
     """Unpack the artifact `name` into `folder` (bundle/tree.py); its document then names
     the folder too. The tree is rewritten even when the zip is unchanged: a tool may have
     emptied or edited its folder since."""
+    from pathlib import Path
+
     from uv_lambda.bundle import tree
 
     unpacked = []
     for document in documents:
-        if Path(str(document["path"])).name == name:
+        if os.path.basename(str(document["path"])) == name:
             count = tree.unpack(Path(str(document["path"])), folder)
             reporter.info(f"  {folder}  {count} files unpacked from {name}")
             document = {**document, "directory": str(folder.resolve())}

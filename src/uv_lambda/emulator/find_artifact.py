@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -29,12 +30,13 @@ def function_from_path(artifact: Path, flags: Mapping[str, Any]) -> tuple[Functi
     def configured(name: str, **more: Any) -> FunctionConfig:
         return with_overrides(FunctionConfig(name=name), **settings, **more)
 
-    if artifact.is_dir() or (metadata_path(artifact).is_file() and read_artifact(artifact).metadata.role == "app"):
+    described = os.path.isfile(metadata_path(artifact))
+    if artifact.is_dir() or (described and read_artifact(artifact).metadata.role == "app"):
         # A build folder, or app.zip of a split build: its layer.zip sits beside it.
         folder = artifact if artifact.is_dir() else artifact.parent
         build = read_build(folder)
         return function_of_build(build, configured(build.function))
-    if metadata_path(artifact).is_file():
+    if described:
         found = read_artifact(artifact)
         if found.metadata.role == "layer":
             raise UsageError(f"{artifact} is a layer: there is no code to run", "pass the function or app zip")
@@ -44,7 +46,7 @@ def function_from_path(artifact: Path, flags: Mapping[str, Any]) -> tuple[Functi
         return (function.with_runtime(runtime) if runtime else function), artifact, []
     if not flags.get("handler") or not runtime:
         raise UsageError(
-            f"{artifact} has no uv-lambda metadata ({metadata_path(artifact).name})",
+            f"{artifact} has no uv-lambda metadata ({artifact.name}.json)",
             "pass --handler module.function and --runtime python3.X, or build it with `uv-lambda build`",
         )
     return Function.configured(configured(artifact.stem, runtime=runtime)), artifact, []

@@ -13,7 +13,8 @@ start-up measures; every other module is ordinary Python:
 - `TYPE_CHECKING = False` instead of `from typing import TYPE_CHECKING` in the modules loaded
   before the compiler starts (mypy reads the name as True): typing is imported later;
 - plain classes with `__slots__` or NamedTuples instead of dataclasses (which import inspect);
-- os.path and a small tree removal instead of pathlib and shutil where they would be the
-  only reason to import them; debug output through `sys.modules.get("logging")`, since
-  logging is never imported on this path.
+- os.path and a small tree removal instead of pathlib and shutil: functions these modules
+  share with the full build take `str | os.PathLike[str]` (a Path from the full build, a str
+  here) and return str; debug output through `sys.modules.get("logging")`, since logging is
+  never imported on this path.
 """

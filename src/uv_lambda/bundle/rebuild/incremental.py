@@ -27,12 +27,12 @@ cause is one full build more. This module imports only what such a rebuild needs
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import time
 from collections import namedtuple
 from collections.abc import Iterable, Mapping, Sequence
-from pathlib import Path
 
 from uv_lambda import atomic, sealed
 from uv_lambda.bundle import bytecode
@@ -55,7 +55,10 @@ from uv_lambda.metadata_file import (
 # collections.namedtuple at run time and typing.NamedTuple for mypy.
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from pathlib import Path
     from typing import Any, NamedTuple
+
+    from _typeshed import StrPath
 
     from uv_lambda.bundle import archive
 
@@ -90,18 +93,21 @@ else:
     _RebuiltFields = namedtuple("_RebuiltFields", "documents changed warnings")
 
 
-def _recorded_artifact(path: Path, base: Path | None, holds_local: bool) -> record_file.RecordedArtifact:
+def _recorded_artifact(path: StrPath, base: StrPath | None, holds_local: bool) -> record_file.RecordedArtifact:
     """An artifact as written, with its and its metadata's stat: either changed by hand means a full build."""
     stat, metadata_stat = record_file.stat_of(path), record_file.stat_of(metadata_path(path))
-    return record_file.RecordedArtifact(str(path), str(base) if base else None, holds_local, stat, metadata_stat)
+    base_path = os.fspath(base) if base else None
+    return record_file.RecordedArtifact(os.fspath(path), base_path, holds_local, stat, metadata_stat)
 
 
 def record_path(out_dir: Path) -> Path:
     """Where the record of the artifacts in `out_dir` lives (one per folder, see record_file)."""
+    from pathlib import Path  # for the full build: a rebuild works with str paths
+
     return Path(record_file.location(out_dir))
 
 
-def recorded_overrides(record: Path) -> dict[str, Any] | None:
+def recorded_overrides(record: StrPath) -> dict[str, Any] | None:
     """The command-line settings the folder's artifacts were built with; None when unknown."""
     recorded = record_file.read(record, peek=True)  # the rebuild that follows reads it again
     return None if recorded is None else dict(recorded.overrides)
@@ -130,8 +136,8 @@ class Inputs(_InputsFields):
     __slots__ = ()
 
     @classmethod
-    def of(cls, files: Iterable[Path], tools: Iterable[Path]) -> Inputs:
-        return cls({str(f): file_sha256(f) for f in files}, {str(t): record_file.stat_of(t) for t in tools})
+    def of(cls, files: Iterable[StrPath], tools: Iterable[StrPath]) -> Inputs:
+        return cls({os.fspath(f): file_sha256(f) for f in files}, {os.fspath(t): record_file.stat_of(t) for t in tools})
 
 
 class Recipe(_RecipeFields):
@@ -141,10 +147,10 @@ class Recipe(_RecipeFields):
 
 
 def record(
-    destination: Path,
+    destination: StrPath,
     recipe: Recipe,
     local_entries: list[archive.Entry],
-    artifacts: list[tuple[Path, Path | None, bool]],
+    artifacts: Sequence[tuple[StrPath, StrPath | None, bool]],
     overrides: Mapping[str, Any],
     bases: dict[str, str] | None = None,
 ) -> None:
@@ -153,12 +159,12 @@ def record(
     of each base archive, checked when it is copied again."""
     from uv_lambda.bundle import archive
 
-    destination.parent.mkdir(parents=True, exist_ok=True)
-    if destination.exists() and sealed.read(destination) is None:
+    os.makedirs(os.path.dirname(destination), exist_ok=True)
+    if os.path.exists(destination) and sealed.read(destination) is None:
         debug("build record %s is damaged or from another version: replacing it", destination)
-    local_archive = Path(record_file.local_archive(str(destination)))
+    local_archive = record_file.local_archive(os.fspath(destination))
     with atomic.replacing(local_archive) as temporary:
-        local_sha256 = archive.write_archive(Path(temporary), local_entries).hex()
+        local_sha256 = archive.write_archive(temporary, local_entries).hex()
     content = record_file.BuildRecord(
         overrides=dict(overrides),
         environment=record_file.environment_digest(),
@@ -182,10 +188,10 @@ def record(
     record_file.write(destination, content)
 
 
-def record_owner(destination: Path, overrides: Mapping[str, Any]) -> None:
+def record_owner(destination: StrPath, overrides: Mapping[str, Any]) -> None:
     """Record only which settings built the folder, for a build no app-only rebuild can follow:
     a local run still knows whether the folder holds what it would build (app/build.py)."""
-    Path(record_file.local_archive(str(destination))).unlink(missing_ok=True)
+    _remove_file(record_file.local_archive(os.fspath(destination)))
     record_file.write(destination, record_file.OwnerRecord(dict(overrides)))
 
 
@@ -197,7 +203,7 @@ class Rebuilt(_RebuiltFields):
 
 def _metadata_of(build: record_file.BuildRecord, written: dict[str, ArtifactMetadata]) -> list[ArtifactMetadata]:
     """The metadata of each recorded artifact; `written` metadata needs no re-read."""
-    return [written.get(item.path) or read_metadata(Path(item.path)) for item in build.artifacts]
+    return [written.get(item.path) or read_metadata(item.path) for item in build.artifacts]
 
 
 def _documents(
@@ -216,16 +222,16 @@ def _still_valid(build: record_file.BuildRecord) -> bool:
         return False
     for item in build.artifacts:
         # Our own artifact and its metadata, untouched, and the cached archive it was spliced from.
-        now = _recorded_artifact(Path(item.path), None, item.holds_local)
+        now = _recorded_artifact(item.path, None, item.holds_local)
         if (now.stat, now.metadata_stat) != (item.stat, item.metadata_stat):
             return False
-        if item.base and not Path(item.base).is_file():
+        if item.base and not os.path.isfile(item.base):
             return False
     return True
 
 
 def rebuild_at(
-    record: Path, never_inputs: Sequence[Path] | None = None, *, put_off_record: bool = False
+    record: StrPath, never_inputs: Sequence[StrPath] | None = None, *, put_off_record: bool = False
 ) -> Rebuilt | None:
     """Bring the build recorded at `record` up to date; None when it needs the full pipeline.
 
@@ -234,8 +240,8 @@ def rebuild_at(
     recorded ones. `put_off_record`: the artifacts are in place when this returns, the record
     of them is written by record_file.write_put_off (or the next read of a record).
     """
-    outputs = None if never_inputs is None else [str(folder) for folder in never_inputs]
-    started = record_file.start(str(record), never_inputs=outputs)
+    outputs = None if never_inputs is None else [os.fspath(folder) for folder in never_inputs]
+    started = record_file.start(os.fspath(record), never_inputs=outputs)
     return None if started is None else rebuild(started, put_off_record=put_off_record)
 
 
@@ -269,7 +275,7 @@ def _needs_pipeline(
         folders = [module.replace(".", "/") for module in DISCOVERED_MODULES]
         candidates = {name for folder in folders for name in (f"{folder}.py", f"{folder}/__init__.py")}
         if any(name in candidates for names in (changed, removed) for name in names):
-            return bool(discover_handler(Path(build.root)) != build.handler)
+            return bool(discover_handler(build.root) != build.handler)
     return False
 
 
@@ -281,12 +287,12 @@ def rebuild(started: record_file.Started, *, put_off_record: bool = False) -> Re
     stale record cancels it); the dependency archives are copied while it compiles.
     """
     build, compiler = started.build, started.compiler
-    record = Path(started.record)
-    changed = {name: Path(path) for name, path in started.changed.items()}
+    record = started.record
+    changed = started.changed
     recorded = {item.name for item in build.files}
     added = [name for name in changed if name not in recorded]
     warnings = [*build.facts.base_warnings, *started.selection.warnings]
-    scratch = record.with_name(f".rebuild-{os.getpid()}-{time.time_ns()}")
+    scratch = os.path.join(os.path.dirname(record), f".rebuild-{os.getpid()}-{time.time_ns()}")
     try:
         if _needs_pipeline(build, changed, added, started.removed):
             return None
@@ -294,8 +300,8 @@ def rebuild(started: record_file.Started, *, put_off_record: bool = False) -> Re
             if not _still_valid(build):
                 return None
             return Rebuilt(_documents(build), [], warnings)
-        staged = scratch / "app"
-        staged.mkdir(parents=True)
+        staged = os.path.join(scratch, "app")
+        os.makedirs(staged)
         modes = {chosen.name: chosen.mode for chosen in started.selection.files if chosen.name in changed}
         digests = _stage(changed, modes, staged)
         if compiler is not None:
@@ -316,21 +322,21 @@ def rebuild(started: record_file.Started, *, put_off_record: bool = False) -> Re
 
 
 def _rebuild(
-    record: Path,
+    record: str,
     started: record_file.Started,
-    changed: dict[str, Path],
+    changed: dict[str, str],
     digests: dict[str, str],
     warnings: list[str],
-    scratch: Path,
+    scratch: str,
 ) -> Rebuilt:
     from uv_lambda.bundle import archive
 
     build, compiler = started.build, started.compiler
-    staged = scratch / "app"
+    staged = os.path.join(scratch, "app")
     names = list(changed)
     _verify(build, staged, names, scratch)
-    local_archive = Path(record_file.local_archive(str(record)))
-    source, skip, start = (Path(build.local_in[0]), *build.local_in[1:]) if build.local_in else (local_archive, 0, 0)
+    local_archive = record_file.local_archive(record)
+    source, skip, start = build.local_in if build.local_in else (local_archive, 0, 0)
     entries = {entry.name: entry for entry in archive.verified_entries(source, build.local_sha256, skip, start)}
     old_size, old_count = sum(entry.size for entry in entries.values()), len(entries)
     old_names = set(entries)
@@ -346,10 +352,10 @@ def _rebuild(
     # checking each against its digest as it is copied.
     outputs = [
         (
-            Path(item.path),
+            item.path,
             archive.ArchiveOutput(
-                scratch / Path(item.path).name,
-                Path(item.base) if item.base else None,
+                os.path.join(scratch, os.path.basename(item.path)),
+                item.base or None,
                 final_names,
                 bases[item.base] if item.base else None,
             ),
@@ -363,7 +369,9 @@ def _rebuild(
         if compiler is not None:
             bytecode.raise_for_strict(compiler.wait())
             names += compiled
-        fresh = archive.compress_files([archive.SourceFile(name, staged / name) for name in names], scratch / "new.bin")
+        fresh = archive.compress_files(
+            [archive.SourceFile(name, os.path.join(staged, name)) for name in names], os.path.join(scratch, "new.bin")
+        )
         entries.update({entry.name: entry for entry in fresh})
         size_change = sum(entry.size for entry in entries.values()) - old_size
         count_change = len(entries) - old_count
@@ -374,7 +382,7 @@ def _rebuild(
     finally:
         for _, output in outputs:
             output.close()
-    written = {str(final): metadata for final, metadata in finished}
+    written = dict(finished)
     _check_sizes(build, started.selection, written)
     # The application's entries for the next rebuild: where an artifact holds them after its
     # base's, the artifact serves (the record keeps the digest of its part from there on, the
@@ -383,45 +391,49 @@ def _rebuild(
     if served:
         final, output = served[0]
         skip, start = output.appended_after or (0, 0)
-        build.local_in = [str(final), skip, start]
-        build.local_sha256 = archive.file_sha256(scratch / final.name, start)
+        build.local_in = [final, skip, start]
+        build.local_sha256 = archive.file_sha256(os.path.join(scratch, os.path.basename(final)), start)
     else:
         build.local_in = None
-        build.local_sha256 = archive.write_archive(scratch / "local.zip", entries.values()).hex()
+        build.local_sha256 = archive.write_archive(os.path.join(scratch, "local.zip"), entries.values()).hex()
     # The build is complete: put every file in place (each artifact with its metadata, signals
     # held back meanwhile), then the record of it.
     befores = [(final, changes.identity(final)) for final, _ in finished]
-    pairs: list[tuple[str | os.PathLike[str], str | os.PathLike[str]]] = []
+    pairs: list[tuple[StrPath, StrPath]] = []
     for final, metadata in finished:
+        in_scratch = os.path.join(scratch, os.path.basename(final))
         # Scratch, read back by commit_all below, which fsyncs it before the rename.
-        (scratch / f"{final.name}.json").write_bytes(metadata_text(metadata).encode())
-        pairs += [(scratch / final.name, final), (scratch / f"{final.name}.json", metadata_path(final))]
+        with open(metadata_path(in_scratch), "wb") as out:
+            out.write(metadata_text(metadata).encode())
+        pairs += [(in_scratch, final), (metadata_path(in_scratch), metadata_path(final))]
     atomic.commit_all(pairs)
     _leave_changes(befores, staged, fresh, old_names - entries.keys())
     for item in build.artifacts:
         if not item.holds_local:  # the layer: its bytes stay, its metadata carries the warnings too
-            layer = read_metadata(Path(item.path))
+            layer = read_metadata(item.path)
             if list(layer.warnings) != warnings:
                 written[item.path] = layer.replace(warnings=tuple(warnings))
-                write_metadata(Path(item.path), written[item.path])
+                write_metadata(item.path, written[item.path])
     if build.local_in is None:
-        atomic.commit(scratch / "local.zip", local_archive)
+        atomic.commit(os.path.join(scratch, "local.zip"), local_archive)
     # The record is written now or later (see rebuild()): it is the next build's.
     record_file.put_off(lambda: _update_record(record, build, started.selection, digests))
-    uploads = [sources.upload_warning(final.name, metadata.size) for final, metadata in finished]
+    uploads = [sources.upload_warning(os.path.basename(final), metadata.size) for final, metadata in finished]
     names_changed = sorted([*changed, *started.removed])
     return Rebuilt(_documents(build, written), names_changed, [*(u for u in uploads if u), *warnings])
 
 
 def _leave_changes(
-    befores: list[tuple[Path, list[int]]], staged: Path, fresh: list[archive.Entry], removed: set[str]
+    befores: list[tuple[str, list[int]]], staged: str, fresh: list[archive.Entry], removed: set[str]
 ) -> None:
     """Tell a local run in this process which entries of each artifact changed (changes.py)."""
     if sum(entry.size for entry in fresh) > changes.NOTE_BYTES:
         entries = None
     else:
         entries = {
-            entry.name: changes.ChangedEntry((staged / entry.name).read_bytes(), entry.crc, bool(entry.mode & 0o100))
+            entry.name: changes.ChangedEntry(
+                _read(os.path.join(staged, entry.name)), entry.crc, bool(entry.mode & 0o100)
+            )
             for entry in fresh
         }
     for final, before in befores:
@@ -439,7 +451,7 @@ def _check_sizes(
     sources.check_unzipped_size(total, [*packages, *((chosen.name, chosen.size) for chosen in selection.files)])
 
 
-def _stage(changed: dict[str, Path], modes: dict[str, int], staged: Path) -> dict[str, str]:
+def _stage(changed: dict[str, str], modes: dict[str, int], staged: str) -> dict[str, str]:
     """Copy the changed files into `staged`, with the modes they were chosen with; the sha256
     of what was copied, by name.
 
@@ -448,17 +460,18 @@ def _stage(changed: dict[str, Path], modes: dict[str, int], staged: Path) -> dic
     """
     digests = {}
     for name, path in changed.items():
-        data = path.read_bytes()
-        target = staged / name
-        target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_bytes(data)
+        data = _read(path)
+        target = os.path.join(staged, name)
+        os.makedirs(os.path.dirname(target), exist_ok=True)
+        with open(target, "wb") as out:
+            out.write(data)
         os.chmod(target, modes[name])
         digests[name] = hashlib.sha256(data).hexdigest()
     return digests
 
 
 def _finish(
-    final: Path,
+    final: str,
     output: archive.ArchiveOutput,
     entries: Iterable[archive.Entry],
     size_change: int,
@@ -479,9 +492,9 @@ def _finish(
 
 
 def _update_record(
-    record: Path, build: record_file.BuildRecord, selection: sources.Selection, digests: dict[str, str]
+    record: str, build: record_file.BuildRecord, selection: sources.Selection, digests: dict[str, str]
 ) -> None:
-    build.artifacts = [_recorded_artifact(Path(item.path), _base(item), item.holds_local) for item in build.artifacts]
+    build.artifacts = [_recorded_artifact(item.path, item.base, item.holds_local) for item in build.artifacts]
     digest_of = {item.name: item.sha256 for item in build.files}
     digest_of.update(digests)
     build.files = _trusted(
@@ -490,24 +503,33 @@ def _update_record(
     build.selection_warnings = selection.warnings
     record_file.write(record, build)
     if build.local_in is not None:
-        Path(record_file.local_archive(str(record))).unlink(missing_ok=True)  # the record no longer names it
+        _remove_file(record_file.local_archive(record))  # the record no longer names it
 
 
-def _base(item: record_file.RecordedArtifact) -> Path | None:
-    return Path(item.base) if item.base else None
+def _read(path: StrPath) -> bytes:
+    with open(path, "rb") as handle:
+        return handle.read()
 
 
-def _verify(build: record_file.BuildRecord, staged: Path, names: list[str], scratch: Path) -> None:
+def _remove_file(path: str) -> None:
+    """Path.unlink(missing_ok=True): pathlib is an import a rebuild does without."""
+    with contextlib.suppress(FileNotFoundError):
+        os.unlink(path)
+
+
+def _verify(build: record_file.BuildRecord, staged: str, names: list[str], scratch: str) -> None:
     """The pipeline's checks, on the changed files (the others passed them already)."""
     # The tree checks look at binaries, wheel metadata and installer files: an edited .py
     # file is none of those (its syntax is checked by compiling it), so they run only when
     # something else changed.
     if any(not name.endswith(".py") for name in names):
+        from pathlib import Path  # with platform_checks, which imports it anyway
+
         from uv_lambda.bundle.verify.platform_checks import Target, check_tree
         from uv_lambda.runtimes import get_architecture, get_runtime
 
         target = Target(get_runtime(build.runtime), get_architecture(build.architecture))
-        check_tree(staged, target, [scratch])
+        check_tree(Path(staged), target, [Path(scratch)])
     handler = build.handler
     if handler:
         from uv_lambda.bundle.verify.handler import check_handler, module_file, parse_handler
