@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 from dockerfile_runner import run_dockerfile
+from tests.support.projects import write_project
 
 from uv_lambda.app.local import open_layout
 from uv_lambda.config import FunctionConfig
@@ -67,3 +68,58 @@ def test_the_guides_workspace_steps_lose_members(cli: Any, example: Callable[[st
     assert (built.task_root / "library-0.1.0.dist-info").is_dir()
     assert (built.task_root / "greeting.pth").is_file()  # an editable install: useless on Lambda
     assert not (built.task_root / "greeting").exists()
+
+
+# Every key that chooses what ships, each set away from its default: a default group beside
+# dev (the guide's --no-dev keeps it), an extra, a group, and a pruned package.
+CHOOSING_PYPROJECT = """\
+[project]
+name = "choosing"
+version = "0.1.0"
+requires-python = ">=3.13"
+dependencies = ["idna==3.10", "six==1.17.0"]
+
+[project.optional-dependencies]
+fmt = ["tomli-w==1.2.0"]
+
+[dependency-groups]
+dev = ["iniconfig==2.1.0"]
+test = ["pluggy==1.6.0"]
+runtime = ["attrs==25.3.0"]
+
+[tool.uv]
+default-groups = ["dev", "test"]
+exclude-newer = "2025-08-01T00:00:00Z"
+
+[tool.uv-lambda]
+handler = "main.handler"
+extras = ["fmt"]
+groups = ["runtime"]
+exclude-packages = ["six"]
+"""
+
+
+def _distributions(names: list[str]) -> set[str]:
+    return {name.split("/")[0].split("-")[0].lower() for name in names if ".dist-info/" in name}
+
+
+def test_the_dockerfile_ships_what_the_build_ships(cli: Any, tmp_path: Path) -> None:
+    """The Dockerfile exports with the build's flags (exporter.chosen_args): the same packages
+    end up in the image as in function.zip, whatever groups, extras and exclusions say."""
+    import zipfile
+
+    project = write_project(
+        tmp_path / "choosing", CHOOSING_PYPROJECT, {"main.py": "def handler(event, context):\n    return 1\n"}
+    )
+    assert cli("build", project).returncode == 0
+    with zipfile.ZipFile(project / "dist" / "lambda" / "choosing" / "function.zip") as built:
+        shipped = _distributions(built.namelist())
+    assert shipped == {"idna", "tomli_w", "attrs"}, shipped
+    written = cli("dockerfile", project)
+    assert written.returncode == 0, written.stderr
+    uv = find_uv()
+    image = run_dockerfile(
+        project / "Dockerfile", project, tmp_path / "image" / "var" / "task", uv.path, uv.find_python("3.13")
+    )
+    in_image = {path.name for path in image.task_root.iterdir()}
+    assert _distributions([f"{name}/" for name in in_image]) == shipped, sorted(in_image)

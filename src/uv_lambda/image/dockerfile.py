@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
 from uv_lambda import atomic
+from uv_lambda.bundle.export.exporter import NO_DEFAULT_GROUPS, chosen_args
 from uv_lambda.bundle.stage.never_shipped import NEVER_SHIPPED_DIRS
 from uv_lambda.bundle.stage.sources import SECRET_PATTERNS, default_includes
 from uv_lambda.config import FunctionConfig
@@ -31,6 +32,7 @@ class DockerfileSpec:
     package: str | None = None  # `uv export --package`, when the function is a member's
     context_note: str | None = None  # how to build when the context is not the Dockerfile's folder
     project_is_package: bool = False  # has a [build-system]: uv export would emit it
+    chosen: tuple[str, ...] = ()  # extras, groups, pruned packages: the build's (exporter.chosen_args)
 
 
 _TASK_ROOT = "${LAMBDA_TASK_ROOT}"
@@ -55,7 +57,12 @@ def _names(members: Sequence[str]) -> str:
 
 
 def render_dockerfile(spec: DockerfileSpec) -> str:
-    package = f" --package {spec.package}" if spec.package else ""
+    # What the build ships, exported as the build exports it (bundle/export/exporter.py): the
+    # guide's --no-dev would keep [tool.uv] default-groups, and ignore extras, groups and
+    # exclude-packages.
+    selection = f"{NO_DEFAULT_GROUPS} --no-editable"
+    selection += f" --package {spec.package}" if spec.package else ""
+    selection += "".join(f" {arg}" for arg in spec.chosen)
     # A project with a build system would be exported as `.`: its code is copied below instead.
     no_project = " --no-emit-project" if spec.project_is_package else ""
     lines: list[str] = []
@@ -78,11 +85,11 @@ def render_dockerfile(spec: DockerfileSpec) -> str:
         "",
         "# Bundle the dependencies into the Lambda task root via `uv pip install --target`.",
         "#",
-        "# Omit any local packages (`--no-emit-workspace`) and development dependencies (`--no-dev`).",
+        f"# Omit any local packages (`--no-emit-workspace`) and development dependencies (`{NO_DEFAULT_GROUPS}`).",
         "# This ensures that the Docker layer cache is only invalidated when the `pyproject.toml` or `uv.lock`",
         "# files change, but remains robust to changes in the application code.",
         *_mounts(),
-        f"    uv export --frozen --no-emit-workspace --no-dev --no-editable{package} -o requirements.txt && \\",
+        f"    uv export --frozen --no-emit-workspace {selection} -o requirements.txt && \\",
         _INSTALL,
         "",
     ]
@@ -101,7 +108,7 @@ def render_dockerfile(spec: DockerfileSpec) -> str:
             "# installed editable, as a .pth file pointing at the mount.",
             f"WORKDIR {WORKSPACE_MOUNT}",
             *_mounts(spec.members),
-            f"    uv export --frozen --no-dev --no-editable{no_project}{package} -o requirements.txt && \\",
+            f"    uv export --frozen{no_project} {selection} -o requirements.txt && \\",
             '    uv pip install --no-sources -r requirements.txt --target "${LAMBDA_TASK_ROOT}"',
             "",
         ]
@@ -164,7 +171,15 @@ def plan_dockerfile(
     if project.root.resolve() != context.resolve():
         note = f"Build from the workspace root: docker build -f {_relative(project.root, context)}/Dockerfile ."
     return DockerfileSpec(
-        uv_version, base_image, handler, tuple(copies), members, package, note, source.has_build_system
+        uv_version,
+        base_image,
+        handler,
+        tuple(copies),
+        members,
+        package,
+        note,
+        source.has_build_system,
+        tuple(chosen_args(config)),
     )
 
 

@@ -93,12 +93,17 @@ def _blocks(text: str) -> list[list[str]]:
     return blocks
 
 
-def _export_args(project: Project, config: FunctionConfig) -> list[str]:
-    # No group ships unless `groups` names it: `--no-default-groups` also drops
-    # `[tool.uv] default-groups` (dev, test, ...), which `--no-dev` alone would keep.
-    args = ["export", "--locked", "--no-default-groups", "--no-editable", "--no-header", "--no-annotate"]
-    if config.package:
-        args += ["--package", project.member(config.package).name]
+# No dependency group ships unless `groups` names it: `--no-default-groups` also drops
+# `[tool.uv] default-groups` (dev, test, ...), which `--no-dev` alone would keep.
+NO_DEFAULT_GROUPS = "--no-default-groups"
+
+
+def chosen_args(config: FunctionConfig) -> list[str]:
+    """The `uv export` flags, beside NO_DEFAULT_GROUPS and --package, that choose which of
+    the lock's packages ship: the extras, the groups, and exclude-packages pruned. The build
+    and the Dockerfile (image/dockerfile.py) export with the same flags, so that both ship
+    the same packages."""
+    args = []
     for extra in config.extras:
         args += ["--extra", extra]
     for group in config.groups:
@@ -108,6 +113,13 @@ def _export_args(project: Project, config: FunctionConfig) -> list[str]:
     for package in config.exclude_packages:
         args += ["--prune", package]
     return args
+
+
+def _export_args(project: Project, config: FunctionConfig) -> list[str]:
+    args = ["export", "--locked", NO_DEFAULT_GROUPS, "--no-editable", "--no-header", "--no-annotate"]
+    if config.package:
+        args += ["--package", project.member(config.package).name]
+    return args + chosen_args(config)
 
 
 def _python_args(interpreter: Path | None) -> list[str]:
