@@ -120,7 +120,7 @@ def test_local_package_with_c_extension_is_refused(cli: CliRunner, tmp_path: Pat
     root = tmp_path / "cext"
     write_project(
         root,
-        '[project]\nname = "cext"\nversion = "0"\nrequires-python = ">=3.13"\ndependencies = ["fast"]\n'
+        '[project]\nname = "cext"\nversion = "0"\nrequires-python = ">=3.12"\ndependencies = ["fast"]\n'
         '[tool.uv.workspace]\nmembers = ["fast"]\n[tool.uv.sources]\nfast = { workspace = true }\n'
         '[tool.uv-lambda]\nhandler = "fn.handler"\n',
         {
@@ -133,8 +133,44 @@ def test_local_package_with_c_extension_is_refused(cli: CliRunner, tmp_path: Pat
             "PyMODINIT_FUNC PyInit_fast(void) { return PyModule_Create(&m); }\n",
         },
     )
+    result = cli("build", root, "--runtime", "python3.13")
+    hint = "build a manylinux_2_34 x86_64 wheel of fast for CPython 3.13"
+    assert_clean_error(result, 1, "local package fast has compiled code built for this machine", hint)
+    assert "cp313-cp313-linux_x86_64" in result.stderr and "pin a" not in result.stderr
+    assert no_artifacts(root)
+    # Built with the runtime's own Python, whichever Python uv would pick by itself (3.13
+    # here): the tags say so, and uv's bare "incompatible with the current platform" is not
+    # what the user reads.
+    result = cli("build", root, "--runtime", "python3.12", "--arch", "arm64")
+    hint = "build a manylinux_2_34 aarch64 wheel of fast for CPython 3.12"
+    assert_clean_error(result, 1, "(cp312-cp312-linux_x86_64), no wheel for python3.12 aarch64", hint)
+    assert no_artifacts(root)
+
+
+def test_vendored_wheel_for_another_platform_is_refused(cli: CliRunner, tmp_path: Path) -> None:
+    import zipfile
+
+    root = tmp_path / "vendored"
+    wheel = root / "vendor" / "fast-1.0-cp313-cp313-macosx_11_0_arm64.whl"
+    wheel.parent.mkdir(parents=True)
+    with zipfile.ZipFile(wheel, "w") as archive:
+        archive.writestr("fast/__init__.py", "")
+        archive.writestr("fast-1.0.dist-info/METADATA", "Metadata-Version: 2.1\nName: fast\nVersion: 1.0\n")
+        archive.writestr(
+            "fast-1.0.dist-info/WHEEL",
+            "Wheel-Version: 1.0\nRoot-Is-Purelib: false\nTag: cp313-cp313-macosx_11_0_arm64\n",
+        )
+        archive.writestr("fast-1.0.dist-info/RECORD", "")
+    write_project(
+        root,
+        '[project]\nname = "vendored"\nversion = "0"\nrequires-python = ">=3.13"\ndependencies = ["fast"]\n'
+        '[tool.uv.sources]\nfast = { path = "vendor/fast-1.0-cp313-cp313-macosx_11_0_arm64.whl" }\n'
+        '[tool.uv-lambda]\nhandler = "fn.handler"\n',
+        {"fn.py": "def handler(e, c):\n    return 1\n"},
+    )
     result = cli("build", root)
-    assert_clean_error(result, 1, "fast", "built on this machine")
+    hint = "build a manylinux_2_34 x86_64 wheel of fast for CPython 3.13"
+    assert_clean_error(result, 1, "local package fast has only a wheel for cp313-cp313-macosx_11_0_arm64", hint)
     assert no_artifacts(root)
 
 

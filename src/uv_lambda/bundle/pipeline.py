@@ -32,7 +32,7 @@ from uv_lambda import scratch as scratch_folders
 from uv_lambda.bundle import archive, bytecode
 from uv_lambda.bundle.background import Background
 from uv_lambda.bundle.export import exporter
-from uv_lambda.bundle.install import dependencies
+from uv_lambda.bundle.install import dependencies, source_builds
 from uv_lambda.bundle.rebuild import incremental, record_file
 from uv_lambda.bundle.settings import BuildSettings, resolve
 from uv_lambda.bundle.stage import app_files, collisions, sources
@@ -91,9 +91,12 @@ class StagedFunction:
         return self.dependencies.key
 
 
-def _local_wheels(uv: Uv, folders: tuple[Path, ...], wheels_dir: Path, cwd: Path) -> list[Path]:
-    """A wheel for every local package: built from a folder or an sdist, taken as it is
-    when the dependency is a wheel file (`uv add ./vendor/x-1.0-py3-none-any.whl`)."""
+def _local_wheels(uv: Uv, folders: tuple[Path, ...], wheels_dir: Path, cwd: Path, python: Path | None) -> list[Path]:
+    """A wheel for every local package: built from a folder or an sdist, with the target's
+    Python when it is found (`python`: a package's build may depend on the version, and one
+    with compiled code is then named for the runtime's CPython), taken as it is when the
+    dependency is a wheel file (`uv add ./vendor/x-1.0-py3-none-any.whl`)."""
+    interpreter = ["--python", str(python)] if python is not None else []
     wheels_dir.mkdir(parents=True, exist_ok=True)
     for source in folders:
         if source.suffix == ".whl":
@@ -102,7 +105,7 @@ def _local_wheels(uv: Uv, folders: tuple[Path, ...], wheels_dir: Path, cwd: Path
         # `uv build` of a path always runs the backend on the current sources: no stale copy.
         # An sdist is built into a wheel the same way (any PEP 517 backend).
         uv.run(
-            ["build", "--wheel", "--out-dir", wheels_dir, "--no-create-gitignore", source],
+            ["build", "--wheel", *interpreter, "--out-dir", wheels_dir, "--no-create-gitignore", source],
             cwd=cwd,
             what=f"building {source.name}",
             hint=f"fix the build of {source} (try `uv build --wheel {source}`)",
@@ -111,12 +114,14 @@ def _local_wheels(uv: Uv, folders: tuple[Path, ...], wheels_dir: Path, cwd: Path
 
 
 def _install_local_packages(
-    uv: Uv, folders: tuple[Path, ...], settings: BuildSettings, target: Path, scratch: Path, cwd: Path
+    staging: _Staging, folders: tuple[Path, ...], target: Path, scratch: Path
 ) -> list[model.PackageInfo]:
     """Install every local package (workspace members, path dependencies) non-editable."""
     if not folders:
         return []
-    wheels = _local_wheels(uv, folders, scratch / "wheels", cwd)
+    uv, settings = staging.uv, staging.settings
+    wheels = _local_wheels(uv, folders, scratch / "wheels", staging.project.workspace_root, staging.interpreter)
+    source_builds.check_local_wheels(wheels, settings.runtime, settings.architecture)
     uv.run(
         [
             "pip",
@@ -136,7 +141,7 @@ def _install_local_packages(
             "copy",
             *wheels,
         ],
-        cwd=cwd,
+        cwd=staging.project.workspace_root,
         what="installing local packages",
         hint=(
             f"every local package must install on {settings.runtime.uv_platform(settings.architecture)}: one with "
@@ -352,9 +357,7 @@ def _stage(
         workspace_dir.mkdir()
         app_dir.mkdir()
         with staging.reporter.step("workspace packages and application code"):
-            local_infos = _install_local_packages(
-                uv, exported.local_packages, settings, workspace_dir, scratch, project.workspace_root
-            )
+            local_infos = _install_local_packages(staging, exported.local_packages, workspace_dir, scratch)
             provided = app_files.installed_names(workspace_dir)
             rules = selection_rules(project, settings, provided, staging.never_inputs)
             selection = sources.select_application_files(rules)

@@ -4,7 +4,8 @@ Many older pure-Python packages have no wheel at all (docopt 0.6.2). uv builds t
 only those (the lock names them: a registry package with an sdist and no wheel), with the
 interpreter of the runtime's Python version. What comes out must fit the target: a pure
 wheel does; one with compiled code is built for this machine, not for Lambda, and is
-refused. `source-builds = false` refuses every source build.
+refused. `source-builds = false` refuses every source build. Local packages (workspace
+members, path dependencies, vendored wheels) are held to the same rule (check_local_wheels).
 """
 
 from __future__ import annotations
@@ -86,3 +87,23 @@ def check_built(site_packages: Path, names: list[str], runtime: Runtime, arch: A
         lines, tags = wheel_tags(wheel_file)
         if not tags & supported:
             raise native_code_error(name, runtime, arch, ", ".join(lines) or "no tags")
+
+
+def check_local_wheels(wheels: list[Path], runtime: Runtime, arch: Architecture) -> None:
+    """Every local package's wheel (built here with the target's Python, or a vendored file)
+    fits the target: one with compiled code built on this machine does not, and uv's own
+    refusal ("incompatible with the current platform") would not say why."""
+    supported = supported_tags(Target(runtime, arch))
+    for wheel in wheels:
+        name, _, _, tags = parse_wheel_filename(wheel.name)
+        if tags & supported:
+            continue
+        built = ".".join(sorted(str(tag) for tag in tags))
+        here = any(tag.platform.startswith("linux_") for tag in tags)
+        what = f"compiled code built for this machine ({built})" if here else f"only a wheel for {built}"
+        raise BuildError(
+            f"local package {name} has {what}, no wheel for {_target_name(runtime, arch)}",
+            f"build a {runtime.manylinux} {arch.machine} wheel of {name} for CPython {runtime.python_version} "
+            "(in a manylinux or Amazon Linux container) and depend on that file (`uv add ./wheels/<file>.whl`), "
+            "or keep its code pure Python",
+        )
