@@ -62,6 +62,26 @@ def test_invoke_shares_the_folder_when_the_settings_agree(cli: CliRunner, tmp_pa
     assert metadata(shared)["architecture"] == "x86_64"
 
 
+def test_invoke_handler_builds_a_project_that_names_none(cli: CliRunner, tmp_path: Path) -> None:
+    """--handler is the run's; where the project names no handler and none is found in its
+    files, the build takes it too (it checks the handler it ships, and would fail), and
+    shares the folder of `build --handler` with the same value."""
+    project = write_project(tmp_path / "hello", PROJECT, {"service/__init__.py": "", "service/api.py": MAIN})
+    event = tmp_path / "event.json"
+    event.write_text('{"name": "world"}')
+    refused = cli("invoke", project, "--event", event)
+    assert refused.returncode == 2 and "no handler configured" in refused.stderr
+    result = cli("invoke", project, "--handler", "service.api.handler", "--event", event)
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout) == {"greeting": "hello world"}
+    assert cli("build", project, "--handler", "service.api.handler").returncode == 0
+    (project / "service" / "api.py").write_text(MAIN.replace("hello ", "hey "))
+    again = cli("invoke", project, "--handler", "service.api.handler", "--event", event)
+    assert again.returncode == 0, again.stderr
+    assert "a build of its own" not in again.stderr and json.loads(again.stdout) == {"greeting": "hey world"}
+    assert b"hey " in read(project / "dist" / "lambda" / "hello" / "function.zip", "service/api.py")
+
+
 def test_the_record_an_invoke_writes_while_its_function_starts_is_the_next_builds(
     cli: CliRunner, tmp_path: Path
 ) -> None:

@@ -143,16 +143,19 @@ class LocalRunFolder:
     overrides: dict[str, Any]  # what the run changes in the configuration (local_settings)
 
 
-def local_run_folder(project: Project, config: FunctionConfig, reporter: Reporter) -> LocalRunFolder:
-    """Where `invoke` and `serve` build: the shared folder when it holds these settings."""
-    overrides = local_settings(config)
+def local_run_folder(
+    project: Project, config: FunctionConfig, reporter: Reporter, given: Mapping[str, Any] | None = None
+) -> LocalRunFolder:
+    """Where `invoke` and `serve` build: the shared folder when it holds these settings.
+    `given`: settings of the command line the build takes (see app/local.py)."""
+    overrides = {**(given or {}), **local_settings(config)}
     shared = default_out_dir(project, config.name)
     folder = shared
     if not holds_settings(shared, project, config, overrides):
         folder = local_folder(shared)
         why = (
             f"{config.name} is built for {config.architecture} and this machine runs {overrides['architecture']}"
-            if overrides
+            if "architecture" in overrides
             else f"{shared} holds a build with other settings"
         )
         reporter.info(f"{why}: running a build of its own ({folder}); {shared} is left as it is")

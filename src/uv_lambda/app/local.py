@@ -9,7 +9,7 @@ pushed image (--image).
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -99,7 +99,7 @@ def _open_built(
     # The run's flags apply to the run, not to the build (a runtime is the build's).
     flags = {key: value for key, value in request.flags.items() if key != "runtime"}
     run_config = with_overrides(config, **flags)
-    where = local_run_folder(project, config, reporter)
+    where = local_run_folder(project, config, reporter, _build_settings(project, config, flags))
     if one_shot and early is None:  # its environment starts while the build runs
         early = _start_early(lambda: function_of_build(read_build(where.folder), run_config), extra_layers, options)
     # The artifact and build record that `build` and `deploy` share (app/build.py): an edit
@@ -119,6 +119,17 @@ def _open_built(
     if one_shot:
         _write_record_meanwhile(early)
     return opened
+
+
+def _build_settings(project: Project, config: FunctionConfig, flags: Mapping[str, Any]) -> dict[str, Any]:
+    """The run's flags a build needs too: --handler, when the project names no handler and
+    none is found in its files (a build checks the handler it ships, so it would fail)."""
+    from uv_lambda.bundle.verify.handler import discover_handler
+
+    handler = flags.get("handler")
+    if handler is None or config.handler is not None or discover_handler(project.source(config).path):
+        return {}
+    return {"handler": handler}
 
 
 _record_writes: list[tuple[threading.Thread, list[BaseException]]] = []
