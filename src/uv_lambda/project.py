@@ -34,9 +34,11 @@ class Package:
         return "project" not in self.pyproject
 
     @property
-    def has_build_system(self) -> bool:
-        # uv treats a project without [build-system] as virtual: never built, never exported.
-        return "build-system" in self.pyproject
+    def is_packaged(self) -> bool:
+        """Whether uv builds and installs the project (else it is virtual: never built, never
+        exported): `[tool.uv] package` when set, otherwise whether it has a [build-system]."""
+        package = self.pyproject.get("tool", {}).get("uv", {}).get("package")
+        return package if isinstance(package, bool) else "build-system" in self.pyproject
 
     @property
     def requires_python(self) -> str | None:

@@ -47,6 +47,32 @@ def test_packaged_src_project_ships_its_wheel_and_the_root_handler_module(cli: C
     assert "application: orders (built), main.py; not shipped: data/, tests/" in result.stderr
 
 
+@pytest.mark.parametrize("package", [False, True])
+def test_tool_uv_package_decides_whether_the_project_is_built(cli: CliRunner, tmp_path: Path, package: bool) -> None:
+    """uv's rule, not the [build-system] table alone: `[tool.uv] package = false` makes a
+    project with a build system virtual (its src/ ships nothing, and the summary says so),
+    `package = true` builds one without it."""
+    pyproject = PACKAGED if not package else PACKAGED.split("[build-system]")[0]
+    project = write_project(
+        tmp_path / "orders",
+        pyproject + f"\n[tool.uv]\npackage = {str(package).lower()}\n",
+        {
+            "src/orders/__init__.py": "def total(items):\n    return sum(items)\n",
+            "main.py": "def handler(event, context):\n    return 1\n",
+        },
+    )
+    result = cli("build", project)
+    assert result.returncode == 0, result.stderr
+    entries = names(artifact(project))
+    packages = {entry["name"]: entry["source"] for entry in metadata(artifact(project))["packages"]}
+    if package:
+        assert "orders/__init__.py" in entries and packages["orders"] == "workspace"
+        assert "application: orders (built), main.py" in result.stderr and "src/" not in result.stderr
+    else:
+        assert not any(name.startswith("orders") for name in entries) and packages["orders"] == "project"
+        assert "application: main.py; not shipped: src/" in result.stderr
+
+
 def test_explicit_include_without_the_handler_names_the_include(cli: CliRunner, tmp_path: Path) -> None:
     project = write_project(
         tmp_path / "svc",

@@ -187,7 +187,7 @@ def _report_application(
 ) -> None:
     root = settings.source.path
     shipped = app_files.shipped_entries(selection.names(), root)
-    packaged = settings.source.has_build_system
+    packaged = settings.source.is_packaged
     omitted = app_files.left_out(root, [name.rstrip("/") for name in shipped], packaged=packaged)
     reporter.info(app_files.summary(shipped, [info.name for info in local], omitted))
 
@@ -399,7 +399,7 @@ def _stage(
             trees = [(folder, bytecode.python_sources(folder)) for folder in (workspace_dir, app_dir)]
             local_compiler.submit(trees)
             bytecode.raise_for_strict(local_compiler.wait())
-        if not settings.source.has_build_system:
+        if not settings.source.is_packaged:
             version = str(settings.source.pyproject["project"].get("version", "0"))
             packages.append(model.PackageInfo(settings.source.name, version, "project"))
         packages += local_infos

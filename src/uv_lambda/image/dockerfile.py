@@ -31,7 +31,7 @@ class DockerfileSpec:
     members: tuple[str, ...] = ()  # workspace member folders, relative to the context
     package: str | None = None  # `uv export --package`, when the function is a member's
     context_note: str | None = None  # how to build when the context is not the Dockerfile's folder
-    project_is_package: bool = False  # has a [build-system]: uv export would emit it
+    project_is_package: bool = False  # packaged (Package.is_packaged): uv export would emit it
     chosen: tuple[str, ...] = ()  # extras, groups, pruned packages: the build's (exporter.chosen_args)
 
 
@@ -178,7 +178,7 @@ def plan_dockerfile(
         members,
         package,
         note,
-        source.has_build_system,
+        source.is_packaged,
         tuple(chosen_args(config)),
     )
 
