@@ -58,10 +58,11 @@ class Completed:
 
 
 def _joined(args: list[str]) -> str:
-    """The command line as a shell would take it (shlex: imported for -v only)."""
+    """The command line as a shell would take it (shlex: imported for -v only); a program
+    passed inline (the bytecode compiler's `-c`, a hundred lines) as its line count."""
     import shlex
 
-    return shlex.join(args)
+    return " ".join(f"<{arg.count(chr(10)) + 1}-line program>" if "\n" in arg else shlex.quote(arg) for arg in args)
 
 
 def _render(cmd: Command) -> list[str]:

@@ -77,3 +77,10 @@ def test_a_new_session_and_a_missing_program() -> None:
     assert out.strip() == b"True"
     with pytest.raises(FileNotFoundError):
         proc.spawn_piped(["/nonexistent/python3", "-c", "pass"], env=ENV)
+
+
+def test_debug_command_lines_quote_arguments_and_abbreviate_inline_programs() -> None:
+    from uv_lambda.proc import _joined
+
+    assert _joined(["uv", "build", "/tmp/my project"]) == "uv build '/tmp/my project'"
+    assert _joined(["python", "-c", "import sys\nprint(1)\n", "4"]) == "python -c <3-line program> 4"
