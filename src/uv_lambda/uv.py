@@ -27,6 +27,20 @@ NETWORK_FAILURE = re.compile(
     re.IGNORECASE,
 )
 NETWORK_HINT = "uv could not reach the package index: check the network, the proxy (HTTPS_PROXY) and the indexes"
+# uv's words for an index that refused a download for want of credentials (or for wrong
+# ones). Checked before NETWORK_FAILURE, whose "Failed to fetch" such output also holds.
+_AUTH_FAILURE = re.compile(r"\((?P<status>40[13] [A-Za-z ]+)\) for url \((?P<url>[^)\s]+)\)")
+AUTH_HINT = (
+    "give uv the index's credentials as `uv sync` needs them: UV_INDEX_<NAME>_USERNAME and "
+    "UV_INDEX_<NAME>_PASSWORD for the [[tool.uv.index]] named NAME, or a ~/.netrc entry for its host"
+)
+
+
+def auth_refusal(output: str) -> str | None:
+    """The message for an index's refusal ("the package index refused URL (401
+    Unauthorized)"), when uv's output holds one."""
+    match = _AUTH_FAILURE.search(output)
+    return f"the package index refused {match.group('url')} ({match.group('status')})" if match else None
 
 
 def _version_tuple(text: str) -> tuple[int, ...]:

@@ -37,7 +37,7 @@ from uv_lambda.errors import BuildError, CommandError, DamagedCacheEntry
 from uv_lambda.proc import DiskFull
 from uv_lambda.project import normalize_name
 from uv_lambda.runtimes import Architecture, Runtime
-from uv_lambda.uv import NETWORK_FAILURE, NETWORK_HINT, Uv
+from uv_lambda.uv import AUTH_HINT, NETWORK_FAILURE, NETWORK_HINT, Uv, auth_refusal
 
 log = logging.getLogger(__name__)
 
@@ -257,6 +257,9 @@ def explain_install_failure(exc: CommandError, runtime: Runtime, arch: Architect
             "(pyproject.toml or uv.toml), then run `uv lock`",
         )
     reason = exc.message.split(": ", 1)[-1]
+    refusal = auth_refusal(exc.output)
+    if refusal:
+        return BuildError(f"installing dependencies for {target} failed: {refusal}", AUTH_HINT)
     if NETWORK_FAILURE.search(exc.output):
         return BuildError(f"installing dependencies for {target} failed: {reason}", f"{NETWORK_HINT} in [tool.uv]")
     return BuildError(
@@ -323,6 +326,7 @@ def _install_wheels(uv: Uv, request: Request, requirements: list[Requirement], t
     """
     by_url = [requirement for requirement in requirements if requirement.name in request.lock_files]
     from_index = [requirement for requirement in requirements if requirement.name not in request.lock_files]
+    refused = None  # the lock's files were refused for want of credentials: what to report
     if by_url:
         pylock = scratch / "pylock.toml"  # the name tells uv the format (PEP 751)
         pylock.write_text(lock_files.pylock_text(request.lock_files[requirement.name] for requirement in by_url))
@@ -332,13 +336,21 @@ def _install_wheels(uv: Uv, request: Request, requirements: list[Requirement], t
             raise
         except CommandError as exc:
             log.debug("the lock's wheel files did not install (%s): installing from the index", exc.message)
+            refused = exc if auth_refusal(exc.output) else None
             shutil.rmtree(target)
             target.mkdir()
             from_index = requirements
     if from_index:
         requirements_file = scratch / "requirements.txt"
         requirements_file.write_text("".join(requirement.text + "\n" for requirement in from_index))
-        _install(uv, requirements_file, target, request)
+        try:
+            _install(uv, requirements_file, target, request)
+        except BuildError:
+            if refused is None:
+                raise
+            # The index's refusal is the cause, not what the configured index then lacked
+            # (a package of a private index is "not found" on PyPI).
+            raise explain_install_failure(refused, request.runtime, request.arch) from None
 
 
 def files_by_package(site_packages: Path, allow_collisions: tuple[str, ...] = ()) -> dict[str, list[str]]:
