@@ -85,6 +85,21 @@ def test_network_failure_blames_the_network() -> None:
     )
 
 
+REFUSED = """error: Failed to fetch: `https://pypi.corp.example/simple/corplib/`
+  cause: HTTP status client error (401 Unauthorized) for url (https://pypi.corp.example/simple/corplib/)
+"""
+
+
+def test_an_index_refusing_credentials_is_not_blamed_on_the_network() -> None:
+    # uv's "Failed to fetch" matches the network pattern too: the refusal is checked first.
+    message, hint = _failure(REFUSED)
+    assert message.endswith("the package index refused https://pypi.corp.example/simple/corplib/ (401 Unauthorized)")
+    assert hint.startswith("give uv the index's credentials") and "UV_INDEX_<NAME>_PASSWORD" in hint
+    assert "could not reach" not in hint
+    _, hint = _failure(REFUSED.replace("401 Unauthorized", "403 Forbidden"))
+    assert "UV_INDEX_<NAME>_USERNAME" in hint
+
+
 def test_other_failure_sends_to_uvs_output() -> None:
     _, hint = _failure("error: something else entirely\n")
     assert hint == (
