@@ -76,6 +76,11 @@ def test_init_names_a_project_after_no_dependency(cli: Any, tmp_path: Path) -> N
             "could not reach the package index",
         ),
         (
+            "error: Failed to fetch: `https://pypi.corp.example/simple/fastapi/`\n  cause: HTTP status client "
+            "error (401 Unauthorized) for url (https://pypi.corp.example/simple/fastapi/)",
+            "give uv the index's credentials",
+        ),
+        (
             "No solution found when resolving dependencies:\n  Because there is no version of fastapi>=99",
             "do not resolve on the index uv uses",
         ),

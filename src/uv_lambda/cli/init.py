@@ -154,8 +154,9 @@ def _collision(output: str) -> bool:
 
 
 def _lock_failure(exc: CommandError, name: str) -> UsageError | CommandError:
-    """The lock failed: say why, with a hint that fits (a name, the network, the resolution)."""
-    from uv_lambda.uv import NETWORK_FAILURE, NETWORK_HINT
+    """The lock failed: say why, with a hint that fits (a name, credentials, the network, the
+    resolution)."""
+    from uv_lambda.uv import AUTH_HINT, NETWORK_FAILURE, NETWORK_HINT, auth_refusal
 
     reason = exc.message.split(": ", 1)[-1]
     if _collision(exc.output):
@@ -163,6 +164,9 @@ def _lock_failure(exc: CommandError, name: str) -> UsageError | CommandError:
             f"uv lock failed: the project name {name!r} is also the name of a package it depends on",
             "choose another --name",
         )
+    refusal = auth_refusal(exc.output)  # first: its output holds the network pattern too
+    if refusal:
+        return CommandError(f"uv lock failed: {refusal}", f"{AUTH_HINT}, or pass --no-lock")
     if NETWORK_FAILURE.search(exc.output):
         return CommandError(f"uv lock failed: {reason}", f"{NETWORK_HINT} (UV_DEFAULT_INDEX), or pass --no-lock")
     if "No solution found" in exc.output:
