@@ -98,15 +98,14 @@ def compile_all(chunk, worker):
     finally:
         if blob is not None:
             blob.close()
-def size(job):
-    return posix.stat(roots[int(job[0])] + "/" + job[1]).st_size
 # compile() holds the GIL: large trees are split by size over forked workers, one per core.
 workers = min(posix.cpu_count() or 1, 4) if len(jobs) > 50 else 1
 chunks, loads = [[] for _ in range(workers)], [0] * workers
-for job in sorted(jobs, key=lambda job: -size(job)):
+sized = [(posix.stat(roots[int(job[0])] + "/" + job[1]).st_size, job) for job in jobs]
+for size, job in sorted(sized, key=lambda pair: -pair[0]):
     lightest = loads.index(min(loads))
     chunks[lightest].append(job)
-    loads[lightest] += size(job)
+    loads[lightest] += size
 children = []
 for worker, chunk in enumerate(chunks[1:], 1):
     read_end, write_end = posix.pipe()
